@@ -1,0 +1,466 @@
+//! A CA directory: one authority's root key, certificate, issuance record and revocations.
+//!
+//! ```text
+//! DIR/ca.crt       root certificate (PEM): public, the only thing that crosses the border
+//! DIR/ca.key       root private key (PKCS#8 PEM, mode 0600): never leaves this machine
+//! DIR/ca.toml      authority, CRL number, issued certificates, revoked serials
+//! DIR/crl.pem      the current CRL (rewritten by init-ca, revoke and crl)
+//! ```
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevokedCertParams, SerialNumber,
+};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use tiprelay_proto::{Authority, PrincipalId, PrincipalKind};
+
+use crate::error::CertsError;
+use crate::fsutil::{self, Staging, PUBLIC_MODE, SECRET_MODE};
+use crate::profile::{self, LeafKind, Validity};
+
+/// Default lifetime of a root CA: 10 years.
+pub const DEFAULT_CA_DAYS: i64 = 3650;
+/// Default lifetime of an end-entity certificate: 1 year.
+pub const DEFAULT_LEAF_DAYS: i64 = 365;
+/// Default CRL lifetime (nextUpdate − thisUpdate): 7 days.
+pub const DEFAULT_CRL_DAYS: i64 = 7;
+
+/// The state file `ca.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaState {
+    /// `MX`, `US`, … or `OPERATOR`.
+    pub authority: String,
+    /// Number of the last CRL written (0 before the first).
+    pub crl_number: u64,
+    /// Every certificate issued, oldest first.
+    #[serde(default)]
+    pub issued: Vec<IssuedRecord>,
+    /// Every revocation, oldest first.
+    #[serde(default)]
+    pub revoked: Vec<RevokedRecord>,
+}
+
+/// One issued certificate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuedRecord {
+    /// Serial, hex.
+    pub serial: String,
+    /// Identity URI.
+    pub identity: String,
+    /// `tls-client`, `signing` or `tls-server`.
+    pub role: String,
+    /// SHA-256 of the DER, hex.
+    pub fingerprint: String,
+    /// RFC 3339.
+    pub not_after: String,
+}
+
+/// One revocation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokedRecord {
+    /// Serial, hex.
+    pub serial: String,
+    /// Identity URI.
+    pub identity: String,
+    /// When (RFC 3339).
+    pub revoked_at: String,
+}
+
+/// A loaded CA: its key, certificate and state.
+pub struct Ca {
+    dir: PathBuf,
+    authority: Authority,
+    key: KeyPair,
+    cert_der: Vec<u8>,
+    state: CaState,
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}
+
+fn hex(b: &[u8]) -> String {
+    hex::encode(b)
+}
+
+/// Reads the first certificate of a PEM (or DER) file.
+pub fn read_cert(path: &Path) -> Result<Vec<u8>, CertsError> {
+    let bytes = fsutil::read(path)?;
+    if bytes.starts_with(b"-----") {
+        CertificateDer::from_pem_slice(&bytes)
+            .map(|c| c.to_vec())
+            .map_err(|_| CertsError::BadCertificate {
+                path: path.to_path_buf(),
+                why: "no CERTIFICATE block in this PEM file".into(),
+            })
+    } else {
+        Ok(bytes)
+    }
+}
+
+fn read_key(path: &Path) -> Result<KeyPair, CertsError> {
+    let bytes = fsutil::read(path)?;
+    let der = PrivatePkcs8KeyDer::from_pem_slice(&bytes).map_err(|_| CertsError::BadCaDir {
+        path: path.to_path_buf(),
+        why: "ca.key holds no PKCS#8 PRIVATE KEY block".into(),
+    })?;
+    Ok(KeyPair::try_from(der.secret_pkcs8_der())?)
+}
+
+fn now_utc() -> OffsetDateTime {
+    // Whole seconds: X.509 times have no fraction.
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+impl Ca {
+    /// Creates a new CA directory at `out` for `authority` (fails if `out` exists).
+    pub fn init(out: &Path, authority: Authority, days: i64) -> Result<PathBuf, CertsError> {
+        let staging = Staging::new(out, false)?;
+        Self::init_into(staging.path(), authority, days)?;
+        staging.commit()
+    }
+
+    /// Writes a new CA into an existing empty directory.
+    pub(crate) fn init_into(dir: &Path, authority: Authority, days: i64) -> Result<Ca, CertsError> {
+        if days <= 0 {
+            return Err(CertsError::Invalid("--days must be positive".into()));
+        }
+        let key = profile::random_key()?;
+        let now = now_utc();
+        let v = Validity {
+            not_before: now - Duration::minutes(5),
+            not_after: now + Duration::days(days),
+            serial: profile::random_serial(),
+        };
+        let cert = profile::make_root(authority, &key, &v)?;
+        fsutil::write_new(
+            &dir.join("ca.key"),
+            key.serialize_pem().as_bytes(),
+            SECRET_MODE,
+        )?;
+        fsutil::write_new(&dir.join("ca.crt"), cert.pem().as_bytes(), PUBLIC_MODE)?;
+        let cert_der = cert.der().to_vec();
+        let mut ca = Ca {
+            dir: dir.to_path_buf(),
+            authority,
+            key,
+            cert_der,
+            state: CaState {
+                authority: authority.to_string(),
+                crl_number: 0,
+                issued: vec![],
+                revoked: vec![],
+            },
+        };
+        ca.write_crl(&dir.join("crl.pem"), DEFAULT_CRL_DAYS)?;
+        Ok(ca)
+    }
+
+    /// Loads a CA directory, checking that key, certificate and state agree.
+    pub fn load(dir: &Path) -> Result<Ca, CertsError> {
+        let bad = |why: String| CertsError::BadCaDir {
+            path: dir.to_path_buf(),
+            why,
+        };
+        if !dir.is_dir() {
+            return Err(bad(
+                "it does not exist or is not a directory (create one with `tipcerts init-ca`)"
+                    .into(),
+            ));
+        }
+        let state_text = std::fs::read_to_string(dir.join("ca.toml"))
+            .map_err(|e| bad(format!("cannot read ca.toml: {e}")))?;
+        let state: CaState =
+            toml::from_str(&state_text).map_err(|e| bad(format!("ca.toml: {e}")))?;
+        let authority: Authority = state
+            .authority
+            .parse()
+            .map_err(|e| bad(format!("ca.toml authority: {e}")))?;
+        let key = read_key(&dir.join("ca.key"))?;
+        let cert_der = read_cert(&dir.join("ca.crt"))?;
+        let summary = tiprelay_proto::summarize_certificate(&cert_der)
+            .map_err(|e| bad(format!("ca.crt: {e}")))?;
+        if summary.ed25519_public_key.as_ref().map(|k| k.as_slice()) != Some(key.public_key_raw()) {
+            return Err(bad("ca.key does not belong to ca.crt".into()));
+        }
+        Ok(Ca {
+            dir: dir.to_path_buf(),
+            authority,
+            key,
+            cert_der,
+            state,
+        })
+    }
+
+    /// The authority this CA certifies.
+    pub fn authority(&self) -> Authority {
+        self.authority
+    }
+
+    /// The root certificate (DER).
+    pub fn cert_der(&self) -> &[u8] {
+        &self.cert_der
+    }
+
+    /// The state record.
+    pub fn state(&self) -> &CaState {
+        &self.state
+    }
+
+    fn issuer(&self) -> Result<Issuer<'_, &KeyPair>, CertsError> {
+        Ok(Issuer::from_ca_cert_der(
+            &CertificateDer::from(self.cert_der.as_slice()),
+            &self.key,
+        )?)
+    }
+
+    /// Writes `ca.toml`.
+    pub(crate) fn save(&self) -> Result<(), CertsError> {
+        let text =
+            toml::to_string_pretty(&self.state).map_err(|e| CertsError::Invalid(e.to_string()))?;
+        let header = "# tiprelay CA state: written by tipcerts; do not edit by hand.\n";
+        fsutil::write_atomic(
+            &self.dir.join("ca.toml"),
+            format!("{header}{text}").as_bytes(),
+            PUBLIC_MODE,
+        )
+    }
+
+    fn check_may_issue(&self, identity: &PrincipalId) -> Result<(), CertsError> {
+        if identity.authority() != self.authority {
+            return Err(CertsError::NotAuthorized(format!(
+                "the {} CA cannot issue {identity}: each CA issues identities of its own authority only \
+                 ({identity} belongs to {})",
+                self.authority,
+                identity.authority()
+            )));
+        }
+        Ok(())
+    }
+
+    fn issue_leaf(
+        &mut self,
+        dir: &Path,
+        identity: &PrincipalId,
+        kind: LeafKind,
+        days: i64,
+        dns: &[String],
+        ips: &[IpAddr],
+    ) -> Result<Vec<u8>, CertsError> {
+        if days <= 0 {
+            return Err(CertsError::Invalid("--days must be positive".into()));
+        }
+        let key = profile::random_key()?;
+        let now = now_utc();
+        let ca_end = tiprelay_proto::summarize_certificate(&self.cert_der)
+            .map(|s| s.not_after.as_unix_ms() / 1000)
+            .unwrap_or(0);
+        let mut not_after = now + Duration::days(days);
+        if let Ok(ca_end) =
+            OffsetDateTime::from_unix_timestamp(i64::try_from(ca_end).unwrap_or(i64::MAX))
+        {
+            not_after = not_after.min(ca_end);
+        }
+        let v = Validity {
+            not_before: now - Duration::minutes(5),
+            not_after,
+            serial: profile::random_serial(),
+        };
+        let cert = profile::make_leaf(identity, kind, &key, &self.issuer()?, &v, dns, ips)?;
+        let der = cert.der().to_vec();
+        let (stem, role) = match kind {
+            LeafKind::Signing => ("sign", "signing"),
+            LeafKind::TlsClient => ("tls", "tls-client"),
+            LeafKind::TlsServer => ("tls", "tls-server"),
+        };
+        fsutil::write_new(
+            &dir.join(format!("{stem}.key")),
+            key.serialize_pem().as_bytes(),
+            SECRET_MODE,
+        )?;
+        fsutil::write_new(
+            &dir.join(format!("{stem}.crt")),
+            cert.pem().as_bytes(),
+            PUBLIC_MODE,
+        )?;
+        self.state.issued.push(IssuedRecord {
+            serial: hex(v.serial.as_ref()),
+            identity: identity.to_string(),
+            role: role.into(),
+            fingerprint: tiprelay_proto::Digest::of(&der).to_hex(),
+            not_after: rfc3339(v.not_after),
+        });
+        Ok(der)
+    }
+
+    /// Issues a principal's two certificates into a new directory `out`: `tls.crt`/`tls.key`
+    /// (TLS client) and `sign.crt`/`sign.key` (message signing), plus `ca.crt`.
+    pub fn issue_principal(
+        &mut self,
+        identity: &PrincipalId,
+        out: &Path,
+        days: i64,
+    ) -> Result<PathBuf, CertsError> {
+        let staging = Staging::new(out, false)?;
+        self.issue_principal_into(identity, staging.path(), days)?;
+        self.save()?;
+        staging.commit()
+    }
+
+    pub(crate) fn issue_principal_into(
+        &mut self,
+        identity: &PrincipalId,
+        dir: &Path,
+        days: i64,
+    ) -> Result<(), CertsError> {
+        self.check_may_issue(identity)?;
+        if identity.kind() == PrincipalKind::Relay {
+            return Err(CertsError::NotAuthorized(
+                "relay identities are issued with `tipcerts issue-relay`".into(),
+            ));
+        }
+        self.issue_leaf(dir, identity, LeafKind::TlsClient, days, &[], &[])?;
+        self.issue_leaf(dir, identity, LeafKind::Signing, days, &[], &[])?;
+        self.copy_root_into(dir)?;
+        Ok(())
+    }
+
+    /// Issues the relay's TLS server certificate (`tls.crt`/`tls.key`, with the DNS and IP
+    /// names clients dial) and its receipt/checkpoint signing certificate
+    /// (`sign.crt`/`sign.key`) into a new directory `out`. Only the operator CA may.
+    pub fn issue_relay(
+        &mut self,
+        name: &str,
+        dns: &[String],
+        ips: &[IpAddr],
+        out: &Path,
+        days: i64,
+    ) -> Result<PathBuf, CertsError> {
+        let staging = Staging::new(out, false)?;
+        self.issue_relay_into(name, dns, ips, staging.path(), days)?;
+        self.save()?;
+        staging.commit()
+    }
+
+    pub(crate) fn issue_relay_into(
+        &mut self,
+        name: &str,
+        dns: &[String],
+        ips: &[IpAddr],
+        dir: &Path,
+        days: i64,
+    ) -> Result<(), CertsError> {
+        if self.authority != Authority::Operator {
+            return Err(CertsError::NotAuthorized(format!(
+                "the {} CA is a jurisdiction CA; relay certificates come from the relay operator's CA \
+                 (`tipcerts init-ca --relay-operator`)",
+                self.authority
+            )));
+        }
+        if dns.is_empty() && ips.is_empty() {
+            return Err(CertsError::Invalid(
+                "give at least one --dns or --ip name that clients will dial".into(),
+            ));
+        }
+        let identity = PrincipalId::new(Authority::Operator, PrincipalKind::Relay, name)
+            .map_err(|e| CertsError::Invalid(e.to_string()))?;
+        self.issue_leaf(dir, &identity, LeafKind::TlsServer, days, dns, ips)?;
+        self.issue_leaf(dir, &identity, LeafKind::Signing, days, &[], &[])?;
+        self.copy_root_into(dir)?;
+        Ok(())
+    }
+
+    /// Copies the root certificate (PEM, as on disk) into `dir/ca.crt`.
+    fn copy_root_into(&self, dir: &Path) -> Result<(), CertsError> {
+        let pem = fsutil::read(&self.dir.join("ca.crt"))?;
+        fsutil::write_new(&dir.join("ca.crt"), &pem, PUBLIC_MODE)
+    }
+
+    /// Revokes the certificate in `cert_file` (it must have been issued by this CA) and
+    /// rewrites `crl.pem`. Revoking twice is harmless. Returns the identity revoked.
+    pub fn revoke(&mut self, cert_file: &Path) -> Result<String, CertsError> {
+        let der = read_cert(cert_file)?;
+        let bad = |why: &str| CertsError::BadCertificate {
+            path: cert_file.to_path_buf(),
+            why: why.to_owned(),
+        };
+        let (_, cert) = x509_parser::parse_x509_certificate(&der)
+            .map_err(|_| bad("not an X.509 certificate"))?;
+        let (_, root) = x509_parser::parse_x509_certificate(&self.cert_der)
+            .map_err(|_| bad("unreadable CA certificate"))?;
+        if cert.issuer().as_raw() != root.subject().as_raw()
+            || cert.verify_signature(Some(root.public_key())).is_err()
+        {
+            return Err(bad(&format!(
+                "this certificate was not issued by the {} CA in {}",
+                self.authority,
+                self.dir.display()
+            )));
+        }
+        let serial = hex(cert.raw_serial());
+        let identity = tiprelay_proto::summarize_certificate(&der)
+            .ok()
+            .and_then(|s| s.identity)
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| cert.subject().to_string());
+        if !self.state.revoked.iter().any(|r| r.serial == serial) {
+            self.state.revoked.push(RevokedRecord {
+                serial,
+                identity: identity.clone(),
+                revoked_at: rfc3339(now_utc()),
+            });
+        }
+        let crl = self.dir.join("crl.pem");
+        self.write_crl(&crl, DEFAULT_CRL_DAYS)?;
+        Ok(identity)
+    }
+
+    /// Writes a fresh CRL (next number, valid `days`) to `out`, and records the number.
+    pub fn write_crl(&mut self, out: &Path, days: i64) -> Result<PathBuf, CertsError> {
+        if days <= 0 {
+            return Err(CertsError::Invalid("--days must be positive".into()));
+        }
+        let now = now_utc();
+        let mut revoked_certs = Vec::with_capacity(self.state.revoked.len());
+        for r in &self.state.revoked {
+            let serial = hex::decode(&r.serial).map_err(|_| CertsError::BadCaDir {
+                path: self.dir.clone(),
+                why: format!("ca.toml has a bad serial {}", r.serial),
+            })?;
+            revoked_certs.push(RevokedCertParams {
+                serial_number: SerialNumber::from(serial),
+                revocation_time: parse_rfc3339(&r.revoked_at).unwrap_or(now),
+                reason_code: None,
+                invalidity_date: None,
+            });
+        }
+        let number = self.state.crl_number + 1;
+        let params = CertificateRevocationListParams {
+            this_update: now,
+            next_update: now + Duration::days(days),
+            crl_number: SerialNumber::from(number),
+            issuing_distribution_point: None,
+            revoked_certs,
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        let crl = params.signed_by(&self.issuer()?)?;
+        fsutil::write_atomic(out, crl.pem()?.as_bytes(), PUBLIC_MODE)?;
+        self.state.crl_number = number;
+        self.save()?;
+        Ok(out.to_path_buf())
+    }
+}

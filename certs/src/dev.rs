@@ -1,0 +1,284 @@
+//! `tipcerts dev`: a complete development PKI and configuration in one directory.
+//!
+//! ```text
+//! DIR/operator-ca/          relay operator CA (ca.crt, ca.key, ca.toml, crl.pem)
+//! DIR/relay/                relay TLS server cert + receipt signing cert (tls.*, sign.*)
+//! DIR/relay.toml            relay configuration
+//! DIR/<J>/ca/               jurisdiction J's root CA and CRL
+//! DIR/<J>/analyst/          tiprelay://<J>/analyst/analyst-1 (tls.*, sign.*, ca.crt)
+//! DIR/<J>/feed/             tiprelay://<J>/feed/feed-1
+//! DIR/<J>/analyst.toml      tipctl configuration of that analyst
+//! DIR/<J>/feed.toml         tipctl configuration of that feed
+//! ```
+//! Paths inside the configuration files are relative to the file, so DIR can be moved.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tiprelay_proto::{Authority, Jurisdiction, PrincipalId, PrincipalKind};
+
+use crate::ca::{Ca, DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS};
+use crate::error::CertsError;
+use crate::fsutil::{self, Staging, PUBLIC_MODE};
+
+/// Name of the relay identity in a dev setup: `tiprelay://OPERATOR/relay/dev-relay`.
+pub const DEV_RELAY_NAME: &str = "dev-relay";
+/// DNS name in the dev relay certificate, used as the TLS server name by clients.
+pub const DEV_RELAY_DNS: &str = "localhost";
+
+/// What `tipcerts dev` creates.
+#[derive(Debug, Clone)]
+pub struct DevOptions {
+    /// Output directory.
+    pub out: PathBuf,
+    /// Jurisdictions (at least two, distinct); every pair of them may exchange tips.
+    pub jurisdictions: Vec<Jurisdiction>,
+    /// Address the relay listens on and clients dial.
+    pub relay_addr: SocketAddr,
+    /// Replace an existing `out`.
+    pub force: bool,
+}
+
+/// The relay configuration file (`relay.toml`).
+#[derive(Debug, Serialize)]
+pub struct RelayConfigFile {
+    /// Relay section.
+    pub relay: RelaySection,
+    /// The relay operator's CA (verifies the relay's own certificates).
+    pub operator: CaRef,
+    /// One entry per jurisdiction.
+    pub jurisdiction: Vec<JurisdictionRef>,
+    /// Pairs allowed to exchange tips.
+    pub pair: Vec<PairRef>,
+}
+
+/// `[relay]` of `relay.toml`.
+#[derive(Debug, Serialize)]
+pub struct RelaySection {
+    /// UDP address to listen on.
+    pub listen: String,
+    /// TLS server certificate (PEM).
+    pub tls_cert: String,
+    /// TLS server key (PEM, 0600).
+    pub tls_key: String,
+    /// Receipt/checkpoint signing certificate.
+    pub signing_cert: String,
+    /// Receipt/checkpoint signing key.
+    pub signing_key: String,
+    /// Store file.
+    pub store: String,
+}
+
+/// A CA certificate and its CRL.
+#[derive(Debug, Serialize)]
+pub struct CaRef {
+    /// Root certificate (PEM).
+    pub ca: String,
+    /// CRL (PEM).
+    pub crl: String,
+}
+
+/// `[[jurisdiction]]` of `relay.toml`.
+#[derive(Debug, Serialize)]
+pub struct JurisdictionRef {
+    /// Code.
+    pub code: String,
+    /// Root certificate (PEM).
+    pub ca: String,
+    /// CRL (PEM).
+    pub crl: String,
+}
+
+/// `[[pair]]` of `relay.toml`.
+#[derive(Debug, Serialize)]
+pub struct PairRef {
+    /// The two jurisdictions.
+    pub jurisdictions: [String; 2],
+}
+
+/// A client configuration file (`<J>/analyst.toml`, `<J>/feed.toml`).
+#[derive(Debug, Serialize)]
+pub struct ClientConfigFile {
+    /// This principal's identity.
+    pub principal: String,
+    /// Default language of tips written here.
+    pub lang: String,
+    /// Local store file.
+    pub store: String,
+    /// How to reach and authenticate the relay.
+    pub relay: ClientRelaySection,
+    /// This principal's keys.
+    pub keys: KeysSection,
+    /// Roots and CRLs of every jurisdiction this client verifies.
+    pub trust: Vec<JurisdictionRef>,
+}
+
+/// `[relay]` of a client configuration.
+#[derive(Debug, Serialize)]
+pub struct ClientRelaySection {
+    /// UDP address of the relay.
+    pub address: String,
+    /// TLS server name in the relay's certificate.
+    pub server_name: String,
+    /// Relay operator root certificate.
+    pub operator_ca: String,
+    /// Relay operator CRL.
+    pub operator_crl: String,
+}
+
+/// `[keys]` of a client configuration.
+#[derive(Debug, Serialize)]
+pub struct KeysSection {
+    /// TLS client certificate.
+    pub tls_cert: String,
+    /// TLS client key.
+    pub tls_key: String,
+    /// Signing certificate.
+    pub signing_cert: String,
+    /// Signing key.
+    pub signing_key: String,
+}
+
+fn write_toml<T: Serialize>(path: &Path, header: &str, v: &T) -> Result<(), CertsError> {
+    let body = toml::to_string_pretty(v).map_err(|e| CertsError::Invalid(e.to_string()))?;
+    fsutil::write_new(path, format!("{header}\n{body}").as_bytes(), PUBLIC_MODE)
+}
+
+/// Builds the whole development setup; returns the final directory.
+pub fn create(opts: &DevOptions) -> Result<PathBuf, CertsError> {
+    let mut js = opts.jurisdictions.clone();
+    js.sort();
+    js.dedup();
+    if js.len() < 2 || js.len() != opts.jurisdictions.len() {
+        return Err(CertsError::Invalid(
+            "--jurisdictions needs at least two distinct codes, e.g. MX,US".into(),
+        ));
+    }
+    let staging = Staging::new(&opts.out, opts.force)?;
+    let root = staging.path();
+
+    let mut op = Ca::init_into(
+        &staging.subdir("operator-ca")?,
+        Authority::Operator,
+        DEFAULT_CA_DAYS,
+    )?;
+    let mut ips: Vec<IpAddr> = vec![opts.relay_addr.ip()];
+    if !opts.relay_addr.ip().is_loopback() {
+        ips.push(IpAddr::from([127, 0, 0, 1]));
+    }
+    op.issue_relay_into(
+        DEV_RELAY_NAME,
+        &[DEV_RELAY_DNS.to_owned()],
+        &ips,
+        &staging.subdir("relay")?,
+        DEFAULT_LEAF_DAYS,
+    )?;
+    op.save()?;
+
+    for j in &opts.jurisdictions {
+        let jdir = staging.subdir(j.as_str())?;
+        let mut ca = Ca::init_into(
+            &staging.subdir(&format!("{j}/ca"))?,
+            Authority::Jurisdiction(*j),
+            DEFAULT_CA_DAYS,
+        )?;
+        for (kind, name) in [
+            (PrincipalKind::Analyst, "analyst-1"),
+            (PrincipalKind::Feed, "feed-1"),
+        ] {
+            let id = PrincipalId::new(Authority::Jurisdiction(*j), kind, name)
+                .map_err(|e| CertsError::Invalid(e.to_string()))?;
+            let sub = staging.subdir(&format!("{j}/{}", kind.as_str()))?;
+            ca.issue_principal_into(&id, &sub, DEFAULT_LEAF_DAYS)?;
+            let cfg = ClientConfigFile {
+                principal: id.to_string(),
+                lang: default_lang(*j).to_owned(),
+                store: format!("{}/tipctl.redb", kind.as_str()),
+                relay: ClientRelaySection {
+                    address: opts.relay_addr.to_string(),
+                    server_name: DEV_RELAY_DNS.to_owned(),
+                    operator_ca: "../operator-ca/ca.crt".into(),
+                    operator_crl: "../operator-ca/crl.pem".into(),
+                },
+                keys: KeysSection {
+                    tls_cert: format!("{}/tls.crt", kind.as_str()),
+                    tls_key: format!("{}/tls.key", kind.as_str()),
+                    signing_cert: format!("{}/sign.crt", kind.as_str()),
+                    signing_key: format!("{}/sign.key", kind.as_str()),
+                },
+                trust: opts
+                    .jurisdictions
+                    .iter()
+                    .map(|t| {
+                        let base = if t == j {
+                            String::new()
+                        } else {
+                            format!("../{t}/")
+                        };
+                        JurisdictionRef {
+                            code: t.to_string(),
+                            ca: format!("{base}ca/ca.crt"),
+                            crl: format!("{base}ca/crl.pem"),
+                        }
+                    })
+                    .collect(),
+            };
+            let header = format!(
+                "# tipctl configuration for {id} (development setup made by `tipcerts dev`).\n\
+                 # Paths are relative to this file."
+            );
+            write_toml(&jdir.join(format!("{}.toml", kind.as_str())), &header, &cfg)?;
+        }
+        ca.save()?;
+    }
+
+    let mut pair = Vec::new();
+    for (i, a) in opts.jurisdictions.iter().enumerate() {
+        for b in opts.jurisdictions.iter().skip(i + 1) {
+            pair.push(PairRef {
+                jurisdictions: [a.to_string(), b.to_string()],
+            });
+        }
+    }
+    let relay = RelayConfigFile {
+        relay: RelaySection {
+            listen: opts.relay_addr.to_string(),
+            tls_cert: "relay/tls.crt".into(),
+            tls_key: "relay/tls.key".into(),
+            signing_cert: "relay/sign.crt".into(),
+            signing_key: "relay/sign.key".into(),
+            store: "relay/relay.redb".into(),
+        },
+        operator: CaRef {
+            ca: "operator-ca/ca.crt".into(),
+            crl: "operator-ca/crl.pem".into(),
+        },
+        jurisdiction: opts
+            .jurisdictions
+            .iter()
+            .map(|j| JurisdictionRef {
+                code: j.to_string(),
+                ca: format!("{j}/ca/ca.crt"),
+                crl: format!("{j}/ca/crl.pem"),
+            })
+            .collect(),
+        pair,
+    };
+    write_toml(
+        &root.join("relay.toml"),
+        "# tiprelay relay configuration (development setup made by `tipcerts dev`).\n# Paths are relative to this file.",
+        &relay,
+    )?;
+    staging.commit()
+}
+
+/// The default tip language of a jurisdiction's clients in a dev setup.
+fn default_lang(j: Jurisdiction) -> &'static str {
+    match j.as_str() {
+        "MX" | "ES" | "GT" | "CO" | "AR" | "CL" | "PE" => "es",
+        "BR" | "PT" => "pt",
+        "FR" => "fr",
+        _ => "en",
+    }
+}

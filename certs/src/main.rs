@@ -1,0 +1,275 @@
+//! `tipcerts`: PKI tooling for tiprelay. See `tipcerts --help`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use tiprelay_certs::ca::{DEFAULT_CA_DAYS, DEFAULT_CRL_DAYS, DEFAULT_LEAF_DAYS};
+use tiprelay_certs::{dev, show, Ca};
+use tiprelay_proto::{Authority, Jurisdiction, PrincipalId, Timestamp};
+
+/// PKI tooling for tiprelay: jurisdiction CAs, principal and relay certificates, CRLs.
+///
+/// Each jurisdiction runs its own root CA on its own machine and issues identities only
+/// for its own principals; only root certificates and CRLs ever cross the border.
+/// Private keys are written as PKCS#8 PEM with mode 0600. A failed command leaves nothing
+/// half-written.
+#[derive(Parser)]
+#[command(
+    name = "tipcerts",
+    version,
+    after_help = "Quick start: `tipcerts dev --out ./dev-pki` creates a complete two-jurisdiction setup."
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a root CA: a jurisdiction's (--jurisdiction MX) or the relay operator's (--relay-operator).
+    #[command(after_help = "Example: tipcerts init-ca --jurisdiction MX --out /secure/mx-ca")]
+    InitCa {
+        /// Jurisdiction code (2-3 upper-case letters) whose principals this CA will certify.
+        #[arg(
+            long,
+            conflicts_with = "relay_operator",
+            required_unless_present = "relay_operator"
+        )]
+        jurisdiction: Option<String>,
+        /// Create the relay operator's CA instead (it certifies relays only).
+        #[arg(long)]
+        relay_operator: bool,
+        /// New directory for the CA (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// Root validity in days.
+        #[arg(long, default_value_t = DEFAULT_CA_DAYS)]
+        days: i64,
+    },
+    /// Issue a principal's TLS client certificate and signing certificate (two separate keys).
+    #[command(
+        after_help = "Example: tipcerts issue --ca /secure/mx-ca --principal tiprelay://MX/analyst/ana --out ./ana"
+    )]
+    Issue {
+        /// The CA directory (from init-ca).
+        #[arg(long)]
+        ca: PathBuf,
+        /// Identity: tiprelay://<JURISDICTION>/<analyst|feed>/<name>; must be the CA's jurisdiction.
+        #[arg(long)]
+        principal: String,
+        /// New directory for tls.crt, tls.key, sign.crt, sign.key, ca.crt.
+        #[arg(long)]
+        out: PathBuf,
+        /// Validity in days (capped at the CA's own expiry).
+        #[arg(long, default_value_t = DEFAULT_LEAF_DAYS)]
+        days: i64,
+    },
+    /// Issue the relay's TLS server certificate and receipt signing certificate (operator CA only).
+    #[command(
+        after_help = "Example: tipcerts issue-relay --ca ./operator-ca --dns relay.example --ip 127.0.0.1 --out ./relay"
+    )]
+    IssueRelay {
+        /// The relay operator's CA directory.
+        #[arg(long)]
+        ca: PathBuf,
+        /// Relay name: its identity becomes tiprelay://OPERATOR/relay/<name>.
+        #[arg(long, default_value = "relay")]
+        name: String,
+        /// DNS name clients dial (repeatable).
+        #[arg(long)]
+        dns: Vec<String>,
+        /// IP address clients dial (repeatable).
+        #[arg(long)]
+        ip: Vec<IpAddr>,
+        /// New directory for tls.crt, tls.key, sign.crt, sign.key, ca.crt.
+        #[arg(long)]
+        out: PathBuf,
+        /// Validity in days.
+        #[arg(long, default_value_t = DEFAULT_LEAF_DAYS)]
+        days: i64,
+    },
+    /// Revoke a certificate issued by this CA and rewrite the CA's crl.pem.
+    Revoke {
+        /// The CA directory.
+        #[arg(long)]
+        ca: PathBuf,
+        /// The certificate to revoke (PEM or DER).
+        #[arg(long)]
+        cert: PathBuf,
+    },
+    /// Write a fresh CRL (new number, new nextUpdate). Publish it before the old one goes stale.
+    Crl {
+        /// The CA directory.
+        #[arg(long)]
+        ca: PathBuf,
+        /// Where to write the CRL (PEM); default: the CA's crl.pem.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Days until nextUpdate.
+        #[arg(long, default_value_t = DEFAULT_CRL_DAYS)]
+        days: i64,
+    },
+    /// Create a complete development setup: operator CA, relay, jurisdiction CAs, principals, configs.
+    #[command(
+        after_help = "Example: tipcerts dev --out ./dev-pki --jurisdictions MX,US --relay-addr 127.0.0.1:4433"
+    )]
+    Dev {
+        /// Output directory (refused if it exists, unless --force).
+        #[arg(long)]
+        out: PathBuf,
+        /// Jurisdictions, comma separated (every pair may exchange tips).
+        #[arg(long, default_value = "MX,US", value_delimiter = ',')]
+        jurisdictions: Vec<String>,
+        /// Address the relay will listen on and clients will dial.
+        #[arg(long, default_value = "127.0.0.1:4433")]
+        relay_addr: SocketAddr,
+        /// Replace an existing output directory.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a readable summary of certificates and CRLs in a file.
+    Show {
+        /// PEM or DER file.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0))
+        .unwrap_or_else(|| Timestamp::from_unix_seconds(0))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::InitCa {
+            jurisdiction,
+            relay_operator,
+            out,
+            days,
+        } => {
+            let authority = match (jurisdiction, relay_operator) {
+                (_, true) => Authority::Operator,
+                (Some(j), false) => Authority::Jurisdiction(j.parse::<Jurisdiction>()?),
+                (None, false) => bail!("give --jurisdiction CODE or --relay-operator"),
+            };
+            let dir = Ca::init(&out, authority, days)
+                .with_context(|| format!("creating the {authority} CA"))?;
+            println!("created the {authority} root CA in {}", dir.display());
+            println!(
+                "  public:  {}/ca.crt and {}/crl.pem (give these to the relay and the counterpart)",
+                dir.display(),
+                dir.display()
+            );
+            println!(
+                "  secret:  {}/ca.key (mode 0600; keep it on this machine)",
+                dir.display()
+            );
+        }
+        Cmd::Issue {
+            ca,
+            principal,
+            out,
+            days,
+        } => {
+            let id: PrincipalId = principal.parse()?;
+            let mut ca = Ca::load(&ca)?;
+            let dir = ca
+                .issue_principal(&id, &out, days)
+                .with_context(|| format!("issuing {id}"))?;
+            println!("issued {id} into {}", dir.display());
+            println!("  tls.crt / tls.key    TLS client certificate (id-kp-clientAuth)");
+            println!("  sign.crt / sign.key  signing certificate (id-kp-documentSigning)");
+        }
+        Cmd::IssueRelay {
+            ca,
+            name,
+            dns,
+            ip,
+            out,
+            days,
+        } => {
+            let mut ca = Ca::load(&ca)?;
+            let dir = ca
+                .issue_relay(&name, &dns, &ip, &out, days)
+                .context("issuing the relay certificates")?;
+            println!(
+                "issued tiprelay://OPERATOR/relay/{name} into {}",
+                dir.display()
+            );
+        }
+        Cmd::Revoke { ca, cert } => {
+            let mut ca = Ca::load(&ca)?;
+            let who = ca.revoke(&cert)?;
+            println!("revoked {who}; the CRL is now number {} — publish it to the relay and the counterpart", ca.state().crl_number);
+        }
+        Cmd::Crl { ca: dir, out, days } => {
+            let mut ca = Ca::load(&dir)?;
+            let out = out.unwrap_or_else(|| dir.join("crl.pem"));
+            ca.write_crl(&out, days)?;
+            println!(
+                "wrote CRL number {} to {} (next update in {days} days)",
+                ca.state().crl_number,
+                out.display()
+            );
+        }
+        Cmd::Dev {
+            out,
+            jurisdictions,
+            relay_addr,
+            force,
+        } => {
+            let jurisdictions = jurisdictions
+                .iter()
+                .map(|j| j.trim().parse::<Jurisdiction>())
+                .collect::<Result<Vec<_>, _>>()?;
+            let dir = dev::create(&dev::DevOptions {
+                out,
+                jurisdictions: jurisdictions.clone(),
+                relay_addr,
+                force,
+            })?;
+            println!("development setup in {}", dir.display());
+            println!(
+                "  relay:    {}/relay.toml (tiprelay://OPERATOR/relay/{} on {relay_addr})",
+                dir.display(),
+                dev::DEV_RELAY_NAME
+            );
+            for j in &jurisdictions {
+                println!(
+                    "  {j}:       {0}/{j}/analyst.toml, {0}/{j}/feed.toml",
+                    dir.display()
+                );
+            }
+        }
+        Cmd::Show { file, json } => {
+            let items = show::show(&file, now())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&items)?);
+            } else {
+                print!("{}", show::render_text(&items));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tipcerts: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! COSE_Sign1 envelopes (RFC 9052): signing, parsing and verification.
+//!
+//! Profile: a tagged COSE_Sign1 (tag 18) whose protected header holds exactly
+//! `alg` (1) = EdDSA (-8), `content type` (3) naming the kind, `kid` (4) = SHA-256 of the
+//! signing certificate, and `x5chain` (33, RFC 9360) with the signing certificate (and any
+//! intermediates); the unprotected header is empty; the payload is attached. The
+//! signature covers the kind's own `external_aad`, so a signature of one kind never
+//! verifies as another. Verification works on the exact received bytes: nothing is
+//! re-encoded.
+
+use ciborium::Value;
+use coset::{iana, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+
+use crate::cbor;
+use crate::error::ProtoError;
+use crate::ids::{Digest, PrincipalId};
+use crate::limits::*;
+use crate::messages::Message;
+use crate::pki::{summarize_certificate, CertUsage, TrustStore};
+use crate::time::Timestamp;
+
+/// A message that passed every check, with who signed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified<T> {
+    /// The message.
+    pub message: T,
+    /// The signer's certified identity (equal to the message's author/by/relay field).
+    pub signer: PrincipalId,
+    /// SHA-256 of the signer's certificate.
+    pub signer_cert: Digest,
+    /// SHA-256 of the envelope's exact bytes (the tip digest receipts refer to).
+    pub digest: Digest,
+}
+
+/// A parsed but not yet verified envelope.
+#[derive(Debug, Clone)]
+pub struct Parsed<T> {
+    /// The decoded payload (time-independent field rules already checked).
+    pub message: T,
+    /// The `x5chain` certificates, signer first.
+    pub chain: Vec<Vec<u8>>,
+    /// The `kid` header.
+    pub kid: Vec<u8>,
+    /// SHA-256 of the envelope bytes.
+    pub digest: Digest,
+    sig: [u8; ED25519_SIGNATURE_BYTES],
+    tbs: Vec<u8>,
+}
+
+/// A signing identity: an Ed25519 key and its signing certificate.
+pub struct Signer {
+    key: SigningKey,
+    chain: Vec<Vec<u8>>,
+    identity: PrincipalId,
+    kid: Digest,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("Signer")
+            .field("identity", &self.identity)
+            .field("kid", &self.kid)
+            .finish()
+    }
+}
+
+impl Signer {
+    /// From a PKCS#8 DER Ed25519 private key and the signing certificate (DER) for it.
+    /// Checks the certificate is a signing certificate for that key.
+    pub fn new(key_pkcs8_der: &[u8], cert_der: Vec<u8>) -> Result<Self, ProtoError> {
+        use ed25519_dalek::pkcs8::DecodePrivateKey;
+        let key = SigningKey::from_pkcs8_der(key_pkcs8_der).map_err(|_| {
+            ProtoError::Signing("the private key is not a PKCS#8 Ed25519 key".into())
+        })?;
+        Self::from_key(key, cert_der)
+    }
+
+    /// From a PEM private key (PKCS#8) and PEM certificate.
+    pub fn from_pem(key_pem: &[u8], cert_pem: &[u8]) -> Result<Self, ProtoError> {
+        use rustls_pki_types::pem::PemObject;
+        let key = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(key_pem).map_err(|_| {
+            ProtoError::Signing("no PKCS#8 PRIVATE KEY block in the key file".into())
+        })?;
+        let cert = rustls_pki_types::CertificateDer::from_pem_slice(cert_pem).map_err(|_| {
+            ProtoError::Signing("no CERTIFICATE block in the certificate file".into())
+        })?;
+        Self::new(key.secret_pkcs8_der(), cert.to_vec())
+    }
+
+    /// From an in-memory key and the signing certificate (DER) for it.
+    pub fn from_key(key: SigningKey, cert_der: Vec<u8>) -> Result<Self, ProtoError> {
+        let summary = summarize_certificate(&cert_der).map_err(ProtoError::BadCertificate)?;
+        let identity = summary
+            .identity
+            .ok_or_else(|| ProtoError::BadCertificate("no single tiprelay:// URI SAN".into()))?;
+        if summary.ed25519_public_key != Some(key.verifying_key().to_bytes()) {
+            return Err(ProtoError::Signing(format!(
+                "the private key does not belong to the certificate of {identity}"
+            )));
+        }
+        if summary.role != crate::pki::CertRole::Signing {
+            return Err(ProtoError::WrongKeyUsage(identity));
+        }
+        let kid = Digest::of(&cert_der);
+        Ok(Self {
+            key,
+            chain: vec![cert_der],
+            identity,
+            kid,
+        })
+    }
+
+    /// The certified identity this signer signs as.
+    pub fn identity(&self) -> &PrincipalId {
+        &self.identity
+    }
+
+    /// Validates and signs `msg`, returning the envelope bytes. Refuses a message whose
+    /// author/by/relay field is not this signer.
+    pub fn sign<M: Message>(&self, msg: &M) -> Result<Vec<u8>, ProtoError> {
+        msg.validate().map_err(|source| ProtoError::Field {
+            kind: M::KIND,
+            source,
+        })?;
+        let rule = msg.signer_rule();
+        if rule.claimed != self.identity {
+            return Err(ProtoError::SignerMismatch {
+                kind: M::KIND,
+                field: rule.field,
+                signer: self.identity.clone(),
+                claimed: rule.claimed,
+            });
+        }
+        let payload = cbor::encode_value(&msg.encode());
+        Ok(self.sign_payload(M::CONTENT_TYPE, M::AAD, payload))
+    }
+
+    /// Signs raw payload bytes under a content type and aad. Test and vector use only:
+    /// it does not check the payload.
+    #[doc(hidden)]
+    pub fn sign_payload(&self, content_type: &str, aad: &[u8], payload: Vec<u8>) -> Vec<u8> {
+        let chain = match self.chain.as_slice() {
+            [one] => Value::Bytes(one.clone()),
+            many => Value::Array(many.iter().cloned().map(Value::Bytes).collect()),
+        };
+        let protected = HeaderBuilder::new()
+            .algorithm(iana::Algorithm::EdDSA)
+            .content_type(content_type.to_owned())
+            .key_id(self.kid.0.to_vec())
+            .value(COSE_HEADER_X5CHAIN, chain)
+            .build();
+        let sign1 = CoseSign1Builder::new()
+            .protected(protected)
+            .payload(payload)
+            .create_signature(aad, |tbs| self.key.sign(tbs).to_bytes().to_vec())
+            .build();
+        // Encoding a COSE_Sign1 we built ourselves cannot fail.
+        sign1.to_tagged_vec().unwrap_or_default()
+    }
+}
+
+fn malformed(s: &str) -> ProtoError {
+    ProtoError::MalformedEnvelope(s.to_owned())
+}
+
+/// Parses an envelope of kind `M` without any cryptography: size, COSE structure, the
+/// header profile, and the payload's field rules.
+pub fn parse<M: Message>(bytes: &[u8]) -> Result<Parsed<M>, ProtoError> {
+    if bytes.len() > MAX_ENVELOPE_BYTES {
+        return Err(ProtoError::Oversized {
+            size: bytes.len(),
+            max: MAX_ENVELOPE_BYTES,
+        });
+    }
+    // Structural pre-check with our own depth-limited decoder before handing to coset.
+    cbor::decode_value(bytes).map_err(ProtoError::MalformedEnvelope)?;
+    let sign1 = CoseSign1::from_tagged_slice(bytes)
+        .map_err(|e| ProtoError::MalformedEnvelope(e.to_string()))?;
+    if !sign1.unprotected.is_empty() {
+        return Err(malformed("the unprotected header must be empty"));
+    }
+    let h = &sign1.protected.header;
+    if h.alg
+        != Some(coset::RegisteredLabelWithPrivate::Assigned(
+            iana::Algorithm::EdDSA,
+        ))
+    {
+        return Err(ProtoError::UnsupportedAlgorithm);
+    }
+    if !h.crit.is_empty()
+        || !h.iv.is_empty()
+        || !h.partial_iv.is_empty()
+        || !h.counter_signatures.is_empty()
+    {
+        return Err(malformed(
+            "the protected header carries parameters this profile does not allow",
+        ));
+    }
+    match &h.content_type {
+        Some(coset::ContentType::Text(t)) if t == M::CONTENT_TYPE => {}
+        Some(coset::ContentType::Text(t)) => {
+            return Err(ProtoError::WrongKind {
+                expected: M::CONTENT_TYPE,
+                found: t.chars().take(60).collect(),
+            })
+        }
+        _ => {
+            return Err(ProtoError::WrongKind {
+                expected: M::CONTENT_TYPE,
+                found: "<none>".into(),
+            })
+        }
+    }
+    let chain = match h.rest.as_slice() {
+        [(coset::Label::Int(COSE_HEADER_X5CHAIN), v)] => match v {
+            Value::Bytes(b) => vec![b.clone()],
+            Value::Array(a) if (2..=MAX_CHAIN_CERTS).contains(&a.len()) => a
+                .iter()
+                .map(|c| c.as_bytes().cloned().ok_or_else(|| malformed("x5chain entries must be byte strings")))
+                .collect::<Result<_, _>>()?,
+            _ => return Err(malformed("x5chain must be a certificate or an array of 2 to 4 certificates")),
+        },
+        _ => return Err(malformed("the protected header must carry x5chain (33) and nothing else beyond alg, content type and kid")),
+    };
+    let signer_cert = chain.first().ok_or_else(|| malformed("empty x5chain"))?;
+    if h.key_id.as_slice() != Digest::of(signer_cert).0.as_slice() {
+        return Err(ProtoError::KidMismatch);
+    }
+    let payload = sign1
+        .payload
+        .as_deref()
+        .ok_or_else(|| malformed("the payload must be attached"))?;
+    let sig: [u8; ED25519_SIGNATURE_BYTES] = sign1
+        .signature
+        .as_slice()
+        .try_into()
+        .map_err(|_| malformed("an Ed25519 signature is 64 bytes"))?;
+    let value = cbor::decode_value(payload).map_err(ProtoError::MalformedCbor)?;
+    let message = M::decode(value).map_err(|source| ProtoError::Field {
+        kind: M::KIND,
+        source,
+    })?;
+    Ok(Parsed {
+        message,
+        kid: h.key_id.clone(),
+        digest: Digest::of(bytes),
+        tbs: sign1.tbs_data(M::AAD),
+        sig,
+        chain,
+    })
+}
+
+/// Parses and fully verifies an envelope of kind `M` at time `now`:
+/// 1. [`parse`] (size, structure, header profile, field rules);
+/// 2. the signer certificate's identity belongs to the authority the message requires
+///    (`from` for a tip, `to` for acks and feedback, the operator for receipts) and has an
+///    allowed role;
+/// 3. the certificate chains to that authority's root, is valid at `now`, is a signing
+///    certificate, and is not on the authority's CRL;
+/// 4. its identity equals the message's author/by/relay field;
+/// 5. `verify_strict` over the Sig_structure with the kind's `external_aad`;
+/// 6. time rules at `now` (clock skew, expiry).
+pub fn verify<M: Message>(
+    bytes: &[u8],
+    trust: &TrustStore,
+    now: Timestamp,
+) -> Result<Verified<M>, ProtoError> {
+    let parsed = parse::<M>(bytes)?;
+    let rule = parsed.message.signer_rule();
+    let (cert, intermediates) = parsed
+        .chain
+        .split_first()
+        .ok_or_else(|| malformed("empty x5chain"))?;
+    let summary = summarize_certificate(cert).map_err(ProtoError::BadCertificate)?;
+    let identity = summary.identity.ok_or_else(|| {
+        ProtoError::BadCertificate(
+            "the signing certificate needs exactly one tiprelay:// URI SAN".into(),
+        )
+    })?;
+    if identity.authority() != rule.authority {
+        return Err(ProtoError::WrongAuthority {
+            kind: M::KIND,
+            found: identity.authority(),
+            identity,
+            expected: rule.authority,
+        });
+    }
+    if !rule.roles.contains(&identity.kind()) {
+        return Err(ProtoError::SignerRole {
+            kind: M::KIND,
+            role: identity.kind().as_str(),
+            signer: identity,
+            allowed: rule.roles_text,
+        });
+    }
+    let inter: Vec<&[u8]> = intermediates.iter().map(Vec::as_slice).collect();
+    let vc = trust.verify_cert(cert, &inter, rule.authority, CertUsage::Signing, now)?;
+    if vc.identity != rule.claimed {
+        return Err(ProtoError::SignerMismatch {
+            kind: M::KIND,
+            field: rule.field,
+            signer: vc.identity,
+            claimed: rule.claimed,
+        });
+    }
+    let key = VerifyingKey::from_bytes(&vc.public_key).map_err(|_| {
+        ProtoError::BadCertificate("the certified key is not a valid Ed25519 point".into())
+    })?;
+    key.verify_strict(&parsed.tbs, &Signature::from_bytes(&parsed.sig))
+        .map_err(|_| ProtoError::BadSignature)?;
+    parsed.message.check_time(now)?;
+    Ok(Verified {
+        message: parsed.message,
+        signer: vc.identity,
+        signer_cert: vc.fingerprint,
+        digest: parsed.digest,
+    })
+}
+
+/// Encodes a message's payload alone (deterministic CBOR), for test vectors and digests.
+pub fn encode_payload<M: Message>(msg: &M) -> Vec<u8> {
+    cbor::encode_value(&msg.encode())
+}
+
+/// Decodes a payload alone (no envelope), checking field rules.
+pub fn decode_payload<M: Message>(bytes: &[u8]) -> Result<M, ProtoError> {
+    let v = cbor::decode_value(bytes).map_err(ProtoError::MalformedCbor)?;
+    M::decode(v).map_err(|source| ProtoError::Field {
+        kind: M::KIND,
+        source,
+    })
+}

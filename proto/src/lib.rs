@@ -1,0 +1,39 @@
+//! # tiprelay-proto
+//!
+//! The tiprelay wire format, pure: no I/O, no clock, no async. It defines the six signed
+//! message kinds of protocol v1 ([`Tip`], [`Receipt`], [`DeliveryAck`], [`Feedback`],
+//! [`LedgerStatement`], [`Checkpoint`]) as validated Rust types, their deterministic CBOR
+//! encoding, COSE_Sign1 signing with Ed25519, and verification against the jurisdictions'
+//! roots and revocation lists ([`TrustStore`]) at a caller-given time.
+//!
+//! ```text
+//! bytes ──parse──▶ Parsed<T> ──chain, identity, verify_strict, time──▶ Verified<T>
+//! ```
+//!
+//! The byte-level contract is `docs/PROTOCOL.md`; its test vectors are checked by tests.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod cbor;
+pub mod envelope;
+pub mod error;
+pub mod ids;
+pub mod limits;
+pub mod messages;
+pub mod pki;
+pub mod time;
+pub mod tip;
+
+pub use envelope::{decode_payload, encode_payload, parse, verify, Parsed, Signer, Verified};
+pub use error::{ErrorCode, FieldError, IdError, ProtoError};
+pub use ids::{Authority, Digest, Jurisdiction, MessageId, PrincipalId, PrincipalKind, TipId};
+pub use messages::{
+    Checkpoint, DeliveryAck, Feedback, LedgerRow, LedgerStatement, Message, Outcome, Receipt,
+    SignerRule,
+};
+pub use pki::{
+    summarize_certificate, CertRole, CertSummary, CertUsage, CrlInfo, TrustError, TrustStore,
+    VerifiedCert,
+};
+pub use time::Timestamp;
+pub use tip::{Category, InfoCredibility, Lang, Location, SourceReliability, Tip, Tlp, Urgency};
