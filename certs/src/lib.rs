@@ -10,6 +10,7 @@
 pub mod ca;
 pub mod dev;
 pub mod error;
+pub mod fixture;
 pub mod fsutil;
 pub mod profile;
 pub mod show;
