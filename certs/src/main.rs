@@ -57,7 +57,7 @@ enum Cmd {
         /// The CA directory (from init-ca).
         #[arg(long)]
         ca: PathBuf,
-        /// Identity: tiprelay://<JURISDICTION>/<analyst|feed>/<name>; must be the CA's jurisdiction.
+        /// Identity: tiprelay://JURISDICTION/KIND/NAME (KIND analyst or feed); the CA's own jurisdiction only.
         #[arg(long)]
         principal: String,
         /// New directory for tls.crt, tls.key, sign.crt, sign.key, ca.crt.
@@ -75,7 +75,7 @@ enum Cmd {
         /// The relay operator's CA directory.
         #[arg(long)]
         ca: PathBuf,
-        /// Relay name: its identity becomes tiprelay://OPERATOR/relay/<name>.
+        /// Relay name: its identity becomes tiprelay://OPERATOR/relay/NAME.
         #[arg(long, default_value = "relay")]
         name: String,
         /// DNS name clients dial (repeatable).

@@ -1,6 +1,8 @@
 //! End-to-end signing and verification against a fixture PKI: the positive path for every
 //! message kind and a negative case for every rejection rule.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use ::time::{Duration, OffsetDateTime};
 use ciborium::Value;
 use coset::{iana, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable};
@@ -110,6 +112,20 @@ fn a_signed_tip_verifies_and_names_its_author() {
     assert_eq!(v.message, mx_tip());
     assert_eq!(v.digest, Digest::of(&bytes));
     assert_eq!(v.signer_cert, Digest::of(&w.ana.cert_der));
+    // The verified certificate is now cached; the cache still honours its validity window.
+    assert!(verify::<Tip>(&bytes, &w.trust, now()).is_ok());
+    let after_expiry = Timestamp::from_unix_ms(1_796_083_200_000 + 366 * 86_400_000).unwrap();
+    let e = verify::<Tip>(&bytes, &w.trust, after_expiry).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ProtoError::CertificateNotValidNow {
+                reason: "expired",
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]

@@ -273,30 +273,31 @@ pub fn verify<M: Message>(
         .chain
         .split_first()
         .ok_or_else(|| malformed("empty x5chain"))?;
-    let summary = summarize_certificate(cert).map_err(ProtoError::BadCertificate)?;
-    let identity = summary.identity.ok_or_else(|| {
-        ProtoError::BadCertificate(
-            "the signing certificate needs exactly one tiprelay:// URI SAN".into(),
-        )
-    })?;
-    if identity.authority() != rule.authority {
-        return Err(ProtoError::WrongAuthority {
-            kind: M::KIND,
-            found: identity.authority(),
-            identity,
-            expected: rule.authority,
-        });
-    }
-    if !rule.roles.contains(&identity.kind()) {
+    let inter: Vec<&[u8]> = intermediates.iter().map(Vec::as_slice).collect();
+    let vc = trust
+        .verify_cert(cert, &inter, rule.authority, CertUsage::Signing, now)
+        .map_err(|e| match e {
+            ProtoError::WrongAuthority {
+                identity,
+                found,
+                expected,
+                ..
+            } => ProtoError::WrongAuthority {
+                kind: M::KIND,
+                identity,
+                found,
+                expected,
+            },
+            other => other,
+        })?;
+    if !rule.roles.contains(&vc.identity.kind()) {
         return Err(ProtoError::SignerRole {
             kind: M::KIND,
-            role: identity.kind().as_str(),
-            signer: identity,
+            role: vc.identity.kind().as_str(),
+            signer: vc.identity,
             allowed: rule.roles_text,
         });
     }
-    let inter: Vec<&[u8]> = intermediates.iter().map(Vec::as_slice).collect();
-    let vc = trust.verify_cert(cert, &inter, rule.authority, CertUsage::Signing, now)?;
     if vc.identity != rule.claimed {
         return Err(ProtoError::SignerMismatch {
             kind: M::KIND,

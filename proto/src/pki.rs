@@ -167,8 +167,16 @@ fn hex_lower(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// What the profile check learns about an end-entity certificate.
+struct Profiled {
+    identity: PrincipalId,
+    key: [u8; 32],
+    not_before: Timestamp,
+    not_after: Timestamp,
+}
+
 /// Checks the tiprelay end-entity profile for `usage` and returns the identity and key.
-fn check_profile(der: &[u8], usage: CertUsage) -> Result<(PrincipalId, [u8; 32]), ProtoError> {
+fn check_profile(der: &[u8], usage: CertUsage) -> Result<Profiled, ProtoError> {
     let bad = |s: &str| ProtoError::BadCertificate(s.to_owned());
     let (_, cert) =
         X509Certificate::from_der(der).map_err(|_| bad("not a DER X.509 certificate"))?;
@@ -219,8 +227,27 @@ fn check_profile(der: &[u8], usage: CertUsage) -> Result<(PrincipalId, [u8; 32])
             return Err(ProtoError::WrongKeyUsage(identity));
         }
     }
-    Ok((identity, key))
+    let validity = cert.validity();
+    Ok(Profiled {
+        identity,
+        key,
+        not_before: Timestamp::from_unix_seconds(validity.not_before.timestamp()),
+        not_after: Timestamp::from_unix_seconds(validity.not_after.timestamp()),
+    })
 }
+
+/// Most verified certificates remembered by a [`TrustStore`].
+const CERT_CACHE_CAPACITY: usize = 4096;
+
+/// A certificate that passed full verification, remembered with its validity window.
+#[derive(Clone)]
+struct CachedCert {
+    cert: VerifiedCert,
+    not_before: Timestamp,
+    not_after: Timestamp,
+}
+
+type CacheKey = (Digest, Authority, u8);
 
 /// A certificate that verified: its identity, key and fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,9 +318,15 @@ struct AuthorityTrust {
 
 /// The roots and revocation lists a verifier trusts, per authority. Pure data: loading
 /// files is the caller's job.
+///
+/// Full chain verification (webpki path building plus CRL signature) costs far more than
+/// a message signature, so certificates that verified are remembered by digest, authority
+/// and usage (DESIGN §9), within their own validity window. Any change of root or CRL
+/// empties the cache, so a revocation takes effect on the next verification.
 #[derive(Default)]
 pub struct TrustStore {
     authorities: BTreeMap<Authority, AuthorityTrust>,
+    cache: std::sync::Mutex<std::collections::HashMap<CacheKey, CachedCert>>,
 }
 
 impl std::fmt::Debug for TrustStore {
@@ -388,7 +421,14 @@ impl TrustStore {
         let owned =
             OwnedCertRevocationList::from_der(crl_der).map_err(|e| bad(format!("{e:?}")))?;
         entry.crl = Some((webpki::CertRevocationList::from(owned), info.clone()));
+        self.clear_cache();
         Ok(info)
+    }
+
+    fn clear_cache(&self) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.clear();
+        }
     }
 
     /// The authorities with a root.
@@ -427,7 +467,22 @@ impl TrustStore {
         usage: CertUsage,
         now: Timestamp,
     ) -> Result<VerifiedCert, ProtoError> {
-        let (identity, public_key) = check_profile(der, usage)?;
+        let key: Option<CacheKey> = intermediates
+            .is_empty()
+            .then(|| (Digest::of(der), authority, usage as u8));
+        if let (Some(k), Ok(cache)) = (&key, self.cache.lock()) {
+            if let Some(hit) = cache.get(k) {
+                if hit.not_before <= now && now <= hit.not_after {
+                    return Ok(hit.cert.clone());
+                }
+            }
+        }
+        let Profiled {
+            identity,
+            key: public_key,
+            not_before,
+            not_after,
+        } = check_profile(der, usage)?;
         if identity.authority() != authority {
             return Err(ProtoError::WrongAuthority {
                 kind: "message",
@@ -468,11 +523,27 @@ impl TrustStore {
             None,
         );
         match result {
-            Ok(_) => Ok(VerifiedCert {
-                identity,
-                public_key,
-                fingerprint: Digest::of(der),
-            }),
+            Ok(_) => {
+                let cert = VerifiedCert {
+                    identity,
+                    public_key,
+                    fingerprint: Digest::of(der),
+                };
+                if let (Some(k), Ok(mut cache)) = (key, self.cache.lock()) {
+                    if cache.len() >= CERT_CACHE_CAPACITY {
+                        cache.clear();
+                    }
+                    cache.insert(
+                        k,
+                        CachedCert {
+                            cert: cert.clone(),
+                            not_before,
+                            not_after,
+                        },
+                    );
+                }
+                Ok(cert)
+            }
             Err(e) => Err(map_webpki_error(e, identity, authority, now)),
         }
     }

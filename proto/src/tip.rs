@@ -279,7 +279,7 @@ pub(crate) fn check_line(field: &'static str, v: &str, max: usize) -> Result<(),
 }
 
 /// A tip (content type `application/tiprelay.tip+cbor`). Construct one with all fields and
-/// call [`Tip::validate`], or let [`crate::sign`] do it before signing.
+/// call [`Tip::validate`], or let [`crate::Signer::sign`] do it before signing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tip {
     /// Author-chosen UUIDv7; with `from` it is the idempotency key.

@@ -1,5 +1,7 @@
 //! Encode/decode properties and field rules of every message kind, without a PKI.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use ciborium::Value;
 use proptest::prelude::*;
 use tiprelay_proto::*;

@@ -1,0 +1,344 @@
+//! The hex test vectors of docs/PROTOCOL.md are regenerated here from fixed seeds and
+//! compared with the document, so the document can never drift from the code. Run with
+//! `TIPRELAY_UPDATE_VECTORS=1` to rewrite the document's vector blocks after a deliberate
+//! format change.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use ::time::OffsetDateTime;
+use tiprelay_certs::fixture::FixturePki;
+use tiprelay_certs::profile::LeafKind;
+use tiprelay_proto::*;
+
+const LABEL: &str = "tiprelay test vectors v1";
+/// Fixture PKI validity starts at 2026-12-01T00:00:00Z.
+const BASE_SECS: i64 = 1_796_083_200;
+/// Messages are created, and vectors verify, at 2026-12-01T12:00:00Z.
+const AT_MS: u64 = 1_796_126_400_000;
+
+fn doc_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/PROTOCOL.md")
+}
+
+fn at() -> Timestamp {
+    Timestamp::from_unix_ms(AT_MS).unwrap()
+}
+
+fn vectors() -> Vec<(&'static str, Vec<u8>)> {
+    let mx: Jurisdiction = "MX".parse().unwrap();
+    let us: Jurisdiction = "US".parse().unwrap();
+    let auths = [
+        Authority::Jurisdiction(mx),
+        Authority::Jurisdiction(us),
+        Authority::Operator,
+    ];
+    let pki = FixturePki::new(
+        LABEL,
+        &auths,
+        OffsetDateTime::from_unix_timestamp(BASE_SECS).unwrap(),
+    )
+    .unwrap();
+    let ana = pki
+        .leaf(
+            &"tiprelay://MX/analyst/ana".parse().unwrap(),
+            LeafKind::Signing,
+        )
+        .unwrap();
+    let sam = pki
+        .leaf(
+            &"tiprelay://US/analyst/sam".parse().unwrap(),
+            LeafKind::Signing,
+        )
+        .unwrap();
+    let relay = pki
+        .leaf(
+            &"tiprelay://OPERATOR/relay/main".parse().unwrap(),
+            LeafKind::Signing,
+        )
+        .unwrap();
+    let (ana_s, sam_s, relay_s) = (
+        ana.signer().unwrap(),
+        sam.signer().unwrap(),
+        relay.signer().unwrap(),
+    );
+
+    let tip = Tip {
+        id: TipId::new_v7(at(), [0x11; 10]),
+        from: mx,
+        to: us,
+        author: ana.identity.clone(),
+        created: at(),
+        category: Category::ArmedGroupCrossing,
+        urgency: Urgency::Flash,
+        summary: "Grupo armado (~20) se dirige al cruce de Palomas".into(),
+        details: Some("Tres camionetas blancas, rumbo norte.".into()),
+        lang: "es".parse().unwrap(),
+        location: Some(Location {
+            lat: 31.7625,
+            lon: -107.6225,
+            radius_m: 2500,
+            place: Some("Puerto Palomas".into()),
+            sector: None,
+            port_of_entry: Some("Columbus, NM".into()),
+        }),
+        observed_at: Some(Timestamp::from_unix_ms(AT_MS - 600_000).unwrap()),
+        valid_until: Some(Timestamp::from_unix_ms(AT_MS + 6 * 3_600_000).unwrap()),
+        source_reliability: Some(SourceReliability::B),
+        info_credibility: Some(InfoCredibility::new(2).unwrap()),
+        tlp: Tlp::Amber,
+        refs: vec![],
+    };
+    let tip_env = ana_s.sign(&tip).unwrap();
+    let digest = Digest::of(&tip_env);
+    let receipt = Receipt {
+        tip: tip.id,
+        from: mx,
+        to: us,
+        digest,
+        seq: 1,
+        accepted: at(),
+        log_index: 0,
+        relay: relay.identity.clone(),
+    };
+    let ack = DeliveryAck {
+        tip: tip.id,
+        from: mx,
+        to: us,
+        digest,
+        seq: 1,
+        by: sam.identity.clone(),
+        received: at(),
+    };
+    let feedback = Feedback {
+        id: TipId::new_v7(at(), [0x22; 10]),
+        tip: tip.id,
+        from: mx,
+        to: us,
+        by: sam.identity.clone(),
+        outcome: Outcome::Interdicted,
+        note: Some("Vehicles stopped at Columbus".into()),
+        created: at(),
+    };
+    let statement = LedgerStatement {
+        id: TipId::new_v7(at(), [0x33; 10]),
+        jurisdiction: us,
+        counterpart: mx,
+        period_start: Timestamp::from_unix_ms(1_796_083_200_000).unwrap(),
+        period_end: Timestamp::from_unix_ms(1_796_169_600_000).unwrap(),
+        by: sam.identity.clone(),
+        created: at(),
+        rows: vec![LedgerRow {
+            from: mx,
+            to: us,
+            category: Category::ArmedGroupCrossing,
+            sent: 0,
+            accepted: 1,
+            delivered: 1,
+            acknowledged: 1,
+            with_feedback: 1,
+            outcomes: vec![(Outcome::Interdicted, 1)],
+        }],
+        tip_count: 1,
+        tips_digest: LedgerStatement::digest_of_tips(&[tip.id]),
+    };
+    let checkpoint = Checkpoint {
+        log: relay.identity.to_string(),
+        size: 1,
+        root: Digest([0xab; 32]),
+        time: at(),
+        relay: relay.identity.clone(),
+    };
+
+    let tbs = {
+        use coset::TaggedCborSerializable;
+        coset::CoseSign1::from_tagged_slice(&tip_env)
+            .unwrap()
+            .tbs_data(Tip::AAD)
+    };
+
+    vec![
+        (
+            "mx-root-cert",
+            pki.ca(Authority::Jurisdiction(mx))
+                .unwrap()
+                .cert_der
+                .clone(),
+        ),
+        (
+            "mx-crl",
+            pki.crl(Authority::Jurisdiction(mx), &[], 1).unwrap(),
+        ),
+        (
+            "us-root-cert",
+            pki.ca(Authority::Jurisdiction(us))
+                .unwrap()
+                .cert_der
+                .clone(),
+        ),
+        (
+            "us-crl",
+            pki.crl(Authority::Jurisdiction(us), &[], 1).unwrap(),
+        ),
+        (
+            "operator-root-cert",
+            pki.ca(Authority::Operator).unwrap().cert_der.clone(),
+        ),
+        (
+            "operator-crl",
+            pki.crl(Authority::Operator, &[], 1).unwrap(),
+        ),
+        ("mx-analyst-seed", ana.seed.to_vec()),
+        ("mx-analyst-signing-cert", ana.cert_der.clone()),
+        ("us-analyst-seed", sam.seed.to_vec()),
+        ("us-analyst-signing-cert", sam.cert_der.clone()),
+        ("relay-seed", relay.seed.to_vec()),
+        ("relay-signing-cert", relay.cert_der.clone()),
+        ("tip-payload", encode_payload(&tip)),
+        ("tip-sig-structure", tbs),
+        ("tip-envelope", tip_env),
+        ("tip-digest", digest.0.to_vec()),
+        ("receipt-payload", encode_payload(&receipt)),
+        ("receipt-envelope", relay_s.sign(&receipt).unwrap()),
+        ("ack-payload", encode_payload(&ack)),
+        ("ack-envelope", sam_s.sign(&ack).unwrap()),
+        ("feedback-payload", encode_payload(&feedback)),
+        ("feedback-envelope", sam_s.sign(&feedback).unwrap()),
+        ("statement-payload", encode_payload(&statement)),
+        ("statement-envelope", sam_s.sign(&statement).unwrap()),
+        ("checkpoint-payload", encode_payload(&checkpoint)),
+        ("checkpoint-envelope", relay_s.sign(&checkpoint).unwrap()),
+    ]
+}
+
+fn to_hex_block(bytes: &[u8]) -> String {
+    let h = hex::encode(bytes);
+    h.as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+const OPEN: &str = "<!-- vector:";
+
+/// The vector blocks of the document: name -> hex bytes, in order.
+fn doc_vectors(doc: &str) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut rest = doc;
+    while let Some(i) = rest.find(OPEN) {
+        rest = &rest[i + OPEN.len()..];
+        let end = rest.find(" -->").unwrap();
+        let name = rest[..end].to_owned();
+        let body_start = rest.find("```hex\n").unwrap() + 7;
+        let body_end = body_start + rest[body_start..].find("```").unwrap();
+        let hexs: String = rest[body_start..body_end].split_whitespace().collect();
+        out.push((name, hex::decode(hexs).unwrap()));
+        rest = &rest[body_end..];
+    }
+    out
+}
+
+fn rewrite(doc: &str, vectors: &[(&str, Vec<u8>)]) -> String {
+    let mut out = String::new();
+    let mut rest = doc;
+    while let Some(i) = rest.find(OPEN) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest.find(" -->").unwrap();
+        let name = &rest[OPEN.len()..end];
+        let body_start = rest.find("```hex\n").unwrap() + 7;
+        let body_end = body_start + rest[body_start..].find("```").unwrap();
+        out.push_str(&rest[..body_start]);
+        let v = vectors
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("unknown vector {name}"));
+        out.push_str(&to_hex_block(&v.1));
+        out.push('\n');
+        rest = &rest[body_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn vectors_are_deterministic() {
+    assert_eq!(vectors(), vectors());
+}
+
+#[test]
+fn protocol_md_vectors_match_the_code() {
+    let path = doc_path();
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let v = vectors();
+    if std::env::var_os("TIPRELAY_UPDATE_VECTORS").is_some() {
+        std::fs::write(&path, rewrite(&doc, &v)).unwrap();
+        return;
+    }
+    let in_doc = doc_vectors(&doc);
+    let names: Vec<&str> = in_doc.iter().map(|(n, _)| n.as_str()).collect();
+    for (name, bytes) in &v {
+        let found = in_doc
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("docs/PROTOCOL.md lacks vector {name} (has {names:?})"));
+        assert_eq!(&found.1, bytes, "vector {name} in docs/PROTOCOL.md differs from the code; if the change is deliberate, rerun with TIPRELAY_UPDATE_VECTORS=1");
+    }
+    assert_eq!(
+        in_doc.len(),
+        v.len(),
+        "docs/PROTOCOL.md has vectors the code does not produce"
+    );
+}
+
+/// A reader of the document alone can verify every envelope with the document's roots and
+/// CRLs at the documented time.
+#[test]
+fn protocol_md_envelopes_verify_from_the_document_alone() {
+    let doc = std::fs::read_to_string(doc_path()).unwrap();
+    let d: std::collections::HashMap<String, Vec<u8>> = doc_vectors(&doc).into_iter().collect();
+    let mut t = TrustStore::new();
+    for (a, p) in [("MX", "mx"), ("US", "us"), ("OPERATOR", "operator")] {
+        let a: Authority = a.parse().unwrap();
+        t.add_root(a, &d[&format!("{p}-root-cert")]).unwrap();
+        t.set_crl(a, &d[&format!("{p}-crl")]).unwrap();
+    }
+    let tip = verify::<Tip>(&d["tip-envelope"], &t, at()).unwrap();
+    assert_eq!(tip.digest.0.to_vec(), d["tip-digest"]);
+    assert_eq!(encode_payload(&tip.message), d["tip-payload"]);
+    verify::<Receipt>(&d["receipt-envelope"], &t, at()).unwrap();
+    verify::<DeliveryAck>(&d["ack-envelope"], &t, at()).unwrap();
+    verify::<Feedback>(&d["feedback-envelope"], &t, at()).unwrap();
+    verify::<LedgerStatement>(&d["statement-envelope"], &t, at()).unwrap();
+    verify::<Checkpoint>(&d["checkpoint-envelope"], &t, at()).unwrap();
+    // The documented seed is the signing key of the documented certificate.
+    let seed: [u8; 32] = d["mx-analyst-seed"].clone().try_into().unwrap();
+    let pk = ed25519_dalek::SigningKey::from_bytes(&seed)
+        .verifying_key()
+        .to_bytes();
+    assert_eq!(
+        summarize_certificate(&d["mx-analyst-signing-cert"])
+            .unwrap()
+            .ed25519_public_key,
+        Some(pk)
+    );
+}
+
+#[test]
+fn protocol_md_names_the_vector_tip_id_and_every_error_code() {
+    let doc = std::fs::read_to_string(doc_path()).unwrap();
+    let id = TipId::new_v7(at(), [0x11; 10]).to_string();
+    assert!(
+        doc.contains(&format!("`{id}`")),
+        "PROTOCOL.md must name the vector tip id {id}"
+    );
+    for c in ErrorCode::ALL {
+        let row = format!("| {} | `{}` |", c as u16, c.name());
+        assert!(
+            doc.contains(&row),
+            "PROTOCOL.md lacks the error code row {row}"
+        );
+    }
+}
