@@ -325,6 +325,24 @@ pub enum ErrorCode {
     CreatedInFuture = 50,
     /// `valid_until` passed.
     Expired = 51,
+    /// Same (`from`, `id`) as an accepted tip, but different bytes.
+    Conflict = 60,
+    /// The pair `from` → `to` is not configured at the relay.
+    PairNotAllowed = 61,
+    /// A jurisdiction the relay does not know.
+    UnknownJurisdiction = 62,
+    /// The signer is not the authenticated TLS identity of the connection.
+    IdentityMismatch = 63,
+    /// An ack for a tip the relay does not hold, or whose digest or seq differs.
+    UnknownTip = 64,
+    /// The principal may not do this (e.g. a feed fetching tips).
+    NotPermitted = 65,
+    /// A request that is not a well-formed frame of this protocol.
+    BadRequest = 66,
+    /// The relay's store is full: new tips are refused, reads still work.
+    StorageFull = 70,
+    /// The relay cannot serve the request right now (shutting down, store error).
+    Unavailable = 71,
     /// Local signing failure (never sent on the wire by a relay).
     Signing = 90,
 }
@@ -356,12 +374,21 @@ impl ErrorCode {
             Self::BadSignature => "bad_signature",
             Self::CreatedInFuture => "created_in_future",
             Self::Expired => "expired",
+            Self::Conflict => "conflict",
+            Self::PairNotAllowed => "pair_not_allowed",
+            Self::UnknownJurisdiction => "unknown_jurisdiction",
+            Self::IdentityMismatch => "identity_mismatch",
+            Self::UnknownTip => "unknown_tip",
+            Self::NotPermitted => "not_permitted",
+            Self::BadRequest => "bad_request",
+            Self::StorageFull => "storage_full",
+            Self::Unavailable => "unavailable",
             Self::Signing => "signing",
         }
     }
 
     /// Every code, in numeric order (for documentation and tests).
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 33] = [
         Self::Oversized,
         Self::MalformedEnvelope,
         Self::MalformedCbor,
@@ -385,8 +412,22 @@ impl ErrorCode {
         Self::BadSignature,
         Self::CreatedInFuture,
         Self::Expired,
+        Self::Conflict,
+        Self::PairNotAllowed,
+        Self::UnknownJurisdiction,
+        Self::IdentityMismatch,
+        Self::UnknownTip,
+        Self::NotPermitted,
+        Self::BadRequest,
+        Self::StorageFull,
+        Self::Unavailable,
         Self::Signing,
     ];
+
+    /// The code with this number, if any.
+    pub fn from_u16(n: u16) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| *c as u16 == n)
+    }
 }
 
 impl ProtoError {

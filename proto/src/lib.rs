@@ -23,6 +23,7 @@ pub mod messages;
 pub mod pki;
 pub mod time;
 pub mod tip;
+pub mod wire;
 
 pub use envelope::{decode_payload, encode_payload, parse, verify, Parsed, Signer, Verified};
 pub use error::{ErrorCode, FieldError, IdError, ProtoError};

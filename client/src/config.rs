@@ -1,0 +1,146 @@
+//! `tipctl` configuration (one file per principal), parsed strictly and validated once.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tiprelay_proto::{Authority, Jurisdiction, Lang, PrincipalId};
+
+use crate::files::{relative_to, TrustFiles};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    principal: String,
+    lang: String,
+    store: String,
+    relay: RawRelay,
+    keys: RawKeys,
+    trust: Vec<RawTrust>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRelay {
+    address: String,
+    server_name: String,
+    operator_ca: String,
+    operator_crl: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeys {
+    tls_cert: String,
+    tls_key: String,
+    signing_cert: String,
+    signing_key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrust {
+    code: String,
+    ca: String,
+    crl: String,
+}
+
+/// A validated client configuration.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// This principal.
+    pub principal: PrincipalId,
+    /// Its jurisdiction.
+    pub jurisdiction: Jurisdiction,
+    /// Default tip language.
+    pub lang: Lang,
+    /// Local store file.
+    pub store: PathBuf,
+    /// Relay UDP address.
+    pub relay_addr: SocketAddr,
+    /// TLS server name of the relay.
+    pub server_name: String,
+    /// Operator root and CRL, then each jurisdiction's.
+    pub trust: Vec<TrustFiles>,
+    /// TLS client certificate.
+    pub tls_cert: PathBuf,
+    /// TLS client key.
+    pub tls_key: PathBuf,
+    /// Signing certificate.
+    pub signing_cert: PathBuf,
+    /// Signing key.
+    pub signing_key: PathBuf,
+}
+
+impl ClientConfig {
+    /// Reads and validates a configuration file; every error names the key.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("cannot read the configuration {}: {e}", path.display())
+        })?;
+        let raw: Raw =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let bad =
+            |key: &str, why: String| anyhow::anyhow!("{}: key `{key}`: {why}", path.display());
+        let principal: PrincipalId = raw
+            .principal
+            .parse()
+            .map_err(|e| bad("principal", format!("{e}")))?;
+        let jurisdiction = principal.jurisdiction().ok_or_else(|| {
+            bad(
+                "principal",
+                "a client is an analyst or a feed of a jurisdiction".into(),
+            )
+        })?;
+        let file = |key: &str, v: &str| -> anyhow::Result<PathBuf> {
+            let p = relative_to(path, v);
+            if !p.exists() {
+                return Err(bad(key, format!("{} does not exist", p.display())));
+            }
+            Ok(p)
+        };
+        let mut trust = vec![TrustFiles {
+            authority: Authority::Operator,
+            ca: file("relay.operator_ca", &raw.relay.operator_ca)?,
+            crl: file("relay.operator_crl", &raw.relay.operator_crl)?,
+        }];
+        for (i, t) in raw.trust.iter().enumerate() {
+            let code: Jurisdiction = t
+                .code
+                .parse()
+                .map_err(|e| bad(&format!("trust[{i}].code"), format!("{e}")))?;
+            trust.push(TrustFiles {
+                authority: Authority::Jurisdiction(code),
+                ca: file(&format!("trust[{i}].ca"), &t.ca)?,
+                crl: file(&format!("trust[{i}].crl"), &t.crl)?,
+            });
+        }
+        if !trust
+            .iter()
+            .any(|t| t.authority == Authority::Jurisdiction(jurisdiction))
+        {
+            return Err(bad(
+                "trust",
+                format!("no [[trust]] entry for this principal's own jurisdiction {jurisdiction}"),
+            ));
+        }
+        Ok(Self {
+            lang: raw.lang.parse().map_err(|e| bad("lang", format!("{e}")))?,
+            store: relative_to(path, &raw.store),
+            relay_addr: raw.relay.address.parse().map_err(|e| {
+                bad(
+                    "relay.address",
+                    format!("`{}` is not host:port: {e}", raw.relay.address),
+                )
+            })?,
+            server_name: raw.relay.server_name,
+            tls_cert: file("keys.tls_cert", &raw.keys.tls_cert)?,
+            tls_key: file("keys.tls_key", &raw.keys.tls_key)?,
+            signing_cert: file("keys.signing_cert", &raw.keys.signing_cert)?,
+            signing_key: file("keys.signing_key", &raw.keys.signing_key)?,
+            principal,
+            jurisdiction,
+            trust,
+        })
+    }
+}

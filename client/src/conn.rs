@@ -1,0 +1,199 @@
+//! The QUIC connection to the relay: TLS 1.3, ALPN `tiprelay/1`, the relay operator's root
+//! pinned (with its CRL), this principal's TLS certificate, no resumption, no 0-RTT.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use quinn::{Connection, Endpoint};
+use rustls::pki_types::ServerName;
+use tiprelay_proto::wire::{unframe, Request, Response, WireError, MAX_FRAME_BYTES};
+
+use crate::config::ClientConfig;
+use crate::files;
+
+/// Why talking to the relay failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    /// Configuration or key files unusable.
+    #[error("{0}")]
+    Setup(String),
+    /// Could not connect or authenticate.
+    #[error("cannot reach the relay at {addr}: {why}")]
+    Connect {
+        /// Relay address.
+        addr: String,
+        /// Why.
+        why: String,
+    },
+    /// The connection broke mid-request.
+    #[error("connection to the relay failed: {0}")]
+    Transport(String),
+    /// The relay answered with a typed error.
+    #[error("the relay refused: {0}")]
+    Refused(WireError),
+    /// The relay's answer was malformed.
+    #[error("malformed answer from the relay: {0}")]
+    Protocol(String),
+}
+
+/// An open, authenticated connection.
+pub struct RelayConn {
+    endpoint: Endpoint,
+    conn: Connection,
+}
+
+/// Connection timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Per-request timeout.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn setup(e: impl std::fmt::Display) -> ConnError {
+    ConnError::Setup(e.to_string())
+}
+
+impl RelayConn {
+    /// Connects and authenticates to the relay of `cfg`.
+    pub async fn connect(cfg: &ClientConfig) -> Result<Self, ConnError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let op = cfg
+            .trust
+            .iter()
+            .find(|t| t.authority == tiprelay_proto::Authority::Operator)
+            .ok_or_else(|| setup("no relay operator root configured"))?;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(files::read_cert(&op.ca).map_err(setup)?)
+            .map_err(setup)?;
+        let crl = files::read_crl(&op.crl).map_err(setup)?;
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .with_crls([crl])
+        .allow_unknown_revocation_status()
+        .build()
+        .map_err(setup)?;
+        let chain = files::read_certs(&cfg.tls_cert).map_err(setup)?;
+        let key = files::read_key(&cfg.tls_key).map_err(setup)?;
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(setup)?
+            .with_webpki_verifier(verifier)
+            .with_client_auth_cert(chain, key)
+            .map_err(setup)?;
+        tls.alpn_protocols = vec![tiprelay_proto::limits::ALPN.to_vec()];
+        tls.resumption = rustls::client::Resumption::disabled();
+        tls.enable_early_data = false;
+        let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(setup)?;
+        let mut qc = quinn::ClientConfig::new(Arc::new(quic));
+        let mut transport = quinn::TransportConfig::default();
+        transport.keep_alive_interval(Some(Duration::from_secs(10)));
+        if let Ok(idle) = quinn::IdleTimeout::try_from(Duration::from_secs(30)) {
+            transport.max_idle_timeout(Some(idle));
+        }
+        qc.transport_config(Arc::new(transport));
+        let bind: std::net::SocketAddr = if cfg.relay_addr.is_ipv6() {
+            "[::]:0"
+        } else {
+            "0.0.0.0:0"
+        }
+        .parse()
+        .map_err(setup)?;
+        let mut endpoint = Endpoint::client(bind).map_err(setup)?;
+        endpoint.set_default_client_config(qc);
+        let addr = cfg.relay_addr.to_string();
+        ServerName::try_from(cfg.server_name.clone()).map_err(setup)?;
+        let connecting = endpoint
+            .connect(cfg.relay_addr, &cfg.server_name)
+            .map_err(|e| ConnError::Connect {
+                addr: addr.clone(),
+                why: e.to_string(),
+            })?;
+        let conn = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+            .await
+            .map_err(|_| ConnError::Connect {
+                addr: addr.clone(),
+                why: "timed out".into(),
+            })?
+            .map_err(|e| ConnError::Connect {
+                addr,
+                why: explain_connect(&e),
+            })?;
+        Ok(Self { endpoint, conn })
+    }
+
+    /// Sends one request and returns the relay's answer (typed errors become `Refused`).
+    pub async fn request(&self, req: &Request) -> Result<Response, ConnError> {
+        let fut = async {
+            let (mut send, mut recv) = self
+                .conn
+                .open_bi()
+                .await
+                .map_err(|e| ConnError::Transport(e.to_string()))?;
+            send.write_all(&req.encode())
+                .await
+                .map_err(|e| ConnError::Transport(e.to_string()))?;
+            send.finish()
+                .map_err(|e| ConnError::Transport(e.to_string()))?;
+            let bytes = recv
+                .read_to_end(MAX_FRAME_BYTES + 4)
+                .await
+                .map_err(|e| ConnError::Transport(e.to_string()))?;
+            let body =
+                unframe(&bytes, MAX_FRAME_BYTES).map_err(|e| ConnError::Protocol(e.to_string()))?;
+            match Response::decode_body(body).map_err(|e| ConnError::Protocol(e.to_string()))? {
+                Response::Error(e) => Err(ConnError::Refused(e)),
+                r => Ok(r),
+            }
+        };
+        tokio::time::timeout(REQUEST_TIMEOUT, fut)
+            .await
+            .map_err(|_| ConnError::Transport("request timed out".into()))?
+    }
+
+    /// Opens a subscription; returns a receiver of event kinds (`tips`, `acks`).
+    pub async fn subscribe(&self) -> Result<quinn::RecvStream, ConnError> {
+        let (mut send, recv) = self
+            .conn
+            .open_bi()
+            .await
+            .map_err(|e| ConnError::Transport(e.to_string()))?;
+        send.write_all(&Request::Subscribe.encode())
+            .await
+            .map_err(|e| ConnError::Transport(e.to_string()))?;
+        send.finish()
+            .map_err(|e| ConnError::Transport(e.to_string()))?;
+        Ok(recv)
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(self) {
+        self.conn.close(0u32.into(), b"bye");
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
+    }
+}
+
+/// Reads the next event frame of a subscription (None when it ends).
+pub async fn next_event(recv: &mut quinn::RecvStream) -> Option<String> {
+    let mut len = [0u8; 4];
+    recv.read_exact(&mut len).await.ok()?;
+    let n = u32::from_be_bytes(len) as usize;
+    if n > 4096 {
+        return None;
+    }
+    let mut body = vec![0u8; n];
+    recv.read_exact(&mut body).await.ok()?;
+    match Response::decode_body(&body).ok()? {
+        Response::Event { kind } => Some(kind),
+        _ => None,
+    }
+}
+
+fn explain_connect(e: &quinn::ConnectionError) -> String {
+    let s = e.to_string();
+    if s.contains("certificate") || s.contains("alert") {
+        format!("TLS authentication failed ({s}); check that your certificate is valid, not revoked, and issued by your jurisdiction's CA")
+    } else {
+        s
+    }
+}

@@ -1,0 +1,134 @@
+//! Loading PEM certificates, keys and CRLs from files, and building trust stores from them.
+//! Shared by `tipctl` and the relay.
+
+use std::path::{Path, PathBuf};
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{
+    CertificateDer, CertificateRevocationListDer, PrivateKeyDer, PrivatePkcs8KeyDer,
+};
+use tiprelay_proto::{Authority, Signer, TrustStore};
+
+/// Why a file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// Cannot read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Wrong content.
+    #[error("{path}: {why}")]
+    Content {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+fn content(path: &Path, why: impl Into<String>) -> FileError {
+    FileError::Content {
+        path: path.to_path_buf(),
+        why: why.into(),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, FileError> {
+    std::fs::read(path).map_err(|source| FileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The certificates in a PEM file, in order.
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, FileError> {
+    let bytes = read(path)?;
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| content(path, format!("bad PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(content(path, "no CERTIFICATE block"));
+    }
+    Ok(certs)
+}
+
+/// The first certificate of a PEM file.
+pub fn read_cert(path: &Path) -> Result<CertificateDer<'static>, FileError> {
+    read_certs(path)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| content(path, "no CERTIFICATE block"))
+}
+
+/// A PKCS#8 private key from a PEM file.
+pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, FileError> {
+    let bytes = read(path)?;
+    let k = PrivatePkcs8KeyDer::from_pem_slice(&bytes)
+        .map_err(|_| content(path, "no PKCS#8 PRIVATE KEY block"))?;
+    Ok(PrivateKeyDer::Pkcs8(k))
+}
+
+/// A CRL from a PEM file.
+pub fn read_crl(path: &Path) -> Result<CertificateRevocationListDer<'static>, FileError> {
+    let bytes = read(path)?;
+    CertificateRevocationListDer::from_pem_slice(&bytes)
+        .map_err(|_| content(path, "no X509 CRL block"))
+}
+
+/// A message signer from a signing key and certificate file.
+pub fn read_signer(key: &Path, cert: &Path) -> Result<Signer, FileError> {
+    let k = read_key(key)?;
+    let c = read_cert(cert)?;
+    Signer::new(k.secret_der(), c.to_vec()).map_err(|e| content(cert, e.to_string()))
+}
+
+/// One authority's trust material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustFiles {
+    /// The authority.
+    pub authority: Authority,
+    /// Root certificate (PEM).
+    pub ca: PathBuf,
+    /// CRL (PEM).
+    pub crl: PathBuf,
+}
+
+/// Builds a trust store from files; every root needs its CRL.
+pub fn load_trust(entries: &[TrustFiles]) -> Result<TrustStore, FileError> {
+    let mut t = TrustStore::new();
+    for e in entries {
+        let root = read_cert(&e.ca)?;
+        t.add_root(e.authority, &root)
+            .map_err(|err| content(&e.ca, err.to_string()))?;
+        let crl = read_crl(&e.crl)?;
+        t.set_crl(e.authority, &crl)
+            .map_err(|err| content(&e.crl, err.to_string()))?;
+    }
+    Ok(t)
+}
+
+/// A fingerprint of the trust files' contents, to notice when any of them changes.
+pub fn trust_fingerprint(entries: &[TrustFiles]) -> Vec<u8> {
+    let mut all = Vec::new();
+    for e in entries {
+        for p in [&e.ca, &e.crl] {
+            all.extend_from_slice(&std::fs::read(p).unwrap_or_default());
+            all.push(0);
+        }
+    }
+    tiprelay_proto::Digest::of(&all).0.to_vec()
+}
+
+/// Resolves `p` relative to the directory of the file `base`.
+pub fn relative_to(base: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}

@@ -1,0 +1,16 @@
+//! # tiprelay-client
+//!
+//! The client library behind `tipctl`: configuration, a local durable store (outbox,
+//! inbox, receipts, acks), the QUIC connection to the relay, and the operations.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod client;
+pub mod config;
+pub mod conn;
+pub mod files;
+pub mod store;
+
+pub use client::{Client, ClientError, Draft};
+pub use config::ClientConfig;
+pub use conn::RelayConn;

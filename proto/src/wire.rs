@@ -1,0 +1,475 @@
+//! The request/response layer carried over QUIC (docs/PROTOCOL.md §11): frames, requests,
+//! responses. Pure: encodes to and decodes from byte buffers; the async code only moves
+//! them.
+//!
+//! A **frame** is a 4-byte big-endian length followed by that many bytes of one CBOR map.
+//! Every request uses its own bidirectional stream: the client writes one request frame
+//! and finishes its side; the relay answers with one response frame and finishes, except
+//! for `subscribe`, where the relay keeps writing event frames until either side closes.
+
+use ciborium::Value;
+
+use crate::cbor::{self, as_array, as_bytes, MapReader, MapWriter};
+use crate::error::{ErrorCode, FieldError};
+
+/// Largest frame body accepted (a `fetch` answer holds several envelopes): 1 MiB.
+pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
+/// Largest request frame body: one envelope plus a little framing.
+pub const MAX_REQUEST_BYTES: usize = crate::limits::MAX_ENVELOPE_BYTES + 1024;
+/// Most deliveries in one `fetch` answer.
+pub const MAX_FETCH: u64 = 256;
+/// Most acks in one `acks` answer.
+pub const MAX_ACKS: u64 = 1024;
+
+/// A request from a principal to the relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Submit a signed tip envelope; the answer is the relay's receipt.
+    Submit {
+        /// The tip envelope, exactly as signed.
+        envelope: Vec<u8>,
+    },
+    /// Fetch up to `limit` tips not yet acknowledged by this principal, in sequence order.
+    Fetch {
+        /// At most this many (1..=256).
+        limit: u64,
+    },
+    /// Acknowledge a delivered tip with a signed DeliveryAck.
+    Ack {
+        /// The DeliveryAck envelope.
+        envelope: Vec<u8>,
+    },
+    /// The first acknowledgements of tips this principal wrote, after ack index `after`.
+    Acks {
+        /// Ack index already seen (0 for all).
+        after: u64,
+        /// At most this many (1..=1024).
+        limit: u64,
+    },
+    /// Relay identity, time and this principal's pending count.
+    Status,
+    /// Keep the stream open and receive an event frame whenever tips or acks arrive.
+    Subscribe,
+}
+
+/// One tip waiting for a principal: the author's envelope and the relay's receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The tip envelope, byte for byte as the author signed it.
+    pub tip: Vec<u8>,
+    /// The relay's receipt envelope for it.
+    pub receipt: Vec<u8>,
+}
+
+/// A forwarded acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardedAck {
+    /// The relay's ack index (ascending, gap-free).
+    pub index: u64,
+    /// The DeliveryAck envelope signed by the recipient.
+    pub ack: Vec<u8>,
+}
+
+/// A successful answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// Answer to `submit`: the receipt (the original one for a replay).
+    Submitted {
+        /// The receipt envelope.
+        receipt: Vec<u8>,
+        /// True when the tip had been accepted before (idempotent replay).
+        duplicate: bool,
+    },
+    /// Answer to `fetch`.
+    Deliveries {
+        /// Tips in (from, seq) order.
+        items: Vec<Delivery>,
+    },
+    /// Answer to `ack`.
+    Acked,
+    /// Answer to `acks`.
+    Acks {
+        /// Acks in index order.
+        items: Vec<ForwardedAck>,
+    },
+    /// Answer to `status`.
+    Status {
+        /// The relay's identity URI.
+        relay: String,
+        /// The connection's authenticated identity URI.
+        you: String,
+        /// Relay time (ms since the epoch).
+        time: u64,
+        /// Tips waiting for this principal.
+        pending: u64,
+    },
+    /// An event on a `subscribe` stream.
+    Event {
+        /// `tips` (new tips for you) or `acks` (new acks for your tips).
+        kind: String,
+    },
+    /// An error.
+    Error(WireError),
+}
+
+/// A typed error on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError {
+    /// Numeric code (see [`ErrorCode`]).
+    pub code: u16,
+    /// Its snake_case name.
+    pub name: String,
+    /// A short human reason (never message content).
+    pub reason: String,
+}
+
+impl WireError {
+    /// From a code and reason.
+    pub fn new(code: ErrorCode, reason: impl Into<String>) -> Self {
+        let mut reason: String = reason.into();
+        if reason.len() > 500 {
+            let mut cut = 500;
+            while !reason.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            reason.truncate(cut);
+        }
+        Self {
+            code: code as u16,
+            name: code.name().to_owned(),
+            reason,
+        }
+    }
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.name, self.code, self.reason)
+    }
+}
+
+/// Why a frame could not be decoded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FrameError {
+    /// Shorter than its length prefix says, or no prefix.
+    #[error("truncated frame")]
+    Truncated,
+    /// Longer than allowed.
+    #[error("frame of {0} bytes exceeds the limit")]
+    TooLarge(usize),
+    /// Bytes after the frame.
+    #[error("trailing bytes after the frame")]
+    Trailing,
+    /// Not CBOR.
+    #[error("frame body is not CBOR: {0}")]
+    Cbor(String),
+    /// A field rule.
+    #[error("{0}")]
+    Field(#[from] FieldError),
+    /// An unknown `op` or response shape.
+    #[error("unknown operation `{0}`")]
+    UnknownOp(String),
+}
+
+/// Prefixes a CBOR body with its length.
+pub fn frame(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 4);
+    out.extend_from_slice(&u32::try_from(body.len()).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// Splits exactly one frame (prefix + body) and returns the body.
+pub fn unframe(bytes: &[u8], max: usize) -> Result<&[u8], FrameError> {
+    let (len, body) = bytes
+        .split_first_chunk::<4>()
+        .ok_or(FrameError::Truncated)?;
+    let len = u32::from_be_bytes(*len) as usize;
+    if len > max {
+        return Err(FrameError::TooLarge(len));
+    }
+    match body.len().cmp(&len) {
+        std::cmp::Ordering::Less => Err(FrameError::Truncated),
+        std::cmp::Ordering::Greater => Err(FrameError::Trailing),
+        std::cmp::Ordering::Equal => Ok(body),
+    }
+}
+
+fn op(o: &str) -> Value {
+    cbor::text(o)
+}
+
+impl Request {
+    /// Encodes as a framed CBOR map.
+    pub fn encode(&self) -> Vec<u8> {
+        let v = match self {
+            Self::Submit { envelope } => MapWriter::new()
+                .put("op", op("submit"))
+                .put("envelope", Value::Bytes(envelope.clone())),
+            Self::Fetch { limit } => MapWriter::new()
+                .put("op", op("fetch"))
+                .put("limit", cbor::uint(*limit)),
+            Self::Ack { envelope } => MapWriter::new()
+                .put("op", op("ack"))
+                .put("envelope", Value::Bytes(envelope.clone())),
+            Self::Acks { after, limit } => MapWriter::new()
+                .put("op", op("acks"))
+                .put("after", cbor::uint(*after))
+                .put("limit", cbor::uint(*limit)),
+            Self::Status => MapWriter::new().put("op", op("status")),
+            Self::Subscribe => MapWriter::new().put("op", op("subscribe")),
+        };
+        frame(&cbor::encode_value(&v.into_value()))
+    }
+
+    /// Decodes one framed request (at most [`MAX_REQUEST_BYTES`]).
+    pub fn decode(bytes: &[u8]) -> Result<Self, FrameError> {
+        let body = unframe(bytes, MAX_REQUEST_BYTES)?;
+        let v = cbor::decode_value(body).map_err(FrameError::Cbor)?;
+        let mut m = MapReader::new(v, "<request>")?;
+        let op = m.text("op")?;
+        let r = match op.as_str() {
+            "submit" => Self::Submit {
+                envelope: as_bytes(m.req("envelope")?, "envelope")?,
+            },
+            "fetch" => Self::Fetch {
+                limit: m.uint("limit")?.clamp(1, MAX_FETCH),
+            },
+            "ack" => Self::Ack {
+                envelope: as_bytes(m.req("envelope")?, "envelope")?,
+            },
+            "acks" => Self::Acks {
+                after: m.uint("after")?,
+                limit: m.uint("limit")?.clamp(1, MAX_ACKS),
+            },
+            "status" => Self::Status,
+            "subscribe" => Self::Subscribe,
+            other => return Err(FrameError::UnknownOp(other.chars().take(40).collect())),
+        };
+        m.finish()?;
+        Ok(r)
+    }
+}
+
+impl Response {
+    /// Encodes as a framed CBOR map: `{"ok": {...}}` or `{"error": {...}}`.
+    pub fn encode(&self) -> Vec<u8> {
+        let ok = |kind: &str, w: MapWriter| {
+            MapWriter::new().put("ok", w.put("kind", cbor::text(kind)).into_value())
+        };
+        let v = match self {
+            Self::Submitted { receipt, duplicate } => ok(
+                "submitted",
+                MapWriter::new()
+                    .put("receipt", Value::Bytes(receipt.clone()))
+                    .put("duplicate", Value::Bool(*duplicate)),
+            ),
+            Self::Deliveries { items } => ok(
+                "deliveries",
+                MapWriter::new().put(
+                    "items",
+                    Value::Array(
+                        items
+                            .iter()
+                            .map(|d| {
+                                MapWriter::new()
+                                    .put("tip", Value::Bytes(d.tip.clone()))
+                                    .put("receipt", Value::Bytes(d.receipt.clone()))
+                                    .into_value()
+                            })
+                            .collect(),
+                    ),
+                ),
+            ),
+            Self::Acked => ok("acked", MapWriter::new()),
+            Self::Acks { items } => ok(
+                "acks",
+                MapWriter::new().put(
+                    "items",
+                    Value::Array(
+                        items
+                            .iter()
+                            .map(|a| {
+                                MapWriter::new()
+                                    .put("index", cbor::uint(a.index))
+                                    .put("ack", Value::Bytes(a.ack.clone()))
+                                    .into_value()
+                            })
+                            .collect(),
+                    ),
+                ),
+            ),
+            Self::Status {
+                relay,
+                you,
+                time,
+                pending,
+            } => ok(
+                "status",
+                MapWriter::new()
+                    .put("relay", cbor::text(relay))
+                    .put("you", cbor::text(you))
+                    .put("time", cbor::uint(*time))
+                    .put("pending", cbor::uint(*pending)),
+            ),
+            Self::Event { kind } => ok("event", MapWriter::new().put("event", cbor::text(kind))),
+            Self::Error(e) => MapWriter::new().put(
+                "error",
+                MapWriter::new()
+                    .put("code", cbor::uint(u64::from(e.code)))
+                    .put("name", cbor::text(&e.name))
+                    .put("reason", cbor::text(&e.reason))
+                    .into_value(),
+            ),
+        };
+        frame(&cbor::encode_value(&v.into_value()))
+    }
+
+    /// Decodes one framed response body (already unframed).
+    pub fn decode_body(body: &[u8]) -> Result<Self, FrameError> {
+        let v = cbor::decode_value(body).map_err(FrameError::Cbor)?;
+        let mut top = MapReader::new(v, "<response>")?;
+        if let Some(e) = top.take("error") {
+            let mut m = MapReader::new(e, "error")?;
+            let code =
+                u16::try_from(m.uint("code")?).map_err(|_| FieldError::OutOfRange("code"))?;
+            let r = Self::Error(WireError {
+                code,
+                name: m.text("name")?,
+                reason: m.text("reason")?,
+            });
+            m.finish()?;
+            top.finish()?;
+            return Ok(r);
+        }
+        let mut m = MapReader::new(top.req("ok")?, "ok")?;
+        top.finish()?;
+        let kind = m.text("kind")?;
+        let r = match kind.as_str() {
+            "submitted" => Self::Submitted {
+                receipt: as_bytes(m.req("receipt")?, "receipt")?,
+                duplicate: matches!(m.req("duplicate")?, Value::Bool(true)),
+            },
+            "deliveries" => Self::Deliveries {
+                items: as_array(m.req("items")?, "items")?
+                    .into_iter()
+                    .map(|i| {
+                        let mut d = MapReader::new(i, "items")?;
+                        let out = Delivery {
+                            tip: as_bytes(d.req("tip")?, "tip")?,
+                            receipt: as_bytes(d.req("receipt")?, "receipt")?,
+                        };
+                        d.finish()?;
+                        Ok(out)
+                    })
+                    .collect::<Result<_, FieldError>>()?,
+            },
+            "acked" => Self::Acked,
+            "acks" => Self::Acks {
+                items: as_array(m.req("items")?, "items")?
+                    .into_iter()
+                    .map(|i| {
+                        let mut d = MapReader::new(i, "items")?;
+                        let out = ForwardedAck {
+                            index: d.uint("index")?,
+                            ack: as_bytes(d.req("ack")?, "ack")?,
+                        };
+                        d.finish()?;
+                        Ok(out)
+                    })
+                    .collect::<Result<_, FieldError>>()?,
+            },
+            "status" => Self::Status {
+                relay: m.text("relay")?,
+                you: m.text("you")?,
+                time: m.uint("time")?,
+                pending: m.uint("pending")?,
+            },
+            "event" => Self::Event {
+                kind: m.text("event")?,
+            },
+            other => return Err(FrameError::UnknownOp(other.chars().take(40).collect())),
+        };
+        m.finish()?;
+        Ok(r)
+    }
+
+    /// Decodes one framed response (at most [`MAX_FRAME_BYTES`]).
+    pub fn decode(bytes: &[u8]) -> Result<Self, FrameError> {
+        Self::decode_body(unframe(bytes, MAX_FRAME_BYTES)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_responses_round_trip() {
+        for r in [
+            Request::Submit {
+                envelope: vec![1, 2, 3],
+            },
+            Request::Fetch { limit: 10 },
+            Request::Ack { envelope: vec![9] },
+            Request::Acks {
+                after: 5,
+                limit: 100,
+            },
+            Request::Status,
+            Request::Subscribe,
+        ] {
+            assert_eq!(Request::decode(&r.encode()).unwrap(), r);
+        }
+        for r in [
+            Response::Submitted {
+                receipt: vec![1],
+                duplicate: true,
+            },
+            Response::Deliveries {
+                items: vec![Delivery {
+                    tip: vec![1],
+                    receipt: vec![2],
+                }],
+            },
+            Response::Acked,
+            Response::Acks {
+                items: vec![ForwardedAck {
+                    index: 3,
+                    ack: vec![4],
+                }],
+            },
+            Response::Status {
+                relay: "r".into(),
+                you: "y".into(),
+                time: 1,
+                pending: 2,
+            },
+            Response::Event {
+                kind: "tips".into(),
+            },
+            Response::Error(WireError::new(ErrorCode::Conflict, "x")),
+        ] {
+            assert_eq!(Response::decode(&r.encode()).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn frames_are_bounded_and_exact() {
+        let f = Request::Status.encode();
+        assert_eq!(
+            Request::decode(&f[..f.len() - 1]),
+            Err(FrameError::Truncated)
+        );
+        let mut long = f.clone();
+        long.push(0);
+        assert_eq!(Request::decode(&long), Err(FrameError::Trailing));
+        let mut huge = vec![0xff, 0xff, 0xff, 0xff];
+        huge.extend_from_slice(&[0; 8]);
+        assert!(matches!(
+            Request::decode(&huge),
+            Err(FrameError::TooLarge(_))
+        ));
+        assert!(Request::decode(&[]).is_err());
+    }
+}

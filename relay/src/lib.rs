@@ -1,0 +1,12 @@
+//! # tiprelay
+//!
+//! The relay: authenticates both jurisdictions' principals over QUIC with mutual TLS,
+//! verifies every tip, commits it durably before answering, returns a signed receipt,
+//! and forwards tips and acknowledgements. See `docs/ARCHITECTURE.md`.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod config;
+pub mod server;
+pub mod store;
+pub mod tls;

@@ -1,0 +1,571 @@
+//! The QUIC server: accept loop, connections, request handling, CRL reload, shutdown.
+//!
+//! Every task is owned (a `JoinSet`) and watches one `CancellationToken`. Shutdown stops
+//! accepting, lets in-flight requests finish (their commits complete), closes the
+//! endpoint, and finally joins the store writer, so everything acknowledged is on disk.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use quinn::{Connection, Endpoint, RecvStream, SendStream};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, info_span, warn, Instrument};
+
+use tiprelay_client::files;
+use tiprelay_proto::wire::{Request, Response, WireError, MAX_FETCH, MAX_REQUEST_BYTES};
+use tiprelay_proto::{
+    summarize_certificate, verify, CertUsage, DeliveryAck, ErrorCode, Jurisdiction, PrincipalId,
+    PrincipalKind, ProtoError, Tip,
+};
+
+use crate::config::RelayConfig;
+use crate::store::{self, Event, Store, StoreError, WriterThread};
+use crate::tls::{self, SharedTrust};
+
+/// How long a client may take to send one request (slowloris bound).
+const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Shared state of a running relay.
+struct State {
+    config: RelayConfig,
+    trust: SharedTrust,
+    store: Store,
+    relay_id: PrincipalId,
+    shutdown: CancellationToken,
+}
+
+/// A running relay.
+pub struct RelayHandle {
+    local_addr: SocketAddr,
+    shutdown: CancellationToken,
+    main: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RelayHandle {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A token that stops the relay when cancelled.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops the relay gracefully and waits until every commit is on disk.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the relay stops (after its token is cancelled).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.main.await.context("relay task")?
+    }
+}
+
+/// Starts a relay. With `socket`, serves on it instead of binding `config.listen`.
+pub async fn start(
+    config: RelayConfig,
+    socket: Option<std::net::UdpSocket>,
+) -> anyhow::Result<RelayHandle> {
+    let trust = SharedTrust::new(files::load_trust(&config.trust)?);
+    let chain = files::read_certs(&config.tls_cert)?;
+    let key = files::read_key(&config.tls_key)?;
+    let signer = files::read_signer(&config.signing_key, &config.signing_cert)?;
+    let relay_id = signer.identity().clone();
+    let server_cfg = tls::server_config(
+        trust.clone(),
+        chain,
+        key,
+        config.idle_timeout,
+        config.max_streams,
+    )?;
+    let socket = match socket {
+        Some(s) => s,
+        None => std::net::UdpSocket::bind(config.listen)
+            .with_context(|| format!("cannot listen on {}", config.listen))?,
+    };
+    let endpoint = Endpoint::new(
+        quinn::EndpointConfig::default(),
+        Some(server_cfg),
+        socket,
+        Arc::new(quinn::TokioRuntime),
+    )?;
+    let local_addr = endpoint.local_addr()?;
+    let (store, writer) = Store::open(
+        &config.store,
+        signer,
+        config.jurisdictions.iter().copied(),
+        config.commit_batch,
+    )
+    .with_context(|| format!("cannot open the store {}", config.store.display()))?;
+    store.event(Event {
+        principal: Some(relay_id.to_string()),
+        ..Event::new("relay_started", store::now())
+    });
+    info!(relay = %relay_id, addr = %local_addr, store = %config.store.display(), "relay listening");
+    let shutdown = CancellationToken::new();
+    let state = Arc::new(State {
+        config,
+        trust,
+        store,
+        relay_id,
+        shutdown: shutdown.clone(),
+    });
+    let main = tokio::spawn(run(state, endpoint, writer));
+    Ok(RelayHandle {
+        local_addr,
+        shutdown,
+        main,
+    })
+}
+
+async fn run(state: Arc<State>, endpoint: Endpoint, writer: WriterThread) -> anyhow::Result<()> {
+    let mut tasks = JoinSet::new();
+    tasks.spawn(reload_trust(state.clone()));
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => break,
+            incoming = endpoint.accept() => {
+                let Some(incoming) = incoming else { break };
+                if tasks.len() > state.config.max_connections {
+                    incoming.refuse();
+                    continue;
+                }
+                if !incoming.remote_address_validated() {
+                    // Stateless Retry: the peer must prove its address before we keep state.
+                    let _ = incoming.retry();
+                    continue;
+                }
+                tasks.spawn(connection(state.clone(), incoming));
+            }
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+    info!("shutting down: no new connections; finishing in-flight requests");
+    endpoint.set_server_config(None);
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), drain)
+        .await
+        .is_err()
+    {
+        tasks.abort_all();
+    }
+    endpoint.close(0u32.into(), b"relay shutting down");
+    let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
+    state.store.event(Event {
+        principal: Some(state.relay_id.to_string()),
+        ..Event::new("relay_stopped", store::now())
+    });
+    // Dropping the last Store handle lets the writer drain its queue and exit.
+    let store = state.store.clone();
+    drop(state);
+    drop(store);
+    tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .ok();
+    info!("relay stopped; every acknowledged tip is on disk");
+    Ok(())
+}
+
+/// Reloads roots and CRLs when their files change, so revocation takes effect within
+/// `crl_reload` (DESIGN §1: ≤ 60 s; default 5 s).
+async fn reload_trust(state: Arc<State>) {
+    let mut seen = files::trust_fingerprint(&state.config.trust);
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(state.config.crl_reload) => {}
+        }
+        let now = files::trust_fingerprint(&state.config.trust);
+        if now == seen {
+            continue;
+        }
+        match files::load_trust(&state.config.trust) {
+            Ok(t) => {
+                state.trust.set(t);
+                seen = now;
+                info!("trust material reloaded (roots and CRLs)");
+                state
+                    .store
+                    .event(Event::new("trust_reloaded", store::now()));
+            }
+            Err(e) => {
+                warn!(error = %e, "changed trust files are unusable; keeping the previous ones")
+            }
+        }
+    }
+}
+
+struct Peer {
+    identity: PrincipalId,
+    jurisdiction: Jurisdiction,
+    tls_cert: Vec<u8>,
+}
+
+fn peer_of(conn: &Connection) -> Option<Peer> {
+    let certs = conn
+        .peer_identity()?
+        .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+        .ok()?;
+    let cert = certs.first()?.to_vec();
+    let identity = summarize_certificate(&cert).ok()?.identity?;
+    let jurisdiction = identity.jurisdiction()?;
+    Some(Peer {
+        identity,
+        jurisdiction,
+        tls_cert: cert,
+    })
+}
+
+async fn connection(state: Arc<State>, incoming: quinn::Incoming) {
+    let remote = incoming.remote_address();
+    let conn = match incoming.await {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(%remote, error = %e, "handshake failed");
+            let mut ev = Event::new("auth_failed", store::now());
+            ev.code = Some(e.to_string().chars().take(200).collect());
+            state.store.event(ev);
+            return;
+        }
+    };
+    let Some(peer) = peer_of(&conn) else {
+        conn.close(1u32.into(), b"no principal identity");
+        return;
+    };
+    let span = info_span!("conn", peer = %peer.identity, %remote);
+    async move {
+        info!("connected");
+        let peer = Arc::new(peer);
+        let mut streams = JoinSet::new();
+        loop {
+            tokio::select! {
+                _ = state.shutdown.cancelled() => break,
+                s = conn.accept_bi() => match s {
+                    Ok((send, recv)) => { streams.spawn(stream(state.clone(), peer.clone(), conn.clone(), send, recv).in_current_span()); }
+                    Err(_) => break,
+                },
+                Some(_) = streams.join_next(), if !streams.is_empty() => {}
+            }
+        }
+        // Let requests already received finish (a commit in flight completes).
+        while streams.join_next().await.is_some() {}
+        info!("disconnected");
+    }
+    .instrument(span)
+    .await;
+}
+
+async fn stream(
+    state: Arc<State>,
+    peer: Arc<Peer>,
+    conn: Connection,
+    mut send: SendStream,
+    mut recv: RecvStream,
+) {
+    let read = tokio::time::timeout(
+        REQUEST_READ_TIMEOUT,
+        recv.read_to_end(MAX_REQUEST_BYTES + 4),
+    )
+    .await;
+    let bytes = match read {
+        Ok(Ok(b)) => b,
+        Ok(Err(quinn::ReadToEndError::TooLong)) => {
+            let e = WireError::new(
+                ErrorCode::Oversized,
+                format!("a request is at most {MAX_REQUEST_BYTES} bytes"),
+            );
+            reject(&state, &peer, None, &e);
+            let _ = send.write_all(&Response::Error(e).encode()).await;
+            let _ = send.finish();
+            return;
+        }
+        _ => return,
+    };
+    let req = match Request::decode(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            let e = WireError::new(ErrorCode::BadRequest, e.to_string());
+            reject(&state, &peer, None, &e);
+            let _ = send.write_all(&Response::Error(e).encode()).await;
+            let _ = send.finish();
+            return;
+        }
+    };
+    // The connection's own certificate is re-checked on every request against the current
+    // trust store (cached), so a CRL update also cuts off existing connections.
+    if let Err(e) = state.trust.get().verify_cert(
+        &peer.tls_cert,
+        &[],
+        peer.identity.authority(),
+        CertUsage::TlsClient,
+        store::now(),
+    ) {
+        let w = proto_error(&e);
+        reject(&state, &peer, None, &w);
+        let _ = send.write_all(&Response::Error(w).encode()).await;
+        let _ = send.finish();
+        conn.close(2u32.into(), b"certificate no longer valid");
+        return;
+    }
+    if matches!(req, Request::Subscribe) {
+        subscribe(state, peer, send).await;
+        return;
+    }
+    let resp = handle(&state, &peer, req).await;
+    let _ = send.write_all(&resp.encode()).await;
+    let _ = send.finish();
+    // Wait (bounded) for the peer to read the answer before the stream is dropped.
+    let _ = tokio::time::timeout(Duration::from_secs(5), send.stopped()).await;
+}
+
+fn proto_error(e: &ProtoError) -> WireError {
+    WireError::new(e.code(), e.to_string())
+}
+
+fn store_error(e: &StoreError) -> WireError {
+    WireError::new(e.code(), e.to_string())
+}
+
+fn reject(state: &State, peer: &Peer, tip: Option<String>, e: &WireError) {
+    warn!(code = %e.name, reason = %e.reason, tip = tip.as_deref().unwrap_or("-"), "request rejected");
+    let mut ev = Event::new("rejected", store::now());
+    ev.principal = Some(peer.identity.to_string());
+    ev.tip = tip;
+    ev.code = Some(e.name.clone());
+    state.store.event(ev);
+}
+
+fn counterparts(state: &State, j: Jurisdiction) -> Vec<Jurisdiction> {
+    state
+        .config
+        .jurisdictions
+        .iter()
+        .copied()
+        .filter(|o| *o != j && state.config.pair_allowed(*o, j))
+        .collect()
+}
+
+async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response {
+    match req {
+        Request::Submit { envelope } => match submit(state, peer, envelope).await {
+            Ok(r) => r,
+            Err((tip, e)) => {
+                reject(state, peer, tip, &e);
+                Response::Error(e)
+            }
+        },
+        Request::Ack { envelope } => match ack(state, peer, envelope).await {
+            Ok(r) => r,
+            Err((tip, e)) => {
+                reject(state, peer, tip, &e);
+                Response::Error(e)
+            }
+        },
+        Request::Fetch { limit } => {
+            if peer.identity.kind() != PrincipalKind::Analyst {
+                return Response::Error(WireError::new(
+                    ErrorCode::NotPermitted,
+                    "feeds send tips only; they do not receive",
+                ));
+            }
+            let (st, p) = (state.clone(), peer.clone());
+            let limit = usize::try_from(limit.min(MAX_FETCH)).unwrap_or(1);
+            let froms = counterparts(state, peer.jurisdiction);
+            let r = tokio::task::spawn_blocking(move || {
+                st.store
+                    .fetch(&p.identity.to_string(), p.jurisdiction, &froms, limit)
+            })
+            .await;
+            match r {
+                Ok(Ok(items)) => Response::Deliveries { items },
+                Ok(Err(e)) => Response::Error(store_error(&e)),
+                Err(_) => Response::Error(WireError::new(ErrorCode::Unavailable, "fetch failed")),
+            }
+        }
+        Request::Acks { after, limit } => {
+            let (st, p) = (state.clone(), peer.clone());
+            let limit = usize::try_from(limit).unwrap_or(1);
+            match tokio::task::spawn_blocking(move || {
+                st.store.acks_for(&p.identity.to_string(), after, limit)
+            })
+            .await
+            {
+                Ok(Ok(items)) => Response::Acks { items },
+                Ok(Err(e)) => Response::Error(store_error(&e)),
+                Err(_) => {
+                    Response::Error(WireError::new(ErrorCode::Unavailable, "acks query failed"))
+                }
+            }
+        }
+        Request::Status => {
+            let (st, p) = (state.clone(), peer.clone());
+            let froms = counterparts(state, peer.jurisdiction);
+            let pending = if peer.identity.kind() == PrincipalKind::Analyst {
+                tokio::task::spawn_blocking(move || {
+                    st.store
+                        .pending(&p.identity.to_string(), p.jurisdiction, &froms, 1_000_000)
+                })
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(0)
+            } else {
+                0
+            };
+            Response::Status {
+                relay: state.relay_id.to_string(),
+                you: peer.identity.to_string(),
+                time: store::now().as_unix_ms(),
+                pending,
+            }
+        }
+        Request::Subscribe => Response::Error(WireError::new(
+            ErrorCode::BadRequest,
+            "subscribe is handled on its own stream",
+        )),
+    }
+}
+
+type Rejection = (Option<String>, WireError);
+
+async fn submit(
+    state: &Arc<State>,
+    peer: &Arc<Peer>,
+    envelope: Vec<u8>,
+) -> Result<Response, Rejection> {
+    let trust = state.trust.get();
+    // Signature and chain checks run off the async threads.
+    let (verified, envelope) = tokio::task::spawn_blocking(move || {
+        let v = verify::<Tip>(&envelope, &trust, store::now());
+        (v, envelope)
+    })
+    .await
+    .map_err(|_| {
+        (
+            None,
+            WireError::new(ErrorCode::Unavailable, "verification task failed"),
+        )
+    })?;
+    let v = verified.map_err(|e| (None, proto_error(&e)))?;
+    let tip = v.message;
+    let id = Some(tip.id.to_string());
+    let span = info_span!("tip", id = %tip.id, category = %tip.category, from = %tip.from, to = %tip.to, digest = %v.digest);
+    let _g = span.enter();
+    if v.signer != peer.identity {
+        return Err((id, WireError::new(ErrorCode::IdentityMismatch, format!(
+            "the tip is signed by {} but this connection is authenticated as {}; principals submit only their own tips",
+            v.signer, peer.identity
+        ))));
+    }
+    if !state.config.jurisdictions.contains(&tip.to) {
+        return Err((
+            id,
+            WireError::new(
+                ErrorCode::UnknownJurisdiction,
+                format!("{} is not a jurisdiction served by this relay", tip.to),
+            ),
+        ));
+    }
+    if !state.config.pair_allowed(tip.from, tip.to) {
+        return Err((
+            id,
+            WireError::new(
+                ErrorCode::PairNotAllowed,
+                format!("{} → {} is not a configured pair", tip.from, tip.to),
+            ),
+        ));
+    }
+    drop(_g);
+    let digest = v.digest;
+    let r = state
+        .store
+        .submit(tip, digest, envelope)
+        .instrument(span.clone())
+        .await;
+    match r {
+        Ok(s) => {
+            let _g = span.enter();
+            info!(seq = s.seq, duplicate = s.duplicate, "accepted");
+            Ok(Response::Submitted {
+                receipt: s.receipt,
+                duplicate: s.duplicate,
+            })
+        }
+        Err(e) => Err((id, store_error(&e))),
+    }
+}
+
+async fn ack(
+    state: &Arc<State>,
+    peer: &Arc<Peer>,
+    envelope: Vec<u8>,
+) -> Result<Response, Rejection> {
+    let trust = state.trust.get();
+    let (verified, envelope) = tokio::task::spawn_blocking(move || {
+        let v = verify::<DeliveryAck>(&envelope, &trust, store::now());
+        (v, envelope)
+    })
+    .await
+    .map_err(|_| {
+        (
+            None,
+            WireError::new(ErrorCode::Unavailable, "verification task failed"),
+        )
+    })?;
+    let v = verified.map_err(|e| (None, proto_error(&e)))?;
+    let id = Some(v.message.tip.to_string());
+    if v.signer != peer.identity {
+        return Err((
+            id,
+            WireError::new(
+                ErrorCode::IdentityMismatch,
+                format!(
+                    "the ack is signed by {} but this connection is authenticated as {}",
+                    v.signer, peer.identity
+                ),
+            ),
+        ));
+    }
+    match state.store.ack(v.message, envelope).await {
+        Ok(first) => {
+            info!(tip = id.as_deref().unwrap_or("-"), first, "acknowledged");
+            Ok(Response::Acked)
+        }
+        Err(e) => Err((id, store_error(&e))),
+    }
+}
+
+async fn subscribe(state: Arc<State>, peer: Arc<Peer>, mut send: SendStream) {
+    let mut tips = state.store.notifier.tips(peer.jurisdiction);
+    let mut acks = state.store.notifier.acks();
+    let receives = peer.identity.kind() == PrincipalKind::Analyst;
+    // Tell the subscriber to look once at the start: tips may be waiting already.
+    let mut pending: Option<&str> = Some(if receives { "tips" } else { "acks" });
+    loop {
+        if let Some(kind) = pending.take() {
+            let frame = Response::Event { kind: kind.into() }.encode();
+            if send.write_all(&frame).await.is_err() {
+                return;
+            }
+        }
+        tokio::select! {
+            _ = state.shutdown.cancelled() => break,
+            r = async { match tips.as_mut() { Some(t) if receives => t.changed().await, _ => std::future::pending().await } } => {
+                if r.is_err() { break; }
+                pending = Some("tips");
+            }
+            r = acks.changed() => {
+                if r.is_err() { break; }
+                pending = Some("acks");
+            }
+            _ = send.stopped() => return,
+        }
+    }
+    let _ = send.finish();
+}

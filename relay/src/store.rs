@@ -1,0 +1,795 @@
+//! The relay's durable store (redb, one file) and its single writer.
+//!
+//! One writer thread owns every write (DESIGN §9). It takes everything waiting in its
+//! bounded channel (up to the configured batch), applies it in **one** write transaction,
+//! commits (redb fsyncs on commit), and only then answers each waiter. Receipts are
+//! signed inside the transaction and stored with the tip, so a replay returns the very same
+//! receipt; nobody is answered before the commit, so nothing acknowledged can be lost.
+//! Reads use redb's MVCC read transactions and never block the writer.
+//!
+//! Tables (keys → values):
+//! * `tips`: (from, id) → [`TipRecord`] (CBOR): envelope, receipt, digest, seq, metadata
+//! * `by_seq`: (from, to, seq) → id: the gap-free sequence of each direction
+//! * `dir_seq`: (from, to) → last seq
+//! * `cursor`: (principal, from) → highest seq such that the principal acked every seq ≤ it
+//! * `acked_above`: (principal, from, seq) → time: acks above the cursor (out of order)
+//! * `first_ack`: (from, id) → ack index: the tip's first acknowledgement
+//! * `acks_by_author`: (author, ack index) → DeliveryAck envelope, forwarded to authors
+//! * `events`: index → [`Event`] (CBOR): the relay's event log (never a tip body)
+//! * `meta`: name → counter
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use tiprelay_proto::wire::{Delivery, ForwardedAck};
+use tiprelay_proto::{
+    DeliveryAck, Digest, ErrorCode, Jurisdiction, Receipt, Signer, Timestamp, Tip,
+};
+use tokio::sync::{mpsc, oneshot, watch};
+
+const TIPS: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("tips");
+const BY_SEQ: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("by_seq");
+const DIR_SEQ: TableDefinition<(&str, &str), u64> = TableDefinition::new("dir_seq");
+const CURSOR: TableDefinition<(&str, &str), u64> = TableDefinition::new("cursor");
+const ACKED_ABOVE: TableDefinition<(&str, &str, u64), u64> = TableDefinition::new("acked_above");
+const FIRST_ACK: TableDefinition<(&str, &[u8]), u64> = TableDefinition::new("first_ack");
+const ACKS_BY_AUTHOR: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("acks_by_author");
+const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+const NEXT_EVENT: &str = "next_event";
+const NEXT_ACK: &str = "next_ack";
+
+/// A stored tip.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TipRecord {
+    /// Receiving jurisdiction.
+    pub to: String,
+    /// Author identity.
+    pub author: String,
+    /// Category.
+    pub category: String,
+    /// SHA-256 of the envelope.
+    #[serde(with = "serde_bytes")]
+    pub digest: Vec<u8>,
+    /// Sequence number in its direction.
+    pub seq: u64,
+    /// Acceptance time (ms).
+    pub accepted: u64,
+    /// Event index of the acceptance.
+    pub log_index: u64,
+    /// The envelope (None once purged by retention).
+    #[serde(with = "serde_bytes")]
+    pub envelope: Option<Vec<u8>>,
+    /// The signed receipt.
+    #[serde(with = "serde_bytes")]
+    pub receipt: Vec<u8>,
+}
+
+/// An entry of the relay's event log. Metadata and digests only, never a tip body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// `accepted`, `acked`, `rejected`, `auth_failed`, `relay_started`, `relay_stopped`, `trust_reloaded`.
+    pub kind: String,
+    /// When (ms).
+    pub time: u64,
+    /// Principal concerned, if any.
+    pub principal: Option<String>,
+    /// Tip direction, if any.
+    pub from: Option<String>,
+    /// Tip direction, if any.
+    pub to: Option<String>,
+    /// Tip id (hyphenated), if any.
+    pub tip: Option<String>,
+    /// Tip digest (hex), if any.
+    pub digest: Option<String>,
+    /// Sequence number, if any.
+    pub seq: Option<u64>,
+    /// Error code name, for rejections.
+    pub code: Option<String>,
+}
+
+impl Event {
+    /// An event of `kind` at `time` with nothing else set.
+    pub fn new(kind: &str, time: Timestamp) -> Self {
+        Self {
+            kind: kind.into(),
+            time: time.as_unix_ms(),
+            principal: None,
+            from: None,
+            to: None,
+            tip: None,
+            digest: None,
+            seq: None,
+            code: None,
+        }
+    }
+}
+
+/// Why the store refused or failed an operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// Same (from, id), different digest.
+    #[error("tip {id} from {from} was already accepted with different content (digest {existing}); choose a new id")]
+    Conflict {
+        /// Tip id.
+        id: String,
+        /// Sender.
+        from: String,
+        /// Digest of the accepted one.
+        existing: String,
+    },
+    /// An ack for a tip the relay does not hold (or digest/seq mismatch).
+    #[error("{0}")]
+    UnknownTip(String),
+    /// The disk is full.
+    #[error("the relay's store is full; new tips are refused until space is freed")]
+    Full,
+    /// Any other storage failure.
+    #[error("storage failure: {0}")]
+    Failed(String),
+    /// The writer has stopped (shutdown).
+    #[error("the relay is shutting down")]
+    Closed,
+}
+
+impl StoreError {
+    /// Wire code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::UnknownTip(_) => ErrorCode::UnknownTip,
+            Self::Full => ErrorCode::StorageFull,
+            Self::Failed(_) | Self::Closed => ErrorCode::Unavailable,
+        }
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> StoreError {
+    let s = e.to_string();
+    if s.contains("No space left") || s.contains("StorageFull") || s.contains("os error 28") {
+        StoreError::Full
+    } else {
+        StoreError::Failed(s)
+    }
+}
+
+/// Outcome of a submit.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// The receipt envelope.
+    pub receipt: Vec<u8>,
+    /// A replay of an accepted tip.
+    pub duplicate: bool,
+    /// Its sequence number.
+    pub seq: u64,
+}
+
+enum WriteOp {
+    Submit {
+        tip: Box<Tip>,
+        digest: Digest,
+        envelope: Vec<u8>,
+        reply: oneshot::Sender<Result<Submitted, StoreError>>,
+    },
+    Ack {
+        ack: Box<DeliveryAck>,
+        envelope: Vec<u8>,
+        reply: oneshot::Sender<Result<bool, StoreError>>,
+    },
+    Event(Box<Event>),
+}
+
+/// Wakes subscribers when tips for a jurisdiction, or acks, were committed.
+#[derive(Debug)]
+pub struct Notifier {
+    tips: HashMap<Jurisdiction, watch::Sender<u64>>,
+    acks: watch::Sender<u64>,
+}
+
+impl Notifier {
+    /// One channel per jurisdiction.
+    pub fn new(js: impl IntoIterator<Item = Jurisdiction>) -> Self {
+        Self {
+            tips: js.into_iter().map(|j| (j, watch::channel(0).0)).collect(),
+            acks: watch::channel(0).0,
+        }
+    }
+    /// Subscribe to tips for `j`.
+    pub fn tips(&self, j: Jurisdiction) -> Option<watch::Receiver<u64>> {
+        self.tips.get(&j).map(watch::Sender::subscribe)
+    }
+    /// Subscribe to acks.
+    pub fn acks(&self) -> watch::Receiver<u64> {
+        self.acks.subscribe()
+    }
+}
+
+/// Handle to the store: writes go to the writer thread, reads run on the caller's thread.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    tx: mpsc::Sender<WriteOp>,
+    /// Change notifications.
+    pub notifier: Arc<Notifier>,
+}
+
+/// The writer thread; join it after dropping every [`Store`] to finish in-flight commits.
+pub struct WriterThread(std::thread::JoinHandle<()>);
+
+impl WriterThread {
+    /// Waits until the writer has committed everything sent to it.
+    pub fn join(self) {
+        let _ = self.0.join();
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The current time as a [`Timestamp`].
+pub fn now() -> Timestamp {
+    Timestamp::from_unix_ms(now_ms()).unwrap_or_else(|| Timestamp::from_unix_seconds(0))
+}
+
+impl Store {
+    /// Opens (or creates) the store and starts its writer.
+    pub fn open(
+        path: &Path,
+        signer: Signer,
+        jurisdictions: impl IntoIterator<Item = Jurisdiction>,
+        batch: usize,
+    ) -> Result<(Store, WriterThread), StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(failed)?;
+        }
+        let db = Arc::new(Database::create(path).map_err(failed)?);
+        {
+            let w = db.begin_write().map_err(failed)?;
+            w.open_table(TIPS).map_err(failed)?;
+            w.open_table(BY_SEQ).map_err(failed)?;
+            w.open_table(DIR_SEQ).map_err(failed)?;
+            w.open_table(CURSOR).map_err(failed)?;
+            w.open_table(ACKED_ABOVE).map_err(failed)?;
+            w.open_table(FIRST_ACK).map_err(failed)?;
+            w.open_table(ACKS_BY_AUTHOR).map_err(failed)?;
+            w.open_table(EVENTS).map_err(failed)?;
+            w.open_table(META).map_err(failed)?;
+            w.commit().map_err(failed)?;
+        }
+        let notifier = Arc::new(Notifier::new(jurisdictions));
+        let (tx, rx) = mpsc::channel(batch.max(1) * 4);
+        let writer = Writer {
+            db: db.clone(),
+            signer,
+            notifier: notifier.clone(),
+            batch: batch.max(1),
+        };
+        let handle = std::thread::Builder::new()
+            .name("tiprelay-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(failed)?;
+        Ok((Store { db, tx, notifier }, WriterThread(handle)))
+    }
+
+    /// Commits an accepted tip (or finds the earlier commit) and returns its receipt.
+    pub async fn submit(
+        &self,
+        tip: Tip,
+        digest: Digest,
+        envelope: Vec<u8>,
+    ) -> Result<Submitted, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(WriteOp::Submit {
+                tip: Box::new(tip),
+                digest,
+                envelope,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Records a verified DeliveryAck; returns true if it was the tip's first.
+    pub async fn ack(&self, ack: DeliveryAck, envelope: Vec<u8>) -> Result<bool, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(WriteOp::Ack {
+                ack: Box::new(ack),
+                envelope,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Appends an event (best effort: dropped if the writer is saturated or gone).
+    pub fn event(&self, e: Event) {
+        let _ = self.tx.try_send(WriteOp::Event(Box::new(e)));
+    }
+
+    /// Tips for `principal` (of jurisdiction `to`) not yet acked by it, from `froms`, in
+    /// (from, seq) order, at most `limit`.
+    pub fn fetch(
+        &self,
+        principal: &str,
+        to: Jurisdiction,
+        froms: &[Jurisdiction],
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let r = self.db.begin_read().map_err(failed)?;
+        let tips = r.open_table(TIPS).map_err(failed)?;
+        let by_seq = r.open_table(BY_SEQ).map_err(failed)?;
+        let cursor = r.open_table(CURSOR).map_err(failed)?;
+        let above = r.open_table(ACKED_ABOVE).map_err(failed)?;
+        let mut out = Vec::new();
+        for from in froms {
+            let (f, t) = (from.as_str(), to.as_str());
+            let c = cursor
+                .get((principal, f))
+                .map_err(failed)?
+                .map(|g| g.value())
+                .unwrap_or(0);
+            for item in by_seq
+                .range((f, t, c + 1)..=(f, t, u64::MAX))
+                .map_err(failed)?
+            {
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+                let (k, id) = item.map_err(failed)?;
+                let seq = k.value().2;
+                if above.get((principal, f, seq)).map_err(failed)?.is_some() {
+                    continue;
+                }
+                let Some(rec) = tips.get((f, id.value())).map_err(failed)? else {
+                    continue;
+                };
+                let rec: TipRecord = decode(rec.value())?;
+                if let Some(envelope) = rec.envelope {
+                    out.push(Delivery {
+                        tip: envelope,
+                        receipt: rec.receipt,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of tips waiting for `principal` (counted up to `cap`).
+    pub fn pending(
+        &self,
+        principal: &str,
+        to: Jurisdiction,
+        froms: &[Jurisdiction],
+        cap: usize,
+    ) -> Result<u64, StoreError> {
+        Ok(self.fetch_ids(principal, to, froms, cap)? as u64)
+    }
+
+    fn fetch_ids(
+        &self,
+        principal: &str,
+        to: Jurisdiction,
+        froms: &[Jurisdiction],
+        cap: usize,
+    ) -> Result<usize, StoreError> {
+        let r = self.db.begin_read().map_err(failed)?;
+        let by_seq = r.open_table(BY_SEQ).map_err(failed)?;
+        let cursor = r.open_table(CURSOR).map_err(failed)?;
+        let above = r.open_table(ACKED_ABOVE).map_err(failed)?;
+        let mut n = 0;
+        for from in froms {
+            let (f, t) = (from.as_str(), to.as_str());
+            let c = cursor
+                .get((principal, f))
+                .map_err(failed)?
+                .map(|g| g.value())
+                .unwrap_or(0);
+            for item in by_seq
+                .range((f, t, c + 1)..=(f, t, u64::MAX))
+                .map_err(failed)?
+            {
+                let (k, _) = item.map_err(failed)?;
+                if above
+                    .get((principal, f, k.value().2))
+                    .map_err(failed)?
+                    .is_none()
+                {
+                    n += 1;
+                }
+                if n >= cap {
+                    return Ok(n);
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// First acks of tips written by `author`, after index `after`.
+    pub fn acks_for(
+        &self,
+        author: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<ForwardedAck>, StoreError> {
+        let r = self.db.begin_read().map_err(failed)?;
+        let t = r.open_table(ACKS_BY_AUTHOR).map_err(failed)?;
+        let mut out = Vec::new();
+        for item in t
+            .range((author, after.saturating_add(1))..=(author, u64::MAX))
+            .map_err(failed)?
+        {
+            let (k, v) = item.map_err(failed)?;
+            out.push(ForwardedAck {
+                index: k.value().1,
+                ack: v.value().to_vec(),
+            });
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stored record of a tip.
+    pub fn tip(&self, from: Jurisdiction, id: &[u8; 16]) -> Result<Option<TipRecord>, StoreError> {
+        let r = self.db.begin_read().map_err(failed)?;
+        let t = r.open_table(TIPS).map_err(failed)?;
+        t.get((from.as_str(), id.as_slice()))
+            .map_err(failed)?
+            .map(|g| decode(g.value()))
+            .transpose()
+    }
+
+    /// Every event, in order (for tests and audit export).
+    pub fn events(&self) -> Result<Vec<Event>, StoreError> {
+        let r = self.db.begin_read().map_err(failed)?;
+        let t = r.open_table(EVENTS).map_err(failed)?;
+        t.iter()
+            .map_err(failed)?
+            .map(|i| i.map_err(failed).and_then(|(_, v)| decode(v.value())))
+            .collect()
+    }
+
+    /// Number of accepted tips per direction.
+    pub fn direction_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let r = self.db.begin_read().map_err(failed)?;
+        let t = r.open_table(DIR_SEQ).map_err(failed)?;
+        t.iter()
+            .map_err(failed)?
+            .map(|i| {
+                i.map_err(failed)
+                    .map(|(k, v)| (k.value().0.to_owned(), k.value().1.to_owned(), v.value()))
+            })
+            .collect()
+    }
+}
+
+fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::with_capacity(512);
+    ciborium::ser::into_writer(v, &mut out).map_err(failed)?;
+    Ok(out)
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(b: &[u8]) -> Result<T, StoreError> {
+    ciborium::de::from_reader(b).map_err(|e| StoreError::Failed(format!("corrupt record: {e}")))
+}
+
+struct Writer {
+    db: Arc<Database>,
+    signer: Signer,
+    notifier: Arc<Notifier>,
+    batch: usize,
+}
+
+enum Reply {
+    Submit(
+        oneshot::Sender<Result<Submitted, StoreError>>,
+        Result<Submitted, StoreError>,
+        Option<Jurisdiction>,
+    ),
+    Ack(
+        oneshot::Sender<Result<bool, StoreError>>,
+        Result<bool, StoreError>,
+    ),
+}
+
+impl Writer {
+    fn run(self, mut rx: mpsc::Receiver<WriteOp>) {
+        let mut ops = Vec::with_capacity(self.batch);
+        loop {
+            ops.clear();
+            let Some(first) = rx.blocking_recv() else {
+                break;
+            };
+            ops.push(first);
+            while ops.len() < self.batch {
+                match rx.try_recv() {
+                    Ok(op) => ops.push(op),
+                    Err(_) => break,
+                }
+            }
+            self.commit_batch(std::mem::take(&mut ops));
+        }
+        tracing::debug!("store writer stopped: every queued operation committed");
+    }
+
+    fn commit_batch(&self, ops: Vec<WriteOp>) {
+        let n = ops.len();
+        let mut replies = Vec::with_capacity(n);
+        let result = (|| -> Result<(), StoreError> {
+            let w = self.db.begin_write().map_err(failed)?;
+            {
+                let mut tx = Tx::open(&w)?;
+                for op in ops {
+                    match op {
+                        WriteOp::Submit {
+                            tip,
+                            digest,
+                            envelope,
+                            reply,
+                        } => {
+                            let to = tip.to;
+                            let r = tx.submit(&self.signer, &tip, digest, envelope);
+                            let fresh = matches!(&r, Ok(s) if !s.duplicate);
+                            replies.push(Reply::Submit(reply, r, fresh.then_some(to)));
+                        }
+                        WriteOp::Ack {
+                            ack,
+                            envelope,
+                            reply,
+                        } => {
+                            let r = tx.ack(&ack, &envelope);
+                            replies.push(Reply::Ack(reply, r));
+                        }
+                        WriteOp::Event(e) => {
+                            tx.append_event(&e)?;
+                        }
+                    }
+                }
+            }
+            w.commit().map_err(failed)
+        })();
+        match result {
+            Ok(()) => {
+                let mut acked = false;
+                for r in replies {
+                    match r {
+                        Reply::Submit(tx, res, to) => {
+                            if let Some(to) = to {
+                                if let Some(s) = self.notifier.tips.get(&to) {
+                                    s.send_modify(|v| *v += 1);
+                                }
+                            }
+                            let _ = tx.send(res);
+                        }
+                        Reply::Ack(tx, res) => {
+                            acked |= matches!(res, Ok(true));
+                            let _ = tx.send(res);
+                        }
+                    }
+                }
+                if acked {
+                    self.notifier.acks.send_modify(|v| *v += 1);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, ops = n, "group commit failed; nothing in it was acknowledged");
+                for r in replies {
+                    match r {
+                        Reply::Submit(tx, _, _) => {
+                            let _ = tx.send(Err(e.clone()));
+                        }
+                        Reply::Ack(tx, _) => {
+                            let _ = tx.send(Err(e.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Tx<'a> {
+    tips: redb::Table<'a, (&'static str, &'static [u8]), &'static [u8]>,
+    by_seq: redb::Table<'a, (&'static str, &'static str, u64), &'static [u8]>,
+    dir_seq: redb::Table<'a, (&'static str, &'static str), u64>,
+    cursor: redb::Table<'a, (&'static str, &'static str), u64>,
+    above: redb::Table<'a, (&'static str, &'static str, u64), u64>,
+    first_ack: redb::Table<'a, (&'static str, &'static [u8]), u64>,
+    acks_by_author: redb::Table<'a, (&'static str, u64), &'static [u8]>,
+    events: redb::Table<'a, u64, &'static [u8]>,
+    meta: redb::Table<'a, &'static str, u64>,
+}
+
+impl<'a> Tx<'a> {
+    fn open(w: &'a redb::WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Self {
+            tips: w.open_table(TIPS).map_err(failed)?,
+            by_seq: w.open_table(BY_SEQ).map_err(failed)?,
+            dir_seq: w.open_table(DIR_SEQ).map_err(failed)?,
+            cursor: w.open_table(CURSOR).map_err(failed)?,
+            above: w.open_table(ACKED_ABOVE).map_err(failed)?,
+            first_ack: w.open_table(FIRST_ACK).map_err(failed)?,
+            acks_by_author: w.open_table(ACKS_BY_AUTHOR).map_err(failed)?,
+            events: w.open_table(EVENTS).map_err(failed)?,
+            meta: w.open_table(META).map_err(failed)?,
+        })
+    }
+
+    fn next(&mut self, counter: &str) -> Result<u64, StoreError> {
+        let n = self
+            .meta
+            .get(counter)
+            .map_err(failed)?
+            .map(|g| g.value())
+            .unwrap_or(0);
+        self.meta.insert(counter, n + 1).map_err(failed)?;
+        Ok(n)
+    }
+
+    fn append_event(&mut self, e: &Event) -> Result<u64, StoreError> {
+        let i = self.next(NEXT_EVENT)?;
+        self.events
+            .insert(i, encode(e)?.as_slice())
+            .map_err(failed)?;
+        Ok(i)
+    }
+
+    fn submit(
+        &mut self,
+        signer: &Signer,
+        tip: &Tip,
+        digest: Digest,
+        envelope: Vec<u8>,
+    ) -> Result<Submitted, StoreError> {
+        let (from, to) = (tip.from.as_str(), tip.to.as_str());
+        let id = tip.id.as_bytes().as_slice();
+        if let Some(existing) = self.tips.get((from, id)).map_err(failed)? {
+            let rec: TipRecord = decode(existing.value())?;
+            if rec.digest == digest.0 {
+                return Ok(Submitted {
+                    receipt: rec.receipt,
+                    duplicate: true,
+                    seq: rec.seq,
+                });
+            }
+            return Err(StoreError::Conflict {
+                id: tip.id.to_string(),
+                from: from.into(),
+                existing: hex(&rec.digest),
+            });
+        }
+        let seq = self
+            .dir_seq
+            .get((from, to))
+            .map_err(failed)?
+            .map(|g| g.value())
+            .unwrap_or(0)
+            + 1;
+        let accepted = now();
+        let event = Event {
+            principal: Some(tip.author.to_string()),
+            from: Some(from.into()),
+            to: Some(to.into()),
+            tip: Some(tip.id.to_string()),
+            digest: Some(digest.to_hex()),
+            seq: Some(seq),
+            ..Event::new("accepted", accepted)
+        };
+        let log_index = self.append_event(&event)?;
+        let receipt = Receipt {
+            tip: tip.id,
+            from: tip.from,
+            to: tip.to,
+            digest,
+            seq,
+            accepted,
+            log_index,
+            relay: signer.identity().clone(),
+        };
+        let receipt = signer
+            .sign(&receipt)
+            .map_err(|e| StoreError::Failed(format!("cannot sign the receipt: {e}")))?;
+        let rec = TipRecord {
+            to: to.into(),
+            author: tip.author.to_string(),
+            category: tip.category.as_str().into(),
+            digest: digest.0.to_vec(),
+            seq,
+            accepted: accepted.as_unix_ms(),
+            log_index,
+            envelope: Some(envelope),
+            receipt: receipt.clone(),
+        };
+        self.tips
+            .insert((from, id), encode(&rec)?.as_slice())
+            .map_err(failed)?;
+        self.by_seq.insert((from, to, seq), id).map_err(failed)?;
+        self.dir_seq.insert((from, to), seq).map_err(failed)?;
+        Ok(Submitted {
+            receipt,
+            duplicate: false,
+            seq,
+        })
+    }
+
+    fn ack(&mut self, ack: &DeliveryAck, envelope: &[u8]) -> Result<bool, StoreError> {
+        let (from, id) = (ack.from.as_str(), ack.tip.as_bytes().as_slice());
+        let rec: TipRecord = match self.tips.get((from, id)).map_err(failed)? {
+            Some(g) => decode(g.value())?,
+            None => {
+                return Err(StoreError::UnknownTip(format!(
+                    "no tip {} from {from} is held by the relay",
+                    ack.tip
+                )))
+            }
+        };
+        if rec.digest != ack.digest.0 || rec.seq != ack.seq || rec.to != ack.to.as_str() {
+            return Err(StoreError::UnknownTip(format!("the ack for tip {} does not match the stored tip (digest, seq or recipient differ)", ack.tip)));
+        }
+        let p = ack.by.to_string();
+        let p = p.as_str();
+        let mut c = self
+            .cursor
+            .get((p, from))
+            .map_err(failed)?
+            .map(|g| g.value())
+            .unwrap_or(0);
+        if ack.seq > c
+            && self
+                .above
+                .get((p, from, ack.seq))
+                .map_err(failed)?
+                .is_none()
+        {
+            self.above
+                .insert((p, from, ack.seq), now().as_unix_ms())
+                .map_err(failed)?;
+            while self
+                .above
+                .remove((p, from, c + 1))
+                .map_err(failed)?
+                .is_some()
+            {
+                c += 1;
+            }
+            self.cursor.insert((p, from), c).map_err(failed)?;
+        }
+        if self.first_ack.get((from, id)).map_err(failed)?.is_some() {
+            return Ok(false);
+        }
+        let index = self.next(NEXT_ACK)? + 1;
+        self.first_ack.insert((from, id), index).map_err(failed)?;
+        self.acks_by_author
+            .insert((rec.author.as_str(), index), envelope)
+            .map_err(failed)?;
+        let event = Event {
+            principal: Some(p.into()),
+            from: Some(from.into()),
+            to: Some(rec.to.clone()),
+            tip: Some(ack.tip.to_string()),
+            digest: Some(ack.digest.to_hex()),
+            seq: Some(ack.seq),
+            ..Event::new("acked", now())
+        };
+        self.append_event(&event)?;
+        Ok(true)
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

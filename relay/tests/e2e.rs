@@ -1,0 +1,40 @@
+//! End to end over real QUIC on 127.0.0.1: relay, MX and US clients.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tip_goes_from_mx_to_us_with_receipt_and_ack() {
+    let w = World::start().await;
+    let mx = w.client("MX", "analyst");
+    let us = w.client("US", "analyst");
+    let (tip, _) = mx
+        .compose(draft("US", "Grupo armado cruzando por Palomas"))
+        .unwrap();
+    let c = connect(&mx).await;
+    let sent = mx.send(&c, &tip.id).await.unwrap();
+    assert_eq!(sent.receipt.seq, 1);
+    assert!(!sent.duplicate);
+
+    let cu = connect(&us).await;
+    let got = us.sync_inbox(&cu).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].tip, tip);
+    assert_eq!(got[0].signer, "tiprelay://MX/analyst/analyst-1");
+    assert!(got[0].fresh);
+    // Nothing left to fetch once acked.
+    assert!(us.sync_inbox(&cu).await.unwrap().is_empty());
+
+    assert_eq!(mx.sync_acks(&c).await.unwrap(), 1);
+    let out = mx.store.get_out(tip.id.as_bytes()).unwrap().unwrap();
+    assert_eq!(
+        out.acked_by.as_deref(),
+        Some("tiprelay://US/analyst/analyst-1")
+    );
+    c.close().await;
+    cu.close().await;
+    w.relay.unwrap().shutdown().await.unwrap();
+}
