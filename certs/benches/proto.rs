@@ -13,19 +13,9 @@ fn bench(c: &mut Criterion) {
     let mx: Jurisdiction = "MX".parse().unwrap();
     let us: Jurisdiction = "US".parse().unwrap();
     let base = ::time::OffsetDateTime::from_unix_timestamp(1_796_083_200).unwrap();
-    let pki = FixturePki::new(
-        "bench",
-        &[Authority::Jurisdiction(mx), Authority::Jurisdiction(us)],
-        base,
-    )
-    .unwrap();
+    let pki = FixturePki::new("bench", &[Authority::Jurisdiction(mx), Authority::Jurisdiction(us)], base).unwrap();
     let trust = pki.trust_store().unwrap();
-    let leaf = pki
-        .leaf(
-            &"tiprelay://MX/analyst/ana".parse().unwrap(),
-            LeafKind::Signing,
-        )
-        .unwrap();
+    let leaf = pki.leaf(&"tiprelay://MX/analyst/ana".parse().unwrap(), LeafKind::Signing).unwrap();
     let signer = leaf.signer().unwrap();
     let now = Timestamp::from_unix_ms(1_796_126_400_000).unwrap();
     let tip = Tip {
@@ -58,12 +48,8 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("tip");
     g.throughput(Throughput::Elements(1));
     g.bench_function("encode_payload", |b| b.iter(|| encode_payload(&tip)));
-    g.bench_function("sign (validate+encode+sign+COSE)", |b| {
-        b.iter(|| signer.sign(&tip).unwrap())
-    });
-    g.bench_function("parse (no crypto)", |b| {
-        b.iter(|| parse::<Tip>(&env).unwrap())
-    });
+    g.bench_function("sign (validate+encode+sign+COSE)", |b| b.iter(|| signer.sign(&tip).unwrap()));
+    g.bench_function("parse (no crypto)", |b| b.iter(|| parse::<Tip>(&env).unwrap()));
     g.bench_function("parse+verify (chain, CRL, verify_strict)", |b| {
         b.iter(|| verify::<Tip>(&env, &trust, now).unwrap())
     });
@@ -76,23 +62,11 @@ fn bench(c: &mut Criterion) {
     let msg = vec![7u8; 1200];
     let sig = key.sign(&msg);
     g.bench_function("sign 1200 B", |b| b.iter(|| key.sign(&msg)));
-    g.bench_function("verify_strict 1200 B", |b| {
-        b.iter(|| vk.verify_strict(&msg, &sig).unwrap())
-    });
+    g.bench_function("verify_strict 1200 B", |b| b.iter(|| vk.verify_strict(&msg, &sig).unwrap()));
     g.bench_function("chain only (webpki + CRL)", |b| {
         b.iter_batched(
             || (),
-            |_| {
-                trust
-                    .verify_cert(
-                        &leaf.cert_der,
-                        &[],
-                        Authority::Jurisdiction(mx),
-                        CertUsage::Signing,
-                        now,
-                    )
-                    .unwrap()
-            },
+            |_| trust.verify_cert(&leaf.cert_der, &[], Authority::Jurisdiction(mx), CertUsage::Signing, now).unwrap(),
             BatchSize::SmallInput,
         )
     });

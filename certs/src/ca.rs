@@ -10,9 +10,7 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use rcgen::{
-    CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevokedCertParams, SerialNumber,
-};
+use rcgen::{CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevokedCertParams, SerialNumber};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 use serde::{Deserialize, Serialize};
@@ -84,8 +82,7 @@ pub struct Ca {
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
@@ -100,12 +97,10 @@ fn hex(b: &[u8]) -> String {
 pub fn read_cert(path: &Path) -> Result<Vec<u8>, CertsError> {
     let bytes = fsutil::read(path)?;
     if bytes.starts_with(b"-----") {
-        CertificateDer::from_pem_slice(&bytes)
-            .map(|c| c.to_vec())
-            .map_err(|_| CertsError::BadCertificate {
-                path: path.to_path_buf(),
-                why: "no CERTIFICATE block in this PEM file".into(),
-            })
+        CertificateDer::from_pem_slice(&bytes).map(|c| c.to_vec()).map_err(|_| CertsError::BadCertificate {
+            path: path.to_path_buf(),
+            why: "no CERTIFICATE block in this PEM file".into(),
+        })
     } else {
         Ok(bytes)
     }
@@ -147,11 +142,7 @@ impl Ca {
             serial: profile::random_serial(),
         };
         let cert = profile::make_root(authority, &key, &v)?;
-        fsutil::write_new(
-            &dir.join("ca.key"),
-            key.serialize_pem().as_bytes(),
-            SECRET_MODE,
-        )?;
+        fsutil::write_new(&dir.join("ca.key"), key.serialize_pem().as_bytes(), SECRET_MODE)?;
         fsutil::write_new(&dir.join("ca.crt"), cert.pem().as_bytes(), PUBLIC_MODE)?;
         let cert_der = cert.der().to_vec();
         let mut ca = Ca {
@@ -159,12 +150,7 @@ impl Ca {
             authority,
             key,
             cert_der,
-            state: CaState {
-                authority: authority.to_string(),
-                crl_number: 0,
-                issued: vec![],
-                revoked: vec![],
-            },
+            state: CaState { authority: authority.to_string(), crl_number: 0, issued: vec![], revoked: vec![] },
         };
         ca.write_crl(&dir.join("crl.pem"), DEFAULT_CRL_DAYS)?;
         Ok(ca)
@@ -172,38 +158,21 @@ impl Ca {
 
     /// Loads a CA directory, checking that key, certificate and state agree.
     pub fn load(dir: &Path) -> Result<Ca, CertsError> {
-        let bad = |why: String| CertsError::BadCaDir {
-            path: dir.to_path_buf(),
-            why,
-        };
+        let bad = |why: String| CertsError::BadCaDir { path: dir.to_path_buf(), why };
         if !dir.is_dir() {
-            return Err(bad(
-                "it does not exist or is not a directory (create one with `tipcerts init-ca`)"
-                    .into(),
-            ));
+            return Err(bad("it does not exist or is not a directory (create one with `tipcerts init-ca`)".into()));
         }
-        let state_text = std::fs::read_to_string(dir.join("ca.toml"))
-            .map_err(|e| bad(format!("cannot read ca.toml: {e}")))?;
-        let state: CaState =
-            toml::from_str(&state_text).map_err(|e| bad(format!("ca.toml: {e}")))?;
-        let authority: Authority = state
-            .authority
-            .parse()
-            .map_err(|e| bad(format!("ca.toml authority: {e}")))?;
+        let state_text =
+            std::fs::read_to_string(dir.join("ca.toml")).map_err(|e| bad(format!("cannot read ca.toml: {e}")))?;
+        let state: CaState = toml::from_str(&state_text).map_err(|e| bad(format!("ca.toml: {e}")))?;
+        let authority: Authority = state.authority.parse().map_err(|e| bad(format!("ca.toml authority: {e}")))?;
         let key = read_key(&dir.join("ca.key"))?;
         let cert_der = read_cert(&dir.join("ca.crt"))?;
-        let summary = tiprelay_proto::summarize_certificate(&cert_der)
-            .map_err(|e| bad(format!("ca.crt: {e}")))?;
+        let summary = tiprelay_proto::summarize_certificate(&cert_der).map_err(|e| bad(format!("ca.crt: {e}")))?;
         if summary.ed25519_public_key.as_ref().map(|k| k.as_slice()) != Some(key.public_key_raw()) {
             return Err(bad("ca.key does not belong to ca.crt".into()));
         }
-        Ok(Ca {
-            dir: dir.to_path_buf(),
-            authority,
-            key,
-            cert_der,
-            state,
-        })
+        Ok(Ca { dir: dir.to_path_buf(), authority, key, cert_der, state })
     }
 
     /// The authority this CA certifies.
@@ -222,22 +191,14 @@ impl Ca {
     }
 
     fn issuer(&self) -> Result<Issuer<'_, &KeyPair>, CertsError> {
-        Ok(Issuer::from_ca_cert_der(
-            &CertificateDer::from(self.cert_der.as_slice()),
-            &self.key,
-        )?)
+        Ok(Issuer::from_ca_cert_der(&CertificateDer::from(self.cert_der.as_slice()), &self.key)?)
     }
 
     /// Writes `ca.toml`.
     pub(crate) fn save(&self) -> Result<(), CertsError> {
-        let text =
-            toml::to_string_pretty(&self.state).map_err(|e| CertsError::Invalid(e.to_string()))?;
+        let text = toml::to_string_pretty(&self.state).map_err(|e| CertsError::Invalid(e.to_string()))?;
         let header = "# tiprelay CA state: written by tipcerts; do not edit by hand.\n";
-        fsutil::write_atomic(
-            &self.dir.join("ca.toml"),
-            format!("{header}{text}").as_bytes(),
-            PUBLIC_MODE,
-        )
+        fsutil::write_atomic(&self.dir.join("ca.toml"), format!("{header}{text}").as_bytes(), PUBLIC_MODE)
     }
 
     fn check_may_issue(&self, identity: &PrincipalId) -> Result<(), CertsError> {
@@ -266,20 +227,13 @@ impl Ca {
         }
         let key = profile::random_key()?;
         let now = now_utc();
-        let ca_end = tiprelay_proto::summarize_certificate(&self.cert_der)
-            .map(|s| s.not_after.as_unix_ms() / 1000)
-            .unwrap_or(0);
+        let ca_end =
+            tiprelay_proto::summarize_certificate(&self.cert_der).map(|s| s.not_after.as_unix_ms() / 1000).unwrap_or(0);
         let mut not_after = now + Duration::days(days);
-        if let Ok(ca_end) =
-            OffsetDateTime::from_unix_timestamp(i64::try_from(ca_end).unwrap_or(i64::MAX))
-        {
+        if let Ok(ca_end) = OffsetDateTime::from_unix_timestamp(i64::try_from(ca_end).unwrap_or(i64::MAX)) {
             not_after = not_after.min(ca_end);
         }
-        let v = Validity {
-            not_before: now - Duration::minutes(5),
-            not_after,
-            serial: profile::random_serial(),
-        };
+        let v = Validity { not_before: now - Duration::minutes(5), not_after, serial: profile::random_serial() };
         let cert = profile::make_leaf(identity, kind, &key, &self.issuer()?, &v, dns, ips)?;
         let der = cert.der().to_vec();
         let (stem, role) = match kind {
@@ -287,16 +241,8 @@ impl Ca {
             LeafKind::TlsClient => ("tls", "tls-client"),
             LeafKind::TlsServer => ("tls", "tls-server"),
         };
-        fsutil::write_new(
-            &dir.join(format!("{stem}.key")),
-            key.serialize_pem().as_bytes(),
-            SECRET_MODE,
-        )?;
-        fsutil::write_new(
-            &dir.join(format!("{stem}.crt")),
-            cert.pem().as_bytes(),
-            PUBLIC_MODE,
-        )?;
+        fsutil::write_new(&dir.join(format!("{stem}.key")), key.serialize_pem().as_bytes(), SECRET_MODE)?;
+        fsutil::write_new(&dir.join(format!("{stem}.crt")), cert.pem().as_bytes(), PUBLIC_MODE)?;
         self.state.issued.push(IssuedRecord {
             serial: hex(v.serial.as_ref()),
             identity: identity.to_string(),
@@ -309,12 +255,7 @@ impl Ca {
 
     /// Issues a principal's two certificates into a new directory `out`: `tls.crt`/`tls.key`
     /// (TLS client) and `sign.crt`/`sign.key` (message signing), plus `ca.crt`.
-    pub fn issue_principal(
-        &mut self,
-        identity: &PrincipalId,
-        out: &Path,
-        days: i64,
-    ) -> Result<PathBuf, CertsError> {
+    pub fn issue_principal(&mut self, identity: &PrincipalId, out: &Path, days: i64) -> Result<PathBuf, CertsError> {
         let staging = Staging::new(out, false)?;
         self.issue_principal_into(identity, staging.path(), days)?;
         self.save()?;
@@ -329,9 +270,7 @@ impl Ca {
     ) -> Result<(), CertsError> {
         self.check_may_issue(identity)?;
         if identity.kind() == PrincipalKind::Relay {
-            return Err(CertsError::NotAuthorized(
-                "relay identities are issued with `tipcerts issue-relay`".into(),
-            ));
+            return Err(CertsError::NotAuthorized("relay identities are issued with `tipcerts issue-relay`".into()));
         }
         self.issue_leaf(dir, identity, LeafKind::TlsClient, days, &[], &[])?;
         self.issue_leaf(dir, identity, LeafKind::Signing, days, &[], &[])?;
@@ -372,9 +311,7 @@ impl Ca {
             )));
         }
         if dns.is_empty() && ips.is_empty() {
-            return Err(CertsError::Invalid(
-                "give at least one --dns or --ip name that clients will dial".into(),
-            ));
+            return Err(CertsError::Invalid("give at least one --dns or --ip name that clients will dial".into()));
         }
         let identity = PrincipalId::new(Authority::Operator, PrincipalKind::Relay, name)
             .map_err(|e| CertsError::Invalid(e.to_string()))?;
@@ -394,16 +331,11 @@ impl Ca {
     /// rewrites `crl.pem`. Revoking twice is harmless. Returns the identity revoked.
     pub fn revoke(&mut self, cert_file: &Path) -> Result<String, CertsError> {
         let der = read_cert(cert_file)?;
-        let bad = |why: &str| CertsError::BadCertificate {
-            path: cert_file.to_path_buf(),
-            why: why.to_owned(),
-        };
-        let (_, cert) = x509_parser::parse_x509_certificate(&der)
-            .map_err(|_| bad("not an X.509 certificate"))?;
-        let (_, root) = x509_parser::parse_x509_certificate(&self.cert_der)
-            .map_err(|_| bad("unreadable CA certificate"))?;
-        if cert.issuer().as_raw() != root.subject().as_raw()
-            || cert.verify_signature(Some(root.public_key())).is_err()
+        let bad = |why: &str| CertsError::BadCertificate { path: cert_file.to_path_buf(), why: why.to_owned() };
+        let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(|_| bad("not an X.509 certificate"))?;
+        let (_, root) =
+            x509_parser::parse_x509_certificate(&self.cert_der).map_err(|_| bad("unreadable CA certificate"))?;
+        if cert.issuer().as_raw() != root.subject().as_raw() || cert.verify_signature(Some(root.public_key())).is_err()
         {
             return Err(bad(&format!(
                 "this certificate was not issued by the {} CA in {}",

@@ -151,18 +151,12 @@ pub fn create(opts: &DevOptions) -> Result<PathBuf, CertsError> {
     js.sort();
     js.dedup();
     if js.len() < 2 || js.len() != opts.jurisdictions.len() {
-        return Err(CertsError::Invalid(
-            "--jurisdictions needs at least two distinct codes, e.g. MX,US".into(),
-        ));
+        return Err(CertsError::Invalid("--jurisdictions needs at least two distinct codes, e.g. MX,US".into()));
     }
     let staging = Staging::new(&opts.out, opts.force)?;
     let root = staging.path();
 
-    let mut op = Ca::init_into(
-        &staging.subdir("operator-ca")?,
-        Authority::Operator,
-        DEFAULT_CA_DAYS,
-    )?;
+    let mut op = Ca::init_into(&staging.subdir("operator-ca")?, Authority::Operator, DEFAULT_CA_DAYS)?;
     let mut ips: Vec<IpAddr> = vec![opts.relay_addr.ip()];
     if !opts.relay_addr.ip().is_loopback() {
         ips.push(IpAddr::from([127, 0, 0, 1]));
@@ -178,15 +172,8 @@ pub fn create(opts: &DevOptions) -> Result<PathBuf, CertsError> {
 
     for j in &opts.jurisdictions {
         let jdir = staging.subdir(j.as_str())?;
-        let mut ca = Ca::init_into(
-            &staging.subdir(&format!("{j}/ca"))?,
-            Authority::Jurisdiction(*j),
-            DEFAULT_CA_DAYS,
-        )?;
-        for (kind, name) in [
-            (PrincipalKind::Analyst, "analyst-1"),
-            (PrincipalKind::Feed, "feed-1"),
-        ] {
+        let mut ca = Ca::init_into(&staging.subdir(&format!("{j}/ca"))?, Authority::Jurisdiction(*j), DEFAULT_CA_DAYS)?;
+        for (kind, name) in [(PrincipalKind::Analyst, "analyst-1"), (PrincipalKind::Feed, "feed-1")] {
             let id = PrincipalId::new(Authority::Jurisdiction(*j), kind, name)
                 .map_err(|e| CertsError::Invalid(e.to_string()))?;
             let sub = staging.subdir(&format!("{j}/{}", kind.as_str()))?;
@@ -211,11 +198,7 @@ pub fn create(opts: &DevOptions) -> Result<PathBuf, CertsError> {
                     .jurisdictions
                     .iter()
                     .map(|t| {
-                        let base = if t == j {
-                            String::new()
-                        } else {
-                            format!("../{t}/")
-                        };
+                        let base = if t == j { String::new() } else { format!("../{t}/") };
                         JurisdictionRef {
                             code: t.to_string(),
                             ca: format!("{base}ca/ca.crt"),
@@ -236,9 +219,7 @@ pub fn create(opts: &DevOptions) -> Result<PathBuf, CertsError> {
     let mut pair = Vec::new();
     for (i, a) in opts.jurisdictions.iter().enumerate() {
         for b in opts.jurisdictions.iter().skip(i + 1) {
-            pair.push(PairRef {
-                jurisdictions: [a.to_string(), b.to_string()],
-            });
+            pair.push(PairRef { jurisdictions: [a.to_string(), b.to_string()] });
         }
     }
     let relay = RelayConfigFile {
@@ -250,10 +231,7 @@ pub fn create(opts: &DevOptions) -> Result<PathBuf, CertsError> {
             signing_key: "relay/sign.key".into(),
             store: "relay/relay.redb".into(),
         },
-        operator: CaRef {
-            ca: "operator-ca/ca.crt".into(),
-            crl: "operator-ca/crl.pem".into(),
-        },
+        operator: CaRef { ca: "operator-ca/ca.crt".into(), crl: "operator-ca/crl.pem".into() },
         jurisdiction: opts
             .jurisdictions
             .iter()

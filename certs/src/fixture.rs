@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ed25519_dalek::pkcs8::EncodePrivateKey;
-use rcgen::{
-    CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevokedCertParams, SerialNumber,
-};
+use rcgen::{CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevokedCertParams, SerialNumber};
 use rustls_pki_types::CertificateDer;
 use time::{Duration, OffsetDateTime};
 use tiprelay_proto::{Authority, Digest, PrincipalId, Signer, TrustStore};
@@ -71,11 +69,7 @@ fn serial_from(label: &str) -> Vec<u8> {
 
 impl FixturePki {
     /// CAs for `authorities`, derived from `label` (different labels give unrelated PKIs).
-    pub fn new(
-        label: &str,
-        authorities: &[Authority],
-        base: OffsetDateTime,
-    ) -> Result<Self, CertsError> {
+    pub fn new(label: &str, authorities: &[Authority], base: OffsetDateTime) -> Result<Self, CertsError> {
         let mut cas = BTreeMap::new();
         for a in authorities {
             let l = format!("{label}/ca/{a}");
@@ -86,38 +80,19 @@ impl FixturePki {
                 serial: SerialNumber::from(serial_from(&l)),
             };
             let cert_der = profile::make_root(*a, &key, &v)?.der().to_vec();
-            cas.insert(
-                *a,
-                FixtureCa {
-                    authority: *a,
-                    key,
-                    cert_der,
-                },
-            );
+            cas.insert(*a, FixtureCa { authority: *a, key, cert_der });
         }
-        Ok(Self {
-            base,
-            label: label.to_owned(),
-            cas,
-        })
+        Ok(Self { base, label: label.to_owned(), cas })
     }
 
     /// The CA of `a`.
     pub fn ca(&self, a: Authority) -> Result<&FixtureCa, CertsError> {
-        self.cas
-            .get(&a)
-            .ok_or_else(|| CertsError::Invalid(format!("no fixture CA for {a}")))
+        self.cas.get(&a).ok_or_else(|| CertsError::Invalid(format!("no fixture CA for {a}")))
     }
 
     /// Issues a leaf for `identity` from its own authority's CA, valid for a year from base.
     pub fn leaf(&self, identity: &PrincipalId, kind: LeafKind) -> Result<FixtureLeaf, CertsError> {
-        self.leaf_with(
-            identity.authority(),
-            identity,
-            kind,
-            self.base,
-            self.base + Duration::days(365),
-        )
+        self.leaf_with(identity.authority(), identity, kind, self.base, self.base + Duration::days(365))
     }
 
     /// Issues a leaf from an arbitrary CA (for wrong-CA tests) with explicit validity.
@@ -130,48 +105,29 @@ impl FixturePki {
         not_after: OffsetDateTime,
     ) -> Result<FixtureLeaf, CertsError> {
         let ca = self.ca(issuer)?;
-        let l = format!(
-            "{}/leaf/{issuer}/{identity}/{kind:?}/{}",
-            self.label,
-            not_before.unix_timestamp()
-        );
+        let l = format!("{}/leaf/{issuer}/{identity}/{kind:?}/{}", self.label, not_before.unix_timestamp());
         let s = seed(&l);
         let key = profile::key_from_seed(&s)?;
         let serial = serial_from(&l);
-        let v = Validity {
-            not_before,
-            not_after,
-            serial: SerialNumber::from(serial.clone()),
-        };
-        let issuer_ref =
-            Issuer::from_ca_cert_der(&CertificateDer::from(ca.cert_der.as_slice()), &ca.key)?;
+        let v = Validity { not_before, not_after, serial: SerialNumber::from(serial.clone()) };
+        let issuer_ref = Issuer::from_ca_cert_der(&CertificateDer::from(ca.cert_der.as_slice()), &ca.key)?;
         let localhost: [IpAddr; 1] = [IpAddr::from([127, 0, 0, 1])];
-        let (dns, ips): (&[String], &[IpAddr]) = if kind == LeafKind::TlsServer {
-            (&[], &localhost)
-        } else {
-            (&[], &[])
-        };
+        let (dns, ips): (&[String], &[IpAddr]) =
+            if kind == LeafKind::TlsServer { (&[], &localhost) } else { (&[], &[]) };
         let cert = profile::make_leaf(identity, kind, &key, &issuer_ref, &v, dns, ips)?;
         let key_pkcs8 = ed25519_dalek::SigningKey::from_bytes(&s)
             .to_pkcs8_der()
             .map_err(|e| CertsError::Invalid(e.to_string()))?
             .as_bytes()
             .to_vec();
-        Ok(FixtureLeaf {
-            identity: identity.clone(),
-            seed: s,
-            key_pkcs8,
-            cert_der: cert.der().to_vec(),
-            serial,
-        })
+        Ok(FixtureLeaf { identity: identity.clone(), seed: s, key_pkcs8, cert_der: cert.der().to_vec(), serial })
     }
 
     /// A CRL of authority `a` listing `revoked` serials, numbered `number`, issued at base
     /// and valid for 7 days.
     pub fn crl(&self, a: Authority, revoked: &[&[u8]], number: u64) -> Result<Vec<u8>, CertsError> {
         let ca = self.ca(a)?;
-        let issuer =
-            Issuer::from_ca_cert_der(&CertificateDer::from(ca.cert_der.as_slice()), &ca.key)?;
+        let issuer = Issuer::from_ca_cert_der(&CertificateDer::from(ca.cert_der.as_slice()), &ca.key)?;
         let params = CertificateRevocationListParams {
             this_update: self.base,
             next_update: self.base + Duration::days(7),
@@ -195,11 +151,9 @@ impl FixturePki {
     pub fn trust_store(&self) -> Result<TrustStore, CertsError> {
         let mut t = TrustStore::new();
         for (a, ca) in &self.cas {
-            t.add_root(*a, &ca.cert_der)
-                .map_err(|e| CertsError::Invalid(e.to_string()))?;
+            t.add_root(*a, &ca.cert_der).map_err(|e| CertsError::Invalid(e.to_string()))?;
             let crl = self.crl(*a, &[], 1)?;
-            t.set_crl(*a, &crl)
-                .map_err(|e| CertsError::Invalid(e.to_string()))?;
+            t.set_crl(*a, &crl).map_err(|e| CertsError::Invalid(e.to_string()))?;
         }
         Ok(t)
     }

@@ -15,23 +15,14 @@ pub const SECRET_MODE: u32 = 0o600;
 pub const PUBLIC_MODE: u32 = 0o644;
 
 fn io_err(path: &Path, e: std::io::Error) -> CertsError {
-    CertsError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    }
+    CertsError::Io { path: path.to_path_buf(), source: e }
 }
 
 /// Writes `bytes` to a new file `path` with `mode`; fails if it exists.
 pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CertsError> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| io_err(path, e))?;
+    let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(|e| io_err(path, e))?;
     // The umask may have narrowed the mode; set it exactly.
-    f.set_permissions(fs::Permissions::from_mode(mode))
-        .map_err(|e| io_err(path, e))?;
+    f.set_permissions(fs::Permissions::from_mode(mode)).map_err(|e| io_err(path, e))?;
     f.write_all(bytes).map_err(|e| io_err(path, e))?;
     f.sync_all().map_err(|e| io_err(path, e))
 }
@@ -62,9 +53,7 @@ fn parent_of(path: &Path) -> PathBuf {
 
 /// fsyncs a directory so a rename in it is durable.
 pub fn sync_dir(dir: &Path) -> Result<(), CertsError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io_err(dir, e))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_err(dir, e))
 }
 
 /// A directory being assembled next to its final path; dropped unfinished, it is removed.
@@ -89,11 +78,7 @@ impl Staging {
             fs::remove_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
         }
         fs::create_dir(&tmp).map_err(|e| io_err(&tmp, e))?;
-        Ok(Self {
-            tmp,
-            target: target.to_path_buf(),
-            done: false,
-        })
+        Ok(Self { tmp, target: target.to_path_buf(), done: false })
     }
 
     /// The staging directory to write into.

@@ -33,11 +33,7 @@ enum Cmd {
     #[command(after_help = "Example: tipcerts init-ca --jurisdiction MX --out /secure/mx-ca")]
     InitCa {
         /// Jurisdiction code (2-3 upper-case letters) whose principals this CA will certify.
-        #[arg(
-            long,
-            conflicts_with = "relay_operator",
-            required_unless_present = "relay_operator"
-        )]
+        #[arg(long, conflicts_with = "relay_operator", required_unless_present = "relay_operator")]
         jurisdiction: Option<String>,
         /// Create the relay operator's CA instead (it certifies relays only).
         #[arg(long)]
@@ -113,9 +109,7 @@ enum Cmd {
         days: i64,
     },
     /// Create a complete development setup: operator CA, relay, jurisdiction CAs, principals, configs.
-    #[command(
-        after_help = "Example: tipcerts dev --out ./dev-pki --jurisdictions MX,US --relay-addr 127.0.0.1:4433"
-    )]
+    #[command(after_help = "Example: tipcerts dev --out ./dev-pki --jurisdictions MX,US --relay-addr 127.0.0.1:4433")]
     Dev {
         /// Output directory (refused if it exists, unless --force).
         #[arg(long)]
@@ -141,103 +135,58 @@ enum Cmd {
 }
 
 fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0))
-        .unwrap_or_else(|| Timestamp::from_unix_seconds(0))
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0)).unwrap_or_else(|| Timestamp::from_unix_seconds(0))
 }
 
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
-        Cmd::InitCa {
-            jurisdiction,
-            relay_operator,
-            out,
-            days,
-        } => {
+        Cmd::InitCa { jurisdiction, relay_operator, out, days } => {
             let authority = match (jurisdiction, relay_operator) {
                 (_, true) => Authority::Operator,
                 (Some(j), false) => Authority::Jurisdiction(j.parse::<Jurisdiction>()?),
                 (None, false) => bail!("give --jurisdiction CODE or --relay-operator"),
             };
-            let dir = Ca::init(&out, authority, days)
-                .with_context(|| format!("creating the {authority} CA"))?;
+            let dir = Ca::init(&out, authority, days).with_context(|| format!("creating the {authority} CA"))?;
             println!("created the {authority} root CA in {}", dir.display());
             println!(
                 "  public:  {}/ca.crt and {}/crl.pem (give these to the relay and the counterpart)",
                 dir.display(),
                 dir.display()
             );
-            println!(
-                "  secret:  {}/ca.key (mode 0600; keep it on this machine)",
-                dir.display()
-            );
+            println!("  secret:  {}/ca.key (mode 0600; keep it on this machine)", dir.display());
         }
-        Cmd::Issue {
-            ca,
-            principal,
-            out,
-            days,
-        } => {
+        Cmd::Issue { ca, principal, out, days } => {
             let id: PrincipalId = principal.parse()?;
             let mut ca = Ca::load(&ca)?;
-            let dir = ca
-                .issue_principal(&id, &out, days)
-                .with_context(|| format!("issuing {id}"))?;
+            let dir = ca.issue_principal(&id, &out, days).with_context(|| format!("issuing {id}"))?;
             println!("issued {id} into {}", dir.display());
             println!("  tls.crt / tls.key    TLS client certificate (id-kp-clientAuth)");
             println!("  sign.crt / sign.key  signing certificate (id-kp-documentSigning)");
         }
-        Cmd::IssueRelay {
-            ca,
-            name,
-            dns,
-            ip,
-            out,
-            days,
-        } => {
+        Cmd::IssueRelay { ca, name, dns, ip, out, days } => {
             let mut ca = Ca::load(&ca)?;
-            let dir = ca
-                .issue_relay(&name, &dns, &ip, &out, days)
-                .context("issuing the relay certificates")?;
-            println!(
-                "issued tiprelay://OPERATOR/relay/{name} into {}",
-                dir.display()
-            );
+            let dir = ca.issue_relay(&name, &dns, &ip, &out, days).context("issuing the relay certificates")?;
+            println!("issued tiprelay://OPERATOR/relay/{name} into {}", dir.display());
         }
         Cmd::Revoke { ca, cert } => {
             let mut ca = Ca::load(&ca)?;
             let who = ca.revoke(&cert)?;
-            println!("revoked {who}; the CRL is now number {} — publish it to the relay and the counterpart", ca.state().crl_number);
+            println!(
+                "revoked {who}; the CRL is now number {} — publish it to the relay and the counterpart",
+                ca.state().crl_number
+            );
         }
         Cmd::Crl { ca: dir, out, days } => {
             let mut ca = Ca::load(&dir)?;
             let out = out.unwrap_or_else(|| dir.join("crl.pem"));
             ca.write_crl(&out, days)?;
-            println!(
-                "wrote CRL number {} to {} (next update in {days} days)",
-                ca.state().crl_number,
-                out.display()
-            );
+            println!("wrote CRL number {} to {} (next update in {days} days)", ca.state().crl_number, out.display());
         }
-        Cmd::Dev {
-            out,
-            jurisdictions,
-            relay_addr,
-            force,
-        } => {
-            let jurisdictions = jurisdictions
-                .iter()
-                .map(|j| j.trim().parse::<Jurisdiction>())
-                .collect::<Result<Vec<_>, _>>()?;
-            let dir = dev::create(&dev::DevOptions {
-                out,
-                jurisdictions: jurisdictions.clone(),
-                relay_addr,
-                force,
-            })?;
+        Cmd::Dev { out, jurisdictions, relay_addr, force } => {
+            let jurisdictions =
+                jurisdictions.iter().map(|j| j.trim().parse::<Jurisdiction>()).collect::<Result<Vec<_>, _>>()?;
+            let dir = dev::create(&dev::DevOptions { out, jurisdictions: jurisdictions.clone(), relay_addr, force })?;
             println!("development setup in {}", dir.display());
             println!(
                 "  relay:    {}/relay.toml (tiprelay://OPERATOR/relay/{} on {relay_addr})",
@@ -245,10 +194,7 @@ fn run(cli: Cli) -> Result<()> {
                 dev::DEV_RELAY_NAME
             );
             for j in &jurisdictions {
-                println!(
-                    "  {j}:       {0}/{j}/analyst.toml, {0}/{j}/feed.toml",
-                    dir.display()
-                );
+                println!("  {j}:       {0}/{j}/analyst.toml, {0}/{j}/feed.toml", dir.display());
             }
         }
         Cmd::Show { file, json } => {

@@ -5,8 +5,8 @@ use std::net::IpAddr;
 
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use rcgen::{
-    BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+    KeyPair, KeyUsagePurpose, SanType, SerialNumber,
 };
 use time::OffsetDateTime;
 use tiprelay_proto::{Authority, PrincipalId};
@@ -19,9 +19,7 @@ pub const DOCUMENT_SIGNING_ARCS: [u64; 9] = [1, 3, 6, 1, 5, 5, 7, 3, 36];
 /// An Ed25519 key for rcgen, built from a 32-byte seed.
 pub fn key_from_seed(seed: &[u8; 32]) -> Result<KeyPair, CertsError> {
     let sk = ed25519_dalek::SigningKey::from_bytes(seed);
-    let der = sk
-        .to_pkcs8_der()
-        .map_err(|e| CertsError::Invalid(format!("cannot encode key: {e}")))?;
+    let der = sk.to_pkcs8_der().map_err(|e| CertsError::Invalid(format!("cannot encode key: {e}")))?;
     Ok(KeyPair::try_from(der.as_bytes())?)
 }
 
@@ -90,11 +88,7 @@ pub fn root_params(authority: Authority, v: &Validity) -> CertificateParams {
 }
 
 /// A self-signed root CA certificate.
-pub fn make_root(
-    authority: Authority,
-    key: &KeyPair,
-    v: &Validity,
-) -> Result<Certificate, CertsError> {
+pub fn make_root(authority: Authority, key: &KeyPair, v: &Validity) -> Result<Certificate, CertsError> {
     Ok(root_params(authority, v).self_signed(key)?)
 }
 
@@ -137,20 +131,14 @@ pub fn make_leaf(
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         }
         LeafKind::Signing => {
-            p.key_usages = vec![
-                KeyUsagePurpose::DigitalSignature,
-                KeyUsagePurpose::ContentCommitment,
-            ];
-            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(
-                DOCUMENT_SIGNING_ARCS.to_vec(),
-            )];
+            p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
+            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(DOCUMENT_SIGNING_ARCS.to_vec())];
         }
         LeafKind::TlsServer => {
             p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
             for d in dns {
-                p.subject_alt_names
-                    .push(SanType::DnsName(d.as_str().try_into()?));
+                p.subject_alt_names.push(SanType::DnsName(d.as_str().try_into()?));
             }
             for ip in ips {
                 p.subject_alt_names.push(SanType::IpAddress(*ip));

@@ -57,10 +57,7 @@ pub enum Shown {
 /// Summarizes every certificate and CRL in a PEM (or DER certificate) file.
 pub fn show(path: &Path, now: Timestamp) -> Result<Vec<Shown>, CertsError> {
     let bytes = fsutil::read(path)?;
-    let bad = |why: String| CertsError::BadCertificate {
-        path: path.to_path_buf(),
-        why,
-    };
+    let bad = |why: String| CertsError::BadCertificate { path: path.to_path_buf(), why };
     let mut out = Vec::new();
     if bytes.starts_with(b"-----") {
         for item in <(SectionKind, Vec<u8>)>::pem_slice_iter(&bytes) {
@@ -68,22 +65,14 @@ pub fn show(path: &Path, now: Timestamp) -> Result<Vec<Shown>, CertsError> {
             match kind {
                 SectionKind::Certificate => out.push(show_cert(&der, now).map_err(bad)?),
                 SectionKind::Crl => out.push(show_crl(&der, now).map_err(bad)?),
-                SectionKind::PrivateKey
-                | SectionKind::EcPrivateKey
-                | SectionKind::RsaPrivateKey => {
-                    return Err(bad(
-                        "this is a private key; `show` prints certificates and CRLs only".into(),
-                    ))
+                SectionKind::PrivateKey | SectionKind::EcPrivateKey | SectionKind::RsaPrivateKey => {
+                    return Err(bad("this is a private key; `show` prints certificates and CRLs only".into()))
                 }
                 _ => {}
             }
         }
     } else {
-        out.push(
-            show_cert(&bytes, now)
-                .or_else(|_| show_crl(&bytes, now))
-                .map_err(bad)?,
-        );
+        out.push(show_cert(&bytes, now).or_else(|_| show_crl(&bytes, now)).map_err(bad)?);
     }
     if out.is_empty() {
         return Err(bad("no certificate or CRL found".into()));
@@ -116,24 +105,14 @@ fn show_cert(der: &[u8], now: Timestamp) -> Result<Shown, String> {
 
 fn show_crl(der: &[u8], now: Timestamp) -> Result<Shown, String> {
     let (_, crl) = x509_parser::parse_x509_crl(der).map_err(|e| format!("not a CRL: {e}"))?;
-    let next = crl
-        .next_update()
-        .map(|t| Timestamp::from_unix_seconds(t.timestamp()));
+    let next = crl.next_update().map(|t| Timestamp::from_unix_seconds(t.timestamp()));
     Ok(Shown::Crl {
         issuer: crl.issuer().to_string(),
         number: crl.crl_number().map(|n| n.to_string()),
         this_update: Timestamp::from_unix_seconds(crl.last_update().timestamp()).to_string(),
         next_update: next.map(|t| t.to_string()),
-        status: if next.is_some_and(|n| n < now) {
-            "stale (past nextUpdate)"
-        } else {
-            "current"
-        }
-        .to_owned(),
-        revoked: crl
-            .iter_revoked_certificates()
-            .map(|r| hex::encode(r.raw_serial()))
-            .collect(),
+        status: if next.is_some_and(|n| n < now) { "stale (past nextUpdate)" } else { "current" }.to_owned(),
+        revoked: crl.iter_revoked_certificates().map(|r| hex::encode(r.raw_serial())).collect(),
     })
 }
 
@@ -161,9 +140,7 @@ pub fn render_text(items: &[Shown]) -> String {
                 let _ = writeln!(
                     o,
                     "  identity:    {}",
-                    identity
-                        .as_deref()
-                        .unwrap_or("(none: not a principal certificate)")
+                    identity.as_deref().unwrap_or("(none: not a principal certificate)")
                 );
                 let _ = writeln!(o, "  role:        {role}");
                 let _ = writeln!(o, "  subject:     {subject}");
@@ -175,31 +152,16 @@ pub fn render_text(items: &[Shown]) -> String {
                 let _ = writeln!(o, "  serial:      {serial}");
                 let _ = writeln!(o, "  sha256:      {sha256_fingerprint}");
             }
-            Shown::Crl {
-                issuer,
-                number,
-                this_update,
-                next_update,
-                status,
-                revoked,
-            } => {
+            Shown::Crl { issuer, number, this_update, next_update, status, revoked } => {
                 let _ = writeln!(o, "Certificate revocation list");
                 let _ = writeln!(o, "  issuer:      {issuer}");
                 let _ = writeln!(o, "  number:      {}", number.as_deref().unwrap_or("-"));
                 let _ = writeln!(o, "  this update: {this_update}");
-                let _ = writeln!(
-                    o,
-                    "  next update: {} ({status})",
-                    next_update.as_deref().unwrap_or("-")
-                );
+                let _ = writeln!(o, "  next update: {} ({status})", next_update.as_deref().unwrap_or("-"));
                 let _ = writeln!(
                     o,
                     "  revoked:     {}",
-                    if revoked.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        revoked.join(", ")
-                    }
+                    if revoked.is_empty() { "none".to_owned() } else { revoked.join(", ") }
                 );
             }
         }

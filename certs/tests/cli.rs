@@ -12,19 +12,12 @@ use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, ServerName}
 use tiprelay_proto::{Authority, CertUsage, ErrorCode, Timestamp, TrustStore};
 
 fn tipcerts(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tipcerts"))
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_tipcerts")).args(args).output().unwrap()
 }
 
 fn ok(args: &[&str]) -> String {
     let o = tipcerts(args);
-    assert!(
-        o.status.success(),
-        "tipcerts {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "tipcerts {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout).unwrap()
 }
 
@@ -39,16 +32,11 @@ fn cert(p: &Path) -> Vec<u8> {
 }
 
 fn crl(p: &Path) -> Vec<u8> {
-    CertificateRevocationListDer::from_pem_file(p)
-        .unwrap()
-        .to_vec()
+    CertificateRevocationListDer::from_pem_file(p).unwrap().to_vec()
 }
 
 fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
     Timestamp::from_unix_ms(ms as u64).unwrap()
 }
 
@@ -58,11 +46,7 @@ fn s(p: &Path) -> &str {
 
 fn trust_from_dev(dir: &Path) -> TrustStore {
     let mut t = TrustStore::new();
-    for (a, sub) in [
-        ("MX", "MX/ca"),
-        ("US", "US/ca"),
-        ("OPERATOR", "operator-ca"),
-    ] {
+    for (a, sub) in [("MX", "MX/ca"), ("US", "US/ca"), ("OPERATOR", "operator-ca")] {
         let a: Authority = a.parse().unwrap();
         t.add_root(a, &cert(&dir.join(sub).join("ca.crt"))).unwrap();
         t.set_crl(a, &crl(&dir.join(sub).join("crl.pem"))).unwrap();
@@ -87,11 +71,7 @@ fn dev_setup_is_complete_verifiable_and_movable() {
         "relay/tls.key",
         "relay/sign.key",
     ] {
-        let mode = std::fs::metadata(dir.join(key))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
+        let mode = std::fs::metadata(dir.join(key)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{key} has mode {mode:o}");
     }
 
@@ -103,108 +83,55 @@ fn dev_setup_is_complete_verifiable_and_movable() {
         for kind in ["analyst", "feed"] {
             let tls = cert(&dir.join(j).join(kind).join("tls.crt"));
             let sign = cert(&dir.join(j).join(kind).join("sign.crt"));
-            let v = t
-                .verify_cert(&tls, &[], auth, CertUsage::TlsClient, n)
-                .unwrap();
+            let v = t.verify_cert(&tls, &[], auth, CertUsage::TlsClient, n).unwrap();
+            assert_eq!(v.identity.to_string(), format!("tiprelay://{j}/{kind}/{kind}-1"));
+            t.verify_cert(&sign, &[], auth, CertUsage::Signing, n).unwrap();
             assert_eq!(
-                v.identity.to_string(),
-                format!("tiprelay://{j}/{kind}/{kind}-1")
-            );
-            t.verify_cert(&sign, &[], auth, CertUsage::Signing, n)
-                .unwrap();
-            assert_eq!(
-                t.verify_cert(&tls, &[], auth, CertUsage::Signing, n)
-                    .unwrap_err()
-                    .code(),
+                t.verify_cert(&tls, &[], auth, CertUsage::Signing, n).unwrap_err().code(),
                 ErrorCode::WrongKeyUsage
             );
             assert_eq!(
-                t.verify_cert(&sign, &[], auth, CertUsage::TlsClient, n)
-                    .unwrap_err()
-                    .code(),
+                t.verify_cert(&sign, &[], auth, CertUsage::TlsClient, n).unwrap_err().code(),
                 ErrorCode::WrongKeyUsage
             );
         }
     }
     let relay_tls = cert(&dir.join("relay/tls.crt"));
-    t.verify_cert(
-        &relay_tls,
-        &[],
-        Authority::Operator,
-        CertUsage::TlsServer,
-        n,
-    )
-    .unwrap();
-    t.verify_cert(
-        &cert(&dir.join("relay/sign.crt")),
-        &[],
-        Authority::Operator,
-        CertUsage::Signing,
-        n,
-    )
-    .unwrap();
+    t.verify_cert(&relay_tls, &[], Authority::Operator, CertUsage::TlsServer, n).unwrap();
+    t.verify_cert(&cert(&dir.join("relay/sign.crt")), &[], Authority::Operator, CertUsage::Signing, n).unwrap();
     // The relay certificate is valid for the names clients dial, per webpki itself.
     let der = CertificateDer::from(relay_tls);
     let ee = webpki::EndEntityCert::try_from(&der).unwrap();
-    ee.verify_is_valid_for_subject_name(&ServerName::try_from("localhost").unwrap())
-        .unwrap();
-    ee.verify_is_valid_for_subject_name(&ServerName::try_from("127.0.0.1").unwrap())
-        .unwrap();
-    assert!(ee
-        .verify_is_valid_for_subject_name(&ServerName::try_from("relay.evil").unwrap())
-        .is_err());
+    ee.verify_is_valid_for_subject_name(&ServerName::try_from("localhost").unwrap()).unwrap();
+    ee.verify_is_valid_for_subject_name(&ServerName::try_from("127.0.0.1").unwrap()).unwrap();
+    assert!(ee.verify_is_valid_for_subject_name(&ServerName::try_from("relay.evil").unwrap()).is_err());
 
     // openssl agrees, where it is installed.
     if Command::new("openssl").arg("version").output().is_ok() {
-        for (ca, leaf) in [
-            ("MX/ca", "MX/analyst/sign.crt"),
-            ("US/ca", "US/feed/tls.crt"),
-            ("operator-ca", "relay/tls.crt"),
-        ] {
+        for (ca, leaf) in
+            [("MX/ca", "MX/analyst/sign.crt"), ("US/ca", "US/feed/tls.crt"), ("operator-ca", "relay/tls.crt")]
+        {
             let o = Command::new("openssl")
-                .args([
-                    "verify",
-                    "-CAfile",
-                    s(&dir.join(ca).join("ca.crt")),
-                    s(&dir.join(leaf)),
-                ])
+                .args(["verify", "-CAfile", s(&dir.join(ca).join("ca.crt")), s(&dir.join(leaf))])
                 .output()
                 .unwrap();
-            assert!(
-                o.status.success(),
-                "openssl verify {leaf}: {}",
-                String::from_utf8_lossy(&o.stdout)
-            );
+            assert!(o.status.success(), "openssl verify {leaf}: {}", String::from_utf8_lossy(&o.stdout));
         }
     }
 
     // Configs parse and use paths relative to themselves: move the tree and they still resolve.
     let moved = tmp.path().join("moved");
     std::fs::rename(&dir, &moved).unwrap();
-    let relay: toml::Value =
-        toml::from_str(&std::fs::read_to_string(moved.join("relay.toml")).unwrap()).unwrap();
+    let relay: toml::Value = toml::from_str(&std::fs::read_to_string(moved.join("relay.toml")).unwrap()).unwrap();
     assert_eq!(relay["relay"]["listen"].as_str(), Some("127.0.0.1:4999"));
-    assert!(moved
-        .join(relay["relay"]["tls_cert"].as_str().unwrap())
-        .exists());
+    assert!(moved.join(relay["relay"]["tls_cert"].as_str().unwrap()).exists());
     for j in ["MX", "US"] {
         for kind in ["analyst", "feed"] {
             let f = moved.join(j).join(format!("{kind}.toml"));
             let c: toml::Value = toml::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
-            assert_eq!(
-                c["principal"].as_str().unwrap(),
-                format!("tiprelay://{j}/{kind}/{kind}-1")
-            );
-            for p in [
-                &c["keys"]["signing_key"],
-                &c["relay"]["operator_ca"],
-                &c["trust"][1]["crl"],
-            ] {
-                assert!(
-                    moved.join(j).join(p.as_str().unwrap()).exists(),
-                    "{p} from {}",
-                    f.display()
-                );
+            assert_eq!(c["principal"].as_str().unwrap(), format!("tiprelay://{j}/{kind}/{kind}-1"));
+            for p in [&c["keys"]["signing_key"], &c["relay"]["operator_ca"], &c["trust"][1]["crl"]] {
+                assert!(moved.join(j).join(p.as_str().unwrap()).exists(), "{p} from {}", f.display());
             }
         }
     }
@@ -212,10 +139,7 @@ fn dev_setup_is_complete_verifiable_and_movable() {
     // Re-running refuses without --force, and keeps the old tree intact.
     let before = std::fs::read(moved.join("MX/ca/ca.crt")).unwrap();
     let err = fails(&["dev", "--out", s(&moved)]);
-    assert!(
-        err.contains("already exists") && err.contains("--force"),
-        "{err}"
-    );
+    assert!(err.contains("already exists") && err.contains("--force"), "{err}");
     assert_eq!(before, std::fs::read(moved.join("MX/ca/ca.crt")).unwrap());
     ok(&["dev", "--out", s(&moved), "--force"]);
     assert_ne!(before, std::fs::read(moved.join("MX/ca/ca.crt")).unwrap());
@@ -228,24 +152,12 @@ fn issue_revoke_and_crl_cycle() {
     let out = ok(&["init-ca", "--jurisdiction", "MX", "--out", s(&ca)]);
     assert!(out.contains("ca.key (mode 0600"), "{out}");
     let ana = tmp.path().join("ana");
-    ok(&[
-        "issue",
-        "--ca",
-        s(&ca),
-        "--principal",
-        "tiprelay://MX/analyst/ana",
-        "--out",
-        s(&ana),
-    ]);
+    ok(&["issue", "--ca", s(&ca), "--principal", "tiprelay://MX/analyst/ana", "--out", s(&ana)]);
     let shown = ok(&["show", s(&ana.join("sign.crt"))]);
-    assert!(
-        shown.contains("identity:    tiprelay://MX/analyst/ana"),
-        "{shown}"
-    );
+    assert!(shown.contains("identity:    tiprelay://MX/analyst/ana"), "{shown}");
     assert!(shown.contains("message signing"), "{shown}");
     assert!(shown.contains("tiprelay MX root CA"), "{shown}");
-    let json: serde_json::Value =
-        serde_json::from_str(&ok(&["show", "--json", s(&ana.join("tls.crt"))])).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&ok(&["show", "--json", s(&ana.join("tls.crt"))])).unwrap();
     assert_eq!(json[0]["identity"], "tiprelay://MX/analyst/ana");
     assert_eq!(json[0]["status"], "valid");
 
@@ -254,30 +166,14 @@ fn issue_revoke_and_crl_cycle() {
     t.add_root(mx, &cert(&ca.join("ca.crt"))).unwrap();
     t.set_crl(mx, &crl(&ca.join("crl.pem"))).unwrap();
     let sign = cert(&ana.join("sign.crt"));
-    t.verify_cert(&sign, &[], mx, CertUsage::Signing, now())
-        .unwrap();
+    t.verify_cert(&sign, &[], mx, CertUsage::Signing, now()).unwrap();
 
     let out = ok(&["revoke", "--ca", s(&ca), "--cert", s(&ana.join("sign.crt"))]);
-    assert!(
-        out.contains("revoked tiprelay://MX/analyst/ana") && out.contains("number 2"),
-        "{out}"
-    );
+    assert!(out.contains("revoked tiprelay://MX/analyst/ana") && out.contains("number 2"), "{out}");
     t.set_crl(mx, &crl(&ca.join("crl.pem"))).unwrap();
-    assert_eq!(
-        t.verify_cert(&sign, &[], mx, CertUsage::Signing, now())
-            .unwrap_err()
-            .code(),
-        ErrorCode::Revoked
-    );
+    assert_eq!(t.verify_cert(&sign, &[], mx, CertUsage::Signing, now()).unwrap_err().code(), ErrorCode::Revoked);
     // The TLS certificate is a separate certificate and was not revoked.
-    t.verify_cert(
-        &cert(&ana.join("tls.crt")),
-        &[],
-        mx,
-        CertUsage::TlsClient,
-        now(),
-    )
-    .unwrap();
+    t.verify_cert(&cert(&ana.join("tls.crt")), &[], mx, CertUsage::TlsClient, now()).unwrap();
 
     let published = tmp.path().join("published-crl.pem");
     let out = ok(&["crl", "--ca", s(&ca), "--out", s(&published), "--days", "3"]);
@@ -287,14 +183,8 @@ fn issue_revoke_and_crl_cycle() {
     assert!(shown.contains("number:      3"), "{shown}");
     let sign_serial: serde_json::Value =
         serde_json::from_str(&ok(&["show", "--json", s(&ana.join("sign.crt"))])).unwrap();
-    assert!(
-        shown.contains(sign_serial[0]["serial"].as_str().unwrap()),
-        "{shown}"
-    );
-    assert!(
-        !shown.contains(&serial),
-        "the TLS certificate must not be listed: {shown}"
-    );
+    assert!(shown.contains(sign_serial[0]["serial"].as_str().unwrap()), "{shown}");
+    assert!(!shown.contains(&serial), "the TLS certificate must not be listed: {shown}");
 }
 
 #[test]
@@ -325,15 +215,7 @@ fn relay_certificates_come_only_from_the_operator_ca() {
             && shown.contains("IP:127.0.0.1"),
         "{shown}"
     );
-    let err = fails(&[
-        "issue-relay",
-        "--ca",
-        s(&mx),
-        "--dns",
-        "x",
-        "--out",
-        s(&tmp.path().join("r2")),
-    ]);
+    let err = fails(&["issue-relay", "--ca", s(&mx), "--dns", "x", "--out", s(&tmp.path().join("r2"))]);
     assert!(err.contains("relay operator"), "{err}");
     assert!(!tmp.path().join("r2").exists());
     let err = fails(&[
@@ -369,35 +251,13 @@ fn bad_input_gets_a_clear_message_and_leaves_nothing() {
         ("tiprelay://MX/boss/ana", "analyst, feed or relay"),
         ("tiprelay://MX/relay/r", "OPERATOR"),
     ] {
-        let err = fails(&[
-            "issue",
-            "--ca",
-            s(&ca),
-            "--principal",
-            uri,
-            "--out",
-            s(&out),
-        ]);
-        assert!(
-            err.contains("not a valid principal identity") && err.contains(hint),
-            "{uri}: {err}"
-        );
+        let err = fails(&["issue", "--ca", s(&ca), "--principal", uri, "--out", s(&out)]);
+        assert!(err.contains("not a valid principal identity") && err.contains(hint), "{uri}: {err}");
         assert!(!out.exists());
     }
     // Another jurisdiction's identity: sovereignty.
-    let err = fails(&[
-        "issue",
-        "--ca",
-        s(&ca),
-        "--principal",
-        "tiprelay://US/analyst/sam",
-        "--out",
-        s(&out),
-    ]);
-    assert!(
-        err.contains("the MX CA cannot issue tiprelay://US/analyst/sam"),
-        "{err}"
-    );
+    let err = fails(&["issue", "--ca", s(&ca), "--principal", "tiprelay://US/analyst/sam", "--out", s(&out)]);
+    assert!(err.contains("the MX CA cannot issue tiprelay://US/analyst/sam"), "{err}");
     assert!(!out.exists());
     // Unreadable or absent CA directory.
     let err = fails(&[
@@ -409,62 +269,29 @@ fn bad_input_gets_a_clear_message_and_leaves_nothing() {
         "--out",
         s(&out),
     ]);
-    assert!(
-        err.contains("not a usable CA directory") && err.contains("init-ca"),
-        "{err}"
-    );
+    assert!(err.contains("not a usable CA directory") && err.contains("init-ca"), "{err}");
     let broken = tmp.path().join("broken");
     std::fs::create_dir(&broken).unwrap();
     std::fs::copy(ca.join("ca.toml"), broken.join("ca.toml")).unwrap();
     std::fs::copy(ca.join("ca.crt"), broken.join("ca.crt")).unwrap();
     std::fs::write(broken.join("ca.key"), "garbage").unwrap();
-    let err = fails(&[
-        "issue",
-        "--ca",
-        s(&broken),
-        "--principal",
-        "tiprelay://MX/analyst/a",
-        "--out",
-        s(&out),
-    ]);
+    let err = fails(&["issue", "--ca", s(&broken), "--principal", "tiprelay://MX/analyst/a", "--out", s(&out)]);
     assert!(err.contains("PRIVATE KEY"), "{err}");
     assert!(!out.exists());
     // Existing output directory.
     std::fs::create_dir(&out).unwrap();
-    let err = fails(&[
-        "issue",
-        "--ca",
-        s(&ca),
-        "--principal",
-        "tiprelay://MX/analyst/a",
-        "--out",
-        s(&out),
-    ]);
+    let err = fails(&["issue", "--ca", s(&ca), "--principal", "tiprelay://MX/analyst/a", "--out", s(&out)]);
     assert!(err.contains("already exists"), "{err}");
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
     let err = fails(&["init-ca", "--jurisdiction", "MX", "--out", s(&ca)]);
     assert!(err.contains("already exists"), "{err}");
-    let err = fails(&[
-        "init-ca",
-        "--jurisdiction",
-        "Mexico",
-        "--out",
-        s(&tmp.path().join("m")),
-    ]);
+    let err = fails(&["init-ca", "--jurisdiction", "Mexico", "--out", s(&tmp.path().join("m"))]);
     assert!(err.contains("not a jurisdiction code"), "{err}");
     // Revoking a certificate of another CA.
     let us = tmp.path().join("us-ca");
     ok(&["init-ca", "--jurisdiction", "US", "--out", s(&us)]);
     let sam = tmp.path().join("sam");
-    ok(&[
-        "issue",
-        "--ca",
-        s(&us),
-        "--principal",
-        "tiprelay://US/analyst/sam",
-        "--out",
-        s(&sam),
-    ]);
+    ok(&["issue", "--ca", s(&us), "--principal", "tiprelay://US/analyst/sam", "--out", s(&sam)]);
     let before = std::fs::read(ca.join("crl.pem")).unwrap();
     let err = fails(&["revoke", "--ca", s(&ca), "--cert", s(&sam.join("tls.crt"))]);
     assert!(err.contains("not issued by the MX CA"), "{err}");

@@ -14,20 +14,13 @@ const FLOORS: &[(&str, (u64, u64, u64))] = &[
 const BANNED: &[&str] = &["serde_cbor", "rustls-pemfile"];
 
 fn version(v: &str) -> (u64, u64, u64) {
-    let mut it = v
-        .split(['.', '-', '+'])
-        .map(|p| p.parse::<u64>().unwrap_or(0));
-    (
-        it.next().unwrap_or(0),
-        it.next().unwrap_or(0),
-        it.next().unwrap_or(0),
-    )
+    let mut it = v.split(['.', '-', '+']).map(|p| p.parse::<u64>().unwrap_or(0));
+    (it.next().unwrap_or(0), it.next().unwrap_or(0), it.next().unwrap_or(0))
 }
 
 #[test]
 fn cargo_lock_respects_floors_and_bans() {
-    let lock =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock")).unwrap();
+    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock")).unwrap();
     let lock: toml::Value = toml::from_str(&lock).unwrap();
     let mut problems = Vec::new();
     let packages = lock["package"].as_array().unwrap();

@@ -29,40 +29,12 @@ fn at() -> Timestamp {
 fn vectors() -> Vec<(&'static str, Vec<u8>)> {
     let mx: Jurisdiction = "MX".parse().unwrap();
     let us: Jurisdiction = "US".parse().unwrap();
-    let auths = [
-        Authority::Jurisdiction(mx),
-        Authority::Jurisdiction(us),
-        Authority::Operator,
-    ];
-    let pki = FixturePki::new(
-        LABEL,
-        &auths,
-        OffsetDateTime::from_unix_timestamp(BASE_SECS).unwrap(),
-    )
-    .unwrap();
-    let ana = pki
-        .leaf(
-            &"tiprelay://MX/analyst/ana".parse().unwrap(),
-            LeafKind::Signing,
-        )
-        .unwrap();
-    let sam = pki
-        .leaf(
-            &"tiprelay://US/analyst/sam".parse().unwrap(),
-            LeafKind::Signing,
-        )
-        .unwrap();
-    let relay = pki
-        .leaf(
-            &"tiprelay://OPERATOR/relay/main".parse().unwrap(),
-            LeafKind::Signing,
-        )
-        .unwrap();
-    let (ana_s, sam_s, relay_s) = (
-        ana.signer().unwrap(),
-        sam.signer().unwrap(),
-        relay.signer().unwrap(),
-    );
+    let auths = [Authority::Jurisdiction(mx), Authority::Jurisdiction(us), Authority::Operator];
+    let pki = FixturePki::new(LABEL, &auths, OffsetDateTime::from_unix_timestamp(BASE_SECS).unwrap()).unwrap();
+    let ana = pki.leaf(&"tiprelay://MX/analyst/ana".parse().unwrap(), LeafKind::Signing).unwrap();
+    let sam = pki.leaf(&"tiprelay://US/analyst/sam".parse().unwrap(), LeafKind::Signing).unwrap();
+    let relay = pki.leaf(&"tiprelay://OPERATOR/relay/main".parse().unwrap(), LeafKind::Signing).unwrap();
+    let (ana_s, sam_s, relay_s) = (ana.signer().unwrap(), sam.signer().unwrap(), relay.signer().unwrap());
 
     let tip = Tip {
         id: TipId::new_v7(at(), [0x11; 10]),
@@ -102,15 +74,7 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
         log_index: 0,
         relay: relay.identity.clone(),
     };
-    let ack = DeliveryAck {
-        tip: tip.id,
-        from: mx,
-        to: us,
-        digest,
-        seq: 1,
-        by: sam.identity.clone(),
-        received: at(),
-    };
+    let ack = DeliveryAck { tip: tip.id, from: mx, to: us, digest, seq: 1, by: sam.identity.clone(), received: at() };
     let feedback = Feedback {
         id: TipId::new_v7(at(), [0x22; 10]),
         tip: tip.id,
@@ -153,42 +117,16 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
 
     let tbs = {
         use coset::TaggedCborSerializable;
-        coset::CoseSign1::from_tagged_slice(&tip_env)
-            .unwrap()
-            .tbs_data(Tip::AAD)
+        coset::CoseSign1::from_tagged_slice(&tip_env).unwrap().tbs_data(Tip::AAD)
     };
 
     vec![
-        (
-            "mx-root-cert",
-            pki.ca(Authority::Jurisdiction(mx))
-                .unwrap()
-                .cert_der
-                .clone(),
-        ),
-        (
-            "mx-crl",
-            pki.crl(Authority::Jurisdiction(mx), &[], 1).unwrap(),
-        ),
-        (
-            "us-root-cert",
-            pki.ca(Authority::Jurisdiction(us))
-                .unwrap()
-                .cert_der
-                .clone(),
-        ),
-        (
-            "us-crl",
-            pki.crl(Authority::Jurisdiction(us), &[], 1).unwrap(),
-        ),
-        (
-            "operator-root-cert",
-            pki.ca(Authority::Operator).unwrap().cert_der.clone(),
-        ),
-        (
-            "operator-crl",
-            pki.crl(Authority::Operator, &[], 1).unwrap(),
-        ),
+        ("mx-root-cert", pki.ca(Authority::Jurisdiction(mx)).unwrap().cert_der.clone()),
+        ("mx-crl", pki.crl(Authority::Jurisdiction(mx), &[], 1).unwrap()),
+        ("us-root-cert", pki.ca(Authority::Jurisdiction(us)).unwrap().cert_der.clone()),
+        ("us-crl", pki.crl(Authority::Jurisdiction(us), &[], 1).unwrap()),
+        ("operator-root-cert", pki.ca(Authority::Operator).unwrap().cert_der.clone()),
+        ("operator-crl", pki.crl(Authority::Operator, &[], 1).unwrap()),
         ("mx-analyst-seed", ana.seed.to_vec()),
         ("mx-analyst-signing-cert", ana.cert_der.clone()),
         ("us-analyst-seed", sam.seed.to_vec()),
@@ -214,11 +152,7 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
 
 fn to_hex_block(bytes: &[u8]) -> String {
     let h = hex::encode(bytes);
-    h.as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect::<Vec<_>>()
-        .join("\n")
+    h.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join("\n")
 }
 
 const OPEN: &str = "<!-- vector:";
@@ -251,10 +185,7 @@ fn rewrite(doc: &str, vectors: &[(&str, Vec<u8>)]) -> String {
         let body_start = rest.find("```hex\n").unwrap() + 7;
         let body_end = body_start + rest[body_start..].find("```").unwrap();
         out.push_str(&rest[..body_start]);
-        let v = vectors
-            .iter()
-            .find(|(n, _)| *n == name)
-            .unwrap_or_else(|| panic!("unknown vector {name}"));
+        let v = vectors.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("unknown vector {name}"));
         out.push_str(&to_hex_block(&v.1));
         out.push('\n');
         rest = &rest[body_end..];
@@ -286,11 +217,7 @@ fn protocol_md_vectors_match_the_code() {
             .unwrap_or_else(|| panic!("docs/PROTOCOL.md lacks vector {name} (has {names:?})"));
         assert_eq!(&found.1, bytes, "vector {name} in docs/PROTOCOL.md differs from the code; if the change is deliberate, rerun with TIPRELAY_UPDATE_VECTORS=1");
     }
-    assert_eq!(
-        in_doc.len(),
-        v.len(),
-        "docs/PROTOCOL.md has vectors the code does not produce"
-    );
+    assert_eq!(in_doc.len(), v.len(), "docs/PROTOCOL.md has vectors the code does not produce");
 }
 
 /// A reader of the document alone can verify every envelope with the document's roots and
@@ -315,30 +242,17 @@ fn protocol_md_envelopes_verify_from_the_document_alone() {
     verify::<Checkpoint>(&d["checkpoint-envelope"], &t, at()).unwrap();
     // The documented seed is the signing key of the documented certificate.
     let seed: [u8; 32] = d["mx-analyst-seed"].clone().try_into().unwrap();
-    let pk = ed25519_dalek::SigningKey::from_bytes(&seed)
-        .verifying_key()
-        .to_bytes();
-    assert_eq!(
-        summarize_certificate(&d["mx-analyst-signing-cert"])
-            .unwrap()
-            .ed25519_public_key,
-        Some(pk)
-    );
+    let pk = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+    assert_eq!(summarize_certificate(&d["mx-analyst-signing-cert"]).unwrap().ed25519_public_key, Some(pk));
 }
 
 #[test]
 fn protocol_md_names_the_vector_tip_id_and_every_error_code() {
     let doc = std::fs::read_to_string(doc_path()).unwrap();
     let id = TipId::new_v7(at(), [0x11; 10]).to_string();
-    assert!(
-        doc.contains(&format!("`{id}`")),
-        "PROTOCOL.md must name the vector tip id {id}"
-    );
+    assert!(doc.contains(&format!("`{id}`")), "PROTOCOL.md must name the vector tip id {id}");
     for c in ErrorCode::ALL {
         let row = format!("| {} | `{}` |", c as u16, c.name());
-        assert!(
-            doc.contains(&row),
-            "PROTOCOL.md lacks the error code row {row}"
-        );
+        assert!(doc.contains(&row), "PROTOCOL.md lacks the error code row {row}");
     }
 }

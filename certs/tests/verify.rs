@@ -27,11 +27,7 @@ fn pid(s: &str) -> PrincipalId {
     s.parse().unwrap()
 }
 fn auths() -> [Authority; 3] {
-    [
-        Authority::Jurisdiction(mx()),
-        Authority::Jurisdiction(us()),
-        Authority::Operator,
-    ]
+    [Authority::Jurisdiction(mx()), Authority::Jurisdiction(us()), Authority::Operator]
 }
 
 struct World {
@@ -43,9 +39,7 @@ struct World {
 fn world() -> World {
     let pki = FixturePki::new("verify-tests", &auths(), base()).unwrap();
     let trust = pki.trust_store().unwrap();
-    let ana = pki
-        .leaf(&pid("tiprelay://MX/analyst/ana"), LeafKind::Signing)
-        .unwrap();
+    let ana = pki.leaf(&pid("tiprelay://MX/analyst/ana"), LeafKind::Signing).unwrap();
     World { pki, trust, ana }
 }
 
@@ -76,13 +70,7 @@ fn mx_tip() -> Tip {
 }
 
 /// Builds an envelope by hand (bypassing `Signer`'s own checks) with any key and chain.
-fn raw_envelope(
-    seed: &[u8; 32],
-    cert: &[u8],
-    content_type: &str,
-    aad: &[u8],
-    payload: Vec<u8>,
-) -> Vec<u8> {
+fn raw_envelope(seed: &[u8; 32], cert: &[u8], content_type: &str, aad: &[u8], payload: Vec<u8>) -> Vec<u8> {
     let key = ed25519_dalek::SigningKey::from_bytes(seed);
     let protected = HeaderBuilder::new()
         .algorithm(iana::Algorithm::EdDSA)
@@ -116,33 +104,14 @@ fn a_signed_tip_verifies_and_names_its_author() {
     assert!(verify::<Tip>(&bytes, &w.trust, now()).is_ok());
     let after_expiry = Timestamp::from_unix_ms(1_796_083_200_000 + 366 * 86_400_000).unwrap();
     let e = verify::<Tip>(&bytes, &w.trust, after_expiry).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            ProtoError::CertificateNotValidNow {
-                reason: "expired",
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, ProtoError::CertificateNotValidNow { reason: "expired", .. }), "{e}");
 }
 
 #[test]
 fn every_message_kind_signs_and_verifies() {
     let w = world();
-    let relay = w
-        .pki
-        .leaf(&pid("tiprelay://OPERATOR/relay/main"), LeafKind::Signing)
-        .unwrap()
-        .signer()
-        .unwrap();
-    let sam = w
-        .pki
-        .leaf(&pid("tiprelay://US/analyst/sam"), LeafKind::Signing)
-        .unwrap()
-        .signer()
-        .unwrap();
+    let relay = w.pki.leaf(&pid("tiprelay://OPERATOR/relay/main"), LeafKind::Signing).unwrap().signer().unwrap();
+    let sam = w.pki.leaf(&pid("tiprelay://US/analyst/sam"), LeafKind::Signing).unwrap().signer().unwrap();
     let tip = w.ana.signer().unwrap().sign(&mx_tip()).unwrap();
     let d = Digest::of(&tip);
     let t = mx_tip();
@@ -156,27 +125,10 @@ fn every_message_kind_signs_and_verifies() {
         log_index: 0,
         relay: relay.identity().clone(),
     };
-    assert_eq!(
-        verify::<Receipt>(&relay.sign(&r).unwrap(), &w.trust, now())
-            .unwrap()
-            .message,
-        r
-    );
-    let a = DeliveryAck {
-        tip: t.id,
-        from: mx(),
-        to: us(),
-        digest: d,
-        seq: 1,
-        by: sam.identity().clone(),
-        received: now(),
-    };
-    assert_eq!(
-        verify::<DeliveryAck>(&sam.sign(&a).unwrap(), &w.trust, now())
-            .unwrap()
-            .message,
-        a
-    );
+    assert_eq!(verify::<Receipt>(&relay.sign(&r).unwrap(), &w.trust, now()).unwrap().message, r);
+    let a =
+        DeliveryAck { tip: t.id, from: mx(), to: us(), digest: d, seq: 1, by: sam.identity().clone(), received: now() };
+    assert_eq!(verify::<DeliveryAck>(&sam.sign(&a).unwrap(), &w.trust, now()).unwrap().message, a);
     let f = Feedback {
         id: TipId::new_v7(now(), [9; 10]),
         tip: t.id,
@@ -187,12 +139,7 @@ fn every_message_kind_signs_and_verifies() {
         note: Some("2 t seized".into()),
         created: now(),
     };
-    assert_eq!(
-        verify::<Feedback>(&sam.sign(&f).unwrap(), &w.trust, now())
-            .unwrap()
-            .message,
-        f
-    );
+    assert_eq!(verify::<Feedback>(&sam.sign(&f).unwrap(), &w.trust, now()).unwrap().message, f);
     let s = LedgerStatement {
         id: TipId::new_v7(now(), [3; 10]),
         jurisdiction: us(),
@@ -205,12 +152,7 @@ fn every_message_kind_signs_and_verifies() {
         tip_count: 1,
         tips_digest: LedgerStatement::digest_of_tips(&[t.id]),
     };
-    assert_eq!(
-        verify::<LedgerStatement>(&sam.sign(&s).unwrap(), &w.trust, now())
-            .unwrap()
-            .message,
-        s
-    );
+    assert_eq!(verify::<LedgerStatement>(&sam.sign(&s).unwrap(), &w.trust, now()).unwrap().message, s);
     let c = Checkpoint {
         log: relay.identity().to_string(),
         size: 10,
@@ -218,12 +160,7 @@ fn every_message_kind_signs_and_verifies() {
         time: now(),
         relay: relay.identity().clone(),
     };
-    assert_eq!(
-        verify::<Checkpoint>(&relay.sign(&c).unwrap(), &w.trust, now())
-            .unwrap()
-            .message,
-        c
-    );
+    assert_eq!(verify::<Checkpoint>(&relay.sign(&c).unwrap(), &w.trust, now()).unwrap().message, c);
 }
 
 #[test]
@@ -234,10 +171,7 @@ fn any_single_changed_byte_is_rejected() {
         for flip in [0x01u8, 0x80, 0xff] {
             let mut b = bytes.clone();
             b[i] ^= flip;
-            assert!(
-                verify::<Tip>(&b, &w.trust, now()).is_err(),
-                "byte {i} ^ {flip:#x} accepted"
-            );
+            assert!(verify::<Tip>(&b, &w.trust, now()).is_err(), "byte {i} ^ {flip:#x} accepted");
         }
     }
 }
@@ -245,12 +179,7 @@ fn any_single_changed_byte_is_rejected() {
 #[test]
 fn a_receipt_is_not_a_tip_and_signatures_do_not_cross_kinds() {
     let w = world();
-    let relay = w
-        .pki
-        .leaf(&pid("tiprelay://OPERATOR/relay/main"), LeafKind::Signing)
-        .unwrap()
-        .signer()
-        .unwrap();
+    let relay = w.pki.leaf(&pid("tiprelay://OPERATOR/relay/main"), LeafKind::Signing).unwrap().signer().unwrap();
     let r = Receipt {
         tip: mx_tip().id,
         from: mx(),
@@ -262,56 +191,25 @@ fn a_receipt_is_not_a_tip_and_signatures_do_not_cross_kinds() {
         relay: relay.identity().clone(),
     };
     let receipt = relay.sign(&r).unwrap();
-    assert_eq!(
-        code(verify::<Tip>(&receipt, &w.trust, now())),
-        ErrorCode::WrongKind
-    );
+    assert_eq!(code(verify::<Tip>(&receipt, &w.trust, now())), ErrorCode::WrongKind);
     // A tip payload signed under the receipt's aad but labelled as a tip: the signature fails.
     let payload = encode_payload(&mx_tip());
-    let forged = raw_envelope(
-        &w.ana.seed,
-        &w.ana.cert_der,
-        Tip::CONTENT_TYPE,
-        Receipt::AAD,
-        payload.clone(),
-    );
-    assert_eq!(
-        code(verify::<Tip>(&forged, &w.trust, now())),
-        ErrorCode::BadSignature
-    );
-    let honest = raw_envelope(
-        &w.ana.seed,
-        &w.ana.cert_der,
-        Tip::CONTENT_TYPE,
-        Tip::AAD,
-        payload,
-    );
+    let forged = raw_envelope(&w.ana.seed, &w.ana.cert_der, Tip::CONTENT_TYPE, Receipt::AAD, payload.clone());
+    assert_eq!(code(verify::<Tip>(&forged, &w.trust, now())), ErrorCode::BadSignature);
+    let honest = raw_envelope(&w.ana.seed, &w.ana.cert_der, Tip::CONTENT_TYPE, Tip::AAD, payload);
     assert!(verify::<Tip>(&honest, &w.trust, now()).is_ok());
 }
 
 #[test]
 fn an_mx_tip_signed_with_a_us_certificate_is_rejected_and_says_so() {
     let w = world();
-    let us_sam = w
-        .pki
-        .leaf(&pid("tiprelay://US/analyst/sam"), LeafKind::Signing)
-        .unwrap();
+    let us_sam = w.pki.leaf(&pid("tiprelay://US/analyst/sam"), LeafKind::Signing).unwrap();
     let t = tip_by("tiprelay://US/analyst/sam", mx(), us());
-    let bytes = raw_envelope(
-        &us_sam.seed,
-        &us_sam.cert_der,
-        Tip::CONTENT_TYPE,
-        Tip::AAD,
-        encode_payload(&t),
-    );
+    let bytes = raw_envelope(&us_sam.seed, &us_sam.cert_der, Tip::CONTENT_TYPE, Tip::AAD, encode_payload(&t));
     let e = verify::<Tip>(&bytes, &w.trust, now()).unwrap_err();
     assert_eq!(e.code(), ErrorCode::WrongAuthority);
     let msg = e.to_string();
-    assert!(
-        msg.contains("tiprelay://US/analyst/sam")
-            && msg.contains("must be signed by a MX certificate"),
-        "{msg}"
-    );
+    assert!(msg.contains("tiprelay://US/analyst/sam") && msg.contains("must be signed by a MX certificate"), "{msg}");
 
     // The US CA minting an MX identity: the chain does not reach the MX root.
     let forged = w
@@ -324,19 +222,10 @@ fn an_mx_tip_signed_with_a_us_certificate_is_rejected_and_says_so() {
             base() + Duration::days(30),
         )
         .unwrap();
-    let bytes = raw_envelope(
-        &forged.seed,
-        &forged.cert_der,
-        Tip::CONTENT_TYPE,
-        Tip::AAD,
-        encode_payload(&mx_tip()),
-    );
+    let bytes = raw_envelope(&forged.seed, &forged.cert_der, Tip::CONTENT_TYPE, Tip::AAD, encode_payload(&mx_tip()));
     let e = verify::<Tip>(&bytes, &w.trust, now()).unwrap_err();
     assert_eq!(e.code(), ErrorCode::UntrustedChain);
-    assert!(
-        e.to_string().contains("does not chain to the MX root CA"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("does not chain to the MX root CA"), "{e}");
 }
 
 #[test]
@@ -345,19 +234,11 @@ fn author_must_equal_the_signer() {
     let other = tip_by("tiprelay://MX/analyst/bea", mx(), us());
     let e = w.ana.signer().unwrap().sign(&other).unwrap_err();
     assert_eq!(e.code(), ErrorCode::SignerMismatch);
-    let bytes = raw_envelope(
-        &w.ana.seed,
-        &w.ana.cert_der,
-        Tip::CONTENT_TYPE,
-        Tip::AAD,
-        encode_payload(&other),
-    );
+    let bytes = raw_envelope(&w.ana.seed, &w.ana.cert_der, Tip::CONTENT_TYPE, Tip::AAD, encode_payload(&other));
     let e = verify::<Tip>(&bytes, &w.trust, now()).unwrap_err();
     assert_eq!(e.code(), ErrorCode::SignerMismatch);
     assert!(
-        e.to_string().contains(
-            "signed by tiprelay://MX/analyst/ana but the tip names tiprelay://MX/analyst/bea"
-        ),
+        e.to_string().contains("signed by tiprelay://MX/analyst/ana but the tip names tiprelay://MX/analyst/bea"),
         "{e}"
     );
 }
@@ -368,32 +249,11 @@ fn expired_not_yet_valid_and_revoked_certificates_are_rejected() {
     let ana = pid("tiprelay://MX/analyst/ana");
     let old = w
         .pki
-        .leaf_with(
-            Authority::Jurisdiction(mx()),
-            &ana,
-            LeafKind::Signing,
-            base() - Duration::days(30),
-            base(),
-        )
+        .leaf_with(Authority::Jurisdiction(mx()), &ana, LeafKind::Signing, base() - Duration::days(30), base())
         .unwrap();
-    let bytes = raw_envelope(
-        &old.seed,
-        &old.cert_der,
-        Tip::CONTENT_TYPE,
-        Tip::AAD,
-        encode_payload(&mx_tip()),
-    );
+    let bytes = raw_envelope(&old.seed, &old.cert_der, Tip::CONTENT_TYPE, Tip::AAD, encode_payload(&mx_tip()));
     let e = verify::<Tip>(&bytes, &w.trust, now()).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            ProtoError::CertificateNotValidNow {
-                reason: "expired",
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, ProtoError::CertificateNotValidNow { reason: "expired", .. }), "{e}");
 
     let future = w
         .pki
@@ -405,67 +265,28 @@ fn expired_not_yet_valid_and_revoked_certificates_are_rejected() {
             base() + Duration::days(20),
         )
         .unwrap();
-    let bytes = raw_envelope(
-        &future.seed,
-        &future.cert_der,
-        Tip::CONTENT_TYPE,
-        Tip::AAD,
-        encode_payload(&mx_tip()),
-    );
+    let bytes = raw_envelope(&future.seed, &future.cert_der, Tip::CONTENT_TYPE, Tip::AAD, encode_payload(&mx_tip()));
     let e = verify::<Tip>(&bytes, &w.trust, now()).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            ProtoError::CertificateNotValidNow {
-                reason: "not yet valid",
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, ProtoError::CertificateNotValidNow { reason: "not yet valid", .. }), "{e}");
 
     let bytes = w.ana.signer().unwrap().sign(&mx_tip()).unwrap();
     assert!(verify::<Tip>(&bytes, &w.trust, now()).is_ok());
-    let crl = w
-        .pki
-        .crl(Authority::Jurisdiction(mx()), &[&w.ana.serial], 2)
-        .unwrap();
-    w.trust
-        .set_crl(Authority::Jurisdiction(mx()), &crl)
-        .unwrap();
+    let crl = w.pki.crl(Authority::Jurisdiction(mx()), &[&w.ana.serial], 2).unwrap();
+    w.trust.set_crl(Authority::Jurisdiction(mx()), &crl).unwrap();
     let e = verify::<Tip>(&bytes, &w.trust, now()).unwrap_err();
     assert_eq!(e.code(), ErrorCode::Revoked);
-    assert!(
-        e.to_string()
-            .contains("tiprelay://MX/analyst/ana has been revoked"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("tiprelay://MX/analyst/ana has been revoked"), "{e}");
     // An older CRL (which did not list it) cannot be loaded over the newer one.
     let older = w.pki.crl(Authority::Jurisdiction(mx()), &[], 1).unwrap();
-    assert!(matches!(
-        w.trust.set_crl(Authority::Jurisdiction(mx()), &older),
-        Err(TrustError::CrlNotNewer { .. })
-    ));
+    assert!(matches!(w.trust.set_crl(Authority::Jurisdiction(mx()), &older), Err(TrustError::CrlNotNewer { .. })));
 }
 
 #[test]
 fn a_tls_key_cannot_sign_a_tip() {
     let w = world();
-    let tls = w
-        .pki
-        .leaf(&pid("tiprelay://MX/analyst/ana"), LeafKind::TlsClient)
-        .unwrap();
-    assert_eq!(
-        code(Signer::new(&tls.key_pkcs8, tls.cert_der.clone())),
-        ErrorCode::WrongKeyUsage
-    );
-    let bytes = raw_envelope(
-        &tls.seed,
-        &tls.cert_der,
-        Tip::CONTENT_TYPE,
-        Tip::AAD,
-        encode_payload(&mx_tip()),
-    );
+    let tls = w.pki.leaf(&pid("tiprelay://MX/analyst/ana"), LeafKind::TlsClient).unwrap();
+    assert_eq!(code(Signer::new(&tls.key_pkcs8, tls.cert_der.clone())), ErrorCode::WrongKeyUsage);
+    let bytes = raw_envelope(&tls.seed, &tls.cert_der, Tip::CONTENT_TYPE, Tip::AAD, encode_payload(&mx_tip()));
     let e = verify::<Tip>(&bytes, &w.trust, now()).unwrap_err();
     assert_eq!(e.code(), ErrorCode::WrongKeyUsage);
     assert!(e.to_string().contains("a TLS key cannot sign"), "{e}");
@@ -474,36 +295,18 @@ fn a_tls_key_cannot_sign_a_tip() {
 #[test]
 fn a_key_that_does_not_match_its_certificate_is_caught() {
     let w = world();
-    let bea = w
-        .pki
-        .leaf(&pid("tiprelay://MX/analyst/bea"), LeafKind::Signing)
-        .unwrap();
+    let bea = w.pki.leaf(&pid("tiprelay://MX/analyst/bea"), LeafKind::Signing).unwrap();
     // Signer refuses a mismatched key…
-    assert_eq!(
-        code(Signer::new(&bea.key_pkcs8, w.ana.cert_der.clone())),
-        ErrorCode::Signing
-    );
+    assert_eq!(code(Signer::new(&bea.key_pkcs8, w.ana.cert_der.clone())), ErrorCode::Signing);
     // …and a verifier rejects a signature by another key under ana's certificate.
-    let bytes = raw_envelope(
-        &bea.seed,
-        &w.ana.cert_der,
-        Tip::CONTENT_TYPE,
-        Tip::AAD,
-        encode_payload(&mx_tip()),
-    );
-    assert_eq!(
-        code(verify::<Tip>(&bytes, &w.trust, now())),
-        ErrorCode::BadSignature
-    );
+    let bytes = raw_envelope(&bea.seed, &w.ana.cert_der, Tip::CONTENT_TYPE, Tip::AAD, encode_payload(&mx_tip()));
+    assert_eq!(code(verify::<Tip>(&bytes, &w.trust, now())), ErrorCode::BadSignature);
 }
 
 #[test]
 fn roles_are_enforced() {
     let w = world();
-    let feed = w
-        .pki
-        .leaf(&pid("tiprelay://US/feed/sensors"), LeafKind::Signing)
-        .unwrap();
+    let feed = w.pki.leaf(&pid("tiprelay://US/feed/sensors"), LeafKind::Signing).unwrap();
     let a = DeliveryAck {
         tip: mx_tip().id,
         from: mx(),
@@ -513,17 +316,9 @@ fn roles_are_enforced() {
         by: feed.identity.clone(),
         received: now(),
     };
-    let bytes = raw_envelope(
-        &feed.seed,
-        &feed.cert_der,
-        DeliveryAck::CONTENT_TYPE,
-        DeliveryAck::AAD,
-        encode_payload(&a),
-    );
-    assert_eq!(
-        code(verify::<DeliveryAck>(&bytes, &w.trust, now())),
-        ErrorCode::SignerRole
-    );
+    let bytes =
+        raw_envelope(&feed.seed, &feed.cert_der, DeliveryAck::CONTENT_TYPE, DeliveryAck::AAD, encode_payload(&a));
+    assert_eq!(code(verify::<DeliveryAck>(&bytes, &w.trust, now())), ErrorCode::SignerRole);
     // A receipt signed by an analyst: wrong authority.
     let r = Receipt {
         tip: mx_tip().id,
@@ -535,17 +330,8 @@ fn roles_are_enforced() {
         log_index: 0,
         relay: pid("tiprelay://OPERATOR/relay/main"),
     };
-    let bytes = raw_envelope(
-        &w.ana.seed,
-        &w.ana.cert_der,
-        Receipt::CONTENT_TYPE,
-        Receipt::AAD,
-        encode_payload(&r),
-    );
-    assert_eq!(
-        code(verify::<Receipt>(&bytes, &w.trust, now())),
-        ErrorCode::WrongAuthority
-    );
+    let bytes = raw_envelope(&w.ana.seed, &w.ana.cert_der, Receipt::CONTENT_TYPE, Receipt::AAD, encode_payload(&r));
+    assert_eq!(code(verify::<Receipt>(&bytes, &w.trust, now())), ErrorCode::WrongAuthority);
     // Feedback on an MX->US tip given by an MX analyst: the recipient side must give it.
     let f = Feedback {
         id: TipId::new_v7(now(), [1; 10]),
@@ -557,17 +343,8 @@ fn roles_are_enforced() {
         note: None,
         created: now(),
     };
-    let bytes = raw_envelope(
-        &w.ana.seed,
-        &w.ana.cert_der,
-        Feedback::CONTENT_TYPE,
-        Feedback::AAD,
-        encode_payload(&f),
-    );
-    assert_eq!(
-        code(verify::<Feedback>(&bytes, &w.trust, now())),
-        ErrorCode::WrongAuthority
-    );
+    let bytes = raw_envelope(&w.ana.seed, &w.ana.cert_der, Feedback::CONTENT_TYPE, Feedback::AAD, encode_payload(&f));
+    assert_eq!(code(verify::<Feedback>(&bytes, &w.trust, now())), ErrorCode::WrongAuthority);
 }
 
 #[test]
@@ -576,22 +353,12 @@ fn time_rules_apply_at_verification() {
     let s = w.ana.signer().unwrap();
     let mut t = mx_tip();
     t.created = now().saturating_add_ms(5 * 60_000 + 1);
-    assert_eq!(
-        code(verify::<Tip>(&s.sign(&t).unwrap(), &w.trust, now())),
-        ErrorCode::CreatedInFuture
-    );
+    assert_eq!(code(verify::<Tip>(&s.sign(&t).unwrap(), &w.trust, now())), ErrorCode::CreatedInFuture);
     let mut t = mx_tip();
     t.valid_until = Some(now().saturating_add_ms(1000));
     let bytes = s.sign(&t).unwrap();
     assert!(verify::<Tip>(&bytes, &w.trust, now()).is_ok());
-    assert_eq!(
-        code(verify::<Tip>(
-            &bytes,
-            &w.trust,
-            now().saturating_add_ms(1000)
-        )),
-        ErrorCode::Expired
-    );
+    assert_eq!(code(verify::<Tip>(&bytes, &w.trust, now().saturating_add_ms(1000))), ErrorCode::Expired);
 }
 
 #[test]
@@ -599,41 +366,17 @@ fn trust_store_requires_roots_and_crls_from_the_right_ca() {
     let w = world();
     let bytes = w.ana.signer().unwrap().sign(&mx_tip()).unwrap();
     let mut t = TrustStore::new();
-    assert_eq!(
-        code(verify::<Tip>(&bytes, &t, now())),
-        ErrorCode::UnknownAuthority
-    );
-    t.add_root(
-        Authority::Jurisdiction(mx()),
-        &w.pki.ca(Authority::Jurisdiction(mx())).unwrap().cert_der,
-    )
-    .unwrap();
-    assert_eq!(
-        code(verify::<Tip>(&bytes, &t, now())),
-        ErrorCode::RevocationUnknown
-    );
+    assert_eq!(code(verify::<Tip>(&bytes, &t, now())), ErrorCode::UnknownAuthority);
+    t.add_root(Authority::Jurisdiction(mx()), &w.pki.ca(Authority::Jurisdiction(mx())).unwrap().cert_der).unwrap();
+    assert_eq!(code(verify::<Tip>(&bytes, &t, now())), ErrorCode::RevocationUnknown);
     let us_crl = w.pki.crl(Authority::Jurisdiction(us()), &[], 1).unwrap();
-    assert!(matches!(
-        t.set_crl(Authority::Jurisdiction(mx()), &us_crl),
-        Err(TrustError::CrlWrongIssuer(_))
-    ));
-    assert!(matches!(
-        t.set_crl(Authority::Jurisdiction(us()), &us_crl),
-        Err(TrustError::NoRoot(_))
-    ));
-    t.set_crl(
-        Authority::Jurisdiction(mx()),
-        &w.pki.crl(Authority::Jurisdiction(mx()), &[], 1).unwrap(),
-    )
-    .unwrap();
+    assert!(matches!(t.set_crl(Authority::Jurisdiction(mx()), &us_crl), Err(TrustError::CrlWrongIssuer(_))));
+    assert!(matches!(t.set_crl(Authority::Jurisdiction(us()), &us_crl), Err(TrustError::NoRoot(_))));
+    t.set_crl(Authority::Jurisdiction(mx()), &w.pki.crl(Authority::Jurisdiction(mx()), &[], 1).unwrap()).unwrap();
     assert!(verify::<Tip>(&bytes, &t, now()).is_ok());
     // A leaf is not a root; garbage is not a root.
-    assert!(t
-        .add_root(Authority::Jurisdiction(us()), &w.ana.cert_der)
-        .is_err());
-    assert!(t
-        .add_root(Authority::Jurisdiction(us()), b"not a certificate")
-        .is_err());
+    assert!(t.add_root(Authority::Jurisdiction(us()), &w.ana.cert_der).is_err());
+    assert!(t.add_root(Authority::Jurisdiction(us()), b"not a certificate").is_err());
     // CRL staleness is reported, not fatal.
     assert!(t.stale_crls(now()).is_empty());
     let later = now().saturating_add_ms(8 * 86_400_000);
@@ -665,42 +408,20 @@ fn header_profile_is_enforced() {
     assert!(verify::<Tip>(&build(good().build(), Default::default()), &w.trust, now()).is_ok());
     let wrong_alg = good().algorithm(iana::Algorithm::ES256).build();
     assert_eq!(
-        code(verify::<Tip>(
-            &build(wrong_alg, Default::default()),
-            &w.trust,
-            now()
-        )),
+        code(verify::<Tip>(&build(wrong_alg, Default::default()), &w.trust, now())),
         ErrorCode::UnsupportedAlgorithm
     );
     let bad_kid = good().key_id(vec![0; 32]).build();
-    assert_eq!(
-        code(verify::<Tip>(
-            &build(bad_kid, Default::default()),
-            &w.trust,
-            now()
-        )),
-        ErrorCode::KidMismatch
-    );
+    assert_eq!(code(verify::<Tip>(&build(bad_kid, Default::default()), &w.trust, now())), ErrorCode::KidMismatch);
     let unprot = HeaderBuilder::new().key_id(vec![1]).build();
-    assert_eq!(
-        code(verify::<Tip>(
-            &build(good().build(), unprot),
-            &w.trust,
-            now()
-        )),
-        ErrorCode::MalformedEnvelope
-    );
+    assert_eq!(code(verify::<Tip>(&build(good().build(), unprot), &w.trust, now())), ErrorCode::MalformedEnvelope);
     let no_chain = HeaderBuilder::new()
         .algorithm(iana::Algorithm::EdDSA)
         .content_type(Tip::CONTENT_TYPE.into())
         .key_id(Digest::of(&w.ana.cert_der).0.to_vec())
         .build();
     assert_eq!(
-        code(verify::<Tip>(
-            &build(no_chain, Default::default()),
-            &w.trust,
-            now()
-        )),
+        code(verify::<Tip>(&build(no_chain, Default::default()), &w.trust, now())),
         ErrorCode::MalformedEnvelope
     );
     // Untagged COSE_Sign1 is not accepted.
@@ -714,8 +435,5 @@ fn header_profile_is_enforced() {
             .to_vec()
             .unwrap()
     };
-    assert_eq!(
-        code(verify::<Tip>(&untagged, &w.trust, now())),
-        ErrorCode::MalformedEnvelope
-    );
+    assert_eq!(code(verify::<Tip>(&untagged, &w.trust, now())), ErrorCode::MalformedEnvelope);
 }

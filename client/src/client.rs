@@ -3,9 +3,8 @@
 
 use tiprelay_proto::wire::{Request, Response, MAX_ACKS, MAX_FETCH};
 use tiprelay_proto::{
-    verify, Category, DeliveryAck, Digest, InfoCredibility, Jurisdiction, Lang, Location,
-    ProtoError, Receipt, Signer, SourceReliability, Timestamp, Tip, TipId, Tlp, TrustStore,
-    Urgency,
+    verify, Category, DeliveryAck, Digest, InfoCredibility, Jurisdiction, Lang, Location, ProtoError, Receipt, Signer,
+    SourceReliability, Timestamp, Tip, TipId, Tlp, TrustStore, Urgency,
 };
 
 use crate::config::ClientConfig;
@@ -26,8 +25,16 @@ pub enum ClientError {
     #[error(transparent)]
     Files(#[from] files::FileError),
     /// A tip could not be built or signed.
-    #[error("invalid tip: {0}")]
+    #[error("{0}")]
     Invalid(ProtoError),
+    /// The tip is addressed to a jurisdiction this client does not know.
+    #[error("{to} is not a jurisdiction this client exchanges tips with (configured: {known})")]
+    UnknownRecipient {
+        /// The recipient asked for.
+        to: String,
+        /// The configured ones.
+        known: String,
+    },
     /// The relay's answer does not verify.
     #[error("the relay's {what} does not verify: {why}")]
     Untrusted {
@@ -96,12 +103,25 @@ pub struct Received {
     pub fresh: bool,
 }
 
+/// Outcome of a resend round.
+#[derive(Debug, Default)]
+pub struct Resent {
+    /// Tips now receipted.
+    pub sent: Vec<SentTip>,
+    /// Tips the relay refused for good (recorded, not resent).
+    pub refused: Vec<(TipId, tiprelay_proto::wire::WireError)>,
+}
+
+/// Whether a relay refusal is final for this tip (retrying the same bytes cannot help).
+pub fn is_permanent(e: &tiprelay_proto::wire::WireError) -> bool {
+    use tiprelay_proto::ErrorCode as C;
+    !matches!(C::from_u16(e.code), Some(C::Unavailable | C::StorageFull) | None)
+}
+
 /// The current time.
 pub fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
     Timestamp::from_unix_ms(ms).unwrap_or_else(|| Timestamp::from_unix_seconds(0))
 }
 
@@ -127,12 +147,7 @@ impl Client {
         let trust = files::load_trust(&cfg.trust)?;
         let signer = files::read_signer(&cfg.signing_key, &cfg.signing_cert)?;
         let store = LocalStore::open(&cfg.store)?;
-        Ok(Self {
-            cfg,
-            store,
-            trust,
-            signer,
-        })
+        Ok(Self { cfg, store, trust, signer })
     }
 
     /// The trust store (roots and CRLs).
@@ -147,12 +162,19 @@ impl Client {
     }
 
     /// Like [`Client::compose`] with a caller-chosen id and time (idempotent feeds, tests).
-    pub fn compose_with_id(
-        &self,
-        d: Draft,
-        id: TipId,
-        created: Timestamp,
-    ) -> Result<(Tip, Vec<u8>), ClientError> {
+    pub fn compose_with_id(&self, d: Draft, id: TipId, created: Timestamp) -> Result<(Tip, Vec<u8>), ClientError> {
+        let known: Vec<String> = self
+            .cfg
+            .trust
+            .iter()
+            .filter_map(|t| match t.authority {
+                tiprelay_proto::Authority::Jurisdiction(j) if j != self.cfg.jurisdiction => Some(j.to_string()),
+                _ => None,
+            })
+            .collect();
+        if d.to != self.cfg.jurisdiction && !known.iter().any(|k| k == d.to.as_str()) {
+            return Err(ClientError::UnknownRecipient { to: d.to.to_string(), known: known.join(", ") });
+        }
         let tip = Tip {
             id,
             from: self.cfg.jurisdiction,
@@ -182,6 +204,7 @@ impl Client {
             ack: None,
             acked_by: None,
             acked_at: None,
+            rejected: None,
         };
         self.store.put_out(tip.id.as_bytes(), &rec)?;
         Ok((tip, envelope))
@@ -189,64 +212,50 @@ impl Client {
 
     /// Submits an outbox tip and stores the verified receipt.
     pub async fn send(&self, conn: &RelayConn, id: &TipId) -> Result<SentTip, ClientError> {
-        let mut rec = self
-            .store
-            .get_out(id.as_bytes())?
-            .ok_or_else(|| ClientError::NotFound(id.to_string()))?;
-        let tip = tiprelay_proto::parse::<Tip>(&rec.envelope)
-            .map_err(ClientError::Invalid)?
-            .message;
-        let (receipt_bytes, duplicate) = match conn
-            .request(&Request::Submit {
-                envelope: rec.envelope.clone(),
-            })
-            .await?
-        {
-            Response::Submitted { receipt, duplicate } => (receipt, duplicate),
-            other => return Err(ConnError::Protocol(format!("unexpected answer {other:?}")).into()),
+        let mut rec = self.store.get_out(id.as_bytes())?.ok_or_else(|| ClientError::NotFound(id.to_string()))?;
+        let tip = tiprelay_proto::parse::<Tip>(&rec.envelope).map_err(ClientError::Invalid)?.message;
+        let answer = conn.request(&Request::Submit { envelope: rec.envelope.clone() }).await;
+        let (receipt_bytes, duplicate) = match answer {
+            Ok(Response::Submitted { receipt, duplicate }) => (receipt, duplicate),
+            Ok(other) => return Err(ConnError::Protocol(format!("unexpected answer {other:?}")).into()),
+            Err(ConnError::Refused(e)) if is_permanent(&e) => {
+                // A definitive refusal: keep the tip for the record, but never resend it.
+                rec.rejected = Some(format!("{}: {}", e.name, e.reason));
+                self.store.put_out(id.as_bytes(), &rec)?;
+                return Err(ConnError::Refused(e).into());
+            }
+            Err(e) => return Err(e.into()),
         };
         let receipt = self.check_receipt(&receipt_bytes, &tip, &rec.envelope)?;
         rec.seq = Some(receipt.seq);
         rec.receipt = Some(receipt_bytes);
         rec.receipted_at = Some(now().as_unix_ms());
         self.store.put_out(id.as_bytes(), &rec)?;
-        Ok(SentTip {
-            tip,
-            receipt,
-            duplicate,
-        })
+        Ok(SentTip { tip, receipt, duplicate })
     }
 
-    fn check_receipt(
-        &self,
-        bytes: &[u8],
-        tip: &Tip,
-        envelope: &[u8],
-    ) -> Result<Receipt, ClientError> {
-        let untrusted = |why: String| ClientError::Untrusted {
-            what: "receipt",
-            why,
-        };
-        let v =
-            verify::<Receipt>(bytes, &self.trust, now()).map_err(|e| untrusted(e.to_string()))?;
+    fn check_receipt(&self, bytes: &[u8], tip: &Tip, envelope: &[u8]) -> Result<Receipt, ClientError> {
+        let untrusted = |why: String| ClientError::Untrusted { what: "receipt", why };
+        let v = verify::<Receipt>(bytes, &self.trust, now()).map_err(|e| untrusted(e.to_string()))?;
         let r = v.message;
-        if r.tip != tip.id
-            || r.from != tip.from
-            || r.to != tip.to
-            || r.digest != Digest::of(envelope)
-        {
+        if r.tip != tip.id || r.from != tip.from || r.to != tip.to || r.digest != Digest::of(envelope) {
             return Err(untrusted("it names another tip or another digest".into()));
         }
         Ok(r)
     }
 
-    /// Sends every outbox tip that has no receipt yet; returns what was receipted.
-    pub async fn resend(&self, conn: &RelayConn) -> Result<Vec<SentTip>, ClientError> {
-        let mut out = Vec::new();
+    /// Sends every outbox tip that has no receipt yet and was not refused for good.
+    /// Refusals are recorded and reported, not fatal; transport failures stop the round.
+    pub async fn resend(&self, conn: &RelayConn) -> Result<Resent, ClientError> {
+        let mut out = Resent::default();
         for (id, rec) in self.store.outbox()? {
-            if rec.receipt.is_none() {
+            if rec.receipt.is_none() && rec.rejected.is_none() {
                 let id = TipId::from_bytes(id).map_err(|e| ClientError::NotFound(e.to_string()))?;
-                out.push(self.send(conn, &id).await?);
+                match self.send(conn, &id).await {
+                    Ok(s) => out.sent.push(s),
+                    Err(ClientError::Conn(ConnError::Refused(e))) if is_permanent(&e) => out.refused.push((id, e)),
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(out)
@@ -261,9 +270,7 @@ impl Client {
         for _ in 0..4096 {
             let items = match conn.request(&Request::Fetch { limit: MAX_FETCH }).await? {
                 Response::Deliveries { items } => items,
-                other => {
-                    return Err(ConnError::Protocol(format!("unexpected answer {other:?}")).into())
-                }
+                other => return Err(ConnError::Protocol(format!("unexpected answer {other:?}")).into()),
             };
             if items.is_empty() {
                 break;
@@ -278,35 +285,20 @@ impl Client {
     }
 
     /// Verifies and stores one delivery (no network).
-    pub fn accept_delivery(
-        &self,
-        tip_bytes: &[u8],
-        receipt_bytes: &[u8],
-    ) -> Result<Received, ClientError> {
-        let rv = verify::<Receipt>(receipt_bytes, &self.trust, now()).map_err(|e| {
-            ClientError::Untrusted {
-                what: "receipt",
-                why: e.to_string(),
-            }
-        })?;
+    pub fn accept_delivery(&self, tip_bytes: &[u8], receipt_bytes: &[u8]) -> Result<Received, ClientError> {
+        let rv = verify::<Receipt>(receipt_bytes, &self.trust, now())
+            .map_err(|e| ClientError::Untrusted { what: "receipt", why: e.to_string() })?;
         let receipt = rv.message;
         // Judge the tip at the instant the relay accepted it: a tip may expire while it
         // waits for us, and that must not make it unverifiable. The receipt's time may not
         // lie in our future.
-        let at = if receipt.accepted
-            > now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS)
-        {
-            return Err(ClientError::Untrusted {
-                what: "receipt",
-                why: "its acceptance time is in the future".into(),
-            });
+        let at = if receipt.accepted > now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) {
+            return Err(ClientError::Untrusted { what: "receipt", why: "its acceptance time is in the future".into() });
         } else {
             receipt.accepted
         };
-        let tv = verify::<Tip>(tip_bytes, &self.trust, at).map_err(|e| ClientError::Untrusted {
-            what: "tip",
-            why: e.to_string(),
-        })?;
+        let tv = verify::<Tip>(tip_bytes, &self.trust, at)
+            .map_err(|e| ClientError::Untrusted { what: "tip", why: e.to_string() })?;
         if receipt.tip != tv.message.id
             || receipt.digest != tv.digest
             || receipt.from != tv.message.from
@@ -332,15 +324,8 @@ impl Client {
             acked: false,
             read: false,
         };
-        let fresh = self
-            .store
-            .put_in(tv.message.from.as_str(), tv.message.id.as_bytes(), &rec)?;
-        Ok(Received {
-            tip: tv.message,
-            receipt,
-            signer: tv.signer.to_string(),
-            fresh,
-        })
+        let fresh = self.store.put_in(tv.message.from.as_str(), tv.message.id.as_bytes(), &rec)?;
+        Ok(Received { tip: tv.message, receipt, signer: tv.signer.to_string(), fresh })
     }
 
     /// Sends the signed DeliveryAck for a stored tip and records that it was acked.
@@ -356,10 +341,7 @@ impl Client {
         };
         let envelope = self.signer.sign(&ack).map_err(ClientError::Invalid)?;
         conn.request(&Request::Ack { envelope }).await?;
-        self.store
-            .update_in(got.tip.from.as_str(), got.tip.id.as_bytes(), |r| {
-                r.acked = true
-            })?;
+        self.store.update_in(got.tip.from.as_str(), got.tip.id.as_bytes(), |r| r.acked = true)?;
         Ok(())
     }
 
@@ -368,28 +350,16 @@ impl Client {
         let mut n = 0;
         for _ in 0..1024 {
             let after = self.store.meta(ACK_CURSOR)?;
-            let items = match conn
-                .request(&Request::Acks {
-                    after,
-                    limit: MAX_ACKS,
-                })
-                .await?
-            {
+            let items = match conn.request(&Request::Acks { after, limit: MAX_ACKS }).await? {
                 Response::Acks { items } => items,
-                other => {
-                    return Err(ConnError::Protocol(format!("unexpected answer {other:?}")).into())
-                }
+                other => return Err(ConnError::Protocol(format!("unexpected answer {other:?}")).into()),
             };
             let Some(last) = items.last().map(|a| a.index) else {
                 break;
             };
             for a in items {
-                let v = verify::<DeliveryAck>(&a.ack, &self.trust, now()).map_err(|e| {
-                    ClientError::Untrusted {
-                        what: "delivery ack",
-                        why: e.to_string(),
-                    }
-                })?;
+                let v = verify::<DeliveryAck>(&a.ack, &self.trust, now())
+                    .map_err(|e| ClientError::Untrusted { what: "delivery ack", why: e.to_string() })?;
                 if let Some(mut rec) = self.store.get_out(v.message.tip.as_bytes())? {
                     if Digest::of(&rec.envelope) == v.message.digest && rec.ack.is_none() {
                         rec.ack = Some(a.ack.clone());

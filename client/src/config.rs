@@ -75,23 +75,14 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// Reads and validates a configuration file; every error names the key.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!("cannot read the configuration {}: {e}", path.display())
-        })?;
-        let raw: Raw =
-            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let bad =
-            |key: &str, why: String| anyhow::anyhow!("{}: key `{key}`: {why}", path.display());
-        let principal: PrincipalId = raw
-            .principal
-            .parse()
-            .map_err(|e| bad("principal", format!("{e}")))?;
-        let jurisdiction = principal.jurisdiction().ok_or_else(|| {
-            bad(
-                "principal",
-                "a client is an analyst or a feed of a jurisdiction".into(),
-            )
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the configuration {}: {e}", path.display()))?;
+        let raw: Raw = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let bad = |key: &str, why: String| anyhow::anyhow!("{}: key `{key}`: {why}", path.display());
+        let principal: PrincipalId = raw.principal.parse().map_err(|e| bad("principal", format!("{e}")))?;
+        let jurisdiction = principal
+            .jurisdiction()
+            .ok_or_else(|| bad("principal", "a client is an analyst or a feed of a jurisdiction".into()))?;
         let file = |key: &str, v: &str| -> anyhow::Result<PathBuf> {
             let p = relative_to(path, v);
             if !p.exists() {
@@ -105,20 +96,14 @@ impl ClientConfig {
             crl: file("relay.operator_crl", &raw.relay.operator_crl)?,
         }];
         for (i, t) in raw.trust.iter().enumerate() {
-            let code: Jurisdiction = t
-                .code
-                .parse()
-                .map_err(|e| bad(&format!("trust[{i}].code"), format!("{e}")))?;
+            let code: Jurisdiction = t.code.parse().map_err(|e| bad(&format!("trust[{i}].code"), format!("{e}")))?;
             trust.push(TrustFiles {
                 authority: Authority::Jurisdiction(code),
                 ca: file(&format!("trust[{i}].ca"), &t.ca)?,
                 crl: file(&format!("trust[{i}].crl"), &t.crl)?,
             });
         }
-        if !trust
-            .iter()
-            .any(|t| t.authority == Authority::Jurisdiction(jurisdiction))
-        {
+        if !trust.iter().any(|t| t.authority == Authority::Jurisdiction(jurisdiction)) {
             return Err(bad(
                 "trust",
                 format!("no [[trust]] entry for this principal's own jurisdiction {jurisdiction}"),
@@ -127,12 +112,11 @@ impl ClientConfig {
         Ok(Self {
             lang: raw.lang.parse().map_err(|e| bad("lang", format!("{e}")))?,
             store: relative_to(path, &raw.store),
-            relay_addr: raw.relay.address.parse().map_err(|e| {
-                bad(
-                    "relay.address",
-                    format!("`{}` is not host:port: {e}", raw.relay.address),
-                )
-            })?,
+            relay_addr: raw
+                .relay
+                .address
+                .parse()
+                .map_err(|e| bad("relay.address", format!("`{}` is not host:port: {e}", raw.relay.address)))?,
             server_name: raw.relay.server_name,
             tls_cert: file("keys.tls_cert", &raw.keys.tls_cert)?,
             tls_key: file("keys.tls_key", &raw.keys.tls_key)?,

@@ -61,18 +61,13 @@ impl RelayConn {
             .find(|t| t.authority == tiprelay_proto::Authority::Operator)
             .ok_or_else(|| setup("no relay operator root configured"))?;
         let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(files::read_cert(&op.ca).map_err(setup)?)
-            .map_err(setup)?;
+        roots.add(files::read_cert(&op.ca).map_err(setup)?).map_err(setup)?;
         let crl = files::read_crl(&op.crl).map_err(setup)?;
-        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
-            Arc::new(roots),
-            provider.clone(),
-        )
-        .with_crls([crl])
-        .allow_unknown_revocation_status()
-        .build()
-        .map_err(setup)?;
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .with_crls([crl])
+            .allow_unknown_revocation_status()
+            .build()
+            .map_err(setup)?;
         let chain = files::read_certs(&cfg.tls_cert).map_err(setup)?;
         let key = files::read_key(&cfg.tls_key).map_err(setup)?;
         let mut tls = rustls::ClientConfig::builder_with_provider(provider)
@@ -92,55 +87,30 @@ impl RelayConn {
             transport.max_idle_timeout(Some(idle));
         }
         qc.transport_config(Arc::new(transport));
-        let bind: std::net::SocketAddr = if cfg.relay_addr.is_ipv6() {
-            "[::]:0"
-        } else {
-            "0.0.0.0:0"
-        }
-        .parse()
-        .map_err(setup)?;
+        let bind: std::net::SocketAddr =
+            if cfg.relay_addr.is_ipv6() { "[::]:0" } else { "0.0.0.0:0" }.parse().map_err(setup)?;
         let mut endpoint = Endpoint::client(bind).map_err(setup)?;
         endpoint.set_default_client_config(qc);
         let addr = cfg.relay_addr.to_string();
         ServerName::try_from(cfg.server_name.clone()).map_err(setup)?;
         let connecting = endpoint
             .connect(cfg.relay_addr, &cfg.server_name)
-            .map_err(|e| ConnError::Connect {
-                addr: addr.clone(),
-                why: e.to_string(),
-            })?;
+            .map_err(|e| ConnError::Connect { addr: addr.clone(), why: e.to_string() })?;
         let conn = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
-            .map_err(|_| ConnError::Connect {
-                addr: addr.clone(),
-                why: "timed out".into(),
-            })?
-            .map_err(|e| ConnError::Connect {
-                addr,
-                why: explain_connect(&e),
-            })?;
+            .map_err(|_| ConnError::Connect { addr: addr.clone(), why: "timed out".into() })?
+            .map_err(|e| ConnError::Connect { addr, why: explain_connect(&e) })?;
         Ok(Self { endpoint, conn })
     }
 
     /// Sends one request and returns the relay's answer (typed errors become `Refused`).
     pub async fn request(&self, req: &Request) -> Result<Response, ConnError> {
         let fut = async {
-            let (mut send, mut recv) = self
-                .conn
-                .open_bi()
-                .await
-                .map_err(|e| ConnError::Transport(e.to_string()))?;
-            send.write_all(&req.encode())
-                .await
-                .map_err(|e| ConnError::Transport(e.to_string()))?;
-            send.finish()
-                .map_err(|e| ConnError::Transport(e.to_string()))?;
-            let bytes = recv
-                .read_to_end(MAX_FRAME_BYTES + 4)
-                .await
-                .map_err(|e| ConnError::Transport(e.to_string()))?;
-            let body =
-                unframe(&bytes, MAX_FRAME_BYTES).map_err(|e| ConnError::Protocol(e.to_string()))?;
+            let (mut send, mut recv) = self.conn.open_bi().await.map_err(|e| ConnError::Transport(e.to_string()))?;
+            send.write_all(&req.encode()).await.map_err(|e| ConnError::Transport(e.to_string()))?;
+            send.finish().map_err(|e| ConnError::Transport(e.to_string()))?;
+            let bytes = recv.read_to_end(MAX_FRAME_BYTES + 4).await.map_err(|e| ConnError::Transport(e.to_string()))?;
+            let body = unframe(&bytes, MAX_FRAME_BYTES).map_err(|e| ConnError::Protocol(e.to_string()))?;
             match Response::decode_body(body).map_err(|e| ConnError::Protocol(e.to_string()))? {
                 Response::Error(e) => Err(ConnError::Refused(e)),
                 r => Ok(r),
@@ -153,16 +123,9 @@ impl RelayConn {
 
     /// Opens a subscription; returns a receiver of event kinds (`tips`, `acks`).
     pub async fn subscribe(&self) -> Result<quinn::RecvStream, ConnError> {
-        let (mut send, recv) = self
-            .conn
-            .open_bi()
-            .await
-            .map_err(|e| ConnError::Transport(e.to_string()))?;
-        send.write_all(&Request::Subscribe.encode())
-            .await
-            .map_err(|e| ConnError::Transport(e.to_string()))?;
-        send.finish()
-            .map_err(|e| ConnError::Transport(e.to_string()))?;
+        let (mut send, recv) = self.conn.open_bi().await.map_err(|e| ConnError::Transport(e.to_string()))?;
+        send.write_all(&Request::Subscribe.encode()).await.map_err(|e| ConnError::Transport(e.to_string()))?;
+        send.finish().map_err(|e| ConnError::Transport(e.to_string()))?;
         Ok(recv)
     }
 

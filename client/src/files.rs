@@ -4,9 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{
-    CertificateDer, CertificateRevocationListDer, PrivateKeyDer, PrivatePkcs8KeyDer,
-};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tiprelay_proto::{Authority, Signer, TrustStore};
 
 /// Why a file could not be used.
@@ -31,17 +29,11 @@ pub enum FileError {
 }
 
 fn content(path: &Path, why: impl Into<String>) -> FileError {
-    FileError::Content {
-        path: path.to_path_buf(),
-        why: why.into(),
-    }
+    FileError::Content { path: path.to_path_buf(), why: why.into() }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, FileError> {
-    std::fs::read(path).map_err(|source| FileError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::read(path).map_err(|source| FileError::Io { path: path.to_path_buf(), source })
 }
 
 /// The certificates in a PEM file, in order.
@@ -58,25 +50,20 @@ pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, FileError
 
 /// The first certificate of a PEM file.
 pub fn read_cert(path: &Path) -> Result<CertificateDer<'static>, FileError> {
-    read_certs(path)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| content(path, "no CERTIFICATE block"))
+    read_certs(path)?.into_iter().next().ok_or_else(|| content(path, "no CERTIFICATE block"))
 }
 
 /// A PKCS#8 private key from a PEM file.
 pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, FileError> {
     let bytes = read(path)?;
-    let k = PrivatePkcs8KeyDer::from_pem_slice(&bytes)
-        .map_err(|_| content(path, "no PKCS#8 PRIVATE KEY block"))?;
+    let k = PrivatePkcs8KeyDer::from_pem_slice(&bytes).map_err(|_| content(path, "no PKCS#8 PRIVATE KEY block"))?;
     Ok(PrivateKeyDer::Pkcs8(k))
 }
 
 /// A CRL from a PEM file.
 pub fn read_crl(path: &Path) -> Result<CertificateRevocationListDer<'static>, FileError> {
     let bytes = read(path)?;
-    CertificateRevocationListDer::from_pem_slice(&bytes)
-        .map_err(|_| content(path, "no X509 CRL block"))
+    CertificateRevocationListDer::from_pem_slice(&bytes).map_err(|_| content(path, "no X509 CRL block"))
 }
 
 /// A message signer from a signing key and certificate file.
@@ -102,11 +89,9 @@ pub fn load_trust(entries: &[TrustFiles]) -> Result<TrustStore, FileError> {
     let mut t = TrustStore::new();
     for e in entries {
         let root = read_cert(&e.ca)?;
-        t.add_root(e.authority, &root)
-            .map_err(|err| content(&e.ca, err.to_string()))?;
+        t.add_root(e.authority, &root).map_err(|err| content(&e.ca, err.to_string()))?;
         let crl = read_crl(&e.crl)?;
-        t.set_crl(e.authority, &crl)
-            .map_err(|err| content(&e.crl, err.to_string()))?;
+        t.set_crl(e.authority, &crl).map_err(|err| content(&e.crl, err.to_string()))?;
     }
     Ok(t)
 }

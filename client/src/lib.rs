@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod conn;
 pub mod files;
+pub mod output;
 pub mod store;
 
 pub use client::{Client, ClientError, Draft};

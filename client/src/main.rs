@@ -1,1 +1,580 @@
-fn main() {}
+//! `tipctl`: the analyst CLI of tiprelay. See `tipctl --help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
+use serde_json::json;
+use tiprelay_client::output;
+use tiprelay_client::{Client, ClientConfig, Draft, RelayConn};
+use tiprelay_proto::wire::{Request, Response};
+use tiprelay_proto::{
+    parse, Category, InfoCredibility, Location, Receipt, SourceReliability, Timestamp, Tip, TipId, Tlp, Urgency,
+};
+
+/// The analyst CLI of tiprelay: send tips to the counterpart jurisdiction, receive and
+/// acknowledge theirs, and see what happened to each one.
+///
+/// Every tip is signed with your signing key and verified by the recipient end to end.
+/// Tips are written to a local outbox before they are sent: after a crash or an outage,
+/// any command that connects (or `tipctl resend`) sends what has no receipt yet.
+#[derive(Parser)]
+#[command(
+    name = "tipctl",
+    version,
+    after_help = "Configuration: --config FILE or TIPCTL_CONFIG (a file made by `tipcerts dev`, e.g. dev-pki/MX/analyst.toml)."
+)]
+struct Cli {
+    /// Configuration file of this principal.
+    #[arg(long, short, env = "TIPCTL_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write, sign and send a tip; exits 0 once the relay's signed receipt is verified and stored.
+    #[command(
+        after_help = "Example: tipctl send --to US --category armed_group_crossing --urgency flash \\\n    --summary 'Armed group of ~20 heading to Palomas crossing' --tlp amber --lat 31.76 --lon -107.62 --radius-m 2000"
+    )]
+    Send(Box<SendArgs>),
+    /// Fetch new tips (verify, store, acknowledge), then list the tips held here, newest first.
+    Inbox {
+        /// Only tips not yet displayed with `show`.
+        #[arg(long)]
+        unread: bool,
+        /// At most N tips.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One tip in full (received or sent), with its TLP banner, signer, receipt and delivery status.
+    Show {
+        /// The tip id.
+        id: String,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stay connected and print each tip as it arrives (acknowledging it), and acks of your tips.
+    Watch {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tips you sent, with receipt and acknowledgement status.
+    Outbox {
+        /// JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send every tip in the outbox that has no receipt yet.
+    Resend,
+    /// Relay identity, connection health and pending counts; non-zero exit if the relay cannot be reached.
+    Status {
+        /// JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct SendArgs {
+    /// Receiving jurisdiction (e.g. US).
+    #[arg(long, required_unless_present = "file")]
+    to: Option<String>,
+    /// armed_group_crossing, tunnel_located, fentanyl_precursors, drug_shipment, arms_trafficking, fuel_theft, illicit_finance, human_smuggling, irregular_migration, other.
+    #[arg(long, required_unless_present = "file")]
+    category: Option<String>,
+    /// One line, at most 500 characters.
+    #[arg(long, required_unless_present = "file")]
+    summary: Option<String>,
+    /// TLP 2.0 label: clear, green, amber, amber+strict, red (mandatory).
+    #[arg(long, required_unless_present = "file")]
+    tlp: Option<String>,
+    /// flash, immediate, priority, routine.
+    #[arg(long, default_value = "routine")]
+    urgency: String,
+    /// Latitude (WGS84 degrees).
+    #[arg(long, requires = "lon", allow_negative_numbers = true)]
+    lat: Option<f64>,
+    /// Longitude (WGS84 degrees).
+    #[arg(long, requires = "lat", allow_negative_numbers = true)]
+    lon: Option<f64>,
+    /// Uncertainty radius in metres.
+    #[arg(long, default_value_t = 1000)]
+    radius_m: u64,
+    /// Place name.
+    #[arg(long)]
+    place: Option<String>,
+    /// Border sector.
+    #[arg(long)]
+    sector: Option<String>,
+    /// Port of entry.
+    #[arg(long)]
+    port_of_entry: Option<String>,
+    /// File with the details text (at most 16 KiB).
+    #[arg(long)]
+    details_file: Option<PathBuf>,
+    /// Expiry: RFC 3339 time or +DURATION (e.g. +6h, +30m, +2d).
+    #[arg(long)]
+    valid_until: Option<String>,
+    /// When observed: RFC 3339 time or -DURATION (e.g. -15m).
+    #[arg(long, allow_hyphen_values = true)]
+    observed_at: Option<String>,
+    /// Source reliability A-F.
+    #[arg(long)]
+    reliability: Option<String>,
+    /// Information credibility 1-6.
+    #[arg(long)]
+    credibility: Option<u64>,
+    /// Language of the text (default: the configured one).
+    #[arg(long)]
+    lang: Option<String>,
+    /// Related tip id (repeatable).
+    #[arg(long = "ref")]
+    refs: Vec<String>,
+    /// Read the whole tip from a TOML or JSON file instead (same field names as the tip).
+    #[arg(long, conflicts_with_all = ["to", "category", "summary", "tlp"])]
+    file: Option<PathBuf>,
+    /// Print one JSON object: {"id", "receipt": {"seq", ...}, ...}.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A tip written in a file (`send --file`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TipFile {
+    to: String,
+    category: String,
+    summary: String,
+    tlp: String,
+    #[serde(default)]
+    urgency: Option<String>,
+    #[serde(default)]
+    details: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    location: Option<LocFile>,
+    #[serde(default)]
+    observed_at: Option<String>,
+    #[serde(default)]
+    valid_until: Option<String>,
+    #[serde(default)]
+    source_reliability: Option<String>,
+    #[serde(default)]
+    info_credibility: Option<u64>,
+    #[serde(default)]
+    refs: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocFile {
+    lat: f64,
+    lon: f64,
+    radius_m: u64,
+    #[serde(default)]
+    place: Option<String>,
+    #[serde(default)]
+    sector: Option<String>,
+    #[serde(default)]
+    port_of_entry: Option<String>,
+}
+
+/// Parses an RFC 3339 time or a signed duration relative to now (+6h, -15m, +2d, +90s).
+fn parse_time(s: &str, field: &str) -> Result<Timestamp> {
+    let now = tiprelay_client::client::now();
+    if let Some(rest) = s.strip_prefix('+').map(|r| (1i64, r)).or_else(|| s.strip_prefix('-').map(|r| (-1i64, r))) {
+        let (sign, r) = rest;
+        let (num, unit) = r.split_at(r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len()));
+        let n: i64 = num.parse().with_context(|| format!("--{field}: `{s}` is not a duration like +6h"))?;
+        let secs = match unit {
+            "s" => n,
+            "m" => n * 60,
+            "h" => n * 3600,
+            "d" => n * 86400,
+            _ => bail!("--{field}: unit must be s, m, h or d (e.g. +6h)"),
+        };
+        let ms = now.as_unix_ms() as i64 + sign * secs * 1000;
+        return Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0)).context("time out of range");
+    }
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .with_context(|| format!("--{field}: `{s}` is neither RFC 3339 (2026-12-01T18:00:00Z) nor a duration (+6h)"))?;
+    let ms = t.unix_timestamp_nanos() / 1_000_000;
+    Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0)).context("time out of range")
+}
+
+fn draft_from_args(a: &SendArgs) -> Result<Draft> {
+    if let Some(f) = &a.file {
+        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let tf: TipFile = if f.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).with_context(|| format!("{}", f.display()))?
+        } else {
+            toml::from_str(&text).with_context(|| format!("{}", f.display()))?
+        };
+        return Ok(Draft {
+            to: tf.to.parse()?,
+            category: tf.category.parse()?,
+            urgency: tf.urgency.as_deref().unwrap_or("routine").parse()?,
+            summary: tf.summary,
+            details: tf.details,
+            lang: tf.lang.map(|l| l.parse()).transpose()?,
+            location: tf.location.map(|l| Location {
+                lat: l.lat,
+                lon: l.lon,
+                radius_m: l.radius_m,
+                place: l.place,
+                sector: l.sector,
+                port_of_entry: l.port_of_entry,
+            }),
+            observed_at: tf.observed_at.map(|s| parse_time(&s, "observed_at")).transpose()?,
+            valid_until: tf.valid_until.map(|s| parse_time(&s, "valid_until")).transpose()?,
+            source_reliability: tf.source_reliability.map(|r| r.parse()).transpose()?,
+            info_credibility: tf.info_credibility.map(InfoCredibility::new).transpose()?,
+            tlp: tf.tlp.parse()?,
+            refs: tf.refs.iter().map(|r| r.parse()).collect::<Result<_, _>>()?,
+        });
+    }
+    let req = |v: &Option<String>, n: &str| v.clone().with_context(|| format!("--{n} is required"));
+    let details = match &a.details_file {
+        Some(p) => {
+            Some(std::fs::read_to_string(p).with_context(|| format!("cannot read --details-file {}", p.display()))?)
+        }
+        None => None,
+    };
+    Ok(Draft {
+        to: req(&a.to, "to")?.parse()?,
+        category: req(&a.category, "category")?.parse::<Category>()?,
+        urgency: a.urgency.parse::<Urgency>()?,
+        summary: req(&a.summary, "summary")?,
+        details,
+        lang: a.lang.as_deref().map(str::parse).transpose()?,
+        location: match (a.lat, a.lon) {
+            (Some(lat), Some(lon)) => Some(Location {
+                lat,
+                lon,
+                radius_m: a.radius_m,
+                place: a.place.clone(),
+                sector: a.sector.clone(),
+                port_of_entry: a.port_of_entry.clone(),
+            }),
+            _ => None,
+        },
+        observed_at: a.observed_at.as_deref().map(|s| parse_time(s, "observed-at")).transpose()?,
+        valid_until: a.valid_until.as_deref().map(|s| parse_time(s, "valid-until")).transpose()?,
+        source_reliability: a.reliability.as_deref().map(str::parse::<SourceReliability>).transpose()?,
+        info_credibility: a.credibility.map(InfoCredibility::new).transpose()?,
+        tlp: req(&a.tlp, "tlp")?.parse::<Tlp>()?,
+        refs: a.refs.iter().map(|r| r.parse::<TipId>()).collect::<Result<_, _>>()?,
+    })
+}
+
+fn open(cli: &Cli) -> Result<Client> {
+    let path = cli.config.clone().context("no configuration: pass --config FILE or set TIPCTL_CONFIG")?;
+    let cfg = ClientConfig::load(&path)?;
+    Ok(Client::open(cfg)?)
+}
+
+/// Connects and pushes anything unreceipted first.
+async fn connect(c: &Client) -> Result<RelayConn> {
+    let conn = RelayConn::connect(&c.cfg).await?;
+    let resent = c.resend(&conn).await?;
+    if !resent.sent.is_empty() {
+        eprintln!("tipctl: sent {} tip(s) waiting in the outbox", resent.sent.len());
+    }
+    for (id, e) in &resent.refused {
+        eprintln!("tipctl: WARNING: the relay refused outbox tip {id} for good: {e}; it will not be resent");
+    }
+    Ok(conn)
+}
+
+fn warn_gaps(c: &Client) -> Result<Vec<(String, Vec<u64>)>> {
+    let gaps = c.store.gaps()?;
+    for (from, missing) in &gaps {
+        eprintln!(
+            "tipctl: WARNING: sequence gap in tips from {from}: missing seq {:?}; the relay may have dropped tips — report it",
+            missing.iter().take(20).collect::<Vec<_>>()
+        );
+    }
+    Ok(gaps)
+}
+
+fn print_received(r: &tiprelay_client::client::Received, json: bool) {
+    if json {
+        println!(
+            "{}",
+            json!({"event": "tip", "id": r.tip.id.to_string(), "from": r.tip.from.as_str(), "to": r.tip.to.as_str(),
+                   "author": r.tip.author.to_string(), "category": r.tip.category.as_str(), "urgency": r.tip.urgency.as_str(),
+                   "summary": r.tip.summary, "tlp": r.tip.tlp.as_str(), "seq": r.receipt.seq, "verified": true})
+        );
+    } else {
+        println!("{}", output::tlp_banner(r.tip.tlp));
+        println!(
+            "  {} {} seq {}  [{} / {}]  {}\n  signed by {} (verified)  id {}",
+            r.tip.from, "→", r.receipt.seq, r.tip.urgency, r.tip.category, r.tip.summary, r.signer, r.tip.id
+        );
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.cmd {
+        Cmd::Send(a) => {
+            let draft = draft_from_args(a)?;
+            let c = open(&cli)?;
+            let (tip, _) = c.compose(draft)?;
+            let conn = RelayConn::connect(&c.cfg).await.with_context(|| {
+                format!(
+                    "tip {} is safe in the outbox and will be sent by the next tipctl command or `tipctl resend`",
+                    tip.id
+                )
+            })?;
+            let sent = c.send(&conn, &tip.id).await?;
+            let _ = c.resend(&conn).await;
+            conn.close().await;
+            if a.json {
+                println!(
+                    "{}",
+                    json!({"id": tip.id.to_string(), "to": tip.to.as_str(), "tlp": tip.tlp.as_str(), "duplicate": sent.duplicate,
+                           "receipt": output::receipt_json(&sent.receipt)})
+                );
+            } else {
+                println!(
+                    "accepted: tip {} to {} — receipt seq {} at {}, signed by {}",
+                    tip.id, tip.to, sent.receipt.seq, sent.receipt.accepted, sent.receipt.relay
+                );
+            }
+        }
+        Cmd::Inbox { unread, limit, json } => {
+            let c = open(&cli)?;
+            match connect(&c).await {
+                Ok(conn) => {
+                    let got = c.sync_inbox(&conn).await?;
+                    let _ = c.sync_acks(&conn).await;
+                    conn.close().await;
+                    let fresh = got.iter().filter(|g| g.fresh).count();
+                    if fresh > 0 && !json {
+                        eprintln!("tipctl: {fresh} new tip(s) verified, stored and acknowledged");
+                    }
+                }
+                Err(e) => eprintln!("tipctl: WARNING: relay unreachable, showing local tips only: {e:#}"),
+            }
+            warn_gaps(&c)?;
+            let mut rows = c.store.inbox()?;
+            rows.sort_by(|a, b| b.2.received_at.cmp(&a.2.received_at).then(b.2.seq.cmp(&a.2.seq)));
+            if *unread {
+                rows.retain(|r| !r.2.read);
+            }
+            if let Some(n) = limit {
+                rows.truncate(*n);
+            }
+            if *json {
+                let v: Vec<_> = rows.iter().filter_map(|r| output::inbox_json(&r.2)).collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else if rows.is_empty() {
+                println!("no tips");
+            } else {
+                println!("{}", output::inbox_table(&rows));
+            }
+        }
+        Cmd::Show { id, json } => {
+            let c = open(&cli)?;
+            let id: TipId = id.parse()?;
+            if let Some((from, _, rec)) = c.store.inbox()?.into_iter().find(|(_, i, _)| i == id.as_bytes()) {
+                let tip = parse::<Tip>(&rec.envelope)?.message;
+                let receipt = parse::<Receipt>(&rec.receipt)?.message;
+                c.store.update_in(&from, id.as_bytes(), |r| r.read = true)?;
+                if *json {
+                    println!("{}", serde_json::to_string_pretty(&output::inbox_json(&rec))?);
+                } else {
+                    let delivery = if rec.acked {
+                        "received here and acknowledged to the relay"
+                    } else {
+                        "received here; acknowledgement pending"
+                    };
+                    print!("{}", output::show_text(&tip, &rec.signer, Some(&receipt), delivery));
+                }
+            } else if let Some(rec) = c.store.get_out(id.as_bytes())? {
+                let tip = parse::<Tip>(&rec.envelope)?.message;
+                let receipt = rec.receipt.as_deref().map(parse::<Receipt>).transpose()?.map(|p| p.message);
+                if *json {
+                    println!("{}", serde_json::to_string_pretty(&output::outbox_json(&rec))?);
+                } else {
+                    let delivery = match &rec.acked_by {
+                        Some(by) => format!("acknowledged by {by}"),
+                        None if receipt.is_some() => {
+                            "accepted by the relay; not yet acknowledged by the counterpart".into()
+                        }
+                        None => "not yet sent".into(),
+                    };
+                    print!("{}", output::show_text(&tip, &tip.author.to_string(), receipt.as_ref(), &delivery));
+                }
+            } else {
+                bail!("no tip {id} in the local store (run `tipctl inbox` to fetch new tips)");
+            }
+        }
+        Cmd::Watch { json } => {
+            let c = open(&cli)?;
+            watch(&c, *json).await?;
+        }
+        Cmd::Outbox { json } => {
+            let c = open(&cli)?;
+            match connect(&c).await {
+                Ok(conn) => {
+                    let _ = c.sync_acks(&conn).await;
+                    conn.close().await;
+                }
+                Err(e) => eprintln!("tipctl: WARNING: relay unreachable, showing local state: {e:#}"),
+            }
+            let rows = c.store.outbox()?;
+            if *json {
+                let v: Vec<_> = rows.iter().filter_map(|r| output::outbox_json(&r.1)).collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else if rows.is_empty() {
+                println!("no tips sent");
+            } else {
+                println!("{}", output::outbox_table(&rows));
+            }
+        }
+        Cmd::Resend => {
+            let c = open(&cli)?;
+            let conn = RelayConn::connect(&c.cfg).await?;
+            let r = c.resend(&conn).await?;
+            conn.close().await;
+            for s in &r.sent {
+                println!("accepted: tip {} — receipt seq {}", s.tip.id, s.receipt.seq);
+            }
+            for (id, e) in &r.refused {
+                println!("refused:  tip {id} — {e} (kept in the outbox as rejected)");
+            }
+            println!("{} tip(s) sent, {} refused; nothing else is waiting", r.sent.len(), r.refused.len());
+            if !r.refused.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Cmd::Status { json } => {
+            let c = open(&cli)?;
+            let unreceipted =
+                c.store.outbox()?.iter().filter(|(_, r)| r.receipt.is_none() && r.rejected.is_none()).count();
+            let inbox = c.store.inbox()?;
+            let gaps = warn_gaps(&c)?;
+            let started = std::time::Instant::now();
+            let res = async {
+                let conn = connect(&c).await?;
+                let r = conn.request(&Request::Status).await?;
+                conn.close().await;
+                anyhow::Ok(r)
+            }
+            .await;
+            let rtt = started.elapsed().as_millis();
+            let (ok, relay, pending, err) = match res {
+                Ok(Response::Status { relay, pending, .. }) => (true, relay, pending, None),
+                Ok(_) => (false, String::new(), 0, Some("unexpected answer".to_string())),
+                Err(e) => (false, String::new(), 0, Some(format!("{e:#}"))),
+            };
+            if *json {
+                println!(
+                    "{}",
+                    json!({"principal": c.cfg.principal.to_string(), "relay_address": c.cfg.relay_addr.to_string(), "connected": ok,
+                           "relay": relay, "connect_ms": rtt, "pending_at_relay": pending, "outbox_unreceipted": unreceipted,
+                           "inbox": inbox.len(), "unread": inbox.iter().filter(|r| !r.2.read).count(),
+                           "gaps": gaps.iter().map(|(f, m)| json!({"from": f, "missing": m})).collect::<Vec<_>>(), "error": err})
+                );
+            } else {
+                println!("principal:  {}", c.cfg.principal);
+                match &err {
+                    None => println!("relay:      {relay} at {} (authenticated, {rtt} ms)", c.cfg.relay_addr),
+                    Some(e) => println!("relay:      UNREACHABLE at {}: {e}", c.cfg.relay_addr),
+                }
+                println!("waiting:    {pending} tip(s) at the relay for you");
+                println!("outbox:     {unreceipted} tip(s) without receipt");
+                println!("inbox:      {} tip(s), {} unread", inbox.len(), inbox.iter().filter(|r| !r.2.read).count());
+                println!(
+                    "sequence:   {}",
+                    if gaps.is_empty() {
+                        "no gaps".to_string()
+                    } else {
+                        format!("GAPS from {}", gaps.iter().map(|g| g.0.as_str()).collect::<Vec<_>>().join(", "))
+                    }
+                );
+            }
+            if !ok {
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn watch(c: &Client, json: bool) -> Result<()> {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let session = async {
+            let conn = connect(c).await?;
+            let mut events = conn.subscribe().await?;
+            if !json {
+                eprintln!("tipctl: watching as {} (Ctrl-C to stop)", c.cfg.principal);
+            }
+            loop {
+                for r in c.sync_inbox(&conn).await? {
+                    if r.fresh {
+                        print_received(&r, json);
+                    }
+                }
+                let n = c.sync_acks(&conn).await?;
+                if n > 0 {
+                    if json {
+                        println!("{}", json!({"event": "acks", "count": n}));
+                    } else {
+                        println!("  {n} of your tip(s) acknowledged by the counterpart");
+                    }
+                }
+                warn_gaps(c)?;
+                if tiprelay_client::conn::next_event(&mut events).await.is_none() {
+                    anyhow::bail!("the relay closed the subscription");
+                }
+            }
+            #[allow(unreachable_code)]
+            anyhow::Ok(())
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            r = session => {
+                if let Err(e) = r {
+                    eprintln!("tipctl: {e:#}; reconnecting in {} ms", backoff.as_millis());
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tipctl: error: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tipctl: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -36,6 +36,9 @@ pub struct OutRecord {
     pub acked_by: Option<String>,
     /// When the ack arrived here (ms).
     pub acked_at: Option<u64>,
+    /// Set when the relay refused the tip for good (`code: reason`); it is not resent.
+    #[serde(default)]
+    pub rejected: Option<String>,
 }
 
 /// A tip received from the counterpart.
@@ -81,10 +84,7 @@ fn enc<T: Serialize>(v: &T) -> Vec<u8> {
 
 impl LocalStore {
     fn err(&self, e: impl std::fmt::Display) -> StoreError {
-        StoreError {
-            path: self.path.clone(),
-            why: e.to_string(),
-        }
+        StoreError { path: self.path.clone(), why: e.to_string() }
     }
 
     fn dec<T: for<'de> Deserialize<'de>>(&self, b: &[u8]) -> Result<T, StoreError> {
@@ -94,15 +94,11 @@ impl LocalStore {
     /// Opens or creates the store.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let ps = path.display().to_string();
-        let mk = |why: String| StoreError {
-            path: ps.clone(),
-            why,
-        };
+        let mk = |why: String| StoreError { path: ps.clone(), why };
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d).map_err(|e| mk(e.to_string()))?;
         }
-        let db =
-            Database::create(path).map_err(|e| mk(format!("{e} (is another tipctl using it?)")))?;
+        let db = Database::create(path).map_err(|e| mk(format!("{e} (is another tipctl using it?)")))?;
         let s = Self { db, path: ps };
         let w = s.db.begin_write().map_err(|e| s.err(e))?;
         w.open_table(OUTBOX).map_err(|e| s.err(e))?;
@@ -151,13 +147,9 @@ impl LocalStore {
         let fresh;
         {
             let mut t = w.open_table(INBOX).map_err(|e| self.err(e))?;
-            fresh = t
-                .get((from, id.as_slice()))
-                .map_err(|e| self.err(e))?
-                .is_none();
+            fresh = t.get((from, id.as_slice())).map_err(|e| self.err(e))?.is_none();
             if fresh {
-                t.insert((from, id.as_slice()), enc(r).as_slice())
-                    .map_err(|e| self.err(e))?;
+                t.insert((from, id.as_slice()), enc(r).as_slice()).map_err(|e| self.err(e))?;
                 w.open_table(SEQS)
                     .map_err(|e| self.err(e))?
                     .insert((from, r.seq), id.as_slice())
@@ -169,24 +161,15 @@ impl LocalStore {
     }
 
     /// Updates a held inbox record.
-    pub fn update_in(
-        &self,
-        from: &str,
-        id: &[u8; 16],
-        f: impl FnOnce(&mut InRecord),
-    ) -> Result<(), StoreError> {
+    pub fn update_in(&self, from: &str, id: &[u8; 16], f: impl FnOnce(&mut InRecord)) -> Result<(), StoreError> {
         let w = self.db.begin_write().map_err(|e| self.err(e))?;
         {
             let mut t = w.open_table(INBOX).map_err(|e| self.err(e))?;
-            let cur = t
-                .get((from, id.as_slice()))
-                .map_err(|e| self.err(e))?
-                .map(|g| g.value().to_vec());
+            let cur = t.get((from, id.as_slice())).map_err(|e| self.err(e))?.map(|g| g.value().to_vec());
             if let Some(cur) = cur {
                 let mut r: InRecord = self.dec(&cur)?;
                 f(&mut r);
-                t.insert((from, id.as_slice()), enc(&r).as_slice())
-                    .map_err(|e| self.err(e))?;
+                t.insert((from, id.as_slice()), enc(&r).as_slice()).map_err(|e| self.err(e))?;
             }
         }
         w.commit().map_err(|e| self.err(e))
@@ -235,19 +218,13 @@ impl LocalStore {
     pub fn meta(&self, key: &str) -> Result<u64, StoreError> {
         let r = self.db.begin_read().map_err(|e| self.err(e))?;
         let t = r.open_table(META).map_err(|e| self.err(e))?;
-        Ok(t.get(key)
-            .map_err(|e| self.err(e))?
-            .map(|g| g.value())
-            .unwrap_or(0))
+        Ok(t.get(key).map_err(|e| self.err(e))?.map(|g| g.value()).unwrap_or(0))
     }
 
     /// Sets a counter in `meta`.
     pub fn set_meta(&self, key: &str, v: u64) -> Result<(), StoreError> {
         let w = self.db.begin_write().map_err(|e| self.err(e))?;
-        w.open_table(META)
-            .map_err(|e| self.err(e))?
-            .insert(key, v)
-            .map_err(|e| self.err(e))?;
+        w.open_table(META).map_err(|e| self.err(e))?.insert(key, v).map_err(|e| self.err(e))?;
         w.commit().map_err(|e| self.err(e))
     }
 }

@@ -14,16 +14,15 @@ use crate::time::Timestamp;
 /// Decodes exactly one CBOR data item from `bytes` (nesting ≤ [`MAX_CBOR_DEPTH`]).
 pub(crate) fn decode_value(bytes: &[u8]) -> Result<Value, String> {
     let mut rest = bytes;
-    let v: Value = ciborium::de::from_reader_with_recursion_limit(&mut rest, MAX_CBOR_DEPTH)
-        .map_err(|e| match e {
-            ciborium::de::Error::Io(_) => "truncated CBOR".to_owned(),
-            ciborium::de::Error::Syntax(at) => format!("CBOR syntax error at byte {at}"),
-            ciborium::de::Error::Semantic(at, _) => match at {
-                Some(at) => format!("invalid CBOR item at byte {at}"),
-                None => "invalid CBOR item".to_owned(),
-            },
-            ciborium::de::Error::RecursionLimitExceeded => "CBOR nested too deeply".to_owned(),
-        })?;
+    let v: Value = ciborium::de::from_reader_with_recursion_limit(&mut rest, MAX_CBOR_DEPTH).map_err(|e| match e {
+        ciborium::de::Error::Io(_) => "truncated CBOR".to_owned(),
+        ciborium::de::Error::Syntax(at) => format!("CBOR syntax error at byte {at}"),
+        ciborium::de::Error::Semantic(at, _) => match at {
+            Some(at) => format!("invalid CBOR item at byte {at}"),
+            None => "invalid CBOR item".to_owned(),
+        },
+        ciborium::de::Error::RecursionLimitExceeded => "CBOR nested too deeply".to_owned(),
+    })?;
     if !rest.is_empty() {
         return Err(format!("{} bytes after the CBOR item", rest.len()));
     }
@@ -49,10 +48,7 @@ impl MapReader {
     /// Takes a value that must be a map with distinct text keys.
     pub(crate) fn new(v: Value, field: &'static str) -> R<Self> {
         let Value::Map(pairs) = v else {
-            return Err(FieldError::WrongType {
-                field,
-                expected: "a map",
-            });
+            return Err(FieldError::WrongType { field, expected: "a map" });
         };
         let mut entries: Vec<(String, Value)> = Vec::with_capacity(pairs.len());
         for (k, v) in pairs {
@@ -113,21 +109,17 @@ impl MapReader {
     }
 
     pub(crate) fn opt_time(&mut self, key: &'static str) -> R<Option<Timestamp>> {
-        self.opt_uint(key)?
-            .map(|ms| Timestamp::from_unix_ms(ms).ok_or(FieldError::BadTime(key)))
-            .transpose()
+        self.opt_uint(key)?.map(|ms| Timestamp::from_unix_ms(ms).ok_or(FieldError::BadTime(key))).transpose()
     }
 
     pub(crate) fn jurisdiction(&mut self, key: &'static str) -> R<Jurisdiction> {
         let t = self.text(key)?;
-        t.parse()
-            .map_err(|source| FieldError::Id { field: key, source })
+        t.parse().map_err(|source| FieldError::Id { field: key, source })
     }
 
     pub(crate) fn principal(&mut self, key: &'static str) -> R<PrincipalId> {
         let t = self.text(key)?;
-        t.parse()
-            .map_err(|source| FieldError::Id { field: key, source })
+        t.parse().map_err(|source| FieldError::Id { field: key, source })
     }
 
     pub(crate) fn tip_id(&mut self, key: &'static str) -> R<TipId> {
@@ -136,10 +128,7 @@ impl MapReader {
 
     pub(crate) fn digest(&mut self, key: &'static str) -> R<Digest> {
         let b = as_bytes(self.req(key)?, key)?;
-        let arr: [u8; 32] = b.try_into().map_err(|_| FieldError::WrongLength {
-            field: key,
-            len: 32,
-        })?;
+        let arr: [u8; 32] = b.try_into().map_err(|_| FieldError::WrongLength { field: key, len: 32 })?;
         Ok(Digest(arr))
     }
 }
@@ -147,58 +136,41 @@ impl MapReader {
 pub(crate) fn as_uint(v: Value, field: &'static str) -> R<u64> {
     match v {
         Value::Integer(i) => u64::try_from(i).map_err(|_| FieldError::OutOfRange(field)),
-        _ => Err(FieldError::WrongType {
-            field,
-            expected: "an unsigned integer",
-        }),
+        _ => Err(FieldError::WrongType { field, expected: "an unsigned integer" }),
     }
 }
 
 pub(crate) fn as_text(v: Value, field: &'static str) -> R<String> {
     match v {
         Value::Text(t) => Ok(t),
-        _ => Err(FieldError::WrongType {
-            field,
-            expected: "a text string",
-        }),
+        _ => Err(FieldError::WrongType { field, expected: "a text string" }),
     }
 }
 
 pub(crate) fn as_bytes(v: Value, field: &'static str) -> R<Vec<u8>> {
     match v {
         Value::Bytes(b) => Ok(b),
-        _ => Err(FieldError::WrongType {
-            field,
-            expected: "a byte string",
-        }),
+        _ => Err(FieldError::WrongType { field, expected: "a byte string" }),
     }
 }
 
 pub(crate) fn as_float(v: Value, field: &'static str) -> R<f64> {
     match v {
         Value::Float(f) => Ok(f),
-        _ => Err(FieldError::WrongType {
-            field,
-            expected: "a floating-point number",
-        }),
+        _ => Err(FieldError::WrongType { field, expected: "a floating-point number" }),
     }
 }
 
 pub(crate) fn as_array(v: Value, field: &'static str) -> R<Vec<Value>> {
     match v {
         Value::Array(a) => Ok(a),
-        _ => Err(FieldError::WrongType {
-            field,
-            expected: "an array",
-        }),
+        _ => Err(FieldError::WrongType { field, expected: "an array" }),
     }
 }
 
 pub(crate) fn as_tip_id(v: Value, field: &'static str) -> R<TipId> {
     let b = as_bytes(v, field)?;
-    let arr: [u8; 16] = b
-        .try_into()
-        .map_err(|_| FieldError::WrongLength { field, len: 16 })?;
+    let arr: [u8; 16] = b.try_into().map_err(|_| FieldError::WrongLength { field, len: 16 })?;
     TipId::from_bytes(arr).map_err(|source: IdError| FieldError::Id { field, source })
 }
 
@@ -210,9 +182,7 @@ pub(crate) struct MapWriter {
 
 impl MapWriter {
     pub(crate) fn new() -> Self {
-        Self {
-            entries: Vec::with_capacity(24),
-        }
+        Self { entries: Vec::with_capacity(24) }
     }
 
     pub(crate) fn put(mut self, key: &'static str, v: impl Into<Value>) -> Self {
@@ -230,14 +200,8 @@ impl MapWriter {
     pub(crate) fn into_value(mut self) -> Value {
         // Text keys shorter than 24 bytes encode as one head byte + bytes, so ordering by
         // (length, bytes) is exactly the bytewise order of their encodings.
-        self.entries
-            .sort_by(|(a, _), (b, _)| (a.len(), a.as_bytes()).cmp(&(b.len(), b.as_bytes())));
-        Value::Map(
-            self.entries
-                .into_iter()
-                .map(|(k, v)| (Value::Text(k.to_owned()), v))
-                .collect(),
-        )
+        self.entries.sort_by(|(a, _), (b, _)| (a.len(), a.as_bytes()).cmp(&(b.len(), b.as_bytes())));
+        Value::Map(self.entries.into_iter().map(|(k, v)| (Value::Text(k.to_owned()), v)).collect())
     }
 }
 
@@ -277,10 +241,7 @@ mod tests {
     #[test]
     fn duplicate_and_unknown_keys_are_rejected() {
         let v = Value::Map(vec![(text("a"), uint(1)), (text("a"), uint(2))]);
-        assert_eq!(
-            MapReader::new(v, "x").err(),
-            Some(FieldError::Duplicate("a".into()))
-        );
+        assert_eq!(MapReader::new(v, "x").err(), Some(FieldError::Duplicate("a".into())));
         let v = Value::Map(vec![(text("a"), uint(1)), (text("b"), uint(2))]);
         let mut m = MapReader::new(v, "x").unwrap();
         assert_eq!(m.uint("a").unwrap(), 1);
@@ -289,18 +250,9 @@ mod tests {
 
     #[test]
     fn writer_sorts_keys_canonically() {
-        let v = MapWriter::new()
-            .put("summary", uint(1))
-            .put("v", uint(1))
-            .put("id", uint(2))
-            .put("to", uint(3));
-        let Value::Map(m) = v.into_value() else {
-            unreachable!()
-        };
-        let keys: Vec<_> = m
-            .iter()
-            .map(|(k, _)| k.as_text().unwrap().to_owned())
-            .collect();
+        let v = MapWriter::new().put("summary", uint(1)).put("v", uint(1)).put("id", uint(2)).put("to", uint(3));
+        let Value::Map(m) = v.into_value() else { unreachable!() };
+        let keys: Vec<_> = m.iter().map(|(k, _)| k.as_text().unwrap().to_owned()).collect();
         assert_eq!(keys, ["v", "id", "to", "summary"]);
     }
 }

@@ -59,10 +59,7 @@ pub struct Signer {
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print key material.
-        f.debug_struct("Signer")
-            .field("identity", &self.identity)
-            .field("kid", &self.kid)
-            .finish()
+        f.debug_struct("Signer").field("identity", &self.identity).field("kid", &self.kid).finish()
     }
 }
 
@@ -71,30 +68,26 @@ impl Signer {
     /// Checks the certificate is a signing certificate for that key.
     pub fn new(key_pkcs8_der: &[u8], cert_der: Vec<u8>) -> Result<Self, ProtoError> {
         use ed25519_dalek::pkcs8::DecodePrivateKey;
-        let key = SigningKey::from_pkcs8_der(key_pkcs8_der).map_err(|_| {
-            ProtoError::Signing("the private key is not a PKCS#8 Ed25519 key".into())
-        })?;
+        let key = SigningKey::from_pkcs8_der(key_pkcs8_der)
+            .map_err(|_| ProtoError::Signing("the private key is not a PKCS#8 Ed25519 key".into()))?;
         Self::from_key(key, cert_der)
     }
 
     /// From a PEM private key (PKCS#8) and PEM certificate.
     pub fn from_pem(key_pem: &[u8], cert_pem: &[u8]) -> Result<Self, ProtoError> {
         use rustls_pki_types::pem::PemObject;
-        let key = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(key_pem).map_err(|_| {
-            ProtoError::Signing("no PKCS#8 PRIVATE KEY block in the key file".into())
-        })?;
-        let cert = rustls_pki_types::CertificateDer::from_pem_slice(cert_pem).map_err(|_| {
-            ProtoError::Signing("no CERTIFICATE block in the certificate file".into())
-        })?;
+        let key = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(key_pem)
+            .map_err(|_| ProtoError::Signing("no PKCS#8 PRIVATE KEY block in the key file".into()))?;
+        let cert = rustls_pki_types::CertificateDer::from_pem_slice(cert_pem)
+            .map_err(|_| ProtoError::Signing("no CERTIFICATE block in the certificate file".into()))?;
         Self::new(key.secret_pkcs8_der(), cert.to_vec())
     }
 
     /// From an in-memory key and the signing certificate (DER) for it.
     pub fn from_key(key: SigningKey, cert_der: Vec<u8>) -> Result<Self, ProtoError> {
         let summary = summarize_certificate(&cert_der).map_err(ProtoError::BadCertificate)?;
-        let identity = summary
-            .identity
-            .ok_or_else(|| ProtoError::BadCertificate("no single tiprelay:// URI SAN".into()))?;
+        let identity =
+            summary.identity.ok_or_else(|| ProtoError::BadCertificate("no single tiprelay:// URI SAN".into()))?;
         if summary.ed25519_public_key != Some(key.verifying_key().to_bytes()) {
             return Err(ProtoError::Signing(format!(
                 "the private key does not belong to the certificate of {identity}"
@@ -104,12 +97,7 @@ impl Signer {
             return Err(ProtoError::WrongKeyUsage(identity));
         }
         let kid = Digest::of(&cert_der);
-        Ok(Self {
-            key,
-            chain: vec![cert_der],
-            identity,
-            kid,
-        })
+        Ok(Self { key, chain: vec![cert_der], identity, kid })
     }
 
     /// The certified identity this signer signs as.
@@ -120,10 +108,7 @@ impl Signer {
     /// Validates and signs `msg`, returning the envelope bytes. Refuses a message whose
     /// author/by/relay field is not this signer.
     pub fn sign<M: Message>(&self, msg: &M) -> Result<Vec<u8>, ProtoError> {
-        msg.validate().map_err(|source| ProtoError::Field {
-            kind: M::KIND,
-            source,
-        })?;
+        msg.validate().map_err(|source| ProtoError::Field { kind: M::KIND, source })?;
         let rule = msg.signer_rule();
         if rule.claimed != self.identity {
             return Err(ProtoError::SignerMismatch {
@@ -169,49 +154,27 @@ fn malformed(s: &str) -> ProtoError {
 /// header profile, and the payload's field rules.
 pub fn parse<M: Message>(bytes: &[u8]) -> Result<Parsed<M>, ProtoError> {
     if bytes.len() > MAX_ENVELOPE_BYTES {
-        return Err(ProtoError::Oversized {
-            size: bytes.len(),
-            max: MAX_ENVELOPE_BYTES,
-        });
+        return Err(ProtoError::Oversized { size: bytes.len(), max: MAX_ENVELOPE_BYTES });
     }
     // Structural pre-check with our own depth-limited decoder before handing to coset.
     cbor::decode_value(bytes).map_err(ProtoError::MalformedEnvelope)?;
-    let sign1 = CoseSign1::from_tagged_slice(bytes)
-        .map_err(|e| ProtoError::MalformedEnvelope(e.to_string()))?;
+    let sign1 = CoseSign1::from_tagged_slice(bytes).map_err(|e| ProtoError::MalformedEnvelope(e.to_string()))?;
     if !sign1.unprotected.is_empty() {
         return Err(malformed("the unprotected header must be empty"));
     }
     let h = &sign1.protected.header;
-    if h.alg
-        != Some(coset::RegisteredLabelWithPrivate::Assigned(
-            iana::Algorithm::EdDSA,
-        ))
-    {
+    if h.alg != Some(coset::RegisteredLabelWithPrivate::Assigned(iana::Algorithm::EdDSA)) {
         return Err(ProtoError::UnsupportedAlgorithm);
     }
-    if !h.crit.is_empty()
-        || !h.iv.is_empty()
-        || !h.partial_iv.is_empty()
-        || !h.counter_signatures.is_empty()
-    {
-        return Err(malformed(
-            "the protected header carries parameters this profile does not allow",
-        ));
+    if !h.crit.is_empty() || !h.iv.is_empty() || !h.partial_iv.is_empty() || !h.counter_signatures.is_empty() {
+        return Err(malformed("the protected header carries parameters this profile does not allow"));
     }
     match &h.content_type {
         Some(coset::ContentType::Text(t)) if t == M::CONTENT_TYPE => {}
         Some(coset::ContentType::Text(t)) => {
-            return Err(ProtoError::WrongKind {
-                expected: M::CONTENT_TYPE,
-                found: t.chars().take(60).collect(),
-            })
+            return Err(ProtoError::WrongKind { expected: M::CONTENT_TYPE, found: t.chars().take(60).collect() })
         }
-        _ => {
-            return Err(ProtoError::WrongKind {
-                expected: M::CONTENT_TYPE,
-                found: "<none>".into(),
-            })
-        }
+        _ => return Err(ProtoError::WrongKind { expected: M::CONTENT_TYPE, found: "<none>".into() }),
     }
     let chain = match h.rest.as_slice() {
         [(coset::Label::Int(COSE_HEADER_X5CHAIN), v)] => match v {
@@ -222,34 +185,22 @@ pub fn parse<M: Message>(bytes: &[u8]) -> Result<Parsed<M>, ProtoError> {
                 .collect::<Result<_, _>>()?,
             _ => return Err(malformed("x5chain must be a certificate or an array of 2 to 4 certificates")),
         },
-        _ => return Err(malformed("the protected header must carry x5chain (33) and nothing else beyond alg, content type and kid")),
+        _ => {
+            return Err(malformed(
+                "the protected header must carry x5chain (33) and nothing else beyond alg, content type and kid",
+            ))
+        }
     };
     let signer_cert = chain.first().ok_or_else(|| malformed("empty x5chain"))?;
     if h.key_id.as_slice() != Digest::of(signer_cert).0.as_slice() {
         return Err(ProtoError::KidMismatch);
     }
-    let payload = sign1
-        .payload
-        .as_deref()
-        .ok_or_else(|| malformed("the payload must be attached"))?;
-    let sig: [u8; ED25519_SIGNATURE_BYTES] = sign1
-        .signature
-        .as_slice()
-        .try_into()
-        .map_err(|_| malformed("an Ed25519 signature is 64 bytes"))?;
+    let payload = sign1.payload.as_deref().ok_or_else(|| malformed("the payload must be attached"))?;
+    let sig: [u8; ED25519_SIGNATURE_BYTES] =
+        sign1.signature.as_slice().try_into().map_err(|_| malformed("an Ed25519 signature is 64 bytes"))?;
     let value = cbor::decode_value(payload).map_err(ProtoError::MalformedCbor)?;
-    let message = M::decode(value).map_err(|source| ProtoError::Field {
-        kind: M::KIND,
-        source,
-    })?;
-    Ok(Parsed {
-        message,
-        kid: h.key_id.clone(),
-        digest: Digest::of(bytes),
-        tbs: sign1.tbs_data(M::AAD),
-        sig,
-        chain,
-    })
+    let message = M::decode(value).map_err(|source| ProtoError::Field { kind: M::KIND, source })?;
+    Ok(Parsed { message, kid: h.key_id.clone(), digest: Digest::of(bytes), tbs: sign1.tbs_data(M::AAD), sig, chain })
 }
 
 /// Parses and fully verifies an envelope of kind `M` at time `now`:
@@ -262,34 +213,17 @@ pub fn parse<M: Message>(bytes: &[u8]) -> Result<Parsed<M>, ProtoError> {
 /// 4. its identity equals the message's author/by/relay field;
 /// 5. `verify_strict` over the Sig_structure with the kind's `external_aad`;
 /// 6. time rules at `now` (clock skew, expiry).
-pub fn verify<M: Message>(
-    bytes: &[u8],
-    trust: &TrustStore,
-    now: Timestamp,
-) -> Result<Verified<M>, ProtoError> {
+pub fn verify<M: Message>(bytes: &[u8], trust: &TrustStore, now: Timestamp) -> Result<Verified<M>, ProtoError> {
     let parsed = parse::<M>(bytes)?;
     let rule = parsed.message.signer_rule();
-    let (cert, intermediates) = parsed
-        .chain
-        .split_first()
-        .ok_or_else(|| malformed("empty x5chain"))?;
+    let (cert, intermediates) = parsed.chain.split_first().ok_or_else(|| malformed("empty x5chain"))?;
     let inter: Vec<&[u8]> = intermediates.iter().map(Vec::as_slice).collect();
-    let vc = trust
-        .verify_cert(cert, &inter, rule.authority, CertUsage::Signing, now)
-        .map_err(|e| match e {
-            ProtoError::WrongAuthority {
-                identity,
-                found,
-                expected,
-                ..
-            } => ProtoError::WrongAuthority {
-                kind: M::KIND,
-                identity,
-                found,
-                expected,
-            },
-            other => other,
-        })?;
+    let vc = trust.verify_cert(cert, &inter, rule.authority, CertUsage::Signing, now).map_err(|e| match e {
+        ProtoError::WrongAuthority { identity, found, expected, .. } => {
+            ProtoError::WrongAuthority { kind: M::KIND, identity, found, expected }
+        }
+        other => other,
+    })?;
     if !rule.roles.contains(&vc.identity.kind()) {
         return Err(ProtoError::SignerRole {
             kind: M::KIND,
@@ -306,18 +240,11 @@ pub fn verify<M: Message>(
             claimed: rule.claimed,
         });
     }
-    let key = VerifyingKey::from_bytes(&vc.public_key).map_err(|_| {
-        ProtoError::BadCertificate("the certified key is not a valid Ed25519 point".into())
-    })?;
-    key.verify_strict(&parsed.tbs, &Signature::from_bytes(&parsed.sig))
-        .map_err(|_| ProtoError::BadSignature)?;
+    let key = VerifyingKey::from_bytes(&vc.public_key)
+        .map_err(|_| ProtoError::BadCertificate("the certified key is not a valid Ed25519 point".into()))?;
+    key.verify_strict(&parsed.tbs, &Signature::from_bytes(&parsed.sig)).map_err(|_| ProtoError::BadSignature)?;
     parsed.message.check_time(now)?;
-    Ok(Verified {
-        message: parsed.message,
-        signer: vc.identity,
-        signer_cert: vc.fingerprint,
-        digest: parsed.digest,
-    })
+    Ok(Verified { message: parsed.message, signer: vc.identity, signer_cert: vc.fingerprint, digest: parsed.digest })
 }
 
 /// Encodes a message's payload alone (deterministic CBOR), for test vectors and digests.
@@ -328,8 +255,5 @@ pub fn encode_payload<M: Message>(msg: &M) -> Vec<u8> {
 /// Decodes a payload alone (no envelope), checking field rules.
 pub fn decode_payload<M: Message>(bytes: &[u8]) -> Result<M, ProtoError> {
     let v = cbor::decode_value(bytes).map_err(ProtoError::MalformedCbor)?;
-    M::decode(v).map_err(|source| ProtoError::Field {
-        kind: M::KIND,
-        source,
-    })
+    M::decode(v).map_err(|source| ProtoError::Field { kind: M::KIND, source })
 }

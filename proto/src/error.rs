@@ -39,7 +39,9 @@ pub enum FieldError {
     #[error("required field `{0}` is missing")]
     Missing(&'static str),
     /// The TLP label is absent: an unlabeled tip is never accepted.
-    #[error("the tip has no `tlp` label; every tip must carry a TLP 2.0 label (clear, green, amber, amber+strict, red)")]
+    #[error(
+        "the tip has no `tlp` label; every tip must carry a TLP 2.0 label (clear, green, amber, amber+strict, red)"
+    )]
     TlpMissing,
     /// A field name this version does not define.
     #[error("unknown field `{0}`: v1 payloads carry only the fields of docs/PROTOCOL.md")]

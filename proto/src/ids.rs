@@ -21,8 +21,7 @@ impl Jurisdiction {
     /// The code as text, e.g. `"MX"`.
     pub fn as_str(&self) -> &str {
         // Only upper-case ASCII is ever stored, so this cannot fail.
-        std::str::from_utf8(self.code.get(..usize::from(self.len)).unwrap_or_default())
-            .unwrap_or_default()
+        std::str::from_utf8(self.code.get(..usize::from(self.len)).unwrap_or_default()).unwrap_or_default()
     }
 }
 
@@ -37,10 +36,7 @@ impl FromStr for Jurisdiction {
         for (dst, src) in code.iter_mut().zip(b) {
             *dst = *src;
         }
-        Ok(Self {
-            code,
-            len: b.len() as u8,
-        })
+        Ok(Self { code, len: b.len() as u8 })
     }
 }
 
@@ -123,24 +119,15 @@ impl PrincipalId {
     /// Builds and validates an identity from its parts.
     pub fn new(authority: Authority, kind: PrincipalKind, name: &str) -> Result<Self, IdError> {
         let bad = |why: &'static str| IdError::Principal {
-            uri: format!(
-                "{PRINCIPAL_URI_SCHEME}{authority}/{kind}/{}",
-                truncate(name)
-            ),
+            uri: format!("{PRINCIPAL_URI_SCHEME}{authority}/{kind}/{}", truncate(name)),
             why,
         };
         match (authority, kind) {
             (Authority::Operator, PrincipalKind::Relay)
             | (Authority::Jurisdiction(_), PrincipalKind::Analyst | PrincipalKind::Feed) => {}
-            (Authority::Operator, _) => {
-                return Err(bad(
-                    "the OPERATOR authority only certifies the kind `relay`",
-                ))
-            }
+            (Authority::Operator, _) => return Err(bad("the OPERATOR authority only certifies the kind `relay`")),
             (Authority::Jurisdiction(_), PrincipalKind::Relay) => {
-                return Err(bad(
-                    "a relay identity uses the authority OPERATOR, not a jurisdiction",
-                ))
+                return Err(bad("a relay identity uses the authority OPERATOR, not a jurisdiction"))
             }
         }
         let b = name.as_bytes();
@@ -153,11 +140,7 @@ impl PrincipalId {
                 "the name may hold only a-z, 0-9, '.', '_' and '-', and must start with a letter or digit",
             ));
         }
-        Ok(Self {
-            authority,
-            kind,
-            name: name.to_owned(),
-        })
+        Ok(Self { authority, kind, name: name.to_owned() })
     }
 
     /// The authority that certifies this identity.
@@ -191,24 +174,17 @@ fn truncate(s: &str) -> String {
 impl FromStr for PrincipalId {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
-        let bad = |why: &'static str| IdError::Principal {
-            uri: truncate(s),
-            why,
-        };
-        let rest = s
-            .strip_prefix(PRINCIPAL_URI_SCHEME)
-            .ok_or_else(|| bad("a principal URI starts with tiprelay://"))?;
+        let bad = |why: &'static str| IdError::Principal { uri: truncate(s), why };
+        let rest =
+            s.strip_prefix(PRINCIPAL_URI_SCHEME).ok_or_else(|| bad("a principal URI starts with tiprelay://"))?;
         let mut parts = rest.split('/');
-        let (Some(auth), Some(kind), Some(name), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(auth), Some(kind), Some(name), None) = (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(bad(
-                "the form is tiprelay://<JURISDICTION>/<analyst|feed>/<name>",
-            ));
+            return Err(bad("the form is tiprelay://<JURISDICTION>/<analyst|feed>/<name>"));
         };
-        let authority: Authority = auth.parse().map_err(|_| {
-            bad("the authority must be a 2-3 letter upper-case jurisdiction code or OPERATOR")
-        })?;
+        let authority: Authority = auth
+            .parse()
+            .map_err(|_| bad("the authority must be a 2-3 letter upper-case jurisdiction code or OPERATOR"))?;
         let kind = match kind {
             "analyst" => PrincipalKind::Analyst,
             "feed" => PrincipalKind::Feed,
@@ -221,11 +197,7 @@ impl FromStr for PrincipalId {
 
 impl fmt::Display for PrincipalId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{PRINCIPAL_URI_SCHEME}{}/{}/{}",
-            self.authority, self.kind, self.name
-        )
+        write!(f, "{PRINCIPAL_URI_SCHEME}{}/{}/{}", self.authority, self.kind, self.name)
     }
 }
 
@@ -267,9 +239,7 @@ impl TipId {
     /// The millisecond timestamp embedded in the UUIDv7.
     pub fn timestamp_ms(&self) -> u64 {
         let b = self.0.as_bytes();
-        b.iter()
-            .take(6)
-            .fold(0u64, |acc, x| (acc << 8) | u64::from(*x))
+        b.iter().take(6).fold(0u64, |acc, x| (acc << 8) | u64::from(*x))
     }
 }
 

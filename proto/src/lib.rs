@@ -29,12 +29,8 @@ pub use envelope::{decode_payload, encode_payload, parse, verify, Parsed, Signer
 pub use error::{ErrorCode, FieldError, IdError, ProtoError};
 pub use ids::{Authority, Digest, Jurisdiction, MessageId, PrincipalId, PrincipalKind, TipId};
 pub use messages::{
-    Checkpoint, DeliveryAck, Feedback, LedgerRow, LedgerStatement, Message, Outcome, Receipt,
-    SignerRule,
+    Checkpoint, DeliveryAck, Feedback, LedgerRow, LedgerStatement, Message, Outcome, Receipt, SignerRule,
 };
-pub use pki::{
-    summarize_certificate, CertRole, CertSummary, CertUsage, CrlInfo, TrustError, TrustStore,
-    VerifiedCert,
-};
+pub use pki::{summarize_certificate, CertRole, CertSummary, CertUsage, CrlInfo, TrustError, TrustStore, VerifiedCert};
 pub use time::Timestamp;
 pub use tip::{Category, InfoCredibility, Lang, Location, SourceReliability, Tip, Tlp, Urgency};

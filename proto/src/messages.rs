@@ -88,9 +88,7 @@ impl Message for Tip {
             check_created(Self::KIND, o, now)?;
         }
         match self.valid_until {
-            Some(valid_until) if valid_until <= now => {
-                Err(ProtoError::Expired { valid_until, now })
-            }
+            Some(valid_until) if valid_until <= now => Err(ProtoError::Expired { valid_until, now }),
             _ => Ok(()),
         }
     }
@@ -376,9 +374,7 @@ pub struct LedgerRow {
 
 impl LedgerRow {
     fn encode(&self) -> Value {
-        let outcomes = self.outcomes.iter().fold(MapWriter::new(), |w, (o, n)| {
-            w.put(o.as_str(), cbor::uint(*n))
-        });
+        let outcomes = self.outcomes.iter().fold(MapWriter::new(), |w, (o, n)| w.put(o.as_str(), cbor::uint(*n)));
         MapWriter::new()
             .put("from", cbor::text(self.from.as_str()))
             .put("to", cbor::text(self.to.as_str()))
@@ -476,10 +472,7 @@ impl Message for LedgerStatement {
             .put("period", period)
             .put("by", cbor::text(&self.by.to_string()))
             .put("created", cbor::time(self.created))
-            .put(
-                "rows",
-                Value::Array(self.rows.iter().map(LedgerRow::encode).collect()),
-            )
+            .put("rows", Value::Array(self.rows.iter().map(LedgerRow::encode).collect()))
             .put("tip_count", cbor::uint(self.tip_count))
             .put("tips_digest", cbor::digest(&self.tips_digest))
             .into_value()
@@ -502,10 +495,7 @@ impl Message for LedgerStatement {
             period_end,
             by: m.principal("by")?,
             created: m.time("created")?,
-            rows: rows
-                .into_iter()
-                .map(LedgerRow::decode)
-                .collect::<Result<_, _>>()?,
+            rows: rows.into_iter().map(LedgerRow::decode).collect::<Result<_, _>>()?,
             tip_count: m.uint("tip_count")?,
             tips_digest: m.digest("tips_digest")?,
         };

@@ -96,8 +96,7 @@ pub struct CertSummary {
 
 /// Parses a certificate into a [`CertSummary`]; never panics on any input.
 pub fn summarize_certificate(der: &[u8]) -> Result<CertSummary, String> {
-    let (rest, cert) =
-        X509Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    let (rest, cert) = X509Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
     if !rest.is_empty() {
         return Err("trailing bytes after the certificate".into());
     }
@@ -121,19 +120,11 @@ pub fn summarize_certificate(der: &[u8]) -> Result<CertSummary, String> {
         _ => None,
     };
     let is_ca = cert.is_ca();
-    let eku = cert
-        .extended_key_usage()
-        .ok()
-        .flatten()
-        .map(|e| e.value.clone());
+    let eku = cert.extended_key_usage().ok().flatten().map(|e| e.value.clone());
     let role = if is_ca {
         CertRole::Ca
     } else if let Some(eku) = &eku {
-        if eku
-            .other
-            .iter()
-            .any(|o| o.to_id_string() == crate::limits::OID_KP_DOCUMENT_SIGNING_DOTTED)
-        {
+        if eku.other.iter().any(|o| o.to_id_string() == crate::limits::OID_KP_DOCUMENT_SIGNING_DOTTED) {
             CertRole::Signing
         } else if eku.client_auth {
             CertRole::TlsClient
@@ -178,14 +169,11 @@ struct Profiled {
 /// Checks the tiprelay end-entity profile for `usage` and returns the identity and key.
 fn check_profile(der: &[u8], usage: CertUsage) -> Result<Profiled, ProtoError> {
     let bad = |s: &str| ProtoError::BadCertificate(s.to_owned());
-    let (_, cert) =
-        X509Certificate::from_der(der).map_err(|_| bad("not a DER X.509 certificate"))?;
+    let (_, cert) = X509Certificate::from_der(der).map_err(|_| bad("not a DER X.509 certificate"))?;
     let san = cert
         .subject_alternative_name()
         .map_err(|_| bad("malformed subjectAltName"))?
-        .ok_or_else(|| {
-            bad("no subjectAltName: a principal certificate carries one tiprelay:// URI")
-        })?;
+        .ok_or_else(|| bad("no subjectAltName: a principal certificate carries one tiprelay:// URI"))?;
     let uris: Vec<&str> = san
         .value
         .general_names
@@ -196,13 +184,9 @@ fn check_profile(der: &[u8], usage: CertUsage) -> Result<Profiled, ProtoError> {
         })
         .collect();
     let [uri] = uris.as_slice() else {
-        return Err(bad(
-            "a principal certificate must carry exactly one URI SAN",
-        ));
+        return Err(bad("a principal certificate must carry exactly one URI SAN"));
     };
-    let identity: PrincipalId = uri
-        .parse()
-        .map_err(|e| ProtoError::BadCertificate(format!("{e}")))?;
+    let identity: PrincipalId = uri.parse().map_err(|e| ProtoError::BadCertificate(format!("{e}")))?;
     if cert.is_ca() {
         return Err(bad("a CA certificate cannot act as a principal"));
     }
@@ -210,18 +194,12 @@ fn check_profile(der: &[u8], usage: CertUsage) -> Result<Profiled, ProtoError> {
     if spki.algorithm.algorithm.to_id_string() != OID_ED25519 {
         return Err(bad("the key is not Ed25519"));
     }
-    let key: [u8; 32] = (&*spki.subject_public_key.data)
-        .try_into()
-        .map_err(|_| bad("malformed Ed25519 public key"))?;
+    let key: [u8; 32] = (&*spki.subject_public_key.data).try_into().map_err(|_| bad("malformed Ed25519 public key"))?;
     if usage == CertUsage::Signing {
         let ku = cert.key_usage().map_err(|_| bad("malformed keyUsage"))?;
-        let signing_ok =
-            ku.is_some_and(|k| k.value.digital_signature() && !k.value.key_cert_sign());
+        let signing_ok = ku.is_some_and(|k| k.value.digital_signature() && !k.value.key_cert_sign());
         let eku_ok = cert.extended_key_usage().ok().flatten().is_some_and(|e| {
-            e.value
-                .other
-                .iter()
-                .any(|o| o.to_id_string() == crate::limits::OID_KP_DOCUMENT_SIGNING_DOTTED)
+            e.value.other.iter().any(|o| o.to_id_string() == crate::limits::OID_KP_DOCUMENT_SIGNING_DOTTED)
         });
         if !signing_ok || !eku_ok {
             return Err(ProtoError::WrongKeyUsage(identity));
@@ -343,19 +321,13 @@ impl TrustStore {
 
     /// Trusts `root_der` as the root CA of `authority` (replacing any earlier root).
     pub fn add_root(&mut self, authority: Authority, root_der: &[u8]) -> Result<(), TrustError> {
-        let bad = |reason: &str| TrustError::BadRoot {
-            authority,
-            reason: reason.to_owned(),
-        };
-        let (rest, cert) =
-            X509Certificate::from_der(root_der).map_err(|_| bad("not a DER X.509 certificate"))?;
+        let bad = |reason: &str| TrustError::BadRoot { authority, reason: reason.to_owned() };
+        let (rest, cert) = X509Certificate::from_der(root_der).map_err(|_| bad("not a DER X.509 certificate"))?;
         if !rest.is_empty() {
             return Err(bad("trailing bytes after the certificate"));
         }
         if !cert.is_ca() {
-            return Err(bad(
-                "it is not a CA certificate (basicConstraints cA is not set)",
-            ));
+            return Err(bad("it is not a CA certificate (basicConstraints cA is not set)"));
         }
         if cert.public_key().algorithm.algorithm.to_id_string() != OID_ED25519 {
             return Err(bad("its key is not Ed25519"));
@@ -364,62 +336,41 @@ impl TrustStore {
             return Err(bad("it is not self-signed"));
         }
         let root_der = CertificateDer::from(root_der.to_vec());
-        let anchor = webpki::anchor_from_trusted_cert(&root_der)
-            .map_err(|e| bad(&format!("{e:?}")))?
-            .to_owned();
-        self.authorities.insert(
-            authority,
-            AuthorityTrust {
-                root_der,
-                anchor,
-                crl: None,
-            },
-        );
+        let anchor = webpki::anchor_from_trusted_cert(&root_der).map_err(|e| bad(&format!("{e:?}")))?.to_owned();
+        self.authorities.insert(authority, AuthorityTrust { root_der, anchor, crl: None });
         Ok(())
     }
 
     /// Loads the CRL of `authority`: it must be signed by that authority's root, and not be
     /// older (by CRL number) than the one loaded. Returns its facts.
     pub fn set_crl(&mut self, authority: Authority, crl_der: &[u8]) -> Result<CrlInfo, TrustError> {
-        let entry = self
-            .authorities
-            .get_mut(&authority)
-            .ok_or(TrustError::NoRoot(authority))?;
+        let entry = self.authorities.get_mut(&authority).ok_or(TrustError::NoRoot(authority))?;
         let bad = |reason: String| TrustError::BadCrl { authority, reason };
-        let (rest, crl) = CertificateRevocationList::from_der(crl_der)
-            .map_err(|e| bad(format!("not a DER CRL: {e}")))?;
+        let (rest, crl) =
+            CertificateRevocationList::from_der(crl_der).map_err(|e| bad(format!("not a DER CRL: {e}")))?;
         if !rest.is_empty() {
             return Err(bad("trailing bytes after the CRL".into()));
         }
-        let (_, root) = X509Certificate::from_der(&entry.root_der)
-            .map_err(|_| TrustError::CrlWrongIssuer(authority))?;
-        if crl.issuer().as_raw() != root.subject().as_raw()
-            || crl.verify_signature(root.public_key()).is_err()
-        {
+        let (_, root) =
+            X509Certificate::from_der(&entry.root_der).map_err(|_| TrustError::CrlWrongIssuer(authority))?;
+        if crl.issuer().as_raw() != root.subject().as_raw() || crl.verify_signature(root.public_key()).is_err() {
             return Err(TrustError::CrlWrongIssuer(authority));
         }
         let number = crl.crl_number().and_then(|n| u64::try_from(n).ok());
         let info = CrlInfo {
             number,
             this_update: Timestamp::from_unix_seconds(crl.last_update().timestamp()),
-            next_update: crl
-                .next_update()
-                .map(|t| Timestamp::from_unix_seconds(t.timestamp())),
+            next_update: crl.next_update().map(|t| Timestamp::from_unix_seconds(t.timestamp())),
             revoked: crl.iter_revoked_certificates().count(),
         };
         if let Some((_, loaded)) = &entry.crl {
             if let (Some(offered), Some(loaded)) = (info.number, loaded.number) {
                 if offered < loaded {
-                    return Err(TrustError::CrlNotNewer {
-                        authority,
-                        offered,
-                        loaded,
-                    });
+                    return Err(TrustError::CrlNotNewer { authority, offered, loaded });
                 }
             }
         }
-        let owned =
-            OwnedCertRevocationList::from_der(crl_der).map_err(|e| bad(format!("{e:?}")))?;
+        let owned = OwnedCertRevocationList::from_der(crl_der).map_err(|e| bad(format!("{e:?}")))?;
         entry.crl = Some((webpki::CertRevocationList::from(owned), info.clone()));
         self.clear_cache();
         Ok(info)
@@ -438,11 +389,7 @@ impl TrustStore {
 
     /// The loaded CRL's facts for `authority`.
     pub fn crl_info(&self, authority: Authority) -> Option<&CrlInfo> {
-        self.authorities
-            .get(&authority)?
-            .crl
-            .as_ref()
-            .map(|(_, i)| i)
+        self.authorities.get(&authority)?.crl.as_ref().map(|(_, i)| i)
     }
 
     /// Authorities whose CRL is past its nextUpdate at `now` (callers warn about these).
@@ -467,9 +414,7 @@ impl TrustStore {
         usage: CertUsage,
         now: Timestamp,
     ) -> Result<VerifiedCert, ProtoError> {
-        let key: Option<CacheKey> = intermediates
-            .is_empty()
-            .then(|| (Digest::of(der), authority, usage as u8));
+        let key: Option<CacheKey> = intermediates.is_empty().then(|| (Digest::of(der), authority, usage as u8));
         if let (Some(k), Ok(cache)) = (&key, self.cache.lock()) {
             if let Some(hit) = cache.get(k) {
                 if hit.not_before <= now && now <= hit.not_after {
@@ -477,12 +422,7 @@ impl TrustStore {
                 }
             }
         }
-        let Profiled {
-            identity,
-            key: public_key,
-            not_before,
-            not_after,
-        } = check_profile(der, usage)?;
+        let Profiled { identity, key: public_key, not_before, not_after } = check_profile(der, usage)?;
         if identity.authority() != authority {
             return Err(ProtoError::WrongAuthority {
                 kind: "message",
@@ -491,20 +431,13 @@ impl TrustStore {
                 expected: authority,
             });
         }
-        let trust = self
-            .authorities
-            .get(&authority)
-            .ok_or(ProtoError::UnknownAuthority(authority))?;
+        let trust = self.authorities.get(&authority).ok_or(ProtoError::UnknownAuthority(authority))?;
         let Some((crl, _)) = &trust.crl else {
             return Err(ProtoError::RevocationUnknown(authority));
         };
         let ee_der = CertificateDer::from(der);
-        let ee = EndEntityCert::try_from(&ee_der)
-            .map_err(|e| ProtoError::BadCertificate(format!("{e}")))?;
-        let inter: Vec<CertificateDer<'_>> = intermediates
-            .iter()
-            .map(|d| CertificateDer::from(*d))
-            .collect();
+        let ee = EndEntityCert::try_from(&ee_der).map_err(|e| ProtoError::BadCertificate(format!("{e}")))?;
+        let inter: Vec<CertificateDer<'_>> = intermediates.iter().map(|d| CertificateDer::from(*d)).collect();
         let crls = [crl];
         let revocation = webpki::RevocationOptionsBuilder::new(&crls)
             .map_err(|_| ProtoError::RevocationUnknown(authority))?
@@ -524,23 +457,12 @@ impl TrustStore {
         );
         match result {
             Ok(_) => {
-                let cert = VerifiedCert {
-                    identity,
-                    public_key,
-                    fingerprint: Digest::of(der),
-                };
+                let cert = VerifiedCert { identity, public_key, fingerprint: Digest::of(der) };
                 if let (Some(k), Ok(mut cache)) = (key, self.cache.lock()) {
                     if cache.len() >= CERT_CACHE_CAPACITY {
                         cache.clear();
                     }
-                    cache.insert(
-                        k,
-                        CachedCert {
-                            cert: cert.clone(),
-                            not_before,
-                            not_after,
-                        },
-                    );
+                    cache.insert(k, CachedCert { cert: cert.clone(), not_before, not_after });
                 }
                 Ok(cert)
             }
@@ -549,24 +471,11 @@ impl TrustStore {
     }
 }
 
-fn map_webpki_error(
-    e: webpki::Error,
-    identity: PrincipalId,
-    authority: Authority,
-    at: Timestamp,
-) -> ProtoError {
+fn map_webpki_error(e: webpki::Error, identity: PrincipalId, authority: Authority, at: Timestamp) -> ProtoError {
     use webpki::Error as W;
     match e {
-        W::CertExpired { .. } => ProtoError::CertificateNotValidNow {
-            identity,
-            at,
-            reason: "expired",
-        },
-        W::CertNotValidYet { .. } => ProtoError::CertificateNotValidNow {
-            identity,
-            at,
-            reason: "not yet valid",
-        },
+        W::CertExpired { .. } => ProtoError::CertificateNotValidNow { identity, at, reason: "expired" },
+        W::CertNotValidYet { .. } => ProtoError::CertificateNotValidNow { identity, at, reason: "not yet valid" },
         W::CertRevoked => ProtoError::Revoked(identity),
         W::UnknownRevocationStatus => ProtoError::RevocationUnknown(authority),
         W::RequiredEkuNotFoundContext(_) => ProtoError::WrongKeyUsage(identity),
@@ -575,10 +484,6 @@ fn map_webpki_error(
             authority,
             reason: format!("it was not issued by the {authority} root CA"),
         },
-        other => ProtoError::UntrustedChain {
-            identity,
-            authority,
-            reason: format!("{other}"),
-        },
+        other => ProtoError::UntrustedChain { identity, authority, reason: format!("{other}") },
     }
 }

@@ -74,10 +74,7 @@ mod tests {
     fn renders_rfc3339() {
         let t = Timestamp::from_unix_ms(1_796_083_200_123).unwrap();
         assert_eq!(t.to_string(), "2026-12-01T00:00:00.123Z");
-        assert_eq!(
-            Timestamp::from_unix_ms(0).unwrap().to_string(),
-            "1970-01-01T00:00:00.000Z"
-        );
+        assert_eq!(Timestamp::from_unix_ms(0).unwrap().to_string(), "1970-01-01T00:00:00.000Z");
         let max = Timestamp::from_unix_ms(Timestamp::MAX_MS).unwrap();
         assert_eq!(max.to_string(), "9999-12-31T23:59:59.999Z");
         assert!(Timestamp::from_unix_ms(Timestamp::MAX_MS + 1).is_none());

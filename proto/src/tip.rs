@@ -178,9 +178,7 @@ impl FromStr for Lang {
         let ok = s.len() <= MAX_LANG_BYTES
             && (2..=3).contains(&primary.len())
             && primary.bytes().all(|b| b.is_ascii_lowercase())
-            && parts.all(|p| {
-                (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric())
-            });
+            && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -224,11 +222,7 @@ impl Location {
         if !(1..=MAX_RADIUS_M).contains(&self.radius_m) {
             return Err(FieldError::RadiusOutOfRange);
         }
-        for (field, v) in [
-            ("place", &self.place),
-            ("sector", &self.sector),
-            ("port_of_entry", &self.port_of_entry),
-        ] {
+        for (field, v) in [("place", &self.place), ("sector", &self.sector), ("port_of_entry", &self.port_of_entry)] {
             if let Some(v) = v {
                 check_line(field, v, MAX_PLACE_CHARS)?;
             }
@@ -243,10 +237,7 @@ impl Location {
             .put("radius_m", cbor::uint(self.radius_m))
             .put_opt("place", self.place.as_deref().map(cbor::text))
             .put_opt("sector", self.sector.as_deref().map(cbor::text))
-            .put_opt(
-                "port_of_entry",
-                self.port_of_entry.as_deref().map(cbor::text),
-            )
+            .put_opt("port_of_entry", self.port_of_entry.as_deref().map(cbor::text))
             .into_value()
     }
 
@@ -338,9 +329,7 @@ impl Tip {
             if d.len() > MAX_DETAILS_BYTES {
                 return Err(FieldError::DetailsTooLong(d.len()));
             }
-            if d.chars()
-                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-            {
+            if d.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
                 return Err(FieldError::ControlCharacters("details"));
             }
         }
@@ -379,20 +368,10 @@ impl Tip {
             .put_opt("location", self.location.as_ref().map(Location::encode))
             .put_opt("observed_at", self.observed_at.map(cbor::time))
             .put_opt("valid_until", self.valid_until.map(cbor::time))
-            .put_opt(
-                "source_reliability",
-                self.source_reliability.map(|r| cbor::text(r.as_str())),
-            )
-            .put_opt(
-                "info_credibility",
-                self.info_credibility.map(|c| cbor::uint(c.get().into())),
-            )
+            .put_opt("source_reliability", self.source_reliability.map(|r| cbor::text(r.as_str())))
+            .put_opt("info_credibility", self.info_credibility.map(|c| cbor::uint(c.get().into())))
             .put("tlp", cbor::text(self.tlp.as_str()))
-            .put_opt(
-                "refs",
-                (!self.refs.is_empty())
-                    .then(|| Value::Array(self.refs.iter().map(cbor::id).collect())),
-            )
+            .put_opt("refs", (!self.refs.is_empty()).then(|| Value::Array(self.refs.iter().map(cbor::id).collect())))
             .into_value()
     }
 
@@ -414,14 +393,8 @@ impl Tip {
             location: m.take("location").map(Location::decode).transpose()?,
             observed_at: m.opt_time("observed_at")?,
             valid_until: m.opt_time("valid_until")?,
-            source_reliability: m
-                .take("source_reliability")
-                .map(SourceReliability::decode)
-                .transpose()?,
-            info_credibility: m
-                .opt_uint("info_credibility")?
-                .map(InfoCredibility::new)
-                .transpose()?,
+            source_reliability: m.take("source_reliability").map(SourceReliability::decode).transpose()?,
+            info_credibility: m.opt_uint("info_credibility")?.map(InfoCredibility::new).transpose()?,
             tlp: Tlp::decode(tlp)?,
             refs: match m.take("refs") {
                 None => Vec::new(),
@@ -430,9 +403,7 @@ impl Tip {
                     if a.len() > MAX_REFS {
                         return Err(FieldError::TooManyRefs(a.len()));
                     }
-                    a.into_iter()
-                        .map(|r| as_tip_id(r, "refs"))
-                        .collect::<Result<_, _>>()?
+                    a.into_iter().map(|r| as_tip_id(r, "refs")).collect::<Result<_, _>>()?
                 }
             },
         };

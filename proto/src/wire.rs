@@ -134,11 +134,7 @@ impl WireError {
             }
             reason.truncate(cut);
         }
-        Self {
-            code: code as u16,
-            name: code.name().to_owned(),
-            reason,
-        }
+        Self { code: code as u16, name: code.name().to_owned(), reason }
     }
 }
 
@@ -181,9 +177,7 @@ pub fn frame(body: &[u8]) -> Vec<u8> {
 
 /// Splits exactly one frame (prefix + body) and returns the body.
 pub fn unframe(bytes: &[u8], max: usize) -> Result<&[u8], FrameError> {
-    let (len, body) = bytes
-        .split_first_chunk::<4>()
-        .ok_or(FrameError::Truncated)?;
+    let (len, body) = bytes.split_first_chunk::<4>().ok_or(FrameError::Truncated)?;
     let len = u32::from_be_bytes(*len) as usize;
     if len > max {
         return Err(FrameError::TooLarge(len));
@@ -203,19 +197,16 @@ impl Request {
     /// Encodes as a framed CBOR map.
     pub fn encode(&self) -> Vec<u8> {
         let v = match self {
-            Self::Submit { envelope } => MapWriter::new()
-                .put("op", op("submit"))
-                .put("envelope", Value::Bytes(envelope.clone())),
-            Self::Fetch { limit } => MapWriter::new()
-                .put("op", op("fetch"))
-                .put("limit", cbor::uint(*limit)),
-            Self::Ack { envelope } => MapWriter::new()
-                .put("op", op("ack"))
-                .put("envelope", Value::Bytes(envelope.clone())),
-            Self::Acks { after, limit } => MapWriter::new()
-                .put("op", op("acks"))
-                .put("after", cbor::uint(*after))
-                .put("limit", cbor::uint(*limit)),
+            Self::Submit { envelope } => {
+                MapWriter::new().put("op", op("submit")).put("envelope", Value::Bytes(envelope.clone()))
+            }
+            Self::Fetch { limit } => MapWriter::new().put("op", op("fetch")).put("limit", cbor::uint(*limit)),
+            Self::Ack { envelope } => {
+                MapWriter::new().put("op", op("ack")).put("envelope", Value::Bytes(envelope.clone()))
+            }
+            Self::Acks { after, limit } => {
+                MapWriter::new().put("op", op("acks")).put("after", cbor::uint(*after)).put("limit", cbor::uint(*limit))
+            }
             Self::Status => MapWriter::new().put("op", op("status")),
             Self::Subscribe => MapWriter::new().put("op", op("subscribe")),
         };
@@ -229,19 +220,10 @@ impl Request {
         let mut m = MapReader::new(v, "<request>")?;
         let op = m.text("op")?;
         let r = match op.as_str() {
-            "submit" => Self::Submit {
-                envelope: as_bytes(m.req("envelope")?, "envelope")?,
-            },
-            "fetch" => Self::Fetch {
-                limit: m.uint("limit")?.clamp(1, MAX_FETCH),
-            },
-            "ack" => Self::Ack {
-                envelope: as_bytes(m.req("envelope")?, "envelope")?,
-            },
-            "acks" => Self::Acks {
-                after: m.uint("after")?,
-                limit: m.uint("limit")?.clamp(1, MAX_ACKS),
-            },
+            "submit" => Self::Submit { envelope: as_bytes(m.req("envelope")?, "envelope")? },
+            "fetch" => Self::Fetch { limit: m.uint("limit")?.clamp(1, MAX_FETCH) },
+            "ack" => Self::Ack { envelope: as_bytes(m.req("envelope")?, "envelope")? },
+            "acks" => Self::Acks { after: m.uint("after")?, limit: m.uint("limit")?.clamp(1, MAX_ACKS) },
             "status" => Self::Status,
             "subscribe" => Self::Subscribe,
             other => return Err(FrameError::UnknownOp(other.chars().take(40).collect())),
@@ -254,9 +236,7 @@ impl Request {
 impl Response {
     /// Encodes as a framed CBOR map: `{"ok": {...}}` or `{"error": {...}}`.
     pub fn encode(&self) -> Vec<u8> {
-        let ok = |kind: &str, w: MapWriter| {
-            MapWriter::new().put("ok", w.put("kind", cbor::text(kind)).into_value())
-        };
+        let ok = |kind: &str, w: MapWriter| MapWriter::new().put("ok", w.put("kind", cbor::text(kind)).into_value());
         let v = match self {
             Self::Submitted { receipt, duplicate } => ok(
                 "submitted",
@@ -299,12 +279,7 @@ impl Response {
                     ),
                 ),
             ),
-            Self::Status {
-                relay,
-                you,
-                time,
-                pending,
-            } => ok(
+            Self::Status { relay, you, time, pending } => ok(
                 "status",
                 MapWriter::new()
                     .put("relay", cbor::text(relay))
@@ -331,13 +306,8 @@ impl Response {
         let mut top = MapReader::new(v, "<response>")?;
         if let Some(e) = top.take("error") {
             let mut m = MapReader::new(e, "error")?;
-            let code =
-                u16::try_from(m.uint("code")?).map_err(|_| FieldError::OutOfRange("code"))?;
-            let r = Self::Error(WireError {
-                code,
-                name: m.text("name")?,
-                reason: m.text("reason")?,
-            });
+            let code = u16::try_from(m.uint("code")?).map_err(|_| FieldError::OutOfRange("code"))?;
+            let r = Self::Error(WireError { code, name: m.text("name")?, reason: m.text("reason")? });
             m.finish()?;
             top.finish()?;
             return Ok(r);
@@ -370,10 +340,7 @@ impl Response {
                     .into_iter()
                     .map(|i| {
                         let mut d = MapReader::new(i, "items")?;
-                        let out = ForwardedAck {
-                            index: d.uint("index")?,
-                            ack: as_bytes(d.req("ack")?, "ack")?,
-                        };
+                        let out = ForwardedAck { index: d.uint("index")?, ack: as_bytes(d.req("ack")?, "ack")? };
                         d.finish()?;
                         Ok(out)
                     })
@@ -385,9 +352,7 @@ impl Response {
                 time: m.uint("time")?,
                 pending: m.uint("pending")?,
             },
-            "event" => Self::Event {
-                kind: m.text("event")?,
-            },
+            "event" => Self::Event { kind: m.text("event")? },
             other => return Err(FrameError::UnknownOp(other.chars().take(40).collect())),
         };
         m.finish()?;
@@ -407,47 +372,22 @@ mod tests {
     #[test]
     fn requests_and_responses_round_trip() {
         for r in [
-            Request::Submit {
-                envelope: vec![1, 2, 3],
-            },
+            Request::Submit { envelope: vec![1, 2, 3] },
             Request::Fetch { limit: 10 },
             Request::Ack { envelope: vec![9] },
-            Request::Acks {
-                after: 5,
-                limit: 100,
-            },
+            Request::Acks { after: 5, limit: 100 },
             Request::Status,
             Request::Subscribe,
         ] {
             assert_eq!(Request::decode(&r.encode()).unwrap(), r);
         }
         for r in [
-            Response::Submitted {
-                receipt: vec![1],
-                duplicate: true,
-            },
-            Response::Deliveries {
-                items: vec![Delivery {
-                    tip: vec![1],
-                    receipt: vec![2],
-                }],
-            },
+            Response::Submitted { receipt: vec![1], duplicate: true },
+            Response::Deliveries { items: vec![Delivery { tip: vec![1], receipt: vec![2] }] },
             Response::Acked,
-            Response::Acks {
-                items: vec![ForwardedAck {
-                    index: 3,
-                    ack: vec![4],
-                }],
-            },
-            Response::Status {
-                relay: "r".into(),
-                you: "y".into(),
-                time: 1,
-                pending: 2,
-            },
-            Response::Event {
-                kind: "tips".into(),
-            },
+            Response::Acks { items: vec![ForwardedAck { index: 3, ack: vec![4] }] },
+            Response::Status { relay: "r".into(), you: "y".into(), time: 1, pending: 2 },
+            Response::Event { kind: "tips".into() },
             Response::Error(WireError::new(ErrorCode::Conflict, "x")),
         ] {
             assert_eq!(Response::decode(&r.encode()).unwrap(), r);
@@ -457,19 +397,13 @@ mod tests {
     #[test]
     fn frames_are_bounded_and_exact() {
         let f = Request::Status.encode();
-        assert_eq!(
-            Request::decode(&f[..f.len() - 1]),
-            Err(FrameError::Truncated)
-        );
+        assert_eq!(Request::decode(&f[..f.len() - 1]), Err(FrameError::Truncated));
         let mut long = f.clone();
         long.push(0);
         assert_eq!(Request::decode(&long), Err(FrameError::Trailing));
         let mut huge = vec![0xff, 0xff, 0xff, 0xff];
         huge.extend_from_slice(&[0; 8]);
-        assert!(matches!(
-            Request::decode(&huge),
-            Err(FrameError::TooLarge(_))
-        ));
+        assert!(matches!(Request::decode(&huge), Err(FrameError::TooLarge(_))));
         assert!(Request::decode(&[]).is_err());
     }
 }

@@ -55,9 +55,7 @@ fn sample_tip() -> Tip {
 /// Re-encodes a tip's payload with one top-level key changed (None removes it).
 fn with_field(tip: &Tip, key: &str, v: Option<Value>) -> Vec<u8> {
     let bytes = encode_payload(tip);
-    let Value::Map(mut m) = ciborium::de::from_reader::<Value, _>(&bytes[..]).unwrap() else {
-        unreachable!()
-    };
+    let Value::Map(mut m) = ciborium::de::from_reader::<Value, _>(&bytes[..]).unwrap() else { unreachable!() };
     m.retain(|(k, _)| k.as_text() != Some(key));
     if let Some(v) = v {
         m.push((Value::Text(key.into()), v));
@@ -86,98 +84,43 @@ fn sample_tip_round_trips_and_encoding_is_deterministic() {
 fn every_field_rule_has_its_own_error() {
     let t = sample_tip();
     let text = |s: &str| Some(Value::Text(s.into()));
-    assert_eq!(
-        field_err(&with_field(&t, "tlp", None)),
-        FieldError::TlpMissing
-    );
-    assert_eq!(
-        field_err(&with_field(&t, "summary", None)),
-        FieldError::Missing("summary")
-    );
-    assert_eq!(
-        field_err(&with_field(&t, "id", None)),
-        FieldError::Missing("id")
-    );
-    assert_eq!(
-        field_err(&with_field(&t, "v", Some(Value::Integer(2.into())))),
-        FieldError::UnsupportedVersion(2)
-    );
-    assert_eq!(
-        field_err(&with_field(&t, "extra", text("x"))),
-        FieldError::Unknown("extra".into())
-    );
-    assert_eq!(
-        field_err(&with_field(&t, "summary", text(&"x".repeat(501)))),
-        FieldError::SummaryTooLong(501)
-    );
+    assert_eq!(field_err(&with_field(&t, "tlp", None)), FieldError::TlpMissing);
+    assert_eq!(field_err(&with_field(&t, "summary", None)), FieldError::Missing("summary"));
+    assert_eq!(field_err(&with_field(&t, "id", None)), FieldError::Missing("id"));
+    assert_eq!(field_err(&with_field(&t, "v", Some(Value::Integer(2.into())))), FieldError::UnsupportedVersion(2));
+    assert_eq!(field_err(&with_field(&t, "extra", text("x"))), FieldError::Unknown("extra".into()));
+    assert_eq!(field_err(&with_field(&t, "summary", text(&"x".repeat(501)))), FieldError::SummaryTooLong(501));
     assert!(decode_payload::<Tip>(&with_field(&t, "summary", text(&"é".repeat(500)))).is_ok());
-    assert_eq!(
-        field_err(&with_field(&t, "summary", text(""))),
-        FieldError::SummaryEmpty
-    );
-    assert_eq!(
-        field_err(&with_field(&t, "summary", text("a\u{7}b"))),
-        FieldError::ControlCharacters("summary")
-    );
+    assert_eq!(field_err(&with_field(&t, "summary", text(""))), FieldError::SummaryEmpty);
+    assert_eq!(field_err(&with_field(&t, "summary", text("a\u{7}b"))), FieldError::ControlCharacters("summary"));
     assert_eq!(
         field_err(&with_field(&t, "details", text(&"x".repeat(16 * 1024 + 1)))),
         FieldError::DetailsTooLong(16385)
     );
-    assert_eq!(
-        field_err(&with_field(&t, "to", text("MX"))),
-        FieldError::SameJurisdiction("MX".into())
-    );
-    assert!(matches!(
-        field_err(&with_field(&t, "to", text("mx"))),
-        FieldError::Id { field: "to", .. }
-    ));
+    assert_eq!(field_err(&with_field(&t, "to", text("MX"))), FieldError::SameJurisdiction("MX".into()));
+    assert!(matches!(field_err(&with_field(&t, "to", text("mx"))), FieldError::Id { field: "to", .. }));
     assert!(matches!(
         field_err(&with_field(&t, "author", text("tiprelay://MX/boss/x"))),
-        FieldError::Id {
-            field: "author",
-            ..
-        }
+        FieldError::Id { field: "author", .. }
     ));
     assert!(matches!(
         field_err(&with_field(&t, "category", text("gossip"))),
-        FieldError::NotInSet {
-            field: "category",
-            ..
-        }
+        FieldError::NotInSet { field: "category", .. }
     ));
     assert!(matches!(
         field_err(&with_field(&t, "urgency", text("whenever"))),
-        FieldError::NotInSet {
-            field: "urgency",
-            ..
-        }
+        FieldError::NotInSet { field: "urgency", .. }
     ));
-    assert!(matches!(
-        field_err(&with_field(&t, "tlp", text("white"))),
-        FieldError::NotInSet { field: "tlp", .. }
-    ));
-    assert!(matches!(
-        field_err(&with_field(&t, "source_reliability", text("G"))),
-        FieldError::NotInSet { .. }
-    ));
+    assert!(matches!(field_err(&with_field(&t, "tlp", text("white"))), FieldError::NotInSet { field: "tlp", .. }));
+    assert!(matches!(field_err(&with_field(&t, "source_reliability", text("G"))), FieldError::NotInSet { .. }));
     assert_eq!(
-        field_err(&with_field(
-            &t,
-            "info_credibility",
-            Some(Value::Integer(7.into()))
-        )),
+        field_err(&with_field(&t, "info_credibility", Some(Value::Integer(7.into())))),
         FieldError::OutOfRange("info_credibility")
     );
-    assert_eq!(
-        field_err(&with_field(&t, "lang", text("Spanish"))),
-        FieldError::InvalidLang
-    );
+    assert_eq!(field_err(&with_field(&t, "lang", text("Spanish"))), FieldError::InvalidLang);
     assert_eq!(
         field_err(&with_field(&t, "id", Some(Value::Bytes(vec![0; 15])))),
-        FieldError::WrongLength {
-            field: "id",
-            len: 16
-        }
+        FieldError::WrongLength { field: "id", len: 16 }
     );
     assert!(matches!(
         field_err(&with_field(&t, "id", Some(Value::Bytes(vec![0; 16])))),
@@ -185,54 +128,28 @@ fn every_field_rule_has_its_own_error() {
     ));
     assert_eq!(
         field_err(&with_field(&t, "created", text("yesterday"))),
-        FieldError::WrongType {
-            field: "created",
-            expected: "an unsigned integer"
-        }
+        FieldError::WrongType { field: "created", expected: "an unsigned integer" }
     );
     assert_eq!(
-        field_err(&with_field(
-            &t,
-            "valid_until",
-            Some(Value::Integer(NOW.into()))
-        )),
+        field_err(&with_field(&t, "valid_until", Some(Value::Integer(NOW.into())))),
         FieldError::ValidUntilBeforeCreated
     );
     assert_eq!(
-        field_err(&with_field(
-            &t,
-            "refs",
-            Some(Value::Array(vec![Value::Bytes(t.id.as_bytes().to_vec())]))
-        )),
+        field_err(&with_field(&t, "refs", Some(Value::Array(vec![Value::Bytes(t.id.as_bytes().to_vec())])))),
         FieldError::BadRef
     );
-    let many: Vec<Value> = (0..33)
-        .map(|i| Value::Bytes(id(i + 10).as_bytes().to_vec()))
-        .collect();
-    assert_eq!(
-        field_err(&with_field(&t, "refs", Some(Value::Array(many)))),
-        FieldError::TooManyRefs(33)
-    );
+    let many: Vec<Value> = (0..33).map(|i| Value::Bytes(id(i + 10).as_bytes().to_vec())).collect();
+    assert_eq!(field_err(&with_field(&t, "refs", Some(Value::Array(many)))), FieldError::TooManyRefs(33));
 
     let loc = |lat: f64, lon: f64, r: u64| {
         let mut t = t.clone();
-        t.location = Some(Location {
-            lat,
-            lon,
-            radius_m: r,
-            place: None,
-            sector: None,
-            port_of_entry: None,
-        });
+        t.location = Some(Location { lat, lon, radius_m: r, place: None, sector: None, port_of_entry: None });
         t.validate()
     };
     assert_eq!(loc(90.5, 0.0, 1), Err(FieldError::LatitudeOutOfRange));
     assert_eq!(loc(f64::NAN, 0.0, 1), Err(FieldError::LatitudeOutOfRange));
     assert_eq!(loc(0.0, -180.1, 1), Err(FieldError::LongitudeOutOfRange));
-    assert_eq!(
-        loc(0.0, f64::INFINITY, 1),
-        Err(FieldError::LongitudeOutOfRange)
-    );
+    assert_eq!(loc(0.0, f64::INFINITY, 1), Err(FieldError::LongitudeOutOfRange));
     assert_eq!(loc(0.0, 0.0, 0), Err(FieldError::RadiusOutOfRange));
     assert_eq!(loc(0.0, 0.0, 500_001), Err(FieldError::RadiusOutOfRange));
     assert_eq!(loc(-90.0, 180.0, 500_000), Ok(()));
@@ -243,12 +160,8 @@ fn duplicate_keys_and_trailing_bytes_are_rejected() {
     let t = sample_tip();
     let mut bytes = encode_payload(&t);
     bytes.push(0x00);
-    assert!(matches!(
-        decode_payload::<Tip>(&bytes),
-        Err(ProtoError::MalformedCbor(_))
-    ));
-    let Value::Map(mut m) = ciborium::de::from_reader::<Value, _>(&encode_payload(&t)[..]).unwrap()
-    else {
+    assert!(matches!(decode_payload::<Tip>(&bytes), Err(ProtoError::MalformedCbor(_))));
+    let Value::Map(mut m) = ciborium::de::from_reader::<Value, _>(&encode_payload(&t)[..]).unwrap() else {
         unreachable!()
     };
     m.push((Value::Text("summary".into()), Value::Text("second".into())));
@@ -266,15 +179,9 @@ fn time_rules_depend_only_on_the_given_now() {
     t.observed_at = None;
     assert!(t.check_time(ts(NOW)).is_ok());
     t.created = ts(NOW + 5 * 60_000 + 1);
-    assert_eq!(
-        t.check_time(ts(NOW)).unwrap_err().code(),
-        ErrorCode::CreatedInFuture
-    );
+    assert_eq!(t.check_time(ts(NOW)).unwrap_err().code(), ErrorCode::CreatedInFuture);
     let mut t = sample_tip();
-    assert_eq!(
-        t.check_time(ts(NOW + 3_600_000)).unwrap_err().code(),
-        ErrorCode::Expired
-    );
+    assert_eq!(t.check_time(ts(NOW + 3_600_000)).unwrap_err().code(), ErrorCode::Expired);
     t.valid_until = None;
     assert!(t.check_time(ts(NOW + 3_600_000)).is_ok());
 }
@@ -306,37 +213,20 @@ fn tip_id() -> impl Strategy<Value = TipId> {
 }
 
 fn principal(j: Jurisdiction) -> impl Strategy<Value = PrincipalId> {
-    (
-        prop_oneof![Just(PrincipalKind::Analyst), Just(PrincipalKind::Feed)],
-        "[a-z0-9][a-z0-9._-]{0,20}",
-    )
+    (prop_oneof![Just(PrincipalKind::Analyst), Just(PrincipalKind::Feed)], "[a-z0-9][a-z0-9._-]{0,20}")
         .prop_map(move |(k, n)| PrincipalId::new(Authority::Jurisdiction(j), k, &n).unwrap())
 }
 
 fn line(max: usize) -> impl Strategy<Value = String> {
-    proptest::collection::vec(
-        any::<char>().prop_filter("no control", |c| !c.is_control()),
-        1..max,
-    )
-    .prop_map(|v| v.into_iter().collect::<String>())
-    .prop_filter("not blank", |s| !s.trim().is_empty())
+    proptest::collection::vec(any::<char>().prop_filter("no control", |c| !c.is_control()), 1..max)
+        .prop_map(|v| v.into_iter().collect::<String>())
+        .prop_filter("not blank", |s| !s.trim().is_empty())
 }
 
 fn location() -> impl Strategy<Value = Location> {
-    (
-        -90.0f64..=90.0,
-        -180.0f64..=180.0,
-        1u64..=500_000,
-        proptest::option::of(line(50)),
+    (-90.0f64..=90.0, -180.0f64..=180.0, 1u64..=500_000, proptest::option::of(line(50))).prop_map(
+        |(lat, lon, radius_m, place)| Location { lat, lon, radius_m, place, sector: None, port_of_entry: None },
     )
-        .prop_map(|(lat, lon, radius_m, place)| Location {
-            lat,
-            lon,
-            radius_m,
-            place,
-            sector: None,
-            port_of_entry: None,
-        })
 }
 
 fn tip() -> impl Strategy<Value = Tip> {
@@ -359,35 +249,30 @@ fn tip() -> impl Strategy<Value = Tip> {
                 proptest::option::of(1u64..1_000_000_000),
                 proptest::collection::vec(tip_id(), 0..4),
             )
-                .prop_map(
-                    move |(author, category, urgency, tlp, rel, cred, valid_for, refs)| Tip {
-                        id,
-                        from,
-                        to,
-                        author,
-                        created: ts(created),
-                        category,
-                        urgency,
-                        summary: summary.clone(),
-                        details: details.clone(),
-                        lang: "en".parse().unwrap(),
-                        location: location.clone(),
-                        observed_at: None,
-                        valid_until: valid_for.map(|d| ts(created + d)),
-                        source_reliability: rel,
-                        info_credibility: cred.map(|c| InfoCredibility::new(c).unwrap()),
-                        tlp,
-                        refs: refs
-                            .into_iter()
-                            .filter(|r| *r != id)
-                            .fold(Vec::new(), |mut v, r| {
-                                if !v.contains(&r) {
-                                    v.push(r)
-                                }
-                                v
-                            }),
-                    },
-                )
+                .prop_map(move |(author, category, urgency, tlp, rel, cred, valid_for, refs)| Tip {
+                    id,
+                    from,
+                    to,
+                    author,
+                    created: ts(created),
+                    category,
+                    urgency,
+                    summary: summary.clone(),
+                    details: details.clone(),
+                    lang: "en".parse().unwrap(),
+                    location: location.clone(),
+                    observed_at: None,
+                    valid_until: valid_for.map(|d| ts(created + d)),
+                    source_reliability: rel,
+                    info_credibility: cred.map(|c| InfoCredibility::new(c).unwrap()),
+                    tlp,
+                    refs: refs.into_iter().filter(|r| *r != id).fold(Vec::new(), |mut v, r| {
+                        if !v.contains(&r) {
+                            v.push(r)
+                        }
+                        v
+                    }),
+                })
         })
 }
 

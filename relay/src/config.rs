@@ -110,24 +110,20 @@ impl RelayConfig {
 
     /// Reads and validates a file.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!("cannot read the configuration {}: {e}", path.display())
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the configuration {}: {e}", path.display()))?;
         Self::parse(&text, path)
     }
 
     /// Validates TOML text; relative paths resolve against `path`'s directory.
     pub fn parse(text: &str, path: &Path) -> anyhow::Result<Self> {
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let bad =
-            |key: &str, why: String| anyhow::anyhow!("{}: key `{key}`: {why}", path.display());
-        let listen: SocketAddr = raw.relay.listen.parse().map_err(|e| {
-            bad(
-                "relay.listen",
-                format!("`{}` is not an address: {e}", raw.relay.listen),
-            )
-        })?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let bad = |key: &str, why: String| anyhow::anyhow!("{}: key `{key}`: {why}", path.display());
+        let listen: SocketAddr = raw
+            .relay
+            .listen
+            .parse()
+            .map_err(|e| bad("relay.listen", format!("`{}` is not an address: {e}", raw.relay.listen)))?;
         let file = |key: &str, v: &str| -> anyhow::Result<PathBuf> {
             let p = relative_to(path, v);
             if !p.exists() {
@@ -142,15 +138,10 @@ impl RelayConfig {
         }];
         let mut jurisdictions = BTreeSet::new();
         for (i, j) in raw.jurisdiction.iter().enumerate() {
-            let code: Jurisdiction = j
-                .code
-                .parse()
-                .map_err(|e| bad(&format!("jurisdiction[{i}].code"), format!("{e}")))?;
+            let code: Jurisdiction =
+                j.code.parse().map_err(|e| bad(&format!("jurisdiction[{i}].code"), format!("{e}")))?;
             if !jurisdictions.insert(code) {
-                return Err(bad(
-                    &format!("jurisdiction[{i}].code"),
-                    format!("{code} is listed twice"),
-                ));
+                return Err(bad(&format!("jurisdiction[{i}].code"), format!("{code} is listed twice")));
             }
             trust.push(TrustFiles {
                 authority: Authority::Jurisdiction(code),
@@ -159,10 +150,7 @@ impl RelayConfig {
             });
         }
         if jurisdictions.len() < 2 {
-            return Err(bad(
-                "jurisdiction",
-                "at least two jurisdictions are needed".into(),
-            ));
+            return Err(bad("jurisdiction", "at least two jurisdictions are needed".into()));
         }
         let mut pairs = BTreeSet::new();
         for (i, p) in raw.pair.iter().enumerate() {
@@ -174,10 +162,7 @@ impl RelayConfig {
             let b: Jurisdiction = b.parse().map_err(|e| bad(&key, format!("{e}")))?;
             for j in [a, b] {
                 if !jurisdictions.contains(&j) {
-                    return Err(bad(
-                        &key,
-                        format!("{j} is not a configured [[jurisdiction]]"),
-                    ));
+                    return Err(bad(&key, format!("{j} is not a configured [[jurisdiction]]")));
                 }
             }
             if a == b {

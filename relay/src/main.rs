@@ -1,1 +1,116 @@
-fn main() {}
+//! `tiprelay`: the relay binary. See `tiprelay --help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use tiprelay::config::RelayConfig;
+
+/// The tiprelay relay: stores and forwards signed intelligence tips between two
+/// jurisdictions over QUIC with mutual TLS, with signed receipts.
+#[derive(Parser)]
+#[command(name = "tiprelay", version)]
+struct Cli {
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the relay until SIGINT or SIGTERM (then finish in-flight commits and exit 0).
+    #[command(
+        after_help = "Example: tiprelay serve --config dev-pki/relay.toml   (make one with `tipcerts dev --out dev-pki`)"
+    )]
+    Serve {
+        /// Relay configuration (TOML).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Check a configuration file and print what it says, without serving.
+    CheckConfig {
+        /// Relay configuration (TOML).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// A relay and two jurisdictions on this machine exchanging tips, with receipts and acks.
+    Demo {
+        /// Directory for the demo's PKI and stores (default: a temporary one).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Keep the temporary directory.
+        #[arg(long)]
+        keep: bool,
+    },
+}
+
+fn init_logs(format: LogFormat, default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => b.init(),
+        LogFormat::Json => b.json().init(),
+    }
+}
+
+async fn serve(config: PathBuf) -> Result<()> {
+    let cfg = RelayConfig::load(&config)?;
+    let relay = tiprelay::server::start(cfg, None).await?;
+    let token = relay.shutdown_token();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+    }
+    token.cancel();
+    relay.wait().await
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tiprelay: error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = match cli.cmd {
+        Cmd::Serve { config } => {
+            init_logs(cli.log_format, "info");
+            rt.block_on(serve(config))
+        }
+        Cmd::CheckConfig { config } => RelayConfig::load(&config).map(|c| {
+            println!(
+                "configuration OK: listen {}, jurisdictions {:?}, pairs {:?}, store {}",
+                c.listen,
+                c.jurisdictions,
+                c.pairs,
+                c.store.display()
+            );
+        }),
+        Cmd::Demo { dir, keep } => {
+            init_logs(cli.log_format, "warn");
+            rt.block_on(tiprelay::demo::run(dir, keep))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tiprelay: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -17,8 +17,8 @@ use tracing::{info, info_span, warn, Instrument};
 use tiprelay_client::files;
 use tiprelay_proto::wire::{Request, Response, WireError, MAX_FETCH, MAX_REQUEST_BYTES};
 use tiprelay_proto::{
-    summarize_certificate, verify, CertUsage, DeliveryAck, ErrorCode, Jurisdiction, PrincipalId,
-    PrincipalKind, ProtoError, Tip,
+    summarize_certificate, verify, CertUsage, DeliveryAck, ErrorCode, Jurisdiction, PrincipalId, PrincipalKind,
+    ProtoError, Tip,
 };
 
 use crate::config::RelayConfig;
@@ -68,60 +68,30 @@ impl RelayHandle {
 }
 
 /// Starts a relay. With `socket`, serves on it instead of binding `config.listen`.
-pub async fn start(
-    config: RelayConfig,
-    socket: Option<std::net::UdpSocket>,
-) -> anyhow::Result<RelayHandle> {
+pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> anyhow::Result<RelayHandle> {
     let trust = SharedTrust::new(files::load_trust(&config.trust)?);
     let chain = files::read_certs(&config.tls_cert)?;
     let key = files::read_key(&config.tls_key)?;
     let signer = files::read_signer(&config.signing_key, &config.signing_cert)?;
     let relay_id = signer.identity().clone();
-    let server_cfg = tls::server_config(
-        trust.clone(),
-        chain,
-        key,
-        config.idle_timeout,
-        config.max_streams,
-    )?;
+    let server_cfg = tls::server_config(trust.clone(), chain, key, config.idle_timeout, config.max_streams)?;
     let socket = match socket {
         Some(s) => s,
-        None => std::net::UdpSocket::bind(config.listen)
-            .with_context(|| format!("cannot listen on {}", config.listen))?,
+        None => {
+            std::net::UdpSocket::bind(config.listen).with_context(|| format!("cannot listen on {}", config.listen))?
+        }
     };
-    let endpoint = Endpoint::new(
-        quinn::EndpointConfig::default(),
-        Some(server_cfg),
-        socket,
-        Arc::new(quinn::TokioRuntime),
-    )?;
+    let endpoint =
+        Endpoint::new(quinn::EndpointConfig::default(), Some(server_cfg), socket, Arc::new(quinn::TokioRuntime))?;
     let local_addr = endpoint.local_addr()?;
-    let (store, writer) = Store::open(
-        &config.store,
-        signer,
-        config.jurisdictions.iter().copied(),
-        config.commit_batch,
-    )
-    .with_context(|| format!("cannot open the store {}", config.store.display()))?;
-    store.event(Event {
-        principal: Some(relay_id.to_string()),
-        ..Event::new("relay_started", store::now())
-    });
+    let (store, writer) = Store::open(&config.store, signer, config.jurisdictions.iter().copied(), config.commit_batch)
+        .with_context(|| format!("cannot open the store {}", config.store.display()))?;
+    store.event(Event { principal: Some(relay_id.to_string()), ..Event::new("relay_started", store::now()) });
     info!(relay = %relay_id, addr = %local_addr, store = %config.store.display(), "relay listening");
     let shutdown = CancellationToken::new();
-    let state = Arc::new(State {
-        config,
-        trust,
-        store,
-        relay_id,
-        shutdown: shutdown.clone(),
-    });
+    let state = Arc::new(State { config, trust, store, relay_id, shutdown: shutdown.clone() });
     let main = tokio::spawn(run(state, endpoint, writer));
-    Ok(RelayHandle {
-        local_addr,
-        shutdown,
-        main,
-    })
+    Ok(RelayHandle { local_addr, shutdown, main })
 }
 
 async fn run(state: Arc<State>, endpoint: Endpoint, writer: WriterThread) -> anyhow::Result<()> {
@@ -149,25 +119,19 @@ async fn run(state: Arc<State>, endpoint: Endpoint, writer: WriterThread) -> any
     info!("shutting down: no new connections; finishing in-flight requests");
     endpoint.set_server_config(None);
     let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(5), drain)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(Duration::from_secs(5), drain).await.is_err() {
         tasks.abort_all();
     }
     endpoint.close(0u32.into(), b"relay shutting down");
     let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
-    state.store.event(Event {
-        principal: Some(state.relay_id.to_string()),
-        ..Event::new("relay_stopped", store::now())
-    });
+    state
+        .store
+        .event(Event { principal: Some(state.relay_id.to_string()), ..Event::new("relay_stopped", store::now()) });
     // Dropping the last Store handle lets the writer drain its queue and exit.
     let store = state.store.clone();
     drop(state);
     drop(store);
-    tokio::task::spawn_blocking(move || writer.join())
-        .await
-        .ok();
+    tokio::task::spawn_blocking(move || writer.join()).await.ok();
     info!("relay stopped; every acknowledged tip is on disk");
     Ok(())
 }
@@ -190,9 +154,7 @@ async fn reload_trust(state: Arc<State>) {
                 state.trust.set(t);
                 seen = now;
                 info!("trust material reloaded (roots and CRLs)");
-                state
-                    .store
-                    .event(Event::new("trust_reloaded", store::now()));
+                state.store.event(Event::new("trust_reloaded", store::now()));
             }
             Err(e) => {
                 warn!(error = %e, "changed trust files are unusable; keeping the previous ones")
@@ -208,18 +170,11 @@ struct Peer {
 }
 
 fn peer_of(conn: &Connection) -> Option<Peer> {
-    let certs = conn
-        .peer_identity()?
-        .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
-        .ok()?;
+    let certs = conn.peer_identity()?.downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>().ok()?;
     let cert = certs.first()?.to_vec();
     let identity = summarize_certificate(&cert).ok()?.identity?;
     let jurisdiction = identity.jurisdiction()?;
-    Some(Peer {
-        identity,
-        jurisdiction,
-        tls_cert: cert,
-    })
+    Some(Peer { identity, jurisdiction, tls_cert: cert })
 }
 
 async fn connection(state: Arc<State>, incoming: quinn::Incoming) {
@@ -261,25 +216,12 @@ async fn connection(state: Arc<State>, incoming: quinn::Incoming) {
     .await;
 }
 
-async fn stream(
-    state: Arc<State>,
-    peer: Arc<Peer>,
-    conn: Connection,
-    mut send: SendStream,
-    mut recv: RecvStream,
-) {
-    let read = tokio::time::timeout(
-        REQUEST_READ_TIMEOUT,
-        recv.read_to_end(MAX_REQUEST_BYTES + 4),
-    )
-    .await;
+async fn stream(state: Arc<State>, peer: Arc<Peer>, conn: Connection, mut send: SendStream, mut recv: RecvStream) {
+    let read = tokio::time::timeout(REQUEST_READ_TIMEOUT, recv.read_to_end(MAX_REQUEST_BYTES + 4)).await;
     let bytes = match read {
         Ok(Ok(b)) => b,
         Ok(Err(quinn::ReadToEndError::TooLong)) => {
-            let e = WireError::new(
-                ErrorCode::Oversized,
-                format!("a request is at most {MAX_REQUEST_BYTES} bytes"),
-            );
+            let e = WireError::new(ErrorCode::Oversized, format!("a request is at most {MAX_REQUEST_BYTES} bytes"));
             reject(&state, &peer, None, &e);
             let _ = send.write_all(&Response::Error(e).encode()).await;
             let _ = send.finish();
@@ -342,13 +284,7 @@ fn reject(state: &State, peer: &Peer, tip: Option<String>, e: &WireError) {
 }
 
 fn counterparts(state: &State, j: Jurisdiction) -> Vec<Jurisdiction> {
-    state
-        .config
-        .jurisdictions
-        .iter()
-        .copied()
-        .filter(|o| *o != j && state.config.pair_allowed(*o, j))
-        .collect()
+    state.config.jurisdictions.iter().copied().filter(|o| *o != j && state.config.pair_allowed(*o, j)).collect()
 }
 
 async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response {
@@ -378,8 +314,7 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
             let limit = usize::try_from(limit.min(MAX_FETCH)).unwrap_or(1);
             let froms = counterparts(state, peer.jurisdiction);
             let r = tokio::task::spawn_blocking(move || {
-                st.store
-                    .fetch(&p.identity.to_string(), p.jurisdiction, &froms, limit)
+                st.store.fetch(&p.identity.to_string(), p.jurisdiction, &froms, limit)
             })
             .await;
             match r {
@@ -391,16 +326,10 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
         Request::Acks { after, limit } => {
             let (st, p) = (state.clone(), peer.clone());
             let limit = usize::try_from(limit).unwrap_or(1);
-            match tokio::task::spawn_blocking(move || {
-                st.store.acks_for(&p.identity.to_string(), after, limit)
-            })
-            .await
-            {
+            match tokio::task::spawn_blocking(move || st.store.acks_for(&p.identity.to_string(), after, limit)).await {
                 Ok(Ok(items)) => Response::Acks { items },
                 Ok(Err(e)) => Response::Error(store_error(&e)),
-                Err(_) => {
-                    Response::Error(WireError::new(ErrorCode::Unavailable, "acks query failed"))
-                }
+                Err(_) => Response::Error(WireError::new(ErrorCode::Unavailable, "acks query failed")),
             }
         }
         Request::Status => {
@@ -408,8 +337,7 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
             let froms = counterparts(state, peer.jurisdiction);
             let pending = if peer.identity.kind() == PrincipalKind::Analyst {
                 tokio::task::spawn_blocking(move || {
-                    st.store
-                        .pending(&p.identity.to_string(), p.jurisdiction, &froms, 1_000_000)
+                    st.store.pending(&p.identity.to_string(), p.jurisdiction, &froms, 1_000_000)
                 })
                 .await
                 .ok()
@@ -425,20 +353,15 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
                 pending,
             }
         }
-        Request::Subscribe => Response::Error(WireError::new(
-            ErrorCode::BadRequest,
-            "subscribe is handled on its own stream",
-        )),
+        Request::Subscribe => {
+            Response::Error(WireError::new(ErrorCode::BadRequest, "subscribe is handled on its own stream"))
+        }
     }
 }
 
 type Rejection = (Option<String>, WireError);
 
-async fn submit(
-    state: &Arc<State>,
-    peer: &Arc<Peer>,
-    envelope: Vec<u8>,
-) -> Result<Response, Rejection> {
+async fn submit(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<Response, Rejection> {
     let trust = state.trust.get();
     // Signature and chain checks run off the async threads.
     let (verified, envelope) = tokio::task::spawn_blocking(move || {
@@ -446,22 +369,24 @@ async fn submit(
         (v, envelope)
     })
     .await
-    .map_err(|_| {
-        (
-            None,
-            WireError::new(ErrorCode::Unavailable, "verification task failed"),
-        )
-    })?;
+    .map_err(|_| (None, WireError::new(ErrorCode::Unavailable, "verification task failed")))?;
     let v = verified.map_err(|e| (None, proto_error(&e)))?;
     let tip = v.message;
     let id = Some(tip.id.to_string());
-    let span = info_span!("tip", id = %tip.id, category = %tip.category, from = %tip.from, to = %tip.to, digest = %v.digest);
+    let span =
+        info_span!("tip", id = %tip.id, category = %tip.category, from = %tip.from, to = %tip.to, digest = %v.digest);
     let _g = span.enter();
     if v.signer != peer.identity {
-        return Err((id, WireError::new(ErrorCode::IdentityMismatch, format!(
+        return Err((
+            id,
+            WireError::new(
+                ErrorCode::IdentityMismatch,
+                format!(
             "the tip is signed by {} but this connection is authenticated as {}; principals submit only their own tips",
             v.signer, peer.identity
-        ))));
+        ),
+            ),
+        ));
     }
     if !state.config.jurisdictions.contains(&tip.to) {
         return Err((
@@ -475,49 +400,30 @@ async fn submit(
     if !state.config.pair_allowed(tip.from, tip.to) {
         return Err((
             id,
-            WireError::new(
-                ErrorCode::PairNotAllowed,
-                format!("{} → {} is not a configured pair", tip.from, tip.to),
-            ),
+            WireError::new(ErrorCode::PairNotAllowed, format!("{} → {} is not a configured pair", tip.from, tip.to)),
         ));
     }
     drop(_g);
     let digest = v.digest;
-    let r = state
-        .store
-        .submit(tip, digest, envelope)
-        .instrument(span.clone())
-        .await;
+    let r = state.store.submit(tip, digest, envelope).instrument(span.clone()).await;
     match r {
         Ok(s) => {
             let _g = span.enter();
             info!(seq = s.seq, duplicate = s.duplicate, "accepted");
-            Ok(Response::Submitted {
-                receipt: s.receipt,
-                duplicate: s.duplicate,
-            })
+            Ok(Response::Submitted { receipt: s.receipt, duplicate: s.duplicate })
         }
         Err(e) => Err((id, store_error(&e))),
     }
 }
 
-async fn ack(
-    state: &Arc<State>,
-    peer: &Arc<Peer>,
-    envelope: Vec<u8>,
-) -> Result<Response, Rejection> {
+async fn ack(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<Response, Rejection> {
     let trust = state.trust.get();
     let (verified, envelope) = tokio::task::spawn_blocking(move || {
         let v = verify::<DeliveryAck>(&envelope, &trust, store::now());
         (v, envelope)
     })
     .await
-    .map_err(|_| {
-        (
-            None,
-            WireError::new(ErrorCode::Unavailable, "verification task failed"),
-        )
-    })?;
+    .map_err(|_| (None, WireError::new(ErrorCode::Unavailable, "verification task failed")))?;
     let v = verified.map_err(|e| (None, proto_error(&e)))?;
     let id = Some(v.message.tip.to_string());
     if v.signer != peer.identity {
@@ -525,10 +431,7 @@ async fn ack(
             id,
             WireError::new(
                 ErrorCode::IdentityMismatch,
-                format!(
-                    "the ack is signed by {} but this connection is authenticated as {}",
-                    v.signer, peer.identity
-                ),
+                format!("the ack is signed by {} but this connection is authenticated as {}", v.signer, peer.identity),
             ),
         ));
     }

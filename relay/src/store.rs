@@ -25,9 +25,7 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use tiprelay_proto::wire::{Delivery, ForwardedAck};
-use tiprelay_proto::{
-    DeliveryAck, Digest, ErrorCode, Jurisdiction, Receipt, Signer, Timestamp, Tip,
-};
+use tiprelay_proto::{DeliveryAck, Digest, ErrorCode, Jurisdiction, Receipt, Signer, Timestamp, Tip};
 use tokio::sync::{mpsc, oneshot, watch};
 
 const TIPS: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("tips");
@@ -169,17 +167,8 @@ pub struct Submitted {
 }
 
 enum WriteOp {
-    Submit {
-        tip: Box<Tip>,
-        digest: Digest,
-        envelope: Vec<u8>,
-        reply: oneshot::Sender<Result<Submitted, StoreError>>,
-    },
-    Ack {
-        ack: Box<DeliveryAck>,
-        envelope: Vec<u8>,
-        reply: oneshot::Sender<Result<bool, StoreError>>,
-    },
+    Submit { tip: Box<Tip>, digest: Digest, envelope: Vec<u8>, reply: oneshot::Sender<Result<Submitted, StoreError>> },
+    Ack { ack: Box<DeliveryAck>, envelope: Vec<u8>, reply: oneshot::Sender<Result<bool, StoreError>> },
     Event(Box<Event>),
 }
 
@@ -193,10 +182,7 @@ pub struct Notifier {
 impl Notifier {
     /// One channel per jurisdiction.
     pub fn new(js: impl IntoIterator<Item = Jurisdiction>) -> Self {
-        Self {
-            tips: js.into_iter().map(|j| (j, watch::channel(0).0)).collect(),
-            acks: watch::channel(0).0,
-        }
+        Self { tips: js.into_iter().map(|j| (j, watch::channel(0).0)).collect(), acks: watch::channel(0).0 }
     }
     /// Subscribe to tips for `j`.
     pub fn tips(&self, j: Jurisdiction) -> Option<watch::Receiver<u64>> {
@@ -228,10 +214,7 @@ impl WriterThread {
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// The current time as a [`Timestamp`].
@@ -266,34 +249,17 @@ impl Store {
         }
         let notifier = Arc::new(Notifier::new(jurisdictions));
         let (tx, rx) = mpsc::channel(batch.max(1) * 4);
-        let writer = Writer {
-            db: db.clone(),
-            signer,
-            notifier: notifier.clone(),
-            batch: batch.max(1),
-        };
-        let handle = std::thread::Builder::new()
-            .name("tiprelay-writer".into())
-            .spawn(move || writer.run(rx))
-            .map_err(failed)?;
+        let writer = Writer { db: db.clone(), signer, notifier: notifier.clone(), batch: batch.max(1) };
+        let handle =
+            std::thread::Builder::new().name("tiprelay-writer".into()).spawn(move || writer.run(rx)).map_err(failed)?;
         Ok((Store { db, tx, notifier }, WriterThread(handle)))
     }
 
     /// Commits an accepted tip (or finds the earlier commit) and returns its receipt.
-    pub async fn submit(
-        &self,
-        tip: Tip,
-        digest: Digest,
-        envelope: Vec<u8>,
-    ) -> Result<Submitted, StoreError> {
+    pub async fn submit(&self, tip: Tip, digest: Digest, envelope: Vec<u8>) -> Result<Submitted, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(WriteOp::Submit {
-                tip: Box::new(tip),
-                digest,
-                envelope,
-                reply,
-            })
+            .send(WriteOp::Submit { tip: Box::new(tip), digest, envelope, reply })
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
@@ -302,14 +268,7 @@ impl Store {
     /// Records a verified DeliveryAck; returns true if it was the tip's first.
     pub async fn ack(&self, ack: DeliveryAck, envelope: Vec<u8>) -> Result<bool, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(WriteOp::Ack {
-                ack: Box::new(ack),
-                envelope,
-                reply,
-            })
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        self.tx.send(WriteOp::Ack { ack: Box::new(ack), envelope, reply }).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -335,15 +294,8 @@ impl Store {
         let mut out = Vec::new();
         for from in froms {
             let (f, t) = (from.as_str(), to.as_str());
-            let c = cursor
-                .get((principal, f))
-                .map_err(failed)?
-                .map(|g| g.value())
-                .unwrap_or(0);
-            for item in by_seq
-                .range((f, t, c + 1)..=(f, t, u64::MAX))
-                .map_err(failed)?
-            {
+            let c = cursor.get((principal, f)).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
+            for item in by_seq.range((f, t, c + 1)..=(f, t, u64::MAX)).map_err(failed)? {
                 if out.len() >= limit {
                     return Ok(out);
                 }
@@ -357,10 +309,7 @@ impl Store {
                 };
                 let rec: TipRecord = decode(rec.value())?;
                 if let Some(envelope) = rec.envelope {
-                    out.push(Delivery {
-                        tip: envelope,
-                        receipt: rec.receipt,
-                    });
+                    out.push(Delivery { tip: envelope, receipt: rec.receipt });
                 }
             }
         }
@@ -392,21 +341,10 @@ impl Store {
         let mut n = 0;
         for from in froms {
             let (f, t) = (from.as_str(), to.as_str());
-            let c = cursor
-                .get((principal, f))
-                .map_err(failed)?
-                .map(|g| g.value())
-                .unwrap_or(0);
-            for item in by_seq
-                .range((f, t, c + 1)..=(f, t, u64::MAX))
-                .map_err(failed)?
-            {
+            let c = cursor.get((principal, f)).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
+            for item in by_seq.range((f, t, c + 1)..=(f, t, u64::MAX)).map_err(failed)? {
                 let (k, _) = item.map_err(failed)?;
-                if above
-                    .get((principal, f, k.value().2))
-                    .map_err(failed)?
-                    .is_none()
-                {
+                if above.get((principal, f, k.value().2)).map_err(failed)?.is_none() {
                     n += 1;
                 }
                 if n >= cap {
@@ -418,24 +356,13 @@ impl Store {
     }
 
     /// First acks of tips written by `author`, after index `after`.
-    pub fn acks_for(
-        &self,
-        author: &str,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<ForwardedAck>, StoreError> {
+    pub fn acks_for(&self, author: &str, after: u64, limit: usize) -> Result<Vec<ForwardedAck>, StoreError> {
         let r = self.db.begin_read().map_err(failed)?;
         let t = r.open_table(ACKS_BY_AUTHOR).map_err(failed)?;
         let mut out = Vec::new();
-        for item in t
-            .range((author, after.saturating_add(1))..=(author, u64::MAX))
-            .map_err(failed)?
-        {
+        for item in t.range((author, after.saturating_add(1))..=(author, u64::MAX)).map_err(failed)? {
             let (k, v) = item.map_err(failed)?;
-            out.push(ForwardedAck {
-                index: k.value().1,
-                ack: v.value().to_vec(),
-            });
+            out.push(ForwardedAck { index: k.value().1, ack: v.value().to_vec() });
             if out.len() >= limit {
                 break;
             }
@@ -447,20 +374,14 @@ impl Store {
     pub fn tip(&self, from: Jurisdiction, id: &[u8; 16]) -> Result<Option<TipRecord>, StoreError> {
         let r = self.db.begin_read().map_err(failed)?;
         let t = r.open_table(TIPS).map_err(failed)?;
-        t.get((from.as_str(), id.as_slice()))
-            .map_err(failed)?
-            .map(|g| decode(g.value()))
-            .transpose()
+        t.get((from.as_str(), id.as_slice())).map_err(failed)?.map(|g| decode(g.value())).transpose()
     }
 
     /// Every event, in order (for tests and audit export).
     pub fn events(&self) -> Result<Vec<Event>, StoreError> {
         let r = self.db.begin_read().map_err(failed)?;
         let t = r.open_table(EVENTS).map_err(failed)?;
-        t.iter()
-            .map_err(failed)?
-            .map(|i| i.map_err(failed).and_then(|(_, v)| decode(v.value())))
-            .collect()
+        t.iter().map_err(failed)?.map(|i| i.map_err(failed).and_then(|(_, v)| decode(v.value()))).collect()
     }
 
     /// Number of accepted tips per direction.
@@ -469,10 +390,7 @@ impl Store {
         let t = r.open_table(DIR_SEQ).map_err(failed)?;
         t.iter()
             .map_err(failed)?
-            .map(|i| {
-                i.map_err(failed)
-                    .map(|(k, v)| (k.value().0.to_owned(), k.value().1.to_owned(), v.value()))
-            })
+            .map(|i| i.map_err(failed).map(|(k, v)| (k.value().0.to_owned(), k.value().1.to_owned(), v.value())))
             .collect()
     }
 }
@@ -495,15 +413,8 @@ struct Writer {
 }
 
 enum Reply {
-    Submit(
-        oneshot::Sender<Result<Submitted, StoreError>>,
-        Result<Submitted, StoreError>,
-        Option<Jurisdiction>,
-    ),
-    Ack(
-        oneshot::Sender<Result<bool, StoreError>>,
-        Result<bool, StoreError>,
-    ),
+    Submit(oneshot::Sender<Result<Submitted, StoreError>>, Result<Submitted, StoreError>, Option<Jurisdiction>),
+    Ack(oneshot::Sender<Result<bool, StoreError>>, Result<bool, StoreError>),
 }
 
 impl Writer {
@@ -535,22 +446,13 @@ impl Writer {
                 let mut tx = Tx::open(&w)?;
                 for op in ops {
                     match op {
-                        WriteOp::Submit {
-                            tip,
-                            digest,
-                            envelope,
-                            reply,
-                        } => {
+                        WriteOp::Submit { tip, digest, envelope, reply } => {
                             let to = tip.to;
                             let r = tx.submit(&self.signer, &tip, digest, envelope);
                             let fresh = matches!(&r, Ok(s) if !s.duplicate);
                             replies.push(Reply::Submit(reply, r, fresh.then_some(to)));
                         }
-                        WriteOp::Ack {
-                            ack,
-                            envelope,
-                            reply,
-                        } => {
+                        WriteOp::Ack { ack, envelope, reply } => {
                             let r = tx.ack(&ack, &envelope);
                             replies.push(Reply::Ack(reply, r));
                         }
@@ -630,21 +532,14 @@ impl<'a> Tx<'a> {
     }
 
     fn next(&mut self, counter: &str) -> Result<u64, StoreError> {
-        let n = self
-            .meta
-            .get(counter)
-            .map_err(failed)?
-            .map(|g| g.value())
-            .unwrap_or(0);
+        let n = self.meta.get(counter).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
         self.meta.insert(counter, n + 1).map_err(failed)?;
         Ok(n)
     }
 
     fn append_event(&mut self, e: &Event) -> Result<u64, StoreError> {
         let i = self.next(NEXT_EVENT)?;
-        self.events
-            .insert(i, encode(e)?.as_slice())
-            .map_err(failed)?;
+        self.events.insert(i, encode(e)?.as_slice()).map_err(failed)?;
         Ok(i)
     }
 
@@ -660,25 +555,11 @@ impl<'a> Tx<'a> {
         if let Some(existing) = self.tips.get((from, id)).map_err(failed)? {
             let rec: TipRecord = decode(existing.value())?;
             if rec.digest == digest.0 {
-                return Ok(Submitted {
-                    receipt: rec.receipt,
-                    duplicate: true,
-                    seq: rec.seq,
-                });
+                return Ok(Submitted { receipt: rec.receipt, duplicate: true, seq: rec.seq });
             }
-            return Err(StoreError::Conflict {
-                id: tip.id.to_string(),
-                from: from.into(),
-                existing: hex(&rec.digest),
-            });
+            return Err(StoreError::Conflict { id: tip.id.to_string(), from: from.into(), existing: hex(&rec.digest) });
         }
-        let seq = self
-            .dir_seq
-            .get((from, to))
-            .map_err(failed)?
-            .map(|g| g.value())
-            .unwrap_or(0)
-            + 1;
+        let seq = self.dir_seq.get((from, to)).map_err(failed)?.map(|g| g.value()).unwrap_or(0) + 1;
         let accepted = now();
         let event = Event {
             principal: Some(tip.author.to_string()),
@@ -700,9 +581,7 @@ impl<'a> Tx<'a> {
             log_index,
             relay: signer.identity().clone(),
         };
-        let receipt = signer
-            .sign(&receipt)
-            .map_err(|e| StoreError::Failed(format!("cannot sign the receipt: {e}")))?;
+        let receipt = signer.sign(&receipt).map_err(|e| StoreError::Failed(format!("cannot sign the receipt: {e}")))?;
         let rec = TipRecord {
             to: to.into(),
             author: tip.author.to_string(),
@@ -714,56 +593,30 @@ impl<'a> Tx<'a> {
             envelope: Some(envelope),
             receipt: receipt.clone(),
         };
-        self.tips
-            .insert((from, id), encode(&rec)?.as_slice())
-            .map_err(failed)?;
+        self.tips.insert((from, id), encode(&rec)?.as_slice()).map_err(failed)?;
         self.by_seq.insert((from, to, seq), id).map_err(failed)?;
         self.dir_seq.insert((from, to), seq).map_err(failed)?;
-        Ok(Submitted {
-            receipt,
-            duplicate: false,
-            seq,
-        })
+        Ok(Submitted { receipt, duplicate: false, seq })
     }
 
     fn ack(&mut self, ack: &DeliveryAck, envelope: &[u8]) -> Result<bool, StoreError> {
         let (from, id) = (ack.from.as_str(), ack.tip.as_bytes().as_slice());
         let rec: TipRecord = match self.tips.get((from, id)).map_err(failed)? {
             Some(g) => decode(g.value())?,
-            None => {
-                return Err(StoreError::UnknownTip(format!(
-                    "no tip {} from {from} is held by the relay",
-                    ack.tip
-                )))
-            }
+            None => return Err(StoreError::UnknownTip(format!("no tip {} from {from} is held by the relay", ack.tip))),
         };
         if rec.digest != ack.digest.0 || rec.seq != ack.seq || rec.to != ack.to.as_str() {
-            return Err(StoreError::UnknownTip(format!("the ack for tip {} does not match the stored tip (digest, seq or recipient differ)", ack.tip)));
+            return Err(StoreError::UnknownTip(format!(
+                "the ack for tip {} does not match the stored tip (digest, seq or recipient differ)",
+                ack.tip
+            )));
         }
         let p = ack.by.to_string();
         let p = p.as_str();
-        let mut c = self
-            .cursor
-            .get((p, from))
-            .map_err(failed)?
-            .map(|g| g.value())
-            .unwrap_or(0);
-        if ack.seq > c
-            && self
-                .above
-                .get((p, from, ack.seq))
-                .map_err(failed)?
-                .is_none()
-        {
-            self.above
-                .insert((p, from, ack.seq), now().as_unix_ms())
-                .map_err(failed)?;
-            while self
-                .above
-                .remove((p, from, c + 1))
-                .map_err(failed)?
-                .is_some()
-            {
+        let mut c = self.cursor.get((p, from)).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
+        if ack.seq > c && self.above.get((p, from, ack.seq)).map_err(failed)?.is_none() {
+            self.above.insert((p, from, ack.seq), now().as_unix_ms()).map_err(failed)?;
+            while self.above.remove((p, from, c + 1)).map_err(failed)?.is_some() {
                 c += 1;
             }
             self.cursor.insert((p, from), c).map_err(failed)?;
@@ -773,9 +626,7 @@ impl<'a> Tx<'a> {
         }
         let index = self.next(NEXT_ACK)? + 1;
         self.first_ack.insert((from, id), index).map_err(failed)?;
-        self.acks_by_author
-            .insert((rec.author.as_str(), index), envelope)
-            .map_err(failed)?;
+        self.acks_by_author.insert((rec.author.as_str(), index), envelope).map_err(failed)?;
         let event = Event {
             principal: Some(p.into()),
             from: Some(from.into()),

@@ -60,11 +60,7 @@ pub struct TrustVerifier {
 impl TrustVerifier {
     /// A verifier over `trust`.
     pub fn new(trust: SharedTrust, provider: Arc<CryptoProvider>) -> Self {
-        Self {
-            trust,
-            provider,
-            hints: Vec::new(),
-        }
+        Self { trust, provider, hints: Vec::new() }
     }
 }
 
@@ -84,20 +80,13 @@ impl ClientCertVerifier for TrustVerifier {
             rustls::Error::General(why)
         };
         let summary = summarize_certificate(end_entity).map_err(reject)?;
-        let identity = summary
-            .identity
-            .ok_or_else(|| reject("no tiprelay:// identity in the client certificate".into()))?;
+        let identity =
+            summary.identity.ok_or_else(|| reject("no tiprelay:// identity in the client certificate".into()))?;
         let now = Timestamp::from_unix_seconds(i64::try_from(now.as_secs()).unwrap_or(i64::MAX));
         let inter: Vec<&[u8]> = intermediates.iter().map(|c| c.as_ref()).collect();
         self.trust
             .get()
-            .verify_cert(
-                end_entity,
-                &inter,
-                identity.authority(),
-                CertUsage::TlsClient,
-                now,
-            )
+            .verify_cert(end_entity, &inter, identity.authority(), CertUsage::TlsClient, now)
             .map_err(|e| reject(e.to_string()))?;
         Ok(ClientCertVerified::assertion())
     }
@@ -117,12 +106,7 @@ impl ClientCertVerifier for TrustVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -133,9 +117,7 @@ impl ClientCertVerifier for TrustVerifier {
 /// Limits of a QUIC connection (DESIGN §3: memory per peer is capped).
 pub fn transport(idle: Duration, max_streams: u64) -> quinn::TransportConfig {
     let mut t = quinn::TransportConfig::default();
-    t.max_concurrent_bidi_streams(quinn::VarInt::from_u32(
-        u32::try_from(max_streams).unwrap_or(64),
-    ));
+    t.max_concurrent_bidi_streams(quinn::VarInt::from_u32(u32::try_from(max_streams).unwrap_or(64)));
     t.max_concurrent_uni_streams(quinn::VarInt::from_u32(0));
     t.stream_receive_window(quinn::VarInt::from_u32(256 * 1024));
     t.receive_window(quinn::VarInt::from_u32(4 * 1024 * 1024));

@@ -11,9 +11,7 @@ async fn a_tip_goes_from_mx_to_us_with_receipt_and_ack() {
     let w = World::start().await;
     let mx = w.client("MX", "analyst");
     let us = w.client("US", "analyst");
-    let (tip, _) = mx
-        .compose(draft("US", "Grupo armado cruzando por Palomas"))
-        .unwrap();
+    let (tip, _) = mx.compose(draft("US", "Grupo armado cruzando por Palomas")).unwrap();
     let c = connect(&mx).await;
     let sent = mx.send(&c, &tip.id).await.unwrap();
     assert_eq!(sent.receipt.seq, 1);
@@ -30,10 +28,7 @@ async fn a_tip_goes_from_mx_to_us_with_receipt_and_ack() {
 
     assert_eq!(mx.sync_acks(&c).await.unwrap(), 1);
     let out = mx.store.get_out(tip.id.as_bytes()).unwrap().unwrap();
-    assert_eq!(
-        out.acked_by.as_deref(),
-        Some("tiprelay://US/analyst/analyst-1")
-    );
+    assert_eq!(out.acked_by.as_deref(), Some("tiprelay://US/analyst/analyst-1"));
     c.close().await;
     cu.close().await;
     w.relay.unwrap().shutdown().await.unwrap();

@@ -36,11 +36,7 @@ impl World {
         .unwrap();
         let cfg = RelayConfig::load(&dir.path().join("pki/relay.toml")).unwrap();
         let relay = server::start(cfg, Some(socket)).await.unwrap();
-        World {
-            dir,
-            addr,
-            relay: Some(relay),
-        }
+        World { dir, addr, relay: Some(relay) }
     }
 
     pub fn config(&self, j: &str, kind: &str) -> PathBuf {

@@ -1,0 +1,209 @@
+//! What `tipctl` shows: JSON objects for scripts, tables and a TLP banner for people.
+
+use serde_json::{json, Value};
+use tiprelay_proto::{parse, DeliveryAck, Receipt, Timestamp, Tip, Tlp};
+
+use crate::store::{InRecord, OutRecord};
+
+/// The TLP 2.0 banner every reader sees above a tip.
+pub fn tlp_banner(tlp: Tlp) -> String {
+    let rule = match tlp {
+        Tlp::Clear => "disclosure is not limited",
+        Tlp::Green => "share within the recipient's community, not publicly",
+        Tlp::Amber => "share on a need-to-know basis within the recipient's organisation and its clients",
+        Tlp::AmberStrict => "share on a need-to-know basis within the recipient's organisation only",
+        Tlp::Red => "for the named recipients only; do not share",
+    };
+    format!("==== TLP:{} ==== {rule}", tlp.as_str().to_uppercase())
+}
+
+fn ts(ms: u64) -> String {
+    Timestamp::from_unix_ms(ms).map(|t| t.to_string()).unwrap_or_default()
+}
+
+fn tip_json(t: &Tip) -> Value {
+    json!({
+        "id": t.id.to_string(),
+        "from": t.from.as_str(),
+        "to": t.to.as_str(),
+        "author": t.author.to_string(),
+        "created": t.created.to_string(),
+        "category": t.category.as_str(),
+        "urgency": t.urgency.as_str(),
+        "summary": t.summary,
+        "details": t.details,
+        "lang": t.lang.as_str(),
+        "tlp": t.tlp.as_str(),
+        "location": t.location.as_ref().map(|l| json!({"lat": l.lat, "lon": l.lon, "radius_m": l.radius_m, "place": l.place, "sector": l.sector, "port_of_entry": l.port_of_entry})),
+        "observed_at": t.observed_at.map(|x| x.to_string()),
+        "valid_until": t.valid_until.map(|x| x.to_string()),
+        "source_reliability": t.source_reliability.map(|r| r.as_str()),
+        "info_credibility": t.info_credibility.map(|c| c.get()),
+        "refs": t.refs.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+    })
+}
+
+/// The receipt as JSON.
+pub fn receipt_json(r: &Receipt) -> Value {
+    json!({
+        "seq": r.seq,
+        "accepted": r.accepted.to_string(),
+        "digest": r.digest.to_hex(),
+        "log_index": r.log_index,
+        "relay": r.relay.to_string(),
+    })
+}
+
+/// An inbox entry as JSON (fields of the `tipctl inbox --json` contract).
+pub fn inbox_json(r: &InRecord) -> Option<Value> {
+    let tip = parse::<Tip>(&r.envelope).ok()?.message;
+    let receipt = parse::<Receipt>(&r.receipt).ok()?.message;
+    let mut v = tip_json(&tip);
+    let o = v.as_object_mut()?;
+    o.insert("seq".into(), json!(r.seq));
+    o.insert("verified".into(), json!(true));
+    o.insert("signer".into(), json!(r.signer));
+    o.insert("received_at".into(), json!(ts(r.received_at)));
+    o.insert("acked".into(), json!(r.acked));
+    o.insert("read".into(), json!(r.read));
+    o.insert("receipt".into(), receipt_json(&receipt));
+    Some(v)
+}
+
+/// An outbox entry as JSON.
+pub fn outbox_json(r: &OutRecord) -> Option<Value> {
+    let tip = parse::<Tip>(&r.envelope).ok()?.message;
+    let mut v = tip_json(&tip);
+    let o = v.as_object_mut()?;
+    let receipt = r.receipt.as_deref().and_then(|b| parse::<Receipt>(b).ok()).map(|p| receipt_json(&p.message));
+    o.insert("status".into(), json!(out_status(r)));
+    o.insert("receipt".into(), receipt.unwrap_or(Value::Null));
+    o.insert("acked_by".into(), json!(r.acked_by));
+    o.insert("rejected".into(), json!(r.rejected));
+    o.insert("acked_at".into(), json!(r.acked_at.map(ts)));
+    Some(v)
+}
+
+/// `pending` (no receipt yet), `rejected` (refused for good), `accepted` (receipted),
+/// `acknowledged` (counterpart acked).
+pub fn out_status(r: &OutRecord) -> &'static str {
+    match (&r.receipt, &r.ack) {
+        (None, _) if r.rejected.is_some() => "rejected",
+        (None, _) => "pending",
+        (Some(_), None) => "accepted",
+        (Some(_), Some(_)) => "acknowledged",
+    }
+}
+
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The inbox as a table, newest first.
+pub fn inbox_table(rows: &[(String, [u8; 16], InRecord)]) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
+    t.set_header(["", "received", "from", "seq", "TLP", "urgency", "category", "summary", "author"]);
+    for (_, _, r) in rows {
+        let Ok(tip) = parse::<Tip>(&r.envelope) else { continue };
+        let tip = tip.message;
+        t.add_row([
+            if r.read { " " } else { "●" }.to_owned(),
+            ts(r.received_at).chars().take(19).collect(),
+            tip.from.to_string(),
+            r.seq.to_string(),
+            tip.tlp.as_str().to_uppercase(),
+            tip.urgency.as_str().into(),
+            tip.category.as_str().into(),
+            short(&tip.summary, 48),
+            r.signer.clone(),
+        ]);
+    }
+    t.to_string()
+}
+
+/// The outbox as a table.
+pub fn outbox_table(rows: &[([u8; 16], OutRecord)]) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
+    t.set_header(["created", "id", "to", "seq", "status", "TLP", "category", "summary"]);
+    for (_, r) in rows {
+        let Ok(tip) = parse::<Tip>(&r.envelope) else { continue };
+        let tip = tip.message;
+        t.add_row([
+            ts(r.created).chars().take(19).collect(),
+            tip.id.to_string(),
+            tip.to.to_string(),
+            r.seq.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            out_status(r).into(),
+            tip.tlp.as_str().to_uppercase(),
+            tip.category.as_str().into(),
+            short(&tip.summary, 40),
+        ]);
+    }
+    t.to_string()
+}
+
+/// One tip in full, for `show`.
+pub fn show_text(tip: &Tip, signer: &str, receipt: Option<&Receipt>, delivery: &str) -> String {
+    let mut o = String::new();
+    o.push_str(&tlp_banner(tip.tlp));
+    o.push('\n');
+    let mut line = |k: &str, v: String| {
+        o.push_str(&format!("{k:>18}  {v}\n"));
+    };
+    line("id", tip.id.to_string());
+    line("direction", format!("{} → {}", tip.from, tip.to));
+    line("category", tip.category.as_str().into());
+    line("urgency", tip.urgency.as_str().into());
+    line("summary", tip.summary.clone());
+    line("author", tip.author.to_string());
+    line("signature", format!("verified: signed by {signer}, chain to the {} root CA", tip.from));
+    line("created", tip.created.to_string());
+    if let Some(t) = tip.observed_at {
+        line("observed at", t.to_string());
+    }
+    if let Some(t) = tip.valid_until {
+        line("valid until", t.to_string());
+    }
+    if let Some(l) = &tip.location {
+        let mut s = format!("{:.5}, {:.5} ±{} m", l.lat, l.lon, l.radius_m);
+        for n in [&l.place, &l.sector, &l.port_of_entry].into_iter().flatten() {
+            s.push_str(&format!(" · {n}"));
+        }
+        line("location", s);
+    }
+    if let (Some(r), Some(c)) = (tip.source_reliability, tip.info_credibility) {
+        line("grading", format!("{}{}", r.as_str(), c.get()));
+    }
+    line("language", tip.lang.to_string());
+    if !tip.refs.is_empty() {
+        line("related", tip.refs.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", "));
+    }
+    match receipt {
+        Some(r) => {
+            line("receipt", format!("seq {} accepted {} by {} (log index {})", r.seq, r.accepted, r.relay, r.log_index))
+        }
+        None => line("receipt", "none yet (in the outbox; `tipctl resend` pushes it)".into()),
+    }
+    line("delivery", delivery.to_owned());
+    if let Some(d) = &tip.details {
+        o.push_str("\n");
+        o.push_str(d);
+        o.push('\n');
+    }
+    o.push_str(&tlp_banner(tip.tlp));
+    o.push('\n');
+    o
+}
+
+/// The acknowledger of an ack envelope, if it parses.
+pub fn ack_by(ack: &[u8]) -> Option<String> {
+    parse::<DeliveryAck>(ack).ok().map(|a| a.message.by.to_string())
+}
