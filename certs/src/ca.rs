@@ -225,15 +225,32 @@ impl Ca {
         if days <= 0 {
             return Err(CertsError::Invalid("--days must be positive".into()));
         }
-        let key = profile::random_key()?;
         let now = now_utc();
+        self.issue_leaf_between(dir, identity, kind, now - Duration::minutes(5), now + Duration::days(days), dns, ips)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn issue_leaf_between(
+        &mut self,
+        dir: &Path,
+        identity: &PrincipalId,
+        kind: LeafKind,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+        dns: &[String],
+        ips: &[IpAddr],
+    ) -> Result<Vec<u8>, CertsError> {
+        if not_after <= not_before {
+            return Err(CertsError::Invalid("the validity period must end after it starts".into()));
+        }
+        let key = profile::random_key()?;
         let ca_end =
             tiprelay_proto::summarize_certificate(&self.cert_der).map(|s| s.not_after.as_unix_ms() / 1000).unwrap_or(0);
-        let mut not_after = now + Duration::days(days);
+        let mut not_after = not_after;
         if let Ok(ca_end) = OffsetDateTime::from_unix_timestamp(i64::try_from(ca_end).unwrap_or(i64::MAX)) {
             not_after = not_after.min(ca_end);
         }
-        let v = Validity { not_before: now - Duration::minutes(5), not_after, serial: profile::random_serial() };
+        let v = Validity { not_before, not_after, serial: profile::random_serial() };
         let cert = profile::make_leaf(identity, kind, &key, &self.issuer()?, &v, dns, ips)?;
         let der = cert.der().to_vec();
         let (stem, role) = match kind {
@@ -258,6 +275,26 @@ impl Ca {
     pub fn issue_principal(&mut self, identity: &PrincipalId, out: &Path, days: i64) -> Result<PathBuf, CertsError> {
         let staging = Staging::new(out, false)?;
         self.issue_principal_into(identity, staging.path(), days)?;
+        self.save()?;
+        staging.commit()
+    }
+
+    /// Issues a principal's certificates with an explicit validity period (scheduled
+    /// rotations, drills and tests of expiry handling). Same layout as
+    /// [`Ca::issue_principal`].
+    pub fn issue_principal_valid(
+        &mut self,
+        identity: &PrincipalId,
+        out: &Path,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Result<PathBuf, CertsError> {
+        self.check_may_issue(identity)?;
+        let staging = Staging::new(out, false)?;
+        for kind in [LeafKind::TlsClient, LeafKind::Signing] {
+            self.issue_leaf_between(staging.path(), identity, kind, not_before, not_after, &[], &[])?;
+        }
+        self.copy_root_into(staging.path())?;
         self.save()?;
         staging.commit()
     }

@@ -103,6 +103,15 @@ pub struct Received {
     pub fresh: bool,
 }
 
+/// Outcome of an inbox synchronisation.
+#[derive(Debug, Default)]
+pub struct InboxSync {
+    /// Tips verified, stored and acknowledged.
+    pub received: Vec<Received>,
+    /// Deliveries that failed verification (left unacknowledged), with the reason.
+    pub failed: Vec<String>,
+}
+
 /// Outcome of a resend round.
 #[derive(Debug, Default)]
 pub struct Resent {
@@ -248,56 +257,86 @@ impl Client {
     /// Refusals are recorded and reported, not fatal; transport failures stop the round.
     pub async fn resend(&self, conn: &RelayConn) -> Result<Resent, ClientError> {
         let mut out = Resent::default();
-        for (id, rec) in self.store.outbox()? {
-            if rec.receipt.is_none() && rec.rejected.is_none() {
-                let id = TipId::from_bytes(id).map_err(|e| ClientError::NotFound(e.to_string()))?;
-                match self.send(conn, &id).await {
-                    Ok(s) => out.sent.push(s),
-                    Err(ClientError::Conn(ConnError::Refused(e))) if is_permanent(&e) => out.refused.push((id, e)),
-                    Err(e) => return Err(e),
-                }
+        for id in self.store.pending_out()? {
+            let id = TipId::from_bytes(id).map_err(|e| ClientError::NotFound(e.to_string()))?;
+            match self.send(conn, &id).await {
+                Ok(s) => out.sent.push(s),
+                Err(ClientError::Conn(ConnError::Refused(e))) if is_permanent(&e) => out.refused.push((id, e)),
+                Err(e) => return Err(e),
             }
         }
         Ok(out)
     }
 
     /// Fetches every pending tip: verifies each independently (author signature and chain
-    /// to the sender's root; the relay's receipt), stores it durably, then acks it.
-    /// Returns the tips processed (redeliveries have `fresh == false`).
+    /// to the sender's root; the relay's receipt), stores each batch durably in one
+    /// transaction, then acknowledges the batch. Returns the tips processed (redeliveries
+    /// have `fresh == false`). Deliveries that fail verification are left unacknowledged;
+    /// [`Client::fetch_inbox`] reports them.
     pub async fn sync_inbox(&self, conn: &RelayConn) -> Result<Vec<Received>, ClientError> {
-        let mut all = Vec::new();
-        // Bounded: at most 4096 rounds of 256 per call.
+        Ok(self.fetch_inbox(conn).await?.received)
+    }
+
+    /// Like [`Client::sync_inbox`], also reporting deliveries that failed verification.
+    pub async fn fetch_inbox(&self, conn: &RelayConn) -> Result<InboxSync, ClientError> {
+        let mut report = InboxSync::default();
+        // Bounded: at most 4096 rounds of up to 256 tips per call.
         for _ in 0..4096 {
             let items = match conn.request(&Request::Fetch { limit: MAX_FETCH }).await? {
                 Response::Deliveries { items } => items,
                 other => return Err(ConnError::Protocol(format!("unexpected answer {other:?}")).into()),
             };
-            if items.is_empty() {
+            let mut ok = Vec::with_capacity(items.len());
+            let mut recs = Vec::with_capacity(items.len());
+            for d in &items {
+                match self.check_delivery(&d.tip, &d.receipt) {
+                    Ok((got, rec)) => {
+                        recs.push((got.tip.from.to_string(), *got.tip.id.as_bytes(), rec));
+                        ok.push(got);
+                    }
+                    Err(e) => report.failed.push(e.to_string()),
+                }
+            }
+            // Only failures came back: they will keep coming; stop this round.
+            if ok.is_empty() {
                 break;
             }
-            for d in items {
-                let got = self.accept_delivery(&d.tip, &d.receipt)?;
-                self.ack(conn, &got).await?;
-                all.push(got);
+            let fresh = self.store.put_in_batch(&recs)?;
+            for (g, f) in ok.iter_mut().zip(fresh) {
+                g.fresh = f;
             }
+            let acks = ok.iter().map(|g| self.ack_request(g)).collect::<Result<Vec<_>, _>>()?;
+            let answers = conn.request_many(acks).await;
+            let mut acked = Vec::with_capacity(ok.len());
+            for (g, a) in ok.iter().zip(answers) {
+                a?;
+                acked.push((g.tip.from.to_string(), *g.tip.id.as_bytes()));
+            }
+            self.store.mark_acked(&acked)?;
+            report.received.extend(ok);
         }
-        Ok(all)
+        Ok(report)
     }
 
-    /// Verifies and stores one delivery (no network).
+    /// Verifies one delivery and stores it (no network). See [`Client::fetch_inbox`].
     pub fn accept_delivery(&self, tip_bytes: &[u8], receipt_bytes: &[u8]) -> Result<Received, ClientError> {
+        let (mut got, rec) = self.check_delivery(tip_bytes, receipt_bytes)?;
+        got.fresh = self.store.put_in(got.tip.from.as_str(), got.tip.id.as_bytes(), &rec)?;
+        Ok(got)
+    }
+
+    /// Verifies one delivery independently of the relay and builds its inbox record.
+    fn check_delivery(&self, tip_bytes: &[u8], receipt_bytes: &[u8]) -> Result<(Received, InRecord), ClientError> {
         let rv = verify::<Receipt>(receipt_bytes, &self.trust, now())
             .map_err(|e| ClientError::Untrusted { what: "receipt", why: e.to_string() })?;
         let receipt = rv.message;
         // Judge the tip at the instant the relay accepted it: a tip may expire while it
         // waits for us, and that must not make it unverifiable. The receipt's time may not
         // lie in our future.
-        let at = if receipt.accepted > now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) {
+        if receipt.accepted > now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) {
             return Err(ClientError::Untrusted { what: "receipt", why: "its acceptance time is in the future".into() });
-        } else {
-            receipt.accepted
-        };
-        let tv = verify::<Tip>(tip_bytes, &self.trust, at)
+        }
+        let tv = verify::<Tip>(tip_bytes, &self.trust, receipt.accepted)
             .map_err(|e| ClientError::Untrusted { what: "tip", why: e.to_string() })?;
         if receipt.tip != tv.message.id
             || receipt.digest != tv.digest
@@ -324,12 +363,10 @@ impl Client {
             acked: false,
             read: false,
         };
-        let fresh = self.store.put_in(tv.message.from.as_str(), tv.message.id.as_bytes(), &rec)?;
-        Ok(Received { tip: tv.message, receipt, signer: tv.signer.to_string(), fresh })
+        Ok((Received { tip: tv.message, receipt, signer: tv.signer.to_string(), fresh: true }, rec))
     }
 
-    /// Sends the signed DeliveryAck for a stored tip and records that it was acked.
-    pub async fn ack(&self, conn: &RelayConn, got: &Received) -> Result<(), ClientError> {
+    fn ack_request(&self, got: &Received) -> Result<Request, ClientError> {
         let ack = DeliveryAck {
             tip: got.tip.id,
             from: got.tip.from,
@@ -339,9 +376,13 @@ impl Client {
             by: self.cfg.principal.clone(),
             received: now(),
         };
-        let envelope = self.signer.sign(&ack).map_err(ClientError::Invalid)?;
-        conn.request(&Request::Ack { envelope }).await?;
-        self.store.update_in(got.tip.from.as_str(), got.tip.id.as_bytes(), |r| r.acked = true)?;
+        Ok(Request::Ack { envelope: self.signer.sign(&ack).map_err(ClientError::Invalid)? })
+    }
+
+    /// Sends the signed DeliveryAck for a stored tip and records that it was acked.
+    pub async fn ack(&self, conn: &RelayConn, got: &Received) -> Result<(), ClientError> {
+        conn.request(&self.ack_request(got)?).await?;
+        self.store.mark_acked(&[(got.tip.from.to_string(), *got.tip.id.as_bytes())])?;
         Ok(())
     }
 

@@ -105,20 +105,34 @@ impl RelayConn {
 
     /// Sends one request and returns the relay's answer (typed errors become `Refused`).
     pub async fn request(&self, req: &Request) -> Result<Response, ConnError> {
-        let fut = async {
-            let (mut send, mut recv) = self.conn.open_bi().await.map_err(|e| ConnError::Transport(e.to_string()))?;
-            send.write_all(&req.encode()).await.map_err(|e| ConnError::Transport(e.to_string()))?;
-            send.finish().map_err(|e| ConnError::Transport(e.to_string()))?;
-            let bytes = recv.read_to_end(MAX_FRAME_BYTES + 4).await.map_err(|e| ConnError::Transport(e.to_string()))?;
-            let body = unframe(&bytes, MAX_FRAME_BYTES).map_err(|e| ConnError::Protocol(e.to_string()))?;
-            match Response::decode_body(body).map_err(|e| ConnError::Protocol(e.to_string()))? {
-                Response::Error(e) => Err(ConnError::Refused(e)),
-                r => Ok(r),
+        request_on(&self.conn, req.encode()).await
+    }
+
+    /// Sends several requests concurrently (at most 32 in flight; each on its own stream)
+    /// and returns the answers in request order.
+    pub async fn request_many(&self, reqs: Vec<Request>) -> Vec<Result<Response, ConnError>> {
+        let mut out: Vec<Option<Result<Response, ConnError>>> = (0..reqs.len()).map(|_| None).collect();
+        let mut set = tokio::task::JoinSet::new();
+        for (i, r) in reqs.into_iter().enumerate() {
+            if set.len() >= 32 {
+                if let Some(Ok((k, res))) = set.join_next().await {
+                    if let Some(slot) = out.get_mut(k) {
+                        *slot = Some(res);
+                    }
+                }
             }
-        };
-        tokio::time::timeout(REQUEST_TIMEOUT, fut)
-            .await
-            .map_err(|_| ConnError::Transport("request timed out".into()))?
+            let conn = self.conn.clone();
+            let bytes = r.encode();
+            set.spawn(async move { (i, request_on(&conn, bytes).await) });
+        }
+        while let Some(done) = set.join_next().await {
+            if let Ok((k, res)) = done {
+                if let Some(slot) = out.get_mut(k) {
+                    *slot = Some(res);
+                }
+            }
+        }
+        out.into_iter().map(|r| r.unwrap_or_else(|| Err(ConnError::Transport("request task failed".into())))).collect()
     }
 
     /// Opens a subscription; returns a receiver of event kinds (`tips`, `acks`).
@@ -129,11 +143,31 @@ impl RelayConn {
         Ok(recv)
     }
 
+    /// The underlying QUIC connection (diagnostics and tests).
+    pub fn raw(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Closes the connection politely.
     pub async fn close(self) {
         self.conn.close(0u32.into(), b"bye");
         let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
     }
+}
+
+async fn request_on(conn: &Connection, frame: Vec<u8>) -> Result<Response, ConnError> {
+    let fut = async {
+        let (mut send, mut recv) = conn.open_bi().await.map_err(|e| ConnError::Transport(e.to_string()))?;
+        send.write_all(&frame).await.map_err(|e| ConnError::Transport(e.to_string()))?;
+        send.finish().map_err(|e| ConnError::Transport(e.to_string()))?;
+        let bytes = recv.read_to_end(MAX_FRAME_BYTES + 4).await.map_err(|e| ConnError::Transport(e.to_string()))?;
+        let body = unframe(&bytes, MAX_FRAME_BYTES).map_err(|e| ConnError::Protocol(e.to_string()))?;
+        match Response::decode_body(body).map_err(|e| ConnError::Protocol(e.to_string()))? {
+            Response::Error(e) => Err(ConnError::Refused(e)),
+            r => Ok(r),
+        }
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, fut).await.map_err(|_| ConnError::Transport("request timed out".into()))?
 }
 
 /// Reads the next event frame of a subscription (None when it ends).

@@ -357,10 +357,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let c = open(&cli)?;
             match connect(&c).await {
                 Ok(conn) => {
-                    let got = c.sync_inbox(&conn).await?;
+                    let report = c.fetch_inbox(&conn).await?;
                     let _ = c.sync_acks(&conn).await;
                     conn.close().await;
-                    let fresh = got.iter().filter(|g| g.fresh).count();
+                    for f in &report.failed {
+                        eprintln!("tipctl: WARNING: a delivery failed verification and was NOT accepted: {f}");
+                    }
+                    let fresh = report.received.iter().filter(|g| g.fresh).count();
                     if fresh > 0 && !json {
                         eprintln!("tipctl: {fresh} new tip(s) verified, stored and acknowledged");
                     }
@@ -524,10 +527,12 @@ async fn watch(c: &Client, json: bool) -> Result<()> {
                 eprintln!("tipctl: watching as {} (Ctrl-C to stop)", c.cfg.principal);
             }
             loop {
-                for r in c.sync_inbox(&conn).await? {
-                    if r.fresh {
-                        print_received(&r, json);
-                    }
+                let report = c.fetch_inbox(&conn).await?;
+                for f in &report.failed {
+                    eprintln!("tipctl: WARNING: a delivery failed verification and was NOT accepted: {f}");
+                }
+                for r in report.received.iter().filter(|r| r.fresh) {
+                    print_received(r, json);
                 }
                 let n = c.sync_acks(&conn).await?;
                 if n > 0 {

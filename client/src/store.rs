@@ -7,6 +7,9 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 const OUTBOX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("outbox");
+/// Ids of outbox tips that still need sending (no receipt, not refused): resend reads only
+/// these, so its cost does not grow with the size of the outbox.
+const PENDING: TableDefinition<&[u8], ()> = TableDefinition::new("pending");
 const INBOX: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("inbox");
 const SEQS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("seqs");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -102,6 +105,7 @@ impl LocalStore {
         let s = Self { db, path: ps };
         let w = s.db.begin_write().map_err(|e| s.err(e))?;
         w.open_table(OUTBOX).map_err(|e| s.err(e))?;
+        w.open_table(PENDING).map_err(|e| s.err(e))?;
         w.open_table(INBOX).map_err(|e| s.err(e))?;
         w.open_table(SEQS).map_err(|e| s.err(e))?;
         w.open_table(META).map_err(|e| s.err(e))?;
@@ -116,7 +120,27 @@ impl LocalStore {
             .map_err(|e| self.err(e))?
             .insert(id.as_slice(), enc(r).as_slice())
             .map_err(|e| self.err(e))?;
+        {
+            let mut p = w.open_table(PENDING).map_err(|e| self.err(e))?;
+            if r.receipt.is_none() && r.rejected.is_none() {
+                p.insert(id.as_slice(), ()).map_err(|e| self.err(e))?;
+            } else {
+                p.remove(id.as_slice()).map_err(|e| self.err(e))?;
+            }
+        }
         w.commit().map_err(|e| self.err(e))
+    }
+
+    /// Ids of outbox tips still to send, oldest first.
+    pub fn pending_out(&self) -> Result<Vec<[u8; 16]>, StoreError> {
+        let r = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = r.open_table(PENDING).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for i in t.iter().map_err(|e| self.err(e))? {
+            let (k, _) = i.map_err(|e| self.err(e))?;
+            out.push(k.value().try_into().map_err(|_| self.err("bad key"))?);
+        }
+        Ok(out)
     }
 
     /// One outbox record.
@@ -158,6 +182,44 @@ impl LocalStore {
         }
         w.commit().map_err(|e| self.err(e))?;
         Ok(fresh)
+    }
+
+    /// Stores several received tips in one transaction (one fsync). Returns, per item,
+    /// whether it was new (false for a redelivery, which changes nothing).
+    pub fn put_in_batch(&self, items: &[(String, [u8; 16], InRecord)]) -> Result<Vec<bool>, StoreError> {
+        let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut fresh = Vec::with_capacity(items.len());
+        {
+            let mut t = w.open_table(INBOX).map_err(|e| self.err(e))?;
+            let mut seqs = w.open_table(SEQS).map_err(|e| self.err(e))?;
+            for (from, id, r) in items {
+                let new = t.get((from.as_str(), id.as_slice())).map_err(|e| self.err(e))?.is_none();
+                if new {
+                    t.insert((from.as_str(), id.as_slice()), enc(r).as_slice()).map_err(|e| self.err(e))?;
+                    seqs.insert((from.as_str(), r.seq), id.as_slice()).map_err(|e| self.err(e))?;
+                }
+                fresh.push(new);
+            }
+        }
+        w.commit().map_err(|e| self.err(e))?;
+        Ok(fresh)
+    }
+
+    /// Marks several inbox tips as acknowledged, in one transaction.
+    pub fn mark_acked(&self, keys: &[(String, [u8; 16])]) -> Result<(), StoreError> {
+        let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = w.open_table(INBOX).map_err(|e| self.err(e))?;
+            for (from, id) in keys {
+                let cur = t.get((from.as_str(), id.as_slice())).map_err(|e| self.err(e))?.map(|g| g.value().to_vec());
+                if let Some(cur) = cur {
+                    let mut r: InRecord = self.dec(&cur)?;
+                    r.acked = true;
+                    t.insert((from.as_str(), id.as_slice()), enc(&r).as_slice()).map_err(|e| self.err(e))?;
+                }
+            }
+        }
+        w.commit().map_err(|e| self.err(e))
     }
 
     /// Updates a held inbox record.

@@ -65,6 +65,7 @@ struct RawLimits {
     max_streams_per_connection: Option<u64>,
     max_connections: Option<usize>,
     commit_batch: Option<usize>,
+    request_timeout_secs: Option<u64>,
 }
 
 /// Validated relay configuration.
@@ -100,6 +101,8 @@ pub struct RelayConfig {
     pub max_connections: usize,
     /// Most operations in one group commit.
     pub commit_batch: usize,
+    /// How long a client may take to send one whole request (slowloris bound).
+    pub request_timeout: Duration,
 }
 
 impl RelayConfig {
@@ -191,6 +194,7 @@ impl RelayConfig {
             max_streams: l.max_streams_per_connection.unwrap_or(64).clamp(2, 1024),
             max_connections: l.max_connections.unwrap_or(1024).clamp(1, 100_000),
             commit_batch: l.commit_batch.unwrap_or(256).clamp(1, 4096),
+            request_timeout: Duration::from_secs(l.request_timeout_secs.unwrap_or(10).clamp(1, 120)),
         })
     }
 }

@@ -25,9 +25,6 @@ use crate::config::RelayConfig;
 use crate::store::{self, Event, Store, StoreError, WriterThread};
 use crate::tls::{self, SharedTrust};
 
-/// How long a client may take to send one request (slowloris bound).
-const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Shared state of a running relay.
 struct State {
     config: RelayConfig,
@@ -217,7 +214,7 @@ async fn connection(state: Arc<State>, incoming: quinn::Incoming) {
 }
 
 async fn stream(state: Arc<State>, peer: Arc<Peer>, conn: Connection, mut send: SendStream, mut recv: RecvStream) {
-    let read = tokio::time::timeout(REQUEST_READ_TIMEOUT, recv.read_to_end(MAX_REQUEST_BYTES + 4)).await;
+    let read = tokio::time::timeout(state.config.request_timeout, recv.read_to_end(MAX_REQUEST_BYTES + 4)).await;
     let bytes = match read {
         Ok(Ok(b)) => b,
         Ok(Err(quinn::ReadToEndError::TooLong)) => {
@@ -252,6 +249,8 @@ async fn stream(state: Arc<State>, peer: Arc<Peer>, conn: Connection, mut send: 
         reject(&state, &peer, None, &w);
         let _ = send.write_all(&Response::Error(w).encode()).await;
         let _ = send.finish();
+        // Let the peer read why before the connection goes (bounded).
+        let _ = tokio::time::timeout(Duration::from_secs(2), send.stopped()).await;
         conn.close(2u32.into(), b"certificate no longer valid");
         return;
     }

@@ -17,6 +17,17 @@ pub struct World {
     pub relay: Option<RelayHandle>,
 }
 
+/// A dev PKI in `dir/pki` whose configs point at `addr`; returns relay.toml's path.
+pub fn make_pki(dir: &Path, addr: SocketAddr, edit: impl FnOnce(&mut String)) -> PathBuf {
+    let jurisdictions = vec!["MX".parse().unwrap(), "US".parse().unwrap()];
+    create(&DevOptions { out: dir.join("pki"), jurisdictions, relay_addr: addr, force: false }).unwrap();
+    let rt = dir.join("pki/relay.toml");
+    let mut text = std::fs::read_to_string(&rt).unwrap();
+    edit(&mut text);
+    std::fs::write(&rt, text).unwrap();
+    rt
+}
+
 impl World {
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -24,18 +35,16 @@ impl World {
 
     /// A dev PKI whose configs point at a port we hold, then a relay on that port.
     pub async fn start() -> World {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like [`World::start`], letting the caller edit relay.toml's text first.
+    pub async fn start_with(edit: impl FnOnce(&mut String)) -> World {
         let dir = tempfile::tempdir().unwrap();
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         let addr = socket.local_addr().unwrap();
-        create(&DevOptions {
-            out: dir.path().join("pki"),
-            jurisdictions: vec!["MX".parse().unwrap(), "US".parse().unwrap()],
-            relay_addr: addr,
-            force: false,
-        })
-        .unwrap();
-        let cfg = RelayConfig::load(&dir.path().join("pki/relay.toml")).unwrap();
-        let relay = server::start(cfg, Some(socket)).await.unwrap();
+        let rt = make_pki(dir.path(), addr, edit);
+        let relay = server::start(RelayConfig::load(&rt).unwrap(), Some(socket)).await.unwrap();
         World { dir, addr, relay: Some(relay) }
     }
 
@@ -52,7 +61,7 @@ impl World {
             r.shutdown().await.unwrap();
         }
         let cfg = RelayConfig::load(&self.path().join("pki/relay.toml")).unwrap();
-        // The port may take a moment to be free again.
+        // The port may take a moment to be free again (bounded: 5 s).
         for _ in 0..50 {
             if let Ok(s) = UdpSocket::bind(self.addr) {
                 self.relay = Some(server::start(cfg, Some(s)).await.unwrap());
@@ -83,5 +92,17 @@ pub fn draft(to: &str, summary: &str) -> Draft {
         info_credibility: None,
         tlp: Tlp::Amber,
         refs: vec![],
+    }
+}
+
+pub fn ms_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+/// The code of a refused request.
+pub fn refused_code<T: std::fmt::Debug>(r: Result<T, tiprelay_client::conn::ConnError>) -> u16 {
+    match r {
+        Err(tiprelay_client::conn::ConnError::Refused(e)) => e.code,
+        other => panic!("expected a typed refusal, got {other:?}"),
     }
 }

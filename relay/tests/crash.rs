@@ -1,0 +1,189 @@
+//! Crash safety with the real `tiprelay` binary: kill -9 at random points while four
+//! senders stream tips; afterwards nothing receipted is lost, nothing is delivered twice,
+//! and nothing is delivered that nobody wrote.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use tiprelay_client::{Client, ClientConfig, RelayConn};
+use tiprelay_proto::TipId;
+
+/// The relay as a child process, killed by its own pid when dropped.
+struct RelayProcess {
+    child: Option<Child>,
+    config: PathBuf,
+    log: PathBuf,
+}
+
+impl RelayProcess {
+    fn spawn(config: &Path, log: &Path) -> Self {
+        let mut p = Self { child: None, config: config.to_path_buf(), log: log.to_path_buf() };
+        p.start();
+        p
+    }
+
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_tiprelay"))
+            .args(["serve", "--config"])
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, then wait for the pid to be reaped.
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn free_udp_port() -> SocketAddr {
+    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+async fn wait_ready(cfg: &ClientConfig) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(c) = RelayConn::connect(cfg).await {
+            c.close().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("relay did not come up");
+}
+
+/// Sends `n` tips one after another, reconnecting and resending through outages.
+async fn sender(client: Client, to: &'static str, n: usize, deadline: Instant) -> (Client, BTreeSet<TipId>) {
+    let mut conn: Option<RelayConn> = None;
+    let mut sent = BTreeSet::new();
+    for i in 0..n {
+        let (tip, _) = client.compose(draft(to, &format!("{} #{i}", client.cfg.principal))).unwrap();
+        loop {
+            assert!(Instant::now() < deadline, "sender {} stuck", client.cfg.principal);
+            if conn.is_none() {
+                conn = RelayConn::connect(&client.cfg).await.ok();
+                if conn.is_none() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            }
+            let c = conn.as_ref().unwrap();
+            // Push anything left unreceipted by an earlier outage, then this tip.
+            match client.resend(c).await {
+                Ok(r) => {
+                    assert!(r.refused.is_empty(), "{:?}", r.refused);
+                    sent.extend(r.sent.iter().map(|s| s.tip.id));
+                    if client.store.get_out(tip.id.as_bytes()).unwrap().unwrap().receipt.is_some() {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    conn = None;
+                }
+            }
+        }
+    }
+    if let Some(c) = conn {
+        c.close().await;
+    }
+    (client, sent)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_minus_nine_loses_no_receipted_tip_and_delivers_none_twice() {
+    const PER_SENDER: usize = 1250; // 4 senders: 5,000 tips
+    const KILLS: usize = 5;
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_udp_port();
+    let rt = make_pki(dir.path(), addr, |_| {});
+    let cfg = |j: &str, k: &str| ClientConfig::load(&dir.path().join("pki").join(j).join(format!("{k}.toml"))).unwrap();
+    let mut relay = RelayProcess::spawn(&rt, &dir.path().join("relay.log"));
+    wait_ready(&cfg("MX", "analyst")).await;
+
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut senders = tokio::task::JoinSet::new();
+    for (j, k, to) in [("MX", "analyst", "US"), ("MX", "feed", "US"), ("US", "analyst", "MX"), ("US", "feed", "MX")] {
+        let client = Client::open(cfg(j, k)).unwrap();
+        senders.spawn(sender(client, to, PER_SENDER, deadline));
+    }
+
+    // Kill the relay at pseudo-random points while the senders stream.
+    let mut seed = ms_now();
+    for _ in 0..KILLS {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        tokio::time::sleep(Duration::from_millis(200 + (seed >> 33) % 900)).await;
+        relay.kill9();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        relay.start();
+    }
+
+    let mut clients = Vec::new();
+    while let Some(r) = senders.join_next().await {
+        clients.push(r.unwrap());
+    }
+    wait_ready(&cfg("MX", "analyst")).await;
+
+    // Every outbox drained: each tip written has a verified receipt.
+    let mut written: std::collections::HashMap<&str, HashSet<TipId>> = Default::default();
+    for (c, _) in &clients {
+        let out = c.store.outbox().unwrap();
+        assert_eq!(out.len(), PER_SENDER);
+        for (id, rec) in out {
+            assert!(rec.receipt.is_some(), "{} has an unreceipted tip", c.cfg.principal);
+            written
+                .entry(if c.cfg.jurisdiction.as_str() == "MX" { "MX" } else { "US" })
+                .or_default()
+                .insert(TipId::from_bytes(id).unwrap());
+        }
+    }
+
+    // Each side's analyst receives every tip of the other side exactly once.
+    for (c, _) in &clients {
+        if c.cfg.principal.kind() != tiprelay_proto::PrincipalKind::Analyst {
+            continue;
+        }
+        let conn = RelayConn::connect(&c.cfg).await.unwrap();
+        let mut fresh = 0;
+        for _ in 0..100 {
+            let got = c.sync_inbox(&conn).await.unwrap();
+            if got.is_empty() {
+                break;
+            }
+            fresh += got.iter().filter(|g| g.fresh).count();
+        }
+        conn.close().await;
+        let other = if c.cfg.jurisdiction.as_str() == "MX" { "US" } else { "MX" };
+        let inbox = c.store.inbox().unwrap();
+        let ids: HashSet<TipId> = inbox.iter().map(|(_, id, _)| TipId::from_bytes(*id).unwrap()).collect();
+        assert_eq!(inbox.len(), 2 * PER_SENDER, "{} holds a wrong number of tips", c.cfg.principal);
+        assert_eq!(fresh, 2 * PER_SENDER, "a tip was delivered to the application twice");
+        assert_eq!(&ids, &written[other], "delivered tips differ from the tips written");
+        let mut seqs: Vec<u64> = inbox.iter().map(|(_, _, r)| r.seq).collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=(2 * PER_SENDER) as u64).collect::<Vec<_>>(), "sequence numbers are not gap-free");
+        assert!(c.store.gaps().unwrap().is_empty());
+    }
+    relay.kill9();
+}
