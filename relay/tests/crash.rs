@@ -8,55 +8,11 @@ mod common;
 
 use std::collections::{BTreeSet, HashSet};
 use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use tiprelay_client::{Client, ClientConfig, RelayConn};
 use tiprelay_proto::TipId;
-
-/// The relay as a child process, killed by its own pid when dropped.
-struct RelayProcess {
-    child: Option<Child>,
-    config: PathBuf,
-    log: PathBuf,
-}
-
-impl RelayProcess {
-    fn spawn(config: &Path, log: &Path) -> Self {
-        let mut p = Self { child: None, config: config.to_path_buf(), log: log.to_path_buf() };
-        p.start();
-        p
-    }
-
-    fn start(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_tiprelay"))
-            .args(["serve", "--config"])
-            .arg(&self.config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-    }
-
-    /// SIGKILL, then wait for the pid to be reaped.
-    fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for RelayProcess {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
 
 fn free_udp_port() -> SocketAddr {
     UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap()

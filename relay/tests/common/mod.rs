@@ -4,6 +4,7 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 use tiprelay::config::RelayConfig;
 use tiprelay::server::{self, RelayHandle};
@@ -104,5 +105,64 @@ pub fn refused_code<T: std::fmt::Debug>(r: Result<T, tiprelay_client::conn::Conn
     match r {
         Err(tiprelay_client::conn::ConnError::Refused(e)) => e.code,
         other => panic!("expected a typed refusal, got {other:?}"),
+    }
+}
+
+/// The relay as a child process, killed by its own pid when dropped.
+pub struct RelayProcess {
+    child: Option<Child>,
+    config: PathBuf,
+    log: PathBuf,
+}
+
+impl RelayProcess {
+    pub fn spawn(config: &Path, log: &Path) -> Self {
+        let mut p = Self { child: None, config: config.to_path_buf(), log: log.to_path_buf() };
+        p.start();
+        p
+    }
+
+    pub fn start(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_tiprelay"))
+            .args(["serve", "--config"])
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, then wait for the pid to be reaped.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+impl RelayProcess {
+    /// SIGTERM (graceful shutdown) and the exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let c = self.child.as_mut()?;
+        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(st)) = c.try_wait() {
+                self.child = None;
+                return st.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
     }
 }
