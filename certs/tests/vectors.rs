@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use ::time::OffsetDateTime;
 use tiprelay_certs::fixture::FixturePki;
 use tiprelay_certs::profile::LeafKind;
+use tiprelay_proto::wire::{Request, Response, WireError};
 use tiprelay_proto::*;
 
 const LABEL: &str = "tiprelay test vectors v1";
@@ -147,6 +148,19 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
         ("statement-envelope", sam_s.sign(&statement).unwrap()),
         ("checkpoint-payload", encode_payload(&checkpoint)),
         ("checkpoint-envelope", relay_s.sign(&checkpoint).unwrap()),
+        ("request-status-frame", Request::Status.encode()),
+        ("request-fetch-frame", Request::Fetch { limit: 256 }.encode()),
+        ("request-acks-frame", Request::Acks { after: 7, limit: 1024 }.encode()),
+        ("response-event-frame", Response::Event { kind: "tips".into() }.encode()),
+        (
+            "response-error-frame",
+            Response::Error(WireError::new(ErrorCode::Conflict, "tip already accepted with different content"))
+                .encode(),
+        ),
+        (
+            "response-submitted-frame",
+            Response::Submitted { receipt: relay_s.sign(&receipt).unwrap(), duplicate: false }.encode(),
+        ),
     ]
 }
 

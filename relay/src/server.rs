@@ -94,6 +94,7 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
 async fn run(state: Arc<State>, endpoint: Endpoint, writer: WriterThread) -> anyhow::Result<()> {
     let mut tasks = JoinSet::new();
     tasks.spawn(reload_trust(state.clone()));
+    tasks.spawn(retention(state.clone()));
     loop {
         tokio::select! {
             _ = state.shutdown.cancelled() => break,
@@ -156,6 +157,24 @@ async fn reload_trust(state: Arc<State>) {
             Err(e) => {
                 warn!(error = %e, "changed trust files are unusable; keeping the previous ones")
             }
+        }
+    }
+}
+
+/// Purges acknowledged tip bodies past `retention_days`, hourly (DESIGN §4).
+async fn retention(state: Arc<State>) {
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+        let keep_ms = state.config.retention_days.saturating_mul(86_400_000);
+        let now = store::now().as_unix_ms();
+        let cutoff = tiprelay_proto::Timestamp::from_unix_ms(now.saturating_sub(keep_ms)).unwrap_or(store::now());
+        match state.store.purge(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => info!(purged = n, "retention: purged acknowledged tip bodies"),
+            Err(e) => warn!(error = %e, "retention pass failed; will retry"),
         }
     }
 }

@@ -15,6 +15,7 @@
 //! * `acked_above`: (principal, from, seq) → time: acks above the cursor (out of order)
 //! * `first_ack`: (from, id) → ack index: the tip's first acknowledgement
 //! * `acks_by_author`: (author, ack index) → DeliveryAck envelope, forwarded to authors
+//! * `acked_at`: (from, id) → time of the first ack, until retention purges the body
 //! * `events`: index → [`Event`] (CBOR): the relay's event log (never a tip body)
 //! * `meta`: name → counter
 
@@ -36,6 +37,7 @@ const ACKED_ABOVE: TableDefinition<(&str, &str, u64), u64> = TableDefinition::ne
 const FIRST_ACK: TableDefinition<(&str, &[u8]), u64> = TableDefinition::new("first_ack");
 const ACKS_BY_AUTHOR: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("acks_by_author");
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+const ACKED_AT: TableDefinition<(&str, &[u8]), u64> = TableDefinition::new("acked_at");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 const NEXT_EVENT: &str = "next_event";
@@ -170,6 +172,7 @@ enum WriteOp {
     Submit { tip: Box<Tip>, digest: Digest, envelope: Vec<u8>, reply: oneshot::Sender<Result<Submitted, StoreError>> },
     Ack { ack: Box<DeliveryAck>, envelope: Vec<u8>, reply: oneshot::Sender<Result<bool, StoreError>> },
     Event(Box<Event>),
+    Purge { cutoff: u64, reply: oneshot::Sender<Result<u64, StoreError>> },
 }
 
 /// Wakes subscribers when tips for a jurisdiction, or acks, were committed.
@@ -244,6 +247,7 @@ impl Store {
             w.open_table(FIRST_ACK).map_err(failed)?;
             w.open_table(ACKS_BY_AUTHOR).map_err(failed)?;
             w.open_table(EVENTS).map_err(failed)?;
+            w.open_table(ACKED_AT).map_err(failed)?;
             w.open_table(META).map_err(failed)?;
             w.commit().map_err(failed)?;
         }
@@ -269,6 +273,14 @@ impl Store {
     pub async fn ack(&self, ack: DeliveryAck, envelope: Vec<u8>) -> Result<bool, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(WriteOp::Ack { ack: Box::new(ack), envelope, reply }).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Purges the bodies of tips first acknowledged before `cutoff` (at most 10,000 per
+    /// call); returns how many were purged. Digest, metadata, receipt and events remain.
+    pub async fn purge(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(WriteOp::Purge { cutoff: cutoff.as_unix_ms(), reply }).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -415,6 +427,7 @@ struct Writer {
 enum Reply {
     Submit(oneshot::Sender<Result<Submitted, StoreError>>, Result<Submitted, StoreError>, Option<Jurisdiction>),
     Ack(oneshot::Sender<Result<bool, StoreError>>, Result<bool, StoreError>),
+    Purge(oneshot::Sender<Result<u64, StoreError>>, Result<u64, StoreError>),
 }
 
 impl Writer {
@@ -456,6 +469,10 @@ impl Writer {
                             let r = tx.ack(&ack, &envelope);
                             replies.push(Reply::Ack(reply, r));
                         }
+                        WriteOp::Purge { cutoff, reply } => {
+                            let r = tx.purge(cutoff);
+                            replies.push(Reply::Purge(reply, r));
+                        }
                         WriteOp::Event(e) => {
                             tx.append_event(&e)?;
                         }
@@ -481,6 +498,9 @@ impl Writer {
                             acked |= matches!(res, Ok(true));
                             let _ = tx.send(res);
                         }
+                        Reply::Purge(tx, res) => {
+                            let _ = tx.send(res);
+                        }
                     }
                 }
                 if acked {
@@ -495,6 +515,9 @@ impl Writer {
                             let _ = tx.send(Err(e.clone()));
                         }
                         Reply::Ack(tx, _) => {
+                            let _ = tx.send(Err(e.clone()));
+                        }
+                        Reply::Purge(tx, _) => {
                             let _ = tx.send(Err(e.clone()));
                         }
                     }
@@ -513,6 +536,7 @@ struct Tx<'a> {
     first_ack: redb::Table<'a, (&'static str, &'static [u8]), u64>,
     acks_by_author: redb::Table<'a, (&'static str, u64), &'static [u8]>,
     events: redb::Table<'a, u64, &'static [u8]>,
+    acked_at: redb::Table<'a, (&'static str, &'static [u8]), u64>,
     meta: redb::Table<'a, &'static str, u64>,
 }
 
@@ -527,6 +551,7 @@ impl<'a> Tx<'a> {
             first_ack: w.open_table(FIRST_ACK).map_err(failed)?,
             acks_by_author: w.open_table(ACKS_BY_AUTHOR).map_err(failed)?,
             events: w.open_table(EVENTS).map_err(failed)?,
+            acked_at: w.open_table(ACKED_AT).map_err(failed)?,
             meta: w.open_table(META).map_err(failed)?,
         })
     }
@@ -599,6 +624,41 @@ impl<'a> Tx<'a> {
         Ok(Submitted { receipt, duplicate: false, seq })
     }
 
+    fn purge(&mut self, cutoff: u64) -> Result<u64, StoreError> {
+        let mut due: Vec<(String, Vec<u8>)> = Vec::new();
+        for item in self.acked_at.iter().map_err(failed)? {
+            let (k, v) = item.map_err(failed)?;
+            if v.value() < cutoff {
+                due.push((k.value().0.to_owned(), k.value().1.to_vec()));
+                if due.len() >= 10_000 {
+                    break;
+                }
+            }
+        }
+        let mut n = 0;
+        for (from, id) in due {
+            let key = (from.as_str(), id.as_slice());
+            let rec = self.tips.get(key).map_err(failed)?.map(|g| g.value().to_vec());
+            if let Some(rec) = rec {
+                let mut rec: TipRecord = decode(&rec)?;
+                if rec.envelope.take().is_some() {
+                    self.tips.insert(key, encode(&rec)?.as_slice()).map_err(failed)?;
+                    let event = Event {
+                        from: Some(from.clone()),
+                        to: Some(rec.to.clone()),
+                        digest: Some(hex(&rec.digest)),
+                        seq: Some(rec.seq),
+                        ..Event::new("purged", now())
+                    };
+                    self.append_event(&event)?;
+                    n += 1;
+                }
+            }
+            self.acked_at.remove(key).map_err(failed)?;
+        }
+        Ok(n)
+    }
+
     fn ack(&mut self, ack: &DeliveryAck, envelope: &[u8]) -> Result<bool, StoreError> {
         let (from, id) = (ack.from.as_str(), ack.tip.as_bytes().as_slice());
         let rec: TipRecord = match self.tips.get((from, id)).map_err(failed)? {
@@ -626,6 +686,7 @@ impl<'a> Tx<'a> {
         }
         let index = self.next(NEXT_ACK)? + 1;
         self.first_ack.insert((from, id), index).map_err(failed)?;
+        self.acked_at.insert((from, id), now().as_unix_ms()).map_err(failed)?;
         self.acks_by_author.insert((rec.author.as_str(), index), envelope).map_err(failed)?;
         let event = Event {
             principal: Some(p.into()),
@@ -643,4 +704,82 @@ impl<'a> Tx<'a> {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tiprelay_certs::fixture::FixturePki;
+    use tiprelay_certs::profile::LeafKind;
+    use tiprelay_proto::{Authority, Category, TipId, Tlp, Urgency};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn retention_purges_acknowledged_bodies_and_keeps_the_record() {
+        let (mx, us): (Jurisdiction, Jurisdiction) = ("MX".parse().unwrap(), "US".parse().unwrap());
+        let base = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+        let pki = FixturePki::new(
+            "retention",
+            &[Authority::Jurisdiction(mx), Authority::Jurisdiction(us), Authority::Operator],
+            base,
+        )
+        .unwrap();
+        let relay =
+            pki.leaf(&"tiprelay://OPERATOR/relay/r".parse().unwrap(), LeafKind::Signing).unwrap().signer().unwrap();
+        let ana = pki.leaf(&"tiprelay://MX/analyst/ana".parse().unwrap(), LeafKind::Signing).unwrap().signer().unwrap();
+        let sam = pki.leaf(&"tiprelay://US/analyst/sam".parse().unwrap(), LeafKind::Signing).unwrap().signer().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, writer) = Store::open(&dir.path().join("r.redb"), relay, [mx, us], 16).unwrap();
+        let tip = Tip {
+            id: TipId::new_v7(now(), [5; 10]),
+            from: mx,
+            to: us,
+            author: ana.identity().clone(),
+            created: now(),
+            category: Category::FuelTheft,
+            urgency: Urgency::Routine,
+            summary: "fuel".into(),
+            details: None,
+            lang: "es".parse().unwrap(),
+            location: None,
+            observed_at: None,
+            valid_until: None,
+            source_reliability: None,
+            info_credibility: None,
+            tlp: Tlp::Green,
+            refs: vec![],
+        };
+        let env = ana.sign(&tip).unwrap();
+        let digest = Digest::of(&env);
+        let s = store.submit(tip.clone(), digest, env).await.unwrap();
+        // Not acknowledged yet: nothing to purge, even with a cutoff in the future.
+        assert_eq!(store.purge(now().saturating_add_ms(1000)).await.unwrap(), 0);
+        let ack = DeliveryAck {
+            tip: tip.id,
+            from: mx,
+            to: us,
+            digest,
+            seq: s.seq,
+            by: sam.identity().clone(),
+            received: now(),
+        };
+        let ack_env = sam.sign(&ack).unwrap();
+        assert!(store.ack(ack, ack_env).await.unwrap());
+        // Acknowledged, but within the retention period: kept.
+        assert_eq!(store.purge(Timestamp::from_unix_ms(0).unwrap()).await.unwrap(), 0);
+        assert!(store.tip(mx, tip.id.as_bytes()).unwrap().unwrap().envelope.is_some());
+        // Past it: the body goes, the record stays.
+        assert_eq!(store.purge(now().saturating_add_ms(1000)).await.unwrap(), 1);
+        let rec = store.tip(mx, tip.id.as_bytes()).unwrap().unwrap();
+        assert!(rec.envelope.is_none());
+        assert_eq!(rec.digest, digest.0.to_vec());
+        assert!(!rec.receipt.is_empty());
+        assert_eq!(store.purge(now().saturating_add_ms(1000)).await.unwrap(), 0, "purging twice is harmless");
+        assert!(store
+            .events()
+            .unwrap()
+            .iter()
+            .any(|e| e.kind == "purged" && e.digest.as_deref() == Some(digest.to_hex().as_str())));
+        drop(store);
+        writer.join();
+    }
 }
