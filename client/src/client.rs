@@ -10,7 +10,7 @@ use tiprelay_proto::{
 use crate::config::ClientConfig;
 use crate::conn::{ConnError, RelayConn};
 use crate::files;
-use crate::store::{InRecord, LocalStore, OutRecord, ACK_CURSOR};
+use crate::store::{InRecord, LocalStore, OutRecord, ACK_CURSOR, BAD_ACKS};
 
 /// What can go wrong in a client operation.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +127,20 @@ pub fn is_permanent(e: &tiprelay_proto::wire::WireError) -> bool {
     !matches!(C::from_u16(e.code), Some(C::Unavailable | C::StorageFull) | None)
 }
 
+/// Names an unexpected answer without echoing its content (it may carry envelopes).
+fn unexpected(r: &Response) -> String {
+    let kind = match r {
+        Response::Submitted { .. } => "submitted",
+        Response::Deliveries { .. } => "deliveries",
+        Response::Acked => "acked",
+        Response::Acks { .. } => "acks",
+        Response::Status { .. } => "status",
+        Response::Event { .. } => "event",
+        Response::Error(_) => "error",
+    };
+    format!("unexpected `{kind}` answer")
+}
+
 /// The current time.
 pub fn now() -> Timestamp {
     let ms =
@@ -226,7 +240,7 @@ impl Client {
         let answer = conn.request(&Request::Submit { envelope: rec.envelope.clone() }).await;
         let (receipt_bytes, duplicate) = match answer {
             Ok(Response::Submitted { receipt, duplicate }) => (receipt, duplicate),
-            Ok(other) => return Err(ConnError::Protocol(format!("unexpected answer {other:?}")).into()),
+            Ok(other) => return Err(ConnError::Protocol(unexpected(&other)).into()),
             Err(ConnError::Refused(e)) if is_permanent(&e) => {
                 // A definitive refusal: keep the tip for the record, but never resend it.
                 rec.rejected = Some(format!("{}: {}", e.name, e.reason));
@@ -284,12 +298,23 @@ impl Client {
         for _ in 0..4096 {
             let items = match conn.request(&Request::Fetch { limit: MAX_FETCH }).await? {
                 Response::Deliveries { items } => items,
-                other => return Err(ConnError::Protocol(format!("unexpected answer {other:?}")).into()),
+                other => return Err(ConnError::Protocol(unexpected(&other)).into()),
             };
             let mut ok = Vec::with_capacity(items.len());
             let mut recs = Vec::with_capacity(items.len());
             for d in &items {
                 match self.check_delivery(&d.tip, &d.receipt) {
+                    Ok((got, _))
+                        if self
+                            .store
+                            .seq_owner(got.tip.from.as_str(), got.receipt.seq)?
+                            .is_some_and(|o| o != *got.tip.id.as_bytes()) =>
+                    {
+                        report.failed.push(format!(
+                            "the relay numbered tip {} as seq {} from {}, a number it already gave another tip; refused",
+                            got.tip.id, got.receipt.seq, got.tip.from
+                        ));
+                    }
                     Ok((got, rec)) => {
                         recs.push((got.tip.from.to_string(), *got.tip.id.as_bytes(), rec));
                         ok.push(got);
@@ -327,15 +352,19 @@ impl Client {
 
     /// Verifies one delivery independently of the relay and builds its inbox record.
     fn check_delivery(&self, tip_bytes: &[u8], receipt_bytes: &[u8]) -> Result<(Received, InRecord), ClientError> {
-        let rv = verify::<Receipt>(receipt_bytes, &self.trust, now())
-            .map_err(|e| ClientError::Untrusted { what: "receipt", why: e.to_string() })?;
-        let receipt = rv.message;
-        // Judge the tip at the instant the relay accepted it: a tip may expire while it
-        // waits for us, and that must not make it unverifiable. The receipt's time may not
-        // lie in our future.
-        if receipt.accepted > now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) {
+        // Judge receipt and tip at the instant the relay accepted the tip: a tip may expire
+        // (and a certificate may reach its end) while it waits for us, and that must not make
+        // it unverifiable. That instant may not lie in our future.
+        let accepted = tiprelay_proto::parse::<Receipt>(receipt_bytes)
+            .map_err(|e| ClientError::Untrusted { what: "receipt", why: e.to_string() })?
+            .message
+            .accepted;
+        if accepted > now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) {
             return Err(ClientError::Untrusted { what: "receipt", why: "its acceptance time is in the future".into() });
         }
+        let rv = verify::<Receipt>(receipt_bytes, &self.trust, accepted)
+            .map_err(|e| ClientError::Untrusted { what: "receipt", why: e.to_string() })?;
+        let receipt = rv.message;
         let tv = verify::<Tip>(tip_bytes, &self.trust, receipt.accepted)
             .map_err(|e| ClientError::Untrusted { what: "tip", why: e.to_string() })?;
         if receipt.tip != tv.message.id
@@ -393,15 +422,43 @@ impl Client {
             let after = self.store.meta(ACK_CURSOR)?;
             let items = match conn.request(&Request::Acks { after, limit: MAX_ACKS }).await? {
                 Response::Acks { items } => items,
-                other => return Err(ConnError::Protocol(format!("unexpected answer {other:?}")).into()),
+                other => return Err(ConnError::Protocol(unexpected(&other)).into()),
             };
             let Some(last) = items.last().map(|a| a.index) else {
                 break;
             };
             for a in items {
-                let v = verify::<DeliveryAck>(&a.ack, &self.trust, now())
-                    .map_err(|e| ClientError::Untrusted { what: "delivery ack", why: e.to_string() })?;
+                // Judge the ack at the time it claims (bounded by our clock), so a signer's
+                // certificate expiring later does not make it unverifiable; an ack that
+                // fails is skipped (and counted), never allowed to block the ones after it.
+                let at = match tiprelay_proto::parse::<DeliveryAck>(&a.ack) {
+                    Ok(p)
+                        if p.message.received <= now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) =>
+                    {
+                        p.message.received
+                    }
+                    _ => now(),
+                };
+                let Ok(v) = verify::<DeliveryAck>(&a.ack, &self.trust, at) else {
+                    self.store.set_meta(BAD_ACKS, self.store.meta(BAD_ACKS)? + 1)?;
+                    continue;
+                };
                 if let Some(mut rec) = self.store.get_out(v.message.tip.as_bytes())? {
+                    let receipt = rec
+                        .receipt
+                        .as_deref()
+                        .and_then(|r| tiprelay_proto::parse::<Receipt>(r).ok())
+                        .map(|p| p.message);
+                    let matches = receipt.is_some_and(|r| {
+                        r.seq == v.message.seq
+                            && r.from == v.message.from
+                            && r.to == v.message.to
+                            && r.digest == v.message.digest
+                    });
+                    if !matches {
+                        self.store.set_meta(BAD_ACKS, self.store.meta(BAD_ACKS)? + 1)?;
+                        continue;
+                    }
                     if Digest::of(&rec.envelope) == v.message.digest && rec.ack.is_none() {
                         rec.ack = Some(a.ack.clone());
                         rec.acked_by = Some(v.signer.to_string());

@@ -281,7 +281,13 @@ fn draft_from_args(a: &SendArgs) -> Result<Draft> {
 fn open(cli: &Cli) -> Result<Client> {
     let path = cli.config.clone().context("no configuration: pass --config FILE or set TIPCTL_CONFIG")?;
     let cfg = ClientConfig::load(&path)?;
-    Ok(Client::open(cfg)?)
+    let c = Client::open(cfg)?;
+    for (authority, next) in c.trust().stale_crls(tiprelay_client::client::now()) {
+        eprintln!(
+            "tipctl: WARNING: the {authority} revocation list was due for renewal at {next}; ask for a fresh CRL"
+        );
+    }
+    Ok(c)
 }
 
 /// Connects and pushes anything unreceipted first.

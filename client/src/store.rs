@@ -16,6 +16,8 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// Ack cursor key in `meta`.
 pub const ACK_CURSOR: &str = "ack_cursor";
+/// Count of forwarded acks that failed verification or did not match our receipt.
+pub const BAD_ACKS: &str = "bad_acks";
 
 /// A tip this principal wrote.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,6 +104,9 @@ impl LocalStore {
             std::fs::create_dir_all(d).map_err(|e| mk(e.to_string()))?;
         }
         let db = Database::create(path).map_err(|e| mk(format!("{e} (is another tipctl using it?)")))?;
+        // The store holds tip bodies: owner-only.
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|e| mk(e.to_string()))?;
         let s = Self { db, path: ps };
         let w = s.db.begin_write().map_err(|e| s.err(e))?;
         w.open_table(OUTBOX).map_err(|e| s.err(e))?;
@@ -249,6 +254,14 @@ impl LocalStore {
             out.push((from.to_owned(), id, self.dec(v.value())?));
         }
         Ok(out)
+    }
+
+    /// The id held under (from, seq), if any.
+    pub fn seq_owner(&self, from: &str, seq: u64) -> Result<Option<[u8; 16]>, StoreError> {
+        let r = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = r.open_table(SEQS).map_err(|e| self.err(e))?;
+        let v = t.get((from, seq)).map_err(|e| self.err(e))?;
+        v.map(|g| g.value().try_into().map_err(|_| self.err("bad seq record"))).transpose()
     }
 
     /// Missing sequence numbers per sending jurisdiction (below the highest seen).

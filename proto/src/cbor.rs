@@ -44,12 +44,20 @@ pub(crate) struct MapReader {
 
 type R<T> = Result<T, FieldError>;
 
+/// Most entries in any map of the protocol.
+const MAX_MAP_ENTRIES: usize = 32;
+
 impl MapReader {
     /// Takes a value that must be a map with distinct text keys.
     pub(crate) fn new(v: Value, field: &'static str) -> R<Self> {
         let Value::Map(pairs) = v else {
             return Err(FieldError::WrongType { field, expected: "a map" });
         };
+        // No map of the protocol has more than 24 keys; refusing larger ones also keeps the
+        // duplicate-key scan below cheap on hostile input.
+        if pairs.len() > MAX_MAP_ENTRIES {
+            return Err(FieldError::TooMany(field));
+        }
         let mut entries: Vec<(String, Value)> = Vec::with_capacity(pairs.len());
         for (k, v) in pairs {
             let Value::Text(k) = k else {

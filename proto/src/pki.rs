@@ -338,6 +338,7 @@ impl TrustStore {
         let root_der = CertificateDer::from(root_der.to_vec());
         let anchor = webpki::anchor_from_trusted_cert(&root_der).map_err(|e| bad(&format!("{e:?}")))?.to_owned();
         self.authorities.insert(authority, AuthorityTrust { root_der, anchor, crl: None });
+        self.clear_cache();
         Ok(())
     }
 

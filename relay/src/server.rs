@@ -32,6 +32,30 @@ struct State {
     store: Store,
     relay_id: PrincipalId,
     shutdown: CancellationToken,
+    events: EventBudget,
+}
+
+/// Caps how many rejection and authentication-failure events a second may add to the store,
+/// so a flood of bad requests cannot fill the disk (they are still logged).
+struct EventBudget {
+    window: std::sync::Mutex<(std::time::Instant, u32)>,
+}
+
+impl EventBudget {
+    const PER_SECOND: u32 = 50;
+
+    fn new() -> Self {
+        Self { window: std::sync::Mutex::new((std::time::Instant::now(), 0)) }
+    }
+
+    fn allow(&self) -> bool {
+        let Ok(mut w) = self.window.lock() else { return false };
+        if w.0.elapsed() >= Duration::from_secs(1) {
+            *w = (std::time::Instant::now(), 0);
+        }
+        w.1 += 1;
+        w.1 <= Self::PER_SECOND
+    }
 }
 
 /// A running relay.
@@ -86,7 +110,8 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
     store.event(Event { principal: Some(relay_id.to_string()), ..Event::new("relay_started", store::now()) });
     info!(relay = %relay_id, addr = %local_addr, store = %config.store.display(), "relay listening");
     let shutdown = CancellationToken::new();
-    let state = Arc::new(State { config, trust, store, relay_id, shutdown: shutdown.clone() });
+    let state =
+        Arc::new(State { config, trust, store, relay_id, shutdown: shutdown.clone(), events: EventBudget::new() });
     let main = tokio::spawn(run(state, endpoint, writer));
     Ok(RelayHandle { local_addr, shutdown, main })
 }
@@ -148,7 +173,15 @@ async fn reload_trust(state: Arc<State>) {
             continue;
         }
         match files::load_trust(&state.config.trust) {
+            Ok(t) if older_crl(&state.trust.get(), &t).is_some() => {
+                let a = older_crl(&state.trust.get(), &t).unwrap_or(tiprelay_proto::Authority::Operator);
+                warn!(authority = %a, "refusing a CRL older than the one in use (lower CRL number); keeping the current one");
+                seen = now;
+            }
             Ok(t) => {
+                for (a, next) in t.stale_crls(store::now()) {
+                    warn!(authority = %a, next_update = %next, "CRL is past its nextUpdate; ask that authority for a fresh one");
+                }
                 state.trust.set(t);
                 seen = now;
                 info!("trust material reloaded (roots and CRLs)");
@@ -179,6 +212,17 @@ async fn retention(state: Arc<State>) {
     }
 }
 
+/// The first authority whose CRL in `new` has a lower number than in `old`, if any.
+fn older_crl(old: &tiprelay_proto::TrustStore, new: &tiprelay_proto::TrustStore) -> Option<tiprelay_proto::Authority> {
+    new.authorities().find(|a| {
+        match (old.crl_info(*a).and_then(|i| i.number), new.crl_info(*a).and_then(|i| i.number)) {
+            (Some(o), Some(n)) => n < o,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    })
+}
+
 struct Peer {
     identity: PrincipalId,
     jurisdiction: Jurisdiction,
@@ -199,6 +243,9 @@ async fn connection(state: Arc<State>, incoming: quinn::Incoming) {
         Ok(c) => c,
         Err(e) => {
             warn!(%remote, error = %e, "handshake failed");
+            if !state.events.allow() {
+                return;
+            }
             let mut ev = Event::new("auth_failed", store::now());
             ev.code = Some(e.to_string().chars().take(200).collect());
             state.store.event(ev);
@@ -278,7 +325,12 @@ async fn stream(state: Arc<State>, peer: Arc<Peer>, conn: Connection, mut send: 
         return;
     }
     let resp = handle(&state, &peer, req).await;
-    let _ = send.write_all(&resp.encode()).await;
+    // A peer that never opens its flow-control window must not pin this task forever.
+    let write = tokio::time::timeout(state.config.request_timeout * 3, send.write_all(&resp.encode())).await;
+    if !matches!(write, Ok(Ok(()))) {
+        let _ = send.reset(0u32.into());
+        return;
+    }
     let _ = send.finish();
     // Wait (bounded) for the peer to read the answer before the stream is dropped.
     let _ = tokio::time::timeout(Duration::from_secs(5), send.stopped()).await;
@@ -294,6 +346,9 @@ fn store_error(e: &StoreError) -> WireError {
 
 fn reject(state: &State, peer: &Peer, tip: Option<String>, e: &WireError) {
     warn!(code = %e.name, reason = %e.reason, tip = tip.as_deref().unwrap_or("-"), "request rejected");
+    if !state.events.allow() {
+        return;
+    }
     let mut ev = Event::new("rejected", store::now());
     ev.principal = Some(peer.identity.to_string());
     ev.tip = tip;
@@ -379,7 +434,23 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
 
 type Rejection = (Option<String>, WireError);
 
+async fn replay_of(state: &Arc<State>, peer: &Arc<Peer>, envelope: &[u8]) -> Option<Response> {
+    let parsed = tiprelay_proto::parse::<Tip>(envelope).ok()?;
+    if parsed.message.author != peer.identity {
+        return None;
+    }
+    let (st, from, id, digest) = (state.clone(), parsed.message.from, *parsed.message.id.as_bytes(), parsed.digest);
+    let rec = tokio::task::spawn_blocking(move || st.store.tip(from, &id)).await.ok()?.ok()??;
+    (rec.digest == digest.0).then_some(Response::Submitted { receipt: rec.receipt, duplicate: true })
+}
+
 async fn submit(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<Response, Rejection> {
+    // A byte-identical resend of a tip this principal already got a receipt for is answered
+    // with that receipt before any time or revocation check: it was verified when accepted,
+    // and a resend after a lost answer must not turn into "expired" or "revoked".
+    if let Some(r) = replay_of(state, peer, &envelope).await {
+        return Ok(r);
+    }
     let trust = state.trust.get();
     // Signature and chain checks run off the async threads.
     let (verified, envelope) = tokio::task::spawn_blocking(move || {
@@ -486,6 +557,16 @@ async fn subscribe(state: Arc<State>, peer: Arc<Peer>, mut send: SendStream) {
                 pending = Some("acks");
             }
             _ = send.stopped() => return,
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        // A principal revoked while subscribed loses its subscription too.
+        if state
+            .trust
+            .get()
+            .verify_cert(&peer.tls_cert, &[], peer.identity.authority(), CertUsage::TlsClient, store::now())
+            .is_err()
+        {
+            break;
         }
     }
     let _ = send.finish();

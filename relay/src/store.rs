@@ -40,6 +40,10 @@ const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 const ACKED_AT: TableDefinition<(&str, &[u8]), u64> = TableDefinition::new("acked_at");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
+/// Most envelope bytes in one `fetch` answer, so it stays well under the 1 MiB frame
+/// limit (one 64 KiB envelope plus its receipt always fits).
+pub const FETCH_BYTE_BUDGET: usize = 768 * 1024;
+
 const NEXT_EVENT: &str = "next_event";
 const NEXT_ACK: &str = "next_ack";
 
@@ -237,6 +241,8 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(failed)?;
         }
         let db = Arc::new(Database::create(path).map_err(failed)?);
+        // The store holds tip bodies: owner-only.
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(failed)?;
         {
             let w = db.begin_write().map_err(failed)?;
             w.open_table(TIPS).map_err(failed)?;
@@ -304,11 +310,12 @@ impl Store {
         let cursor = r.open_table(CURSOR).map_err(failed)?;
         let above = r.open_table(ACKED_ABOVE).map_err(failed)?;
         let mut out = Vec::new();
+        let mut bytes = 0usize;
         for from in froms {
             let (f, t) = (from.as_str(), to.as_str());
             let c = cursor.get((principal, f)).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
             for item in by_seq.range((f, t, c + 1)..=(f, t, u64::MAX)).map_err(failed)? {
-                if out.len() >= limit {
+                if out.len() >= limit || bytes >= FETCH_BYTE_BUDGET {
                     return Ok(out);
                 }
                 let (k, id) = item.map_err(failed)?;
@@ -321,6 +328,12 @@ impl Store {
                 };
                 let rec: TipRecord = decode(rec.value())?;
                 if let Some(envelope) = rec.envelope {
+                    let size = envelope.len() + rec.receipt.len() + 16;
+                    // Always at least one; otherwise stay under the budget.
+                    if !out.is_empty() && bytes + size > FETCH_BYTE_BUDGET {
+                        return Ok(out);
+                    }
+                    bytes += size;
                     out.push(Delivery { tip: envelope, receipt: rec.receipt });
                 }
             }
@@ -595,7 +608,9 @@ impl<'a> Tx<'a> {
             seq: Some(seq),
             ..Event::new("accepted", accepted)
         };
-        let log_index = self.append_event(&event)?;
+        // Everything fallible that writes nothing comes first (the receipt signature), so a
+        // failure here leaves no partial state in the batch.
+        let log_index = self.meta.get(NEXT_EVENT).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
         let receipt = Receipt {
             tip: tip.id,
             from: tip.from,
@@ -607,6 +622,8 @@ impl<'a> Tx<'a> {
             relay: signer.identity().clone(),
         };
         let receipt = signer.sign(&receipt).map_err(|e| StoreError::Failed(format!("cannot sign the receipt: {e}")))?;
+        let written = self.append_event(&event)?;
+        debug_assert_eq!(written, log_index);
         let rec = TipRecord {
             to: to.into(),
             author: tip.author.to_string(),
@@ -641,6 +658,11 @@ impl<'a> Tx<'a> {
             let rec = self.tips.get(key).map_err(failed)?.map(|g| g.value().to_vec());
             if let Some(rec) = rec {
                 let mut rec: TipRecord = decode(&rec)?;
+                if !self.all_known_receivers_acked(&from, &rec)? {
+                    // Keep it (and its acked_at entry) until every analyst of the recipient
+                    // jurisdiction the relay has seen has acknowledged it.
+                    continue;
+                }
                 if rec.envelope.take().is_some() {
                     self.tips.insert(key, encode(&rec)?.as_slice()).map_err(failed)?;
                     let event = Event {
@@ -657,6 +679,22 @@ impl<'a> Tx<'a> {
             self.acked_at.remove(key).map_err(failed)?;
         }
         Ok(n)
+    }
+
+    /// Whether every principal of `rec.to` with a delivery cursor has acknowledged the tip.
+    fn all_known_receivers_acked(&self, from: &str, rec: &TipRecord) -> Result<bool, StoreError> {
+        let prefix = format!("tiprelay://{}/", rec.to);
+        for item in self.cursor.iter().map_err(failed)? {
+            let (k, c) = item.map_err(failed)?;
+            let (p, f) = k.value();
+            if f != from || !p.starts_with(&prefix) {
+                continue;
+            }
+            if c.value() < rec.seq && self.above.get((p, f, rec.seq)).map_err(failed)?.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     fn ack(&mut self, ack: &DeliveryAck, envelope: &[u8]) -> Result<bool, StoreError> {
@@ -779,6 +817,29 @@ mod tests {
             .unwrap()
             .iter()
             .any(|e| e.kind == "purged" && e.digest.as_deref() == Some(digest.to_hex().as_str())));
+
+        // A second analyst of the recipient side who has acked only the first of two tips
+        // keeps the second one's body alive.
+        let bea = pki.leaf(&"tiprelay://US/analyst/bea".parse().unwrap(), LeafKind::Signing).unwrap().signer().unwrap();
+        let mut t2 = tip.clone();
+        t2.id = TipId::new_v7(now(), [6; 10]);
+        let env2 = ana.sign(&t2).unwrap();
+        let d2 = Digest::of(&env2);
+        let s2 = store.submit(t2.clone(), d2, env2).await.unwrap();
+        let ack_by = |by: &Signer, t: &Tip, d: Digest, seq: u64| {
+            let a =
+                DeliveryAck { tip: t.id, from: mx, to: us, digest: d, seq, by: by.identity().clone(), received: now() };
+            (a.clone(), by.sign(&a).unwrap())
+        };
+        let (a, e) = ack_by(&bea, &tip, digest, s.seq);
+        store.ack(a, e).await.unwrap();
+        let (a, e) = ack_by(&sam, &t2, d2, s2.seq);
+        assert!(store.ack(a, e).await.unwrap());
+        assert_eq!(store.purge(now().saturating_add_ms(1000)).await.unwrap(), 0, "bea has not acked tip 2");
+        assert!(store.tip(mx, t2.id.as_bytes()).unwrap().unwrap().envelope.is_some());
+        let (a, e) = ack_by(&bea, &t2, d2, s2.seq);
+        store.ack(a, e).await.unwrap();
+        assert_eq!(store.purge(now().saturating_add_ms(1000)).await.unwrap(), 1);
         drop(store);
         writer.join();
     }

@@ -345,3 +345,60 @@ async fn a_client_that_dies_before_acking_gets_the_tip_again_and_shows_it_once()
     }
     w.relay.unwrap().shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_of_large_tips_is_delivered_in_bounded_answers() {
+    let w = World::start().await;
+    let mx = w.client("MX", "analyst");
+    let c = connect(&mx).await;
+    // 80 tips with ~15 KiB of details each: far more than one 1 MiB answer holds.
+    for i in 0..80 {
+        let mut d = draft("US", &format!("large {i}"));
+        d.details = Some("d".repeat(15 * 1024));
+        let (t, _) = mx.compose(d).unwrap();
+        mx.send(&c, &t.id).await.unwrap();
+    }
+    let us = w.client("US", "analyst");
+    let cu = connect(&us).await;
+    let Response::Deliveries { items } = cu.request(&Request::Fetch { limit: 256 }).await.unwrap() else { panic!() };
+    assert!(
+        !items.is_empty() && items.len() < 80,
+        "one answer must stay under the byte budget ({} items)",
+        items.len()
+    );
+    let got = us.sync_inbox(&cu).await.unwrap();
+    assert_eq!(got.len(), 80);
+    assert!(us.store.gaps().unwrap().is_empty());
+    for conn in [c, cu] {
+        conn.close().await;
+    }
+    w.relay.unwrap().shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resend_after_expiry_still_gets_the_original_receipt() {
+    let w = World::start().await;
+    let ana = signer(&w, "MX", "analyst");
+    let mx = w.client("MX", "analyst");
+    let c = connect(&mx).await;
+    let mut t = raw_tip(&ana, "US", "short-lived");
+    t.valid_until = Some(Timestamp::from_unix_ms(ms_now() + 1500).unwrap());
+    let env = ana.sign(&t).unwrap();
+    let Response::Submitted { receipt, .. } = submit(&c, env.clone()).await.unwrap() else { panic!() };
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    // The same bytes again, now past valid_until: the original receipt, not `expired`.
+    match submit(&c, env).await.unwrap() {
+        Response::Submitted { receipt: again, duplicate } => {
+            assert!(duplicate);
+            assert_eq!(again, receipt);
+        }
+        r => panic!("{r:?}"),
+    }
+    // A new tip that has expired is still refused.
+    let mut late = raw_tip(&ana, "US", "late");
+    late.created = Timestamp::from_unix_ms(ms_now() - 10_000).unwrap();
+    late.valid_until = Some(Timestamp::from_unix_ms(ms_now() - 1).unwrap());
+    assert_eq!(refused_code(submit(&c, ana.sign(&late).unwrap()).await), ErrorCode::Expired as u16);
+    c.close().await;
+    w.relay.unwrap().shutdown().await.unwrap();
+}
