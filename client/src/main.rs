@@ -325,8 +325,8 @@ fn print_received(r: &tiprelay_client::client::Received, json: bool) {
     } else {
         println!("{}", output::tlp_banner(r.tip.tlp));
         println!(
-            "  {} {} seq {}  [{} / {}]  {}\n  signed by {} (verified)  id {}",
-            r.tip.from, "→", r.receipt.seq, r.tip.urgency, r.tip.category, r.tip.summary, r.signer, r.tip.id
+            "  {} → seq {}  [{} / {}]  {}\n  signed by {} (verified)  id {}",
+            r.tip.from, r.receipt.seq, r.tip.urgency, r.tip.category, r.tip.summary, r.signer, r.tip.id
         );
     }
 }

@@ -194,7 +194,7 @@ pub fn show_text(tip: &Tip, signer: &str, receipt: Option<&Receipt>, delivery: &
     }
     line("delivery", delivery.to_owned());
     if let Some(d) = &tip.details {
-        o.push_str("\n");
+        o.push('\n');
         o.push_str(d);
         o.push('\n');
     }
