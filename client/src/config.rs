@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use tiprelay_proto::{Authority, Jurisdiction, Lang, PrincipalId};
 
-use crate::files::{relative_to, TrustFiles};
+use crate::files::{existing_relative, relative_to, TrustFiles};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -84,11 +84,7 @@ impl ClientConfig {
             .jurisdiction()
             .ok_or_else(|| bad("principal", "a client is an analyst or a feed of a jurisdiction".into()))?;
         let file = |key: &str, v: &str| -> anyhow::Result<PathBuf> {
-            let p = relative_to(path, v);
-            if !p.exists() {
-                return Err(bad(key, format!("{} does not exist", p.display())));
-            }
-            Ok(p)
+            existing_relative(path, v).map_err(|p| bad(key, format!("{} does not exist", p.display())))
         };
         let mut trust = vec![TrustFiles {
             authority: Authority::Operator,

@@ -108,6 +108,16 @@ pub fn trust_fingerprint(entries: &[TrustFiles]) -> Vec<u8> {
     tiprelay_proto::Digest::of(&all).0.to_vec()
 }
 
+/// Resolves `p` relative to `base`'s directory; `Err` with the resolved path if it does not exist.
+pub fn existing_relative(base: &Path, p: &str) -> Result<PathBuf, PathBuf> {
+    let resolved = relative_to(base, p);
+    if resolved.exists() {
+        Ok(resolved)
+    } else {
+        Err(resolved)
+    }
+}
+
 /// Resolves `p` relative to the directory of the file `base`.
 pub fn relative_to(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);

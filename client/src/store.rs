@@ -303,3 +303,38 @@ impl LocalStore {
         w.commit().map_err(|e| self.err(e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(seq: u64) -> InRecord {
+        InRecord {
+            envelope: vec![],
+            receipt: vec![],
+            seq,
+            signer: String::new(),
+            received_at: 0,
+            acked: false,
+            read: false,
+        }
+    }
+
+    #[test]
+    fn gaps_name_every_missing_sequence_number_per_direction() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStore::open(&dir.path().join("s.redb")).unwrap();
+        assert!(s.gaps().unwrap().is_empty());
+        let items: Vec<_> = [1u64, 2, 5, 7].iter().map(|q| ("MX".to_string(), [*q as u8; 16], rec(*q))).collect();
+        assert_eq!(s.put_in_batch(&items).unwrap(), vec![true; 4]);
+        assert_eq!(s.put_in_batch(&items[..1]).unwrap(), vec![false], "a redelivery is not new");
+        s.put_in("GT", &[9; 16], &rec(2)).unwrap();
+        assert_eq!(s.gaps().unwrap(), vec![("GT".to_string(), vec![1]), ("MX".to_string(), vec![3, 4, 6])]);
+        assert_eq!(s.seq_owner("MX", 5).unwrap(), Some([5; 16]));
+        assert_eq!(s.seq_owner("MX", 3).unwrap(), None);
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(dir.path().join("s.redb")).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "the store holds tip bodies");
+    }
+}

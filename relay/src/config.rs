@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use tiprelay_client::files::{relative_to, TrustFiles};
+use tiprelay_client::files::{existing_relative, relative_to, TrustFiles};
 use tiprelay_proto::{Authority, Jurisdiction};
 
 /// The raw file.
@@ -128,11 +128,7 @@ impl RelayConfig {
             .parse()
             .map_err(|e| bad("relay.listen", format!("`{}` is not an address: {e}", raw.relay.listen)))?;
         let file = |key: &str, v: &str| -> anyhow::Result<PathBuf> {
-            let p = relative_to(path, v);
-            if !p.exists() {
-                return Err(bad(key, format!("{} does not exist", p.display())));
-            }
-            Ok(p)
+            existing_relative(path, v).map_err(|p| bad(key, format!("{} does not exist", p.display())))
         };
         let mut trust = vec![TrustFiles {
             authority: Authority::Operator,

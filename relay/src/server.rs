@@ -434,6 +434,20 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
 
 type Rejection = (Option<String>, WireError);
 
+/// Runs the full verification of an envelope on the blocking pool (signature and chain
+/// checks must not stall the async threads) and hands the bytes back.
+async fn verify_off_thread<M: tiprelay_proto::Message + Send + 'static>(
+    state: &Arc<State>,
+    envelope: Vec<u8>,
+) -> Result<(tiprelay_proto::Verified<M>, Vec<u8>), Rejection> {
+    let trust = state.trust.get();
+    let (verified, envelope) =
+        tokio::task::spawn_blocking(move || (verify::<M>(&envelope, &trust, store::now()), envelope))
+            .await
+            .map_err(|_| (None, WireError::new(ErrorCode::Unavailable, "verification task failed")))?;
+    Ok((verified.map_err(|e| (None, proto_error(&e)))?, envelope))
+}
+
 async fn replay_of(state: &Arc<State>, peer: &Arc<Peer>, envelope: &[u8]) -> Option<Response> {
     let parsed = tiprelay_proto::parse::<Tip>(envelope).ok()?;
     if parsed.message.author != peer.identity {
@@ -451,15 +465,7 @@ async fn submit(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Resu
     if let Some(r) = replay_of(state, peer, &envelope).await {
         return Ok(r);
     }
-    let trust = state.trust.get();
-    // Signature and chain checks run off the async threads.
-    let (verified, envelope) = tokio::task::spawn_blocking(move || {
-        let v = verify::<Tip>(&envelope, &trust, store::now());
-        (v, envelope)
-    })
-    .await
-    .map_err(|_| (None, WireError::new(ErrorCode::Unavailable, "verification task failed")))?;
-    let v = verified.map_err(|e| (None, proto_error(&e)))?;
+    let (v, envelope) = verify_off_thread::<Tip>(state, envelope).await?;
     let tip = v.message;
     let id = Some(tip.id.to_string());
     let span =
@@ -506,14 +512,7 @@ async fn submit(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Resu
 }
 
 async fn ack(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<Response, Rejection> {
-    let trust = state.trust.get();
-    let (verified, envelope) = tokio::task::spawn_blocking(move || {
-        let v = verify::<DeliveryAck>(&envelope, &trust, store::now());
-        (v, envelope)
-    })
-    .await
-    .map_err(|_| (None, WireError::new(ErrorCode::Unavailable, "verification task failed")))?;
-    let v = verified.map_err(|e| (None, proto_error(&e)))?;
+    let (v, envelope) = verify_off_thread::<DeliveryAck>(state, envelope).await?;
     let id = Some(v.message.tip.to_string());
     if v.signer != peer.identity {
         return Err((

@@ -231,3 +231,64 @@ fn tiprelay_refuses_an_invalid_configuration_naming_the_key() {
     let o = Command::new(env!("CARGO_BIN_EXE_tiprelay")).args(["check-config", "--config"]).arg(&rt).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn send_from_files_and_watch_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut relay, mx, us) = start(dir.path());
+
+    // `tipctl watch --json` on the US side prints each tip as it arrives.
+    let mut watch = Command::new(tipctl_bin())
+        .env("TIPCTL_CONFIG", &us)
+        .args(["watch", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = watch.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    // A tip written as TOML, another as JSON.
+    let toml = dir.path().join("tip.toml");
+    std::fs::write(&toml, "to = \"US\"\ncategory = \"fentanyl_precursors\"\nsummary = \"Precursor shipment at Manzanillo\"\ntlp = \"amber+strict\"\nurgency = \"priority\"\nsource_reliability = \"C\"\ninfo_credibility = 3\n[location]\nlat = 19.05\nlon = -104.31\nradius_m = 800\nport_of_entry = \"Manzanillo\"\n").unwrap();
+    let a = ok_json(&mx, &["send", "--file", toml.to_str().unwrap(), "--json"]);
+    let json = dir.path().join("tip.json");
+    std::fs::write(&json, r#"{"to": "US", "category": "fuel_theft", "summary": "Tapping on the Tula pipeline", "tlp": "green", "valid_until": "+2h"}"#).unwrap();
+    let b = ok_json(&mx, &["send", "--file", json.to_str().unwrap(), "--json"]);
+    assert_eq!(b["receipt"]["seq"], 2);
+    // An unknown field in a tip file is an error, not silently dropped.
+    std::fs::write(&json, r#"{"to": "US", "category": "other", "summary": "x", "tlp": "red", "colour": "blue"}"#)
+        .unwrap();
+    let o = tipctl(&mx, &["send", "--file", json.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("colour"));
+
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while seen.len() < 2 && std::time::Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            if v["event"] == "tip" {
+                seen.push(v);
+            }
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert_eq!(seen.len(), 2, "watch printed {seen:?}");
+    assert_eq!(seen[0]["id"], a["id"]);
+    assert_eq!(seen[0]["tlp"], "amber+strict");
+    assert_eq!(seen[0]["verified"], true);
+    assert_eq!(seen[1]["category"], "fuel_theft");
+    // Watch acknowledged as it went: nothing is pending for US any more.
+    assert_eq!(ok_json(&us, &["status", "--json"])["pending_at_relay"], 0);
+    assert_eq!(relay.terminate(), Some(0));
+}
