@@ -30,8 +30,9 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         out: pki.clone(),
         jurisdictions: vec!["MX".parse()?, "US".parse()?],
         relay_addr: addr,
-        force: dir.is_some(),
-    })?;
+        force: false,
+    })
+    .with_context(|| format!("the demo needs a fresh directory: {} must not exist yet", pki.display()))?;
     println!("    MX root CA, US root CA, relay operator CA, CRLs, and for each side an analyst and a feed");
     println!("    (TLS and signing certificates with separate keys) in {}", pki.display());
 
