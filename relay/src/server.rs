@@ -173,17 +173,16 @@ async fn reload_trust(state: Arc<State>) {
             continue;
         }
         match files::load_trust(&state.config.trust) {
-            Ok(t) if older_crl(&state.trust.get(), &t).is_some() => {
-                let a = older_crl(&state.trust.get(), &t).unwrap_or(tiprelay_proto::Authority::Operator);
-                warn!(authority = %a, "refusing a CRL older than the one in use (lower CRL number); keeping the current one");
-                seen = now;
-            }
             Ok(t) => {
+                seen = now;
+                if let Some(a) = older_crl(&state.trust.get(), &t) {
+                    warn!(authority = %a, "refusing a CRL older than the one in use (lower CRL number); keeping the current one");
+                    continue;
+                }
                 for (a, next) in t.stale_crls(store::now()) {
                     warn!(authority = %a, next_update = %next, "CRL is past its nextUpdate; ask that authority for a fresh one");
                 }
                 state.trust.set(t);
-                seen = now;
                 info!("trust material reloaded (roots and CRLs)");
                 state.store.event(Event::new("trust_reloaded", store::now()));
             }
@@ -534,7 +533,7 @@ async fn ack(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<
 
 async fn subscribe(state: Arc<State>, peer: Arc<Peer>, mut send: SendStream) {
     let mut tips = state.store.notifier.tips(peer.jurisdiction);
-    let mut acks = state.store.notifier.acks();
+    let mut acks = state.store.notifier.acks(peer.jurisdiction);
     let receives = peer.identity.kind() == PrincipalKind::Analyst;
     // Tell the subscriber to look once at the start: tips may be waiting already.
     let mut pending: Option<&str> = Some(if receives { "tips" } else { "acks" });
@@ -551,7 +550,7 @@ async fn subscribe(state: Arc<State>, peer: Arc<Peer>, mut send: SendStream) {
                 if r.is_err() { break; }
                 pending = Some("tips");
             }
-            r = acks.changed() => {
+            r = async { match acks.as_mut() { Some(a) => a.changed().await, None => std::future::pending().await } } => {
                 if r.is_err() { break; }
                 pending = Some("acks");
             }

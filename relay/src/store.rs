@@ -179,25 +179,29 @@ enum WriteOp {
     Purge { cutoff: u64, reply: oneshot::Sender<Result<u64, StoreError>> },
 }
 
-/// Wakes subscribers when tips for a jurisdiction, or acks, were committed.
+/// Wakes subscribers when tips for a jurisdiction, or acks of a jurisdiction's tips, were
+/// committed. Keyed by jurisdiction, so one side learns nothing about the timing of the
+/// other side's traffic.
 #[derive(Debug)]
 pub struct Notifier {
     tips: HashMap<Jurisdiction, watch::Sender<u64>>,
-    acks: watch::Sender<u64>,
+    acks: HashMap<Jurisdiction, watch::Sender<u64>>,
 }
 
 impl Notifier {
-    /// One channel per jurisdiction.
+    /// Channels for each jurisdiction.
     pub fn new(js: impl IntoIterator<Item = Jurisdiction>) -> Self {
-        Self { tips: js.into_iter().map(|j| (j, watch::channel(0).0)).collect(), acks: watch::channel(0).0 }
+        let js: Vec<Jurisdiction> = js.into_iter().collect();
+        let chans = || js.iter().map(|j| (*j, watch::channel(0).0)).collect();
+        Self { tips: chans(), acks: chans() }
     }
     /// Subscribe to tips for `j`.
     pub fn tips(&self, j: Jurisdiction) -> Option<watch::Receiver<u64>> {
         self.tips.get(&j).map(watch::Sender::subscribe)
     }
-    /// Subscribe to acks.
-    pub fn acks(&self) -> watch::Receiver<u64> {
-        self.acks.subscribe()
+    /// Subscribe to first acks of tips sent by `j`.
+    pub fn acks(&self, j: Jurisdiction) -> Option<watch::Receiver<u64>> {
+        self.acks.get(&j).map(watch::Sender::subscribe)
     }
 }
 
@@ -439,7 +443,7 @@ struct Writer {
 
 enum Reply {
     Submit(oneshot::Sender<Result<Submitted, StoreError>>, Result<Submitted, StoreError>, Option<Jurisdiction>),
-    Ack(oneshot::Sender<Result<bool, StoreError>>, Result<bool, StoreError>),
+    Ack(oneshot::Sender<Result<bool, StoreError>>, Result<bool, StoreError>, Jurisdiction),
     Purge(oneshot::Sender<Result<u64, StoreError>>, Result<u64, StoreError>),
 }
 
@@ -480,7 +484,7 @@ impl Writer {
                         }
                         WriteOp::Ack { ack, envelope, reply } => {
                             let r = tx.ack(&ack, &envelope);
-                            replies.push(Reply::Ack(reply, r));
+                            replies.push(Reply::Ack(reply, r, ack.from));
                         }
                         WriteOp::Purge { cutoff, reply } => {
                             let r = tx.purge(cutoff);
@@ -496,7 +500,7 @@ impl Writer {
         })();
         match result {
             Ok(()) => {
-                let mut acked = false;
+                let mut acked_from: Vec<Jurisdiction> = Vec::new();
                 for r in replies {
                     match r {
                         Reply::Submit(tx, res, to) => {
@@ -507,8 +511,10 @@ impl Writer {
                             }
                             let _ = tx.send(res);
                         }
-                        Reply::Ack(tx, res) => {
-                            acked |= matches!(res, Ok(true));
+                        Reply::Ack(tx, res, from) => {
+                            if matches!(res, Ok(true)) && !acked_from.contains(&from) {
+                                acked_from.push(from);
+                            }
                             let _ = tx.send(res);
                         }
                         Reply::Purge(tx, res) => {
@@ -516,8 +522,10 @@ impl Writer {
                         }
                     }
                 }
-                if acked {
-                    self.notifier.acks.send_modify(|v| *v += 1);
+                for from in acked_from {
+                    if let Some(s) = self.notifier.acks.get(&from) {
+                        s.send_modify(|v| *v += 1);
+                    }
                 }
             }
             Err(e) => {
@@ -527,7 +535,7 @@ impl Writer {
                         Reply::Submit(tx, _, _) => {
                             let _ = tx.send(Err(e.clone()));
                         }
-                        Reply::Ack(tx, _) => {
+                        Reply::Ack(tx, _, _) => {
                             let _ = tx.send(Err(e.clone()));
                         }
                         Reply::Purge(tx, _) => {

@@ -148,6 +148,8 @@ async fn a_crl_update_while_running_cuts_off_new_and_existing_connections() {
     let c = connect(&mx).await;
     assert!(matches!(c.request(&Request::Status).await.unwrap(), Response::Status { .. }));
 
+    let crl_path = w.path().join("pki/MX/ca/crl.pem");
+    let old_crl = std::fs::read(&crl_path).unwrap();
     let mut ca = tiprelay_certs::Ca::load(&w.path().join("pki/MX/ca")).unwrap();
     ca.revoke(&w.path().join("pki/MX/analyst/tls.crt")).unwrap();
     // Bounded wait: the relay polls every second; DESIGN allows 60 s.
@@ -165,6 +167,10 @@ async fn a_crl_update_while_running_cuts_off_new_and_existing_connections() {
         }
     }
     assert!(revoked, "the revoked connection was still served 10 s after the CRL changed");
+    refused_at_connect(&mx.cfg).await;
+    // Putting the older CRL (which does not list the certificate) back does not un-revoke it.
+    std::fs::write(&crl_path, old_crl).unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     refused_at_connect(&mx.cfg).await;
     // The other side is unaffected.
     let us = w.client("US", "analyst");
