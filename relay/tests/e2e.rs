@@ -52,7 +52,9 @@ async fn subscribers_hear_only_their_own_jurisdictions_events() {
     assert_eq!(us.sync_inbox(&cu).await.unwrap().len(), 1);
     assert_eq!(next_within(&mut mx_events).await.as_deref(), Some("acks"), "MX is told its tip was acknowledged");
     // US hears nothing about acks of MX's tips.
-    let quiet = tokio::time::timeout(std::time::Duration::from_millis(700), tiprelay_client::conn::next_event(&mut us_events)).await;
+    let quiet =
+        tokio::time::timeout(std::time::Duration::from_millis(700), tiprelay_client::conn::next_event(&mut us_events))
+            .await;
     assert!(quiet.is_err(), "US was woken by an event about MX's traffic: {quiet:?}");
     for conn in [c, cu] {
         conn.close().await;
