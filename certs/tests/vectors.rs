@@ -66,6 +66,7 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
     let tip_env = ana_s.sign(&tip).unwrap();
     let digest = Digest::of(&tip_env);
     let receipt = Receipt {
+        subject: Subject::Tip,
         tip: tip.id,
         from: mx,
         to: us,
@@ -108,6 +109,26 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
         tip_count: 1,
         tips_digest: LedgerStatement::digest_of_tips(&[tip.id]),
     };
+    let feedback_env = sam_s.sign(&feedback).unwrap();
+    let feedback_receipt = Receipt {
+        subject: Subject::Feedback,
+        tip: feedback.id,
+        from: mx,
+        to: us,
+        digest: Digest::of(&feedback_env),
+        seq: 1,
+        accepted: at(),
+        log_index: 2,
+        relay: relay.identity.clone(),
+    };
+    let mut facts = TipFacts::new(tip.id, mx, us, tip.category, tip.author.to_string());
+    facts.created = at();
+    facts.accepted = Some(at());
+    facts.seq = Some(1);
+    facts.delivered = Some(at().saturating_add_ms(1_000));
+    facts.acked = Some(at().saturating_add_ms(2_000));
+    facts.add_feedback(Outcome::Interdicted, at().saturating_add_ms(3_000));
+    let cursor = RecordCursor { accepted: at().as_unix_ms(), from: mx, id: tip.id };
     let checkpoint = Checkpoint {
         log: relay.identity.to_string(),
         size: 1,
@@ -143,7 +164,8 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
         ("ack-payload", encode_payload(&ack)),
         ("ack-envelope", sam_s.sign(&ack).unwrap()),
         ("feedback-payload", encode_payload(&feedback)),
-        ("feedback-envelope", sam_s.sign(&feedback).unwrap()),
+        ("feedback-envelope", feedback_env.clone()),
+        ("feedback-receipt-payload", encode_payload(&feedback_receipt)),
         ("statement-payload", encode_payload(&statement)),
         ("statement-envelope", sam_s.sign(&statement).unwrap()),
         ("checkpoint-payload", encode_payload(&checkpoint)),
@@ -151,6 +173,17 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
         ("request-status-frame", Request::Status.encode()),
         ("request-fetch-frame", Request::Fetch { limit: 256 }.encode()),
         ("request-acks-frame", Request::Acks { after: 7, limit: 1024 }.encode()),
+        (
+            "request-records-frame",
+            Request::Records {
+                since: 1_796_083_200_000,
+                until: 1_796_169_600_000,
+                after: Some(cursor.clone()),
+                limit: 1024,
+            }
+            .encode(),
+        ),
+        ("response-records-frame", Response::Records { items: vec![facts], next: Some(cursor) }.encode()),
         ("response-event-frame", Response::Event { kind: "tips".into() }.encode()),
         (
             "response-error-frame",

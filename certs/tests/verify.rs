@@ -116,6 +116,7 @@ fn every_message_kind_signs_and_verifies() {
     let d = Digest::of(&tip);
     let t = mx_tip();
     let r = Receipt {
+        subject: Subject::Tip,
         tip: t.id,
         from: mx(),
         to: us(),
@@ -181,6 +182,7 @@ fn a_receipt_is_not_a_tip_and_signatures_do_not_cross_kinds() {
     let w = world();
     let relay = w.pki.leaf(&pid("tiprelay://OPERATOR/relay/main"), LeafKind::Signing).unwrap().signer().unwrap();
     let r = Receipt {
+        subject: Subject::Tip,
         tip: mx_tip().id,
         from: mx(),
         to: us(),
@@ -321,6 +323,7 @@ fn roles_are_enforced() {
     assert_eq!(code(verify::<DeliveryAck>(&bytes, &w.trust, now())), ErrorCode::SignerRole);
     // A receipt signed by an analyst: wrong authority.
     let r = Receipt {
+        subject: Subject::Tip,
         tip: mx_tip().id,
         from: mx(),
         to: us(),

@@ -1,16 +1,20 @@
 //! Client operations: compose and send tips (outbox first), fetch, verify, store and ack
 //! incoming tips, collect acks of sent tips, and report.
 
-use tiprelay_proto::wire::{Request, Response, MAX_ACKS, MAX_FETCH};
+use tiprelay_proto::wire::{NoticeBody, Request, Response, MAX_ACKS, MAX_FETCH, MAX_RECORDS, MAX_STATEMENTS};
 use tiprelay_proto::{
-    verify, Category, DeliveryAck, Digest, InfoCredibility, Jurisdiction, Lang, Location, ProtoError, Receipt, Signer,
-    SourceReliability, Timestamp, Tip, TipId, Tlp, TrustStore, Urgency,
+    verify, Category, DeliveryAck, Digest, Feedback, InfoCredibility, Jurisdiction, Lang, LedgerStatement, Location,
+    Outcome, ProtoError, Receipt, RecordCursor, Signer, SourceReliability, Subject, Timestamp, Tip, TipFacts, TipId,
+    Tlp, TrustStore, Urgency,
 };
 
 use crate::config::ClientConfig;
 use crate::conn::{ConnError, RelayConn};
 use crate::files;
-use crate::store::{InRecord, LocalStore, OutRecord, ACK_CURSOR, BAD_ACKS};
+use crate::store::{
+    FeedbackRecord, InRecord, LocalStore, OutRecord, StatementRecord, ACK_CURSOR, BAD_ACKS, BAD_FEEDBACK,
+    STATEMENT_CURSOR,
+};
 
 /// What can go wrong in a client operation.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +50,9 @@ pub enum ClientError {
     /// No such tip here.
     #[error("no tip {0} in the local store")]
     NotFound(String),
+    /// Not allowed (e.g. feedback on a tip this principal did not receive).
+    #[error("{0}")]
+    NotPermitted(String),
 }
 
 /// What the author writes; the client fills in id, from, author and created.
@@ -121,6 +128,24 @@ pub struct Resent {
     pub refused: Vec<(TipId, tiprelay_proto::wire::WireError)>,
 }
 
+/// What a notice synchronisation brought.
+#[derive(Debug, Default)]
+pub struct Notices {
+    /// Tips of ours newly acknowledged.
+    pub acks: Vec<TipId>,
+    /// Verified feedback newly received on tips of ours.
+    pub feedback: Vec<Feedback>,
+}
+
+/// A ledger statement received from the counterpart, verified.
+#[derive(Debug, Clone)]
+pub struct ReceivedStatement {
+    /// The statement.
+    pub statement: LedgerStatement,
+    /// Its signer.
+    pub signer: String,
+}
+
 /// Whether a relay refusal is final for this tip (retrying the same bytes cannot help).
 pub fn is_permanent(e: &tiprelay_proto::wire::WireError) -> bool {
     use tiprelay_proto::ErrorCode as C;
@@ -136,6 +161,8 @@ fn unexpected(r: &Response) -> String {
         Response::Acks { .. } => "acks",
         Response::Status { .. } => "status",
         Response::Event { .. } => "event",
+        Response::Records { .. } => "records",
+        Response::Statements { .. } => "statements",
         Response::Error(_) => "error",
     };
     format!("unexpected `{kind}` answer")
@@ -261,7 +288,12 @@ impl Client {
         let untrusted = |why: String| ClientError::Untrusted { what: "receipt", why };
         let v = verify::<Receipt>(bytes, &self.trust, now()).map_err(|e| untrusted(e.to_string()))?;
         let r = v.message;
-        if r.tip != tip.id || r.from != tip.from || r.to != tip.to || r.digest != Digest::of(envelope) {
+        if r.subject != Subject::Tip
+            || r.tip != tip.id
+            || r.from != tip.from
+            || r.to != tip.to
+            || r.digest != Digest::of(envelope)
+        {
             return Err(untrusted("it names another tip or another digest".into()));
         }
         Ok(r)
@@ -277,6 +309,235 @@ impl Client {
                 Ok(s) => out.sent.push(s),
                 Err(ClientError::Conn(ConnError::Refused(e))) if is_permanent(&e) => out.refused.push((id, e)),
                 Err(e) => return Err(e),
+            }
+        }
+        for (from, tip, rec) in self.store.pending_feedback()? {
+            match self.send_feedback(conn, &from, &tip, rec).await {
+                Ok(_) => {}
+                Err(ClientError::Conn(ConnError::Refused(e))) if is_permanent(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The received tip with this id, if held: (from, record).
+    pub fn find_received(&self, id: &TipId) -> Result<Option<(String, InRecord)>, ClientError> {
+        for j in self.counterparts() {
+            if let Some(r) = self.store.get_in(j.as_str(), id.as_bytes())? {
+                return Ok(Some((j.to_string(), r)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Jurisdictions this client has a trust root for, other than its own.
+    pub fn counterparts(&self) -> Vec<Jurisdiction> {
+        self.cfg
+            .trust
+            .iter()
+            .filter_map(|t| match t.authority {
+                tiprelay_proto::Authority::Jurisdiction(j) if j != self.cfg.jurisdiction => Some(j),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Writes, signs and durably stores a Feedback on a received tip (before any network I/O).
+    pub fn compose_feedback(
+        &self,
+        tip: &TipId,
+        outcome: Outcome,
+        note: Option<String>,
+    ) -> Result<(String, FeedbackRecord), ClientError> {
+        let Some((from, rec)) = self.find_received(tip)? else {
+            if self.store.get_out(tip.as_bytes())?.is_some() {
+                return Err(ClientError::NotPermitted(format!(
+                    "tip {tip} was sent from here; feedback is given by the jurisdiction that received it"
+                )));
+            }
+            return Err(ClientError::NotFound(tip.to_string()));
+        };
+        let t = tiprelay_proto::parse::<Tip>(&rec.envelope).map_err(ClientError::Invalid)?.message;
+        let created = now();
+        let fb = Feedback {
+            id: TipId::new_v7(created, random10()),
+            tip: *tip,
+            from: t.from,
+            to: t.to,
+            by: self.cfg.principal.clone(),
+            outcome,
+            note,
+            created,
+        };
+        let envelope = self.signer.sign(&fb).map_err(ClientError::Invalid)?;
+        let rec = FeedbackRecord {
+            envelope,
+            receipt: None,
+            given: true,
+            outcome: outcome.as_str().into(),
+            by: fb.by.to_string(),
+            id: fb.id.to_string(),
+            created: created.as_unix_ms(),
+            accepted: None,
+            rejected: None,
+        };
+        self.store.put_feedback(&from, tip.as_bytes(), &rec)?;
+        Ok((from, rec))
+    }
+
+    /// Submits a stored feedback and records the relay's verified receipt.
+    pub async fn send_feedback(
+        &self,
+        conn: &RelayConn,
+        tip_from: &str,
+        tip: &[u8; 16],
+        mut rec: FeedbackRecord,
+    ) -> Result<Receipt, ClientError> {
+        let fb = tiprelay_proto::parse::<Feedback>(&rec.envelope).map_err(ClientError::Invalid)?.message;
+        let bytes = match conn.request(&Request::Feedback { envelope: rec.envelope.clone() }).await {
+            Ok(Response::Submitted { receipt, .. }) => receipt,
+            Ok(other) => return Err(ConnError::Protocol(unexpected(&other)).into()),
+            Err(ConnError::Refused(e)) if is_permanent(&e) => {
+                rec.rejected = Some(format!("{}: {}", e.name, e.reason));
+                self.store.put_feedback(tip_from, tip, &rec)?;
+                return Err(ConnError::Refused(e).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let r = self.check_subject_receipt(&bytes, Subject::Feedback, &fb.id, fb.from, fb.to, &rec.envelope)?;
+        rec.receipt = Some(bytes);
+        rec.accepted = Some(r.accepted.as_unix_ms());
+        self.store.put_feedback(tip_from, tip, &rec)?;
+        Ok(r)
+    }
+
+    /// Verifies a relay receipt for a feedback or statement.
+    fn check_subject_receipt(
+        &self,
+        bytes: &[u8],
+        subject: Subject,
+        id: &TipId,
+        from: Jurisdiction,
+        to: Jurisdiction,
+        envelope: &[u8],
+    ) -> Result<Receipt, ClientError> {
+        let untrusted = |why: String| ClientError::Untrusted { what: "receipt", why };
+        let at = tiprelay_proto::parse::<Receipt>(bytes).map_err(|e| untrusted(e.to_string()))?.message.accepted;
+        if at > now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) {
+            return Err(untrusted("its acceptance time is in the future".into()));
+        }
+        let r = verify::<Receipt>(bytes, &self.trust, at).map_err(|e| untrusted(e.to_string()))?.message;
+        if r.subject != subject || r.tip != *id || r.from != from || r.to != to || r.digest != Digest::of(envelope) {
+            return Err(untrusted(format!("it is not the receipt of this {}", subject.as_str())));
+        }
+        Ok(r)
+    }
+
+    /// Signs a ledger statement made from this principal's records and stores it.
+    pub fn sign_statement(&self, st: &LedgerStatement) -> Result<Vec<u8>, ClientError> {
+        let envelope = self.signer.sign(st).map_err(ClientError::Invalid)?;
+        self.store.put_statement(
+            st.id.as_bytes(),
+            &StatementRecord { envelope: envelope.clone(), receipt: None, own: true, stored_at: now().as_unix_ms() },
+        )?;
+        Ok(envelope)
+    }
+
+    /// The signing identity's principal URI.
+    pub fn principal(&self) -> &tiprelay_proto::PrincipalId {
+        &self.cfg.principal
+    }
+
+    /// Sends a signed statement to the counterpart through the relay; returns its receipt.
+    pub async fn send_statement(&self, conn: &RelayConn, envelope: &[u8]) -> Result<Receipt, ClientError> {
+        let st = tiprelay_proto::parse::<LedgerStatement>(envelope).map_err(ClientError::Invalid)?.message;
+        let bytes = match conn.request(&Request::Statement { envelope: envelope.to_vec() }).await? {
+            Response::Submitted { receipt, .. } => receipt,
+            other => return Err(ConnError::Protocol(unexpected(&other)).into()),
+        };
+        let r =
+            self.check_subject_receipt(&bytes, Subject::Statement, &st.id, st.jurisdiction, st.counterpart, envelope)?;
+        self.store.put_statement(
+            st.id.as_bytes(),
+            &StatementRecord {
+                envelope: envelope.to_vec(),
+                receipt: Some(bytes),
+                own: true,
+                stored_at: now().as_unix_ms(),
+            },
+        )?;
+        Ok(r)
+    }
+
+    /// Verifies a ledger statement made by the counterpart for this jurisdiction.
+    pub fn check_statement(&self, envelope: &[u8]) -> Result<ReceivedStatement, ClientError> {
+        let untrusted = |why: String| ClientError::Untrusted { what: "statement", why };
+        let at =
+            tiprelay_proto::parse::<LedgerStatement>(envelope).map_err(|e| untrusted(e.to_string()))?.message.created;
+        let at = at.min(now());
+        let v = verify::<LedgerStatement>(envelope, &self.trust, at).map_err(|e| untrusted(e.to_string()))?;
+        if v.message.counterpart != self.cfg.jurisdiction {
+            return Err(untrusted(format!(
+                "it is {}'s statement for {}, not for {}",
+                v.message.jurisdiction, v.message.counterpart, self.cfg.jurisdiction
+            )));
+        }
+        Ok(ReceivedStatement { statement: v.message, signer: v.signer.to_string() })
+    }
+
+    /// Collects the counterpart's statements for this jurisdiction; returns the new ones.
+    pub async fn sync_statements(&self, conn: &RelayConn) -> Result<Vec<ReceivedStatement>, ClientError> {
+        let mut got = Vec::new();
+        for _ in 0..1024 {
+            let after = self.store.meta(STATEMENT_CURSOR)?;
+            let items = match conn.request(&Request::Statements { after, limit: MAX_STATEMENTS }).await? {
+                Response::Statements { items } => items,
+                other => return Err(ConnError::Protocol(unexpected(&other)).into()),
+            };
+            let Some(last) = items.last().map(|s| s.index) else {
+                break;
+            };
+            for s in items {
+                match self.check_statement(&s.statement) {
+                    Ok(rs) => {
+                        self.store.put_statement(
+                            rs.statement.id.as_bytes(),
+                            &StatementRecord {
+                                envelope: s.statement,
+                                receipt: Some(s.receipt),
+                                own: false,
+                                stored_at: now().as_unix_ms(),
+                            },
+                        )?;
+                        got.push(rs);
+                    }
+                    Err(e) => {
+                        tracing::warn!(index = s.index, error = %e, "a forwarded statement does not verify; skipped")
+                    }
+                }
+            }
+            self.store.set_meta(STATEMENT_CURSOR, last)?;
+        }
+        Ok(got)
+    }
+
+    /// The relay's ledger facts for tips accepted in `[since, until)` (pairs this
+    /// jurisdiction is part of), all pages.
+    pub async fn relay_records(&self, conn: &RelayConn, since: u64, until: u64) -> Result<Vec<TipFacts>, ClientError> {
+        let mut out = Vec::new();
+        let mut after: Option<RecordCursor> = None;
+        // Bounded: 100,000 pages of 1024 (10^8 tips).
+        for _ in 0..100_000 {
+            let req = Request::Records { since, until, after: after.clone(), limit: MAX_RECORDS };
+            let (items, next) = match conn.request(&req).await? {
+                Response::Records { items, next } => (items, next),
+                other => return Err(ConnError::Protocol(unexpected(&other)).into()),
+            };
+            out.extend(items);
+            match next {
+                Some(n) if after.as_ref() != Some(&n) => after = Some(n),
+                _ => break,
             }
         }
         Ok(out)
@@ -367,7 +628,8 @@ impl Client {
         let receipt = rv.message;
         let tv = verify::<Tip>(tip_bytes, &self.trust, receipt.accepted)
             .map_err(|e| ClientError::Untrusted { what: "tip", why: e.to_string() })?;
-        if receipt.tip != tv.message.id
+        if receipt.subject != Subject::Tip
+            || receipt.tip != tv.message.id
             || receipt.digest != tv.digest
             || receipt.from != tv.message.from
             || receipt.to != tv.message.to
@@ -416,8 +678,50 @@ impl Client {
     }
 
     /// Collects the first acks of tips this principal wrote; returns how many were new.
+    /// Feedback arriving on the same channel is stored too (see [`Client::sync_notices`]).
     pub async fn sync_acks(&self, conn: &RelayConn) -> Result<usize, ClientError> {
-        let mut n = 0;
+        Ok(self.sync_notices(conn).await?.acks.len())
+    }
+
+    /// Verifies and stores a forwarded feedback on a tip of ours; None when it is not
+    /// acceptable (counted in `bad_feedback`).
+    fn accept_feedback(&self, fb_bytes: &[u8], receipt: &[u8]) -> Result<Option<Feedback>, ClientError> {
+        let Ok(p) = tiprelay_proto::parse::<Feedback>(fb_bytes) else {
+            return Ok(None);
+        };
+        let at = p.message.created.min(now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS));
+        let Ok(v) = verify::<Feedback>(fb_bytes, &self.trust, at) else {
+            return Ok(None);
+        };
+        let fb = v.message;
+        if fb.from != self.cfg.jurisdiction || self.store.get_out(fb.tip.as_bytes())?.is_none() {
+            return Ok(None);
+        }
+        let Ok(r) = self.check_subject_receipt(receipt, Subject::Feedback, &fb.id, fb.from, fb.to, fb_bytes) else {
+            return Ok(None);
+        };
+        let from = fb.from.to_string();
+        if self.store.feedback_for(&from, fb.tip.as_bytes())?.iter().any(|x| x.id == fb.id.to_string()) {
+            return Ok(None);
+        }
+        let rec = FeedbackRecord {
+            envelope: fb_bytes.to_vec(),
+            receipt: Some(receipt.to_vec()),
+            given: false,
+            outcome: fb.outcome.as_str().into(),
+            by: fb.by.to_string(),
+            id: fb.id.to_string(),
+            created: fb.created.as_unix_ms(),
+            accepted: Some(r.accepted.as_unix_ms()),
+            rejected: None,
+        };
+        self.store.put_feedback(&from, fb.tip.as_bytes(), &rec)?;
+        Ok(Some(fb))
+    }
+
+    /// Collects notices about tips this principal wrote: first acks and feedback.
+    pub async fn sync_notices(&self, conn: &RelayConn) -> Result<Notices, ClientError> {
+        let mut got = Notices::default();
         for _ in 0..1024 {
             let after = self.store.meta(ACK_CURSOR)?;
             let items = match conn.request(&Request::Acks { after, limit: MAX_ACKS }).await? {
@@ -428,10 +732,20 @@ impl Client {
                 break;
             };
             for a in items {
+                let ack = match a.body {
+                    NoticeBody::Ack(ack) => ack,
+                    NoticeBody::Feedback { feedback, receipt } => {
+                        match self.accept_feedback(&feedback, &receipt)? {
+                            Some(fb) => got.feedback.push(fb),
+                            None => self.store.set_meta(BAD_FEEDBACK, self.store.meta(BAD_FEEDBACK)? + 1)?,
+                        }
+                        continue;
+                    }
+                };
                 // Judge the ack at the time it claims (bounded by our clock), so a signer's
                 // certificate expiring later does not make it unverifiable; an ack that
                 // fails is skipped (and counted), never allowed to block the ones after it.
-                let at = match tiprelay_proto::parse::<DeliveryAck>(&a.ack) {
+                let at = match tiprelay_proto::parse::<DeliveryAck>(&ack) {
                     Ok(p)
                         if p.message.received <= now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) =>
                     {
@@ -439,7 +753,7 @@ impl Client {
                     }
                     _ => now(),
                 };
-                let Ok(v) = verify::<DeliveryAck>(&a.ack, &self.trust, at) else {
+                let Ok(v) = verify::<DeliveryAck>(&ack, &self.trust, at) else {
                     self.store.set_meta(BAD_ACKS, self.store.meta(BAD_ACKS)? + 1)?;
                     continue;
                 };
@@ -460,16 +774,16 @@ impl Client {
                         continue;
                     }
                     if Digest::of(&rec.envelope) == v.message.digest && rec.ack.is_none() {
-                        rec.ack = Some(a.ack.clone());
+                        rec.ack = Some(ack.clone());
                         rec.acked_by = Some(v.signer.to_string());
                         rec.acked_at = Some(now().as_unix_ms());
                         self.store.put_out(v.message.tip.as_bytes(), &rec)?;
-                        n += 1;
+                        got.acks.push(v.message.tip);
                     }
                 }
             }
             self.store.set_meta(ACK_CURSOR, last)?;
         }
-        Ok(n)
+        Ok(got)
     }
 }

@@ -9,7 +9,9 @@ pub mod client;
 pub mod config;
 pub mod conn;
 pub mod files;
+pub mod ledger;
 pub mod output;
+pub mod report;
 pub mod store;
 
 pub use client::{Client, ClientError, Draft};

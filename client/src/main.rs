@@ -12,8 +12,11 @@ use tiprelay_client::output;
 use tiprelay_client::{Client, ClientConfig, Draft, RelayConn};
 use tiprelay_proto::wire::{Request, Response};
 use tiprelay_proto::{
-    parse, Category, InfoCredibility, Location, Receipt, SourceReliability, Timestamp, Tip, TipId, Tlp, Urgency,
+    parse, Category, InfoCredibility, Location, Outcome, Receipt, SourceReliability, Timestamp, Tip, TipId, Tlp,
+    Urgency,
 };
+
+mod ledger_cmd;
 
 /// The analyst CLI of tiprelay: send tips to the counterpart jurisdiction, receive and
 /// acknowledge theirs, and see what happened to each one.
@@ -74,6 +77,33 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Report what came of a tip you received: a signed Feedback, relayed to its author.
+    ///
+    /// Several feedbacks per tip are normal (e.g. under_review, then seizure); each is kept.
+    /// The feedback is stored locally first: if the relay is unreachable it is sent by the
+    /// next connecting command.
+    #[command(
+        after_help = "Example: tipctl feedback 0193a5b4-7c1e-7d2f-8a3b-1c2d3e4f5a6b --outcome seizure --note '340 kg seized at Nogales'"
+    )]
+    Feedback {
+        /// The id of a tip you received.
+        id: String,
+        /// under_review, actioned, interdicted, arrest, seizure, unfounded, duplicate, outside_jurisdiction.
+        #[arg(long)]
+        outcome: String,
+        /// A short note (one line, at most 500 characters).
+        #[arg(long)]
+        note: Option<String>,
+        /// One JSON object: {"id", "tip", "outcome", "receipt": {...}}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reciprocity ledger from your own records (and the relay's): what was given and
+    /// received, acknowledged and acted on, per direction, category and period.
+    #[command(
+        after_help = "Examples:\n  tipctl ledger                                   table of all time, by month\n  tipctl ledger --period week --for 2026-11 --json\n  tipctl ledger --html report.html --lang es       report for the implementation group\n  tipctl ledger statement --for 2026-11 --send     sign this side's statement and send it\n  tipctl ledger reconcile --for 2026-11            compare with the relay and the counterpart's statement"
+    )]
+    Ledger(Box<ledger_cmd::LedgerArgs>),
     /// Send every tip in the outbox that has no receipt yet.
     Resend,
     /// Relay identity, connection health and pending counts; non-zero exit if the relay cannot be reached.
@@ -401,21 +431,32 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 let tip = parse::<Tip>(&rec.envelope)?.message;
                 let receipt = parse::<Receipt>(&rec.receipt)?.message;
                 c.store.update_in(&from, id.as_bytes(), |r| r.read = true)?;
+                let fb = c.store.feedback_for(&from, id.as_bytes())?;
                 if *json {
-                    println!("{}", serde_json::to_string_pretty(&output::inbox_json(&rec))?);
+                    let mut v = output::inbox_json(&rec).unwrap_or_default();
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("feedback".into(), fb.iter().map(output::feedback_json).collect());
+                    }
+                    println!("{}", serde_json::to_string_pretty(&v)?);
                 } else {
                     let delivery = if rec.acked {
                         "received here and acknowledged to the relay"
                     } else {
                         "received here; acknowledgement pending"
                     };
-                    print!("{}", output::show_text(&tip, &rec.signer, Some(&receipt), delivery));
+                    let text = output::show_text(&tip, &rec.signer, Some(&receipt), delivery);
+                    print!("{}", with_feedback(&text, &fb));
                 }
             } else if let Some(rec) = c.store.get_out(id.as_bytes())? {
                 let tip = parse::<Tip>(&rec.envelope)?.message;
                 let receipt = rec.receipt.as_deref().map(parse::<Receipt>).transpose()?.map(|p| p.message);
+                let fb = c.store.feedback_for(tip.from.as_str(), id.as_bytes())?;
                 if *json {
-                    println!("{}", serde_json::to_string_pretty(&output::outbox_json(&rec))?);
+                    let mut v = output::outbox_json(&rec).unwrap_or_default();
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("feedback".into(), fb.iter().map(output::feedback_json).collect());
+                    }
+                    println!("{}", serde_json::to_string_pretty(&v)?);
                 } else {
                     let delivery = match &rec.acked_by {
                         Some(by) => format!("acknowledged by {by}"),
@@ -424,7 +465,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         }
                         None => "not yet sent".into(),
                     };
-                    print!("{}", output::show_text(&tip, &tip.author.to_string(), receipt.as_ref(), &delivery));
+                    let text = output::show_text(&tip, &tip.author.to_string(), receipt.as_ref(), &delivery);
+                    print!("{}", with_feedback(&text, &fb));
                 }
             } else {
                 bail!("no tip {id} in the local store (run `tipctl inbox` to fetch new tips)");
@@ -444,14 +486,60 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 Err(e) => eprintln!("tipctl: WARNING: relay unreachable, showing local state: {e:#}"),
             }
             let rows = c.store.outbox()?;
+            let from = c.cfg.jurisdiction.to_string();
+            let mut feedback = Vec::with_capacity(rows.len());
+            for (id, _) in &rows {
+                feedback.push(c.store.feedback_for(&from, id)?);
+            }
             if *json {
-                let v: Vec<_> = rows.iter().filter_map(|r| output::outbox_json(&r.1)).collect();
+                let v: Vec<_> = rows
+                    .iter()
+                    .zip(&feedback)
+                    .filter_map(|(r, fb)| {
+                        let mut v = output::outbox_json(&r.1)?;
+                        v.as_object_mut()?.insert("feedback".into(), fb.iter().map(output::feedback_json).collect());
+                        Some(v)
+                    })
+                    .collect();
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else if rows.is_empty() {
                 println!("no tips sent");
             } else {
-                println!("{}", output::outbox_table(&rows));
+                println!("{}", output::outbox_table(&rows, &feedback));
             }
+        }
+        Cmd::Feedback { id, outcome, note, json } => {
+            let id: TipId = id.parse()?;
+            let outcome: Outcome = outcome.parse()?;
+            let c = open(&cli)?;
+            let (from, rec) = c.compose_feedback(&id, outcome, note.clone())?;
+            let conn = RelayConn::connect(&c.cfg).await.with_context(|| {
+                format!(
+                    "feedback {} is stored here and will be sent by the next tipctl command or `tipctl resend`",
+                    rec.id
+                )
+            })?;
+            let fid = rec.id.clone();
+            let receipt = c.send_feedback(&conn, &from, id.as_bytes(), rec).await?;
+            let _ = c.resend(&conn).await;
+            conn.close().await;
+            if *json {
+                println!(
+                    "{}",
+                    json!({"id": fid, "tip": id.to_string(), "outcome": outcome.as_str(), "receipt": output::receipt_json(&receipt)})
+                );
+            } else {
+                println!(
+                    "accepted: feedback {fid} ({}) on tip {id} — receipt seq {} at {}; relayed to the tip's author",
+                    outcome.as_str(),
+                    receipt.seq,
+                    receipt.accepted
+                );
+            }
+        }
+        Cmd::Ledger(a) => {
+            let c = open(&cli)?;
+            return ledger_cmd::run(&c, a).await;
         }
         Cmd::Resend => {
             let c = open(&cli)?;
@@ -540,12 +628,33 @@ async fn watch(c: &Client, json: bool) -> Result<()> {
                 for r in report.received.iter().filter(|r| r.fresh) {
                     print_received(r, json);
                 }
-                let n = c.sync_acks(&conn).await?;
+                let notices = c.sync_notices(&conn).await?;
+                let n = notices.acks.len();
                 if n > 0 {
                     if json {
-                        println!("{}", json!({"event": "acks", "count": n}));
+                        println!(
+                            "{}",
+                            json!({"event": "acks", "count": n, "tips": notices.acks.iter().map(|t| t.to_string()).collect::<Vec<_>>()})
+                        );
                     } else {
                         println!("  {n} of your tip(s) acknowledged by the counterpart");
+                    }
+                }
+                for f in &notices.feedback {
+                    if json {
+                        println!(
+                            "{}",
+                            json!({"event": "feedback", "id": f.id.to_string(), "tip": f.tip.to_string(), "outcome": f.outcome.as_str(),
+                                   "by": f.by.to_string(), "note": f.note, "created": f.created.to_string()})
+                        );
+                    } else {
+                        println!(
+                            "  feedback on your tip {}: {} by {}{}",
+                            f.tip,
+                            f.outcome.as_str(),
+                            f.by,
+                            f.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default()
+                        );
                     }
                 }
                 warn_gaps(c)?;
@@ -569,6 +678,18 @@ async fn watch(c: &Client, json: bool) -> Result<()> {
             _ = tokio::time::sleep(backoff) => {}
         }
         backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// `show` text with the feedback lines inserted before the closing TLP banner.
+fn with_feedback(text: &str, fb: &[tiprelay_client::store::FeedbackRecord]) -> String {
+    if fb.is_empty() {
+        return text.to_owned();
+    }
+    let lines = output::feedback_text(fb);
+    match text.trim_end_matches('\n').rfind('\n') {
+        Some(i) => format!("{}{}{}", &text[..=i], lines, &text[i + 1..]),
+        None => format!("{text}{lines}"),
     }
 }
 

@@ -1,9 +1,9 @@
 //! What `tipctl` shows: JSON objects for scripts, tables and a TLP banner for people.
 
 use serde_json::{json, Value};
-use tiprelay_proto::{parse, DeliveryAck, Receipt, Timestamp, Tip, Tlp};
+use tiprelay_proto::{parse, DeliveryAck, Feedback, Receipt, Timestamp, Tip, Tlp};
 
-use crate::store::{InRecord, OutRecord};
+use crate::store::{FeedbackRecord, InRecord, OutRecord};
 
 /// The TLP 2.0 banner every reader sees above a tip.
 pub fn tlp_banner(tlp: Tlp) -> String {
@@ -128,12 +128,13 @@ pub fn inbox_table(rows: &[(String, [u8; 16], InRecord)]) -> String {
     t.to_string()
 }
 
-/// The outbox as a table.
-pub fn outbox_table(rows: &[([u8; 16], OutRecord)]) -> String {
+/// The outbox as a table, with the latest feedback per tip (`feedback[i]` belongs to `rows[i]`).
+pub fn outbox_table(rows: &[([u8; 16], OutRecord)], feedback: &[Vec<FeedbackRecord>]) -> String {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
-    t.set_header(["created", "id", "to", "seq", "status", "TLP", "category", "summary"]);
-    for (_, r) in rows {
+    t.set_header(["created", "id", "to", "seq", "status", "feedback", "TLP", "category", "summary"]);
+    for (i, (_, r)) in rows.iter().enumerate() {
+        let fb = feedback.get(i).and_then(|f| f.last()).map(|f| f.outcome.clone()).unwrap_or_else(|| "-".into());
         let Ok(tip) = parse::<Tip>(&r.envelope) else { continue };
         let tip = tip.message;
         t.add_row([
@@ -142,6 +143,7 @@ pub fn outbox_table(rows: &[([u8; 16], OutRecord)]) -> String {
             tip.to.to_string(),
             r.seq.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
             out_status(r).into(),
+            fb,
             tip.tlp.as_str().to_uppercase(),
             tip.category.as_str().into(),
             short(&tip.summary, 40),
@@ -206,4 +208,47 @@ pub fn show_text(tip: &Tip, signer: &str, receipt: Option<&Receipt>, delivery: &
 /// The acknowledger of an ack envelope, if it parses.
 pub fn ack_by(ack: &[u8]) -> Option<String> {
     parse::<DeliveryAck>(ack).ok().map(|a| a.message.by.to_string())
+}
+
+/// A feedback record as JSON: `{"id", "outcome", "note", "by", "created", "status", "accepted", "given"}`.
+pub fn feedback_json(f: &FeedbackRecord) -> Value {
+    let note = parse::<Feedback>(&f.envelope).ok().and_then(|p| p.message.note);
+    json!({
+        "id": f.id,
+        "outcome": f.outcome,
+        "note": note,
+        "by": f.by,
+        "created": ts(f.created),
+        "status": feedback_status(f),
+        "accepted": f.accepted.map(ts),
+        "given": f.given,
+        "rejected": f.rejected,
+    })
+}
+
+/// `pending` (not yet receipted by the relay), `accepted`, `rejected`.
+pub fn feedback_status(f: &FeedbackRecord) -> &'static str {
+    match (&f.receipt, &f.rejected) {
+        (Some(_), _) => "accepted",
+        (None, Some(_)) => "rejected",
+        (None, None) => "pending",
+    }
+}
+
+/// Feedback lines for `show`.
+pub fn feedback_text(list: &[FeedbackRecord]) -> String {
+    let mut o = String::new();
+    for f in list {
+        let note = parse::<Feedback>(&f.envelope).ok().and_then(|p| p.message.note);
+        o.push_str(&format!(
+            "{:>18}  {} by {} at {} ({}){}\n",
+            "feedback",
+            f.outcome,
+            f.by,
+            ts(f.created),
+            feedback_status(f),
+            note.map(|n| format!(": {n}")).unwrap_or_default()
+        ));
+    }
+    o
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
+use tiprelay_proto::{parse, DeliveryAck, Jurisdiction, Receipt, Tip, TipFacts, TipId};
 
 const OUTBOX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("outbox");
 /// Ids of outbox tips that still need sending (no receipt, not refused): resend reads only
@@ -13,6 +14,20 @@ const PENDING: TableDefinition<&[u8], ()> = TableDefinition::new("pending");
 const INBOX: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("inbox");
 const SEQS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("seqs");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Per-tip accounting facts ([`TipFacts::pack`]) by (from, id), kept in step with the
+/// outbox, the inbox and feedback, so a ledger is one scan without parsing envelopes.
+const FACTS: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("facts");
+/// Feedback given and received, by (tip's from, tip id, feedback id).
+/// Key of `feedback`: (tip's from, tip id, feedback id).
+type FeedbackKey<'a> = (&'a str, &'a [u8], &'a [u8]);
+const FEEDBACK: TableDefinition<FeedbackKey, &[u8]> = TableDefinition::new("feedback");
+/// Ledger statements received from the counterpart (and made here), by statement id.
+const STATEMENTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("statements");
+
+/// Statement cursor key in `meta`.
+pub const STATEMENT_CURSOR: &str = "statement_cursor";
+/// Count of forwarded feedback that failed verification or named a tip not sent here.
+pub const BAD_FEEDBACK: &str = "bad_feedback";
 
 /// Ack cursor key in `meta`.
 pub const ACK_CURSOR: &str = "ack_cursor";
@@ -67,6 +82,47 @@ pub struct InRecord {
     pub read: bool,
 }
 
+/// A feedback given here (on a received tip) or received (on a tip sent from here).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FeedbackRecord {
+    /// The signed Feedback envelope.
+    #[serde(with = "serde_bytes")]
+    pub envelope: Vec<u8>,
+    /// The relay's verified receipt, once held.
+    #[serde(with = "serde_bytes")]
+    pub receipt: Option<Vec<u8>>,
+    /// True when this principal wrote it.
+    pub given: bool,
+    /// Outcome (`Outcome::as_str`).
+    pub outcome: String,
+    /// Who wrote it.
+    pub by: String,
+    /// Its own id (hyphenated).
+    pub id: String,
+    /// When written (ms, writer clock).
+    pub created: u64,
+    /// When the relay accepted it (ms), once known.
+    pub accepted: Option<u64>,
+    /// Set when the relay refused it for good (`code: reason`); it is not resent.
+    #[serde(default)]
+    pub rejected: Option<String>,
+}
+
+/// A ledger statement held here: one made by this principal, or received from the counterpart.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatementRecord {
+    /// The signed LedgerStatement envelope.
+    #[serde(with = "serde_bytes")]
+    pub envelope: Vec<u8>,
+    /// The relay's receipt, once sent (or as forwarded).
+    #[serde(with = "serde_bytes")]
+    pub receipt: Option<Vec<u8>>,
+    /// True when made here.
+    pub own: bool,
+    /// When stored here (ms).
+    pub stored_at: u64,
+}
+
 /// Store failure.
 #[derive(Debug, thiserror::Error)]
 #[error("local store {path}: {why}")]
@@ -114,6 +170,9 @@ impl LocalStore {
         w.open_table(INBOX).map_err(|e| s.err(e))?;
         w.open_table(SEQS).map_err(|e| s.err(e))?;
         w.open_table(META).map_err(|e| s.err(e))?;
+        w.open_table(FACTS).map_err(|e| s.err(e))?;
+        w.open_table(FEEDBACK).map_err(|e| s.err(e))?;
+        w.open_table(STATEMENTS).map_err(|e| s.err(e))?;
         w.commit().map_err(|e| s.err(e))?;
         Ok(s)
     }
@@ -132,6 +191,14 @@ impl LocalStore {
             } else {
                 p.remove(id.as_slice()).map_err(|e| self.err(e))?;
             }
+        }
+        if let Some(f) = out_facts(r) {
+            let mut t = w.open_table(FACTS).map_err(|e| self.err(e))?;
+            let from = f.from;
+            let key = (from.as_str(), id.as_slice());
+            let old = t.get(key).map_err(|e| self.err(e))?.and_then(|g| TipFacts::unpack(f.from, f.id, g.value()).ok());
+            let f = keep_feedback(f, old);
+            t.insert(key, f.pack().as_slice()).map_err(|e| self.err(e))?;
         }
         w.commit().map_err(|e| self.err(e))
     }
@@ -183,6 +250,10 @@ impl LocalStore {
                     .map_err(|e| self.err(e))?
                     .insert((from, r.seq), id.as_slice())
                     .map_err(|e| self.err(e))?;
+                if let Some(f) = in_facts(r) {
+                    let mut facts = w.open_table(FACTS).map_err(|e| self.err(e))?;
+                    facts.insert((from, id.as_slice()), f.pack().as_slice()).map_err(|e| self.err(e))?;
+                }
             }
         }
         w.commit().map_err(|e| self.err(e))?;
@@ -197,11 +268,15 @@ impl LocalStore {
         {
             let mut t = w.open_table(INBOX).map_err(|e| self.err(e))?;
             let mut seqs = w.open_table(SEQS).map_err(|e| self.err(e))?;
+            let mut facts = w.open_table(FACTS).map_err(|e| self.err(e))?;
             for (from, id, r) in items {
                 let new = t.get((from.as_str(), id.as_slice())).map_err(|e| self.err(e))?.is_none();
                 if new {
                     t.insert((from.as_str(), id.as_slice()), enc(r).as_slice()).map_err(|e| self.err(e))?;
                     seqs.insert((from.as_str(), r.seq), id.as_slice()).map_err(|e| self.err(e))?;
+                    if let Some(f) = in_facts(r) {
+                        facts.insert((from.as_str(), id.as_slice()), f.pack().as_slice()).map_err(|e| self.err(e))?;
+                    }
                 }
                 fresh.push(new);
             }
@@ -215,16 +290,37 @@ impl LocalStore {
         let w = self.db.begin_write().map_err(|e| self.err(e))?;
         {
             let mut t = w.open_table(INBOX).map_err(|e| self.err(e))?;
+            let mut facts = w.open_table(FACTS).map_err(|e| self.err(e))?;
+            let at = tiprelay_proto::Timestamp::from_unix_ms(now_ms());
             for (from, id) in keys {
                 let cur = t.get((from.as_str(), id.as_slice())).map_err(|e| self.err(e))?.map(|g| g.value().to_vec());
                 if let Some(cur) = cur {
                     let mut r: InRecord = self.dec(&cur)?;
+                    if r.acked {
+                        continue;
+                    }
                     r.acked = true;
                     t.insert((from.as_str(), id.as_slice()), enc(&r).as_slice()).map_err(|e| self.err(e))?;
+                    let key = (from.as_str(), id.as_slice());
+                    let old = facts.get(key).map_err(|e| self.err(e))?.map(|g| g.value().to_vec());
+                    if let (Some(old), Ok(j), Ok(tid)) = (old, from.parse::<Jurisdiction>(), TipId::from_bytes(*id)) {
+                        if let Ok(mut f) = TipFacts::unpack(j, tid, &old) {
+                            f.acked = f.acked.or(at);
+                            facts.insert(key, f.pack().as_slice()).map_err(|e| self.err(e))?;
+                        }
+                    }
                 }
             }
         }
         w.commit().map_err(|e| self.err(e))
+    }
+
+    /// One inbox record.
+    pub fn get_in(&self, from: &str, id: &[u8; 16]) -> Result<Option<InRecord>, StoreError> {
+        let r = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = r.open_table(INBOX).map_err(|e| self.err(e))?;
+        let v = t.get((from, id.as_slice())).map_err(|e| self.err(e))?;
+        v.map(|g| self.dec(g.value())).transpose()
     }
 
     /// Updates a held inbox record.
@@ -289,6 +385,148 @@ impl LocalStore {
         Ok(out)
     }
 
+    /// Stores a feedback record and, when it carries a receipt for the first time, counts
+    /// it in the tip's ledger facts (one transaction).
+    pub fn put_feedback(&self, tip_from: &str, tip: &[u8; 16], r: &FeedbackRecord) -> Result<(), StoreError> {
+        let fid: TipId = r.id.parse().map_err(|e| self.err(e))?;
+        let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = w.open_table(FEEDBACK).map_err(|e| self.err(e))?;
+            let key = (tip_from, tip.as_slice(), fid.as_bytes().as_slice());
+            let old: Option<FeedbackRecord> =
+                t.get(key).map_err(|e| self.err(e))?.map(|g| self.dec(g.value())).transpose()?;
+            let newly_accepted = r.accepted.is_some() && old.as_ref().is_none_or(|o| o.accepted.is_none());
+            t.insert(key, enc(r).as_slice()).map_err(|e| self.err(e))?;
+            if newly_accepted {
+                let mut facts = w.open_table(FACTS).map_err(|e| self.err(e))?;
+                let fkey = (tip_from, tip.as_slice());
+                let cur = facts.get(fkey).map_err(|e| self.err(e))?.map(|g| g.value().to_vec());
+                let parsed = (tip_from.parse::<Jurisdiction>(), TipId::from_bytes(*tip), r.outcome.parse());
+                if let (Some(cur), (Ok(j), Ok(tid), Ok(outcome))) = (cur, parsed) {
+                    if let Ok(mut f) = TipFacts::unpack(j, tid, &cur) {
+                        let at = r.accepted.and_then(tiprelay_proto::Timestamp::from_unix_ms);
+                        if let Some(at) = at {
+                            f.add_feedback(outcome, at);
+                            facts.insert(fkey, f.pack().as_slice()).map_err(|e| self.err(e))?;
+                        }
+                    }
+                }
+            }
+        }
+        w.commit().map_err(|e| self.err(e))
+    }
+
+    /// Feedback on one tip, oldest first.
+    pub fn feedback_for(&self, tip_from: &str, tip: &[u8; 16]) -> Result<Vec<FeedbackRecord>, StoreError> {
+        let r = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = r.open_table(FEEDBACK).map_err(|e| self.err(e))?;
+        let lo: (&str, &[u8], &[u8]) = (tip_from, tip.as_slice(), &[]);
+        let hi: (&str, &[u8], &[u8]) = (tip_from, tip.as_slice(), &[0xff; 17]);
+        let mut out = Vec::new();
+        for i in t.range(lo..hi).map_err(|e| self.err(e))? {
+            let (_, v) = i.map_err(|e| self.err(e))?;
+            out.push(self.dec(v.value())?);
+        }
+        out.sort_by_key(|f: &FeedbackRecord| f.created);
+        Ok(out)
+    }
+
+    /// Feedback written here that has no receipt yet and was not refused: (tip from, tip id, record).
+    pub fn pending_feedback(&self) -> Result<Vec<(String, [u8; 16], FeedbackRecord)>, StoreError> {
+        let r = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = r.open_table(FEEDBACK).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for i in t.iter().map_err(|e| self.err(e))? {
+            let (k, v) = i.map_err(|e| self.err(e))?;
+            let f: FeedbackRecord = self.dec(v.value())?;
+            if f.given && f.receipt.is_none() && f.rejected.is_none() {
+                let (from, tip, _) = k.value();
+                out.push((from.to_owned(), tip.try_into().map_err(|_| self.err("bad key"))?, f));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every tip's ledger facts whose ledger time (acceptance, else creation) is in `[since, until)`.
+    pub fn facts(&self, since: u64, until: u64) -> Result<Vec<TipFacts>, StoreError> {
+        let r = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = r.open_table(FACTS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for i in t.iter().map_err(|e| self.err(e))? {
+            let (k, v) = i.map_err(|e| self.err(e))?;
+            let (from, id) = k.value();
+            let j: Jurisdiction = from.parse().map_err(|_| self.err("bad facts key"))?;
+            let id = TipId::from_bytes(id.try_into().map_err(|_| self.err("bad facts key"))?)
+                .map_err(|_| self.err("bad facts key"))?;
+            let f = TipFacts::unpack(j, id, v.value()).map_err(|e| self.err(e))?;
+            let t = f.period_time().as_unix_ms();
+            if t >= since && t < until {
+                out.push(f);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes facts directly (imports and benchmarks; normal operation derives them from records).
+    pub fn put_facts(&self, facts: &[TipFacts]) -> Result<(), StoreError> {
+        let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = w.open_table(FACTS).map_err(|e| self.err(e))?;
+            for f in facts {
+                t.insert((f.from.as_str(), f.id.as_bytes().as_slice()), f.pack().as_slice())
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        w.commit().map_err(|e| self.err(e))
+    }
+
+    /// Removes every local trace of one tip (outbox, inbox, facts). For tests that inject a
+    /// discrepancy and for operators correcting a store by hand; never called otherwise.
+    pub fn forget_tip(&self, from: &str, id: &[u8; 16]) -> Result<bool, StoreError> {
+        let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut any = false;
+        {
+            any |= w
+                .open_table(OUTBOX)
+                .map_err(|e| self.err(e))?
+                .remove(id.as_slice())
+                .map_err(|e| self.err(e))?
+                .is_some();
+            w.open_table(PENDING).map_err(|e| self.err(e))?.remove(id.as_slice()).map_err(|e| self.err(e))?;
+            any |= w
+                .open_table(INBOX)
+                .map_err(|e| self.err(e))?
+                .remove((from, id.as_slice()))
+                .map_err(|e| self.err(e))?
+                .is_some();
+            w.open_table(FACTS).map_err(|e| self.err(e))?.remove((from, id.as_slice())).map_err(|e| self.err(e))?;
+        }
+        w.commit().map_err(|e| self.err(e))?;
+        Ok(any)
+    }
+
+    /// Stores a ledger statement under its id (replacing an earlier copy).
+    pub fn put_statement(&self, id: &[u8; 16], r: &StatementRecord) -> Result<(), StoreError> {
+        let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        w.open_table(STATEMENTS)
+            .map_err(|e| self.err(e))?
+            .insert(id.as_slice(), enc(r).as_slice())
+            .map_err(|e| self.err(e))?;
+        w.commit().map_err(|e| self.err(e))
+    }
+
+    /// Every statement held here (id order: creation order).
+    pub fn statements(&self) -> Result<Vec<StatementRecord>, StoreError> {
+        let r = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = r.open_table(STATEMENTS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for i in t.iter().map_err(|e| self.err(e))? {
+            let (_, v) = i.map_err(|e| self.err(e))?;
+            out.push(self.dec(v.value())?);
+        }
+        Ok(out)
+    }
+
     /// A counter from `meta`.
     pub fn meta(&self, key: &str) -> Result<u64, StoreError> {
         let r = self.db.begin_read().map_err(|e| self.err(e))?;
@@ -302,6 +540,53 @@ impl LocalStore {
         w.open_table(META).map_err(|e| self.err(e))?.insert(key, v).map_err(|e| self.err(e))?;
         w.commit().map_err(|e| self.err(e))
     }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Ledger facts of a tip written here, from its outbox record.
+fn out_facts(r: &OutRecord) -> Option<TipFacts> {
+    let tip = parse::<Tip>(&r.envelope).ok()?.message;
+    let mut f = TipFacts::new(tip.id, tip.from, tip.to, tip.category, tip.author.to_string());
+    f.created = tip.created;
+    f.sent = true;
+    f.rejected = r.rejected.is_some();
+    if let Some(rc) = r.receipt.as_deref().and_then(|b| parse::<Receipt>(b).ok()) {
+        f.accepted = Some(rc.message.accepted);
+        f.seq = Some(rc.message.seq);
+    }
+    if let Some(a) = r.ack.as_deref().and_then(|b| parse::<DeliveryAck>(b).ok()) {
+        // The sender learns of delivery only through the ack.
+        f.acked = Some(a.message.received);
+        f.delivered = Some(a.message.received);
+    }
+    Some(f)
+}
+
+/// Ledger facts of a tip received here, from its inbox record.
+fn in_facts(r: &InRecord) -> Option<TipFacts> {
+    let tip = parse::<Tip>(&r.envelope).ok()?.message;
+    let rc = parse::<Receipt>(&r.receipt).ok()?.message;
+    let mut f = TipFacts::new(tip.id, tip.from, tip.to, tip.category, tip.author.to_string());
+    f.created = tip.created;
+    f.accepted = Some(rc.accepted);
+    f.seq = Some(rc.seq);
+    f.delivered = tiprelay_proto::Timestamp::from_unix_ms(r.received_at);
+    if r.acked {
+        f.acked = f.delivered;
+    }
+    Some(f)
+}
+
+/// Recomputed facts keep the feedback already counted.
+fn keep_feedback(mut f: TipFacts, old: Option<TipFacts>) -> TipFacts {
+    if let Some(o) = old {
+        f.outcomes = o.outcomes;
+        f.first_feedback = o.first_feedback;
+    }
+    f
 }
 
 #[cfg(test)]

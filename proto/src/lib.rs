@@ -18,6 +18,7 @@ mod cbor;
 pub mod envelope;
 pub mod error;
 pub mod ids;
+pub mod ledger;
 pub mod limits;
 pub mod messages;
 pub mod pki;
@@ -28,8 +29,9 @@ pub mod wire;
 pub use envelope::{decode_payload, encode_payload, parse, verify, Parsed, Signer, Verified};
 pub use error::{ErrorCode, FieldError, IdError, ProtoError};
 pub use ids::{Authority, Digest, Jurisdiction, MessageId, PrincipalId, PrincipalKind, TipId};
+pub use ledger::{RecordCursor, TipFacts};
 pub use messages::{
-    Checkpoint, DeliveryAck, Feedback, LedgerRow, LedgerStatement, Message, Outcome, Receipt, SignerRule,
+    Checkpoint, DeliveryAck, Feedback, LedgerRow, LedgerStatement, Message, Outcome, Receipt, SignerRule, Subject,
 };
 pub use pki::{summarize_certificate, CertRole, CertSummary, CertUsage, CrlInfo, TrustError, TrustStore, VerifiedCert};
 pub use time::Timestamp;

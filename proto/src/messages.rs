@@ -94,11 +94,27 @@ impl Message for Tip {
     }
 }
 
+closed_set!(
+    /// What a receipt is for. On the wire the `subject` key is absent for a tip.
+    Subject, "subject", {
+        /// A tip: `tip` is its id, `from → to` its direction.
+        Tip = "tip",
+        /// A Feedback: `tip` is the feedback's own id, `from → to` the direction of the
+        /// tip it is about, `seq` counts feedback in that direction.
+        Feedback = "feedback",
+        /// A LedgerStatement: `tip` is the statement's id, `from` the stating
+        /// jurisdiction, `to` its counterpart, `seq` counts statements in that direction.
+        Statement = "statement",
+    }
+);
+
 /// The relay's signed statement: "accepted and durably stored" (content type
 /// `application/tiprelay.receipt+cbor`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
-    /// The tip's id.
+    /// What was accepted (a tip unless said otherwise).
+    pub subject: Subject,
+    /// The id of what was accepted: the tip's id (or the feedback's or statement's, per `subject`).
     pub tip: TipId,
     /// The tip's sending jurisdiction.
     pub from: Jurisdiction,
@@ -124,6 +140,7 @@ impl Message for Receipt {
     fn encode(&self) -> Value {
         MapWriter::new()
             .put("v", cbor::uint(FORMAT_VERSION))
+            .put_opt("subject", (self.subject != Subject::Tip).then(|| cbor::text(self.subject.as_str())))
             .put("tip", cbor::id(&self.tip))
             .put("from", cbor::text(self.from.as_str()))
             .put("to", cbor::text(self.to.as_str()))
@@ -137,7 +154,16 @@ impl Message for Receipt {
     fn decode(v: Value) -> Result<Self, FieldError> {
         let mut m = MapReader::new(v, "<payload>")?;
         m.version()?;
+        let subject = match m.take("subject") {
+            None => Subject::Tip,
+            // The default is encoded by absence only, so every receipt has one encoding.
+            Some(v) => match Subject::decode(v)? {
+                Subject::Tip => return Err(FieldError::OutOfRange("subject")),
+                s => s,
+            },
+        };
         let r = Self {
+            subject,
             tip: m.tip_id("tip")?,
             from: m.jurisdiction("from")?,
             to: m.jurisdiction("to")?,

@@ -11,6 +11,7 @@ use ciborium::Value;
 
 use crate::cbor::{self, as_array, as_bytes, MapReader, MapWriter};
 use crate::error::{ErrorCode, FieldError};
+use crate::ledger::{RecordCursor, TipFacts};
 
 /// Largest frame body accepted (a `fetch` answer holds several envelopes): 1 MiB.
 pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
@@ -18,8 +19,12 @@ pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
 pub const MAX_REQUEST_BYTES: usize = crate::limits::MAX_ENVELOPE_BYTES + 1024;
 /// Most deliveries in one `fetch` answer.
 pub const MAX_FETCH: u64 = 256;
-/// Most acks in one `acks` answer.
+/// Most notices in one `acks` answer.
 pub const MAX_ACKS: u64 = 1024;
+/// Most tip records in one `records` answer.
+pub const MAX_RECORDS: u64 = 1024;
+/// Most statements in one `statements` answer.
+pub const MAX_STATEMENTS: u64 = 8;
 
 /// A request from a principal to the relay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +44,8 @@ pub enum Request {
         /// The DeliveryAck envelope.
         envelope: Vec<u8>,
     },
-    /// The first acknowledgements of tips this principal wrote, after ack index `after`.
+    /// Notices about tips this principal wrote (first acknowledgements and feedback), after
+    /// notice index `after`.
     Acks {
         /// Ack index already seen (0 for all).
         after: u64,
@@ -48,8 +54,41 @@ pub enum Request {
     },
     /// Relay identity, time and this principal's pending count.
     Status,
-    /// Keep the stream open and receive an event frame whenever tips or acks arrive.
+    /// Keep the stream open and receive an event frame whenever tips or notices arrive.
     Subscribe,
+    /// Submit a signed Feedback on a tip this principal's jurisdiction received; the answer
+    /// is the relay's receipt (subject `feedback`).
+    Feedback {
+        /// The Feedback envelope, exactly as signed.
+        envelope: Vec<u8>,
+    },
+    /// Submit a signed LedgerStatement for the counterpart; the answer is the relay's
+    /// receipt (subject `statement`).
+    Statement {
+        /// The LedgerStatement envelope, exactly as signed.
+        envelope: Vec<u8>,
+    },
+    /// The relay's per-tip accounting facts for tips accepted in `[since, until)` in either
+    /// direction of a pair this principal's jurisdiction is part of, in (accepted, from,
+    /// id) order.
+    Records {
+        /// Start (ms, inclusive).
+        since: u64,
+        /// End (ms, exclusive).
+        until: u64,
+        /// Resume after this item (the previous answer's `next`).
+        after: Option<RecordCursor>,
+        /// At most this many (1..=1024).
+        limit: u64,
+    },
+    /// Ledger statements made by the counterpart for this principal's jurisdiction, after
+    /// statement index `after`.
+    Statements {
+        /// Index already seen (0 for all).
+        after: u64,
+        /// At most this many (1..=8).
+        limit: u64,
+    },
 }
 
 /// One tip waiting for a principal: the author's envelope and the relay's receipt.
@@ -61,13 +100,39 @@ pub struct Delivery {
     pub receipt: Vec<u8>,
 }
 
-/// A forwarded acknowledgement.
+/// A notice to a tip's author: the first acknowledgement of the tip, or a feedback on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ForwardedAck {
-    /// The relay's ack index (ascending, gap-free).
+pub struct Notice {
+    /// The relay's notice index (ascending, gap-free across all authors).
     pub index: u64,
-    /// The DeliveryAck envelope signed by the recipient.
-    pub ack: Vec<u8>,
+    /// What it carries.
+    pub body: NoticeBody,
+}
+
+/// The content of a [`Notice`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoticeBody {
+    /// The DeliveryAck envelope signed by the recipient (wire key `ack`).
+    Ack(Vec<u8>),
+    /// A Feedback envelope signed by the recipient and the relay's receipt for it (wire
+    /// keys `feedback` and `receipt`).
+    Feedback {
+        /// The Feedback envelope.
+        feedback: Vec<u8>,
+        /// The relay's receipt (subject `feedback`).
+        receipt: Vec<u8>,
+    },
+}
+
+/// A forwarded ledger statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardedStatement {
+    /// The relay's statement index (ascending).
+    pub index: u64,
+    /// The LedgerStatement envelope.
+    pub statement: Vec<u8>,
+    /// The relay's receipt (subject `statement`).
+    pub receipt: Vec<u8>,
 }
 
 /// A successful answer.
@@ -89,8 +154,8 @@ pub enum Response {
     Acked,
     /// Answer to `acks`.
     Acks {
-        /// Acks in index order.
-        items: Vec<ForwardedAck>,
+        /// Notices in index order.
+        items: Vec<Notice>,
     },
     /// Answer to `status`.
     Status {
@@ -107,6 +172,18 @@ pub enum Response {
     Event {
         /// `tips` (new tips for you) or `acks` (new acks for your tips).
         kind: String,
+    },
+    /// Answer to `records`.
+    Records {
+        /// Facts in (accepted, from, id) order.
+        items: Vec<TipFacts>,
+        /// Present when more may follow: ask again with `after` set to it.
+        next: Option<RecordCursor>,
+    },
+    /// Answer to `statements`.
+    Statements {
+        /// Statements in index order.
+        items: Vec<ForwardedStatement>,
     },
     /// An error.
     Error(WireError),
@@ -209,6 +286,22 @@ impl Request {
             }
             Self::Status => MapWriter::new().put("op", op("status")),
             Self::Subscribe => MapWriter::new().put("op", op("subscribe")),
+            Self::Feedback { envelope } => {
+                MapWriter::new().put("op", op("feedback")).put("envelope", Value::Bytes(envelope.clone()))
+            }
+            Self::Statement { envelope } => {
+                MapWriter::new().put("op", op("statement")).put("envelope", Value::Bytes(envelope.clone()))
+            }
+            Self::Records { since, until, after, limit } => MapWriter::new()
+                .put("op", op("records"))
+                .put("since", cbor::uint(*since))
+                .put("until", cbor::uint(*until))
+                .put_opt("after", after.as_ref().map(RecordCursor::encode))
+                .put("limit", cbor::uint(*limit)),
+            Self::Statements { after, limit } => MapWriter::new()
+                .put("op", op("statements"))
+                .put("after", cbor::uint(*after))
+                .put("limit", cbor::uint(*limit)),
         };
         frame(&cbor::encode_value(&v.into_value()))
     }
@@ -226,6 +319,17 @@ impl Request {
             "acks" => Self::Acks { after: m.uint("after")?, limit: m.uint("limit")?.clamp(1, MAX_ACKS) },
             "status" => Self::Status,
             "subscribe" => Self::Subscribe,
+            "feedback" => Self::Feedback { envelope: as_bytes(m.req("envelope")?, "envelope")? },
+            "statement" => Self::Statement { envelope: as_bytes(m.req("envelope")?, "envelope")? },
+            "records" => Self::Records {
+                since: m.uint("since")?,
+                until: m.uint("until")?,
+                after: m.take("after").map(RecordCursor::decode).transpose()?,
+                limit: m.uint("limit")?.clamp(1, MAX_RECORDS),
+            },
+            "statements" => {
+                Self::Statements { after: m.uint("after")?, limit: m.uint("limit")?.clamp(1, MAX_STATEMENTS) }
+            }
             other => return Err(FrameError::UnknownOp(other.chars().take(40).collect())),
         };
         m.finish()?;
@@ -270,10 +374,14 @@ impl Response {
                         items
                             .iter()
                             .map(|a| {
-                                MapWriter::new()
-                                    .put("index", cbor::uint(a.index))
-                                    .put("ack", Value::Bytes(a.ack.clone()))
-                                    .into_value()
+                                let w = MapWriter::new().put("index", cbor::uint(a.index));
+                                match &a.body {
+                                    NoticeBody::Ack(ack) => w.put("ack", Value::Bytes(ack.clone())),
+                                    NoticeBody::Feedback { feedback, receipt } => w
+                                        .put("feedback", Value::Bytes(feedback.clone()))
+                                        .put("receipt", Value::Bytes(receipt.clone())),
+                                }
+                                .into_value()
                             })
                             .collect(),
                     ),
@@ -288,6 +396,30 @@ impl Response {
                     .put("pending", cbor::uint(*pending)),
             ),
             Self::Event { kind } => ok("event", MapWriter::new().put("event", cbor::text(kind))),
+            Self::Records { items, next } => ok(
+                "records",
+                MapWriter::new()
+                    .put("items", Value::Array(items.iter().map(TipFacts::encode).collect()))
+                    .put_opt("next", next.as_ref().map(RecordCursor::encode)),
+            ),
+            Self::Statements { items } => ok(
+                "statements",
+                MapWriter::new().put(
+                    "items",
+                    Value::Array(
+                        items
+                            .iter()
+                            .map(|s| {
+                                MapWriter::new()
+                                    .put("index", cbor::uint(s.index))
+                                    .put("statement", Value::Bytes(s.statement.clone()))
+                                    .put("receipt", Value::Bytes(s.receipt.clone()))
+                                    .into_value()
+                            })
+                            .collect(),
+                    ),
+                ),
+            ),
             Self::Error(e) => MapWriter::new().put(
                 "error",
                 MapWriter::new()
@@ -340,9 +472,16 @@ impl Response {
                     .into_iter()
                     .map(|i| {
                         let mut d = MapReader::new(i, "items")?;
-                        let out = ForwardedAck { index: d.uint("index")?, ack: as_bytes(d.req("ack")?, "ack")? };
+                        let index = d.uint("index")?;
+                        let body = match d.take("ack") {
+                            Some(a) => NoticeBody::Ack(as_bytes(a, "ack")?),
+                            None => NoticeBody::Feedback {
+                                feedback: as_bytes(d.req("feedback")?, "feedback")?,
+                                receipt: as_bytes(d.req("receipt")?, "receipt")?,
+                            },
+                        };
                         d.finish()?;
-                        Ok(out)
+                        Ok(Notice { index, body })
                     })
                     .collect::<Result<_, FieldError>>()?,
             },
@@ -353,6 +492,25 @@ impl Response {
                 pending: m.uint("pending")?,
             },
             "event" => Self::Event { kind: m.text("event")? },
+            "records" => Self::Records {
+                items: TipFacts::decode_all(m.req("items")?)?,
+                next: m.take("next").map(RecordCursor::decode).transpose()?,
+            },
+            "statements" => Self::Statements {
+                items: as_array(m.req("items")?, "items")?
+                    .into_iter()
+                    .map(|i| {
+                        let mut d = MapReader::new(i, "items")?;
+                        let out = ForwardedStatement {
+                            index: d.uint("index")?,
+                            statement: as_bytes(d.req("statement")?, "statement")?,
+                            receipt: as_bytes(d.req("receipt")?, "receipt")?,
+                        };
+                        d.finish()?;
+                        Ok(out)
+                    })
+                    .collect::<Result<_, FieldError>>()?,
+            },
             other => return Err(FrameError::UnknownOp(other.chars().take(40).collect())),
         };
         m.finish()?;
@@ -378,6 +536,20 @@ mod tests {
             Request::Acks { after: 5, limit: 100 },
             Request::Status,
             Request::Subscribe,
+            Request::Feedback { envelope: vec![7] },
+            Request::Statement { envelope: vec![8] },
+            Request::Records { since: 1, until: 2, after: None, limit: 10 },
+            Request::Records {
+                since: 1,
+                until: 2,
+                after: Some(RecordCursor {
+                    accepted: 5,
+                    from: "MX".parse().unwrap(),
+                    id: crate::TipId::new_v7(crate::Timestamp::from_unix_ms(1).unwrap(), [3; 10]),
+                }),
+                limit: 10,
+            },
+            Request::Statements { after: 1, limit: 2 },
         ] {
             assert_eq!(Request::decode(&r.encode()).unwrap(), r);
         }
@@ -385,7 +557,14 @@ mod tests {
             Response::Submitted { receipt: vec![1], duplicate: true },
             Response::Deliveries { items: vec![Delivery { tip: vec![1], receipt: vec![2] }] },
             Response::Acked,
-            Response::Acks { items: vec![ForwardedAck { index: 3, ack: vec![4] }] },
+            Response::Acks {
+                items: vec![
+                    Notice { index: 3, body: NoticeBody::Ack(vec![4]) },
+                    Notice { index: 4, body: NoticeBody::Feedback { feedback: vec![5], receipt: vec![6] } },
+                ],
+            },
+            Response::Records { items: vec![], next: None },
+            Response::Statements { items: vec![ForwardedStatement { index: 1, statement: vec![2], receipt: vec![3] }] },
             Response::Status { relay: "r".into(), you: "y".into(), time: 1, pending: 2 },
             Response::Event { kind: "tips".into() },
             Response::Error(WireError::new(ErrorCode::Conflict, "x")),

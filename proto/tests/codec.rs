@@ -291,7 +291,7 @@ proptest! {
 
     #[test]
     fn receipt_round_trips((from, to) in pair(), tip in tip_id(), seq in 1u64.., acc in 0u64..=Timestamp::MAX_MS, li in any::<u64>(), d in any::<[u8; 32]>()) {
-        let r = Receipt { tip, from, to, digest: Digest(d), seq, accepted: ts(acc), log_index: li, relay: relay() };
+        let r = Receipt { subject: Subject::Tip, tip, from, to, digest: Digest(d), seq, accepted: ts(acc), log_index: li, relay: relay() };
         prop_assert_eq!(decode_payload::<Receipt>(&encode_payload(&r)).unwrap(), r);
     }
 

@@ -6,8 +6,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use tiprelay_certs::dev::{create, DevOptions};
+use tiprelay_client::ledger::{
+    aggregate, build_statement, reconcile_statement, reconcile_with_relay, Period, Range, ReconcileScope,
+};
 use tiprelay_client::{Client, ClientConfig, Draft, RelayConn};
-use tiprelay_proto::{Category, InfoCredibility, Location, SourceReliability, Tlp, Urgency};
+use tiprelay_proto::{Category, InfoCredibility, Location, Outcome, SourceReliability, Tlp, Urgency};
 
 use crate::config::RelayConfig;
 use crate::server;
@@ -25,7 +28,7 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     let socket = UdpSocket::bind("127.0.0.1:0").context("cannot bind a loopback UDP port")?;
     let addr = socket.local_addr()?;
 
-    say("1/6", "Each jurisdiction creates its own root CA; the relay operator creates its own.");
+    say("1/8", "Each jurisdiction creates its own root CA; the relay operator creates its own.");
     create(&DevOptions {
         out: pki.clone(),
         jurisdictions: vec!["MX".parse()?, "US".parse()?],
@@ -36,8 +39,10 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     println!("    MX root CA, US root CA, relay operator CA, CRLs, and for each side an analyst and a feed");
     println!("    (TLS and signing certificates with separate keys) in {}", pki.display());
 
-    say("2/6", &format!("The relay starts on {addr} (QUIC, TLS 1.3, mutual TLS, ALPN tiprelay/1)."));
-    let relay = server::start(RelayConfig::load(&pki.join("relay.toml"))?, Some(socket)).await?;
+    say("2/8", &format!("The relay starts on {addr} (QUIC, TLS 1.3, mutual TLS, ALPN tiprelay/1)."));
+    let relay_cfg = RelayConfig::load(&pki.join("relay.toml"))?;
+    let relay_store = relay_cfg.store.clone();
+    let relay = server::start(relay_cfg, Some(socket)).await?;
 
     let mx = Client::open(ClientConfig::load(&pki.join("MX/analyst.toml"))?)?;
     let us = Client::open(ClientConfig::load(&pki.join("US/analyst.toml"))?)?;
@@ -45,7 +50,7 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     let cus = RelayConn::connect(&us.cfg).await?;
     println!("    {} and {} connected and authenticated", mx.cfg.principal, us.cfg.principal);
 
-    say("3/6", "MX analyst reports an armed group about to cross (signed, written to the outbox, then sent).");
+    say("3/8", "MX analyst reports an armed group about to cross (signed, written to the outbox, then sent).");
     let draft = Draft {
         to: "US".parse()?,
         category: Category::ArmedGroupCrossing,
@@ -79,7 +84,7 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     );
 
     say(
-        "4/6",
+        "4/8",
         "US analyst fetches, verifies the author's signature itself (no trust in the relay), stores, acknowledges.",
     );
     let got = us.sync_inbox(&cus).await?;
@@ -90,7 +95,7 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     }
     println!("    end-to-end latency (compose → verified and stored in US): {latency_ms:.1} ms");
 
-    say("5/6", "US analyst reports a tunnel located near Nogales, to MX.");
+    say("5/8", "US analyst reports a tunnel located near Nogales, to MX.");
     let d2 = Draft {
         to: "MX".parse()?,
         category: Category::TunnelLocated,
@@ -126,7 +131,7 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         );
     }
 
-    say("6/6", "Each author collects the counterpart's signed acknowledgement; a replay is answered with the original receipt.");
+    say("6/8", "Each author collects the counterpart's signed acknowledgement; a replay is answered with the original receipt.");
     let n1 = mx.sync_acks(&cmx).await?;
     let n2 = us.sync_acks(&cus).await?;
     for (who, c, id) in [("MX", &mx, tip1.id), ("US", &us, tip2.id)] {
@@ -142,10 +147,93 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         anyhow::bail!("the demo did not see what it expected (acks {n1}/{n2}, replay duplicate {})", replay.duplicate);
     }
 
+    say("7/8", "US reports what came of the MX tip: signed feedback, relayed to its author with a receipt.");
+    let (from, fb) = us.compose_feedback(&tip1.id, Outcome::UnderReview, Some("Patrulla desplegada".into()))?;
+    us.send_feedback(&cus, &from, tip1.id.as_bytes(), fb).await?;
+    let (from, fb) =
+        us.compose_feedback(&tip1.id, Outcome::Interdicted, Some("Group turned back at the line".into()))?;
+    let fb_receipt = us.send_feedback(&cus, &from, tip1.id.as_bytes(), fb).await?;
+    println!("    US feedback on {}: under_review, then interdicted (receipt seq {})", tip1.id, fb_receipt.seq);
+    let notices = mx.sync_notices(&cmx).await?;
+    for f in &notices.feedback {
+        println!("    MX received verified feedback from {}: {}", f.by, f.outcome.as_str());
+    }
+
+    say("8/8", "Reciprocity: each side's ledger from its own records, the relay's from its commits, statements, reconciliation.");
+    let month = Range::parse_period(&Period::Month.key(tiprelay_client::client::now())).map_err(anyhow::Error::msg)?;
+    let (s0, s1) = (month.start.as_unix_ms(), month.end.as_unix_ms());
+    for (who, c) in [("MX", &mx), ("US", &us)] {
+        let l = aggregate(&c.cfg.principal.to_string(), &c.store.facts(s0, s1)?, Period::Month, month);
+        println!("    {who} ledger:");
+        for line in l.to_table().lines() {
+            println!("      {line}");
+        }
+    }
+    let db = crate::store::open_read_only(&relay_store)?;
+    let rl = crate::store::ledger(&db, Period::Month, month)?;
+    drop(db);
+    println!(
+        "    relay ledger (read-only while it runs): {} rows; {}",
+        rl.rows.len(),
+        rl.pairs
+            .iter()
+            .map(|p| format!("{}→{} {}, {}→{} {}", p.a, p.b, p.a_to_b, p.b, p.a, p.b_to_a))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    let created = tiprelay_client::client::now();
+    let st = build_statement(
+        &us.store.facts(s0, s1)?,
+        "US".parse()?,
+        "MX".parse()?,
+        month,
+        us.cfg.principal.clone(),
+        tiprelay_proto::TipId::new_v7(created, [7; 10]),
+        created,
+    );
+    let env = us.sign_statement(&st)?;
+    let st_receipt = us.send_statement(&cus, &env).await?;
+    println!(
+        "    US signs its statement for {}: {} tips, digest {}…; sent through the relay (receipt seq {})",
+        Period::Month.key(created),
+        st.tip_count,
+        &st.tips_digest.to_hex()[..16],
+        st_receipt.seq
+    );
+    let got_st = mx.sync_statements(&cmx).await?;
+    let mine = mx.store.facts(s0, s1)?;
+    let relay_view = mx.relay_records(&cmx, s0, s1).await?;
+    let authors = vec![mx.cfg.principal.to_string()];
+    let scope = ReconcileScope {
+        me: "MX".parse()?,
+        authors: &authors,
+        range: month,
+        now: tiprelay_client::client::now(),
+        grace_ms: 3_600_000,
+        receives: true,
+    };
+    let mut diffs = reconcile_with_relay(&scope, &mine, &relay_view);
+    for s in &got_st {
+        diffs.extend(reconcile_statement(&s.statement, &relay_view));
+    }
+    if diffs.is_empty() && got_st.len() == 1 {
+        println!(
+            "    MX reconciles its records ({} tips), the relay's ({}) and US's signed statement: all agree",
+            mine.len(),
+            relay_view.len()
+        );
+    } else {
+        for d in &diffs {
+            println!("    DISCREPANCY {}: {}", d.kind, d.message);
+        }
+        anyhow::bail!("reconciliation found {} discrepancies", diffs.len());
+    }
+
     cmx.close().await;
     cus.close().await;
     relay.shutdown().await?;
-    println!("\nDone: 2 tips exchanged, both verified end to end, both receipted and acknowledged.");
+    println!("\nDone: 2 tips exchanged, both verified end to end, both receipted and acknowledged;");
+    println!("feedback relayed; ledgers on both sides and at the relay agree, and US's signed statement reconciles.");
     if keep || dir.is_some() {
         let kept = if dir.is_some() { base } else { tmp.keep() };
         println!("Kept {}: try `tipctl --config {}/pki/US/analyst.toml inbox` after `tiprelay serve --config {}/pki/relay.toml`.", kept.display(), kept.display(), kept.display());

@@ -44,6 +44,36 @@ enum Cmd {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// The relay's reciprocity ledger, from its own commits: tips accepted, delivered,
+    /// acknowledged and with feedback per direction, category and period, with latencies.
+    ///
+    /// Reads the store read-only, so it works while the relay runs.
+    #[command(
+        after_help = "Examples:\n  tiprelay ledger --config relay.toml\n  tiprelay ledger --config relay.toml --period day --since 2026-11-01 --until 2026-12-01 --csv > nov.csv\n  tiprelay ledger --config relay.toml --for 2026-11 --json"
+    )]
+    Ledger {
+        /// Relay configuration (TOML).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Row granularity.
+        #[arg(long, default_value = "month", value_parser = ["day", "week", "month"])]
+        period: String,
+        /// Only one named period: 2026, 2026-11, 2026-W48 or 2026-11-30 (UTC).
+        #[arg(long = "for", conflicts_with_all = ["since", "until"])]
+        of: Option<String>,
+        /// Tips accepted at or after this date or RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Tips accepted before this date or RFC 3339 time.
+        #[arg(long)]
+        until: Option<String>,
+        /// One JSON object (`rows`, `pairs`).
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// CSV with a header line.
+        #[arg(long)]
+        csv: bool,
+    },
     /// A relay and two jurisdictions on this machine exchanging tips, with receipts and acks.
     Demo {
         /// Directory for the demo's PKI and stores (default: a temporary one).
@@ -79,6 +109,35 @@ async fn serve(config: PathBuf) -> Result<()> {
     relay.wait().await
 }
 
+fn relay_ledger(
+    config: &std::path::Path,
+    period: &str,
+    of: Option<&str>,
+    since: Option<&str>,
+    until: Option<&str>,
+    json: bool,
+    csv: bool,
+) -> Result<()> {
+    use tiprelay_client::ledger::{Period, Range};
+    let cfg = RelayConfig::load(config)?;
+    let period: Period = period.parse().map_err(anyhow::Error::msg)?;
+    let range = match of {
+        Some(p) => Range::parse_period(p),
+        None => Range::from_bounds(since, until),
+    }
+    .map_err(anyhow::Error::msg)?;
+    let db = tiprelay::store::open_read_only(&cfg.store)?;
+    let ledger = tiprelay::store::ledger(&db, period, range)?;
+    if json {
+        println!("{}", ledger.to_json());
+    } else if csv {
+        print!("{}", ledger.to_csv());
+    } else {
+        print!("{}", ledger.to_table());
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -102,6 +161,9 @@ fn main() -> ExitCode {
                 c.store.display()
             );
         }),
+        Cmd::Ledger { config, period, of, since, until, json, csv } => {
+            relay_ledger(&config, &period, of.as_deref(), since.as_deref(), until.as_deref(), json, csv)
+        }
         Cmd::Demo { dir, keep } => {
             init_logs(cli.log_format, "warn");
             rt.block_on(tiprelay::demo::run(dir, keep))

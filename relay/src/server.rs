@@ -15,14 +15,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Instrument};
 
 use tiprelay_client::files;
-use tiprelay_proto::wire::{Request, Response, WireError, MAX_FETCH, MAX_REQUEST_BYTES};
+use tiprelay_proto::wire::{Request, Response, WireError, MAX_FETCH, MAX_RECORDS, MAX_REQUEST_BYTES, MAX_STATEMENTS};
 use tiprelay_proto::{
-    summarize_certificate, verify, CertUsage, DeliveryAck, ErrorCode, Jurisdiction, PrincipalId, PrincipalKind,
-    ProtoError, Tip,
+    summarize_certificate, verify, CertUsage, DeliveryAck, ErrorCode, Feedback, Jurisdiction, LedgerStatement,
+    PrincipalId, PrincipalKind, ProtoError, Tip,
 };
 
 use crate::config::RelayConfig;
-use crate::store::{self, Event, Store, StoreError, WriterThread};
+use crate::store::{self, Event, RecordQuery, Store, StoreError, WriterThread};
 use crate::tls::{self, SharedTrust};
 
 /// Shared state of a running relay.
@@ -390,7 +390,10 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
             })
             .await;
             match r {
-                Ok(Ok(items)) => Response::Deliveries { items },
+                Ok(Ok((items, fresh))) => {
+                    state.store.delivered(peer.identity.to_string(), fresh);
+                    Response::Deliveries { items }
+                }
                 Ok(Err(e)) => Response::Error(store_error(&e)),
                 Err(_) => Response::Error(WireError::new(ErrorCode::Unavailable, "fetch failed")),
             }
@@ -428,6 +431,113 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
         Request::Subscribe => {
             Response::Error(WireError::new(ErrorCode::BadRequest, "subscribe is handled on its own stream"))
         }
+        Request::Feedback { envelope } => match feedback(state, peer, envelope).await {
+            Ok(r) => r,
+            Err((tip, e)) => {
+                reject(state, peer, tip, &e);
+                Response::Error(e)
+            }
+        },
+        Request::Statement { envelope } => match statement(state, peer, envelope).await {
+            Ok(r) => r,
+            Err((id, e)) => {
+                reject(state, peer, id, &e);
+                Response::Error(e)
+            }
+        },
+        Request::Records { since, until, after, limit } => {
+            let q = RecordQuery {
+                since,
+                until,
+                after,
+                party: Some(peer.jurisdiction),
+                limit: usize::try_from(limit.min(MAX_RECORDS)).unwrap_or(1),
+            };
+            let st = state.clone();
+            match tokio::task::spawn_blocking(move || st.store.records(&q)).await {
+                Ok(Ok((items, next))) => Response::Records { items, next },
+                Ok(Err(e)) => Response::Error(store_error(&e)),
+                Err(_) => Response::Error(WireError::new(ErrorCode::Unavailable, "records query failed")),
+            }
+        }
+        Request::Statements { after, limit } => {
+            let (st, j) = (state.clone(), peer.jurisdiction);
+            let limit = usize::try_from(limit.min(MAX_STATEMENTS)).unwrap_or(1);
+            match tokio::task::spawn_blocking(move || st.store.statements_for(j, after, limit)).await {
+                Ok(Ok(items)) => Response::Statements { items },
+                Ok(Err(e)) => Response::Error(store_error(&e)),
+                Err(_) => Response::Error(WireError::new(ErrorCode::Unavailable, "statements query failed")),
+            }
+        }
+    }
+}
+
+fn not_yours(what: &str, signer: &PrincipalId, peer: &Peer) -> WireError {
+    WireError::new(
+        ErrorCode::IdentityMismatch,
+        format!("the {what} is signed by {signer} but this connection is authenticated as {}", peer.identity),
+    )
+}
+
+async fn feedback(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<Response, Rejection> {
+    let (v, envelope) = verify_off_thread::<Feedback>(state, envelope).await?;
+    let fb = v.message;
+    let tip = Some(fb.tip.to_string());
+    let span = info_span!("feedback", id = %fb.id, tip = %fb.tip, outcome = %fb.outcome.as_str(), digest = %v.digest);
+    if v.signer != peer.identity {
+        return Err((tip, not_yours("feedback", &v.signer, peer)));
+    }
+    if !state.config.pair_allowed(fb.from, fb.to) {
+        return Err((
+            tip,
+            WireError::new(ErrorCode::PairNotAllowed, format!("{} → {} is not a configured pair", fb.from, fb.to)),
+        ));
+    }
+    match state.store.feedback(fb, v.digest, envelope).instrument(span.clone()).await {
+        Ok(s) => {
+            let _g = span.enter();
+            info!(seq = s.seq, duplicate = s.duplicate, "feedback accepted");
+            Ok(Response::Submitted { receipt: s.receipt, duplicate: s.duplicate })
+        }
+        Err(e) => Err((tip, store_error(&e))),
+    }
+}
+
+async fn statement(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<Response, Rejection> {
+    let (v, envelope) = verify_off_thread::<LedgerStatement>(state, envelope).await?;
+    let st = v.message;
+    let id = Some(st.id.to_string());
+    let span = info_span!("statement", id = %st.id, from = %st.jurisdiction, to = %st.counterpart, digest = %v.digest);
+    if v.signer != peer.identity {
+        return Err((id, not_yours("statement", &v.signer, peer)));
+    }
+    if !state.config.jurisdictions.contains(&st.counterpart) {
+        return Err((
+            id,
+            WireError::new(
+                ErrorCode::UnknownJurisdiction,
+                format!("{} is not a jurisdiction served by this relay", st.counterpart),
+            ),
+        ));
+    }
+    if !state.config.pair_allowed(st.jurisdiction, st.counterpart)
+        && !state.config.pair_allowed(st.counterpart, st.jurisdiction)
+    {
+        return Err((
+            id,
+            WireError::new(
+                ErrorCode::PairNotAllowed,
+                format!("{} and {} exchange no tips here", st.jurisdiction, st.counterpart),
+            ),
+        ));
+    }
+    match state.store.statement(st, v.digest, envelope).instrument(span.clone()).await {
+        Ok(s) => {
+            let _g = span.enter();
+            info!(seq = s.seq, duplicate = s.duplicate, "statement accepted");
+            Ok(Response::Submitted { receipt: s.receipt, duplicate: s.duplicate })
+        }
+        Err(e) => Err((id, store_error(&e))),
     }
 }
 

@@ -23,10 +23,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ConcurrencyMode, Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
-use tiprelay_proto::wire::{Delivery, ForwardedAck};
-use tiprelay_proto::{DeliveryAck, Digest, ErrorCode, Jurisdiction, Receipt, Signer, Timestamp, Tip};
+use tiprelay_proto::wire::{Delivery, ForwardedStatement, Notice, NoticeBody};
+use tiprelay_proto::{
+    DeliveryAck, Digest, ErrorCode, Feedback, Jurisdiction, LedgerStatement, Receipt, RecordCursor, Signer, Subject,
+    Timestamp, Tip, TipFacts, TipId,
+};
 use tokio::sync::{mpsc, oneshot, watch};
 
 const TIPS: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("tips");
@@ -35,7 +38,17 @@ const DIR_SEQ: TableDefinition<(&str, &str), u64> = TableDefinition::new("dir_se
 const CURSOR: TableDefinition<(&str, &str), u64> = TableDefinition::new("cursor");
 const ACKED_ABOVE: TableDefinition<(&str, &str, u64), u64> = TableDefinition::new("acked_above");
 const FIRST_ACK: TableDefinition<(&str, &[u8]), u64> = TableDefinition::new("first_ack");
-const ACKS_BY_AUTHOR: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("acks_by_author");
+/// Notices (first acks and feedback) per tip author, by notice index.
+const NOTICES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("notices");
+/// Accepted feedback by (writing jurisdiction, feedback id).
+const FEEDBACK: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("feedback");
+/// Accepted ledger statements by (addressed jurisdiction, statement index).
+const STATEMENTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("statements");
+/// Statement index by (stating jurisdiction, statement id), for deduplication.
+const STATEMENT_IDS: TableDefinition<(&str, &[u8]), u64> = TableDefinition::new("statement_ids");
+/// Per-tip accounting facts ([`TipFacts::pack`]) by (accepted ms, from, id): a ledger over a
+/// period is one range scan.
+const LEDGER: TableDefinition<(u64, &str, &[u8]), &[u8]> = TableDefinition::new("ledger");
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 const ACKED_AT: TableDefinition<(&str, &[u8]), u64> = TableDefinition::new("acked_at");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -46,6 +59,7 @@ pub const FETCH_BYTE_BUDGET: usize = 768 * 1024;
 
 const NEXT_EVENT: &str = "next_event";
 const NEXT_ACK: &str = "next_ack";
+const NEXT_STATEMENT: &str = "next_statement";
 
 /// A stored tip.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,6 +108,12 @@ pub struct Event {
     pub seq: Option<u64>,
     /// Error code name, for rejections.
     pub code: Option<String>,
+    /// Id of the feedback or statement concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Feedback outcome, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
 }
 
 impl Event {
@@ -109,6 +129,8 @@ impl Event {
             digest: None,
             seq: None,
             code: None,
+            subject: None,
+            outcome: None,
         }
     }
 }
@@ -129,6 +151,9 @@ pub enum StoreError {
     /// An ack for a tip the relay does not hold (or digest/seq mismatch).
     #[error("{0}")]
     UnknownTip(String),
+    /// Not allowed for this principal.
+    #[error("{0}")]
+    NotPermitted(String),
     /// The disk is full.
     #[error("the relay's store is full; new tips are refused until space is freed")]
     Full,
@@ -146,6 +171,7 @@ impl StoreError {
         match self {
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::UnknownTip(_) => ErrorCode::UnknownTip,
+            Self::NotPermitted(_) => ErrorCode::NotPermitted,
             Self::Full => ErrorCode::StorageFull,
             Self::Failed(_) | Self::Closed => ErrorCode::Unavailable,
         }
@@ -173,10 +199,38 @@ pub struct Submitted {
 }
 
 enum WriteOp {
-    Submit { tip: Box<Tip>, digest: Digest, envelope: Vec<u8>, reply: oneshot::Sender<Result<Submitted, StoreError>> },
-    Ack { ack: Box<DeliveryAck>, envelope: Vec<u8>, reply: oneshot::Sender<Result<bool, StoreError>> },
+    Submit {
+        tip: Box<Tip>,
+        digest: Digest,
+        envelope: Vec<u8>,
+        reply: oneshot::Sender<Result<Submitted, StoreError>>,
+    },
+    Ack {
+        ack: Box<DeliveryAck>,
+        envelope: Vec<u8>,
+        reply: oneshot::Sender<Result<bool, StoreError>>,
+    },
+    Feedback {
+        fb: Box<Feedback>,
+        digest: Digest,
+        envelope: Vec<u8>,
+        reply: oneshot::Sender<Result<Submitted, StoreError>>,
+    },
+    Statement {
+        st: Box<LedgerStatement>,
+        digest: Digest,
+        envelope: Vec<u8>,
+        reply: oneshot::Sender<Result<Submitted, StoreError>>,
+    },
+    Delivered {
+        principal: String,
+        tips: Vec<TipKey>,
+    },
     Event(Box<Event>),
-    Purge { cutoff: u64, reply: oneshot::Sender<Result<u64, StoreError>> },
+    Purge {
+        cutoff: u64,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
 }
 
 /// Wakes subscribers when tips for a jurisdiction, or acks of a jurisdiction's tips, were
@@ -244,7 +298,20 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(failed)?;
         }
-        let db = Arc::new(Database::create(path).map_err(failed)?);
+        // One writer (this process); `tiprelay ledger` and other tools may open it read-only
+        // meanwhile.
+        let db = Arc::new(
+            Database::builder().set_concurrency_mode(ConcurrencyMode::SingleWriter).create(path).map_err(|e| {
+                if matches!(e, redb::DatabaseError::DatabaseAlreadyOpen) {
+                    StoreError::Failed(format!(
+                        "{} is in use by another process (is a relay already running?)",
+                        path.display()
+                    ))
+                } else {
+                    failed(e)
+                }
+            })?,
+        );
         // The store holds tip bodies: owner-only.
         std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(failed)?;
         {
@@ -255,7 +322,11 @@ impl Store {
             w.open_table(CURSOR).map_err(failed)?;
             w.open_table(ACKED_ABOVE).map_err(failed)?;
             w.open_table(FIRST_ACK).map_err(failed)?;
-            w.open_table(ACKS_BY_AUTHOR).map_err(failed)?;
+            w.open_table(NOTICES).map_err(failed)?;
+            w.open_table(FEEDBACK).map_err(failed)?;
+            w.open_table(STATEMENTS).map_err(failed)?;
+            w.open_table(STATEMENT_IDS).map_err(failed)?;
+            w.open_table(LEDGER).map_err(failed)?;
             w.open_table(EVENTS).map_err(failed)?;
             w.open_table(ACKED_AT).map_err(failed)?;
             w.open_table(META).map_err(failed)?;
@@ -286,6 +357,39 @@ impl Store {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Commits a verified Feedback (or finds the earlier commit) and returns its receipt.
+    pub async fn feedback(&self, fb: Feedback, digest: Digest, envelope: Vec<u8>) -> Result<Submitted, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(WriteOp::Feedback { fb: Box::new(fb), digest, envelope, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Commits a verified LedgerStatement (or finds the earlier commit) and returns its receipt.
+    pub async fn statement(
+        &self,
+        st: LedgerStatement,
+        digest: Digest,
+        envelope: Vec<u8>,
+    ) -> Result<Submitted, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(WriteOp::Statement { st: Box::new(st), digest, envelope, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Records (best effort, off the answer's path) that `principal` was handed these tips;
+    /// the first delivery of each tip is kept in its ledger facts and the event log.
+    pub fn delivered(&self, principal: String, tips: Vec<TipKey>) {
+        if !tips.is_empty() {
+            let _ = self.tx.try_send(WriteOp::Delivered { principal, tips });
+        }
+    }
+
     /// Purges the bodies of tips first acknowledged before `cutoff` (at most 10,000 per
     /// call); returns how many were purged. Digest, metadata, receipt and events remain.
     pub async fn purge(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
@@ -300,16 +404,18 @@ impl Store {
     }
 
     /// Tips for `principal` (of jurisdiction `to`) not yet acked by it, from `froms`, in
-    /// (from, seq) order, at most `limit`.
+    /// (from, seq) order, at most `limit`; with the keys of those not yet marked delivered.
     pub fn fetch(
         &self,
         principal: &str,
         to: Jurisdiction,
         froms: &[Jurisdiction],
         limit: usize,
-    ) -> Result<Vec<Delivery>, StoreError> {
+    ) -> Result<(Vec<Delivery>, Vec<TipKey>), StoreError> {
         let r = self.db.begin_read().map_err(failed)?;
         let tips = r.open_table(TIPS).map_err(failed)?;
+        let ledger = r.open_table(LEDGER).map_err(failed)?;
+        let mut fresh = Vec::new();
         let by_seq = r.open_table(BY_SEQ).map_err(failed)?;
         let cursor = r.open_table(CURSOR).map_err(failed)?;
         let above = r.open_table(ACKED_ABOVE).map_err(failed)?;
@@ -320,7 +426,7 @@ impl Store {
             let c = cursor.get((principal, f)).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
             for item in by_seq.range((f, t, c + 1)..=(f, t, u64::MAX)).map_err(failed)? {
                 if out.len() >= limit || bytes >= FETCH_BYTE_BUDGET {
-                    return Ok(out);
+                    return Ok((out, fresh));
                 }
                 let (k, id) = item.map_err(failed)?;
                 let seq = k.value().2;
@@ -335,14 +441,25 @@ impl Store {
                     let size = envelope.len() + rec.receipt.len() + 16;
                     // Always at least one; otherwise stay under the budget.
                     if !out.is_empty() && bytes + size > FETCH_BYTE_BUDGET {
-                        return Ok(out);
+                        return Ok((out, fresh));
                     }
                     bytes += size;
+                    let mut key = [0u8; 16];
+                    key.copy_from_slice(id.value().get(..16).unwrap_or(&[0; 16]));
+                    let marked = ledger.get((rec.accepted, f, id.value())).map_err(failed)?.is_some_and(|g| {
+                        TipId::from_bytes(key)
+                            .ok()
+                            .and_then(|i| TipFacts::unpack(*from, i, g.value()).ok())
+                            .is_some_and(|x| x.delivered.is_some())
+                    });
+                    if !marked {
+                        fresh.push((*from, key));
+                    }
                     out.push(Delivery { tip: envelope, receipt: rec.receipt });
                 }
             }
         }
-        Ok(out)
+        Ok((out, fresh))
     }
 
     /// Number of tips waiting for `principal` (counted up to `cap`).
@@ -384,19 +501,50 @@ impl Store {
         Ok(n)
     }
 
-    /// First acks of tips written by `author`, after index `after`.
-    pub fn acks_for(&self, author: &str, after: u64, limit: usize) -> Result<Vec<ForwardedAck>, StoreError> {
+    /// Notices (first acks, feedback) about tips written by `author`, after index `after`.
+    pub fn acks_for(&self, author: &str, after: u64, limit: usize) -> Result<Vec<Notice>, StoreError> {
         let r = self.db.begin_read().map_err(failed)?;
-        let t = r.open_table(ACKS_BY_AUTHOR).map_err(failed)?;
+        let t = r.open_table(NOTICES).map_err(failed)?;
         let mut out = Vec::new();
         for item in t.range((author, after.saturating_add(1))..=(author, u64::MAX)).map_err(failed)? {
             let (k, v) = item.map_err(failed)?;
-            out.push(ForwardedAck { index: k.value().1, ack: v.value().to_vec() });
+            let n: NoticeRecord = decode(v.value())?;
+            let body = match n.receipt {
+                None => NoticeBody::Ack(n.envelope),
+                Some(receipt) => NoticeBody::Feedback { feedback: n.envelope, receipt },
+            };
+            out.push(Notice { index: k.value().1, body });
             if out.len() >= limit {
                 break;
             }
         }
         Ok(out)
+    }
+
+    /// Statements addressed to `to`, after index `after`.
+    pub fn statements_for(
+        &self,
+        to: Jurisdiction,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<ForwardedStatement>, StoreError> {
+        let r = self.db.begin_read().map_err(failed)?;
+        let t = r.open_table(STATEMENTS).map_err(failed)?;
+        let mut out = Vec::new();
+        for item in t.range((to.as_str(), after.saturating_add(1))..=(to.as_str(), u64::MAX)).map_err(failed)? {
+            let (k, v) = item.map_err(failed)?;
+            let s: StatementRecord = decode(v.value())?;
+            out.push(ForwardedStatement { index: k.value().1, statement: s.envelope, receipt: s.receipt });
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ledger facts of tips accepted in `[since, until)` (see [`records`]).
+    pub fn records(&self, q: &RecordQuery) -> Result<(Vec<TipFacts>, Option<RecordCursor>), StoreError> {
+        records(&*self.db, q)
     }
 
     /// The stored record of a tip.
@@ -424,6 +572,146 @@ impl Store {
     }
 }
 
+/// A tip's key: (sending jurisdiction, id bytes).
+pub type TipKey = (Jurisdiction, [u8; 16]);
+
+/// A query of the relay's per-tip ledger facts.
+#[derive(Debug, Clone)]
+pub struct RecordQuery {
+    /// Accepted at or after (ms).
+    pub since: u64,
+    /// Accepted before (ms).
+    pub until: u64,
+    /// Resume after this item.
+    pub after: Option<RecordCursor>,
+    /// Only tips from or to this jurisdiction (None: all).
+    pub party: Option<Jurisdiction>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// Ledger facts of tips accepted in `[since, until)`, in (accepted, from, id) order, at most
+/// `limit`; the cursor to resume from when the limit was reached. Works on the relay's open
+/// store and on a read-only handle of it (`tiprelay ledger` while the relay runs).
+pub fn records(
+    db: &impl ReadableDatabase,
+    q: &RecordQuery,
+) -> Result<(Vec<TipFacts>, Option<RecordCursor>), StoreError> {
+    use std::ops::Bound;
+    let r = db.begin_read().map_err(failed)?;
+    let t = match r.open_table(LEDGER) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok((Vec::new(), None)),
+        Err(e) => return Err(failed(e)),
+    };
+    let after_from = q.after.as_ref().map(|a| a.from.as_str().to_owned()).unwrap_or_default();
+    let after_id = q.after.as_ref().map(|a| a.id.as_bytes().to_vec()).unwrap_or_default();
+    let start = match &q.after {
+        Some(a) => Bound::Excluded((a.accepted, after_from.as_str(), after_id.as_slice())),
+        None => Bound::Included((q.since, "", &[][..])),
+    };
+    let end = Bound::Excluded((q.until, "", &[][..]));
+    let mut out = Vec::new();
+    for item in t.range::<(u64, &str, &[u8])>((start, end)).map_err(failed)? {
+        let (k, v) = item.map_err(failed)?;
+        let (_, from, id) = k.value();
+        let from: Jurisdiction = from.parse().map_err(|_| StoreError::Failed("corrupt ledger key".into()))?;
+        if q.party.is_some_and(|p| p != from && !v.value().get(2..).is_some_and(|b| to_is(b, p))) {
+            continue;
+        }
+        let mut key = [0u8; 16];
+        key.copy_from_slice(id.get(..16).ok_or_else(|| StoreError::Failed("corrupt ledger key".into()))?);
+        let id = TipId::from_bytes(key).map_err(|_| StoreError::Failed("corrupt ledger key".into()))?;
+        let f = TipFacts::unpack(from, id, v.value()).map_err(|e| StoreError::Failed(e.to_string()))?;
+        out.push(f);
+        if out.len() >= q.limit {
+            let next = out.last().map(|f| RecordCursor {
+                accepted: f.accepted.map_or(0, Timestamp::as_unix_ms),
+                from: f.from,
+                id: f.id,
+            });
+            return Ok((out, next));
+        }
+    }
+    Ok((out, None))
+}
+
+/// The relay's ledger over `range`: one streaming pass over the ledger table.
+pub fn ledger(
+    db: &impl ReadableDatabase,
+    period: tiprelay_client::ledger::Period,
+    range: tiprelay_client::ledger::Range,
+) -> Result<tiprelay_client::ledger::Ledger, StoreError> {
+    let mut agg = tiprelay_client::ledger::Aggregator::new(period, range);
+    let r = db.begin_read().map_err(failed)?;
+    let t = match r.open_table(LEDGER) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(agg.finish("relay")),
+        Err(e) => return Err(failed(e)),
+    };
+    let (lo, hi) = (range.start.as_unix_ms(), range.end.as_unix_ms());
+    for item in t.range((lo, "", &[][..])..(hi, "", &[][..])).map_err(failed)? {
+        let (k, v) = item.map_err(failed)?;
+        let (_, from, id) = k.value();
+        let from: Jurisdiction = from.parse().map_err(|_| StoreError::Failed("corrupt ledger key".into()))?;
+        let mut key = [0u8; 16];
+        key.copy_from_slice(id.get(..16).ok_or_else(|| StoreError::Failed("corrupt ledger key".into()))?);
+        let id = TipId::from_bytes(key).map_err(|_| StoreError::Failed("corrupt ledger key".into()))?;
+        agg.add(&TipFacts::unpack(from, id, v.value()).map_err(|e| StoreError::Failed(e.to_string()))?);
+    }
+    Ok(agg.finish("relay"))
+}
+
+/// Opens a relay store read-only, alongside a running relay (`tiprelay ledger`).
+pub fn open_read_only(path: &Path) -> Result<redb::ReadOnlyDatabase, StoreError> {
+    if !path.exists() {
+        return Err(StoreError::Failed(format!("{} does not exist (has this relay ever run?)", path.display())));
+    }
+    redb::Builder::new().set_concurrency_mode(ConcurrencyMode::SingleWriter).open_read_only(path).map_err(failed)
+}
+
+/// Writes ledger facts without tips (benchmarks of ledger queries at scale only; a relay
+/// never calls it).
+#[doc(hidden)]
+pub fn bench_fill_ledger(path: &Path, facts: &[TipFacts]) -> Result<(), StoreError> {
+    let db = Database::builder().set_concurrency_mode(ConcurrencyMode::SingleWriter).create(path).map_err(failed)?;
+    let w = db.begin_write().map_err(failed)?;
+    {
+        let mut t = w.open_table(LEDGER).map_err(failed)?;
+        for f in facts {
+            let at = f.accepted.map_or(0, Timestamp::as_unix_ms);
+            t.insert((at, f.from.as_str(), f.id.as_bytes().as_slice()), f.pack().as_slice()).map_err(failed)?;
+        }
+    }
+    w.commit().map_err(failed)
+}
+
+/// Whether packed facts (from their third byte: the `to` length-prefixed string) name `j`.
+fn to_is(b: &[u8], j: Jurisdiction) -> bool {
+    let s = j.as_str().as_bytes();
+    b.first().is_some_and(|n| usize::from(*n) == s.len()) && b.get(1..1 + s.len()) == Some(s)
+}
+
+/// A notice to a tip's author as stored: an ack envelope, or a feedback envelope with its receipt.
+#[derive(Debug, Serialize, Deserialize)]
+struct NoticeRecord {
+    #[serde(with = "serde_bytes")]
+    envelope: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    receipt: Option<Vec<u8>>,
+}
+
+/// Accepted feedback or statement: its digest and receipt (and the statement's envelope).
+#[derive(Debug, Serialize, Deserialize)]
+struct StatementRecord {
+    #[serde(with = "serde_bytes")]
+    digest: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    envelope: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    receipt: Vec<u8>,
+}
+
 fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
     let mut out = Vec::with_capacity(512);
     ciborium::ser::into_writer(v, &mut out).map_err(failed)?;
@@ -444,6 +732,8 @@ struct Writer {
 enum Reply {
     Submit(oneshot::Sender<Result<Submitted, StoreError>>, Result<Submitted, StoreError>, Option<Jurisdiction>),
     Ack(oneshot::Sender<Result<bool, StoreError>>, Result<bool, StoreError>, Jurisdiction),
+    /// A feedback or statement; with the jurisdiction whose authors get a notice.
+    Other(oneshot::Sender<Result<Submitted, StoreError>>, Result<Submitted, StoreError>, Option<Jurisdiction>),
     Purge(oneshot::Sender<Result<u64, StoreError>>, Result<u64, StoreError>),
 }
 
@@ -490,6 +780,18 @@ impl Writer {
                             let r = tx.purge(cutoff);
                             replies.push(Reply::Purge(reply, r));
                         }
+                        WriteOp::Feedback { fb, digest, envelope, reply } => {
+                            let r = tx.feedback(&self.signer, &fb, digest, envelope);
+                            let fresh = matches!(&r, Ok(s) if !s.duplicate);
+                            replies.push(Reply::Other(reply, r, fresh.then_some(fb.from)));
+                        }
+                        WriteOp::Statement { st, digest, envelope, reply } => {
+                            let r = tx.statement(&self.signer, &st, digest, envelope);
+                            replies.push(Reply::Other(reply, r, None));
+                        }
+                        WriteOp::Delivered { principal, tips } => {
+                            tx.delivered(&principal, &tips)?;
+                        }
                         WriteOp::Event(e) => {
                             tx.append_event(&e)?;
                         }
@@ -520,6 +822,14 @@ impl Writer {
                         Reply::Purge(tx, res) => {
                             let _ = tx.send(res);
                         }
+                        Reply::Other(tx, res, notify) => {
+                            if let Some(j) = notify {
+                                if !acked_from.contains(&j) {
+                                    acked_from.push(j);
+                                }
+                            }
+                            let _ = tx.send(res);
+                        }
                     }
                 }
                 for from in acked_from {
@@ -541,6 +851,9 @@ impl Writer {
                         Reply::Purge(tx, _) => {
                             let _ = tx.send(Err(e.clone()));
                         }
+                        Reply::Other(tx, _, _) => {
+                            let _ = tx.send(Err(e.clone()));
+                        }
                     }
                 }
             }
@@ -555,7 +868,11 @@ struct Tx<'a> {
     cursor: redb::Table<'a, (&'static str, &'static str), u64>,
     above: redb::Table<'a, (&'static str, &'static str, u64), u64>,
     first_ack: redb::Table<'a, (&'static str, &'static [u8]), u64>,
-    acks_by_author: redb::Table<'a, (&'static str, u64), &'static [u8]>,
+    notices: redb::Table<'a, (&'static str, u64), &'static [u8]>,
+    feedback: redb::Table<'a, (&'static str, &'static [u8]), &'static [u8]>,
+    statements: redb::Table<'a, (&'static str, u64), &'static [u8]>,
+    statement_ids: redb::Table<'a, (&'static str, &'static [u8]), u64>,
+    ledger: redb::Table<'a, (u64, &'static str, &'static [u8]), &'static [u8]>,
     events: redb::Table<'a, u64, &'static [u8]>,
     acked_at: redb::Table<'a, (&'static str, &'static [u8]), u64>,
     meta: redb::Table<'a, &'static str, u64>,
@@ -570,7 +887,11 @@ impl<'a> Tx<'a> {
             cursor: w.open_table(CURSOR).map_err(failed)?,
             above: w.open_table(ACKED_ABOVE).map_err(failed)?,
             first_ack: w.open_table(FIRST_ACK).map_err(failed)?,
-            acks_by_author: w.open_table(ACKS_BY_AUTHOR).map_err(failed)?,
+            notices: w.open_table(NOTICES).map_err(failed)?,
+            feedback: w.open_table(FEEDBACK).map_err(failed)?,
+            statements: w.open_table(STATEMENTS).map_err(failed)?,
+            statement_ids: w.open_table(STATEMENT_IDS).map_err(failed)?,
+            ledger: w.open_table(LEDGER).map_err(failed)?,
             events: w.open_table(EVENTS).map_err(failed)?,
             acked_at: w.open_table(ACKED_AT).map_err(failed)?,
             meta: w.open_table(META).map_err(failed)?,
@@ -620,6 +941,7 @@ impl<'a> Tx<'a> {
         // failure here leaves no partial state in the batch.
         let log_index = self.meta.get(NEXT_EVENT).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
         let receipt = Receipt {
+            subject: Subject::Tip,
             tip: tip.id,
             from: tip.from,
             to: tip.to,
@@ -644,6 +966,11 @@ impl<'a> Tx<'a> {
             receipt: receipt.clone(),
         };
         self.tips.insert((from, id), encode(&rec)?.as_slice()).map_err(failed)?;
+        let mut facts = TipFacts::new(tip.id, tip.from, tip.to, tip.category, tip.author.to_string());
+        facts.created = tip.created;
+        facts.accepted = Some(accepted);
+        facts.seq = Some(seq);
+        self.ledger.insert((accepted.as_unix_ms(), from, id), facts.pack().as_slice()).map_err(failed)?;
         self.by_seq.insert((from, to, seq), id).map_err(failed)?;
         self.dir_seq.insert((from, to), seq).map_err(failed)?;
         Ok(Submitted { receipt, duplicate: false, seq })
@@ -731,9 +1058,15 @@ impl<'a> Tx<'a> {
             return Ok(false);
         }
         let index = self.next(NEXT_ACK)? + 1;
+        let at = now();
         self.first_ack.insert((from, id), index).map_err(failed)?;
-        self.acked_at.insert((from, id), now().as_unix_ms()).map_err(failed)?;
-        self.acks_by_author.insert((rec.author.as_str(), index), envelope).map_err(failed)?;
+        self.acked_at.insert((from, id), at.as_unix_ms()).map_err(failed)?;
+        let notice = NoticeRecord { envelope: envelope.to_vec(), receipt: None };
+        self.notices.insert((rec.author.as_str(), index), encode(&notice)?.as_slice()).map_err(failed)?;
+        self.update_facts(ack.from, &ack.tip, rec.accepted, |f| {
+            f.acked = Some(at);
+            f.delivered.get_or_insert(at);
+        })?;
         let event = Event {
             principal: Some(p.into()),
             from: Some(from.into()),
@@ -746,6 +1079,192 @@ impl<'a> Tx<'a> {
         self.append_event(&event)?;
         Ok(true)
     }
+}
+
+impl Tx<'_> {
+    /// Rewrites one tip's ledger facts.
+    fn update_facts(
+        &mut self,
+        from: Jurisdiction,
+        id: &TipId,
+        accepted: u64,
+        change: impl FnOnce(&mut TipFacts),
+    ) -> Result<(), StoreError> {
+        let key = (accepted, from.as_str(), id.as_bytes().as_slice());
+        let Some(packed) = self.ledger.get(key).map_err(failed)?.map(|g| g.value().to_vec()) else {
+            return Ok(());
+        };
+        let mut f = TipFacts::unpack(from, *id, &packed).map_err(|e| StoreError::Failed(e.to_string()))?;
+        change(&mut f);
+        self.ledger.insert(key, f.pack().as_slice()).map_err(failed)?;
+        Ok(())
+    }
+
+    /// The tip a feedback is about, checked against the feedback's direction and writer.
+    fn tip_for_feedback(&self, fb: &Feedback) -> Result<TipRecord, StoreError> {
+        let rec: TipRecord = match self.tips.get((fb.from.as_str(), fb.tip.as_bytes().as_slice())).map_err(failed)? {
+            Some(g) => decode(g.value())?,
+            None => {
+                return Err(StoreError::UnknownTip(format!(
+                    "no tip {} from {} is held by the relay; feedback is given on tips received",
+                    fb.tip, fb.from
+                )))
+            }
+        };
+        if rec.to != fb.to.as_str() {
+            return Err(StoreError::UnknownTip(format!("tip {} was not addressed to {}", fb.tip, fb.to)));
+        }
+        if rec.author == fb.by.to_string() {
+            return Err(StoreError::NotPermitted(format!(
+                "{} wrote tip {}; feedback comes from the recipient",
+                fb.by, fb.tip
+            )));
+        }
+        Ok(rec)
+    }
+
+    fn feedback(
+        &mut self,
+        signer: &Signer,
+        fb: &Feedback,
+        digest: Digest,
+        envelope: Vec<u8>,
+    ) -> Result<Submitted, StoreError> {
+        let (w, fid) = (fb.to.as_str(), fb.id.as_bytes().as_slice());
+        if let Some(g) = self.feedback.get((w, fid)).map_err(failed)? {
+            let old: StatementRecord = decode(g.value())?;
+            return duplicate_or_conflict(old, digest, &fb.id, fb.to);
+        }
+        let rec = self.tip_for_feedback(fb)?;
+        let counter = format!("feedback_seq:{}:{}", fb.from, fb.to);
+        let seq = self.next(&counter)? + 1;
+        let accepted = now();
+        let log_index = self.meta.get(NEXT_EVENT).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
+        let receipt = Receipt {
+            subject: Subject::Feedback,
+            tip: fb.id,
+            from: fb.from,
+            to: fb.to,
+            digest,
+            seq,
+            accepted,
+            log_index,
+            relay: signer.identity().clone(),
+        };
+        let receipt = signer.sign(&receipt).map_err(|e| StoreError::Failed(format!("cannot sign the receipt: {e}")))?;
+        self.append_event(&Event {
+            principal: Some(fb.by.to_string()),
+            from: Some(fb.from.to_string()),
+            to: Some(fb.to.to_string()),
+            tip: Some(fb.tip.to_string()),
+            digest: Some(digest.to_hex()),
+            seq: Some(seq),
+            subject: Some(fb.id.to_string()),
+            outcome: Some(fb.outcome.as_str().into()),
+            ..Event::new("feedback", accepted)
+        })?;
+        let stored = StatementRecord { digest: digest.0.to_vec(), envelope: Vec::new(), receipt: receipt.clone() };
+        self.feedback.insert((w, fid), encode(&stored)?.as_slice()).map_err(failed)?;
+        let index = self.next(NEXT_ACK)? + 1;
+        let notice = NoticeRecord { envelope, receipt: Some(receipt.clone()) };
+        self.notices.insert((rec.author.as_str(), index), encode(&notice)?.as_slice()).map_err(failed)?;
+        self.update_facts(fb.from, &fb.tip, rec.accepted, |f| f.add_feedback(fb.outcome, accepted))?;
+        Ok(Submitted { receipt, duplicate: false, seq })
+    }
+
+    fn statement(
+        &mut self,
+        signer: &Signer,
+        st: &LedgerStatement,
+        digest: Digest,
+        envelope: Vec<u8>,
+    ) -> Result<Submitted, StoreError> {
+        let (sj, cp, sid) = (st.jurisdiction.as_str(), st.counterpart.as_str(), st.id.as_bytes().as_slice());
+        if let Some(index) = self.statement_ids.get((sj, sid)).map_err(failed)?.map(|g| g.value()) {
+            let old: StatementRecord = match self.statements.get((cp, index)).map_err(failed)? {
+                Some(g) => decode(g.value())?,
+                None => return Err(StoreError::Failed("statement index without its statement".into())),
+            };
+            return duplicate_or_conflict(old, digest, &st.id, st.jurisdiction);
+        }
+        let seq = self.next(&format!("statement_seq:{sj}:{cp}"))? + 1;
+        let accepted = now();
+        let log_index = self.meta.get(NEXT_EVENT).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
+        let receipt = Receipt {
+            subject: Subject::Statement,
+            tip: st.id,
+            from: st.jurisdiction,
+            to: st.counterpart,
+            digest,
+            seq,
+            accepted,
+            log_index,
+            relay: signer.identity().clone(),
+        };
+        let receipt = signer.sign(&receipt).map_err(|e| StoreError::Failed(format!("cannot sign the receipt: {e}")))?;
+        self.append_event(&Event {
+            principal: Some(st.by.to_string()),
+            from: Some(sj.into()),
+            to: Some(cp.into()),
+            digest: Some(digest.to_hex()),
+            seq: Some(seq),
+            subject: Some(st.id.to_string()),
+            ..Event::new("statement", accepted)
+        })?;
+        let index = self.next(NEXT_STATEMENT)? + 1;
+        let stored = StatementRecord { digest: digest.0.to_vec(), envelope, receipt: receipt.clone() };
+        self.statements.insert((cp, index), encode(&stored)?.as_slice()).map_err(failed)?;
+        self.statement_ids.insert((sj, sid), index).map_err(failed)?;
+        Ok(Submitted { receipt, duplicate: false, seq })
+    }
+
+    /// Marks first deliveries (tips already marked are skipped).
+    fn delivered(&mut self, principal: &str, tips: &[TipKey]) -> Result<(), StoreError> {
+        for (from, id) in tips {
+            let Some(rec) = self.tips.get((from.as_str(), id.as_slice())).map_err(failed)?.map(|g| g.value().to_vec())
+            else {
+                continue;
+            };
+            let rec: TipRecord = decode(&rec)?;
+            let Ok(tip_id) = TipId::from_bytes(*id) else {
+                continue;
+            };
+            let at = now();
+            let mut first = false;
+            self.update_facts(*from, &tip_id, rec.accepted, |f| {
+                if f.delivered.is_none() {
+                    f.delivered = Some(at);
+                    first = true;
+                }
+            })?;
+            if first {
+                self.append_event(&Event {
+                    principal: Some(principal.into()),
+                    from: Some(from.to_string()),
+                    to: Some(rec.to.clone()),
+                    tip: Some(tip_id.to_string()),
+                    digest: Some(hex(&rec.digest)),
+                    seq: Some(rec.seq),
+                    ..Event::new("delivered", at)
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A resubmitted feedback or statement: the original receipt if the bytes are the same.
+fn duplicate_or_conflict(
+    old: StatementRecord,
+    digest: Digest,
+    id: &TipId,
+    from: Jurisdiction,
+) -> Result<Submitted, StoreError> {
+    if old.digest == digest.0 {
+        let seq = tiprelay_proto::parse::<Receipt>(&old.receipt).map(|p| p.message.seq).unwrap_or(0);
+        return Ok(Submitted { receipt: old.receipt, duplicate: true, seq });
+    }
+    Err(StoreError::Conflict { id: id.to_string(), from: from.to_string(), existing: hex(&old.digest) })
 }
 
 fn hex(b: &[u8]) -> String {

@@ -322,3 +322,128 @@ fn the_demo_runs_and_narrates() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("must not exist yet"));
 }
+
+fn send_json(cfg: &Path, to: &str, category: &str) -> String {
+    let v = ok_json(
+        cfg,
+        &["send", "--to", to, "--category", category, "--summary", "cli ledger test", "--tlp", "green", "--json"],
+    );
+    v["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn feedback_ledgers_statements_and_reconcile_from_the_binaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut relay, mx, us) = start(dir.path());
+    let a = send_json(&mx, "US", "fentanyl_precursors");
+    let b = send_json(&mx, "US", "arms_trafficking");
+    let c = send_json(&us, "MX", "tunnel_located");
+    assert!(tipctl(&us, &["inbox"]).status.success());
+    assert!(tipctl(&mx, &["inbox"]).status.success());
+
+    // Feedback: JSON contract, several per tip, seen by the author in show/outbox.
+    let f = ok_json(&us, &["feedback", &a, "--outcome", "under_review", "--json"]);
+    assert_eq!((f["tip"].as_str(), f["outcome"].as_str()), (Some(a.as_str()), Some("under_review")));
+    assert!(f["receipt"]["seq"].is_u64());
+    ok_json(&us, &["feedback", &a, "--outcome", "seizure", "--note", "340 kg seized", "--json"]);
+    let o = tipctl(&us, &["feedback", &a, "--outcome", "victory"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("under_review"), "the error lists the outcomes");
+    let o = tipctl(&mx, &["feedback", &a, "--outcome", "actioned"]);
+    assert!(!o.status.success(), "the author cannot give feedback on its own tip");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("sent from here"));
+    // `outbox` collects notices (acks and feedback); `show` then displays them.
+    let outbox = ok_json(&mx, &["outbox", "--json"]);
+    let row = outbox.as_array().unwrap().iter().find(|r| r["id"] == a.as_str()).unwrap();
+    assert_eq!(row["feedback"].as_array().unwrap().len(), 2);
+    let shown = ok_json(&mx, &["show", &a, "--json"]);
+    let outcomes: Vec<&str> =
+        shown["feedback"].as_array().unwrap().iter().map(|x| x["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, vec!["under_review", "seizure"]);
+    assert_eq!(shown["feedback"][1]["note"], "340 kg seized");
+    let text = String::from_utf8(tipctl(&mx, &["show", &a]).stdout).unwrap();
+    assert!(text.contains("seizure by tiprelay://US/analyst/analyst-1"), "{text}");
+
+    // Ledgers: the JSON contract, on both sides and at the relay.
+    let l = ok_json(&mx, &["ledger", "--json"]);
+    let rows = l["rows"].as_array().unwrap();
+    for r in rows {
+        for k in ["from", "to", "category", "period"] {
+            assert!(r[k].is_string(), "{k} in {r}");
+        }
+        for k in ["accepted", "delivered", "acknowledged", "feedback"] {
+            assert!(r[k].is_u64(), "{k} in {r}");
+        }
+    }
+    let fent = rows.iter().find(|r| r["category"] == "fentanyl_precursors").unwrap();
+    assert_eq!(
+        (fent["from"].as_str(), fent["sent"].as_u64(), fent["feedback"].as_u64()),
+        (Some("MX"), Some(1), Some(1))
+    );
+    assert_eq!(fent["outcomes"]["seizure"], 1);
+    assert_eq!(l["pairs"][0]["tips"]["MX->US"], 2);
+    assert_eq!(l["pairs"][0]["tips"]["US->MX"], 1);
+    let rl = ok_json(&mx, &["ledger", "--relay", "--json"]);
+    assert_eq!(rl["view"], "relay");
+    let csv = String::from_utf8(tipctl(&us, &["ledger", "--csv", "--period", "day"]).stdout).unwrap();
+    assert!(csv.starts_with("from,to,category,period,sent,accepted"));
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    let rt = dir.path().join("pki/relay.toml");
+    let o = Command::new(env!("CARGO_BIN_EXE_tiprelay"))
+        .args(["ledger", "--config"])
+        .arg(&rt)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "tiprelay ledger while the relay runs: {}", String::from_utf8_lossy(&o.stderr));
+    let relay_view: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(relay_view["rows"], rl["rows"], "the relay's CLI and its protocol answer agree");
+
+    // Statements and reconciliation: US states, MX reconciles clean (exit 0).
+    let month = l["rows"][0]["period"].as_str().unwrap().to_owned();
+    let st_file = dir.path().join("us-statement.cose");
+    let st =
+        ok_json(&us, &["ledger", "statement", "--for", &month, "--out", st_file.to_str().unwrap(), "--send", "--json"]);
+    assert_eq!(st["tip_count"], 3);
+    assert!(st["receipt"]["seq"].is_u64());
+    let listed = ok_json(&mx, &["ledger", "statements", "--json"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let rec = tipctl(&mx, &["ledger", "reconcile", "--for", &month, "--grace", "0s", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&rec.stdout).unwrap();
+    assert_eq!(rec.status.code(), Some(0), "{v}");
+    assert_eq!(v["agree"], true);
+    assert!(v["compared"].as_array().unwrap().iter().any(|c| c.as_str().unwrap().contains("US's statement")));
+    // The statement file, for another period: refused (exit 2); its own side's: refused.
+    let o = tipctl(&mx, &["ledger", "reconcile", "--for", "2020-01", "--statement", st_file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not the period reconciled"));
+    let o = tipctl(&us, &["ledger", "reconcile", "--statement", st_file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let mut bytes = std::fs::read(&st_file).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 0x40;
+    std::fs::write(&st_file, &bytes).unwrap();
+    let o = tipctl(&mx, &["ledger", "reconcile", "--statement", st_file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "a tampered statement is refused");
+
+    // HTML report, both languages.
+    let html = dir.path().join("report.html");
+    let o = tipctl(&mx, &["ledger", "--html", html.to_str().unwrap(), "--lang", "es"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg") && page.contains("lang=\"es\""));
+    assert!(!page.contains("<script"));
+
+    // Inject a discrepancy: US loses tip b from its store; reconcile names it (exit 1).
+    let store = tiprelay_client::store::LocalStore::open(&dir.path().join("pki/US/analyst/tipctl.redb")).unwrap();
+    let id: tiprelay_proto::TipId = b.parse().unwrap();
+    assert!(store.forget_tip("MX", id.as_bytes()).unwrap());
+    drop(store);
+    let rec = tipctl(&us, &["ledger", "reconcile", "--for", &month, "--grace", "0s", "--json"]);
+    assert_eq!(rec.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&rec.stdout).unwrap();
+    let d = v["discrepancies"].as_array().unwrap();
+    assert!(d.iter().any(|x| x["tip"] == b.as_str()), "{v}");
+    assert!(ok_json(&mx, &["show", &c, "--json"])["verified"].as_bool().unwrap());
+    relay.terminate();
+}

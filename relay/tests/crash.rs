@@ -141,5 +141,31 @@ async fn kill_minus_nine_loses_no_receipted_tip_and_delivers_none_twice() {
         assert_eq!(seqs, (1..=(2 * PER_SENDER) as u64).collect::<Vec<_>>(), "sequence numbers are not gap-free");
         assert!(c.store.gaps().unwrap().is_empty());
     }
+
+    // The ledgers of all three sides still reconcile, tip by tip: each principal's records
+    // (after collecting its acks) against the relay's, and the relay's counts per direction.
+    for (c, _) in &clients {
+        let conn = RelayConn::connect(&c.cfg).await.unwrap();
+        c.sync_notices(&conn).await.unwrap();
+        let relay_facts = c.relay_records(&conn, 0, u64::MAX).await.unwrap();
+        conn.close().await;
+        assert_eq!(relay_facts.len(), 4 * PER_SENDER);
+        for dir in ["MX", "US"] {
+            let n = relay_facts.iter().filter(|f| f.from.as_str() == dir && f.acked.is_some()).count();
+            assert_eq!(n, 2 * PER_SENDER, "relay: every {dir} tip accepted and acknowledged once");
+        }
+        let mine = c.store.facts(0, u64::MAX).unwrap();
+        let authors = vec![c.cfg.principal.to_string()];
+        let scope = tiprelay_client::ledger::ReconcileScope {
+            me: c.cfg.jurisdiction,
+            authors: &authors,
+            range: tiprelay_client::ledger::Range::all(),
+            now: tiprelay_client::client::now(),
+            grace_ms: 0,
+            receives: c.cfg.principal.kind() == tiprelay_proto::PrincipalKind::Analyst,
+        };
+        let d = tiprelay_client::ledger::reconcile_with_relay(&scope, &mine, &relay_facts);
+        assert!(d.is_empty(), "{} does not reconcile: {:?}", c.cfg.principal, &d[..d.len().min(5)]);
+    }
     relay.kill9();
 }

@@ -1,0 +1,548 @@
+//! `tipctl ledger`: the reciprocity ledger, signed statements, reconciliation and the
+//! implementation group's HTML report.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use tiprelay_client::client::now;
+use tiprelay_client::ledger::{
+    aggregate, build_statement, export_facts, import_facts, merge_facts, open_items, reconcile_statement,
+    reconcile_with_relay, Period, Range, ReconcileScope, Reconciliation,
+};
+use tiprelay_client::report::{render_html, ReportInput, ReportLang};
+use tiprelay_client::{Client, RelayConn};
+use tiprelay_proto::{parse, Jurisdiction, LedgerStatement, TipFacts, TipId};
+
+/// Options of `tipctl ledger`.
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LedgerArgs {
+    #[command(subcommand)]
+    cmd: Option<LedgerCmd>,
+    #[command(flatten)]
+    range: RangeArgs,
+    /// Row granularity: day, week or month.
+    #[arg(long, default_value = "month", value_parser = ["day", "week", "month"])]
+    period: String,
+    /// Count from the relay's records (pairs your jurisdiction is part of) instead of your own.
+    #[arg(long, conflicts_with = "offline")]
+    relay: bool,
+    /// Do not contact the relay: count what is held here now.
+    #[arg(long)]
+    offline: bool,
+    /// One JSON object: {"view", "period", "since", "until", "rows": [...], "pairs": [...]}.
+    #[arg(long, conflicts_with_all = ["csv", "html"])]
+    json: bool,
+    /// CSV with a header line.
+    #[arg(long, conflicts_with = "html")]
+    csv: bool,
+    /// Write the implementation group's report (one self-contained HTML file) to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Report language: en or es.
+    #[arg(long, default_value = "en")]
+    lang: String,
+    /// Open items: tips unacknowledged for more than this many hours.
+    #[arg(long, default_value_t = 24)]
+    open_ack_hours: u64,
+    /// Open items: acknowledged tips without feedback after this many days.
+    #[arg(long, default_value_t = 7)]
+    open_feedback_days: u64,
+    /// Also count another principal's records of your jurisdiction (a file made by
+    /// `tipctl ledger export` with that principal's config); repeatable.
+    #[arg(long, value_name = "FILE")]
+    merge: Vec<PathBuf>,
+}
+
+/// Which tips: one named period, or bounds.
+#[derive(clap::Args, Clone)]
+struct RangeArgs {
+    /// One named period (UTC): 2026, 2026-11, 2026-W48 or 2026-11-30.
+    #[arg(long = "for", value_name = "PERIOD", conflicts_with_all = ["since", "until"])]
+    of: Option<String>,
+    /// Tips accepted at or after this date or RFC 3339 time.
+    #[arg(long)]
+    since: Option<String>,
+    /// Tips accepted before this date or RFC 3339 time.
+    #[arg(long)]
+    until: Option<String>,
+}
+
+impl RangeArgs {
+    fn range(&self) -> Result<Range> {
+        match &self.of {
+            Some(p) => Range::parse_period(p),
+            None => Range::from_bounds(self.since.as_deref(), self.until.as_deref()),
+        }
+        .map_err(anyhow::Error::msg)
+    }
+    fn given(&self) -> bool {
+        self.of.is_some() || self.since.is_some() || self.until.is_some()
+    }
+}
+
+#[derive(clap::Subcommand)]
+enum LedgerCmd {
+    /// Sign this side's statement for a period (counts and a digest over the tip ids it
+    /// covers); write it to a file and/or send it to the counterpart through the relay.
+    Statement {
+        /// The period (UTC): 2026-11, 2026-W48, 2026-11-30 or 2026.
+        #[arg(long = "for", value_name = "PERIOD")]
+        of: String,
+        /// The counterpart (default: the only one configured).
+        #[arg(long)]
+        to: Option<String>,
+        /// Write the signed statement (COSE_Sign1 bytes) to FILE.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Send it to the counterpart through the relay.
+        #[arg(long)]
+        send: bool,
+        /// JSON summary.
+        #[arg(long)]
+        json: bool,
+        /// Also cover other principals' records of your jurisdiction (`tipctl ledger export` files).
+        #[arg(long, value_name = "FILE")]
+        merge: Vec<PathBuf>,
+    },
+    /// Write this principal's records (per-tip facts, no tip content) to a file, so a
+    /// colleague's ledger, statement or reconciliation can cover the whole jurisdiction
+    /// with `--merge FILE`.
+    Export {
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Compare this side's records with the relay's, tip by tip, and the relay's with the
+    /// counterpart's signed statement. Exit 0 when all agree, 1 when something differs,
+    /// 2 when the statement itself is unacceptable.
+    Reconcile {
+        #[command(flatten)]
+        range: RangeArgs,
+        /// The counterpart's statement file (default: the latest one received through the
+        /// relay for exactly this period, if any).
+        #[arg(long)]
+        statement: Option<PathBuf>,
+        /// Tips accepted less than this long ago are in flight, not discrepancies (s, m, h, d).
+        #[arg(long, default_value = "1h")]
+        grace: String,
+        /// One JSON object: {"compared", "agree", "discrepancies": [{"tip", "kind", "message"}]}.
+        #[arg(long)]
+        json: bool,
+        /// Also compare other principals' records of your jurisdiction (`tipctl ledger export` files).
+        #[arg(long, value_name = "FILE")]
+        merge: Vec<PathBuf>,
+    },
+    /// Statements received from the counterpart (fetched from the relay first).
+    Statements {
+        /// JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Brings local records up to date: pending sends, new tips, acks, feedback, statements.
+async fn sync(c: &Client) -> Result<RelayConn> {
+    let conn = RelayConn::connect(&c.cfg).await?;
+    let resent = c.resend(&conn).await?;
+    if !resent.sent.is_empty() {
+        eprintln!("tipctl: sent {} tip(s) waiting in the outbox", resent.sent.len());
+    }
+    let inbox = c.fetch_inbox(&conn).await?;
+    for f in &inbox.failed {
+        eprintln!("tipctl: WARNING: a delivery failed verification and was NOT accepted: {f}");
+    }
+    c.sync_notices(&conn).await?;
+    c.sync_statements(&conn).await?;
+    Ok(conn)
+}
+
+fn parse_duration_ms(s: &str) -> Result<u64> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().with_context(|| format!("`{s}` is not a duration like 1h, 30m, 2d"))?;
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => bail!("`{s}`: the unit must be s, m, h or d"),
+    };
+    Ok(n.saturating_mul(unit_ms))
+}
+
+/// This principal's facts in `range`, merged with exported records of colleagues of the
+/// same jurisdiction; with the principals they cover.
+fn local_facts(c: &Client, range: Range, merge: &[PathBuf]) -> Result<(Vec<TipFacts>, Vec<String>)> {
+    let mine = c.store.facts(range.start.as_unix_ms(), range.end.as_unix_ms())?;
+    let mut authors = vec![c.principal().to_string()];
+    if merge.is_empty() {
+        return Ok((mine, authors));
+    }
+    let mut views = vec![mine];
+    for p in merge {
+        let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+        let (who, facts) = import_facts(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        let whose: tiprelay_proto::PrincipalId =
+            who.parse().with_context(|| format!("{}: bad principal", p.display()))?;
+        if whose.jurisdiction() != Some(c.cfg.jurisdiction) {
+            bail!("{}: records of {who}, not of a principal of {}", p.display(), c.cfg.jurisdiction);
+        }
+        authors.push(who);
+        views.push(facts.into_iter().filter(|f| range.contains(f.period_time())).collect());
+    }
+    Ok((merge_facts(views), authors))
+}
+
+fn counterpart(c: &Client, to: Option<&str>) -> Result<Jurisdiction> {
+    if let Some(t) = to {
+        return Ok(t.parse()?);
+    }
+    match c.counterparts().as_slice() {
+        [one] => Ok(*one),
+        [] => bail!("no counterpart jurisdiction is configured ([[trust]] lists only your own)"),
+        many => bail!(
+            "several counterparts are configured ({}); choose one with --to",
+            many.iter().map(|j| j.to_string()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// Runs `tipctl ledger …`.
+pub async fn run(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
+    match &a.cmd {
+        None => ledger(c, a).await,
+        Some(LedgerCmd::Statement { of, to, out, send, json, merge }) => {
+            statement(c, of, to.as_deref(), out, *send, *json, merge).await
+        }
+        Some(LedgerCmd::Export { out }) => {
+            if let Ok(conn) = sync(c).await {
+                conn.close().await;
+            }
+            let facts = c.store.facts(0, u64::MAX)?;
+            std::fs::write(out, export_facts(&c.principal().to_string(), &facts))
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("{} tip records of {} written to {}", facts.len(), c.principal(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(LedgerCmd::Reconcile { range, statement, grace, json, merge }) => {
+            let grace = parse_duration_ms(grace)?;
+            let (rec, _) = reconcile(c, range, statement.as_ref(), grace, merge).await?;
+            match rec {
+                Err(why) => {
+                    eprintln!("tipctl: error: the statement is not acceptable: {why}");
+                    Ok(ExitCode::from(2))
+                }
+                Ok(r) => {
+                    print_reconciliation(&r, *json);
+                    Ok(if r.discrepancies.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+                }
+            }
+        }
+        Some(LedgerCmd::Statements { json }) => {
+            match sync(c).await {
+                Ok(conn) => conn.close().await,
+                Err(e) => eprintln!("tipctl: WARNING: relay unreachable, showing statements held here: {e:#}"),
+            }
+            let mut list = Vec::new();
+            for s in c.store.statements()?.into_iter().filter(|s| !s.own) {
+                if let Ok(p) = parse::<LedgerStatement>(&s.envelope) {
+                    list.push(p.message);
+                }
+            }
+            if *json {
+                let v: Vec<_> = list.iter().map(statement_json).collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else if list.is_empty() {
+                println!("no statements received");
+            } else {
+                for s in &list {
+                    println!(
+                        "{}  {} for {} to {}  by {}  {} tips, digest {}",
+                        s.id,
+                        s.jurisdiction,
+                        s.period_start,
+                        s.period_end,
+                        s.by,
+                        s.tip_count,
+                        s.tips_digest.to_hex()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn statement_json(s: &LedgerStatement) -> serde_json::Value {
+    json!({
+        "id": s.id.to_string(),
+        "jurisdiction": s.jurisdiction.as_str(),
+        "counterpart": s.counterpart.as_str(),
+        "period_start": s.period_start.to_string(),
+        "period_end": s.period_end.to_string(),
+        "by": s.by.to_string(),
+        "created": s.created.to_string(),
+        "tip_count": s.tip_count,
+        "tips_digest": s.tips_digest.to_hex(),
+        "rows": s.rows.iter().map(|r| json!({
+            "from": r.from.as_str(), "to": r.to.as_str(), "category": r.category.as_str(), "sent": r.sent,
+            "accepted": r.accepted, "delivered": r.delivered, "acknowledged": r.acknowledged,
+            "with_feedback": r.with_feedback,
+            "outcomes": r.outcomes.iter().map(|(o, n)| (o.as_str().to_owned(), json!(n))).collect::<serde_json::Map<_, _>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+async fn ledger(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
+    let period: Period = a.period.parse().map_err(anyhow::Error::msg)?;
+    let range = a.range.range()?;
+    let lang: Option<ReportLang> = a.html.as_ref().map(|_| a.lang.parse().map_err(anyhow::Error::msg)).transpose()?;
+    let conn = if a.offline {
+        None
+    } else {
+        match sync(c).await {
+            Ok(conn) => Some(conn),
+            Err(e) if !a.relay && a.html.is_none() => {
+                eprintln!("tipctl: WARNING: relay unreachable, counting what is held here: {e:#}");
+                None
+            }
+            Err(e) => return Err(e.context("the relay is needed for this (use --offline for local records only)")),
+        }
+    };
+    let facts: Vec<TipFacts> = match (&conn, a.relay) {
+        (Some(conn), true) => c.relay_records(conn, range.start.as_unix_ms(), range.end.as_unix_ms()).await?,
+        _ => local_facts(c, range, &a.merge)?.0,
+    };
+    let view = if a.relay { "relay".to_owned() } else { c.principal().to_string() };
+    let l = aggregate(&view, &facts, period, range);
+    if let (Some(path), Some(lang)) = (&a.html, lang) {
+        let reconciliation = match &conn {
+            Some(_) => {
+                let (r, _) = reconcile_now(c, conn.as_ref(), range, None, 3_600_000, &a.merge).await?;
+                r.ok()
+            }
+            None => None,
+        };
+        let open = open_items(&facts, range, now(), a.open_ack_hours * 3_600_000, a.open_feedback_days * 86_400_000);
+        let html = render_html(&ReportInput {
+            ledger: &l,
+            open: &open,
+            reconciliation: reconciliation.as_ref(),
+            generated: now(),
+            prepared_by: &view,
+            ack_threshold_ms: a.open_ack_hours * 3_600_000,
+            feedback_days: a.open_feedback_days,
+            lang,
+        });
+        std::fs::write(path, html).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!(
+            "tipctl: report written to {} ({} rows, {} open items, reconciliation: {})",
+            path.display(),
+            l.rows.len(),
+            open.len(),
+            match &reconciliation {
+                Some(r) if r.discrepancies.is_empty() => "all views agree".to_owned(),
+                Some(r) => format!("{} discrepancies", r.discrepancies.len()),
+                None => "not run (relay unreachable)".to_owned(),
+            }
+        );
+    } else if a.json {
+        println!("{}", l.to_json());
+    } else if a.csv {
+        print!("{}", l.to_csv());
+    } else {
+        print!("{}", l.to_table());
+    }
+    if let Some(conn) = conn {
+        conn.close().await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn statement(
+    c: &Client,
+    of: &str,
+    to: Option<&str>,
+    out: &Option<PathBuf>,
+    send: bool,
+    json: bool,
+    merge: &[PathBuf],
+) -> Result<ExitCode> {
+    let range = Range::parse_period(of).map_err(anyhow::Error::msg)?;
+    let cp = counterpart(c, to)?;
+    if out.is_none() && !send {
+        bail!("say where the statement goes: --out FILE, --send, or both");
+    }
+    let conn = match sync(c).await {
+        Ok(conn) => Some(conn),
+        Err(e) if !send => {
+            eprintln!("tipctl: WARNING: relay unreachable, the statement covers what is held here: {e:#}");
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let (facts, _) = local_facts(c, range, merge)?;
+    let created = now();
+    let mut rnd = [0u8; 10];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut rnd);
+    let st = build_statement(
+        &facts,
+        c.cfg.jurisdiction,
+        cp,
+        range,
+        c.principal().clone(),
+        TipId::new_v7(created, rnd),
+        created,
+    );
+    let envelope = c.sign_statement(&st)?;
+    if let Some(path) = out {
+        std::fs::write(path, &envelope).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let receipt = match (&conn, send) {
+        (Some(conn), true) => Some(c.send_statement(conn, &envelope).await?),
+        _ => None,
+    };
+    if let Some(conn) = conn {
+        conn.close().await;
+    }
+    if json {
+        let mut v = statement_json(&st);
+        if let Some(o) = v.as_object_mut() {
+            o.insert("file".into(), json!(out.as_ref().map(|p| p.display().to_string())));
+            o.insert("receipt".into(), receipt.as_ref().map(tiprelay_client::output::receipt_json).unwrap_or_default());
+        }
+        println!("{v}");
+    } else {
+        println!(
+            "statement {} by {} for {}–{}: {} tips, digest {}",
+            st.id,
+            st.by,
+            st.period_start,
+            st.period_end,
+            st.tip_count,
+            st.tips_digest.to_hex()
+        );
+        if let Some(p) = out {
+            println!("written to {}", p.display());
+        }
+        if let Some(r) = receipt {
+            println!("sent to {cp} through the relay: receipt seq {} at {}", r.seq, r.accepted);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reconciliation over `range`; the inner error is a statement that cannot be used.
+async fn reconcile(
+    c: &Client,
+    range: &RangeArgs,
+    statement_file: Option<&PathBuf>,
+    grace_ms: u64,
+    merge: &[PathBuf],
+) -> Result<(std::result::Result<Reconciliation, String>, Range)> {
+    let file_statement = match statement_file {
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+            match c.check_statement(&bytes) {
+                Ok(s) => Some(s.statement),
+                Err(e) => return Ok((Err(e.to_string()), Range::all())),
+            }
+        }
+        None => None,
+    };
+    let r = match (&file_statement, range.given()) {
+        (_, true) => range.range()?,
+        (Some(s), false) => Range { start: s.period_start, end: s.period_end },
+        (None, false) => bail!("say which period: --for 2026-11 (or --since/--until, or --statement FILE)"),
+    };
+    if let Some(s) = &file_statement {
+        if s.period_start != r.start || s.period_end != r.end {
+            return Ok((
+                Err(format!(
+                    "it covers {} to {}, not the period reconciled ({} to {})",
+                    s.period_start, s.period_end, r.start, r.end
+                )),
+                r,
+            ));
+        }
+    }
+    let conn = sync(c).await.context("reconciliation needs the relay's records")?;
+    let out = reconcile_now(c, Some(&conn), r, file_statement, grace_ms, merge).await;
+    conn.close().await;
+    out
+}
+
+async fn reconcile_now(
+    c: &Client,
+    conn: Option<&RelayConn>,
+    r: Range,
+    statement: Option<LedgerStatement>,
+    grace_ms: u64,
+    merge: &[PathBuf],
+) -> Result<(std::result::Result<Reconciliation, String>, Range)> {
+    let Some(conn) = conn else {
+        bail!("reconciliation needs the relay");
+    };
+    let me = c.cfg.jurisdiction;
+    let (mine, authors) = local_facts(c, r, merge)?;
+    let relay = c.relay_records(conn, r.start.as_unix_ms(), r.end.as_unix_ms()).await?;
+    let scope = ReconcileScope {
+        me,
+        authors: &authors,
+        range: r,
+        now: now(),
+        grace_ms,
+        receives: c.principal().kind() == tiprelay_proto::PrincipalKind::Analyst,
+    };
+    let mut discrepancies = reconcile_with_relay(&scope, &mine, &relay);
+    let mut compared = vec![
+        format!("{} records ({} tips)", authors.join(" + "), mine.len()),
+        format!("relay records ({} tips)", relay.len()),
+    ];
+    // The counterpart's statement: the file given, else the latest received for exactly this period.
+    let statement = match statement {
+        Some(s) => Some(s),
+        None => {
+            let mut held: Vec<LedgerStatement> = c
+                .store
+                .statements()?
+                .into_iter()
+                .filter(|s| !s.own)
+                .filter_map(|s| c.check_statement(&s.envelope).ok())
+                .map(|s| s.statement)
+                .filter(|s| s.period_start == r.start && s.period_end == r.end)
+                .collect();
+            held.sort_by_key(|s| s.created);
+            held.pop()
+        }
+    };
+    match &statement {
+        Some(s) => {
+            compared.push(format!("{}'s statement {} by {} ({} tips)", s.jurisdiction, s.id, s.by, s.tip_count));
+            discrepancies.extend(reconcile_statement(s, &relay));
+        }
+        None => compared.push("no counterpart statement for this period".into()),
+    }
+    Ok((Ok(Reconciliation { compared, discrepancies }), r))
+}
+
+fn print_reconciliation(r: &Reconciliation, json: bool) {
+    if json {
+        println!("{}", r.json());
+        return;
+    }
+    println!("compared: {}", r.compared.join("; "));
+    if r.discrepancies.is_empty() {
+        println!("all views agree");
+        return;
+    }
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
+    t.set_header(["tip", "kind", "difference"]);
+    for d in &r.discrepancies {
+        t.add_row([d.tip.map(|t| t.to_string()).unwrap_or_else(|| "-".into()), d.kind.to_owned(), d.message.clone()]);
+    }
+    println!("{t}\n{} discrepancies", r.discrepancies.len());
+}
