@@ -19,6 +19,7 @@ pub mod envelope;
 pub mod error;
 pub mod ids;
 pub mod limits;
+pub mod merkle;
 pub mod messages;
 pub mod pki;
 pub mod time;
