@@ -20,6 +20,7 @@ pub mod error;
 pub mod ids;
 pub mod ledger;
 pub mod limits;
+pub mod merkle;
 pub mod messages;
 pub mod pki;
 pub mod time;
