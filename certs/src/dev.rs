@@ -112,6 +112,15 @@ pub struct ClientConfigFile {
     pub keys: KeysSection,
     /// Roots and CRLs of every jurisdiction this client verifies.
     pub trust: Vec<JurisdictionRef>,
+    /// Audit log checks.
+    pub audit: AuditSection,
+}
+
+/// `[audit]` of a client configuration.
+#[derive(Debug, Serialize)]
+pub struct AuditSection {
+    /// Cosign every relay checkpoint this client verified as consistent.
+    pub witness: bool,
 }
 
 /// `[relay]` of a client configuration.
@@ -206,6 +215,7 @@ pub fn create(opts: &DevOptions) -> Result<PathBuf, CertsError> {
                         }
                     })
                     .collect(),
+                audit: AuditSection { witness: true },
             };
             let header = format!(
                 "# tipctl configuration for {id} (development setup made by `tipcerts dev`).\n\

@@ -53,6 +53,10 @@ pub enum ClientError {
     /// Not allowed (e.g. feedback on a tip this principal did not receive).
     #[error("{0}")]
     NotPermitted(String),
+    /// The relay's audit log is not consistent with a checkpoint this client verified
+    /// before: a fork (two histories) or a rollback. Recorded as an alert in the store.
+    #[error("AUDIT ALERT: {0}")]
+    LogInconsistent(String),
 }
 
 /// What the author writes; the client fills in id, from, author and created.
@@ -163,6 +167,8 @@ fn unexpected(r: &Response) -> String {
         Response::Event { .. } => "event",
         Response::Records { .. } => "records",
         Response::Statements { .. } => "statements",
+        Response::Checkpoint { .. } => "checkpoint",
+        Response::Proof { .. } => "proof",
         Response::Error(_) => "error",
     };
     format!("unexpected `{kind}` answer")
@@ -442,6 +448,11 @@ impl Client {
             &StatementRecord { envelope: envelope.clone(), receipt: None, own: true, stored_at: now().as_unix_ms() },
         )?;
         Ok(envelope)
+    }
+
+    /// Signs any message as this principal (the message names this principal as its signer).
+    pub fn sign_message<M: tiprelay_proto::Message>(&self, m: &M) -> Result<Vec<u8>, ClientError> {
+        self.signer.sign(m).map_err(ClientError::Invalid)
     }
 
     /// The signing identity's principal URI.

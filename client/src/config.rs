@@ -17,6 +17,15 @@ struct Raw {
     relay: RawRelay,
     keys: RawKeys,
     trust: Vec<RawTrust>,
+    #[serde(default)]
+    audit: RawAudit,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    #[serde(default)]
+    witness: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +79,8 @@ pub struct ClientConfig {
     pub signing_cert: PathBuf,
     /// Signing key.
     pub signing_key: PathBuf,
+    /// Cosign each relay checkpoint verified as consistent (`[audit] witness = true`).
+    pub witness: bool,
 }
 
 impl ClientConfig {
@@ -121,6 +132,7 @@ impl ClientConfig {
             principal,
             jurisdiction,
             trust,
+            witness: raw.audit.witness,
         })
     }
 }

@@ -146,6 +146,10 @@ enum LedgerCmd {
 /// Brings local records up to date: pending sends, new tips, acks, feedback, statements.
 async fn sync(c: &Client) -> Result<RelayConn> {
     let conn = RelayConn::connect(&c.cfg).await?;
+    if let Err(e @ tiprelay_client::ClientError::LogInconsistent(_)) = c.check_log(&conn, c.cfg.witness).await {
+        conn.close().await;
+        return Err(e.into());
+    }
     let resent = c.resend(&conn).await?;
     if !resent.sent.is_empty() {
         eprintln!("tipctl: sent {} tip(s) waiting in the outbox", resent.sent.len());

@@ -16,6 +16,7 @@ use tiprelay_proto::{
     Urgency,
 };
 
+mod audit_cmd;
 mod ledger_cmd;
 
 /// The analyst CLI of tiprelay: send tips to the counterpart jurisdiction, receive and
@@ -104,6 +105,15 @@ enum Cmd {
         after_help = "Examples:\n  tipctl ledger                                   table of all time, by month\n  tipctl ledger --period week --for 2026-11 --json\n  tipctl ledger --html report.html --lang es       report for the implementation group\n  tipctl ledger statement --for 2026-11 --send     sign this side's statement and send it\n  tipctl ledger reconcile --for 2026-11            compare with the relay and the counterpart's statement"
     )]
     Ledger(Box<ledger_cmd::LedgerArgs>),
+    /// The relay's tamper-evident audit log: witness (cosign) checkpoints, verify and
+    /// review exported bundles offline, prove a tip's acceptance.
+    #[command(
+        after_help = "Examples:\n  tipctl audit witness                 verify the relay's newest checkpoint extends the last one, cosign it\n  tipctl audit verify relay-2026-11.bundle\n  tipctl audit log relay-2026-11.bundle --event rejected --since 2026-11-01\n  tipctl audit prove 0193a5b4-7c1e-7d2f-8a3b-1c2d3e4f5a6b"
+    )]
+    Audit {
+        #[command(subcommand)]
+        cmd: audit_cmd::AuditCmd,
+    },
     /// Send every tip in the outbox that has no receipt yet.
     Resend,
     /// Relay identity, connection health and pending counts; non-zero exit if the relay cannot be reached.
@@ -330,7 +340,21 @@ async fn connect(c: &Client) -> Result<RelayConn> {
     for (id, e) in &resent.refused {
         eprintln!("tipctl: WARNING: the relay refused outbox tip {id} for good: {e}; it will not be resent");
     }
+    check_log(c, &conn).await?;
     Ok(conn)
+}
+
+/// Verifies the relay's audit log extends what this client saw before (and cosigns it when
+/// configured). A fork or rollback stops the command; a transport problem only warns.
+async fn check_log(c: &Client, conn: &RelayConn) -> Result<()> {
+    match c.check_log(conn, c.cfg.witness).await {
+        Ok(_) => Ok(()),
+        Err(e @ tiprelay_client::ClientError::LogInconsistent(_)) => Err(e.into()),
+        Err(e) => {
+            eprintln!("tipctl: WARNING: the relay's audit log could not be checked: {e}");
+            Ok(())
+        }
+    }
 }
 
 fn warn_gaps(c: &Client) -> Result<Vec<(String, Vec<u64>)>> {
@@ -375,7 +399,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             })?;
             let sent = c.send(&conn, &tip.id).await?;
             let _ = c.resend(&conn).await;
+            let checked = check_log(&c, &conn).await;
             conn.close().await;
+            checked?;
             if a.json {
                 println!(
                     "{}",
@@ -536,6 +562,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     receipt.accepted
                 );
             }
+        }
+        Cmd::Audit { cmd } => {
+            return audit_cmd::run(cmd, cli.config.as_deref()).await;
         }
         Cmd::Ledger(a) => {
             let c = open(&cli)?;

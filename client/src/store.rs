@@ -24,6 +24,10 @@ const FEEDBACK: TableDefinition<FeedbackKey, &[u8]> = TableDefinition::new("feed
 /// Ledger statements received from the counterpart (and made here), by statement id.
 const STATEMENTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("statements");
 
+/// The audit state: the newest relay checkpoint this client verified (`checkpoint`), and
+/// alerts (`alert:<ms>`) when the relay's log was inconsistent with it.
+const AUDIT: TableDefinition<&str, &[u8]> = TableDefinition::new("audit");
+
 /// Statement cursor key in `meta`.
 pub const STATEMENT_CURSOR: &str = "statement_cursor";
 /// Count of forwarded feedback that failed verification or named a tip not sent here.
@@ -173,6 +177,7 @@ impl LocalStore {
         w.open_table(FACTS).map_err(|e| s.err(e))?;
         w.open_table(FEEDBACK).map_err(|e| s.err(e))?;
         w.open_table(STATEMENTS).map_err(|e| s.err(e))?;
+        w.open_table(AUDIT).map_err(|e| s.err(e))?;
         w.commit().map_err(|e| s.err(e))?;
         Ok(s)
     }
@@ -523,6 +528,41 @@ impl LocalStore {
         for i in t.iter().map_err(|e| self.err(e))? {
             let (_, v) = i.map_err(|e| self.err(e))?;
             out.push(self.dec(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The newest relay checkpoint envelope verified here, if any.
+    pub fn audit_checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let r = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = r.open_table(AUDIT).map_err(|e| self.err(e))?;
+        Ok(t.get("checkpoint").map_err(|e| self.err(e))?.map(|g| g.value().to_vec()))
+    }
+
+    /// Records a verified checkpoint as the newest.
+    pub fn set_audit_checkpoint(&self, envelope: &[u8]) -> Result<(), StoreError> {
+        let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        w.open_table(AUDIT).map_err(|e| self.err(e))?.insert("checkpoint", envelope).map_err(|e| self.err(e))?;
+        w.commit().map_err(|e| self.err(e))
+    }
+
+    /// Records an audit alert (an inconsistent or rolled-back relay log), durably.
+    pub fn add_audit_alert(&self, at_ms: u64, text: &str) -> Result<(), StoreError> {
+        let key = format!("alert:{at_ms:020}");
+        let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        w.open_table(AUDIT).map_err(|e| self.err(e))?.insert(key.as_str(), text.as_bytes()).map_err(|e| self.err(e))?;
+        w.commit().map_err(|e| self.err(e))
+    }
+
+    /// Every audit alert recorded here: (ms, text), oldest first.
+    pub fn audit_alerts(&self) -> Result<Vec<(u64, String)>, StoreError> {
+        let r = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = r.open_table(AUDIT).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for i in t.range("alert:".."alert;").map_err(|e| self.err(e))? {
+            let (k, v) = i.map_err(|e| self.err(e))?;
+            let ms = k.value().trim_start_matches("alert:").parse().unwrap_or(0);
+            out.push((ms, String::from_utf8_lossy(v.value()).into_owned()));
         }
         Ok(out)
     }

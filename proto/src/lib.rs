@@ -14,6 +14,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod audit;
 mod cbor;
 pub mod envelope;
 pub mod error;
@@ -32,7 +33,8 @@ pub use error::{ErrorCode, FieldError, IdError, ProtoError};
 pub use ids::{Authority, Digest, Jurisdiction, MessageId, PrincipalId, PrincipalKind, TipId};
 pub use ledger::{RecordCursor, TipFacts};
 pub use messages::{
-    Checkpoint, DeliveryAck, Feedback, LedgerRow, LedgerStatement, Message, Outcome, Receipt, SignerRule, Subject,
+    Checkpoint, Cosignature, DeliveryAck, Feedback, LedgerRow, LedgerStatement, Message, Outcome, Receipt, SignerRule,
+    Subject,
 };
 pub use pki::{summarize_certificate, CertRole, CertSummary, CertUsage, CrlInfo, TrustError, TrustStore, VerifiedCert};
 pub use time::Timestamp;

@@ -619,3 +619,81 @@ impl Message for Checkpoint {
         }
     }
 }
+
+/// A jurisdiction's countersignature of a relay checkpoint it verified as consistent with
+/// every checkpoint it saw before (content type `application/tiprelay.cosignature+cbor`).
+/// A checkpoint cosigned by both jurisdictions is the one the implementation group relies on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cosignature {
+    /// The checkpoint's log name.
+    pub log: String,
+    /// The checkpoint's size.
+    pub size: u64,
+    /// The checkpoint's root.
+    pub root: Digest,
+    /// The checkpoint's time.
+    pub checkpoint_time: Timestamp,
+    /// The witnessing principal (an analyst or feed of a jurisdiction).
+    pub by: PrincipalId,
+    /// When it was cosigned (witness clock).
+    pub created: Timestamp,
+}
+
+impl Cosignature {
+    /// Whether this cosignature is about exactly `c`.
+    pub fn covers(&self, c: &Checkpoint) -> bool {
+        self.log == c.log && self.size == c.size && self.root == c.root && self.checkpoint_time == c.time
+    }
+}
+
+impl Message for Cosignature {
+    const KIND: &'static str = "cosignature";
+    const CONTENT_TYPE: &'static str = "application/tiprelay.cosignature+cbor";
+    const AAD: &'static [u8] = b"tiprelay/v1/cosignature";
+
+    fn encode(&self) -> Value {
+        MapWriter::new()
+            .put("v", cbor::uint(FORMAT_VERSION))
+            .put("log", cbor::text(&self.log))
+            .put("size", cbor::uint(self.size))
+            .put("root", cbor::digest(&self.root))
+            .put("checkpoint_time", cbor::time(self.checkpoint_time))
+            .put("by", cbor::text(&self.by.to_string()))
+            .put("created", cbor::time(self.created))
+            .into_value()
+    }
+    fn decode(v: Value) -> Result<Self, FieldError> {
+        let mut m = MapReader::new(v, "<payload>")?;
+        m.version()?;
+        let c = Self {
+            log: m.text("log")?,
+            size: m.uint("size")?,
+            root: m.digest("root")?,
+            checkpoint_time: m.time("checkpoint_time")?,
+            by: m.principal("by")?,
+            created: m.time("created")?,
+        };
+        m.finish()?;
+        c.validate()?;
+        Ok(c)
+    }
+    fn validate(&self) -> Result<(), FieldError> {
+        check_line("log", &self.log, 200)?;
+        if self.by.jurisdiction().is_none() {
+            return Err(FieldError::OutOfRange("by"));
+        }
+        Ok(())
+    }
+    fn signer_rule(&self) -> SignerRule {
+        SignerRule {
+            authority: self.by.authority(),
+            field: "by",
+            claimed: self.by.clone(),
+            roles: AUTHORS,
+            roles_text: "an analyst or feed of a jurisdiction",
+        }
+    }
+    fn check_time(&self, now: Timestamp) -> Result<(), ProtoError> {
+        check_created(Self::KIND, self.created, now)
+    }
+}

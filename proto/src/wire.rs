@@ -9,8 +9,10 @@
 
 use ciborium::Value;
 
+use crate::audit::SignedCheckpoint;
 use crate::cbor::{self, as_array, as_bytes, MapReader, MapWriter};
 use crate::error::{ErrorCode, FieldError};
+use crate::ids::Digest;
 use crate::ledger::{RecordCursor, TipFacts};
 
 /// Largest frame body accepted (a `fetch` answer holds several envelopes): 1 MiB.
@@ -88,6 +90,31 @@ pub enum Request {
         after: u64,
         /// At most this many (1..=8).
         limit: u64,
+    },
+    /// The relay's newest signed audit checkpoint with its cosignatures; with `fresh`, the
+    /// relay first signs one covering every entry so far.
+    Checkpoint {
+        /// Sign a new checkpoint first if the log grew.
+        fresh: bool,
+    },
+    /// An RFC 9162 inclusion proof of audit entry `index` in the tree of `size` entries.
+    Inclusion {
+        /// Entry index.
+        index: u64,
+        /// Tree size (a signed checkpoint's).
+        size: u64,
+    },
+    /// An RFC 9162 consistency proof from tree size `old` to `new`.
+    Consistency {
+        /// Older size (≥ 1).
+        old: u64,
+        /// Newer size.
+        new: u64,
+    },
+    /// A Cosignature of one of the relay's checkpoints, by the connection's principal.
+    Cosign {
+        /// The Cosignature envelope.
+        envelope: Vec<u8>,
     },
 }
 
@@ -184,6 +211,18 @@ pub enum Response {
     Statements {
         /// Statements in index order.
         items: Vec<ForwardedStatement>,
+    },
+    /// Answer to `checkpoint` (None before the first checkpoint).
+    Checkpoint {
+        /// The newest checkpoint and its cosignatures.
+        checkpoint: Option<SignedCheckpoint>,
+    },
+    /// Answer to `inclusion` and `consistency`.
+    Proof {
+        /// The entry's canonical bytes (inclusion, when it concerns the asker's jurisdiction).
+        entry: Option<Vec<u8>>,
+        /// The proof's hashes, in RFC 9162 order.
+        proof: Vec<Digest>,
     },
     /// An error.
     Error(WireError),
@@ -302,6 +341,19 @@ impl Request {
                 .put("op", op("statements"))
                 .put("after", cbor::uint(*after))
                 .put("limit", cbor::uint(*limit)),
+            Self::Checkpoint { fresh } => {
+                MapWriter::new().put("op", op("checkpoint")).put("fresh", Value::Bool(*fresh))
+            }
+            Self::Inclusion { index, size } => MapWriter::new()
+                .put("op", op("inclusion"))
+                .put("index", cbor::uint(*index))
+                .put("size", cbor::uint(*size)),
+            Self::Consistency { old, new } => {
+                MapWriter::new().put("op", op("consistency")).put("old", cbor::uint(*old)).put("new", cbor::uint(*new))
+            }
+            Self::Cosign { envelope } => {
+                MapWriter::new().put("op", op("cosign")).put("envelope", Value::Bytes(envelope.clone()))
+            }
         };
         frame(&cbor::encode_value(&v.into_value()))
     }
@@ -330,6 +382,10 @@ impl Request {
             "statements" => {
                 Self::Statements { after: m.uint("after")?, limit: m.uint("limit")?.clamp(1, MAX_STATEMENTS) }
             }
+            "checkpoint" => Self::Checkpoint { fresh: matches!(m.req("fresh")?, Value::Bool(true)) },
+            "inclusion" => Self::Inclusion { index: m.uint("index")?, size: m.uint("size")? },
+            "consistency" => Self::Consistency { old: m.uint("old")?, new: m.uint("new")? },
+            "cosign" => Self::Cosign { envelope: as_bytes(m.req("envelope")?, "envelope")? },
             other => return Err(FrameError::UnknownOp(other.chars().take(40).collect())),
         };
         m.finish()?;
@@ -419,6 +475,16 @@ impl Response {
                             .collect(),
                     ),
                 ),
+            ),
+            Self::Checkpoint { checkpoint } => ok(
+                "checkpoint",
+                MapWriter::new().put_opt("checkpoint", checkpoint.as_ref().map(SignedCheckpoint::encode)),
+            ),
+            Self::Proof { entry, proof } => ok(
+                "proof",
+                MapWriter::new()
+                    .put_opt("entry", entry.clone().map(Value::Bytes))
+                    .put("proof", Value::Array(proof.iter().map(cbor::digest).collect())),
             ),
             Self::Error(e) => MapWriter::new().put(
                 "error",
@@ -511,6 +577,26 @@ impl Response {
                     })
                     .collect::<Result<_, FieldError>>()?,
             },
+            "checkpoint" => {
+                Self::Checkpoint { checkpoint: m.take("checkpoint").map(SignedCheckpoint::decode).transpose()? }
+            }
+            "proof" => Self::Proof {
+                entry: m.take("entry").map(|e| as_bytes(e, "entry")).transpose()?,
+                proof: {
+                    let items = as_array(m.req("proof")?, "proof")?;
+                    if items.len() > 128 {
+                        return Err(FieldError::TooMany("proof").into());
+                    }
+                    items
+                        .into_iter()
+                        .map(|d| {
+                            <[u8; 32]>::try_from(as_bytes(d, "proof")?.as_slice())
+                                .map(Digest)
+                                .map_err(|_| FieldError::OutOfRange("proof"))
+                        })
+                        .collect::<Result<_, _>>()?
+                },
+            },
             other => return Err(FrameError::UnknownOp(other.chars().take(40).collect())),
         };
         m.finish()?;
@@ -550,6 +636,10 @@ mod tests {
                 limit: 10,
             },
             Request::Statements { after: 1, limit: 2 },
+            Request::Checkpoint { fresh: true },
+            Request::Inclusion { index: 3, size: 9 },
+            Request::Consistency { old: 3, new: 9 },
+            Request::Cosign { envelope: vec![1] },
         ] {
             assert_eq!(Request::decode(&r.encode()).unwrap(), r);
         }
@@ -565,6 +655,12 @@ mod tests {
             },
             Response::Records { items: vec![], next: None },
             Response::Statements { items: vec![ForwardedStatement { index: 1, statement: vec![2], receipt: vec![3] }] },
+            Response::Checkpoint { checkpoint: None },
+            Response::Checkpoint {
+                checkpoint: Some(SignedCheckpoint { checkpoint: vec![1], cosignatures: vec![vec![2], vec![3]] }),
+            },
+            Response::Proof { entry: Some(vec![1]), proof: vec![Digest([7; 32])] },
+            Response::Proof { entry: None, proof: vec![] },
             Response::Status { relay: "r".into(), you: "y".into(), time: 1, pending: 2 },
             Response::Event { kind: "tips".into() },
             Response::Error(WireError::new(ErrorCode::Conflict, "x")),

@@ -35,6 +35,8 @@ struct RawRelay {
     crl_reload_secs: Option<u64>,
     #[serde(default)]
     retention_days: Option<u64>,
+    #[serde(default)]
+    checkpoint_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +95,8 @@ pub struct RelayConfig {
     pub crl_reload: Duration,
     /// Days a tip's body is kept after every receiver acked it (DESIGN §4).
     pub retention_days: u64,
+    /// How often a signed audit checkpoint is made when the log grew (also every 1,000 entries).
+    pub checkpoint_every: Duration,
     /// Connection idle timeout.
     pub idle_timeout: Duration,
     /// Concurrent bidirectional streams per connection.
@@ -185,6 +189,7 @@ impl RelayConfig {
             jurisdictions,
             pairs,
             crl_reload: Duration::from_secs(raw.relay.crl_reload_secs.unwrap_or(5).clamp(1, 60)),
+            checkpoint_every: Duration::from_secs(raw.relay.checkpoint_secs.unwrap_or(5).clamp(1, 3600)),
             retention_days: raw.relay.retention_days.unwrap_or(30),
             idle_timeout: Duration::from_secs(l.idle_timeout_secs.unwrap_or(30).clamp(5, 600)),
             max_streams: l.max_streams_per_connection.unwrap_or(64).clamp(2, 1024),

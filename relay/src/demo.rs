@@ -28,7 +28,7 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     let socket = UdpSocket::bind("127.0.0.1:0").context("cannot bind a loopback UDP port")?;
     let addr = socket.local_addr()?;
 
-    say("1/8", "Each jurisdiction creates its own root CA; the relay operator creates its own.");
+    say("1/9", "Each jurisdiction creates its own root CA; the relay operator creates its own.");
     create(&DevOptions {
         out: pki.clone(),
         jurisdictions: vec!["MX".parse()?, "US".parse()?],
@@ -39,7 +39,7 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     println!("    MX root CA, US root CA, relay operator CA, CRLs, and for each side an analyst and a feed");
     println!("    (TLS and signing certificates with separate keys) in {}", pki.display());
 
-    say("2/8", &format!("The relay starts on {addr} (QUIC, TLS 1.3, mutual TLS, ALPN tiprelay/1)."));
+    say("2/9", &format!("The relay starts on {addr} (QUIC, TLS 1.3, mutual TLS, ALPN tiprelay/1)."));
     let relay_cfg = RelayConfig::load(&pki.join("relay.toml"))?;
     let relay_store = relay_cfg.store.clone();
     let relay = server::start(relay_cfg, Some(socket)).await?;
@@ -50,7 +50,7 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     let cus = RelayConn::connect(&us.cfg).await?;
     println!("    {} and {} connected and authenticated", mx.cfg.principal, us.cfg.principal);
 
-    say("3/8", "MX analyst reports an armed group about to cross (signed, written to the outbox, then sent).");
+    say("3/9", "MX analyst reports an armed group about to cross (signed, written to the outbox, then sent).");
     let draft = Draft {
         to: "US".parse()?,
         category: Category::ArmedGroupCrossing,
@@ -84,7 +84,7 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     );
 
     say(
-        "4/8",
+        "4/9",
         "US analyst fetches, verifies the author's signature itself (no trust in the relay), stores, acknowledges.",
     );
     let got = us.sync_inbox(&cus).await?;
@@ -95,7 +95,7 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     }
     println!("    end-to-end latency (compose → verified and stored in US): {latency_ms:.1} ms");
 
-    say("5/8", "US analyst reports a tunnel located near Nogales, to MX.");
+    say("5/9", "US analyst reports a tunnel located near Nogales, to MX.");
     let d2 = Draft {
         to: "MX".parse()?,
         category: Category::TunnelLocated,
@@ -131,7 +131,7 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         );
     }
 
-    say("6/8", "Each author collects the counterpart's signed acknowledgement; a replay is answered with the original receipt.");
+    say("6/9", "Each author collects the counterpart's signed acknowledgement; a replay is answered with the original receipt.");
     let n1 = mx.sync_acks(&cmx).await?;
     let n2 = us.sync_acks(&cus).await?;
     for (who, c, id) in [("MX", &mx, tip1.id), ("US", &us, tip2.id)] {
@@ -147,7 +147,7 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         anyhow::bail!("the demo did not see what it expected (acks {n1}/{n2}, replay duplicate {})", replay.duplicate);
     }
 
-    say("7/8", "US reports what came of the MX tip: signed feedback, relayed to its author with a receipt.");
+    say("7/9", "US reports what came of the MX tip: signed feedback, relayed to its author with a receipt.");
     let (from, fb) = us.compose_feedback(&tip1.id, Outcome::UnderReview, Some("Patrulla desplegada".into()))?;
     us.send_feedback(&cus, &from, tip1.id.as_bytes(), fb).await?;
     let (from, fb) =
@@ -159,7 +159,7 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         println!("    MX received verified feedback from {}: {}", f.by, f.outcome.as_str());
     }
 
-    say("8/8", "Reciprocity: each side's ledger from its own records, the relay's from its commits, statements, reconciliation.");
+    say("8/9", "Reciprocity: each side's ledger from its own records, the relay's from its commits, statements, reconciliation.");
     let month = Range::parse_period(&Period::Month.key(tiprelay_client::client::now())).map_err(anyhow::Error::msg)?;
     let (s0, s1) = (month.start.as_unix_ms(), month.end.as_unix_ms());
     for (who, c) in [("MX", &mx), ("US", &us)] {
@@ -229,11 +229,51 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         anyhow::bail!("reconciliation found {} discrepancies", diffs.len());
     }
 
+    say(
+        "9/9",
+        "Audit: both sides verify the relay's signed log head extends what they saw and cosign it; a reviewer verifies the log offline.",
+    );
+    let head = mx.check_log_fresh(&cmx, true, true).await?;
+    let us_view = us.check_log(&cus, true).await?;
+    let cp = head.checkpoint.context("the relay signed no checkpoint")?;
+    println!("    relay checkpoint: {} entries, root {}…, cosigned by MX and US", cp.size, &cp.root.to_hex()[..16]);
+    if us_view.checkpoint.as_ref().map(|c| c.root) != Some(cp.root) {
+        anyhow::bail!("MX and US were shown different checkpoints");
+    }
+    let proven = mx.prove(&cmx, &tip1.id).await?;
+    println!(
+        "    MX proves its tip's acceptance is entry {} of that log ({} hashes, RFC 9162 inclusion proof)",
+        proven.entry.index, proven.proof_len
+    );
+    let bundle = base.join("relay-audit.bundle");
+    let header = crate::audit::export(
+        &RelayConfig::load(&pki.join("relay.toml"))?,
+        crate::store::ExportRange::default(),
+        &bundle,
+    )?;
+    let mut kinds: std::collections::BTreeMap<String, u64> = Default::default();
+    let file = std::fs::File::open(&bundle)?;
+    let report = tiprelay_proto::audit::verify_bundle(std::io::BufReader::new(file), Some(mx.trust()), |e| {
+        *kinds.entry(e.kind.clone()).or_default() += 1;
+    })
+    .map_err(|e| anyhow::anyhow!("the exported audit bundle does not verify: {e}"))?;
+    let cosigners = report.head().map(|h| h.cosigners.len()).unwrap_or(0);
+    println!(
+        "    exported {} entries and {} signed checkpoint(s); verified offline: VALID, head cosigned by {cosigners} jurisdictions",
+        header.count,
+        report.checkpoints.len()
+    );
+    println!("    entries: {}", kinds.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", "));
+    if cosigners < 2 {
+        anyhow::bail!("the log head is not cosigned by both jurisdictions");
+    }
+
     cmx.close().await;
     cus.close().await;
     relay.shutdown().await?;
     println!("\nDone: 2 tips exchanged, both verified end to end, both receipted and acknowledged;");
-    println!("feedback relayed; ledgers on both sides and at the relay agree, and US's signed statement reconciles.");
+    println!("feedback relayed; ledgers on both sides and at the relay agree, and US's signed statement reconciles;");
+    println!("the relay's audit log verifies offline, with a head both jurisdictions cosigned.");
     if keep || dir.is_some() {
         let kept = if dir.is_some() { base } else { tmp.keep() };
         println!("Kept {}: try `tipctl --config {}/pki/US/analyst.toml inbox` after `tiprelay serve --config {}/pki/relay.toml`.", kept.display(), kept.display(), kept.display());

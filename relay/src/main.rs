@@ -19,6 +19,31 @@ struct Cli {
     cmd: Cmd,
 }
 
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Write a self-contained audit bundle for offline review (`tipctl audit verify`):
+    /// entries, signed checkpoints with cosignatures, the compact tree of earlier entries,
+    /// and the roots and CRLs needed to verify. Reads the store read-only (works while the
+    /// relay runs).
+    #[command(
+        after_help = "Example: tiprelay audit export --config relay.toml --out relay-2026-11.bundle --since 2026-11-01 --until 2026-12-01"
+    )]
+    Export {
+        /// Relay configuration (TOML).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Output file (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// Entries at or after this date or RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Entries before this date or RFC 3339 time (extended to the next signed checkpoint).
+        #[arg(long)]
+        until: Option<String>,
+    },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum LogFormat {
     /// Human-readable lines.
@@ -73,6 +98,11 @@ enum Cmd {
         /// CSV with a header line.
         #[arg(long)]
         csv: bool,
+    },
+    /// The relay's tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
     },
     /// A relay and two jurisdictions on this machine exchanging tips, with receipts and acks.
     Demo {
@@ -138,6 +168,29 @@ fn relay_ledger(
     Ok(())
 }
 
+fn audit_export(
+    config: &std::path::Path,
+    out: &std::path::Path,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<()> {
+    use tiprelay_client::ledger::Range;
+    let cfg = RelayConfig::load(config)?;
+    let parse = |s: Option<&str>| s.map(Range::parse_instant).transpose().map_err(anyhow::Error::msg);
+    let range = tiprelay::store::ExportRange { since: parse(since)?, until: parse(until)? };
+    let header = tiprelay::audit::export(&cfg, range, out)?;
+    println!(
+        "wrote {}: log {}, entries {}..{} ({}), {} signed checkpoints",
+        out.display(),
+        header.log,
+        header.first,
+        header.first + header.count,
+        header.count,
+        header.checkpoints.len()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -163,6 +216,9 @@ fn main() -> ExitCode {
         }),
         Cmd::Ledger { config, period, of, since, until, json, csv } => {
             relay_ledger(&config, &period, of.as_deref(), since.as_deref(), until.as_deref(), json, csv)
+        }
+        Cmd::Audit { cmd: AuditCmd::Export { config, out, since, until } } => {
+            audit_export(&config, &out, since.as_deref(), until.as_deref())
         }
         Cmd::Demo { dir, keep } => {
             init_logs(cli.log_format, "warn");

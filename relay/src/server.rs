@@ -107,7 +107,16 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
     let local_addr = endpoint.local_addr()?;
     let (store, writer) = Store::open(&config.store, signer, config.jurisdictions.iter().copied(), config.commit_batch)
         .with_context(|| format!("cannot open the store {}", config.store.display()))?;
-    store.event(Event { principal: Some(relay_id.to_string()), ..Event::new("relay_started", store::now()) });
+    let detail = format!(
+        "listen {local_addr}; jurisdictions {}; pairs {}",
+        config.jurisdictions.iter().map(|j| j.as_str()).collect::<Vec<_>>().join(","),
+        config.pairs.iter().map(|(a, b)| format!("{a}-{b}")).collect::<Vec<_>>().join(",")
+    );
+    store.event(Event {
+        principal: Some(relay_id.to_string()),
+        detail: Some(detail),
+        ..Event::new("relay_started", store::now())
+    });
     info!(relay = %relay_id, addr = %local_addr, store = %config.store.display(), "relay listening");
     let shutdown = CancellationToken::new();
     let state =
@@ -120,6 +129,7 @@ async fn run(state: Arc<State>, endpoint: Endpoint, writer: WriterThread) -> any
     let mut tasks = JoinSet::new();
     tasks.spawn(reload_trust(state.clone()));
     tasks.spawn(retention(state.clone()));
+    tasks.spawn(checkpoints(state.clone()));
     loop {
         tokio::select! {
             _ = state.shutdown.cancelled() => break,
@@ -150,6 +160,10 @@ async fn run(state: Arc<State>, endpoint: Endpoint, writer: WriterThread) -> any
     state
         .store
         .event(Event { principal: Some(state.relay_id.to_string()), ..Event::new("relay_stopped", store::now()) });
+    // Sign the log's end, so an export after shutdown is covered.
+    if let Err(e) = state.store.checkpoint().await {
+        warn!(error = %e, "final audit checkpoint failed");
+    }
     // Dropping the last Store handle lets the writer drain its queue and exit.
     let store = state.store.clone();
     drop(state);
@@ -189,6 +203,20 @@ async fn reload_trust(state: Arc<State>) {
             Err(e) => {
                 warn!(error = %e, "changed trust files are unusable; keeping the previous ones")
             }
+        }
+    }
+}
+
+/// Signs an audit checkpoint every `checkpoint_secs` when the log grew (the writer also
+/// signs one every 1,000 entries).
+async fn checkpoints(state: Arc<State>) {
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(state.config.checkpoint_every) => {}
+        }
+        if let Err(e) = state.store.checkpoint().await {
+            warn!(error = %e, "audit checkpoint failed; will retry");
         }
     }
 }
@@ -460,6 +488,40 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
                 Err(_) => Response::Error(WireError::new(ErrorCode::Unavailable, "records query failed")),
             }
         }
+        Request::Checkpoint { fresh } => {
+            let r = if fresh { state.store.checkpoint().await } else { state.store.latest_checkpoint() };
+            match r {
+                Ok(checkpoint) => Response::Checkpoint { checkpoint },
+                Err(e) => Response::Error(store_error(&e)),
+            }
+        }
+        Request::Inclusion { index, size } => {
+            let st = state.clone();
+            match tokio::task::spawn_blocking(move || st.store.inclusion(index, size)).await {
+                Ok(Ok((entry, proof))) => {
+                    // The entry itself only when it concerns the asker's jurisdiction.
+                    let visible = tiprelay_proto::audit::AuditEntry::decode(&entry).is_ok_and(|e| concerns(&e, peer));
+                    Response::Proof { entry: visible.then_some(entry), proof }
+                }
+                Ok(Err(e)) => Response::Error(store_error(&e)),
+                Err(_) => Response::Error(WireError::new(ErrorCode::Unavailable, "proof failed")),
+            }
+        }
+        Request::Consistency { old, new } => {
+            let st = state.clone();
+            match tokio::task::spawn_blocking(move || st.store.consistency(old, new)).await {
+                Ok(Ok(proof)) => Response::Proof { entry: None, proof },
+                Ok(Err(e)) => Response::Error(store_error(&e)),
+                Err(_) => Response::Error(WireError::new(ErrorCode::Unavailable, "proof failed")),
+            }
+        }
+        Request::Cosign { envelope } => match cosign(state, peer, envelope).await {
+            Ok(r) => r,
+            Err((_, e)) => {
+                reject(state, peer, None, &e);
+                Response::Error(e)
+            }
+        },
         Request::Statements { after, limit } => {
             let (st, j) = (state.clone(), peer.jurisdiction);
             let limit = usize::try_from(limit.min(MAX_STATEMENTS)).unwrap_or(1);
@@ -469,6 +531,30 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
                 Err(_) => Response::Error(WireError::new(ErrorCode::Unavailable, "statements query failed")),
             }
         }
+    }
+}
+
+/// Whether an audit entry is about the peer's jurisdiction (its tips, or its principals).
+fn concerns(e: &tiprelay_proto::audit::AuditEntry, peer: &Peer) -> bool {
+    let j = peer.jurisdiction.as_str();
+    let prefix = format!("tiprelay://{j}/");
+    e.from.as_deref() == Some(j)
+        || e.to.as_deref() == Some(j)
+        || e.principal.as_deref().is_some_and(|p| p.starts_with(&prefix))
+}
+
+async fn cosign(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<Response, Rejection> {
+    let (v, envelope) = verify_off_thread::<tiprelay_proto::Cosignature>(state, envelope).await?;
+    if v.signer != peer.identity {
+        return Err((None, not_yours("cosignature", &v.signer, peer)));
+    }
+    let (size, root) = (v.message.size, v.message.root);
+    match state.store.cosign(v.message, envelope).await {
+        Ok(()) => {
+            info!(size, root = %root.to_hex(), "checkpoint cosigned");
+            Ok(Response::Acked)
+        }
+        Err(e) => Err((None, store_error(&e))),
     }
 }
 

@@ -25,10 +25,11 @@ use std::sync::Arc;
 
 use redb::{ConcurrencyMode, Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
+use tiprelay_proto::audit::SignedCheckpoint;
 use tiprelay_proto::wire::{Delivery, ForwardedStatement, Notice, NoticeBody};
 use tiprelay_proto::{
-    DeliveryAck, Digest, ErrorCode, Feedback, Jurisdiction, LedgerStatement, Receipt, RecordCursor, Signer, Subject,
-    Timestamp, Tip, TipFacts, TipId,
+    merkle, Checkpoint, Cosignature, DeliveryAck, Digest, ErrorCode, Feedback, Jurisdiction, LedgerStatement, Receipt,
+    RecordCursor, Signer, Subject, Timestamp, Tip, TipFacts, TipId,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -49,7 +50,15 @@ const STATEMENT_IDS: TableDefinition<(&str, &[u8]), u64> = TableDefinition::new(
 /// Per-tip accounting facts ([`TipFacts::pack`]) by (accepted ms, from, id): a ledger over a
 /// period is one range scan.
 const LEDGER: TableDefinition<(u64, &str, &[u8]), &[u8]> = TableDefinition::new("ledger");
-const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+/// The audit log: canonical entry bytes by index.
+const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_entries");
+/// Merkle nodes of the audit log by (level, index): level 0 holds leaf hashes; a node at
+/// level l covers leaves [index·2^l, (index+1)·2^l) and is written when complete.
+const AUDIT_NODES: TableDefinition<(u8, u64), &[u8]> = TableDefinition::new("audit_nodes");
+/// Signed checkpoints by size.
+const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
+/// Cosignatures by (checkpoint size, cosigner).
+const COSIGNATURES: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("cosignatures");
 const ACKED_AT: TableDefinition<(&str, &[u8]), u64> = TableDefinition::new("acked_at");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
@@ -60,6 +69,9 @@ pub const FETCH_BYTE_BUDGET: usize = 768 * 1024;
 const NEXT_EVENT: &str = "next_event";
 const NEXT_ACK: &str = "next_ack";
 const NEXT_STATEMENT: &str = "next_statement";
+/// A signed checkpoint at least every this many audit entries (and every few seconds when
+/// the log grew; see the server).
+pub const CHECKPOINT_ENTRIES: u64 = 1000;
 
 /// A stored tip.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -87,53 +99,9 @@ pub struct TipRecord {
     pub receipt: Vec<u8>,
 }
 
-/// An entry of the relay's event log. Metadata and digests only, never a tip body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    /// `accepted`, `acked`, `rejected`, `auth_failed`, `relay_started`, `relay_stopped`, `trust_reloaded`.
-    pub kind: String,
-    /// When (ms).
-    pub time: u64,
-    /// Principal concerned, if any.
-    pub principal: Option<String>,
-    /// Tip direction, if any.
-    pub from: Option<String>,
-    /// Tip direction, if any.
-    pub to: Option<String>,
-    /// Tip id (hyphenated), if any.
-    pub tip: Option<String>,
-    /// Tip digest (hex), if any.
-    pub digest: Option<String>,
-    /// Sequence number, if any.
-    pub seq: Option<u64>,
-    /// Error code name, for rejections.
-    pub code: Option<String>,
-    /// Id of the feedback or statement concerned, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// Feedback outcome, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<String>,
-}
-
-impl Event {
-    /// An event of `kind` at `time` with nothing else set.
-    pub fn new(kind: &str, time: Timestamp) -> Self {
-        Self {
-            kind: kind.into(),
-            time: time.as_unix_ms(),
-            principal: None,
-            from: None,
-            to: None,
-            tip: None,
-            digest: None,
-            seq: None,
-            code: None,
-            subject: None,
-            outcome: None,
-        }
-    }
-}
+/// An entry of the relay's audit log (PROTOCOL §13). Metadata and digests only, never a
+/// tip body.
+pub use tiprelay_proto::audit::AuditEntry as Event;
 
 /// Why the store refused or failed an operation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -225,6 +193,14 @@ enum WriteOp {
     Delivered {
         principal: String,
         tips: Vec<TipKey>,
+    },
+    Checkpoint {
+        reply: oneshot::Sender<Result<Option<SignedCheckpoint>, StoreError>>,
+    },
+    Cosign {
+        cs: Box<Cosignature>,
+        envelope: Vec<u8>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
     },
     Event(Box<Event>),
     Purge {
@@ -328,13 +304,22 @@ impl Store {
             w.open_table(STATEMENT_IDS).map_err(failed)?;
             w.open_table(LEDGER).map_err(failed)?;
             w.open_table(EVENTS).map_err(failed)?;
+            w.open_table(AUDIT_NODES).map_err(failed)?;
+            w.open_table(CHECKPOINTS).map_err(failed)?;
+            w.open_table(COSIGNATURES).map_err(failed)?;
             w.open_table(ACKED_AT).map_err(failed)?;
             w.open_table(META).map_err(failed)?;
             w.commit().map_err(failed)?;
         }
         let notifier = Arc::new(Notifier::new(jurisdictions));
         let (tx, rx) = mpsc::channel(batch.max(1) * 4);
-        let writer = Writer { db: db.clone(), signer, notifier: notifier.clone(), batch: batch.max(1) };
+        let writer = Writer {
+            db: db.clone(),
+            signer,
+            notifier: notifier.clone(),
+            batch: batch.max(1),
+            checkpoint_entries: CHECKPOINT_ENTRIES,
+        };
         let handle =
             std::thread::Builder::new().name("tiprelay-writer".into()).spawn(move || writer.run(rx)).map_err(failed)?;
         Ok((Store { db, tx, notifier }, WriterThread(handle)))
@@ -558,7 +543,63 @@ impl Store {
     pub fn events(&self) -> Result<Vec<Event>, StoreError> {
         let r = self.db.begin_read().map_err(failed)?;
         let t = r.open_table(EVENTS).map_err(failed)?;
-        t.iter().map_err(failed)?.map(|i| i.map_err(failed).and_then(|(_, v)| decode(v.value()))).collect()
+        t.iter()
+            .map_err(failed)?
+            .map(|i| {
+                i.map_err(failed).and_then(|(_, v)| {
+                    Event::decode(v.value()).map_err(|e| StoreError::Failed(format!("corrupt audit entry: {e}")))
+                })
+            })
+            .collect()
+    }
+
+    /// The newest signed checkpoint with its cosignatures.
+    pub fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, StoreError> {
+        audit_head(&*self.db)
+    }
+
+    /// An inclusion proof of entry `index` in the tree of `size` entries, with the entry.
+    pub fn inclusion(&self, index: u64, size: u64) -> Result<(Vec<u8>, Vec<Digest>), StoreError> {
+        let r = self.db.begin_read().map_err(failed)?;
+        let nodes = r.open_table(AUDIT_NODES).map_err(failed)?;
+        let entries = r.open_table(EVENTS).map_err(failed)?;
+        let n = audit_size(&r)?;
+        if size > n || index >= size {
+            return Err(StoreError::UnknownTip(format!(
+                "the log has {n} entries; no entry {index} in a tree of {size}"
+            )));
+        }
+        let entry = entries.get(index).map_err(failed)?.map(|g| g.value().to_vec()).unwrap_or_default();
+        let proof =
+            merkle::inclusion_proof(&NodeSource(&nodes), index, size).map_err(|e| StoreError::Failed(e.to_string()))?;
+        Ok((entry, proof))
+    }
+
+    /// A consistency proof between tree sizes `old` and `new`.
+    pub fn consistency(&self, old: u64, new: u64) -> Result<Vec<Digest>, StoreError> {
+        let r = self.db.begin_read().map_err(failed)?;
+        let nodes = r.open_table(AUDIT_NODES).map_err(failed)?;
+        let n = audit_size(&r)?;
+        if new > n || old == 0 || old > new {
+            return Err(StoreError::UnknownTip(format!(
+                "no consistency proof from {old} to {new}: the log has {n} entries"
+            )));
+        }
+        merkle::consistency_proof(&NodeSource(&nodes), old, new).map_err(|e| StoreError::Failed(e.to_string()))
+    }
+
+    /// Makes a signed checkpoint now if the log grew since the last one; returns the newest.
+    pub async fn checkpoint(&self) -> Result<Option<SignedCheckpoint>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(WriteOp::Checkpoint { reply }).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Stores a verified cosignature of an existing checkpoint (and logs it).
+    pub async fn cosign(&self, cs: Cosignature, envelope: Vec<u8>) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(WriteOp::Cosign { cs: Box::new(cs), envelope, reply }).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Number of accepted tips per direction.
@@ -727,11 +768,19 @@ struct Writer {
     signer: Signer,
     notifier: Arc<Notifier>,
     batch: usize,
+    checkpoint_entries: u64,
 }
 
 enum Reply {
     Submit(oneshot::Sender<Result<Submitted, StoreError>>, Result<Submitted, StoreError>, Option<Jurisdiction>),
     Ack(oneshot::Sender<Result<bool, StoreError>>, Result<bool, StoreError>, Jurisdiction),
+    /// A checkpoint request.
+    Checkpoint(
+        oneshot::Sender<Result<Option<SignedCheckpoint>, StoreError>>,
+        Result<Option<SignedCheckpoint>, StoreError>,
+    ),
+    /// A cosignature.
+    Cosign(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
     /// A feedback or statement; with the jurisdiction whose authors get a notice.
     Other(oneshot::Sender<Result<Submitted, StoreError>>, Result<Submitted, StoreError>, Option<Jurisdiction>),
     Purge(oneshot::Sender<Result<u64, StoreError>>, Result<u64, StoreError>),
@@ -792,11 +841,21 @@ impl Writer {
                         WriteOp::Delivered { principal, tips } => {
                             tx.delivered(&principal, &tips)?;
                         }
+                        WriteOp::Checkpoint { reply } => {
+                            let r = tx.checkpoint(&self.signer, 1);
+                            replies.push(Reply::Checkpoint(reply, r));
+                        }
+                        WriteOp::Cosign { cs, envelope, reply } => {
+                            let r = tx.cosign(&cs, &envelope);
+                            replies.push(Reply::Cosign(reply, r));
+                        }
                         WriteOp::Event(e) => {
                             tx.append_event(&e)?;
                         }
                     }
                 }
+                // Every `checkpoint_entries` entries, a signed checkpoint in the same commit.
+                tx.checkpoint(&self.signer, self.checkpoint_entries)?;
             }
             w.commit().map_err(failed)
         })();
@@ -820,6 +879,12 @@ impl Writer {
                             let _ = tx.send(res);
                         }
                         Reply::Purge(tx, res) => {
+                            let _ = tx.send(res);
+                        }
+                        Reply::Checkpoint(tx, res) => {
+                            let _ = tx.send(res);
+                        }
+                        Reply::Cosign(tx, res) => {
                             let _ = tx.send(res);
                         }
                         Reply::Other(tx, res, notify) => {
@@ -854,6 +919,12 @@ impl Writer {
                         Reply::Other(tx, _, _) => {
                             let _ = tx.send(Err(e.clone()));
                         }
+                        Reply::Checkpoint(tx, _) => {
+                            let _ = tx.send(Err(e.clone()));
+                        }
+                        Reply::Cosign(tx, _) => {
+                            let _ = tx.send(Err(e.clone()));
+                        }
                     }
                 }
             }
@@ -874,6 +945,9 @@ struct Tx<'a> {
     statement_ids: redb::Table<'a, (&'static str, &'static [u8]), u64>,
     ledger: redb::Table<'a, (u64, &'static str, &'static [u8]), &'static [u8]>,
     events: redb::Table<'a, u64, &'static [u8]>,
+    nodes: redb::Table<'a, (u8, u64), &'static [u8]>,
+    checkpoints: redb::Table<'a, u64, &'static [u8]>,
+    cosignatures: redb::Table<'a, (u64, &'static str), &'static [u8]>,
     acked_at: redb::Table<'a, (&'static str, &'static [u8]), u64>,
     meta: redb::Table<'a, &'static str, u64>,
 }
@@ -893,6 +967,9 @@ impl<'a> Tx<'a> {
             statement_ids: w.open_table(STATEMENT_IDS).map_err(failed)?,
             ledger: w.open_table(LEDGER).map_err(failed)?,
             events: w.open_table(EVENTS).map_err(failed)?,
+            nodes: w.open_table(AUDIT_NODES).map_err(failed)?,
+            checkpoints: w.open_table(CHECKPOINTS).map_err(failed)?,
+            cosignatures: w.open_table(COSIGNATURES).map_err(failed)?,
             acked_at: w.open_table(ACKED_AT).map_err(failed)?,
             meta: w.open_table(META).map_err(failed)?,
         })
@@ -904,10 +981,79 @@ impl<'a> Tx<'a> {
         Ok(n)
     }
 
+    /// Appends an audit entry and its Merkle leaf; completes every node it finishes.
     fn append_event(&mut self, e: &Event) -> Result<u64, StoreError> {
         let i = self.next(NEXT_EVENT)?;
-        self.events.insert(i, encode(e)?.as_slice()).map_err(failed)?;
+        let mut e = e.clone();
+        e.index = i;
+        let bytes = e.encode();
+        self.events.insert(i, bytes.as_slice()).map_err(failed)?;
+        let mut h = merkle::leaf_hash(&bytes);
+        self.nodes.insert((0u8, i), h.0.as_slice()).map_err(failed)?;
+        // Leaf i completes the node at level l+1 when its index at level l is odd.
+        let (mut level, mut idx) = (0u8, i);
+        while idx % 2 == 1 {
+            let left = node(&self.nodes, level, idx - 1)?;
+            h = merkle::node_hash(&left, &h);
+            level += 1;
+            idx /= 2;
+            self.nodes.insert((level, idx), h.0.as_slice()).map_err(failed)?;
+        }
         Ok(i)
+    }
+
+    /// Signs a checkpoint of the current log if it grew by at least `min_new` entries since
+    /// the last one; returns the newest checkpoint.
+    fn checkpoint(&mut self, signer: &Signer, min_new: u64) -> Result<Option<SignedCheckpoint>, StoreError> {
+        let size = self.meta.get(NEXT_EVENT).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
+        let last = self.checkpoints.last().map_err(failed)?.map(|(k, v)| (k.value(), v.value().to_vec()));
+        let last_size = last.as_ref().map_or(0, |l| l.0);
+        if size == 0 || size < last_size.saturating_add(min_new.max(1)) {
+            return match last {
+                Some((k, v)) => Ok(Some(SignedCheckpoint { checkpoint: v, cosignatures: self.cosigs_of(k)? })),
+                None => Ok(None),
+            };
+        }
+        let root =
+            merkle::subtree_root(&NodeSource(&self.nodes), 0, size).map_err(|e| StoreError::Failed(e.to_string()))?;
+        let cp = Checkpoint {
+            log: signer.identity().to_string(),
+            size,
+            root,
+            time: now(),
+            relay: signer.identity().clone(),
+        };
+        let env = signer.sign(&cp).map_err(|e| StoreError::Failed(format!("cannot sign the checkpoint: {e}")))?;
+        self.checkpoints.insert(size, env.as_slice()).map_err(failed)?;
+        Ok(Some(SignedCheckpoint { checkpoint: env, cosignatures: Vec::new() }))
+    }
+
+    fn cosigs_of(&self, size: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        cosignatures_of(&self.cosignatures, size)
+    }
+
+    /// Stores a cosignature of a checkpoint the relay signed.
+    fn cosign(&mut self, cs: &Cosignature, envelope: &[u8]) -> Result<(), StoreError> {
+        let Some(cp) = self.checkpoints.get(cs.size).map_err(failed)?.map(|g| g.value().to_vec()) else {
+            return Err(StoreError::UnknownTip(format!("the relay signed no checkpoint of size {}", cs.size)));
+        };
+        let cp = tiprelay_proto::parse::<Checkpoint>(&cp).map_err(|e| StoreError::Failed(e.to_string()))?.message;
+        if !cs.covers(&cp) {
+            return Err(StoreError::NotPermitted(format!(
+                "this cosignature is not for the relay's checkpoint of size {} (root or time differ): \
+                 the cosigner saw a different history",
+                cs.size
+            )));
+        }
+        let by = cs.by.to_string();
+        if self.cosignatures.get((cs.size, by.as_str())).map_err(failed)?.is_some() {
+            return Ok(());
+        }
+        // Not logged as an entry: a cosignature is a signed artifact of its own (exported with
+        // its checkpoint), and logging it would move the log past the checkpoint that the
+        // other jurisdiction is about to cosign.
+        self.cosignatures.insert((cs.size, by.as_str()), envelope).map_err(failed)?;
+        Ok(())
     }
 
     fn submit(
@@ -933,6 +1079,7 @@ impl<'a> Tx<'a> {
             from: Some(from.into()),
             to: Some(to.into()),
             tip: Some(tip.id.to_string()),
+            category: Some(tip.category.as_str().into()),
             digest: Some(digest.to_hex()),
             seq: Some(seq),
             ..Event::new("accepted", accepted)
@@ -1265,6 +1412,171 @@ fn duplicate_or_conflict(
         return Ok(Submitted { receipt: old.receipt, duplicate: true, seq });
     }
     Err(StoreError::Conflict { id: id.to_string(), from: from.to_string(), existing: hex(&old.digest) })
+}
+
+/// A Merkle node from the nodes table.
+fn node(t: &impl ReadableTable<(u8, u64), &'static [u8]>, level: u8, idx: u64) -> Result<Digest, StoreError> {
+    let g = t.get((level, idx)).map_err(failed)?.ok_or_else(|| {
+        StoreError::Failed(format!("audit log: Merkle node ({level}, {idx}) is missing; the store is damaged"))
+    })?;
+    <[u8; 32]>::try_from(g.value()).map(Digest).map_err(|_| StoreError::Failed("audit log: corrupt node".into()))
+}
+
+/// The audit log's Merkle nodes as a proof source: aligned power-of-two subtrees are one
+/// lookup, so a proof costs O(log² n) reads instead of O(n).
+struct NodeSource<'a, T: ReadableTable<(u8, u64), &'static [u8]>>(&'a T);
+
+impl<T: ReadableTable<(u8, u64), &'static [u8]>> merkle::LeafSource for NodeSource<'_, T> {
+    fn leaf(&self, index: u64) -> Result<Digest, merkle::MerkleError> {
+        node(self.0, 0, index).map_err(|e| merkle::MerkleError::Source(e.to_string()))
+    }
+
+    fn subtree(&self, start: u64, len: u64) -> Result<Digest, merkle::MerkleError> {
+        if len == 0 {
+            return Ok(merkle::empty_root());
+        }
+        if len.is_power_of_two() && start % len == 0 {
+            let level = len.trailing_zeros() as u8;
+            return node(self.0, level, start >> level).map_err(|e| merkle::MerkleError::Source(e.to_string()));
+        }
+        // Split like RFC 9162: the largest power of two smaller than len.
+        let k = 1u64 << (63 - (len - 1).leading_zeros());
+        let left = self.subtree(start, k)?;
+        let right = self.subtree(start + k, len - k)?;
+        Ok(merkle::node_hash(&left, &right))
+    }
+}
+
+fn audit_size(r: &redb::ReadTransaction) -> Result<u64, StoreError> {
+    match r.open_table(META) {
+        Ok(t) => Ok(t.get(NEXT_EVENT).map_err(failed)?.map(|g| g.value()).unwrap_or(0)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+fn cosignatures_of(
+    t: &impl ReadableTable<(u64, &'static str), &'static [u8]>,
+    size: u64,
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut out = Vec::new();
+    for item in t.range((size, "")..(size + 1, "")).map_err(failed)? {
+        out.push(item.map_err(failed)?.1.value().to_vec());
+    }
+    Ok(out)
+}
+
+/// The newest checkpoint of a store (open or read-only) with its cosignatures.
+pub fn audit_head(db: &impl ReadableDatabase) -> Result<Option<SignedCheckpoint>, StoreError> {
+    let r = db.begin_read().map_err(failed)?;
+    let cps = r.open_table(CHECKPOINTS).map_err(failed)?;
+    let Some((k, v)) = cps.last().map_err(failed)?.map(|(k, v)| (k.value(), v.value().to_vec())) else {
+        return Ok(None);
+    };
+    let cos = r.open_table(COSIGNATURES).map_err(failed)?;
+    Ok(Some(SignedCheckpoint { checkpoint: v, cosignatures: cosignatures_of(&cos, k)? }))
+}
+
+/// What `tiprelay audit export` selects.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExportRange {
+    /// Entries at or after this time.
+    pub since: Option<Timestamp>,
+    /// Entries before this time.
+    pub until: Option<Timestamp>,
+}
+
+/// Writes an audit bundle of a store to `w`: the entries in the range (a contiguous index
+/// range, from the first entry at or after `since` to the first checkpoint at or after
+/// `until`, so its end is signed), the compact tree of everything before, the checkpoints
+/// within with their cosignatures, and `anchors`.
+pub fn export_bundle(
+    db: &impl ReadableDatabase,
+    range: ExportRange,
+    anchors: Vec<tiprelay_proto::audit::Anchor>,
+    w: &mut impl std::io::Write,
+) -> Result<tiprelay_proto::audit::BundleHeader, StoreError> {
+    let r = db.begin_read().map_err(failed)?;
+    let entries = r.open_table(EVENTS).map_err(failed)?;
+    let nodes = r.open_table(AUDIT_NODES).map_err(failed)?;
+    let cps = r.open_table(CHECKPOINTS).map_err(failed)?;
+    let cos = r.open_table(COSIGNATURES).map_err(failed)?;
+    let Some((head, head_env)) = cps.last().map_err(failed)?.map(|(k, v)| (k.value(), v.value().to_vec())) else {
+        return Err(StoreError::Failed("the relay has signed no checkpoint yet; nothing can be exported".into()));
+    };
+    let log =
+        tiprelay_proto::parse::<Checkpoint>(&head_env).map_err(|e| StoreError::Failed(e.to_string()))?.message.log;
+    // Entries are appended in time order: binary search by time.
+    let time_of = |i: u64| -> Result<u64, StoreError> {
+        let g = entries.get(i).map_err(failed)?.ok_or_else(|| StoreError::Failed(format!("entry {i} missing")))?;
+        Event::decode(g.value()).map(|e| e.time).map_err(|e| StoreError::Failed(e.to_string()))
+    };
+    let first_at_or_after = |t: Timestamp, lo: u64| -> Result<u64, StoreError> {
+        let (mut lo, mut hi) = (lo, head);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if time_of(mid)? < t.as_unix_ms() {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    };
+    let mut first = match range.since {
+        Some(s) => first_at_or_after(s, 0)?,
+        None => 0,
+    };
+    let end = match range.until {
+        Some(u) => {
+            let stop = first_at_or_after(u, first)?;
+            // Extend to the first checkpoint at or after that point, so the end is signed.
+            let next = cps.range(stop.max(first + 1)..).map_err(failed)?.next().transpose().map_err(failed)?;
+            next.map_or(head, |(k, _)| k.value())
+        }
+        None => head,
+    };
+    if first >= end {
+        first = end.saturating_sub(1);
+    }
+    let mut checkpoints = Vec::new();
+    for item in cps.range(first + 1..=end).map_err(failed)? {
+        let (k, v) = item.map_err(failed)?;
+        checkpoints
+            .push(SignedCheckpoint { checkpoint: v.value().to_vec(), cosignatures: cosignatures_of(&cos, k.value())? });
+    }
+    // The compact tree of [0, first): one aligned subtree per set bit, largest first.
+    let mut prefix = Vec::new();
+    let mut start = 0u64;
+    for bit in (0..64u32).rev() {
+        let len = 1u64 << bit;
+        if first & len != 0 {
+            prefix.push(node(&nodes, bit as u8, start >> bit)?);
+            start += len;
+        }
+    }
+    let header = tiprelay_proto::audit::BundleHeader {
+        log,
+        created: now(),
+        first,
+        count: end - first,
+        prefix,
+        checkpoints,
+        anchors,
+        since: range.since,
+        until: range.until,
+    };
+    let items = (first..end).map(|i| {
+        let bytes = entries
+            .get(i)
+            .map_err(std::io::Error::other)?
+            .map(|g| g.value().to_vec())
+            .ok_or_else(|| std::io::Error::other(format!("entry {i} missing")))?;
+        let leaf = node(&nodes, 0, i).map_err(std::io::Error::other)?;
+        Ok((bytes, leaf))
+    });
+    tiprelay_proto::audit::write_bundle(w, &header, items).map_err(failed)?;
+    Ok(header)
 }
 
 fn hex(b: &[u8]) -> String {

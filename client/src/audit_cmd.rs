@@ -1,0 +1,366 @@
+//! `tipctl audit`: checkpoint witnessing, offline bundle verification and review, proofs.
+
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use tiprelay_client::client::ClientError;
+use tiprelay_client::ledger::Range;
+use tiprelay_client::{Client, ClientConfig, RelayConn};
+use tiprelay_proto::audit::{verify_bundle, AuditEntry, BundleError, BundleReport, Place};
+use tiprelay_proto::{parse, Checkpoint, Timestamp};
+
+/// `tipctl audit …`.
+#[derive(clap::Subcommand)]
+pub enum AuditCmd {
+    /// Verify the relay's newest checkpoint against the one verified here before
+    /// (consistency proof) and cosign it as this principal. Exit 1 on a fork or rollback.
+    Witness {
+        /// JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The checkpoint verified here, who cosigned it, and any audit alerts recorded.
+    Status {
+        /// JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify an audit bundle offline (from `tiprelay audit export`): every entry against
+    /// the signed roots, every checkpoint and cosignature. Exit 0 if valid; otherwise 1,
+    /// naming the first bad entry (or checkpoint) and why.
+    #[command(
+        after_help = "Signatures are checked against your configured roots (--config/TIPCTL_CONFIG) when available,\notherwise against the roots carried in the bundle, whose fingerprints are printed for comparison."
+    )]
+    Verify {
+        /// The bundle file.
+        bundle: PathBuf,
+        /// JSON object: {"valid", "log", "first", "count", "checkpoints", "head", "error"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Review a bundle's entries as a table (verified first).
+    Log {
+        /// The bundle file.
+        bundle: PathBuf,
+        /// Entries at or after this date or RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Entries before this date or RFC 3339 time.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only tips from this jurisdiction.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only tips to this jurisdiction.
+        #[arg(long)]
+        to: Option<String>,
+        /// Only this tip category.
+        #[arg(long)]
+        category: Option<String>,
+        /// Only this event kind (accepted, rejected, delivered, acked, feedback, statement,
+        /// auth_failed, relay_started, relay_stopped, trust_reloaded, purged, cosigned).
+        #[arg(long)]
+        event: Option<String>,
+        /// Only events of this principal (URI).
+        #[arg(long)]
+        principal: Option<String>,
+        /// JSON array.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// CSV with a header line.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Fetch and verify the inclusion proof of one tip's acceptance in the relay's log,
+    /// against a checkpoint consistent with every one verified here.
+    Prove {
+        /// Tip id (sent or received here).
+        id: String,
+        /// JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn ts(ms: u64) -> String {
+    Timestamp::from_unix_ms(ms).map(|t| t.to_string()).unwrap_or_else(|| ms.to_string())
+}
+
+fn open_config(config: Option<&Path>) -> Result<Option<ClientConfig>> {
+    match config {
+        Some(p) => Ok(Some(ClientConfig::load(p)?)),
+        None => Ok(None),
+    }
+}
+
+fn verify_file(
+    path: &Path,
+    config: Option<&ClientConfig>,
+    on_entry: impl FnMut(&AuditEntry),
+) -> Result<Result<BundleReport, BundleError>> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let trust = match config {
+        Some(c) => Some(tiprelay_client::files::load_trust(&c.trust)?),
+        None => None,
+    };
+    Ok(verify_bundle(BufReader::with_capacity(1 << 20, f), trust.as_ref(), on_entry))
+}
+
+fn report_json(r: &BundleReport) -> serde_json::Value {
+    let head = r.head().map(|h| {
+        json!({"size": h.checkpoint.size, "root": h.checkpoint.root.to_hex(), "time": h.checkpoint.time.to_string(),
+               "relay": h.checkpoint.relay.to_string(), "cosigners": h.cosigners})
+    });
+    json!({
+        "valid": true,
+        "log": r.log,
+        "first": r.first,
+        "count": r.count,
+        "checkpoints": r.checkpoints.len(),
+        "head": head,
+        "anchors": r.anchors.iter().map(|(a, f)| json!({"authority": a, "sha256": f})).collect::<Vec<_>>(),
+    })
+}
+
+fn error_json(e: &BundleError) -> serde_json::Value {
+    let (place, index) = match e.place {
+        Place::Header => ("header", None),
+        Place::Entry(i) => ("entry", Some(i)),
+        Place::Checkpoint(s) => ("checkpoint", Some(s)),
+        Place::Trailer => ("trailer", None),
+    };
+    json!({"valid": false, "error": {"place": place, "index": index, "why": e.why, "message": e.to_string()}})
+}
+
+/// Runs `tipctl audit …`. `config` is the principal's configuration, if given.
+pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
+    match cmd {
+        AuditCmd::Verify { bundle, json } => {
+            let cfg = open_config(config)?;
+            let started = std::time::Instant::now();
+            match verify_file(bundle, cfg.as_ref(), |_| {})? {
+                Ok(r) => {
+                    if *json {
+                        println!("{}", report_json(&r));
+                    } else {
+                        println!(
+                            "VALID: log {}, entries {}..{} ({}), {} signed checkpoints, verified in {:.2} s",
+                            r.log,
+                            r.first,
+                            r.first + r.count,
+                            r.count,
+                            r.checkpoints.len(),
+                            started.elapsed().as_secs_f64()
+                        );
+                        if let Some(h) = r.head() {
+                            println!(
+                                "head: size {} root {} signed {} by {}",
+                                h.checkpoint.size,
+                                h.checkpoint.root.to_hex(),
+                                h.checkpoint.time,
+                                h.checkpoint.relay
+                            );
+                            if h.cosigners.is_empty() {
+                                println!("cosigned by: nobody yet");
+                            } else {
+                                println!("cosigned by: {}", h.cosigners.join(", "));
+                            }
+                        }
+                        match cfg {
+                            Some(c) => println!("signatures checked against the roots configured for {}", c.principal),
+                            None => {
+                                println!("signatures checked against the roots carried in the bundle; compare their fingerprints:");
+                                for (a, f) in &r.anchors {
+                                    println!("  {a}: sha256 {f}");
+                                }
+                            }
+                        }
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    if *json {
+                        println!("{}", error_json(&e));
+                    } else {
+                        println!("INVALID: {e}");
+                    }
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        AuditCmd::Log { bundle, since, until, from, to, category, event, principal, json, csv } => {
+            let cfg = open_config(config)?;
+            let range = Range::from_bounds(since.as_deref(), until.as_deref()).map_err(anyhow::Error::msg)?;
+            let keep = |e: &AuditEntry| {
+                range.contains(Timestamp::from_unix_ms(e.time).unwrap_or(range.start))
+                    && from.as_ref().is_none_or(|f| e.from.as_ref() == Some(f))
+                    && to.as_ref().is_none_or(|t| e.to.as_ref() == Some(t))
+                    && category.as_ref().is_none_or(|c| e.category.as_ref() == Some(c))
+                    && event.as_ref().is_none_or(|k| &e.kind == k)
+                    && principal.as_ref().is_none_or(|p| e.principal.as_ref() == Some(p))
+            };
+            let mut rows: Vec<AuditEntry> = Vec::new();
+            if let Err(e) = verify_file(bundle, cfg.as_ref(), |e| {
+                if keep(e) {
+                    rows.push(e.clone());
+                }
+            })? {
+                eprintln!("tipctl: error: the bundle does not verify: {e}");
+                return Ok(ExitCode::from(1));
+            }
+            let opt = |s: &Option<String>| s.clone().unwrap_or_default();
+            if *json {
+                let v: Vec<_> = rows
+                    .iter()
+                    .map(|e| {
+                        json!({"index": e.index, "kind": e.kind, "time": ts(e.time), "principal": e.principal, "from": e.from,
+                               "to": e.to, "tip": e.tip, "category": e.category, "digest": e.digest, "seq": e.seq,
+                               "code": e.code, "subject": e.subject, "outcome": e.outcome, "detail": e.detail})
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else if *csv {
+                println!("index,time,kind,principal,from,to,tip,category,seq,code,subject,outcome,digest");
+                for e in &rows {
+                    println!(
+                        "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                        e.index,
+                        ts(e.time),
+                        e.kind,
+                        opt(&e.principal),
+                        opt(&e.from),
+                        opt(&e.to),
+                        opt(&e.tip),
+                        opt(&e.category),
+                        e.seq.map(|s| s.to_string()).unwrap_or_default(),
+                        opt(&e.code),
+                        opt(&e.subject),
+                        opt(&e.outcome),
+                        opt(&e.digest)
+                    );
+                }
+            } else {
+                let mut t = comfy_table::Table::new();
+                t.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
+                t.set_header(["#", "time", "event", "principal", "from→to", "tip", "category", "seq", "code/outcome"]);
+                for e in &rows {
+                    t.add_row([
+                        e.index.to_string(),
+                        ts(e.time).chars().take(23).collect(),
+                        e.kind.clone(),
+                        opt(&e.principal),
+                        match (&e.from, &e.to) {
+                            (Some(f), Some(t)) => format!("{f}→{t}"),
+                            _ => String::new(),
+                        },
+                        opt(&e.tip),
+                        opt(&e.category),
+                        e.seq.map(|s| s.to_string()).unwrap_or_default(),
+                        e.code.clone().or_else(|| e.outcome.clone()).unwrap_or_default(),
+                    ]);
+                }
+                println!("{t}\n{} entries (bundle verified)", rows.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCmd::Witness { json } | AuditCmd::Status { json } => {
+            let path = config.context("no configuration: pass --config FILE or set TIPCTL_CONFIG")?;
+            let c = Client::open(ClientConfig::load(path)?)?;
+            let witness = matches!(cmd, AuditCmd::Witness { .. });
+            let status = if witness {
+                let conn = RelayConn::connect(&c.cfg).await?;
+                let r = c.check_log(&conn, true).await;
+                conn.close().await;
+                match r {
+                    Ok(s) => Some(s),
+                    Err(e @ ClientError::LogInconsistent(_)) => {
+                        eprintln!("tipctl: {e}");
+                        return Ok(ExitCode::from(1));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                None
+            };
+            let held = c.store.audit_checkpoint()?.and_then(|b| parse::<Checkpoint>(&b).ok()).map(|p| p.message);
+            let alerts = c.store.audit_alerts()?;
+            if *json {
+                println!(
+                    "{}",
+                    json!({
+                        "checkpoint": held.as_ref().map(|h| json!({"size": h.size, "root": h.root.to_hex(), "time": h.time.to_string(), "log": h.log})),
+                        "cosigners": status.as_ref().map(|s| s.cosigners.clone()),
+                        "witnessed": status.as_ref().map(|s| s.witnessed),
+                        "alerts": alerts.iter().map(|(t, a)| json!({"time": ts(*t), "alert": a})).collect::<Vec<_>>(),
+                    })
+                );
+            } else {
+                match &held {
+                    Some(h) => println!(
+                        "checkpoint verified here: size {} root {} signed {} ({})",
+                        h.size,
+                        h.root.to_hex(),
+                        h.time,
+                        h.log
+                    ),
+                    None => println!("no checkpoint verified here yet"),
+                }
+                if let Some(s) = &status {
+                    if s.witnessed {
+                        println!("cosigned now by {}", c.cfg.principal);
+                    }
+                    if !s.cosigners.is_empty() {
+                        println!("cosigned by: {}", s.cosigners.join(", "));
+                    }
+                }
+                for (t, a) in &alerts {
+                    println!("ALERT {}: {a}", ts(*t));
+                }
+            }
+            Ok(if alerts.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        AuditCmd::Prove { id, json } => {
+            let path = config.context("no configuration: pass --config FILE or set TIPCTL_CONFIG")?;
+            let c = Client::open(ClientConfig::load(path)?)?;
+            let id = id.parse()?;
+            let conn = RelayConn::connect(&c.cfg).await?;
+            let r = c.prove(&conn, &id).await;
+            conn.close().await;
+            let p = match r {
+                Ok(p) => p,
+                Err(e @ (ClientError::LogInconsistent(_) | ClientError::Untrusted { .. })) => {
+                    eprintln!("tipctl: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if *json {
+                println!(
+                    "{}",
+                    json!({"tip": id.to_string(), "proven": true, "log_index": p.entry.index, "seq": p.receipt.seq,
+                           "checkpoint": {"size": p.checkpoint.size, "root": p.checkpoint.root.to_hex(), "time": p.checkpoint.time.to_string()},
+                           "proof_hashes": p.proof_len, "cosigners": p.cosigners})
+                );
+            } else {
+                println!(
+                    "PROVEN: tip {id} accepted as entry {} (seq {}, {}) is in the relay's log of {} entries, root {}",
+                    p.entry.index,
+                    p.receipt.seq,
+                    ts(p.entry.time),
+                    p.checkpoint.size,
+                    p.checkpoint.root.to_hex()
+                );
+                println!(
+                    "checkpoint signed {} by {}; cosigned by: {}",
+                    p.checkpoint.time,
+                    p.checkpoint.relay,
+                    if p.cosigners.is_empty() { "nobody yet".to_owned() } else { p.cosigners.join(", ") }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
