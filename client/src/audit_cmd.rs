@@ -272,7 +272,9 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
             let witness = matches!(cmd, AuditCmd::Witness { .. });
             let status = if witness {
                 let conn = RelayConn::connect(&c.cfg).await?;
-                let r = c.check_log(&conn, true).await;
+                // Ask for a checkpoint of everything so far (the relay signs one only if the
+                // log grew, so both sides witnessing in turn cosign the same head).
+                let r = c.check_log_fresh(&conn, true, true).await;
                 conn.close().await;
                 match r {
                     Ok(s) => Some(s),

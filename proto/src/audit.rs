@@ -12,7 +12,7 @@
 //! "TIPRELAY-AUDIT-1\n"
 //! frame(header)                       header: CBOR map (log, first, count, prefix, checkpoints, trust)
 //! frame(entry_i || leaf_i) × count    entry bytes, then the 32-byte logged leaf hash
-//! frame(trailer)                      trailer: CBOR map {"end": count}
+//! frame(trailer)                      trailer: CBOR map {"end": count, "sha256": digest of all bytes before it}
 //! frame = u32 big-endian length || bytes
 //! ```
 //!
@@ -23,6 +23,8 @@
 use std::io::{Read, Write};
 
 use ciborium::Value;
+
+use sha2::{Digest as _, Sha256};
 
 use crate::cbor::{self, as_array, as_bytes, as_text, MapReader, MapWriter};
 use crate::envelope::verify;
@@ -316,9 +318,53 @@ fn write_frame(w: &mut impl Write, parts: &[&[u8]]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A writer that hashes what passes through it.
+struct HashingWriter<'a, W: Write> {
+    w: &'a mut W,
+    h: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.w.write(buf)?;
+        self.h.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// A reader that hashes what passes through it.
+struct HashingReader<R: Read> {
+    r: R,
+    h: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.r.read(buf)?;
+        self.h.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// Writes a bundle: the header, then each (entry bytes, logged leaf hash), then the trailer.
 /// `entries` must yield exactly `header.count` items.
 pub fn write_bundle<W: Write>(
+    w: &mut W,
+    header: &BundleHeader,
+    entries: impl IntoIterator<Item = std::io::Result<(Vec<u8>, Digest)>>,
+) -> std::io::Result<()> {
+    let mut hw = HashingWriter { w, h: Sha256::new() };
+    write_body(&mut hw, header, entries)?;
+    let n = header.count;
+    let digest = Digest(hw.h.finalize().into());
+    let trailer = MapWriter::new().put("end", cbor::uint(n)).put("sha256", cbor::digest(&digest)).into_value();
+    write_frame(w, &[&cbor::encode_value(&trailer)])
+}
+
+fn write_body<W: Write>(
     w: &mut W,
     header: &BundleHeader,
     entries: impl IntoIterator<Item = std::io::Result<(Vec<u8>, Digest)>>,
@@ -334,8 +380,7 @@ pub fn write_bundle<W: Write>(
     if n != header.count {
         return Err(std::io::Error::other(format!("bundle header says {} entries, {n} written", header.count)));
     }
-    let trailer = MapWriter::new().put("end", cbor::uint(n)).into_value();
-    write_frame(w, &[&cbor::encode_value(&trailer)])
+    Ok(())
 }
 
 /// Where in a bundle a problem is.
@@ -445,7 +490,7 @@ pub fn verify_bundle<R: Read>(
     trust: Option<&TrustStore>,
     mut on_entry: impl FnMut(&AuditEntry),
 ) -> Result<BundleReport, BundleError> {
-    let mut frames = Frames { r };
+    let mut frames = Frames { r: HashingReader { r, h: Sha256::new() } };
     let mut magic = vec![0u8; BUNDLE_MAGIC.len()];
     frames.r.read_exact(&mut magic).map_err(|_| bad(Place::Header, "not an audit bundle (too short)"))?;
     if magic != BUNDLE_MAGIC {
@@ -573,11 +618,18 @@ pub fn verify_bundle<R: Read>(
         check_root(&tree, &mut next_cp, &suspect)?;
         on_entry(&e);
     }
+    // Everything before the trailer, hashed as read: catches damage to the fields no
+    // signature covers (creation time, export filters, anchors the reviewer did not use).
+    let body = Digest(std::mem::replace(&mut frames.r.h, Sha256::new()).finalize().into());
     let t = frames.next(1024, &Place::Trailer)?.ok_or_else(|| bad(Place::Trailer, "missing trailer (truncated)"))?;
     let v = cbor::decode_value(&t).map_err(|_| bad(Place::Trailer, "unreadable trailer"))?;
     let mut m = MapReader::new(v, "trailer").map_err(|e| bad(Place::Trailer, e.to_string()))?;
     let n = m.uint("end").map_err(|e| bad(Place::Trailer, e.to_string()))?;
+    let sum = m.digest("sha256").map_err(|e| bad(Place::Trailer, e.to_string()))?;
     m.finish().map_err(|e| bad(Place::Trailer, e.to_string()))?;
+    if sum != body {
+        return Err(bad(Place::Trailer, "the bundle's checksum does not match: the header or an entry was damaged"));
+    }
     if n != h.count {
         return Err(bad(Place::Trailer, format!("says {n} entries, the header {}", h.count)));
     }

@@ -447,3 +447,68 @@ fn feedback_ledgers_statements_and_reconcile_from_the_binaries() {
     assert!(ok_json(&mx, &["show", &c, "--json"])["verified"].as_bool().unwrap());
     relay.terminate();
 }
+
+#[test]
+fn audit_export_verify_log_and_prove_from_the_binaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut relay, mx, us) = start(dir.path());
+    let a = send_json(&mx, "US", "fuel_theft");
+    assert!(tipctl(&us, &["inbox"]).status.success());
+    let w = ok_json(&mx, &["audit", "witness", "--json"]);
+    assert_eq!(w["witnessed"], true, "{w}");
+    let w = ok_json(&us, &["audit", "witness", "--json"]);
+    assert!(w["checkpoint"]["size"].is_u64(), "{w}");
+    let p = ok_json(&mx, &["audit", "prove", &a, "--json"]);
+    assert_eq!(p["proven"], true);
+    assert!(p["log_index"].is_u64());
+    let p = ok_json(&us, &["audit", "prove", &a, "--json"]);
+    assert_eq!(p["tip"], a.as_str());
+
+    // The operator exports while the relay runs; a reviewer verifies offline, with their
+    // own roots or the bundle's.
+    let bundle = dir.path().join("relay.bundle");
+    let rt = dir.path().join("pki/relay.toml");
+    let o = Command::new(env!("CARGO_BIN_EXE_tiprelay"))
+        .args(["audit", "export", "--config"])
+        .arg(&rt)
+        .arg("--out")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(env!("CARGO_BIN_EXE_tiprelay"))
+        .args(["audit", "export", "--config"])
+        .arg(&rt)
+        .arg("--out")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "an existing bundle is not overwritten");
+    let v = ok_json(&mx, &["audit", "verify", bundle.to_str().unwrap(), "--json"]);
+    assert_eq!(v["valid"], true, "{v}");
+    let o = Command::new(tipctl_bin()).args(["audit", "verify", bundle.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("VALID") && text.contains("fingerprints"), "{text}");
+    let log = ok_json(&mx, &["audit", "log", bundle.to_str().unwrap(), "--event", "accepted", "--json"]);
+    let rows = log.as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0]["tip"].as_str(), rows[0]["category"].as_str()), (Some(a.as_str()), Some("fuel_theft")));
+    let csv = String::from_utf8(tipctl(&mx, &["audit", "log", bundle.to_str().unwrap(), "--csv"]).stdout).unwrap();
+    assert!(csv.starts_with("index,time,kind"));
+
+    // A damaged bundle: exit 1, the place named.
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let n = bytes.len();
+    bytes[n - 200] ^= 0x04;
+    let bad = dir.path().join("bad.bundle");
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = tipctl(&mx, &["audit", "verify", bad.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert!(v["error"]["place"].is_string() && v["error"]["why"].is_string(), "{v}");
+    let o = tipctl(&mx, &["audit", "log", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "a bundle that does not verify is not shown as a log");
+    relay.terminate();
+}
