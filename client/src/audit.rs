@@ -50,6 +50,9 @@ impl Client {
             return Err(untrusted("it is dated in the future".into()));
         }
         let c = verify::<Checkpoint>(&sc.checkpoint, self.trust(), at).map_err(|e| untrusted(e.to_string()))?.message;
+        if c.relay.kind() != tiprelay_proto::PrincipalKind::Relay {
+            return Err(untrusted(format!("it is {}'s local log, not the relay's", c.relay)));
+        }
         let mut cosigners = Vec::new();
         for cs in &sc.cosignatures {
             let Ok(p) = parse::<Cosignature>(cs) else { continue };

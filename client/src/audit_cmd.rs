@@ -6,10 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use serde_json::json;
+use tiprelay_client::client::now;
 use tiprelay_client::client::ClientError;
+use tiprelay_client::files::{read_cert, read_crl};
 use tiprelay_client::ledger::Range;
 use tiprelay_client::{Client, ClientConfig, RelayConn};
-use tiprelay_proto::audit::{verify_bundle, AuditEntry, BundleError, BundleReport, Place};
+use tiprelay_proto::audit::{
+    verify_bundle, Anchor, AuditEntry, BundleError, BundleHeader, BundleReport, Place, SignedCheckpoint,
+};
 use tiprelay_proto::{parse, Checkpoint, Timestamp};
 
 /// `tipctl audit …`.
@@ -73,6 +77,14 @@ pub enum AuditCmd {
         /// CSV with a header line.
         #[arg(long)]
         csv: bool,
+    },
+    /// Export this principal's own local audit log (what it wrote, sent, received,
+    /// acknowledged, the feedback and the relay checkpoints it verified) as a bundle signed
+    /// with its signing key; `tipctl audit verify` checks it like the relay's.
+    Export {
+        /// Output file (must not exist).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Fetch and verify the inclusion proof of one tip's acceptance in the relay's log,
     /// against a checkpoint consistent with every one verified here.
@@ -146,8 +158,12 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                     if *json {
                         println!("{}", report_json(&r));
                     } else {
+                        let whose = match r.head().map(|h| h.checkpoint.relay.kind()) {
+                            Some(tiprelay_proto::PrincipalKind::Relay) => "the relay's log",
+                            _ => "the local audit log of",
+                        };
                         println!(
-                            "VALID: log {}, entries {}..{} ({}), {} signed checkpoints, verified in {:.2} s",
+                            "VALID: {whose} {}, entries {}..{} ({}), {} signed checkpoints, verified in {:.2} s",
                             r.log,
                             r.first,
                             r.first + r.count,
@@ -323,6 +339,62 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                 }
             }
             Ok(if alerts.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        AuditCmd::Export { out } => {
+            let path = config.context("no configuration: pass --config FILE or set TIPCTL_CONFIG")?;
+            let c = Client::open(ClientConfig::load(path)?)?;
+            if out.exists() {
+                anyhow::bail!("{} exists already; choose another name", out.display());
+            }
+            let (size, root) = c.store.local_audit_head()?;
+            if size == 0 {
+                anyhow::bail!("nothing is in this principal's local audit log yet");
+            }
+            let me = c.principal().clone();
+            let cp = Checkpoint { log: me.to_string(), size, root, time: now(), relay: me.clone() };
+            let checkpoint = c.sign_message(&cp)?;
+            let anchors = c
+                .cfg
+                .trust
+                .iter()
+                .map(|t| {
+                    Ok(Anchor {
+                        authority: t.authority,
+                        root: read_cert(&t.ca)?.to_vec(),
+                        crl: Some(read_crl(&t.crl)?.to_vec()),
+                    })
+                })
+                .collect::<Result<Vec<_>, tiprelay_client::files::FileError>>()?;
+            let header = BundleHeader {
+                log: me.to_string(),
+                created: now(),
+                first: 0,
+                count: size,
+                prefix: Vec::new(),
+                checkpoints: vec![SignedCheckpoint { checkpoint, cosignatures: Vec::new() }],
+                anchors,
+                since: None,
+                until: None,
+            };
+            let tmp = out.with_extension("partial");
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .with_context(|| format!("cannot create {}", tmp.display()))?;
+            let mut w = std::io::BufWriter::new(f);
+            let written = c.store.write_local_bundle(&header, &mut w).map_err(anyhow::Error::from).and_then(|()| {
+                std::io::Write::flush(&mut w)?;
+                w.get_ref().sync_all()?;
+                Ok(())
+            });
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+            std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
+            println!("wrote {}: local audit log of {me}, {size} entries, root {}", out.display(), root.to_hex());
+            Ok(ExitCode::SUCCESS)
         }
         AuditCmd::Prove { id, json } => {
             let path = config.context("no configuration: pass --config FILE or set TIPCTL_CONFIG")?;

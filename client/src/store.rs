@@ -5,7 +5,10 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
+use tiprelay_proto::audit::AuditEntry;
 use tiprelay_proto::{parse, DeliveryAck, Jurisdiction, Receipt, Tip, TipFacts, TipId};
+
+use crate::auditlog;
 
 const OUTBOX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("outbox");
 /// Ids of outbox tips that still need sending (no receipt, not refused): resend reads only
@@ -27,6 +30,9 @@ const STATEMENTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("statemen
 /// The audit state: the newest relay checkpoint this client verified (`checkpoint`), and
 /// alerts (`alert:<ms>`) when the relay's log was inconsistent with it.
 const AUDIT: TableDefinition<&str, &[u8]> = TableDefinition::new("audit");
+
+/// Size of the local audit log, in `meta`.
+const AUDIT_SIZE: &str = "audit_size";
 
 /// Statement cursor key in `meta`.
 pub const STATEMENT_CURSOR: &str = "statement_cursor";
@@ -182,9 +188,55 @@ impl LocalStore {
         Ok(s)
     }
 
+    /// Appends to this principal's local audit log, in the caller's transaction.
+    fn log(&self, w: &redb::WriteTransaction, e: AuditEntry) -> Result<(), StoreError> {
+        let mut meta = w.open_table(META).map_err(|e| self.err(e))?;
+        let i = meta.get(AUDIT_SIZE).map_err(|e| self.err(e))?.map(|g| g.value()).unwrap_or(0);
+        meta.insert(AUDIT_SIZE, i + 1).map_err(|e| self.err(e))?;
+        let mut entries = w.open_table(auditlog::ENTRIES).map_err(|e| self.err(e))?;
+        let mut nodes = w.open_table(auditlog::NODES).map_err(|e| self.err(e))?;
+        auditlog::append(&mut entries, &mut nodes, i, &e).map_err(|e| self.err(e))
+    }
+
+    /// The local audit log as (size, root, entries+leaves writer): writes a bundle of all
+    /// of it to `out`, with `checkpoint` (signed by the caller over `(size, root)`).
+    pub fn local_audit_head(&self) -> Result<(u64, tiprelay_proto::Digest), StoreError> {
+        let r = self.db.begin_read().map_err(|e| self.err(e))?;
+        let size = r
+            .open_table(META)
+            .map_err(|e| self.err(e))?
+            .get(AUDIT_SIZE)
+            .map_err(|e| self.err(e))?
+            .map(|g| g.value())
+            .unwrap_or(0);
+        let nodes = r.open_table(auditlog::NODES).map_err(|e| self.err(e))?;
+        Ok((size, auditlog::root(&nodes, size).map_err(|e| self.err(e))?))
+    }
+
+    /// Writes the local audit log's first `size` entries as a bundle.
+    pub fn write_local_bundle(
+        &self,
+        header: &tiprelay_proto::audit::BundleHeader,
+        w: &mut impl std::io::Write,
+    ) -> Result<(), StoreError> {
+        let r = self.db.begin_read().map_err(|e| self.err(e))?;
+        let entries = r.open_table(auditlog::ENTRIES).map_err(|e| self.err(e))?;
+        let nodes = r.open_table(auditlog::NODES).map_err(|e| self.err(e))?;
+        let items = auditlog::bundle_items(&entries, &nodes, header.first, header.first + header.count);
+        tiprelay_proto::audit::write_bundle(w, header, items).map_err(|e| self.err(e))
+    }
+
     /// Inserts or replaces an outbox record.
     pub fn put_out(&self, id: &[u8; 16], r: &OutRecord) -> Result<(), StoreError> {
         let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        let old: Option<OutRecord> = {
+            let t = w.open_table(OUTBOX).map_err(|e| self.err(e))?;
+            let g = t.get(id.as_slice()).map_err(|e| self.err(e))?;
+            g.map(|g| self.dec(g.value())).transpose()?
+        };
+        for e in out_events(old.as_ref(), r) {
+            self.log(&w, e)?;
+        }
         w.open_table(OUTBOX)
             .map_err(|e| self.err(e))?
             .insert(id.as_slice(), enc(r).as_slice())
@@ -261,6 +313,9 @@ impl LocalStore {
                 }
             }
         }
+        if fresh {
+            self.log(&w, in_event(r))?;
+        }
         w.commit().map_err(|e| self.err(e))?;
         Ok(fresh)
     }
@@ -286,6 +341,11 @@ impl LocalStore {
                 fresh.push(new);
             }
         }
+        for ((_, _, r), new) in items.iter().zip(&fresh) {
+            if *new {
+                self.log(&w, in_event(r))?;
+            }
+        }
         w.commit().map_err(|e| self.err(e))?;
         Ok(fresh)
     }
@@ -293,6 +353,7 @@ impl LocalStore {
     /// Marks several inbox tips as acknowledged, in one transaction.
     pub fn mark_acked(&self, keys: &[(String, [u8; 16])]) -> Result<(), StoreError> {
         let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut acked = Vec::new();
         {
             let mut t = w.open_table(INBOX).map_err(|e| self.err(e))?;
             let mut facts = w.open_table(FACTS).map_err(|e| self.err(e))?;
@@ -306,6 +367,7 @@ impl LocalStore {
                     }
                     r.acked = true;
                     t.insert((from.as_str(), id.as_slice()), enc(&r).as_slice()).map_err(|e| self.err(e))?;
+                    acked.push((from.clone(), *id, r.seq));
                     let key = (from.as_str(), id.as_slice());
                     let old = facts.get(key).map_err(|e| self.err(e))?.map(|g| g.value().to_vec());
                     if let (Some(old), Ok(j), Ok(tid)) = (old, from.parse::<Jurisdiction>(), TipId::from_bytes(*id)) {
@@ -316,6 +378,10 @@ impl LocalStore {
                     }
                 }
             }
+        }
+        for (from, id, seq) in acked {
+            let tip = TipId::from_bytes(id).map(|t| t.to_string()).ok();
+            self.log(&w, AuditEntry { from: Some(from), tip, seq: Some(seq), ..AuditEntry::new("acked", now_ts()) })?;
         }
         w.commit().map_err(|e| self.err(e))
     }
@@ -402,6 +468,20 @@ impl LocalStore {
                 t.get(key).map_err(|e| self.err(e))?.map(|g| self.dec(g.value())).transpose()?;
             let newly_accepted = r.accepted.is_some() && old.as_ref().is_none_or(|o| o.accepted.is_none());
             t.insert(key, enc(r).as_slice()).map_err(|e| self.err(e))?;
+            if newly_accepted {
+                self.log(
+                    &w,
+                    AuditEntry {
+                        principal: Some(r.by.clone()),
+                        from: Some(tip_from.to_owned()),
+                        tip: TipId::from_bytes(*tip).map(|t| t.to_string()).ok(),
+                        subject: Some(r.id.clone()),
+                        outcome: Some(r.outcome.clone()),
+                        digest: Some(tiprelay_proto::Digest::of(&r.envelope).to_hex()),
+                        ..AuditEntry::new(if r.given { "feedback_given" } else { "feedback_received" }, now_ts())
+                    },
+                )?;
+            }
             if newly_accepted {
                 let mut facts = w.open_table(FACTS).map_err(|e| self.err(e))?;
                 let fkey = (tip_from, tip.as_slice());
@@ -542,7 +622,26 @@ impl LocalStore {
     /// Records a verified checkpoint as the newest.
     pub fn set_audit_checkpoint(&self, envelope: &[u8]) -> Result<(), StoreError> {
         let w = self.db.begin_write().map_err(|e| self.err(e))?;
-        w.open_table(AUDIT).map_err(|e| self.err(e))?.insert("checkpoint", envelope).map_err(|e| self.err(e))?;
+        let old = w
+            .open_table(AUDIT)
+            .map_err(|e| self.err(e))?
+            .insert("checkpoint", envelope)
+            .map_err(|e| self.err(e))?
+            .map(|g| g.value().to_vec());
+        if old.as_deref() != Some(envelope) {
+            if let Ok(c) = parse::<tiprelay_proto::Checkpoint>(envelope) {
+                let c = c.message;
+                self.log(
+                    &w,
+                    AuditEntry {
+                        principal: Some(c.relay.to_string()),
+                        seq: Some(c.size),
+                        digest: Some(c.root.to_hex()),
+                        ..AuditEntry::new("relay_checkpoint_verified", now_ts())
+                    },
+                )?;
+            }
+        }
         w.commit().map_err(|e| self.err(e))
     }
 
@@ -551,6 +650,8 @@ impl LocalStore {
         let key = format!("alert:{at_ms:020}");
         let w = self.db.begin_write().map_err(|e| self.err(e))?;
         w.open_table(AUDIT).map_err(|e| self.err(e))?.insert(key.as_str(), text.as_bytes()).map_err(|e| self.err(e))?;
+        let detail: String = text.chars().take(300).collect();
+        self.log(&w, AuditEntry { detail: Some(detail), ..AuditEntry::new("log_alert", now_ts()) })?;
         w.commit().map_err(|e| self.err(e))
     }
 
@@ -584,6 +685,60 @@ impl LocalStore {
 
 fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn now_ts() -> tiprelay_proto::Timestamp {
+    tiprelay_proto::Timestamp::from_unix_ms(now_ms()).unwrap_or_else(|| tiprelay_proto::Timestamp::from_unix_seconds(0))
+}
+
+/// The local audit entries an outbox change makes: written, receipted, ack received, rejected.
+fn out_events(old: Option<&OutRecord>, r: &OutRecord) -> Vec<AuditEntry> {
+    let Ok(tip) = parse::<Tip>(&r.envelope) else { return Vec::new() };
+    let t = tip.message;
+    let base = AuditEntry {
+        principal: Some(t.author.to_string()),
+        from: Some(t.from.to_string()),
+        to: Some(t.to.to_string()),
+        tip: Some(t.id.to_string()),
+        category: Some(t.category.as_str().into()),
+        digest: Some(tip.digest.to_hex()),
+        ..AuditEntry::default()
+    };
+    let mut out = Vec::new();
+    let now = now_ms();
+    let mut ev = |kind: &str, f: &dyn Fn(&mut AuditEntry)| {
+        let mut e = AuditEntry { kind: kind.into(), time: now, ..base.clone() };
+        f(&mut e);
+        out.push(e);
+    };
+    if old.is_none() {
+        ev("written", &|_| {});
+    }
+    if r.receipt.is_some() && old.is_none_or(|o| o.receipt.is_none()) {
+        ev("receipted", &|e| e.seq = r.seq);
+    }
+    if r.ack.is_some() && old.is_none_or(|o| o.ack.is_none()) {
+        ev("ack_received", &|e| e.principal = r.acked_by.clone());
+    }
+    if r.rejected.is_some() && old.is_none_or(|o| o.rejected.is_none()) {
+        ev("rejected", &|e| e.code = r.rejected.as_deref().and_then(|x| x.split(':').next()).map(str::to_owned));
+    }
+    out
+}
+
+/// The local audit entry of a tip received here.
+fn in_event(r: &InRecord) -> AuditEntry {
+    let tip = parse::<Tip>(&r.envelope).ok();
+    AuditEntry {
+        principal: Some(r.signer.clone()),
+        from: tip.as_ref().map(|t| t.message.from.to_string()),
+        to: tip.as_ref().map(|t| t.message.to.to_string()),
+        tip: tip.as_ref().map(|t| t.message.id.to_string()),
+        category: tip.as_ref().map(|t| t.message.category.as_str().into()),
+        digest: tip.as_ref().map(|t| t.digest.to_hex()),
+        seq: Some(r.seq),
+        ..AuditEntry::new("received", now_ts())
+    }
 }
 
 /// Ledger facts of a tip written here, from its outbox record.

@@ -607,15 +607,29 @@ impl Message for Checkpoint {
         Ok(c)
     }
     fn validate(&self) -> Result<(), FieldError> {
-        check_line("log", &self.log, 200)
+        check_line("log", &self.log, 200)?;
+        // A log is named after its signer: the relay's, or a principal's own local log.
+        if self.log != self.relay.to_string() {
+            return Err(FieldError::OutOfRange("log"));
+        }
+        Ok(())
     }
     fn signer_rule(&self) -> SignerRule {
-        SignerRule {
-            authority: Authority::Operator,
-            field: "relay",
-            claimed: self.relay.clone(),
-            roles: RELAY,
-            roles_text: "the relay",
+        match self.relay.authority() {
+            Authority::Operator => SignerRule {
+                authority: Authority::Operator,
+                field: "relay",
+                claimed: self.relay.clone(),
+                roles: RELAY,
+                roles_text: "the relay",
+            },
+            a => SignerRule {
+                authority: a,
+                field: "relay",
+                claimed: self.relay.clone(),
+                roles: AUTHORS,
+                roles_text: "the principal whose local audit log it is",
+            },
         }
     }
 }

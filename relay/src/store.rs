@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use redb::{ConcurrencyMode, Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
+use tiprelay_client::auditlog;
 use tiprelay_proto::audit::SignedCheckpoint;
 use tiprelay_proto::wire::{Delivery, ForwardedStatement, Notice, NoticeBody};
 use tiprelay_proto::{
@@ -50,11 +51,9 @@ const STATEMENT_IDS: TableDefinition<(&str, &[u8]), u64> = TableDefinition::new(
 /// Per-tip accounting facts ([`TipFacts::pack`]) by (accepted ms, from, id): a ledger over a
 /// period is one range scan.
 const LEDGER: TableDefinition<(u64, &str, &[u8]), &[u8]> = TableDefinition::new("ledger");
-/// The audit log: canonical entry bytes by index.
-const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_entries");
-/// Merkle nodes of the audit log by (level, index): level 0 holds leaf hashes; a node at
-/// level l covers leaves [index·2^l, (index+1)·2^l) and is written when complete.
-const AUDIT_NODES: TableDefinition<(u8, u64), &[u8]> = TableDefinition::new("audit_nodes");
+/// The audit log: canonical entry bytes by index, and its Merkle nodes (shared layout).
+const EVENTS: TableDefinition<u64, &[u8]> = auditlog::ENTRIES;
+const AUDIT_NODES: TableDefinition<(u8, u64), &[u8]> = auditlog::NODES;
 /// Signed checkpoints by size.
 const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
 /// Cosignatures by (checkpoint size, cosigner).
@@ -570,8 +569,8 @@ impl Store {
             )));
         }
         let entry = entries.get(index).map_err(failed)?.map(|g| g.value().to_vec()).unwrap_or_default();
-        let proof =
-            merkle::inclusion_proof(&NodeSource(&nodes), index, size).map_err(|e| StoreError::Failed(e.to_string()))?;
+        let proof = merkle::inclusion_proof(&auditlog::NodeSource(&nodes), index, size)
+            .map_err(|e| StoreError::Failed(e.to_string()))?;
         Ok((entry, proof))
     }
 
@@ -585,7 +584,8 @@ impl Store {
                 "no consistency proof from {old} to {new}: the log has {n} entries"
             )));
         }
-        merkle::consistency_proof(&NodeSource(&nodes), old, new).map_err(|e| StoreError::Failed(e.to_string()))
+        merkle::consistency_proof(&auditlog::NodeSource(&nodes), old, new)
+            .map_err(|e| StoreError::Failed(e.to_string()))
     }
 
     /// Makes a signed checkpoint now if the log grew since the last one; returns the newest.
@@ -984,21 +984,7 @@ impl<'a> Tx<'a> {
     /// Appends an audit entry and its Merkle leaf; completes every node it finishes.
     fn append_event(&mut self, e: &Event) -> Result<u64, StoreError> {
         let i = self.next(NEXT_EVENT)?;
-        let mut e = e.clone();
-        e.index = i;
-        let bytes = e.encode();
-        self.events.insert(i, bytes.as_slice()).map_err(failed)?;
-        let mut h = merkle::leaf_hash(&bytes);
-        self.nodes.insert((0u8, i), h.0.as_slice()).map_err(failed)?;
-        // Leaf i completes the node at level l+1 when its index at level l is odd.
-        let (mut level, mut idx) = (0u8, i);
-        while idx % 2 == 1 {
-            let left = node(&self.nodes, level, idx - 1)?;
-            h = merkle::node_hash(&left, &h);
-            level += 1;
-            idx /= 2;
-            self.nodes.insert((level, idx), h.0.as_slice()).map_err(failed)?;
-        }
+        auditlog::append(&mut self.events, &mut self.nodes, i, e).map_err(log_failed)?;
         Ok(i)
     }
 
@@ -1014,8 +1000,7 @@ impl<'a> Tx<'a> {
                 None => Ok(None),
             };
         }
-        let root =
-            merkle::subtree_root(&NodeSource(&self.nodes), 0, size).map_err(|e| StoreError::Failed(e.to_string()))?;
+        let root = auditlog::root(&self.nodes, size).map_err(log_failed)?;
         let cp = Checkpoint {
             log: signer.identity().to_string(),
             size,
@@ -1414,37 +1399,8 @@ fn duplicate_or_conflict(
     Err(StoreError::Conflict { id: id.to_string(), from: from.to_string(), existing: hex(&old.digest) })
 }
 
-/// A Merkle node from the nodes table.
-fn node(t: &impl ReadableTable<(u8, u64), &'static [u8]>, level: u8, idx: u64) -> Result<Digest, StoreError> {
-    let g = t.get((level, idx)).map_err(failed)?.ok_or_else(|| {
-        StoreError::Failed(format!("audit log: Merkle node ({level}, {idx}) is missing; the store is damaged"))
-    })?;
-    <[u8; 32]>::try_from(g.value()).map(Digest).map_err(|_| StoreError::Failed("audit log: corrupt node".into()))
-}
-
-/// The audit log's Merkle nodes as a proof source: aligned power-of-two subtrees are one
-/// lookup, so a proof costs O(log² n) reads instead of O(n).
-struct NodeSource<'a, T: ReadableTable<(u8, u64), &'static [u8]>>(&'a T);
-
-impl<T: ReadableTable<(u8, u64), &'static [u8]>> merkle::LeafSource for NodeSource<'_, T> {
-    fn leaf(&self, index: u64) -> Result<Digest, merkle::MerkleError> {
-        node(self.0, 0, index).map_err(|e| merkle::MerkleError::Source(e.to_string()))
-    }
-
-    fn subtree(&self, start: u64, len: u64) -> Result<Digest, merkle::MerkleError> {
-        if len == 0 {
-            return Ok(merkle::empty_root());
-        }
-        if len.is_power_of_two() && start % len == 0 {
-            let level = len.trailing_zeros() as u8;
-            return node(self.0, level, start >> level).map_err(|e| merkle::MerkleError::Source(e.to_string()));
-        }
-        // Split like RFC 9162: the largest power of two smaller than len.
-        let k = 1u64 << (63 - (len - 1).leading_zeros());
-        let left = self.subtree(start, k)?;
-        let right = self.subtree(start + k, len - k)?;
-        Ok(merkle::node_hash(&left, &right))
-    }
+fn log_failed(e: auditlog::LogError) -> StoreError {
+    StoreError::Failed(e.to_string())
 }
 
 fn audit_size(r: &redb::ReadTransaction) -> Result<u64, StoreError> {
@@ -1545,16 +1501,7 @@ pub fn export_bundle(
         checkpoints
             .push(SignedCheckpoint { checkpoint: v.value().to_vec(), cosignatures: cosignatures_of(&cos, k.value())? });
     }
-    // The compact tree of [0, first): one aligned subtree per set bit, largest first.
-    let mut prefix = Vec::new();
-    let mut start = 0u64;
-    for bit in (0..64u32).rev() {
-        let len = 1u64 << bit;
-        if first & len != 0 {
-            prefix.push(node(&nodes, bit as u8, start >> bit)?);
-            start += len;
-        }
-    }
+    let prefix = auditlog::prefix(&nodes, first).map_err(log_failed)?;
     let header = tiprelay_proto::audit::BundleHeader {
         log,
         created: now(),
@@ -1566,15 +1513,7 @@ pub fn export_bundle(
         since: range.since,
         until: range.until,
     };
-    let items = (first..end).map(|i| {
-        let bytes = entries
-            .get(i)
-            .map_err(std::io::Error::other)?
-            .map(|g| g.value().to_vec())
-            .ok_or_else(|| std::io::Error::other(format!("entry {i} missing")))?;
-        let leaf = node(&nodes, 0, i).map_err(std::io::Error::other)?;
-        Ok((bytes, leaf))
-    });
+    let items = auditlog::bundle_items(&entries, &nodes, first, end);
     tiprelay_proto::audit::write_bundle(w, &header, items).map_err(failed)?;
     Ok(header)
 }

@@ -510,5 +510,32 @@ fn audit_export_verify_log_and_prove_from_the_binaries() {
     assert!(v["error"]["place"].is_string() && v["error"]["why"].is_string(), "{v}");
     let o = tipctl(&mx, &["audit", "log", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "a bundle that does not verify is not shown as a log");
+
+    // Each client's own local audit log: exported, signed by the principal, verified the same way.
+    let local = dir.path().join("mx-local.bundle");
+    assert!(tipctl(&mx, &["outbox"]).status.success(), "collects US's ack");
+    let o = tipctl(&mx, &["audit", "export", "--out", local.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = ok_json(&us, &["audit", "verify", local.to_str().unwrap(), "--json"]);
+    assert_eq!(v["valid"], true, "the counterpart verifies MX's local log: {v}");
+    assert_eq!(v["head"]["relay"], "tiprelay://MX/analyst/analyst-1");
+    let kinds: Vec<String> = ok_json(&mx, &["audit", "log", local.to_str().unwrap(), "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    for k in ["written", "receipted", "ack_received", "relay_checkpoint_verified"] {
+        assert!(kinds.iter().any(|x| x == k), "{k} missing from MX's local log: {kinds:?}");
+    }
+    let us_local = dir.path().join("us-local.bundle");
+    assert!(tipctl(&us, &["audit", "export", "--out", us_local.to_str().unwrap()]).status.success());
+    let kinds = ok_json(&us, &["audit", "log", us_local.to_str().unwrap(), "--event", "received", "--json"]);
+    assert_eq!(kinds.as_array().unwrap().len(), 1);
+    let mut bytes = std::fs::read(&local).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0x10;
+    std::fs::write(&local, &bytes).unwrap();
+    assert_eq!(tipctl(&mx, &["audit", "verify", local.to_str().unwrap()]).status.code(), Some(1));
     relay.terminate();
 }
