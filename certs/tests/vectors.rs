@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use ::time::OffsetDateTime;
 use tiprelay_certs::fixture::FixturePki;
 use tiprelay_certs::profile::LeafKind;
+use tiprelay_proto::audit::AuditEntry;
+use tiprelay_proto::merkle::{inclusion_proof_from_leaves, leaf_hash, root_from_leaves, verify_inclusion};
 use tiprelay_proto::wire::{Request, Response, WireError};
 use tiprelay_proto::*;
 
@@ -25,6 +27,31 @@ fn doc_path() -> PathBuf {
 
 fn at() -> Timestamp {
     Timestamp::from_unix_ms(AT_MS).unwrap()
+}
+
+/// The audit vectors' checkpoint is signed at 12:00:05 (the next `checkpoint_secs` tick)…
+const CHECKPOINT_MS: u64 = AT_MS + 5_000;
+/// …and cosigned by the US analyst at 12:01:00.
+const COSIGNED_MS: u64 = AT_MS + 60_000;
+
+/// The audit log of the §13 vectors: the §11 tip accepted (index 0, by the MX analyst),
+/// delivered to the US analyst 1 s later (index 1), acknowledged by them 2 s later (index 2).
+fn audit_entries(tip: &Tip, digest: &Digest, sam: &PrincipalId) -> Vec<AuditEntry> {
+    let about_tip = |kind: &str, index: u64, after_ms: u64, principal: &PrincipalId| AuditEntry {
+        index,
+        principal: Some(principal.to_string()),
+        from: Some(tip.from.to_string()),
+        to: Some(tip.to.to_string()),
+        tip: Some(tip.id.to_string()),
+        digest: Some(digest.to_hex()),
+        seq: Some(1),
+        ..AuditEntry::new(kind, at().saturating_add_ms(after_ms))
+    };
+    vec![
+        AuditEntry { category: Some(tip.category.as_str().into()), ..about_tip("accepted", 0, 0, &tip.author) },
+        about_tip("delivered", 1, 1_000, sam),
+        about_tip("acked", 2, 2_000, sam),
+    ]
 }
 
 fn vectors() -> Vec<(&'static str, Vec<u8>)> {
@@ -137,6 +164,27 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
         relay: relay.identity.clone(),
     };
 
+    let entries = audit_entries(&tip, &digest, &sam.identity);
+    let leaves: Vec<Digest> = entries.iter().map(AuditEntry::leaf).collect();
+    let root3 = root_from_leaves(&leaves);
+    let proof_1_of_3 = inclusion_proof_from_leaves(&leaves, 1, 3).unwrap();
+    verify_inclusion(&leaves[1], 1, 3, &proof_1_of_3, &root3).unwrap();
+    let audit_checkpoint = Checkpoint {
+        log: relay.identity.to_string(),
+        size: 3,
+        root: root3,
+        time: Timestamp::from_unix_ms(CHECKPOINT_MS).unwrap(),
+        relay: relay.identity.clone(),
+    };
+    let cosignature = Cosignature {
+        log: audit_checkpoint.log.clone(),
+        size: audit_checkpoint.size,
+        root: audit_checkpoint.root,
+        checkpoint_time: audit_checkpoint.time,
+        by: sam.identity.clone(),
+        created: Timestamp::from_unix_ms(COSIGNED_MS).unwrap(),
+    };
+
     let tbs = {
         use coset::TaggedCborSerializable;
         coset::CoseSign1::from_tagged_slice(&tip_env).unwrap().tbs_data(Tip::AAD)
@@ -194,6 +242,15 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
             "response-submitted-frame",
             Response::Submitted { receipt: relay_s.sign(&receipt).unwrap(), duplicate: false }.encode(),
         ),
+        ("audit-entry", entries[0].encode()),
+        ("audit-leaf", leaves[0].0.to_vec()),
+        ("audit-root-3", root3.0.to_vec()),
+        ("audit-inclusion-1-of-3", proof_1_of_3.iter().flat_map(|d| d.0).collect()),
+        ("audit-checkpoint-envelope", relay_s.sign(&audit_checkpoint).unwrap()),
+        ("cosignature-payload", encode_payload(&cosignature)),
+        ("cosignature-envelope", sam_s.sign(&cosignature).unwrap()),
+        ("request-checkpoint-frame", Request::Checkpoint { fresh: false }.encode()),
+        ("response-proof-frame", Response::Proof { entry: Some(entries[1].encode()), proof: proof_1_of_3 }.encode()),
     ]
 }
 
@@ -291,6 +348,65 @@ fn protocol_md_envelopes_verify_from_the_document_alone() {
     let seed: [u8; 32] = d["mx-analyst-seed"].clone().try_into().unwrap();
     let pk = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes();
     assert_eq!(summarize_certificate(&d["mx-analyst-signing-cert"]).unwrap().ed25519_public_key, Some(pk));
+}
+
+/// §13 from the document alone: the entry is the acceptance named by the §11 receipt, the
+/// inclusion proof leads from entry 1 (carried in the `proof` answer) to the signed root of
+/// the 3-entry log, and the US analyst's cosignature covers exactly that checkpoint.
+#[test]
+fn protocol_md_audit_vectors_verify_from_the_document_alone() {
+    let doc = std::fs::read_to_string(doc_path()).unwrap();
+    let d: std::collections::HashMap<String, Vec<u8>> = doc_vectors(&doc).into_iter().collect();
+    let mut t = TrustStore::new();
+    for (a, p) in [("MX", "mx"), ("US", "us"), ("OPERATOR", "operator")] {
+        let a: Authority = a.parse().unwrap();
+        t.add_root(a, &d[&format!("{p}-root-cert")]).unwrap();
+        t.set_crl(a, &d[&format!("{p}-crl")]).unwrap();
+    }
+    let digest = |name: &str| Digest(d[name].clone().try_into().unwrap());
+
+    // The entry: canonical, and the acceptance the receipt names (what `tipctl audit prove` checks).
+    let entry = AuditEntry::decode(&d["audit-entry"]).unwrap();
+    assert_eq!(entry.encode(), d["audit-entry"]);
+    let receipt = verify::<Receipt>(&d["receipt-envelope"], &t, at()).unwrap().message;
+    assert_eq!(entry.index, receipt.log_index);
+    assert_eq!(entry.kind, "accepted");
+    assert_eq!(entry.time, receipt.accepted.as_unix_ms());
+    assert_eq!(entry.tip.as_deref(), Some(receipt.tip.to_string().as_str()));
+    assert_eq!(entry.digest.as_deref(), Some(hex::encode(&d["tip-digest"]).as_str()));
+    assert_eq!(entry.seq, Some(receipt.seq));
+    assert_eq!(entry.principal.as_deref(), Some("tiprelay://MX/analyst/ana"));
+    assert_eq!(leaf_hash(&d["audit-entry"]), digest("audit-leaf"));
+
+    // The relay's checkpoint of the 3-entry log, verified at its own time.
+    let cp_time = parse::<Checkpoint>(&d["audit-checkpoint-envelope"]).unwrap().message.time;
+    let cp = verify::<Checkpoint>(&d["audit-checkpoint-envelope"], &t, cp_time).unwrap().message;
+    assert_eq!((cp.size, cp.root, cp.log.as_str()), (3, digest("audit-root-3"), "tiprelay://OPERATOR/relay/main"));
+
+    // The inclusion proof of entry 1, as the relay answers it, against the vector root.
+    assert_eq!(Request::decode(&d["request-checkpoint-frame"]).unwrap(), Request::Checkpoint { fresh: false });
+    let Response::Proof { entry: Some(entry1), proof } = Response::decode(&d["response-proof-frame"]).unwrap() else {
+        panic!("response-proof-frame is not a proof answer with an entry");
+    };
+    assert_eq!(proof.iter().flat_map(|h| h.0).collect::<Vec<u8>>(), d["audit-inclusion-1-of-3"]);
+    assert_eq!(AuditEntry::decode(&entry1).unwrap().index, 1);
+    assert_eq!(proof[0], digest("audit-leaf"), "entry 1's sibling is entry 0's leaf");
+    verify_inclusion(&leaf_hash(&entry1), 1, cp.size, &proof, &cp.root).unwrap();
+    verify_inclusion(&leaf_hash(&entry1), 1, 3, &proof, &digest("audit-root-3")).unwrap();
+    // The same hashes prove nothing for another index, entry or root.
+    assert!(verify_inclusion(&leaf_hash(&entry1), 0, 3, &proof, &cp.root).is_err());
+    assert!(verify_inclusion(&digest("audit-leaf"), 1, 3, &proof, &cp.root).is_err());
+    assert!(verify_inclusion(&leaf_hash(&entry1), 1, 3, &proof, &Digest([0xab; 32])).is_err());
+
+    // The US analyst's cosignature of exactly that checkpoint, verified at its own time.
+    let cs = parse::<Cosignature>(&d["cosignature-envelope"]).unwrap().message;
+    let v = verify::<Cosignature>(&d["cosignature-envelope"], &t, cs.created).unwrap();
+    assert_eq!(encode_payload(&v.message), d["cosignature-payload"]);
+    assert_eq!(v.signer.to_string(), "tiprelay://US/analyst/sam");
+    assert!(v.message.covers(&cp));
+    // A cosignature is no checkpoint, and the reverse (distinct external_aad and content type).
+    assert!(verify::<Checkpoint>(&d["cosignature-envelope"], &t, cs.created).is_err());
+    assert!(verify::<Cosignature>(&d["audit-checkpoint-envelope"], &t, cs.created).is_err());
 }
 
 #[test]

@@ -566,6 +566,8 @@ pub fn verify_bundle<R: Read>(
     let mut suspect: Option<u64> = None;
     let check_root = |tree: &CompactTree, next_cp: &mut usize, suspect: &Option<u64>| -> Result<(), BundleError> {
         while let Some(cp) = cps.get(*next_cp) {
+            let since =
+                if *next_cp == 0 { h.first } else { cps.get(*next_cp - 1).map_or(h.first, |p| p.checkpoint.size) };
             if cp.checkpoint.size != tree.size() {
                 break;
             }
@@ -581,10 +583,20 @@ pub fn verify_bundle<R: Read>(
                 (false, Some(i)) => {
                     return Err(bad(Place::Entry(*i), "its logged leaf hash was altered in the bundle"));
                 }
+                (false, None) if *next_cp == 0 && since == h.first && h.first == cp.checkpoint.size => {
+                    return Err(bad(
+                        Place::Checkpoint(cp.checkpoint.size),
+                        "the prefix (entries before this bundle) does not produce its signed root",
+                    ))
+                }
                 (false, None) => {
                     return Err(bad(
                         Place::Checkpoint(cp.checkpoint.size),
-                        "the entries do not produce its signed root (the prefix or the checkpoint was altered)",
+                        format!(
+                            "entries {since}..{} do not produce its signed root: some were replaced together with \
+                             their logged leaves (or, for the first checkpoint, the prefix was altered)",
+                            cp.checkpoint.size
+                        ),
                     ))
                 }
             }

@@ -1,4 +1,4 @@
-//! The request/response layer carried over QUIC (docs/PROTOCOL.md §11): frames, requests,
+//! The request/response layer carried over QUIC (docs/PROTOCOL.md §10): frames, requests,
 //! responses. Pure: encodes to and decodes from byte buffers; the async code only moves
 //! them.
 //!
@@ -382,7 +382,12 @@ impl Request {
             "statements" => {
                 Self::Statements { after: m.uint("after")?, limit: m.uint("limit")?.clamp(1, MAX_STATEMENTS) }
             }
-            "checkpoint" => Self::Checkpoint { fresh: matches!(m.req("fresh")?, Value::Bool(true)) },
+            "checkpoint" => Self::Checkpoint {
+                fresh: match m.req("fresh")? {
+                    Value::Bool(b) => b,
+                    _ => return Err(FieldError::OutOfRange("fresh").into()),
+                },
+            },
             "inclusion" => Self::Inclusion { index: m.uint("index")?, size: m.uint("size")? },
             "consistency" => Self::Consistency { old: m.uint("old")?, new: m.uint("new")? },
             "cosign" => Self::Cosign { envelope: as_bytes(m.req("envelope")?, "envelope")? },

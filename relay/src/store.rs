@@ -984,6 +984,10 @@ impl<'a> Tx<'a> {
     /// Appends an audit entry and its Merkle leaf; completes every node it finishes.
     fn append_event(&mut self, e: &Event) -> Result<u64, StoreError> {
         let i = self.next(NEXT_EVENT)?;
+        #[cfg(feature = "bench-no-audit")]
+        if !bench::audit_enabled() {
+            return Ok(i);
+        }
         auditlog::append(&mut self.events, &mut self.nodes, i, e).map_err(log_failed)?;
         Ok(i)
     }
@@ -991,6 +995,10 @@ impl<'a> Tx<'a> {
     /// Signs a checkpoint of the current log if it grew by at least `min_new` entries since
     /// the last one; returns the newest checkpoint.
     fn checkpoint(&mut self, signer: &Signer, min_new: u64) -> Result<Option<SignedCheckpoint>, StoreError> {
+        #[cfg(feature = "bench-no-audit")]
+        if !bench::audit_enabled() {
+            return Ok(None);
+        }
         let size = self.meta.get(NEXT_EVENT).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
         let last = self.checkpoints.last().map_err(failed)?.map(|(k, v)| (k.value(), v.value().to_vec()));
         let last_size = last.as_ref().map_or(0, |l| l.0);
@@ -1397,6 +1405,25 @@ fn duplicate_or_conflict(
         return Ok(Submitted { receipt: old.receipt, duplicate: true, seq });
     }
     Err(StoreError::Conflict { id: id.to_string(), from: from.to_string(), existing: hex(&old.digest) })
+}
+
+/// Benchmark-only switch (feature `bench-no-audit`): the audit log can be turned off to
+/// measure its cost. Never compiled into a release build of the relay.
+#[cfg(feature = "bench-no-audit")]
+pub mod bench {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static AUDIT: AtomicBool = AtomicBool::new(true);
+
+    /// Turns the audit log on or off for every store in this process.
+    pub fn set_audit_enabled(on: bool) {
+        AUDIT.store(on, Ordering::SeqCst);
+    }
+
+    /// Whether the audit log is on.
+    pub fn audit_enabled() -> bool {
+        AUDIT.load(Ordering::SeqCst)
+    }
 }
 
 fn log_failed(e: auditlog::LogError) -> StoreError {

@@ -1,0 +1,28 @@
+//! A smoke run of tipbench (a few hundred tips): the JSON contract holds. Figures are not
+//! asserted: these machines are shared and noisy; benchmarks are run by hand.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> serde_json::Value {
+    let o = Command::new(env!("CARGO_BIN_EXE_tipbench")).args(args).output().unwrap();
+    assert!(o.status.success(), "tipbench {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+#[test]
+fn ingest_and_latency_report_the_contract_fields() {
+    let v = run(&["--json", "ingest", "--tips", "200", "--senders", "4", "--window", "8"]);
+    assert_eq!(v["mode"], "ingest");
+    assert_eq!(v["tips"], 200);
+    for k in ["tips_per_sec", "verify_ceiling_per_sec", "ratio", "receipt_p50_ms", "receipt_p99_ms"] {
+        assert!(v[k].is_number(), "{k} in {v}");
+    }
+    assert!(v["machine"]["fsync_median_ms"].is_number());
+    let v = run(&["--json", "latency", "--rate", "100", "--seconds", "1"]);
+    assert_eq!(v["mode"], "latency");
+    assert_eq!(v["tips"], 100);
+    assert!(v["receipt_p99_ms"].is_number());
+}
