@@ -54,8 +54,14 @@ impl Client {
             return Err(untrusted(format!("it is {}'s local log, not the relay's", c.relay)));
         }
         let mut cosigners = Vec::new();
+        let latest = now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS);
         for cs in &sc.cosignatures {
             let Ok(p) = parse::<Cosignature>(cs) else { continue };
+            // Judged when it claims it was made, which may not be before the checkpoint
+            // nor after our own clock.
+            if p.message.created < at || p.message.created > latest {
+                continue;
+            }
             if let Ok(v) = verify::<Cosignature>(cs, self.trust(), p.message.created) {
                 if v.message.covers(&c) {
                     cosigners.push(v.signer.to_string());
@@ -106,7 +112,18 @@ impl Client {
             }
             return Ok(LogStatus { checkpoint: None, previous_size: None, cosigners: vec![], witnessed: false });
         };
-        let (c, cosigners) = self.verify_checkpoint(&sc)?;
+        let (c, cosigners) = match self.verify_checkpoint(&sc) {
+            Ok(x) => x,
+            Err(e) => return Err(self.alert(format!("the relay's newest checkpoint does not verify: {e}"))),
+        };
+        if let Some(p) = &prev {
+            if c.time < p.time {
+                return Err(self.alert(format!(
+                    "the relay's checkpoint is dated {} , before the one verified earlier ({})",
+                    c.time, p.time
+                )));
+            }
+        }
         if let Some(p) = &prev {
             if c.log != p.log {
                 return Err(self.alert(format!("the relay's log is now {}, not {}", c.log, p.log)));
@@ -131,9 +148,16 @@ impl Client {
                 )));
             }
             if c.size > p.size {
-                let proof = match conn.request(&Request::Consistency { old: p.size, new: c.size }).await? {
-                    Response::Proof { proof, .. } => proof,
-                    _ => return Err(unexpected("consistency")),
+                let proof = match conn.request(&Request::Consistency { old: p.size, new: c.size }).await {
+                    Ok(Response::Proof { proof, .. }) => proof,
+                    Ok(_) | Err(ConnError::Refused(_)) | Err(ConnError::Protocol(_)) => {
+                        return Err(self.alert(format!(
+                            "the relay signed a checkpoint of {} entries but will not prove it extends the one of {} \
+                             verified before",
+                            c.size, p.size
+                        )))
+                    }
+                    Err(e) => return Err(e.into()),
                 };
                 if let Err(e) = verify_consistency(p.size, c.size, &p.root, &c.root, &proof) {
                     return Err(self.alert(format!(

@@ -41,6 +41,10 @@ pub enum AuditCmd {
     Verify {
         /// The bundle file.
         bundle: PathBuf,
+        /// Without a configuration, trust the roots the bundle carries (then compare the
+        /// fingerprints printed with the ones each authority publishes).
+        #[arg(long)]
+        anchors_from_bundle: bool,
         /// JSON object: {"valid", "log", "first", "count", "checkpoints", "head", "error"}.
         #[arg(long)]
         json: bool,
@@ -97,6 +101,16 @@ pub enum AuditCmd {
     },
 }
 
+/// One CSV field (RFC 4180 quoting), never starting like a spreadsheet formula.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
 fn ts(ms: u64) -> String {
     Timestamp::from_unix_ms(ms).map(|t| t.to_string()).unwrap_or_else(|| ms.to_string())
 }
@@ -150,8 +164,14 @@ fn error_json(e: &BundleError) -> serde_json::Value {
 /// Runs `tipctl audit …`. `config` is the principal's configuration, if given.
 pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
     match cmd {
-        AuditCmd::Verify { bundle, json } => {
+        AuditCmd::Verify { bundle, json, anchors_from_bundle } => {
             let cfg = open_config(config)?;
+            if cfg.is_none() && !anchors_from_bundle {
+                anyhow::bail!(
+                    "no roots to check signatures against: pass --config FILE (your configured roots) or \
+                     --anchors-from-bundle (the bundle's own roots; compare the fingerprints it prints)"
+                );
+            }
             let started = std::time::Instant::now();
             match verify_file(bundle, cfg.as_ref(), |_| {})? {
                 Ok(r) => {
@@ -241,11 +261,10 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
             } else if *csv {
                 println!("index,time,kind,principal,from,to,tip,category,seq,code,subject,outcome,digest");
                 for e in &rows {
-                    println!(
-                        "{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                        e.index,
+                    let fields = [
+                        e.index.to_string(),
                         ts(e.time),
-                        e.kind,
+                        e.kind.clone(),
                         opt(&e.principal),
                         opt(&e.from),
                         opt(&e.to),
@@ -255,8 +274,9 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                         opt(&e.code),
                         opt(&e.subject),
                         opt(&e.outcome),
-                        opt(&e.digest)
-                    );
+                        opt(&e.digest),
+                    ];
+                    println!("{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
                 }
             } else {
                 let mut t = comfy_table::Table::new();

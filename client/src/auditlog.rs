@@ -40,7 +40,7 @@ pub fn append(
     index: u64,
     e: &AuditEntry,
 ) -> Result<(), LogError> {
-    let mut e = e.clone();
+    let mut e = sanitized(e);
     e.index = index;
     let bytes = e.encode();
     entries.insert(index, bytes.as_slice()).map_err(store_err)?;
@@ -56,6 +56,30 @@ pub fn append(
         nodes.insert((level, idx), h.0.as_slice()).map_err(store_err)?;
     }
     Ok(())
+}
+
+/// An entry as it may be logged: text fields cut to 300 characters, control characters
+/// replaced, so every entry decodes (and prints) safely.
+fn sanitized(e: &AuditEntry) -> AuditEntry {
+    let clean = |s: &Option<String>| {
+        s.as_ref().map(|x| x.chars().take(300).map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect::<String>())
+    };
+    AuditEntry {
+        index: e.index,
+        kind: clean(&Some(e.kind.clone())).unwrap_or_default(),
+        time: e.time,
+        principal: clean(&e.principal),
+        from: clean(&e.from),
+        to: clean(&e.to),
+        tip: clean(&e.tip),
+        category: clean(&e.category),
+        digest: clean(&e.digest),
+        seq: e.seq,
+        code: clean(&e.code),
+        subject: clean(&e.subject),
+        outcome: clean(&e.outcome),
+        detail: clean(&e.detail),
+    }
 }
 
 /// The nodes table as a proof source: aligned power-of-two subtrees are one lookup.

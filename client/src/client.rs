@@ -219,6 +219,14 @@ impl Client {
 
     /// Like [`Client::compose`] with a caller-chosen id and time (idempotent feeds, tests).
     pub fn compose_with_id(&self, d: Draft, id: TipId, created: Timestamp) -> Result<(Tip, Vec<u8>), ClientError> {
+        let (tip, rec) = self.sign_tip(d, id, created)?;
+        self.store.put_out(tip.id.as_bytes(), &rec)?;
+        Ok((tip, rec.envelope))
+    }
+
+    /// Builds and signs a tip and its outbox record without storing it (the feed stores a
+    /// batch in one transaction).
+    pub fn sign_tip(&self, d: Draft, id: TipId, created: Timestamp) -> Result<(Tip, OutRecord), ClientError> {
         let known: Vec<String> = self
             .cfg
             .trust
@@ -262,8 +270,7 @@ impl Client {
             acked_at: None,
             rejected: None,
         };
-        self.store.put_out(tip.id.as_bytes(), &rec)?;
-        Ok((tip, envelope))
+        Ok((tip, rec))
     }
 
     /// Submits an outbox tip and stores the verified receipt.
@@ -288,6 +295,54 @@ impl Client {
         rec.receipted_at = Some(now().as_unix_ms());
         self.store.put_out(id.as_bytes(), &rec)?;
         Ok(SentTip { tip, receipt, duplicate })
+    }
+
+    /// Submits these outbox tips pipelined (up to 32 requests in flight) and stores every
+    /// verified receipt, and every definitive refusal, in one transaction. A transport
+    /// failure is returned after what did arrive is stored; those tips stay pending.
+    pub async fn send_batch(&self, conn: &RelayConn, ids: &[[u8; 16]]) -> Result<Resent, ClientError> {
+        let mut recs = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(r) = self.store.get_out(id)? {
+                if r.receipt.is_none() && r.rejected.is_none() {
+                    recs.push((*id, r));
+                }
+            }
+        }
+        let reqs = recs.iter().map(|(_, r)| Request::Submit { envelope: r.envelope.clone() }).collect();
+        let answers = conn.request_many(reqs).await;
+        let mut out = Resent::default();
+        let mut updates = Vec::with_capacity(recs.len());
+        let mut failure: Option<ClientError> = None;
+        for ((id, mut rec), answer) in recs.into_iter().zip(answers) {
+            let tip = tiprelay_proto::parse::<Tip>(&rec.envelope).map_err(ClientError::Invalid)?.message;
+            match answer {
+                Ok(Response::Submitted { receipt, duplicate }) => {
+                    match self.check_receipt(&receipt, &tip, &rec.envelope) {
+                        Ok(r) => {
+                            rec.seq = Some(r.seq);
+                            rec.receipt = Some(receipt);
+                            rec.receipted_at = Some(now().as_unix_ms());
+                            updates.push((id, rec));
+                            out.sent.push(SentTip { tip, receipt: r, duplicate });
+                        }
+                        Err(e) => failure = Some(e),
+                    }
+                }
+                Ok(other) => failure = Some(ConnError::Protocol(unexpected(&other)).into()),
+                Err(ConnError::Refused(e)) if is_permanent(&e) => {
+                    rec.rejected = Some(format!("{}: {}", e.name, e.reason));
+                    updates.push((id, rec));
+                    out.refused.push((tip.id, e));
+                }
+                Err(e) => failure = Some(e.into()),
+            }
+        }
+        self.store.put_out_batch(&updates)?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
     }
 
     fn check_receipt(&self, bytes: &[u8], tip: &Tip, envelope: &[u8]) -> Result<Receipt, ClientError> {
@@ -538,17 +593,28 @@ impl Client {
     pub async fn relay_records(&self, conn: &RelayConn, since: u64, until: u64) -> Result<Vec<TipFacts>, ClientError> {
         let mut out = Vec::new();
         let mut after: Option<RecordCursor> = None;
-        // Bounded: 100,000 pages of 1024 (10^8 tips).
-        for _ in 0..100_000 {
+        let bad = |why: &str| ClientError::Untrusted { what: "records", why: why.to_owned() };
+        // Bounded: at most 20 million records (a busy decade), and the cursor must advance.
+        for _ in 0..20_000 {
             let req = Request::Records { since, until, after: after.clone(), limit: MAX_RECORDS };
             let (items, next) = match conn.request(&req).await? {
                 Response::Records { items, next } => (items, next),
                 other => return Err(ConnError::Protocol(unexpected(&other)).into()),
             };
+            if items.len() as u64 > MAX_RECORDS {
+                return Err(bad("an answer holds more records than asked for"));
+            }
+            for f in &items {
+                let t = f.accepted.map_or(0, Timestamp::as_unix_ms);
+                if t < since || t >= until {
+                    return Err(bad("a record lies outside the period asked for"));
+                }
+            }
             out.extend(items);
             match next {
-                Some(n) if after.as_ref() != Some(&n) => after = Some(n),
-                _ => break,
+                Some(n) if after.as_ref().is_none_or(|a| n > *a) => after = Some(n),
+                Some(_) => return Err(bad("the paging cursor went backwards")),
+                None => break,
             }
         }
         Ok(out)

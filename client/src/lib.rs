@@ -10,6 +10,7 @@ pub mod auditlog;
 pub mod client;
 pub mod config;
 pub mod conn;
+pub mod feed;
 pub mod files;
 pub mod ledger;
 pub mod output;

@@ -17,6 +17,7 @@ use tiprelay_proto::{
 };
 
 mod audit_cmd;
+mod feed_cmd;
 mod ledger_cmd;
 
 /// The analyst CLI of tiprelay: send tips to the counterpart jurisdiction, receive and
@@ -114,6 +115,14 @@ enum Cmd {
         #[command(subcommand)]
         cmd: audit_cmd::AuditCmd,
     },
+    /// Automated feed: events from a border system as JSON lines (docs/FEED.md), each
+    /// validated, signed with this (feed) principal's key, stored in the outbox and sent
+    /// pipelined; bad lines go to a rejects file and the rest goes on. Resumes where it was
+    /// after a crash or an outage; a `source_ref` makes re-reading a file harmless.
+    #[command(
+        after_help = "Examples:\n  tipctl --config dev-pki/MX/feed.toml feed --input plates-2026-11-30.jsonl\n  sensor-bridge | tipctl --config feed.toml feed --input - --follow\n\nExit: 0 when every valid line has its receipt (rejected lines are in the summary and the rejects file);\n1 with --strict if any line was rejected, or if the relay refused a tip; 130 on Ctrl-C (nothing is lost)."
+    )]
+    Feed(Box<feed_cmd::FeedArgs>),
     /// Send every tip in the outbox that has no receipt yet.
     Resend,
     /// Relay identity, connection health and pending counts; non-zero exit if the relay cannot be reached.
@@ -562,6 +571,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     receipt.accepted
                 );
             }
+        }
+        Cmd::Feed(a) => {
+            let c = open(&cli)?;
+            return feed_cmd::run(&c, a).await;
         }
         Cmd::Audit { cmd } => {
             return audit_cmd::run(cmd, cli.config.as_deref()).await;

@@ -31,6 +31,9 @@ const STATEMENTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("statemen
 /// alerts (`alert:<ms>`) when the relay's log was inconsistent with it.
 const AUDIT: TableDefinition<&str, &[u8]> = TableDefinition::new("audit");
 
+/// Feed idempotency: `source_ref` → tip id.
+const FEED_REFS: TableDefinition<&str, &[u8]> = TableDefinition::new("feed_refs");
+
 /// Size of the local audit log, in `meta`.
 const AUDIT_SIZE: &str = "audit_size";
 
@@ -184,6 +187,7 @@ impl LocalStore {
         w.open_table(FEEDBACK).map_err(|e| s.err(e))?;
         w.open_table(STATEMENTS).map_err(|e| s.err(e))?;
         w.open_table(AUDIT).map_err(|e| s.err(e))?;
+        w.open_table(FEED_REFS).map_err(|e| s.err(e))?;
         w.commit().map_err(|e| s.err(e))?;
         Ok(s)
     }
@@ -229,13 +233,58 @@ impl LocalStore {
     /// Inserts or replaces an outbox record.
     pub fn put_out(&self, id: &[u8; 16], r: &OutRecord) -> Result<(), StoreError> {
         let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        self.put_out_in(&w, id, r)?;
+        w.commit().map_err(|e| self.err(e))
+    }
+
+    /// Several outbox records in one transaction (one fsync): receipts of a pipelined batch.
+    pub fn put_out_batch(&self, items: &[([u8; 16], OutRecord)]) -> Result<(), StoreError> {
+        let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        for (id, r) in items {
+            self.put_out_in(&w, id, r)?;
+        }
+        w.commit().map_err(|e| self.err(e))
+    }
+
+    /// A batch of new feed tips, in one transaction with what makes the feed resumable: the
+    /// `source_ref → id` of each, and the input position reached (`cursor`: key, line).
+    pub fn put_feed_batch(
+        &self,
+        items: &[([u8; 16], OutRecord, Option<String>)],
+        cursor: Option<(&str, u64)>,
+    ) -> Result<(), StoreError> {
+        let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        for (id, r, source_ref) in items {
+            self.put_out_in(&w, id, r)?;
+            if let Some(sr) = source_ref {
+                w.open_table(FEED_REFS)
+                    .map_err(|e| self.err(e))?
+                    .insert(sr.as_str(), id.as_slice())
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        if let Some((key, line)) = cursor {
+            w.open_table(META).map_err(|e| self.err(e))?.insert(key, line).map_err(|e| self.err(e))?;
+        }
+        w.commit().map_err(|e| self.err(e))
+    }
+
+    /// The tip id recorded for a feed `source_ref`, if any.
+    pub fn feed_ref(&self, source_ref: &str) -> Result<Option<[u8; 16]>, StoreError> {
+        let r = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = r.open_table(FEED_REFS).map_err(|e| self.err(e))?;
+        let v = t.get(source_ref).map_err(|e| self.err(e))?;
+        v.map(|g| g.value().try_into().map_err(|_| self.err("bad feed ref"))).transpose()
+    }
+
+    fn put_out_in(&self, w: &redb::WriteTransaction, id: &[u8; 16], r: &OutRecord) -> Result<(), StoreError> {
         let old: Option<OutRecord> = {
             let t = w.open_table(OUTBOX).map_err(|e| self.err(e))?;
             let g = t.get(id.as_slice()).map_err(|e| self.err(e))?;
             g.map(|g| self.dec(g.value())).transpose()?
         };
         for e in out_events(old.as_ref(), r) {
-            self.log(&w, e)?;
+            self.log(w, e)?;
         }
         w.open_table(OUTBOX)
             .map_err(|e| self.err(e))?
@@ -257,7 +306,7 @@ impl LocalStore {
             let f = keep_feedback(f, old);
             t.insert(key, f.pack().as_slice()).map_err(|e| self.err(e))?;
         }
-        w.commit().map_err(|e| self.err(e))
+        Ok(())
     }
 
     /// Ids of outbox tips still to send, oldest first.
@@ -593,6 +642,15 @@ impl LocalStore {
     /// Stores a ledger statement under its id (replacing an earlier copy).
     pub fn put_statement(&self, id: &[u8; 16], r: &StatementRecord) -> Result<(), StoreError> {
         let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let t = w.open_table(STATEMENTS).map_err(|e| self.err(e))?;
+            let old: Option<StatementRecord> =
+                t.get(id.as_slice()).map_err(|e| self.err(e))?.map(|g| self.dec(g.value())).transpose()?;
+            // A counterpart's statement never replaces one made here under the same id.
+            if old.is_some_and(|o| o.own && !r.own) {
+                return Ok(());
+            }
+        }
         w.open_table(STATEMENTS)
             .map_err(|e| self.err(e))?
             .insert(id.as_slice(), enc(r).as_slice())
@@ -622,6 +680,17 @@ impl LocalStore {
     /// Records a verified checkpoint as the newest.
     pub fn set_audit_checkpoint(&self, envelope: &[u8]) -> Result<(), StoreError> {
         let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        // Only forward: a slower concurrent check must not put an older checkpoint back.
+        let size_of = |b: &[u8]| parse::<tiprelay_proto::Checkpoint>(b).map(|c| c.message.size).unwrap_or(0);
+        let current = w
+            .open_table(AUDIT)
+            .map_err(|e| self.err(e))?
+            .get("checkpoint")
+            .map_err(|e| self.err(e))?
+            .map(|g| size_of(g.value()));
+        if current.is_some_and(|s| s > size_of(envelope)) {
+            return Ok(());
+        }
         let old = w
             .open_table(AUDIT)
             .map_err(|e| self.err(e))?

@@ -149,7 +149,7 @@ impl AuditEntry {
             e.outcome.as_ref(),
             e.detail.as_ref(),
         ];
-        if texts.into_iter().flatten().any(|s| s.chars().count() > MAX_FIELD_CHARS) {
+        if texts.into_iter().flatten().any(|s| s.chars().count() > MAX_FIELD_CHARS || s.chars().any(char::is_control)) {
             return Err(FieldError::OutOfRange("entry"));
         }
         // One encoding per entry: what we would write must be what we read.
@@ -535,6 +535,9 @@ pub fn verify_bundle<R: Read>(
         }
         if cps.last().is_some_and(|p| p.checkpoint.size >= c.size) {
             return Err(bad(place, "checkpoints are not in ascending size order"));
+        }
+        if cps.last().is_some_and(|p| p.checkpoint.time > c.time) {
+            return Err(bad(place, "it is dated before the checkpoint that precedes it"));
         }
         if c.size < h.first || c.size > end || (c.size == h.first && h.count > 0) {
             return Err(bad(place, format!("its size is outside the entries of this bundle ({}..{end})", h.first)));

@@ -487,6 +487,11 @@ fn audit_export_verify_log_and_prove_from_the_binaries() {
     let v = ok_json(&mx, &["audit", "verify", bundle.to_str().unwrap(), "--json"]);
     assert_eq!(v["valid"], true, "{v}");
     let o = Command::new(tipctl_bin()).args(["audit", "verify", bundle.to_str().unwrap()]).output().unwrap();
+    assert!(!o.status.success(), "without roots, verify refuses rather than trust the bundle's own");
+    let o = Command::new(tipctl_bin())
+        .args(["audit", "verify", bundle.to_str().unwrap(), "--anchors-from-bundle"])
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("VALID") && text.contains("fingerprints"), "{text}");

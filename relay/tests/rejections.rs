@@ -288,8 +288,9 @@ async fn silent_and_flooding_peers_are_bounded() {
     let ended = tokio::time::timeout(Duration::from_secs(20), r.read_to_end(1024)).await;
     assert!(ended.is_ok(), "a silent stream was never timed out");
     assert!(t.elapsed() >= Duration::from_millis(1500), "the stream ended before the peer went silent for long");
-    // With streams freed, the connection can open a new one again.
-    assert!(tokio::time::timeout(Duration::from_secs(5), quiet.open_bi()).await.is_ok());
+    // With streams freed, the connection can open a new one again (bounded; generous for a
+    // loaded machine: the other held streams time out too and their credit returns).
+    assert!(tokio::time::timeout(Duration::from_secs(20), quiet.open_bi()).await.is_ok());
     drop((s, held));
     cu.close().await;
     w.relay.unwrap().shutdown().await.unwrap();

@@ -1,0 +1,177 @@
+//! The automated feed (docs/FEED.md): border-system events as JSON lines, validated line
+//! by line, signed, written durably to the outbox in batches (with the input position and
+//! each `source_ref` in the same transaction), then sent pipelined.
+
+use serde::Deserialize;
+use tiprelay_proto::{InfoCredibility, Location, Timestamp, TipId};
+
+use crate::client::Draft;
+
+/// One event line, in the tip's own field names. `from`, `author`, `id` and `created` are
+/// the feed's; `urgency` defaults to `routine`, `lang` to the principal's.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    to: String,
+    category: String,
+    summary: String,
+    tlp: String,
+    #[serde(default)]
+    urgency: Option<String>,
+    #[serde(default)]
+    details: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    location: Option<Loc>,
+    #[serde(default)]
+    observed_at: Option<String>,
+    #[serde(default)]
+    valid_until: Option<String>,
+    #[serde(default)]
+    source_reliability: Option<String>,
+    #[serde(default)]
+    info_credibility: Option<u64>,
+    #[serde(default)]
+    refs: Vec<String>,
+    #[serde(default)]
+    source_ref: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Loc {
+    lat: f64,
+    lon: f64,
+    radius_m: u64,
+    #[serde(default)]
+    place: Option<String>,
+    #[serde(default)]
+    sector: Option<String>,
+    #[serde(default)]
+    port_of_entry: Option<String>,
+}
+
+/// Longest accepted input line (a 64 KiB envelope cannot hold more).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+/// Longest `source_ref`.
+pub const MAX_SOURCE_REF_CHARS: usize = 200;
+
+/// A valid event: the draft and its `source_ref`, if any.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// What the feed signs.
+    pub draft: Draft,
+    /// The border system's own event id (idempotency key), if given.
+    pub source_ref: Option<String>,
+}
+
+fn time(s: &str, field: &str) -> Result<Timestamp, String> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| format!("{field}: `{}` is not an RFC 3339 time", s.chars().take(40).collect::<String>()))?;
+    let ms = u64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| format!("{field}: before 1970"))?;
+    Timestamp::from_unix_ms(ms).ok_or_else(|| format!("{field}: out of range"))
+}
+
+/// Parses one line (without its newline). The error is a one-line reason that names the
+/// field, never the line's content.
+pub fn parse_line(bytes: &[u8]) -> Result<Event, String> {
+    if bytes.len() > MAX_LINE_BYTES {
+        return Err(format!("line too long ({} bytes; at most {MAX_LINE_BYTES})", bytes.len()));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
+    let l: Line = serde_json::from_str(text).map_err(|e| {
+        // Keep serde's words only when they name a field; a type error would quote the value.
+        let m = e.to_string();
+        if m.starts_with("missing field") || m.starts_with("unknown field") || m.starts_with("duplicate field") {
+            format!("not a valid event: {}", m.split(" at line").next().unwrap_or(&m))
+        } else {
+            format!("not a valid event: {:?} error at column {}", e.classify(), e.column())
+        }
+    })?;
+    if let Some(r) = &l.source_ref {
+        if r.is_empty() || r.chars().count() > MAX_SOURCE_REF_CHARS || r.chars().any(char::is_control) {
+            return Err(format!("source_ref: 1 to {MAX_SOURCE_REF_CHARS} characters, no control characters"));
+        }
+    }
+    let field = |name: &str, e: &dyn std::fmt::Display| format!("{name}: {e}");
+    let draft = Draft {
+        to: l.to.parse().map_err(|e| field("to", &e))?,
+        category: l.category.parse().map_err(|e| field("category", &e))?,
+        urgency: l.urgency.as_deref().unwrap_or("routine").parse().map_err(|e| field("urgency", &e))?,
+        summary: l.summary,
+        details: l.details,
+        lang: l.lang.map(|x| x.parse()).transpose().map_err(|e| field("lang", &e))?,
+        location: l.location.map(|x| Location {
+            lat: x.lat,
+            lon: x.lon,
+            radius_m: x.radius_m,
+            place: x.place,
+            sector: x.sector,
+            port_of_entry: x.port_of_entry,
+        }),
+        observed_at: l.observed_at.as_deref().map(|s| time(s, "observed_at")).transpose()?,
+        valid_until: l.valid_until.as_deref().map(|s| time(s, "valid_until")).transpose()?,
+        source_reliability: l
+            .source_reliability
+            .map(|x| x.parse())
+            .transpose()
+            .map_err(|e| field("source_reliability", &e))?,
+        info_credibility: l
+            .info_credibility
+            .map(InfoCredibility::new)
+            .transpose()
+            .map_err(|e| field("info_credibility", &e))?,
+        tlp: l.tlp.parse().map_err(|e| field("tlp", &e))?,
+        refs: l.refs.iter().map(|r| r.parse::<TipId>()).collect::<Result<_, _>>().map_err(|e| field("refs", &e))?,
+    };
+    Ok(Event { draft, source_ref: l.source_ref })
+}
+
+/// The tip id of a `source_ref` for this principal: UUIDv7 whose time is `at` and whose
+/// random bits are SHA-256(principal, 0x00, source_ref). Recorded the first time, so a
+/// re-read never mints a second id.
+pub fn id_for(principal: &str, source_ref: &str, at: Timestamp) -> TipId {
+    let mut buf = Vec::with_capacity(principal.len() + source_ref.len() + 1);
+    buf.extend_from_slice(principal.as_bytes());
+    buf.push(0);
+    buf.extend_from_slice(source_ref.as_bytes());
+    let d = tiprelay_proto::Digest::of(&buf);
+    let mut r = [0u8; 10];
+    r.copy_from_slice(&d.0[..10]);
+    TipId::new_v7(at, r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_lines_parse_and_bad_ones_name_the_field() {
+        let ok = br#"{"to":"US","category":"fuel_theft","summary":"Tap on pipeline km 212","tlp":"amber","source_ref":"cam-7/991","location":{"lat":31.7,"lon":-106.4,"radius_m":500}}"#;
+        let e = parse_line(ok).unwrap();
+        assert_eq!(e.source_ref.as_deref(), Some("cam-7/991"));
+        assert_eq!(e.draft.urgency.as_str(), "routine");
+        for (line, want) in [
+            (&b"{not json"[..], "not a valid event"),
+            (br#"{"to":"US","category":"weather","summary":"x","tlp":"green"}"#, "category"),
+            (br#"{"to":"US","category":"other","summary":"x"}"#, "tlp"),
+            (br#"{"to":"US","category":"other","summary":"x","tlp":"green","colour":"red"}"#, "colour"),
+            (br#"{"to":"US","category":"other","summary":"x","tlp":"green","observed_at":"yesterday"}"#, "observed_at"),
+            (b"\xff\xfe{}", "UTF-8"),
+        ] {
+            let err = parse_line(line).unwrap_err();
+            assert!(err.contains(want), "{err} should name {want}");
+        }
+        let secret = br#"{"to":"US","category":"bogus","summary":"SECRET-CANARY","tlp":"green"}"#;
+        assert!(!parse_line(secret).unwrap_err().contains("SECRET-CANARY"), "reasons never echo content");
+    }
+
+    #[test]
+    fn ids_are_stable_per_principal_and_source_ref() {
+        let t = Timestamp::from_unix_ms(1_796_000_000_000).unwrap();
+        assert_eq!(id_for("p", "a", t), id_for("p", "a", t));
+        assert_ne!(id_for("p", "a", t), id_for("p", "b", t));
+        assert_ne!(id_for("p", "a", t), id_for("q", "a", t));
+    }
+}
