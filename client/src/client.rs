@@ -202,7 +202,8 @@ impl Client {
     pub fn open(cfg: ClientConfig) -> Result<Self, ClientError> {
         let trust = files::load_trust(&cfg.trust)?;
         let signer = files::read_signer(&cfg.signing_key, &cfg.signing_cert)?;
-        let store = LocalStore::open(&cfg.store)?;
+        let mut store = LocalStore::open(&cfg.store)?;
+        store.set_limit(cfg.max_store_mb.map(|mb| mb.saturating_mul(1024 * 1024)));
         Ok(Self { cfg, store, trust, signer })
     }
 
@@ -219,6 +220,7 @@ impl Client {
 
     /// Like [`Client::compose`] with a caller-chosen id and time (idempotent feeds, tests).
     pub fn compose_with_id(&self, d: Draft, id: TipId, created: Timestamp) -> Result<(Tip, Vec<u8>), ClientError> {
+        self.store.check_space()?;
         let (tip, rec) = self.sign_tip(d, id, created)?;
         self.store.put_out(tip.id.as_bytes(), &rec)?;
         Ok((tip, rec.envelope))

@@ -19,6 +19,8 @@ struct Raw {
     trust: Vec<RawTrust>,
     #[serde(default)]
     audit: RawAudit,
+    #[serde(default)]
+    max_store_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +83,8 @@ pub struct ClientConfig {
     pub signing_key: PathBuf,
     /// Cosign each relay checkpoint verified as consistent (`[audit] witness = true`).
     pub witness: bool,
+    /// Largest local store, in MiB (`max_store_mb`); new tips are refused beyond it.
+    pub max_store_mb: Option<u64>,
 }
 
 impl ClientConfig {
@@ -133,6 +137,7 @@ impl ClientConfig {
             jurisdiction,
             trust,
             witness: raw.audit.witness,
+            max_store_mb: raw.max_store_mb,
         })
     }
 }

@@ -191,6 +191,7 @@ pub async fn run(c: &Client, a: &FeedArgs) -> Result<ExitCode> {
     let mut sender = Sender { c, conn: None, backoff: Duration::from_millis(250) };
     let mut last_stats = Instant::now();
     let mut line_no: u64 = 0;
+    let mut committed: u64 = resume_after;
     let mut buf = Vec::with_capacity(4096);
     let principal = c.principal().to_string();
 
@@ -274,7 +275,25 @@ pub async fn run(c: &Client, a: &FeedArgs) -> Result<ExitCode> {
                 f.flush().await?;
             }
             // Durable before anything is sent: the batch, its source_refs and the position.
-            c.store.put_feed_batch(&items, cursor_key.as_deref().map(|k| (k, last_line)))?;
+            // A full disk (or store limit) refuses the whole batch: nothing of it is
+            // half-written, the position stays before it, and reading stops.
+            if let Err(e) = c
+                .store
+                .check_space()
+                .and_then(|()| c.store.put_feed_batch(&items, cursor_key.as_deref().map(|k| (k, last_line))))
+            {
+                if e.is_full() {
+                    let (ok, bad) = sender.drain().await?;
+                    stats.receipted += ok;
+                    stats.refused += bad;
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "stopped reading after line {committed}: every line up to it is signed, stored and \
+                         sent; free space (or raise max_store_mb) and run the feed again to continue"
+                    )));
+                }
+                return Err(e.into());
+            }
+            committed = last_line;
             stats.queued += items.len() as u64;
             let (ok, bad) = sender.drain().await?;
             stats.receipted += ok;

@@ -142,12 +142,22 @@ pub struct StatementRecord {
 pub struct StoreError {
     path: String,
     why: String,
+    full: bool,
+}
+
+impl StoreError {
+    /// True when the disk (or the configured store size limit) is full: nothing was written.
+    pub fn is_full(&self) -> bool {
+        self.full
+    }
 }
 
 /// The local store.
 pub struct LocalStore {
     db: Database,
     path: String,
+    /// Largest store file allowed (`max_store_mb`), if any.
+    limit: Option<u64>,
 }
 
 fn enc<T: Serialize>(v: &T) -> Vec<u8> {
@@ -158,7 +168,30 @@ fn enc<T: Serialize>(v: &T) -> Vec<u8> {
 
 impl LocalStore {
     fn err(&self, e: impl std::fmt::Display) -> StoreError {
-        StoreError { path: self.path.clone(), why: e.to_string() }
+        let why = e.to_string();
+        let full = why.contains("No space left") || why.contains("os error 28") || why.contains("StorageFull");
+        let why = if full { format!("{why} (the disk is full)") } else { why };
+        StoreError { path: self.path.clone(), why, full }
+    }
+
+    /// Sets the largest size the store file may reach; writers that call
+    /// [`LocalStore::check_space`] refuse to grow it further.
+    pub fn set_limit(&mut self, bytes: Option<u64>) {
+        self.limit = bytes;
+    }
+
+    /// Refuses (with a "full" error) when the store file has reached its size limit.
+    pub fn check_space(&self) -> Result<(), StoreError> {
+        let Some(limit) = self.limit else { return Ok(()) };
+        let size = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        if size >= limit {
+            return Err(StoreError {
+                path: self.path.clone(),
+                why: format!("the store has reached its size limit ({size} of {limit} bytes, max_store_mb)"),
+                full: true,
+            });
+        }
+        Ok(())
     }
 
     fn dec<T: for<'de> Deserialize<'de>>(&self, b: &[u8]) -> Result<T, StoreError> {
@@ -168,7 +201,7 @@ impl LocalStore {
     /// Opens or creates the store.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let ps = path.display().to_string();
-        let mk = |why: String| StoreError { path: ps.clone(), why };
+        let mk = |why: String| StoreError { path: ps.clone(), why, full: false };
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d).map_err(|e| mk(e.to_string()))?;
         }
@@ -176,7 +209,7 @@ impl LocalStore {
         // The store holds tip bodies: owner-only.
         std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
             .map_err(|e| mk(e.to_string()))?;
-        let s = Self { db, path: ps };
+        let s = Self { db, path: ps, limit: None };
         let w = s.db.begin_write().map_err(|e| s.err(e))?;
         w.open_table(OUTBOX).map_err(|e| s.err(e))?;
         w.open_table(PENDING).map_err(|e| s.err(e))?;

@@ -192,3 +192,32 @@ fn a_relay_restart_during_a_feed_is_waited_out() {
     assert!(got.values().all(|n| *n == 1));
     relay.terminate();
 }
+
+#[test]
+fn a_full_store_stops_the_feed_clearly_and_loses_nothing_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut relay, _, feed, us) = start(dir.path());
+    // A 1 MiB cap on the feed's local store stands in for a full disk (same code path: the
+    // batch is refused whole, reading stops).
+    let text = std::fs::read_to_string(&feed).unwrap();
+    let capped = dir.path().join("pki/MX/feed-capped.toml");
+    std::fs::write(&capped, format!("max_store_mb = 1\n{text}")).unwrap();
+    let input = dir.path().join("many.jsonl");
+    const N: usize = 3_000;
+    let body: String = (0..N).map(|i| line(i, true) + "\n").collect();
+    std::fs::write(&input, body).unwrap();
+    let o = tipctl(&capped, &["feed", "--input", input.to_str().unwrap(), "--batch", "256"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("size limit") && err.contains("stopped reading after line"), "{err}");
+    let first = received(&us);
+    assert!(!first.is_empty() && first.len() < N, "{} delivered before the store filled", first.len());
+    assert!(first.values().all(|n| *n == 1));
+    // Room again: the feed continues where it stopped; every line exactly once.
+    let o = tipctl(&feed, &["feed", "--input", input.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let all = received(&us);
+    assert_eq!(all.len(), N);
+    assert!(all.values().all(|n| *n == 1));
+    relay.terminate();
+}
