@@ -45,6 +45,27 @@ enum Mode {
         #[arg(long, default_value_t = 32)]
         window: usize,
     },
+    /// End to end: senders sign, the relay verifies and commits, recipients fetch, verify,
+    /// store and acknowledge; tips per second counted at the recipients.
+    E2e {
+        /// Tips in total (half each way).
+        #[arg(long, default_value_t = 10_000)]
+        tips: usize,
+    },
+    /// Tips queued for an offline recipient: relay RSS and store size, restart-to-serving
+    /// time, then the drain rate when the recipient connects (the relay runs as its own
+    /// process, the `tiprelay` binary next to this one).
+    Backlog {
+        /// Tips queued.
+        #[arg(long, default_value_t = 1_000_000)]
+        tips: usize,
+    },
+    /// A JSON-lines file through `tipctl feed` (the binary next to this one), to receipts.
+    Feed {
+        /// Lines in the file.
+        #[arg(long, default_value_t = 100_000)]
+        lines: usize,
+    },
     /// A fixed offered rate for a while; the receipt latency distribution.
     Latency {
         /// Tips per second offered.
@@ -334,6 +355,238 @@ async fn latency(rate: u64, seconds: u64) -> Result<Value> {
     }))
 }
 
+/// A binary built next to this one (`tiprelay`, `tipctl`).
+fn sibling(name: &str) -> Result<PathBuf> {
+    let me = std::env::current_exe()?;
+    let p = me.with_file_name(name);
+    if !p.exists() {
+        bail!("{} is missing: build the workspace (cargo build --release --locked) first", p.display());
+    }
+    Ok(p)
+}
+
+/// Submits pre-signed envelopes over one connection, `window` in flight; returns latencies.
+async fn submit_all(conn: Arc<RelayConn>, envs: Vec<Vec<u8>>, window: usize) -> Result<Vec<f64>> {
+    let mut lat = Vec::with_capacity(envs.len());
+    let mut inflight = tokio::task::JoinSet::new();
+    for env in envs {
+        if inflight.len() >= window {
+            if let Some(r) = inflight.join_next().await {
+                lat.push(r??);
+            }
+        }
+        let c = conn.clone();
+        inflight.spawn(async move {
+            let t = Instant::now();
+            match c.request(&Request::Submit { envelope: env }).await? {
+                Response::Submitted { .. } => Ok::<f64, anyhow::Error>(t.elapsed().as_secs_f64() * 1000.0),
+                other => bail!("unexpected answer: {other:?}"),
+            }
+        });
+    }
+    while let Some(r) = inflight.join_next().await {
+        lat.push(r??);
+    }
+    Ok(lat)
+}
+
+async fn e2e(tips: usize) -> Result<Value> {
+    let bed = Bed::start().await?;
+    let per = tips.div_ceil(PRINCIPALS.len());
+    let mx = tiprelay_client::Client::open(ClientConfig::load(&bed.config("MX", "analyst"))?)?;
+    let us = tiprelay_client::Client::open(ClientConfig::load(&bed.config("US", "analyst"))?)?;
+    let (cmx, cus) = (RelayConn::connect(&mx.cfg).await?, RelayConn::connect(&us.cfg).await?);
+    let mut senders = Vec::new();
+    for (j, k, to) in PRINCIPALS {
+        let cfg = ClientConfig::load(&bed.config(j, k))?;
+        let conn = Arc::new(RelayConn::connect(&cfg).await?);
+        senders.push((cfg, to, conn));
+    }
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for (i, (cfg, to, conn)) in senders.into_iter().enumerate() {
+        set.spawn(async move {
+            // Signing is part of the measured path here, in chunks so sending overlaps it.
+            let mut lat = Vec::new();
+            for chunk in 0..per.div_ceil(256) {
+                let n = 256.min(per - chunk * 256);
+                let envs = presign(&cfg, to, n, i * 10_000 + chunk)?;
+                lat.extend(submit_all(conn.clone(), envs, 32).await?);
+            }
+            anyhow::Ok(lat)
+        });
+    }
+    let want = per * 2;
+    let recv = |c: tiprelay_client::Client, conn: RelayConn| async move {
+        let mut n = 0usize;
+        let deadline = Instant::now() + Duration::from_secs(600);
+        while n < want && Instant::now() < deadline {
+            let got = c.fetch_inbox(&conn).await?;
+            n += got.received.iter().filter(|g| g.fresh).count();
+            if got.received.is_empty() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        conn.close().await;
+        anyhow::Ok(n)
+    };
+    let (a, b) = tokio::join!(recv(mx, cmx), recv(us, cus));
+    let received = a? + b?;
+    let secs = started.elapsed().as_secs_f64();
+    while let Some(r) = set.join_next().await {
+        r??;
+    }
+    bed.stop().await?;
+    Ok(
+        json!({"mode": "e2e", "tips": received, "tips_per_sec": (received as f64 / secs).round(), "seconds": (secs * 100.0).round() / 100.0}),
+    )
+}
+
+fn rss_mib(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+async fn backlog(tips: usize) -> Result<Value> {
+    let dir = tempfile::Builder::new().prefix("tipbench-").tempdir()?;
+    let addr = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+    tiprelay_certs::dev::create(&tiprelay_certs::dev::DevOptions {
+        out: dir.path().join("pki"),
+        jurisdictions: vec!["MX".parse()?, "US".parse()?],
+        relay_addr: addr,
+        force: false,
+    })?;
+    let rt = dir.path().join("pki/relay.toml");
+    let relay_bin = sibling("tiprelay")?;
+    let spawn = || {
+        std::process::Command::new(&relay_bin)
+            .args(["serve", "--config"])
+            .arg(&rt)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+    };
+    let mx_cfg = ClientConfig::load(&dir.path().join("pki/MX/analyst.toml"))?;
+    let us_cfg = ClientConfig::load(&dir.path().join("pki/US/analyst.toml"))?;
+    let wait_serving = |cfg: ClientConfig| async move {
+        let t = Instant::now();
+        for _ in 0..600 {
+            if let Ok(c) = RelayConn::connect(&cfg).await {
+                if matches!(c.request(&Request::Status).await, Ok(Response::Status { .. })) {
+                    c.close().await;
+                    return Ok(t.elapsed().as_secs_f64());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        bail!("the relay did not come up")
+    };
+    let mut child = spawn()?;
+    wait_serving(mx_cfg.clone()).await?;
+    // Queue the backlog: MX's analyst and feed send to the US, which stays offline.
+    let started = Instant::now();
+    let feed_cfg = ClientConfig::load(&dir.path().join("pki/MX/feed.toml"))?;
+    let mut set = tokio::task::JoinSet::new();
+    for (i, cfg) in [mx_cfg.clone(), feed_cfg].into_iter().enumerate() {
+        let n = tips / 2 + usize::from(i == 0) * (tips % 2);
+        set.spawn(async move {
+            let conn = Arc::new(RelayConn::connect(&cfg).await?);
+            for chunk in 0..n.div_ceil(1024) {
+                let k = 1024.min(n - chunk * 1024);
+                let envs = presign(&cfg, "US", k, i * 100_000 + chunk)?;
+                submit_all(conn.clone(), envs, 32).await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r??;
+    }
+    let queue_secs = started.elapsed().as_secs_f64();
+    let rss_loaded = rss_mib(child.id());
+    let store = dir.path().join("pki/relay/relay.redb");
+    let store_mib = std::fs::metadata(&store).map(|m| m.len() as f64 / 1048576.0).unwrap_or(0.0);
+    // Restart: SIGTERM, then time from spawn to the first answered request.
+    let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = child.wait();
+    let t = Instant::now();
+    let mut child = spawn()?;
+    wait_serving(us_cfg.clone()).await?;
+    let restart_secs = t.elapsed().as_secs_f64();
+    let rss_restarted = rss_mib(child.id());
+    // Drain: the US analyst connects and fetches, verifies, stores and acks everything.
+    let us = tiprelay_client::Client::open(us_cfg)?;
+    let conn = RelayConn::connect(&us.cfg).await?;
+    let t = Instant::now();
+    let mut drained = 0usize;
+    for _ in 0..(tips / 256 + 100) {
+        let got = us.fetch_inbox(&conn).await?;
+        if got.received.is_empty() {
+            break;
+        }
+        drained += got.received.len();
+    }
+    let drain_secs = t.elapsed().as_secs_f64();
+    let rss_drain = rss_mib(child.id());
+    conn.close().await;
+    let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = child.wait();
+    let r1 = |x: Option<f64>| x.map(|v| (v * 10.0).round() / 10.0);
+    Ok(json!({
+        "mode": "backlog",
+        "tips": tips,
+        "queue_tips_per_sec": (tips as f64 / queue_secs).round(),
+        "relay_rss_mib_queued": r1(rss_loaded),
+        "relay_rss_mib_after_restart": r1(rss_restarted),
+        "relay_rss_mib_after_drain": r1(rss_drain),
+        "store_mib": (store_mib * 10.0).round() / 10.0,
+        "restart_to_serving_secs": (restart_secs * 1000.0).round() / 1000.0,
+        "drained": drained,
+        "drain_tips_per_sec": (drained as f64 / drain_secs).round(),
+    }))
+}
+
+async fn feed(lines: usize) -> Result<Value> {
+    let bed = Bed::start().await?;
+    let input = bed.dir.path().join("feed.jsonl");
+    let mut text = String::with_capacity(lines * 200);
+    for i in 0..lines {
+        text.push_str(&format!(
+            "{{\"to\":\"US\",\"category\":\"fuel_theft\",\"summary\":\"sensor event {i}: tanker at pipeline valve\",\"tlp\":\"amber\",\"location\":{{\"lat\":31.7,\"lon\":-106.4,\"radius_m\":300}},\"source_ref\":\"bench-{i}\"}}\n"
+        ));
+    }
+    std::fs::write(&input, text)?;
+    let tipctl = sibling("tipctl")?;
+    let t = Instant::now();
+    let cfg = bed.config("MX", "feed");
+    let inp = input.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&tipctl)
+            .env("TIPCTL_CONFIG", cfg)
+            .args(["feed", "--input"])
+            .arg(&inp)
+            .stderr(std::process::Stdio::null())
+            .output()
+    })
+    .await??;
+    let secs = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!("tipctl feed failed: {}", String::from_utf8_lossy(&out.stdout));
+    }
+    let summary: Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null);
+    bed.stop().await?;
+    let receipted = summary["receipted"].as_u64().unwrap_or(0);
+    Ok(json!({"mode": "feed", "lines": lines, "receipted": receipted, "seconds": (secs * 100.0).round() / 100.0,
+              "tips_per_sec": (receipted as f64 / secs).round()}))
+}
+
 fn table(v: &Value) -> String {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
@@ -364,6 +617,9 @@ async fn main() -> std::process::ExitCode {
         let mut v = match cli.mode {
             Mode::Ingest { tips, senders, window } => ingest(&c, tips, senders, window).await?,
             Mode::Latency { rate, seconds } => latency(rate, seconds).await?,
+            Mode::E2e { tips } => e2e(tips).await?,
+            Mode::Backlog { tips } => backlog(tips).await?,
+            Mode::Feed { lines } => feed(lines).await?,
         };
         if let Some(o) = v.as_object_mut() {
             o.insert("machine".into(), c.json());

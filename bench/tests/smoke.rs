@@ -13,7 +13,7 @@ fn run(args: &[&str]) -> serde_json::Value {
 }
 
 #[test]
-fn ingest_and_latency_report_the_contract_fields() {
+fn every_mode_reports_its_contract_fields() {
     let v = run(&["--json", "ingest", "--tips", "200", "--senders", "4", "--window", "8"]);
     assert_eq!(v["mode"], "ingest");
     assert_eq!(v["tips"], 200);
@@ -21,6 +21,13 @@ fn ingest_and_latency_report_the_contract_fields() {
         assert!(v[k].is_number(), "{k} in {v}");
     }
     assert!(v["machine"]["fsync_median_ms"].is_number());
+    let v = run(&["--json", "e2e", "--tips", "200"]);
+    assert_eq!((v["mode"].as_str(), v["tips"].as_u64()), (Some("e2e"), Some(200)));
+    let v = run(&["--json", "feed", "--lines", "200"]);
+    assert_eq!((v["mode"].as_str(), v["receipted"].as_u64()), (Some("feed"), Some(200)));
+    let v = run(&["--json", "backlog", "--tips", "300"]);
+    assert_eq!((v["mode"].as_str(), v["drained"].as_u64()), (Some("backlog"), Some(300)));
+    assert!(v["relay_rss_mib_queued"].is_number() && v["restart_to_serving_secs"].is_number(), "{v}");
     let v = run(&["--json", "latency", "--rate", "100", "--seconds", "1"]);
     assert_eq!(v["mode"], "latency");
     assert_eq!(v["tips"], 100);
