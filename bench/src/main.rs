@@ -236,26 +236,7 @@ async fn ingest_once(tips: usize, senders: usize, window: usize) -> Result<Inges
     for (conn, envs) in jobs {
         set.spawn(async move {
             let conn = Arc::new(conn);
-            let mut lat = Vec::with_capacity(envs.len());
-            let mut inflight = tokio::task::JoinSet::new();
-            for env in envs {
-                if inflight.len() >= window {
-                    if let Some(r) = inflight.join_next().await {
-                        lat.push(r??);
-                    }
-                }
-                let c = conn.clone();
-                inflight.spawn(async move {
-                    let t = Instant::now();
-                    match c.request(&Request::Submit { envelope: env }).await? {
-                        Response::Submitted { .. } => Ok::<f64, anyhow::Error>(t.elapsed().as_secs_f64() * 1000.0),
-                        other => bail!("unexpected answer: {other:?}"),
-                    }
-                });
-            }
-            while let Some(r) = inflight.join_next().await {
-                lat.push(r??);
-            }
+            let lat = submit_all(conn.clone(), envs, window).await?;
             if let Ok(c) = Arc::try_unwrap(conn) {
                 c.close().await;
             }

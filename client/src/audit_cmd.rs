@@ -8,11 +8,10 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use tiprelay_client::client::now;
 use tiprelay_client::client::ClientError;
-use tiprelay_client::files::{read_cert, read_crl};
 use tiprelay_client::ledger::Range;
 use tiprelay_client::{Client, ClientConfig, RelayConn};
 use tiprelay_proto::audit::{
-    verify_bundle, Anchor, AuditEntry, BundleError, BundleHeader, BundleReport, Place, SignedCheckpoint,
+    verify_bundle, AuditEntry, BundleError, BundleHeader, BundleReport, Place, SignedCheckpoint,
 };
 use tiprelay_proto::{parse, Checkpoint, Timestamp};
 
@@ -69,7 +68,8 @@ pub enum AuditCmd {
         #[arg(long)]
         category: Option<String>,
         /// Only this event kind (accepted, rejected, delivered, acked, feedback, statement,
-        /// auth_failed, relay_started, relay_stopped, trust_reloaded, purged, cosigned).
+        /// auth_failed, relay_started, relay_stopped, trust_reloaded, purged; local logs: written,
+        /// receipted, received, acked, ack_received, feedback_given, feedback_received).
         #[arg(long)]
         event: Option<String>,
         /// Only events of this principal (URI).
@@ -373,18 +373,7 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
             let me = c.principal().clone();
             let cp = Checkpoint { log: me.to_string(), size, root, time: now(), relay: me.clone() };
             let checkpoint = c.sign_message(&cp)?;
-            let anchors = c
-                .cfg
-                .trust
-                .iter()
-                .map(|t| {
-                    Ok(Anchor {
-                        authority: t.authority,
-                        root: read_cert(&t.ca)?.to_vec(),
-                        crl: Some(read_crl(&t.crl)?.to_vec()),
-                    })
-                })
-                .collect::<Result<Vec<_>, tiprelay_client::files::FileError>>()?;
+            let anchors = tiprelay_client::files::anchors(&c.cfg.trust)?;
             let header = BundleHeader {
                 log: me.to_string(),
                 created: now(),

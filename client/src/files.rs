@@ -84,6 +84,20 @@ pub struct TrustFiles {
     pub crl: PathBuf,
 }
 
+/// The roots and CRLs of `entries` as audit-bundle anchors (for offline verification).
+pub fn anchors(entries: &[TrustFiles]) -> Result<Vec<tiprelay_proto::audit::Anchor>, FileError> {
+    entries
+        .iter()
+        .map(|t| {
+            Ok(tiprelay_proto::audit::Anchor {
+                authority: t.authority,
+                root: read_cert(&t.ca)?.to_vec(),
+                crl: Some(read_crl(&t.crl)?.to_vec()),
+            })
+        })
+        .collect()
+}
+
 /// Builds a trust store from files; every root needs its CRL.
 pub fn load_trust(entries: &[TrustFiles]) -> Result<TrustStore, FileError> {
     let mut t = TrustStore::new();

@@ -205,7 +205,10 @@ impl LocalStore {
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d).map_err(|e| mk(e.to_string()))?;
         }
-        let db = Database::create(path).map_err(|e| mk(format!("{e} (is another tipctl using it?)")))?;
+        let db = Database::builder()
+            .set_cache_size(32 * 1024 * 1024)
+            .create(path)
+            .map_err(|e| mk(format!("{e} (is another tipctl using it?)")))?;
         // The store holds tip bodies: owner-only.
         std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
             .map_err(|e| mk(e.to_string()))?;

@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use tiprelay_client::files::{read_cert, read_crl};
 use tiprelay_proto::audit::{Anchor, BundleHeader};
 
 use crate::config::RelayConfig;
@@ -12,16 +11,7 @@ use crate::store::{self, ExportRange};
 
 /// The roots and CRLs of every authority the relay trusts, for offline verification.
 pub fn anchors(cfg: &RelayConfig) -> anyhow::Result<Vec<Anchor>> {
-    cfg.trust
-        .iter()
-        .map(|t| {
-            Ok(Anchor {
-                authority: t.authority,
-                root: read_cert(&t.ca)?.to_vec(),
-                crl: Some(read_crl(&t.crl)?.to_vec()),
-            })
-        })
-        .collect()
+    Ok(tiprelay_client::files::anchors(&cfg.trust)?)
 }
 
 /// Exports a bundle of the relay's store to `out` (which must not exist); returns its header.

@@ -68,6 +68,9 @@ pub const FETCH_BYTE_BUDGET: usize = 768 * 1024;
 const NEXT_EVENT: &str = "next_event";
 const NEXT_ACK: &str = "next_ack";
 const NEXT_STATEMENT: &str = "next_statement";
+/// The relay's redb page cache.
+pub const RELAY_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// A signed checkpoint at least every this many audit entries (and every few seconds when
 /// the log grew; see the server).
 pub const CHECKPOINT_ENTRIES: u64 = 1000;
@@ -276,16 +279,22 @@ impl Store {
         // One writer (this process); `tiprelay ledger` and other tools may open it read-only
         // meanwhile.
         let db = Arc::new(
-            Database::builder().set_concurrency_mode(ConcurrencyMode::SingleWriter).create(path).map_err(|e| {
-                if matches!(e, redb::DatabaseError::DatabaseAlreadyOpen) {
-                    StoreError::Failed(format!(
-                        "{} is in use by another process (is a relay already running?)",
-                        path.display()
-                    ))
-                } else {
-                    failed(e)
-                }
-            })?,
+            Database::builder()
+                .set_concurrency_mode(ConcurrencyMode::SingleWriter)
+                // redb's default cache is 1 GiB; the relay's working set is the recent tail of
+                // each table, so a bounded cache keeps its memory flat with a large backlog.
+                .set_cache_size(RELAY_CACHE_BYTES)
+                .create(path)
+                .map_err(|e| {
+                    if matches!(e, redb::DatabaseError::DatabaseAlreadyOpen) {
+                        StoreError::Failed(format!(
+                            "{} is in use by another process (is a relay already running?)",
+                            path.display()
+                        ))
+                    } else {
+                        failed(e)
+                    }
+                })?,
         );
         // The store holds tip bodies: owner-only.
         std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(failed)?;
