@@ -49,7 +49,7 @@ pub struct AuditEntry {
     /// Position in the log (0-based); part of the hashed entry, so entries cannot be reordered.
     pub index: u64,
     /// `accepted`, `rejected`, `delivered`, `acked`, `feedback`, `statement`, `auth_failed`,
-    /// `relay_started`, `relay_stopped`, `trust_reloaded`, `purged`; in a client's local log: `written`,
+    /// `relay_started`, `relay_stopped`, `trust_reloaded`, `purged`, `events_dropped`; in a client's local log: `written`,
     /// `receipted`, `rejected`, `received`, `acked`, `ack_received`, `feedback_given`,
     /// `feedback_received`, `relay_checkpoint_verified`, `log_alert`.
     pub kind: String,

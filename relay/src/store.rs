@@ -242,6 +242,8 @@ impl Notifier {
 pub struct Store {
     db: Arc<Database>,
     tx: mpsc::Sender<WriteOp>,
+    /// Best-effort events (and first-delivery marks) dropped because the writer was busy.
+    dropped: Arc<std::sync::atomic::AtomicU64>,
     /// Change notifications.
     pub notifier: Arc<Notifier>,
 }
@@ -320,6 +322,7 @@ impl Store {
             w.commit().map_err(failed)?;
         }
         let notifier = Arc::new(Notifier::new(jurisdictions));
+        let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (tx, rx) = mpsc::channel(batch.max(1) * 4);
         let writer = Writer {
             db: db.clone(),
@@ -327,10 +330,11 @@ impl Store {
             notifier: notifier.clone(),
             batch: batch.max(1),
             checkpoint_entries: CHECKPOINT_ENTRIES,
+            dropped: dropped.clone(),
         };
         let handle =
             std::thread::Builder::new().name("tiprelay-writer".into()).spawn(move || writer.run(rx)).map_err(failed)?;
-        Ok((Store { db, tx, notifier }, WriterThread(handle)))
+        Ok((Store { db, tx, notifier, dropped }, WriterThread(handle)))
     }
 
     /// Commits an accepted tip (or finds the earlier commit) and returns its receipt.
@@ -378,8 +382,8 @@ impl Store {
     /// Records (best effort, off the answer's path) that `principal` was handed these tips;
     /// the first delivery of each tip is kept in its ledger facts and the event log.
     pub fn delivered(&self, principal: String, tips: Vec<TipKey>) {
-        if !tips.is_empty() {
-            let _ = self.tx.try_send(WriteOp::Delivered { principal, tips });
+        if !tips.is_empty() && self.tx.try_send(WriteOp::Delivered { principal, tips }).is_err() {
+            self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -393,7 +397,10 @@ impl Store {
 
     /// Appends an event (best effort: dropped if the writer is saturated or gone).
     pub fn event(&self, e: Event) {
-        let _ = self.tx.try_send(WriteOp::Event(Box::new(e)));
+        if self.tx.try_send(WriteOp::Event(Box::new(e))).is_err() {
+            // Never silently: the writer logs how many were dropped at its next commit.
+            self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Tips for `principal` (of jurisdiction `to`) not yet acked by it, from `froms`, in
@@ -794,6 +801,7 @@ struct Writer {
     notifier: Arc<Notifier>,
     batch: usize,
     checkpoint_entries: u64,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
 }
 
 enum Reply {
@@ -834,6 +842,7 @@ impl Writer {
     fn commit_batch(&self, ops: Vec<WriteOp>) {
         let n = ops.len();
         let mut replies = Vec::with_capacity(n);
+        let mut dropped_now = 0u64;
         let result = (|| -> Result<(), StoreError> {
             let w = self.db.begin_write().map_err(failed)?;
             {
@@ -878,6 +887,12 @@ impl Writer {
                             tx.append_event(&e)?;
                         }
                     }
+                }
+                // Best-effort events lost to a full queue are counted in the log itself.
+                let lost = self.dropped.swap(0, std::sync::atomic::Ordering::Relaxed);
+                if lost > 0 {
+                    dropped_now = lost;
+                    tx.append_event(&Event { seq: Some(lost), ..Event::new("events_dropped", now()) })?;
                 }
                 // Every `checkpoint_entries` entries, a signed checkpoint in the same commit.
                 tx.checkpoint(&self.signer, self.checkpoint_entries)?;
@@ -929,6 +944,7 @@ impl Writer {
                 }
             }
             Err(e) => {
+                self.dropped.fetch_add(dropped_now, std::sync::atomic::Ordering::Relaxed);
                 tracing::error!(error = %e, ops = n, "group commit failed; nothing in it was acknowledged");
                 for r in replies {
                     match r {
@@ -1580,6 +1596,34 @@ mod tests {
     use tiprelay_certs::fixture::FixturePki;
     use tiprelay_certs::profile::LeafKind;
     use tiprelay_proto::{Authority, Category, TipId, Tlp, Urgency};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn best_effort_events_lost_to_a_full_queue_are_counted_in_the_log() {
+        let pki = FixturePki::new("dropped", &[Authority::Operator], time::OffsetDateTime::now_utc()).unwrap();
+        let relay =
+            pki.leaf(&"tiprelay://OPERATOR/relay/r".parse().unwrap(), LeafKind::Signing).unwrap().signer().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // Batch 1: a queue of 4, so a burst of 300 overflows it.
+        let (store, writer) = Store::open(&dir.path().join("d.redb"), relay, [], 1).unwrap();
+        for _ in 0..300 {
+            store.event(Event::new("rejected", now()));
+        }
+        // Anything that commits after the burst records the count.
+        for _ in 0..50 {
+            store.checkpoint().await.unwrap();
+            let events = store.events().unwrap();
+            let kept = events.iter().filter(|e| e.kind == "rejected").count() as u64;
+            let lost: u64 = events.iter().filter(|e| e.kind == "events_dropped").filter_map(|e| e.seq).sum();
+            if kept + lost == 300 {
+                assert!(lost > 0, "the burst was expected to overflow a queue of 4");
+                drop(store);
+                writer.join();
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("events were lost without being counted");
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn retention_purges_acknowledged_bodies_and_keeps_the_record() {
