@@ -158,8 +158,19 @@ pub async fn run(c: &Client, a: &FeedArgs) -> Result<ExitCode> {
         (Box::new(tokio::io::BufReader::new(tokio::io::stdin())), None)
     } else {
         let path = std::fs::canonicalize(&a.input).with_context(|| format!("cannot open {}", a.input))?;
+        // The position belongs to this file's content, not just its name: a file replaced
+        // at the same path (rotation) starts from its first line again (source_refs still
+        // deduplicate), while a file that only grew resumes where it was.
+        let mut first = Vec::new();
+        {
+            let f = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+            let mut r = std::io::Read::take(std::io::BufReader::new(f), MAX_LINE_BYTES as u64);
+            std::io::BufRead::read_until(&mut r, b'\n', &mut first)?;
+        }
+        let identity = tiprelay_proto::Digest::of(&first).to_hex();
         let f = tokio::fs::File::open(&path).await.with_context(|| format!("cannot open {}", path.display()))?;
-        (Box::new(tokio::io::BufReader::with_capacity(1 << 20, f)), Some(format!("feed_cursor:{}", path.display())))
+        let key = format!("feed_cursor:{}:{}", path.display(), &identity[..16]);
+        (Box::new(tokio::io::BufReader::with_capacity(1 << 20, f)), Some(key))
     };
     let resume_after = match &cursor_key {
         Some(k) => c.store.meta(k)?,

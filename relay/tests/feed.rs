@@ -221,3 +221,30 @@ fn a_full_store_stops_the_feed_clearly_and_loses_nothing_accepted() {
     assert!(all.values().all(|n| *n == 1));
     relay.terminate();
 }
+
+#[test]
+fn a_file_replaced_at_the_same_path_is_read_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut relay, _, feed, us) = start(dir.path());
+    let input = dir.path().join("daily.jsonl");
+    // Lines without source_ref: only the stored position prevents re-sending them.
+    let day = |d: usize| -> String {
+        (0..5)
+            .map(|i| format!(r#"{{"to":"US","category":"other","summary":"day {d} event {i}","tlp":"green"}}"#) + "\n")
+            .collect()
+    };
+    std::fs::write(&input, day(1)).unwrap();
+    assert!(tipctl(&feed, &["feed", "--input", input.to_str().unwrap()]).status.success());
+    // The same file grows: only the new lines are sent.
+    std::fs::write(&input, day(1) + &day(2)).unwrap();
+    assert!(tipctl(&feed, &["feed", "--input", input.to_str().unwrap()]).status.success());
+    // Rotated: a new file at the same path starts from its first line.
+    std::fs::write(&input, day(3)).unwrap();
+    let o = tipctl(&feed, &["feed", "--input", input.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert_eq!(summary(&o)["queued"], 5);
+    let got = received(&us);
+    assert_eq!(got.len(), 15, "{got:?}");
+    assert!(got.values().all(|n| *n == 1));
+    relay.terminate();
+}
