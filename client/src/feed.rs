@@ -7,11 +7,12 @@ use tiprelay_proto::{InfoCredibility, Location, Timestamp, TipId};
 
 use crate::client::Draft;
 
-/// One event line, in the tip's own field names. `from`, `author`, `id` and `created` are
-/// the feed's; `urgency` defaults to `routine`, `lang` to the principal's.
+/// A tip as written by a person or a system, in the tip's own field names: a feed line, or
+/// the file of `tipctl send --file` (TOML or JSON). `from`, `author`, `id` and `created`
+/// are the client's; `urgency` defaults to `routine`, `lang` to the principal's.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Line {
+pub struct TipFields {
     to: String,
     category: String,
     summary: String,
@@ -23,7 +24,7 @@ struct Line {
     #[serde(default)]
     lang: Option<String>,
     #[serde(default)]
-    location: Option<Loc>,
+    location: Option<LocationFields>,
     #[serde(default)]
     observed_at: Option<String>,
     #[serde(default)]
@@ -38,9 +39,10 @@ struct Line {
     source_ref: Option<String>,
 }
 
+/// The `location` of [`TipFields`].
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Loc {
+pub struct LocationFields {
     lat: f64,
     lon: f64,
     radius_m: u64,
@@ -80,7 +82,7 @@ pub fn parse_line(bytes: &[u8]) -> Result<Event, String> {
         return Err(format!("line too long ({} bytes; at most {MAX_LINE_BYTES})", bytes.len()));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
-    let l: Line = serde_json::from_str(text).map_err(|e| {
+    let l: TipFields = serde_json::from_str(text).map_err(|e| {
         // Keep serde's words only when they name a field; a type error would quote the value.
         let m = e.to_string();
         if m.starts_with("missing field") || m.starts_with("unknown field") || m.starts_with("duplicate field") {
@@ -89,43 +91,52 @@ pub fn parse_line(bytes: &[u8]) -> Result<Event, String> {
             format!("not a valid event: {:?} error at column {}", e.classify(), e.column())
         }
     })?;
-    if let Some(r) = &l.source_ref {
-        if r.is_empty() || r.chars().count() > MAX_SOURCE_REF_CHARS || r.chars().any(char::is_control) {
-            return Err(format!("source_ref: 1 to {MAX_SOURCE_REF_CHARS} characters, no control characters"));
+    l.into_event(time)
+}
+
+impl TipFields {
+    /// Validates every field into a draft; `time` parses the time fields (field name given).
+    /// The error names the field, never its content.
+    pub fn into_event(self, time: impl Fn(&str, &str) -> Result<Timestamp, String>) -> Result<Event, String> {
+        let l = self;
+        if let Some(r) = &l.source_ref {
+            if r.is_empty() || r.chars().count() > MAX_SOURCE_REF_CHARS || r.chars().any(char::is_control) {
+                return Err(format!("source_ref: 1 to {MAX_SOURCE_REF_CHARS} characters, no control characters"));
+            }
         }
+        let field = |name: &str, e: &dyn std::fmt::Display| format!("{name}: {e}");
+        let draft = Draft {
+            to: l.to.parse().map_err(|e| field("to", &e))?,
+            category: l.category.parse().map_err(|e| field("category", &e))?,
+            urgency: l.urgency.as_deref().unwrap_or("routine").parse().map_err(|e| field("urgency", &e))?,
+            summary: l.summary,
+            details: l.details,
+            lang: l.lang.map(|x| x.parse()).transpose().map_err(|e| field("lang", &e))?,
+            location: l.location.map(|x| Location {
+                lat: x.lat,
+                lon: x.lon,
+                radius_m: x.radius_m,
+                place: x.place,
+                sector: x.sector,
+                port_of_entry: x.port_of_entry,
+            }),
+            observed_at: l.observed_at.as_deref().map(|s| time(s, "observed_at")).transpose()?,
+            valid_until: l.valid_until.as_deref().map(|s| time(s, "valid_until")).transpose()?,
+            source_reliability: l
+                .source_reliability
+                .map(|x| x.parse())
+                .transpose()
+                .map_err(|e| field("source_reliability", &e))?,
+            info_credibility: l
+                .info_credibility
+                .map(InfoCredibility::new)
+                .transpose()
+                .map_err(|e| field("info_credibility", &e))?,
+            tlp: l.tlp.parse().map_err(|e| field("tlp", &e))?,
+            refs: l.refs.iter().map(|r| r.parse::<TipId>()).collect::<Result<_, _>>().map_err(|e| field("refs", &e))?,
+        };
+        Ok(Event { draft, source_ref: l.source_ref })
     }
-    let field = |name: &str, e: &dyn std::fmt::Display| format!("{name}: {e}");
-    let draft = Draft {
-        to: l.to.parse().map_err(|e| field("to", &e))?,
-        category: l.category.parse().map_err(|e| field("category", &e))?,
-        urgency: l.urgency.as_deref().unwrap_or("routine").parse().map_err(|e| field("urgency", &e))?,
-        summary: l.summary,
-        details: l.details,
-        lang: l.lang.map(|x| x.parse()).transpose().map_err(|e| field("lang", &e))?,
-        location: l.location.map(|x| Location {
-            lat: x.lat,
-            lon: x.lon,
-            radius_m: x.radius_m,
-            place: x.place,
-            sector: x.sector,
-            port_of_entry: x.port_of_entry,
-        }),
-        observed_at: l.observed_at.as_deref().map(|s| time(s, "observed_at")).transpose()?,
-        valid_until: l.valid_until.as_deref().map(|s| time(s, "valid_until")).transpose()?,
-        source_reliability: l
-            .source_reliability
-            .map(|x| x.parse())
-            .transpose()
-            .map_err(|e| field("source_reliability", &e))?,
-        info_credibility: l
-            .info_credibility
-            .map(InfoCredibility::new)
-            .transpose()
-            .map_err(|e| field("info_credibility", &e))?,
-        tlp: l.tlp.parse().map_err(|e| field("tlp", &e))?,
-        refs: l.refs.iter().map(|r| r.parse::<TipId>()).collect::<Result<_, _>>().map_err(|e| field("refs", &e))?,
-    };
-    Ok(Event { draft, source_ref: l.source_ref })
 }
 
 /// The tip id of a `source_ref` for this principal: UUIDv7 whose time is `at` and whose

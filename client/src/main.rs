@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use serde::Deserialize;
 use serde_json::json;
+use tiprelay_client::feed::TipFields;
 use tiprelay_client::output;
 use tiprelay_client::{Client, ClientConfig, Draft, RelayConn};
 use tiprelay_proto::wire::{Request, Response};
@@ -197,48 +197,6 @@ struct SendArgs {
     json: bool,
 }
 
-/// A tip written in a file (`send --file`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TipFile {
-    to: String,
-    category: String,
-    summary: String,
-    tlp: String,
-    #[serde(default)]
-    urgency: Option<String>,
-    #[serde(default)]
-    details: Option<String>,
-    #[serde(default)]
-    lang: Option<String>,
-    #[serde(default)]
-    location: Option<LocFile>,
-    #[serde(default)]
-    observed_at: Option<String>,
-    #[serde(default)]
-    valid_until: Option<String>,
-    #[serde(default)]
-    source_reliability: Option<String>,
-    #[serde(default)]
-    info_credibility: Option<u64>,
-    #[serde(default)]
-    refs: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LocFile {
-    lat: f64,
-    lon: f64,
-    radius_m: u64,
-    #[serde(default)]
-    place: Option<String>,
-    #[serde(default)]
-    sector: Option<String>,
-    #[serde(default)]
-    port_of_entry: Option<String>,
-}
-
 /// Parses an RFC 3339 time or a signed duration relative to now (+6h, -15m, +2d, +90s).
 fn parse_time(s: &str, field: &str) -> Result<Timestamp> {
     let now = tiprelay_client::client::now();
@@ -265,33 +223,18 @@ fn parse_time(s: &str, field: &str) -> Result<Timestamp> {
 fn draft_from_args(a: &SendArgs) -> Result<Draft> {
     if let Some(f) = &a.file {
         let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
-        let tf: TipFile = if f.extension().is_some_and(|e| e == "json") {
+        let tf: TipFields = if f.extension().is_some_and(|e| e == "json") {
             serde_json::from_str(&text).with_context(|| format!("{}", f.display()))?
         } else {
             toml::from_str(&text).with_context(|| format!("{}", f.display()))?
         };
-        return Ok(Draft {
-            to: tf.to.parse()?,
-            category: tf.category.parse()?,
-            urgency: tf.urgency.as_deref().unwrap_or("routine").parse()?,
-            summary: tf.summary,
-            details: tf.details,
-            lang: tf.lang.map(|l| l.parse()).transpose()?,
-            location: tf.location.map(|l| Location {
-                lat: l.lat,
-                lon: l.lon,
-                radius_m: l.radius_m,
-                place: l.place,
-                sector: l.sector,
-                port_of_entry: l.port_of_entry,
-            }),
-            observed_at: tf.observed_at.map(|s| parse_time(&s, "observed_at")).transpose()?,
-            valid_until: tf.valid_until.map(|s| parse_time(&s, "valid_until")).transpose()?,
-            source_reliability: tf.source_reliability.map(|r| r.parse()).transpose()?,
-            info_credibility: tf.info_credibility.map(InfoCredibility::new).transpose()?,
-            tlp: tf.tlp.parse()?,
-            refs: tf.refs.iter().map(|r| r.parse()).collect::<Result<_, _>>()?,
-        });
+        let ev = tf
+            .into_event(|s, field| parse_time(s, field).map_err(|e| format!("{e:#}")))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        if ev.source_ref.is_some() {
+            bail!("{}: source_ref is for `tipctl feed`; a tip sent by hand has no source_ref", f.display());
+        }
+        return Ok(ev.draft);
     }
     let req = |v: &Option<String>, n: &str| v.clone().with_context(|| format!("--{n} is required"));
     let details = match &a.details_file {

@@ -1120,19 +1120,8 @@ impl<'a> Tx<'a> {
         };
         // Everything fallible that writes nothing comes first (the receipt signature), so a
         // failure here leaves no partial state in the batch.
-        let log_index = self.meta.get(NEXT_EVENT).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
-        let receipt = Receipt {
-            subject: Subject::Tip,
-            tip: tip.id,
-            from: tip.from,
-            to: tip.to,
-            digest,
-            seq,
-            accepted,
-            log_index,
-            relay: signer.identity().clone(),
-        };
-        let receipt = signer.sign(&receipt).map_err(|e| StoreError::Failed(format!("cannot sign the receipt: {e}")))?;
+        let (receipt, log_index) =
+            self.sign_receipt(signer, Subject::Tip, tip.id, (tip.from, tip.to), digest, seq, accepted)?;
         let written = self.append_event(&event)?;
         debug_assert_eq!(written, log_index);
         let rec = TipRecord {
@@ -1263,6 +1252,26 @@ impl<'a> Tx<'a> {
 }
 
 impl Tx<'_> {
+    /// Signs the relay's receipt for what the next audit entry will record (writes nothing,
+    /// so a failure leaves no partial state); returns it with that entry's log index.
+    #[allow(clippy::too_many_arguments)]
+    fn sign_receipt(
+        &self,
+        signer: &Signer,
+        subject: Subject,
+        id: TipId,
+        (from, to): (Jurisdiction, Jurisdiction),
+        digest: Digest,
+        seq: u64,
+        accepted: Timestamp,
+    ) -> Result<(Vec<u8>, u64), StoreError> {
+        let log_index = self.meta.get(NEXT_EVENT).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
+        let r =
+            Receipt { subject, tip: id, from, to, digest, seq, accepted, log_index, relay: signer.identity().clone() };
+        let envelope = signer.sign(&r).map_err(|e| StoreError::Failed(format!("cannot sign the receipt: {e}")))?;
+        Ok((envelope, log_index))
+    }
+
     /// Rewrites one tip's ledger facts.
     fn update_facts(
         &mut self,
@@ -1320,19 +1329,8 @@ impl Tx<'_> {
         let counter = format!("feedback_seq:{}:{}", fb.from, fb.to);
         let seq = self.next(&counter)? + 1;
         let accepted = now();
-        let log_index = self.meta.get(NEXT_EVENT).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
-        let receipt = Receipt {
-            subject: Subject::Feedback,
-            tip: fb.id,
-            from: fb.from,
-            to: fb.to,
-            digest,
-            seq,
-            accepted,
-            log_index,
-            relay: signer.identity().clone(),
-        };
-        let receipt = signer.sign(&receipt).map_err(|e| StoreError::Failed(format!("cannot sign the receipt: {e}")))?;
+        let (receipt, _) =
+            self.sign_receipt(signer, Subject::Feedback, fb.id, (fb.from, fb.to), digest, seq, accepted)?;
         self.append_event(&Event {
             principal: Some(fb.by.to_string()),
             from: Some(fb.from.to_string()),
@@ -1370,19 +1368,15 @@ impl Tx<'_> {
         }
         let seq = self.next(&format!("statement_seq:{sj}:{cp}"))? + 1;
         let accepted = now();
-        let log_index = self.meta.get(NEXT_EVENT).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
-        let receipt = Receipt {
-            subject: Subject::Statement,
-            tip: st.id,
-            from: st.jurisdiction,
-            to: st.counterpart,
+        let (receipt, _) = self.sign_receipt(
+            signer,
+            Subject::Statement,
+            st.id,
+            (st.jurisdiction, st.counterpart),
             digest,
             seq,
             accepted,
-            log_index,
-            relay: signer.identity().clone(),
-        };
-        let receipt = signer.sign(&receipt).map_err(|e| StoreError::Failed(format!("cannot sign the receipt: {e}")))?;
+        )?;
         self.append_event(&Event {
             principal: Some(st.by.to_string()),
             from: Some(sj.into()),
