@@ -42,8 +42,12 @@ enum Mode {
         #[arg(long, default_value_t = 8)]
         senders: usize,
         /// Requests in flight per sender.
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = 4)]
         window: usize,
+        /// Tips per request: a `submit_batch` of this many (at most 64), or 1 for one
+        /// `submit` per tip.
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=64))]
+        batch: u16,
     },
     /// End to end: senders sign, the relay verifies and commits, recipients fetch, verify,
     /// store and acknowledge; tips per second counted at the recipients.
@@ -211,7 +215,7 @@ struct IngestResult {
 }
 
 /// Submits every envelope over `senders` connections with `window` requests in flight each.
-async fn ingest_once(tips: usize, senders: usize, window: usize) -> Result<IngestResult> {
+async fn ingest_once(tips: usize, senders: usize, window: usize, batch: usize) -> Result<IngestResult> {
     let bed = Bed::start().await?;
     let per_principal = tips.div_ceil(PRINCIPALS.len());
     let mut work: Vec<(ClientConfig, Vec<Vec<u8>>)> = Vec::new();
@@ -236,7 +240,7 @@ async fn ingest_once(tips: usize, senders: usize, window: usize) -> Result<Inges
     for (conn, envs) in jobs {
         set.spawn(async move {
             let conn = Arc::new(conn);
-            let lat = submit_all(conn.clone(), envs, window).await?;
+            let lat = submit_all(conn.clone(), envs, window, batch).await?;
             if let Ok(c) = Arc::try_unwrap(conn) {
                 c.close().await;
             }
@@ -253,10 +257,10 @@ async fn ingest_once(tips: usize, senders: usize, window: usize) -> Result<Inges
     Ok(IngestResult { tips: lat.len(), secs, lat })
 }
 
-async fn ingest(c: &Ceilings, tips: usize, senders: usize, window: usize) -> Result<Value> {
+async fn ingest(c: &Ceilings, tips: usize, senders: usize, window: usize, batch: usize) -> Result<Value> {
     #[cfg(feature = "compare-audit")]
     tiprelay::store::bench::set_audit_enabled(true);
-    let on = ingest_once(tips, senders, window).await?;
+    let on = ingest_once(tips, senders, window, batch).await?;
     let rate = on.tips as f64 / on.secs;
     #[cfg_attr(not(feature = "compare-audit"), allow(unused_mut))]
     let mut v = json!({
@@ -264,6 +268,7 @@ async fn ingest(c: &Ceilings, tips: usize, senders: usize, window: usize) -> Res
         "tips": on.tips,
         "senders": senders,
         "window": window,
+        "batch": batch,
         "tips_per_sec": rate.round(),
         "verify_ceiling_per_sec": c.verify_all_cores().round(),
         "ratio": (rate / c.verify_all_cores() * 1000.0).round() / 1000.0,
@@ -273,7 +278,7 @@ async fn ingest(c: &Ceilings, tips: usize, senders: usize, window: usize) -> Res
     #[cfg(feature = "compare-audit")]
     {
         tiprelay::store::bench::set_audit_enabled(false);
-        let off = ingest_once(tips, senders, window).await?;
+        let off = ingest_once(tips, senders, window, batch).await?;
         tiprelay::store::bench::set_audit_enabled(true);
         let off_rate = off.tips as f64 / off.secs;
         if let Some(o) = v.as_object_mut() {
@@ -346,27 +351,47 @@ fn sibling(name: &str) -> Result<PathBuf> {
     Ok(p)
 }
 
-/// Submits pre-signed envelopes over one connection, `window` in flight; returns latencies.
-async fn submit_all(conn: Arc<RelayConn>, envs: Vec<Vec<u8>>, window: usize) -> Result<Vec<f64>> {
+/// Submits pre-signed envelopes over one connection, `window` requests of `batch` tips in
+/// flight (`batch` 1: one `submit` per tip, else `submit_batch`); returns each tip's
+/// receipt latency (a batch's tips share their request's).
+async fn submit_all(conn: Arc<RelayConn>, envs: Vec<Vec<u8>>, window: usize, batch: usize) -> Result<Vec<f64>> {
     let mut lat = Vec::with_capacity(envs.len());
     let mut inflight = tokio::task::JoinSet::new();
-    for env in envs {
-        if inflight.len() >= window {
+    let mut envs = envs.into_iter().peekable();
+    while envs.peek().is_some() {
+        let group: Vec<Vec<u8>> = envs.by_ref().take(batch.max(1)).collect();
+        if inflight.len() >= window.max(1) {
             if let Some(r) = inflight.join_next().await {
-                lat.push(r??);
+                lat.extend(r??);
             }
         }
         let c = conn.clone();
         inflight.spawn(async move {
             let t = Instant::now();
-            match c.request(&Request::Submit { envelope: env }).await? {
-                Response::Submitted { .. } => Ok::<f64, anyhow::Error>(t.elapsed().as_secs_f64() * 1000.0),
+            let n = group.len();
+            let req = if batch <= 1 {
+                Request::Submit { envelope: group.into_iter().next().unwrap_or_default() }
+            } else {
+                Request::SubmitBatch { envelopes: group }
+            };
+            let ok = match c.request(&req).await? {
+                Response::Submitted { .. } => 1,
+                Response::SubmittedBatch { items } => {
+                    if let Some(Err(e)) = items.iter().find(|i| i.is_err()) {
+                        bail!("the relay refused a tip: {e}");
+                    }
+                    items.len()
+                }
                 other => bail!("unexpected answer: {other:?}"),
+            };
+            if ok != n {
+                bail!("{ok} outcomes for {n} tips");
             }
+            Ok::<Vec<f64>, anyhow::Error>(vec![t.elapsed().as_secs_f64() * 1000.0; n])
         });
     }
     while let Some(r) = inflight.join_next().await {
-        lat.push(r??);
+        lat.extend(r??);
     }
     Ok(lat)
 }
@@ -392,7 +417,7 @@ async fn e2e(tips: usize) -> Result<Value> {
             for chunk in 0..per.div_ceil(256) {
                 let n = 256.min(per - chunk * 256);
                 let envs = presign(&cfg, to, n, i * 10_000 + chunk)?;
-                lat.extend(submit_all(conn.clone(), envs, 32).await?);
+                lat.extend(submit_all(conn.clone(), envs, 4, 32).await?);
             }
             anyhow::Ok(lat)
         });
@@ -478,7 +503,7 @@ async fn backlog(tips: usize) -> Result<Value> {
             for chunk in 0..n.div_ceil(1024) {
                 let k = 1024.min(n - chunk * 1024);
                 let envs = presign(&cfg, "US", k, i * 100_000 + chunk)?;
-                submit_all(conn.clone(), envs, 32).await?;
+                submit_all(conn.clone(), envs, 4, 32).await?;
             }
             anyhow::Ok(())
         });
@@ -596,7 +621,9 @@ async fn main() -> std::process::ExitCode {
         let probe = tempfile::tempdir()?;
         let c = Ceilings::measure(probe.path())?;
         let mut v = match cli.mode {
-            Mode::Ingest { tips, senders, window } => ingest(&c, tips, senders, window).await?,
+            Mode::Ingest { tips, senders, window, batch } => {
+                ingest(&c, tips, senders, window, usize::from(batch)).await?
+            }
             Mode::Latency { rate, seconds } => latency(rate, seconds).await?,
             Mode::E2e { tips } => e2e(tips).await?,
             Mode::Backlog { tips } => backlog(tips).await?,

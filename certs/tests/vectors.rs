@@ -205,7 +205,7 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
         ("relay-signing-cert", relay.cert_der.clone()),
         ("tip-payload", encode_payload(&tip)),
         ("tip-sig-structure", tbs),
-        ("tip-envelope", tip_env),
+        ("tip-envelope", tip_env.clone()),
         ("tip-digest", digest.0.to_vec()),
         ("receipt-payload", encode_payload(&receipt)),
         ("receipt-envelope", relay_s.sign(&receipt).unwrap()),
@@ -237,6 +237,17 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
             "response-error-frame",
             Response::Error(WireError::new(ErrorCode::Conflict, "tip already accepted with different content"))
                 .encode(),
+        ),
+        ("request-submit-batch-frame", Request::SubmitBatch { envelopes: vec![tip_env.clone()] }.encode()),
+        (
+            "response-submitted-batch-frame",
+            Response::SubmittedBatch {
+                items: vec![
+                    Ok((relay_s.sign(&receipt).unwrap(), false)),
+                    Err(WireError::new(ErrorCode::Conflict, "tip already accepted with different content")),
+                ],
+            }
+            .encode(),
         ),
         (
             "response-submitted-frame",

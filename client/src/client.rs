@@ -1,7 +1,10 @@
 //! Client operations: compose and send tips (outbox first), fetch, verify, store and ack
 //! incoming tips, collect acks of sent tips, and report.
 
-use tiprelay_proto::wire::{NoticeBody, Request, Response, MAX_ACKS, MAX_FETCH, MAX_RECORDS, MAX_STATEMENTS};
+use tiprelay_proto::wire::{
+    NoticeBody, Request, Response, MAX_ACKS, MAX_BATCH_REQUEST_BYTES, MAX_BATCH_TIPS, MAX_FETCH, MAX_RECORDS,
+    MAX_STATEMENTS,
+};
 use tiprelay_proto::{
     verify, Category, DeliveryAck, Digest, Feedback, InfoCredibility, Jurisdiction, Lang, LedgerStatement, Location,
     Outcome, ProtoError, Receipt, RecordCursor, Signer, SourceReliability, Subject, Timestamp, Tip, TipFacts, TipId,
@@ -156,10 +159,55 @@ pub fn is_permanent(e: &tiprelay_proto::wire::WireError) -> bool {
     !matches!(C::from_u16(e.code), Some(C::Unavailable | C::StorageFull) | None)
 }
 
+/// Submits envelopes in `submit_batch` requests (each at most [`MAX_BATCH_TIPS`] tips and
+/// [`MAX_BATCH_REQUEST_BYTES`]), several in flight, and returns one answer per envelope in
+/// order, shaped as a single `submit` would be answered: `Submitted`, or the refusal. A
+/// request that fails as a whole gives its error to each of its tips.
+pub async fn submit_batches(conn: &RelayConn, envelopes: Vec<Vec<u8>>) -> Vec<Result<Response, ConnError>> {
+    // Room for the request map, the array header and each byte string's header.
+    let budget = MAX_BATCH_REQUEST_BYTES - 64;
+    let mut chunks: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut size = 0usize;
+    for e in envelopes {
+        let cost = e.len() + 9;
+        match chunks.last_mut() {
+            Some(c) if c.len() < MAX_BATCH_TIPS && size + cost <= budget => {
+                size += cost;
+                c.push(e);
+            }
+            _ => {
+                size = cost;
+                chunks.push(vec![e]);
+            }
+        }
+    }
+    let lens: Vec<usize> = chunks.iter().map(Vec::len).collect();
+    let answers =
+        conn.request_many(chunks.into_iter().map(|envelopes| Request::SubmitBatch { envelopes }).collect()).await;
+    let mut out = Vec::with_capacity(lens.iter().sum());
+    for (n, answer) in lens.into_iter().zip(answers) {
+        match answer {
+            Ok(Response::SubmittedBatch { items }) if items.len() == n => {
+                out.extend(items.into_iter().map(|i| match i {
+                    Ok((receipt, duplicate)) => Ok(Response::Submitted { receipt, duplicate }),
+                    Err(e) => Err(ConnError::Refused(e)),
+                }));
+            }
+            Ok(other) => {
+                let why = format!("{} for a batch of {n}", unexpected(&other));
+                out.extend((0..n).map(|_| Err(ConnError::Protocol(why.clone()))));
+            }
+            Err(e) => out.extend((0..n).map(|_| Err(e.clone()))),
+        }
+    }
+    out
+}
+
 /// Names an unexpected answer without echoing its content (it may carry envelopes).
 fn unexpected(r: &Response) -> String {
     let kind = match r {
         Response::Submitted { .. } => "submitted",
+        Response::SubmittedBatch { .. } => "submitted_batch",
         Response::Deliveries { .. } => "deliveries",
         Response::Acked => "acked",
         Response::Acks { .. } => "acks",
@@ -299,9 +347,10 @@ impl Client {
         Ok(SentTip { tip, receipt, duplicate })
     }
 
-    /// Submits these outbox tips pipelined (up to 32 requests in flight) and stores every
-    /// verified receipt, and every definitive refusal, in one transaction. A transport
-    /// failure is returned after what did arrive is stored; those tips stay pending.
+    /// Submits these outbox tips in `submit_batch` requests (at most 64 tips or 256 KiB
+    /// each, several in flight) and stores every verified receipt, and every definitive
+    /// refusal, in one transaction. A transport failure is returned after what did arrive
+    /// is stored; those tips stay pending.
     pub async fn send_batch(&self, conn: &RelayConn, ids: &[[u8; 16]]) -> Result<Resent, ClientError> {
         let mut recs = Vec::with_capacity(ids.len());
         for id in ids {
@@ -311,8 +360,7 @@ impl Client {
                 }
             }
         }
-        let reqs = recs.iter().map(|(_, r)| Request::Submit { envelope: r.envelope.clone() }).collect();
-        let answers = conn.request_many(reqs).await;
+        let answers = submit_batches(conn, recs.iter().map(|(_, r)| r.envelope.clone()).collect()).await;
         let mut out = Resent::default();
         let mut updates = Vec::with_capacity(recs.len());
         let mut failure: Option<ClientError> = None;
@@ -362,17 +410,15 @@ impl Client {
         Ok(r)
     }
 
-    /// Sends every outbox tip that has no receipt yet and was not refused for good.
-    /// Refusals are recorded and reported, not fatal; transport failures stop the round.
+    /// Sends every outbox tip that has no receipt yet and was not refused for good, in
+    /// batches. Refusals are recorded and reported, not fatal; transport failures stop the
+    /// round (what did arrive is stored).
     pub async fn resend(&self, conn: &RelayConn) -> Result<Resent, ClientError> {
         let mut out = Resent::default();
-        for id in self.store.pending_out()? {
-            let id = TipId::from_bytes(id).map_err(|e| ClientError::NotFound(e.to_string()))?;
-            match self.send(conn, &id).await {
-                Ok(s) => out.sent.push(s),
-                Err(ClientError::Conn(ConnError::Refused(e))) if is_permanent(&e) => out.refused.push((id, e)),
-                Err(e) => return Err(e),
-            }
+        for chunk in self.store.pending_out()?.chunks(256) {
+            let r = self.send_batch(conn, chunk).await?;
+            out.sent.extend(r.sent);
+            out.refused.extend(r.refused);
         }
         for (from, tip, rec) in self.store.pending_feedback()? {
             match self.send_feedback(conn, &from, &tip, rec).await {

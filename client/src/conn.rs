@@ -12,7 +12,7 @@ use crate::config::ClientConfig;
 use crate::files;
 
 /// Why talking to the relay failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ConnError {
     /// Configuration or key files unusable.
     #[error("{0}")]

@@ -214,7 +214,16 @@ pub fn parse<M: Message>(bytes: &[u8]) -> Result<Parsed<M>, ProtoError> {
 /// 5. `verify_strict` over the Sig_structure with the kind's `external_aad`;
 /// 6. time rules at `now` (clock skew, expiry).
 pub fn verify<M: Message>(bytes: &[u8], trust: &TrustStore, now: Timestamp) -> Result<Verified<M>, ProtoError> {
-    let parsed = parse::<M>(bytes)?;
+    verify_parsed(parse::<M>(bytes)?, trust, now)
+}
+
+/// Steps 2 to 6 of [`verify`] on an envelope already [`parse`]d (so a caller that needs
+/// the parsed fields first does not decode the envelope twice).
+pub fn verify_parsed<M: Message>(
+    parsed: Parsed<M>,
+    trust: &TrustStore,
+    now: Timestamp,
+) -> Result<Verified<M>, ProtoError> {
     let rule = parsed.message.signer_rule();
     let (cert, intermediates) = parsed.chain.split_first().ok_or_else(|| malformed("empty x5chain"))?;
     let inter: Vec<&[u8]> = intermediates.iter().map(Vec::as_slice).collect();

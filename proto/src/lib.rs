@@ -28,7 +28,7 @@ pub mod time;
 pub mod tip;
 pub mod wire;
 
-pub use envelope::{decode_payload, encode_payload, parse, verify, Parsed, Signer, Verified};
+pub use envelope::{decode_payload, encode_payload, parse, verify, verify_parsed, Parsed, Signer, Verified};
 pub use error::{ErrorCode, FieldError, IdError, ProtoError};
 pub use ids::{Authority, Digest, Jurisdiction, MessageId, PrincipalId, PrincipalKind, TipId};
 pub use ledger::{RecordCursor, TipFacts};

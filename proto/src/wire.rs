@@ -19,6 +19,10 @@ use crate::ledger::{RecordCursor, TipFacts};
 pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
 /// Largest request frame body: one envelope plus a little framing.
 pub const MAX_REQUEST_BYTES: usize = crate::limits::MAX_ENVELOPE_BYTES + 1024;
+/// Largest `submit_batch` frame body: 256 KiB (the stream receive window).
+pub const MAX_BATCH_REQUEST_BYTES: usize = 256 * 1024;
+/// Most envelopes in one `submit_batch`.
+pub const MAX_BATCH_TIPS: usize = 64;
 /// Most deliveries in one `fetch` answer.
 pub const MAX_FETCH: u64 = 256;
 /// Most notices in one `acks` answer.
@@ -35,6 +39,13 @@ pub enum Request {
     Submit {
         /// The tip envelope, exactly as signed.
         envelope: Vec<u8>,
+    },
+    /// Submit up to [`MAX_BATCH_TIPS`] tip envelopes at once (frame body at most
+    /// [`MAX_BATCH_REQUEST_BYTES`]); each is checked and answered on its own, as `submit`
+    /// would, and the answer lists the outcomes in request order.
+    SubmitBatch {
+        /// The tip envelopes, exactly as signed.
+        envelopes: Vec<Vec<u8>>,
     },
     /// Fetch up to `limit` tips not yet acknowledged by this principal, in sequence order.
     Fetch {
@@ -162,6 +173,10 @@ pub struct ForwardedStatement {
     pub receipt: Vec<u8>,
 }
 
+/// One outcome of a `submit_batch`: (receipt, duplicate) as `submitted` carries them, or
+/// the refusal `submit` would have answered.
+pub type BatchOutcome = Result<(Vec<u8>, bool), WireError>;
+
 /// A successful answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
@@ -171,6 +186,11 @@ pub enum Response {
         receipt: Vec<u8>,
         /// True when the tip had been accepted before (idempotent replay).
         duplicate: bool,
+    },
+    /// Answer to `submit_batch`: one outcome per envelope, in request order.
+    SubmittedBatch {
+        /// `Ok((receipt, duplicate))` as `submitted` would carry, or the refusal.
+        items: Vec<BatchOutcome>,
     },
     /// Answer to `fetch`.
     Deliveries {
@@ -254,6 +274,24 @@ impl WireError {
     }
 }
 
+impl WireError {
+    fn to_value(&self) -> Value {
+        MapWriter::new()
+            .put("code", cbor::uint(u64::from(self.code)))
+            .put("name", cbor::text(&self.name))
+            .put("reason", cbor::text(&self.reason))
+            .into_value()
+    }
+
+    fn from_value(v: Value) -> Result<Self, FieldError> {
+        let mut m = MapReader::new(v, "error")?;
+        let code = u16::try_from(m.uint("code")?).map_err(|_| FieldError::OutOfRange("code"))?;
+        let e = WireError { code, name: m.text("name")?, reason: m.text("reason")? };
+        m.finish()?;
+        Ok(e)
+    }
+}
+
 impl std::fmt::Display for WireError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} ({}): {}", self.name, self.code, self.reason)
@@ -316,6 +354,9 @@ impl Request {
             Self::Submit { envelope } => {
                 MapWriter::new().put("op", op("submit")).put("envelope", Value::Bytes(envelope.clone()))
             }
+            Self::SubmitBatch { envelopes } => MapWriter::new()
+                .put("op", op("submit_batch"))
+                .put("envelopes", Value::Array(envelopes.iter().map(|e| Value::Bytes(e.clone())).collect())),
             Self::Fetch { limit } => MapWriter::new().put("op", op("fetch")).put("limit", cbor::uint(*limit)),
             Self::Ack { envelope } => {
                 MapWriter::new().put("op", op("ack")).put("envelope", Value::Bytes(envelope.clone()))
@@ -358,14 +399,30 @@ impl Request {
         frame(&cbor::encode_value(&v.into_value()))
     }
 
-    /// Decodes one framed request (at most [`MAX_REQUEST_BYTES`]).
+    /// Decodes one framed request: at most [`MAX_BATCH_REQUEST_BYTES`] for `submit_batch`,
+    /// [`MAX_REQUEST_BYTES`] for every other operation.
     pub fn decode(bytes: &[u8]) -> Result<Self, FrameError> {
-        let body = unframe(bytes, MAX_REQUEST_BYTES)?;
+        let body = unframe(bytes, MAX_BATCH_REQUEST_BYTES)?;
         let v = cbor::decode_value(body).map_err(FrameError::Cbor)?;
         let mut m = MapReader::new(v, "<request>")?;
         let op = m.text("op")?;
+        if op != "submit_batch" && body.len() > MAX_REQUEST_BYTES {
+            return Err(FrameError::TooLarge(body.len()));
+        }
         let r = match op.as_str() {
             "submit" => Self::Submit { envelope: as_bytes(m.req("envelope")?, "envelope")? },
+            "submit_batch" => {
+                let items = as_array(m.req("envelopes")?, "envelopes")?;
+                if items.is_empty() {
+                    return Err(FieldError::OutOfRange("envelopes").into());
+                }
+                if items.len() > MAX_BATCH_TIPS {
+                    return Err(FieldError::TooMany("envelopes").into());
+                }
+                Self::SubmitBatch {
+                    envelopes: items.into_iter().map(|e| as_bytes(e, "envelopes")).collect::<Result<_, _>>()?,
+                }
+            }
             "fetch" => Self::Fetch { limit: m.uint("limit")?.clamp(1, MAX_FETCH) },
             "ack" => Self::Ack { envelope: as_bytes(m.req("envelope")?, "envelope")? },
             "acks" => Self::Acks { after: m.uint("after")?, limit: m.uint("limit")?.clamp(1, MAX_ACKS) },
@@ -408,6 +465,24 @@ impl Response {
                 MapWriter::new()
                     .put("receipt", Value::Bytes(receipt.clone()))
                     .put("duplicate", Value::Bool(*duplicate)),
+            ),
+            Self::SubmittedBatch { items } => ok(
+                "submitted_batch",
+                MapWriter::new().put(
+                    "items",
+                    Value::Array(
+                        items
+                            .iter()
+                            .map(|i| match i {
+                                Ok((receipt, duplicate)) => MapWriter::new()
+                                    .put("receipt", Value::Bytes(receipt.clone()))
+                                    .put("duplicate", Value::Bool(*duplicate))
+                                    .into_value(),
+                                Err(e) => MapWriter::new().put("error", e.to_value()).into_value(),
+                            })
+                            .collect(),
+                    ),
+                ),
             ),
             Self::Deliveries { items } => ok(
                 "deliveries",
@@ -491,14 +566,7 @@ impl Response {
                     .put_opt("entry", entry.clone().map(Value::Bytes))
                     .put("proof", Value::Array(proof.iter().map(cbor::digest).collect())),
             ),
-            Self::Error(e) => MapWriter::new().put(
-                "error",
-                MapWriter::new()
-                    .put("code", cbor::uint(u64::from(e.code)))
-                    .put("name", cbor::text(&e.name))
-                    .put("reason", cbor::text(&e.reason))
-                    .into_value(),
-            ),
+            Self::Error(e) => MapWriter::new().put("error", e.to_value()),
         };
         frame(&cbor::encode_value(&v.into_value()))
     }
@@ -508,10 +576,7 @@ impl Response {
         let v = cbor::decode_value(body).map_err(FrameError::Cbor)?;
         let mut top = MapReader::new(v, "<response>")?;
         if let Some(e) = top.take("error") {
-            let mut m = MapReader::new(e, "error")?;
-            let code = u16::try_from(m.uint("code")?).map_err(|_| FieldError::OutOfRange("code"))?;
-            let r = Self::Error(WireError { code, name: m.text("name")?, reason: m.text("reason")? });
-            m.finish()?;
+            let r = Self::Error(WireError::from_value(e)?);
             top.finish()?;
             return Ok(r);
         }
@@ -522,6 +587,29 @@ impl Response {
             "submitted" => Self::Submitted {
                 receipt: as_bytes(m.req("receipt")?, "receipt")?,
                 duplicate: matches!(m.req("duplicate")?, Value::Bool(true)),
+            },
+            "submitted_batch" => Self::SubmittedBatch {
+                items: {
+                    let items = as_array(m.req("items")?, "items")?;
+                    if items.len() > MAX_BATCH_TIPS {
+                        return Err(FieldError::TooMany("items").into());
+                    }
+                    items
+                        .into_iter()
+                        .map(|i| {
+                            let mut d = MapReader::new(i, "items")?;
+                            let out = match d.take("error") {
+                                Some(e) => Err(WireError::from_value(e)?),
+                                None => Ok((
+                                    as_bytes(d.req("receipt")?, "receipt")?,
+                                    matches!(d.req("duplicate")?, Value::Bool(true)),
+                                )),
+                            };
+                            d.finish()?;
+                            Ok(out)
+                        })
+                        .collect::<Result<_, FieldError>>()?
+                },
             },
             "deliveries" => Self::Deliveries {
                 items: as_array(m.req("items")?, "items")?
@@ -622,6 +710,7 @@ mod tests {
     fn requests_and_responses_round_trip() {
         for r in [
             Request::Submit { envelope: vec![1, 2, 3] },
+            Request::SubmitBatch { envelopes: vec![vec![1, 2], vec![3]] },
             Request::Fetch { limit: 10 },
             Request::Ack { envelope: vec![9] },
             Request::Acks { after: 5, limit: 100 },
@@ -650,6 +739,9 @@ mod tests {
         }
         for r in [
             Response::Submitted { receipt: vec![1], duplicate: true },
+            Response::SubmittedBatch {
+                items: vec![Ok((vec![1], false)), Err(WireError::new(ErrorCode::Conflict, "x")), Ok((vec![2], true))],
+            },
             Response::Deliveries { items: vec![Delivery { tip: vec![1], receipt: vec![2] }] },
             Response::Acked,
             Response::Acks {
@@ -685,5 +777,23 @@ mod tests {
         huge.extend_from_slice(&[0; 8]);
         assert!(matches!(Request::decode(&huge), Err(FrameError::TooLarge(_))));
         assert!(Request::decode(&[]).is_err());
+    }
+
+    #[test]
+    fn batches_are_bounded_in_count_and_bytes() {
+        let ok = Request::SubmitBatch { envelopes: vec![vec![0; 10]; MAX_BATCH_TIPS] };
+        assert_eq!(Request::decode(&ok.encode()).unwrap(), ok);
+        let many = Request::SubmitBatch { envelopes: vec![vec![0; 10]; MAX_BATCH_TIPS + 1] };
+        assert!(matches!(Request::decode(&many.encode()), Err(FrameError::Field(FieldError::TooMany(_)))));
+        let empty = Request::SubmitBatch { envelopes: vec![] };
+        assert!(matches!(Request::decode(&empty.encode()), Err(FrameError::Field(FieldError::OutOfRange(_)))));
+        // A batch may be larger than a single request, up to its own bound.
+        let big = Request::SubmitBatch { envelopes: vec![vec![0; 60 * 1024]; 4] };
+        assert_eq!(Request::decode(&big.encode()).unwrap(), big);
+        let huge = Request::SubmitBatch { envelopes: vec![vec![0; 60 * 1024]; 5] };
+        assert!(matches!(Request::decode(&huge.encode()), Err(FrameError::TooLarge(_))));
+        // Every other operation keeps the single-request bound.
+        let single = Request::Submit { envelope: vec![0; MAX_REQUEST_BYTES] };
+        assert!(matches!(Request::decode(&single.encode()), Err(FrameError::TooLarge(_))));
     }
 }

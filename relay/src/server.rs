@@ -15,10 +15,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Instrument};
 
 use tiprelay_client::files;
-use tiprelay_proto::wire::{Request, Response, WireError, MAX_FETCH, MAX_RECORDS, MAX_REQUEST_BYTES, MAX_STATEMENTS};
+use tiprelay_proto::wire::{
+    BatchOutcome, Request, Response, WireError, MAX_BATCH_REQUEST_BYTES, MAX_FETCH, MAX_RECORDS, MAX_REQUEST_BYTES,
+    MAX_STATEMENTS,
+};
 use tiprelay_proto::{
-    summarize_certificate, verify, CertUsage, DeliveryAck, ErrorCode, Feedback, Jurisdiction, LedgerStatement,
-    PrincipalId, PrincipalKind, ProtoError, Tip,
+    summarize_certificate, verify, verify_parsed, CertUsage, DeliveryAck, Digest, ErrorCode, Feedback, Jurisdiction,
+    LedgerStatement, PrincipalId, PrincipalKind, ProtoError, Tip,
 };
 
 use crate::config::RelayConfig;
@@ -307,11 +310,16 @@ async fn connection(state: Arc<State>, incoming: quinn::Incoming) {
 }
 
 async fn stream(state: Arc<State>, peer: Arc<Peer>, conn: Connection, mut send: SendStream, mut recv: RecvStream) {
-    let read = tokio::time::timeout(state.config.request_timeout, recv.read_to_end(MAX_REQUEST_BYTES + 4)).await;
+    let read = tokio::time::timeout(state.config.request_timeout, recv.read_to_end(MAX_BATCH_REQUEST_BYTES + 4)).await;
     let bytes = match read {
         Ok(Ok(b)) => b,
         Ok(Err(quinn::ReadToEndError::TooLong)) => {
-            let e = WireError::new(ErrorCode::Oversized, format!("a request is at most {MAX_REQUEST_BYTES} bytes"));
+            let e = WireError::new(
+                ErrorCode::Oversized,
+                format!(
+                    "a submit_batch request is at most {MAX_BATCH_REQUEST_BYTES} bytes, any other {MAX_REQUEST_BYTES}"
+                ),
+            );
             reject(&state, &peer, None, &e);
             let _ = send.write_all(&Response::Error(e).encode()).await;
             let _ = send.finish();
@@ -322,7 +330,11 @@ async fn stream(state: Arc<State>, peer: Arc<Peer>, conn: Connection, mut send: 
     let req = match Request::decode(&bytes) {
         Ok(r) => r,
         Err(e) => {
-            let e = WireError::new(ErrorCode::BadRequest, e.to_string());
+            let code = match e {
+                tiprelay_proto::wire::FrameError::TooLarge(_) => ErrorCode::Oversized,
+                _ => ErrorCode::BadRequest,
+            };
+            let e = WireError::new(code, e.to_string());
             reject(&state, &peer, None, &e);
             let _ = send.write_all(&Response::Error(e).encode()).await;
             let _ = send.finish();
@@ -389,13 +401,14 @@ fn counterparts(state: &State, j: Jurisdiction) -> Vec<Jurisdiction> {
 
 async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response {
     match req {
-        Request::Submit { envelope } => match submit(state, peer, envelope).await {
-            Ok(r) => r,
-            Err((tip, e)) => {
-                reject(state, peer, tip, &e);
-                Response::Error(e)
-            }
+        Request::Submit { envelope } => match submit_tips(state, peer, vec![envelope]).await.pop() {
+            Some(Ok((receipt, duplicate))) => Response::Submitted { receipt, duplicate },
+            Some(Err(e)) => Response::Error(e),
+            None => Response::Error(WireError::new(ErrorCode::Unavailable, "no outcome")),
         },
+        Request::SubmitBatch { envelopes } => {
+            Response::SubmittedBatch { items: submit_tips(state, peer, envelopes).await }
+        }
         Request::Ack { envelope } => match ack(state, peer, envelope).await {
             Ok(r) => r,
             Err((tip, e)) => {
@@ -643,67 +656,141 @@ async fn verify_off_thread<M: tiprelay_proto::Message + Send + 'static>(
     Ok((verified.map_err(|e| (None, proto_error(&e)))?, envelope))
 }
 
-async fn replay_of(state: &Arc<State>, peer: &Arc<Peer>, envelope: &[u8]) -> Option<Response> {
-    let parsed = tiprelay_proto::parse::<Tip>(envelope).ok()?;
-    if parsed.message.author != peer.identity {
-        return None;
-    }
-    let (st, from, id, digest) = (state.clone(), parsed.message.from, *parsed.message.id.as_bytes(), parsed.digest);
-    let rec = tokio::task::spawn_blocking(move || st.store.tip(from, &id)).await.ok()?.ok()??;
-    (rec.digest == digest.0).then_some(Response::Submitted { receipt: rec.receipt, duplicate: true })
+/// What the request path decided for one tip envelope, before the writer.
+enum Checked {
+    /// A byte-identical resend of a tip this principal already has a receipt for, whose
+    /// checks fail now (expired, revoked since): answered with the original receipt.
+    Replay(Vec<u8>),
+    /// Verified and allowed: for the writer.
+    Write(Box<Tip>, Digest, Vec<u8>),
 }
 
-async fn submit(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<Response, Rejection> {
-    // A byte-identical resend of a tip this principal already got a receipt for is answered
-    // with that receipt before any time or revocation check: it was verified when accepted,
-    // and a resend after a lost answer must not turn into "expired" or "revoked".
-    if let Some(r) = replay_of(state, peer, &envelope).await {
-        return Ok(r);
-    }
-    let (v, envelope) = verify_off_thread::<Tip>(state, envelope).await?;
-    let tip = v.message;
-    let id = Some(tip.id.to_string());
-    let span =
-        info_span!("tip", id = %tip.id, category = %tip.category, from = %tip.from, to = %tip.to, digest = %v.digest);
-    let _g = span.enter();
-    if v.signer != peer.identity {
-        return Err((
-            id,
-            WireError::new(
-                ErrorCode::IdentityMismatch,
-                format!(
-            "the tip is signed by {} but this connection is authenticated as {}; principals submit only their own tips",
-            v.signer, peer.identity
-        ),
-            ),
-        ));
-    }
-    if !state.config.jurisdictions.contains(&tip.to) {
-        return Err((
-            id,
-            WireError::new(
-                ErrorCode::UnknownJurisdiction,
-                format!("{} is not a jurisdiction served by this relay", tip.to),
-            ),
-        ));
-    }
-    if !state.config.pair_allowed(tip.from, tip.to) {
-        return Err((
-            id,
-            WireError::new(ErrorCode::PairNotAllowed, format!("{} → {} is not a configured pair", tip.from, tip.to)),
-        ));
-    }
-    drop(_g);
-    let digest = v.digest;
-    let r = state.store.submit(tip, digest, envelope).instrument(span.clone()).await;
-    match r {
-        Ok(s) => {
-            let _g = span.enter();
-            info!(seq = s.seq, duplicate = s.duplicate, "accepted");
-            Ok(Response::Submitted { receipt: s.receipt, duplicate: s.duplicate })
+/// Parses (once), verifies and checks one tip envelope against the connection: §6, then
+/// identity, jurisdiction and pair. Blocking (signature check, and a store read when the
+/// checks fail). A byte-identical resend of a tip this principal already got a receipt for
+/// is answered with that receipt even when a check now fails: it was verified when
+/// accepted, and a resend after a lost answer must not turn into "expired" or "revoked".
+/// When every check passes, the writer's own deduplication answers a resend.
+fn check_tip(
+    state: &State,
+    peer: &Peer,
+    trust: &tiprelay_proto::TrustStore,
+    now: tiprelay_proto::Timestamp,
+    envelope: Vec<u8>,
+) -> Result<Checked, Rejection> {
+    let parsed = tiprelay_proto::parse::<Tip>(&envelope).map_err(|e| (None, proto_error(&e)))?;
+    let (from, id, digest) = (parsed.message.from, parsed.message.id, parsed.digest);
+    let own = parsed.message.author == peer.identity;
+    let checked = verify_parsed(parsed, trust, now).map_err(|e| (None, proto_error(&e))).and_then(|v| {
+        let tip = v.message;
+        let id = Some(tip.id.to_string());
+        if v.signer != peer.identity {
+            return Err((
+                id,
+                WireError::new(
+                    ErrorCode::IdentityMismatch,
+                    format!(
+                        "the tip is signed by {} but this connection is authenticated as {}; principals submit \
+                         only their own tips",
+                        v.signer, peer.identity
+                    ),
+                ),
+            ));
         }
-        Err(e) => Err((id, store_error(&e))),
+        if !state.config.jurisdictions.contains(&tip.to) {
+            return Err((
+                id,
+                WireError::new(
+                    ErrorCode::UnknownJurisdiction,
+                    format!("{} is not a jurisdiction served by this relay", tip.to),
+                ),
+            ));
+        }
+        if !state.config.pair_allowed(tip.from, tip.to) {
+            return Err((
+                id,
+                WireError::new(
+                    ErrorCode::PairNotAllowed,
+                    format!("{} → {} is not a configured pair", tip.from, tip.to),
+                ),
+            ));
+        }
+        Ok(Checked::Write(Box::new(tip), v.digest, envelope))
+    });
+    match checked {
+        Err(rejection) if own => match state.store.tip(from, id.as_bytes()) {
+            Ok(Some(rec)) if rec.digest == digest.0 => Ok(Checked::Replay(rec.receipt)),
+            _ => Err(rejection),
+        },
+        other => other,
     }
+}
+
+/// Runs [`check_tip`] on each envelope on the blocking pool; one outcome per envelope.
+async fn check_tips(state: &Arc<State>, peer: &Arc<Peer>, envelopes: Vec<Vec<u8>>) -> Vec<Result<Checked, Rejection>> {
+    let n = envelopes.len();
+    let (st, p) = (state.clone(), peer.clone());
+    let checked = tokio::task::spawn_blocking(move || {
+        let (trust, now) = (st.trust.get(), store::now());
+        envelopes.into_iter().map(|e| check_tip(&st, &p, &trust, now, e)).collect::<Vec<_>>()
+    })
+    .await;
+    checked.unwrap_or_else(|_| {
+        (0..n).map(|_| Err((None, WireError::new(ErrorCode::Unavailable, "verification task failed")))).collect()
+    })
+}
+
+fn tip_span(tip: &Tip, digest: &Digest) -> tracing::Span {
+    info_span!("tip", id = %tip.id, category = %tip.category, from = %tip.from, to = %tip.to, digest = %digest)
+}
+
+/// `submit` and `submit_batch`: checks every envelope, commits the accepted ones in one
+/// writer operation, and answers one outcome per envelope, in order.
+async fn submit_tips(state: &Arc<State>, peer: &Arc<Peer>, envelopes: Vec<Vec<u8>>) -> Vec<BatchOutcome> {
+    let checked = check_tips(state, peer, envelopes).await;
+    let mut out: Vec<Option<BatchOutcome>> = Vec::with_capacity(checked.len());
+    let mut writes = Vec::new();
+    let mut slots = Vec::new();
+    for (i, c) in checked.into_iter().enumerate() {
+        match c {
+            Ok(Checked::Replay(receipt)) => out.push(Some(Ok((receipt, true)))),
+            Ok(Checked::Write(tip, digest, envelope)) => {
+                out.push(None);
+                slots.push((i, tip_span(&tip, &digest), tip.id));
+                writes.push((tip, digest, envelope));
+            }
+            Err((tip, e)) => {
+                reject(state, peer, tip, &e);
+                out.push(Some(Err(e)));
+            }
+        }
+    }
+    if !writes.is_empty() {
+        let results = match state.store.submit_many(writes).await {
+            Ok(r) => r,
+            Err(e) => slots.iter().map(|_| Err(e.clone())).collect(),
+        };
+        for ((i, span, id), r) in slots.into_iter().zip(results) {
+            let _g = span.enter();
+            let answer = match r {
+                Ok(s) => {
+                    info!(seq = s.seq, duplicate = s.duplicate, "accepted");
+                    Ok((s.receipt, s.duplicate))
+                }
+                Err(e) => {
+                    let w = store_error(&e);
+                    reject(state, peer, Some(id.to_string()), &w);
+                    Err(w)
+                }
+            };
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Some(answer);
+            }
+        }
+    }
+    out.into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(WireError::new(ErrorCode::Unavailable, "the writer returned no outcome"))))
+        .collect()
 }
 
 async fn ack(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<Response, Rejection> {

@@ -168,12 +168,15 @@ pub struct Submitted {
     pub seq: u64,
 }
 
+/// One verified tip for the writer: the tip, its envelope digest and its bytes.
+pub type TipToWrite = (Box<Tip>, Digest, Vec<u8>);
+
 enum WriteOp {
+    /// One or more verified tips (one `submit`, or the accepted part of a `submit_batch`);
+    /// one outcome per tip, in order.
     Submit {
-        tip: Box<Tip>,
-        digest: Digest,
-        envelope: Vec<u8>,
-        reply: oneshot::Sender<Result<Submitted, StoreError>>,
+        tips: Vec<TipToWrite>,
+        reply: oneshot::Sender<Vec<Result<Submitted, StoreError>>>,
     },
     Ack {
         ack: Box<DeliveryAck>,
@@ -339,12 +342,18 @@ impl Store {
 
     /// Commits an accepted tip (or finds the earlier commit) and returns its receipt.
     pub async fn submit(&self, tip: Tip, digest: Digest, envelope: Vec<u8>) -> Result<Submitted, StoreError> {
+        self.submit_many(vec![(Box::new(tip), digest, envelope)])
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Failed("the writer returned no outcome".into())))
+    }
+
+    /// Commits several verified tips in one group commit; one outcome per tip, in order
+    /// (one tip's `conflict` does not affect the others).
+    pub async fn submit_many(&self, tips: Vec<TipToWrite>) -> Result<Vec<Result<Submitted, StoreError>>, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(WriteOp::Submit { tip: Box::new(tip), digest, envelope, reply })
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        self.tx.send(WriteOp::Submit { tips, reply }).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)
     }
 
     /// Records a verified DeliveryAck; returns true if it was the tip's first.
@@ -805,7 +814,8 @@ struct Writer {
 }
 
 enum Reply {
-    Submit(oneshot::Sender<Result<Submitted, StoreError>>, Result<Submitted, StoreError>, Option<Jurisdiction>),
+    /// Outcomes of a submit, and the jurisdictions that got a new tip.
+    Submit(oneshot::Sender<Vec<Result<Submitted, StoreError>>>, Vec<Result<Submitted, StoreError>>, Vec<Jurisdiction>),
     Ack(oneshot::Sender<Result<bool, StoreError>>, Result<bool, StoreError>, Jurisdiction),
     /// A checkpoint request.
     Checkpoint(
@@ -819,6 +829,17 @@ enum Reply {
     Purge(oneshot::Sender<Result<u64, StoreError>>, Result<u64, StoreError>),
 }
 
+impl WriteOp {
+    /// How much this operation counts towards the group-commit batch size.
+    fn weight(&self) -> usize {
+        match self {
+            Self::Submit { tips, .. } => tips.len().max(1),
+            Self::Delivered { tips, .. } => tips.len().div_ceil(64).max(1),
+            _ => 1,
+        }
+    }
+}
+
 impl Writer {
     fn run(self, mut rx: mpsc::Receiver<WriteOp>) {
         let mut ops = Vec::with_capacity(self.batch);
@@ -827,10 +848,14 @@ impl Writer {
             let Some(first) = rx.blocking_recv() else {
                 break;
             };
+            let mut weight = first.weight();
             ops.push(first);
-            while ops.len() < self.batch {
+            while weight < self.batch {
                 match rx.try_recv() {
-                    Ok(op) => ops.push(op),
+                    Ok(op) => {
+                        weight += op.weight();
+                        ops.push(op);
+                    }
                     Err(_) => break,
                 }
             }
@@ -849,11 +874,17 @@ impl Writer {
                 let mut tx = Tx::open(&w)?;
                 for op in ops {
                     match op {
-                        WriteOp::Submit { tip, digest, envelope, reply } => {
-                            let to = tip.to;
-                            let r = tx.submit(&self.signer, &tip, digest, envelope);
-                            let fresh = matches!(&r, Ok(s) if !s.duplicate);
-                            replies.push(Reply::Submit(reply, r, fresh.then_some(to)));
+                        WriteOp::Submit { tips, reply } => {
+                            let mut out = Vec::with_capacity(tips.len());
+                            let mut fresh_to = Vec::new();
+                            for (tip, digest, envelope) in tips {
+                                let r = tx.submit(&self.signer, &tip, digest, envelope);
+                                if matches!(&r, Ok(s) if !s.duplicate) && !fresh_to.contains(&tip.to) {
+                                    fresh_to.push(tip.to);
+                                }
+                                out.push(r);
+                            }
+                            replies.push(Reply::Submit(reply, out, fresh_to));
                         }
                         WriteOp::Ack { ack, envelope, reply } => {
                             let r = tx.ack(&ack, &envelope);
@@ -904,8 +935,8 @@ impl Writer {
                 let mut acked_from: Vec<Jurisdiction> = Vec::new();
                 for r in replies {
                     match r {
-                        Reply::Submit(tx, res, to) => {
-                            if let Some(to) = to {
+                        Reply::Submit(tx, res, fresh_to) => {
+                            for to in fresh_to {
                                 if let Some(s) = self.notifier.tips.get(&to) {
                                     s.send_modify(|v| *v += 1);
                                 }
@@ -948,8 +979,8 @@ impl Writer {
                 tracing::error!(error = %e, ops = n, "group commit failed; nothing in it was acknowledged");
                 for r in replies {
                     match r {
-                        Reply::Submit(tx, _, _) => {
-                            let _ = tx.send(Err(e.clone()));
+                        Reply::Submit(tx, res, _) => {
+                            let _ = tx.send(res.iter().map(|_| Err(e.clone())).collect());
                         }
                         Reply::Ack(tx, _, _) => {
                             let _ = tx.send(Err(e.clone()));

@@ -47,6 +47,10 @@ fn rand10() -> [u8; 10] {
     let mut r = [0u8; 10];
     let n = ms_now().to_le_bytes();
     r[..8].copy_from_slice(&n);
+    // Two tips made in the same millisecond must not share an id.
+    static COUNTER: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let c = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_be_bytes();
+    r[6..8].copy_from_slice(&c);
     r[8] = std::process::id() as u8;
     r[9] = (std::ptr::addr_of!(r) as usize) as u8;
     r
@@ -407,5 +411,114 @@ async fn a_resend_after_expiry_still_gets_the_original_receipt() {
     late.valid_until = Some(Timestamp::from_unix_ms(ms_now() - 1).unwrap());
     assert_eq!(refused_code(submit(&c, ana.sign(&late).unwrap()).await), ErrorCode::Expired as u16);
     c.close().await;
+    w.relay.unwrap().shutdown().await.unwrap();
+}
+
+/// The code of one `submit_batch` item (0 when it was accepted).
+fn item_code(i: &Result<(Vec<u8>, bool), tiprelay_proto::wire::WireError>) -> u16 {
+    match i {
+        Ok(_) => 0,
+        Err(e) => e.code,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_answers_each_tip_on_its_own_and_is_bounded() {
+    use tiprelay_proto::wire::MAX_BATCH_TIPS;
+    let w = World::start().await;
+    let ana = signer(&w, "MX", "analyst");
+    let feed = signer(&w, "MX", "feed");
+    let c = connect(&w.client("MX", "analyst")).await;
+
+    let good1 = ana.sign(&raw_tip(&ana, "US", "batch tip one")).unwrap();
+    let good2 = ana.sign(&raw_tip(&ana, "US", "batch tip two")).unwrap();
+    let mut tampered = ana.sign(&raw_tip(&ana, "US", "batch tampered")).unwrap();
+    let i = tampered.windows(8).position(|w| w == b"tampered").unwrap();
+    tampered[i] = b'T';
+    let mut other = tiprelay_proto::parse::<Tip>(&good2).unwrap().message;
+    other.summary = "same id as tip two, other content".into();
+    let conflicting = ana.sign(&other).unwrap();
+    let nowhere = ana.sign(&raw_tip(&ana, "FR", "to nobody")).unwrap();
+    let not_mine = feed.sign(&raw_tip(&feed, "US", "the feed's tip")).unwrap();
+    let mut stale = raw_tip(&ana, "US", "stale");
+    stale.created = Timestamp::from_unix_ms(ms_now() - 7_200_000).unwrap();
+    stale.valid_until = Some(Timestamp::from_unix_ms(ms_now() - 3_600_000).unwrap());
+    let stale = ana.sign(&stale).unwrap();
+
+    let batch = vec![
+        good1.clone(),
+        tampered,
+        good2.clone(),
+        good1.clone(),
+        conflicting,
+        nowhere,
+        not_mine,
+        b"not cbor at all".to_vec(),
+        stale,
+        vec![0xa0; 65 * 1024],
+    ];
+    let items = match c.request(&Request::SubmitBatch { envelopes: batch }).await.unwrap() {
+        Response::SubmittedBatch { items } => items,
+        r => panic!("{r:?}"),
+    };
+    let codes: Vec<u16> = items.iter().map(item_code).collect();
+    assert_eq!(
+        codes,
+        [
+            0,
+            ErrorCode::BadSignature as u16,
+            0,
+            0,
+            ErrorCode::Conflict as u16,
+            ErrorCode::UnknownJurisdiction as u16,
+            ErrorCode::IdentityMismatch as u16,
+            ErrorCode::MalformedEnvelope as u16,
+            ErrorCode::Expired as u16,
+            ErrorCode::Oversized as u16,
+        ]
+    );
+    // Each receipt is the relay's, for its own tip; the repeat inside the batch is a
+    // duplicate with the first one's receipt.
+    let trust = files::load_trust(&w.client("MX", "analyst").cfg.trust).unwrap();
+    let now = Timestamp::from_unix_ms(ms_now()).unwrap();
+    let check = |i: usize, env: &[u8], seq: u64| {
+        let (receipt, _) = items[i].as_ref().unwrap();
+        let r = tiprelay_proto::verify::<tiprelay_proto::Receipt>(receipt, &trust, now).unwrap().message;
+        assert_eq!(r.digest, tiprelay_proto::Digest::of(env));
+        assert_eq!(r.seq, seq);
+        receipt.clone()
+    };
+    let r1 = check(0, &good1, 1);
+    let r2 = check(2, &good2, 2);
+    assert_eq!(items[3], Ok((r1.clone(), true)));
+    assert!(!items[0].as_ref().unwrap().1);
+
+    // A second batch of the same bytes: the original receipts, marked duplicate.
+    match c.request(&Request::SubmitBatch { envelopes: vec![good2.clone(), good1.clone()] }).await.unwrap() {
+        Response::SubmittedBatch { items } => assert_eq!(items, vec![Ok((r2, true)), Ok((r1, true))]),
+        r => panic!("{r:?}"),
+    }
+
+    // Bounds: more than 64 envelopes, none, and more bytes than a batch may carry are
+    // refused as a whole; the connection keeps serving.
+    let many = Request::SubmitBatch { envelopes: vec![good1.clone(); MAX_BATCH_TIPS + 1] };
+    assert_eq!(refused_code(c.request(&many).await), ErrorCode::BadRequest as u16);
+    assert_eq!(
+        refused_code(c.request(&Request::SubmitBatch { envelopes: vec![] }).await),
+        ErrorCode::BadRequest as u16
+    );
+    let huge = Request::SubmitBatch { envelopes: vec![vec![0xa0; 60 * 1024]; 5] };
+    assert_eq!(refused_code(c.request(&huge).await), ErrorCode::Oversized as u16);
+    assert!(matches!(c.request(&Request::Status).await.unwrap(), Response::Status { .. }));
+
+    // The US analyst received the two accepted tips, once each, in order.
+    let us = w.client("US", "analyst");
+    let cu = connect(&us).await;
+    let got = us.sync_inbox(&cu).await.unwrap();
+    let summaries: Vec<&str> = got.iter().map(|g| g.tip.summary.as_str()).collect();
+    assert_eq!(summaries, ["batch tip one", "batch tip two"]);
+    for conn in [c, cu] {
+        conn.close().await;
+    }
     w.relay.unwrap().shutdown().await.unwrap();
 }
