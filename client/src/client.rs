@@ -159,6 +159,33 @@ pub fn is_permanent(e: &tiprelay_proto::wire::WireError) -> bool {
     !matches!(C::from_u16(e.code), Some(C::Unavailable | C::StorageFull) | None)
 }
 
+/// Maps `f` over `items` zipped with `extra`, in order; for 16 items or more the first
+/// half runs on a scoped helper thread meanwhile. None only if the helper panicked.
+fn par_map<T: Sync, E: Send, R: Send>(items: &[T], extra: Vec<E>, f: impl Fn(&T, E) -> R + Sync) -> Option<Vec<R>> {
+    let serial = |items: &[T], extra: Vec<E>| items.iter().zip(extra).map(|(t, e)| f(t, e)).collect::<Vec<R>>();
+    if items.len() < 16 {
+        return Some(serial(items, extra));
+    }
+    let mid = items.len() / 2;
+    let mut extra = extra;
+    let second_extra = extra.split_off(mid.min(extra.len()));
+    let (first, second) = items.split_at(mid);
+    let first_extra = std::sync::Mutex::new(Some(extra));
+    std::thread::scope(|scope| {
+        let job = || first_extra.lock().ok().and_then(|mut g| g.take()).map(|e| serial(first, e));
+        let helper = std::thread::Builder::new().name("tipctl-verify".into()).spawn_scoped(scope, job);
+        let b = serial(second, second_extra);
+        // No thread to be had: the first half runs here (its input is still in the mutex).
+        let a = match helper {
+            Ok(h) => h.join().ok().flatten(),
+            Err(_) => job(),
+        };
+        let mut a = a?;
+        a.extend(b);
+        Some(a)
+    })
+}
+
 /// Submits envelopes in `submit_batch` requests (each at most [`MAX_BATCH_TIPS`] tips and
 /// [`MAX_BATCH_REQUEST_BYTES`]), several in flight, and returns one answer per envelope in
 /// order, shaped as a single `submit` would be answered: `Submitted`, or the refusal. A
@@ -352,6 +379,17 @@ impl Client {
     /// refusal, in one transaction. A transport failure is returned after what did arrive
     /// is stored; those tips stay pending.
     pub async fn send_batch(&self, conn: &RelayConn, ids: &[[u8; 16]]) -> Result<Resent, ClientError> {
+        let recs = self.unsent(ids)?;
+        let answers = submit_batches(conn, recs.iter().map(|(_, r)| r.envelope.clone()).collect()).await;
+        match self.settle(recs, answers)? {
+            (_, Some(e)) => Err(e),
+            (out, None) => Ok(out),
+        }
+    }
+
+    /// The outbox records of these ids that still wait for a receipt (none yet, not
+    /// refused for good).
+    pub fn unsent(&self, ids: &[[u8; 16]]) -> Result<Vec<([u8; 16], OutRecord)>, ClientError> {
         let mut recs = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(r) = self.store.get_out(id)? {
@@ -360,25 +398,45 @@ impl Client {
                 }
             }
         }
-        let answers = submit_batches(conn, recs.iter().map(|(_, r)| r.envelope.clone()).collect()).await;
+        Ok(recs)
+    }
+
+    /// Takes the relay's answers to a submission of `recs` (one per record, in order, as
+    /// [`submit_batches`] returns them): verifies each receipt (on two threads for a large
+    /// batch) and stores every verified receipt, and every definitive refusal, in one
+    /// transaction. Returns what was stored and the first transport failure or untrusted
+    /// receipt, if any (those tips stay pending); an error only if nothing could be stored.
+    pub fn settle(
+        &self,
+        recs: Vec<([u8; 16], OutRecord)>,
+        answers: Vec<Result<Response, ConnError>>,
+    ) -> Result<(Resent, Option<ClientError>), ClientError> {
+        let checked = par_map(&recs, answers, |(_, rec), answer| {
+            let tip = tiprelay_proto::parse::<Tip>(&rec.envelope).map_err(ClientError::Invalid)?.message;
+            let receipt = match &answer {
+                Ok(Response::Submitted { receipt, .. }) => Some(self.check_receipt(receipt, &tip, &rec.envelope)),
+                _ => None,
+            };
+            Ok::<_, ClientError>((tip, answer, receipt))
+        })
+        .ok_or_else(|| ClientError::Untrusted { what: "receipt", why: "the verifying thread failed".into() })?;
         let mut out = Resent::default();
         let mut updates = Vec::with_capacity(recs.len());
         let mut failure: Option<ClientError> = None;
-        for ((id, mut rec), answer) in recs.into_iter().zip(answers) {
-            let tip = tiprelay_proto::parse::<Tip>(&rec.envelope).map_err(ClientError::Invalid)?.message;
+        for ((id, mut rec), checked) in recs.into_iter().zip(checked) {
+            let (tip, answer, receipt) = checked?;
             match answer {
-                Ok(Response::Submitted { receipt, duplicate }) => {
-                    match self.check_receipt(&receipt, &tip, &rec.envelope) {
-                        Ok(r) => {
-                            rec.seq = Some(r.seq);
-                            rec.receipt = Some(receipt);
-                            rec.receipted_at = Some(now().as_unix_ms());
-                            updates.push((id, rec));
-                            out.sent.push(SentTip { tip, receipt: r, duplicate });
-                        }
-                        Err(e) => failure = Some(e),
+                Ok(Response::Submitted { receipt: bytes, duplicate }) => match receipt {
+                    Some(Ok(r)) => {
+                        rec.seq = Some(r.seq);
+                        rec.receipt = Some(bytes);
+                        rec.receipted_at = Some(now().as_unix_ms());
+                        updates.push((id, rec));
+                        out.sent.push(SentTip { tip, receipt: r, duplicate });
                     }
-                }
+                    Some(Err(e)) => failure = Some(e),
+                    None => failure = Some(ClientError::Untrusted { what: "receipt", why: "not checked".into() }),
+                },
                 Ok(other) => failure = Some(ConnError::Protocol(unexpected(&other)).into()),
                 Err(ConnError::Refused(e)) if is_permanent(&e) => {
                     rec.rejected = Some(format!("{}: {}", e.name, e.reason));
@@ -389,10 +447,7 @@ impl Client {
             }
         }
         self.store.put_out_batch(&updates)?;
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
+        Ok((out, failure))
     }
 
     fn check_receipt(&self, bytes: &[u8], tip: &Tip, envelope: &[u8]) -> Result<Receipt, ClientError> {

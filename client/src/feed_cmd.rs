@@ -4,16 +4,19 @@ use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use tiprelay_client::client::{now, ClientError};
+use tiprelay_client::client::{now, submit_batches, ClientError, Resent};
 use tiprelay_client::conn::ConnError;
 use tiprelay_client::feed::{id_for, parse_line, MAX_LINE_BYTES};
 use tiprelay_client::{Client, RelayConn};
 use tiprelay_proto::TipId;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Notify;
 
 /// Options of `tipctl feed`.
 #[derive(clap::Args)]
@@ -36,22 +39,22 @@ pub struct FeedArgs {
     batch: usize,
 }
 
+/// The reader's counts (the sender's are in [`Shared`]).
 #[derive(Default)]
 struct Stats {
     read: u64,
     rejected: u64,
     duplicates: u64,
     queued: u64,
-    receipted: u64,
-    refused: u64,
 }
 
 impl Stats {
-    fn json(&self, event: &str, started: Instant) -> serde_json::Value {
+    fn json(&self, event: &str, started: Instant, s: &Shared) -> serde_json::Value {
         let secs = started.elapsed().as_secs_f64().max(1e-9);
+        let (receipted, refused) = (s.receipted.load(Ordering::Acquire), s.refused.load(Ordering::Acquire));
         json!({"event": event, "read": self.read, "rejected": self.rejected, "duplicates": self.duplicates,
-               "queued": self.queued, "receipted": self.receipted, "refused": self.refused,
-               "seconds": (secs * 1000.0).round() / 1000.0, "receipted_per_sec": (self.receipted as f64 / secs).round()})
+               "queued": self.queued, "receipted": receipted, "refused": refused,
+               "seconds": (secs * 1000.0).round() / 1000.0, "receipted_per_sec": (receipted as f64 / secs).round()})
     }
 }
 
@@ -81,20 +84,39 @@ async fn read_line(r: &mut (impl AsyncBufRead + Unpin), buf: &mut Vec<u8>) -> st
     Ok(Some(too_long))
 }
 
-struct Sender<'a> {
-    c: &'a Client,
+struct Sender {
+    c: Arc<Client>,
     conn: Option<RelayConn>,
     backoff: Duration,
 }
 
-impl Sender<'_> {
-    /// Sends everything pending, waiting out outages with backoff. Returns (receipted, refused).
-    async fn drain(&mut self) -> Result<(u64, u64)> {
-        let (mut ok, mut refused) = (0u64, 0u64);
+/// What the reader (signing and storing) and the sender task share.
+#[derive(Default)]
+struct Shared {
+    /// Tips this run stored in the outbox.
+    queued: AtomicU64,
+    /// Tips receipted (this run's and any left by an earlier one).
+    receipted: AtomicU64,
+    /// Tips the relay refused for good.
+    refused: AtomicU64,
+    /// The reader stored its last batch.
+    reading_done: AtomicBool,
+    /// Ctrl-C: stop after the request in flight.
+    stop: AtomicBool,
+    /// Reader → sender: a batch was stored.
+    more: Notify,
+    /// Sender → reader: receipts arrived (the reader waits when it is far ahead).
+    sent: Notify,
+}
+
+impl Sender {
+    /// Sends everything pending, waiting out outages with backoff, counting receipts and
+    /// refusals into `s` as they arrive. Returns when the outbox is empty (or on stop).
+    async fn drain(&mut self, s: &Shared) -> Result<()> {
         loop {
             let pending = self.c.store.pending_out()?;
-            if pending.is_empty() {
-                return Ok((ok, refused));
+            if pending.is_empty() || s.stop.load(Ordering::Acquire) {
+                return Ok(());
             }
             if self.conn.is_none() {
                 match RelayConn::connect(&self.c.cfg).await {
@@ -116,27 +138,26 @@ impl Sender<'_> {
             }
             let Some(conn) = self.conn.as_ref() else { continue };
             let mut failed = false;
+            // Two chunks overlap: while the answers of one are verified and stored on the
+            // blocking pool, the next one is with the relay.
+            let mut settling: Option<tokio::task::JoinHandle<Settled>> = None;
             for chunk in pending.chunks(256) {
-                match self.c.send_batch(conn, chunk).await {
-                    Ok(r) => {
-                        ok += r.sent.len() as u64;
-                        refused += r.refused.len() as u64;
-                        for (id, e) in &r.refused {
-                            eprintln!("tipctl: the relay refused tip {id} for good: {e}");
-                        }
-                    }
-                    Err(ClientError::Conn(ConnError::Refused(e))) => {
-                        eprintln!("tipctl: the relay refused a batch ({e}); retrying");
-                        failed = true;
-                        break;
-                    }
-                    Err(ClientError::Conn(e)) => {
-                        eprintln!("tipctl: connection lost ({e}); reconnecting");
-                        failed = true;
-                        break;
-                    }
-                    Err(e) => return Err(e.into()),
+                if s.stop.load(Ordering::Acquire) || failed {
+                    break;
                 }
+                let recs = self.c.unsent(chunk)?;
+                let answers = submit_batches(conn, recs.iter().map(|(_, r)| r.envelope.clone()).collect()).await;
+                if let Some(h) = settling.take() {
+                    failed |= settled(h.await, s)?;
+                }
+                let c = self.c.clone();
+                settling = Some(tokio::task::spawn_blocking(move || c.settle(recs, answers)));
+            }
+            if let Some(h) = settling.take() {
+                failed |= settled(h.await, s)?;
+            }
+            if s.stop.load(Ordering::Acquire) {
+                return Ok(());
             }
             if failed {
                 if let Some(c) = self.conn.take() {
@@ -149,8 +170,90 @@ impl Sender<'_> {
     }
 }
 
+/// Accounts for one settled chunk; true when the connection failed (reconnect), an error
+/// when the run must stop.
+/// What [`Client::settle`] returns: what was stored, and the failure that stopped the rest.
+type Settled = Result<(Resent, Option<ClientError>), ClientError>;
+
+fn settled(r: Result<Settled, tokio::task::JoinError>, s: &Shared) -> Result<bool> {
+    let (r, failure) = r.context("a verifying task failed")??;
+    s.receipted.fetch_add(r.sent.len() as u64, Ordering::AcqRel);
+    s.refused.fetch_add(r.refused.len() as u64, Ordering::AcqRel);
+    s.sent.notify_one();
+    for (id, e) in &r.refused {
+        eprintln!("tipctl: the relay refused tip {id} for good: {e}");
+    }
+    match failure {
+        None => Ok(false),
+        Some(ClientError::Conn(ConnError::Refused(e))) => {
+            eprintln!("tipctl: the relay refused a batch ({e}); retrying");
+            Ok(true)
+        }
+        Some(ClientError::Conn(e)) => {
+            eprintln!("tipctl: connection lost ({e}); reconnecting");
+            Ok(true)
+        }
+        Some(e) => Err(e.into()),
+    }
+}
+
+/// The sender task: drains the outbox whenever the reader stored a batch, until the reader
+/// is done and the outbox is empty (or Ctrl-C).
+async fn send_loop(c: Arc<Client>, s: Arc<Shared>) -> Result<()> {
+    let mut sender = Sender { c: c.clone(), conn: None, backoff: Duration::from_millis(250) };
+    let r = async {
+        loop {
+            // Read before draining: whatever was stored before `reading_done` is drained.
+            let done = s.reading_done.load(Ordering::Acquire);
+            sender.drain(&s).await?;
+            if done || s.stop.load(Ordering::Acquire) {
+                return anyhow::Ok(());
+            }
+            // A stored permit means a batch arrived while draining; the timeout only bounds
+            // the cost of a missed wake-up.
+            let _ = tokio::time::timeout(Duration::from_millis(250), s.more.notified()).await;
+        }
+    }
+    .await;
+    s.sent.notify_one();
+    if let Some(conn) = sender.conn.take() {
+        conn.close().await;
+    }
+    r
+}
+
+/// One valid line waiting for its signature.
+struct ToSign {
+    line: u64,
+    draft: tiprelay_client::client::Draft,
+    id: TipId,
+    created: tiprelay_proto::Timestamp,
+    source_ref: Option<String>,
+}
+
+type SignedLine = (u64, Option<String>, Result<([u8; 16], tiprelay_client::store::OutRecord), String>);
+
+/// Signs a batch on the blocking pool, in two halves (one per core).
+async fn sign_all(c: &Arc<Client>, mut items: Vec<ToSign>) -> Result<Vec<SignedLine>> {
+    let second = items.split_off(items.len() / 2);
+    let run = |c: Arc<Client>, part: Vec<ToSign>| {
+        tokio::task::spawn_blocking(move || {
+            part.into_iter()
+                .map(|t| {
+                    let r = c.sign_tip(t.draft, t.id, t.created).map(|(_, rec)| (*t.id.as_bytes(), rec));
+                    (t.line, t.source_ref, r.map_err(|e| e.to_string()))
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let (a, b) = tokio::join!(run(c.clone(), items), run(c.clone(), second));
+    let mut out = a.context("a signing task failed")?;
+    out.extend(b.context("a signing task failed")?);
+    Ok(out)
+}
+
 /// Runs the feed; returns the exit code.
-pub async fn run(c: &Client, a: &FeedArgs) -> Result<ExitCode> {
+pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let stdin = a.input == "-";
     let batch = a.batch.clamp(1, 4096);
@@ -199,24 +302,57 @@ pub async fn run(c: &Client, a: &FeedArgs) -> Result<ExitCode> {
         eprintln!("tipctl: resuming {} after line {resume_after} (already signed and stored)", a.input);
     }
     let mut stats = Stats::default();
-    let mut sender = Sender { c, conn: None, backoff: Duration::from_millis(250) };
+    let shared = Arc::new(Shared::default());
+    // Anything left unsent by an earlier run goes first; then each stored batch is sent
+    // while the next one is read and signed.
+    let mut sending = tokio::spawn(send_loop(c.clone(), shared.clone()));
     let mut last_stats = Instant::now();
     let mut line_no: u64 = 0;
     let mut committed: u64 = resume_after;
     let mut buf = Vec::with_capacity(4096);
     let principal = c.principal().to_string();
+    // How far the reader may run ahead of the receipts (tips stored but not yet answered).
+    let ahead = (batch as u64).max(256) * 4;
 
     let work = async {
-        // Anything left unsent by an earlier run goes first.
-        let (ok, bad) = sender.drain().await?;
-        stats.receipted += ok;
-        stats.refused += bad;
+        let mut report = |stats: &Stats, force: bool| {
+            let (receipted, _) = (shared.receipted.load(Ordering::Acquire), ());
+            let msg = format!(
+                "read {} · rejected {} · receipted {} · {:.0}/s",
+                stats.read,
+                stats.rejected,
+                receipted,
+                receipted as f64 / started.elapsed().as_secs_f64().max(1e-9)
+            );
+            match &bar {
+                Some(b) => b.set_message(msg),
+                None if force || last_stats.elapsed() >= Duration::from_secs(5) => {
+                    println!("{}", stats.json("stats", started, &shared));
+                    last_stats = Instant::now();
+                }
+                None => {}
+            }
+        };
         loop {
-            let mut items = Vec::new();
+            // Wait while far ahead of the receipts (an outage, a slow relay).
+            while shared.queued.load(Ordering::Acquire)
+                > shared.receipted.load(Ordering::Acquire) + shared.refused.load(Ordering::Acquire) + ahead
+                && !sending.is_finished()
+            {
+                let _ = tokio::time::timeout(Duration::from_millis(250), shared.sent.notified()).await;
+                report(&stats, false);
+            }
+            if sending.is_finished() {
+                // The sender stopped on its own: only an error does that before the end.
+                break;
+            }
+            let mut to_sign = Vec::new();
+            // Rejected lines of this batch (line, reason, record), reported in line order.
+            let mut bad: Vec<(u64, String, Vec<u8>)> = Vec::new();
             let mut seen: HashSet<String> = HashSet::new();
             let mut eof = false;
             let mut last_line = line_no;
-            while items.len() < batch {
+            while to_sign.len() < batch {
                 let Some(too_long) = read_line(&mut reader, &mut buf).await? else {
                     eof = true;
                     break;
@@ -235,24 +371,10 @@ pub async fn run(c: &Client, a: &FeedArgs) -> Result<ExitCode> {
                 let ev = match parsed {
                     Ok(ev) => ev,
                     Err(reason) => {
-                        stats.rejected += 1;
-                        eprintln!("tipctl: line {line_no}: rejected: {reason}");
-                        if rejects.is_none() {
-                            rejects = Some(
-                                tokio::fs::OpenOptions::new()
-                                    .create(true)
-                                    .append(true)
-                                    .open(&rejects_path)
-                                    .await
-                                    .with_context(|| format!("cannot open {}", rejects_path.display()))?,
-                            );
-                        }
-                        if let Some(f) = rejects.as_mut() {
-                            let mut rec = format!("{line_no}\t{reason}\t").into_bytes();
-                            rec.extend_from_slice(&buf[..buf.len().min(MAX_LINE_BYTES)]);
-                            rec.push(b'\n');
-                            f.write_all(&rec).await?;
-                        }
+                        let mut rec = format!("{line_no}\t{reason}\t").into_bytes();
+                        rec.extend_from_slice(&buf[..buf.len().min(MAX_LINE_BYTES)]);
+                        rec.push(b'\n');
+                        bad.push((line_no, reason, rec));
                         continue;
                     }
                 };
@@ -271,32 +393,37 @@ pub async fn run(c: &Client, a: &FeedArgs) -> Result<ExitCode> {
                         TipId::new_v7(created, r)
                     }
                 };
-                match c.sign_tip(ev.draft, id, created) {
-                    Ok((_, rec)) => items.push((*id.as_bytes(), rec, ev.source_ref)),
+                to_sign.push(ToSign { line: line_no, draft: ev.draft, id, created, source_ref: ev.source_ref });
+            }
+            let mut items = Vec::with_capacity(to_sign.len());
+            for (line, source_ref, r) in sign_all(&c, to_sign).await? {
+                match r {
+                    Ok((id, rec)) => items.push((id, rec, source_ref)),
                     Err(e) => {
-                        stats.rejected += 1;
-                        eprintln!("tipctl: line {line_no}: rejected: {e}");
-                        if let Some(f) = rejects.as_mut() {
-                            f.write_all(format!("{line_no}\t{e}\t(see the input)\n").as_bytes()).await?;
-                        }
+                        let rec = format!("{line}\t{e}\t(see the input)\n").into_bytes();
+                        bad.push((line, e, rec));
                     }
                 }
+            }
+            bad.sort_by_key(|b| b.0);
+            for (line, reason, rec) in &bad {
+                stats.rejected += 1;
+                eprintln!("tipctl: line {line}: rejected: {reason}");
+                write_reject(&mut rejects, &rejects_path, rec).await?;
             }
             if let Some(f) = rejects.as_mut() {
                 f.flush().await?;
             }
             // Durable before anything is sent: the batch, its source_refs and the position.
             // A full disk (or store limit) refuses the whole batch: nothing of it is
-            // half-written, the position stays before it, and reading stops.
+            // half-written, the position stays before it, and reading stops (what is
+            // stored is still sent).
             if let Err(e) = c
                 .store
                 .check_space()
                 .and_then(|()| c.store.put_feed_batch(&items, cursor_key.as_deref().map(|k| (k, last_line))))
             {
                 if e.is_full() {
-                    let (ok, bad) = sender.drain().await?;
-                    stats.receipted += ok;
-                    stats.refused += bad;
                     return Err(anyhow::Error::new(e).context(format!(
                         "stopped reading after line {committed}: every line up to it is signed, stored and \
                          sent; free space (or raise max_store_mb) and run the feed again to continue"
@@ -306,24 +433,9 @@ pub async fn run(c: &Client, a: &FeedArgs) -> Result<ExitCode> {
             }
             committed = last_line;
             stats.queued += items.len() as u64;
-            let (ok, bad) = sender.drain().await?;
-            stats.receipted += ok;
-            stats.refused += bad;
-            let msg = format!(
-                "read {} · rejected {} · receipted {} · {:.0}/s",
-                stats.read,
-                stats.rejected,
-                stats.receipted,
-                stats.receipted as f64 / started.elapsed().as_secs_f64().max(1e-9)
-            );
-            match &bar {
-                Some(b) => b.set_message(msg),
-                None if last_stats.elapsed() >= Duration::from_secs(5) => {
-                    println!("{}", stats.json("stats", started));
-                    last_stats = Instant::now();
-                }
-                None => {}
-            }
+            shared.queued.fetch_add(items.len() as u64, Ordering::AcqRel);
+            shared.more.notify_one();
+            report(&stats, false);
             if eof {
                 if a.follow {
                     tokio::time::sleep(Duration::from_millis(250)).await;
@@ -334,32 +446,51 @@ pub async fn run(c: &Client, a: &FeedArgs) -> Result<ExitCode> {
         }
         anyhow::Ok(())
     };
-    let interrupted = tokio::select! {
-        r = work => { r?; false }
-        _ = tokio::signal::ctrl_c() => true,
+    let (interrupted, read_result) = tokio::select! {
+        r = work => (false, r),
+        _ = tokio::signal::ctrl_c() => {
+            shared.stop.store(true, Ordering::Release);
+            (true, Ok(()))
+        }
+    };
+    // Whatever was stored is sent before the end (unless interrupted: then it waits in
+    // the outbox for the next run).
+    shared.reading_done.store(true, Ordering::Release);
+    shared.more.notify_one();
+    let sent_result = loop {
+        tokio::select! {
+            r = &mut sending => break r.context("the sending task failed").and_then(|r| r),
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                if let Some(b) = &bar {
+                    let receipted = shared.receipted.load(Ordering::Acquire);
+                    b.set_message(format!("read {} · rejected {} · receipted {receipted} · sending the rest", stats.read, stats.rejected));
+                }
+            }
+            _ = tokio::signal::ctrl_c(), if !interrupted => {
+                shared.stop.store(true, Ordering::Release);
+            }
+        }
     };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    if let Some(conn) = sender.conn.take() {
-        conn.close().await;
-    }
+    read_result?;
+    sent_result?;
     let waiting = c.store.pending_out()?.len();
+    let (receipted, refused) = (shared.receipted.load(Ordering::Acquire), shared.refused.load(Ordering::Acquire));
     if tty {
         eprintln!(
-            "{}: read {} lines, rejected {} (in {}), {} duplicate source_ref, {} signed, {} receipted, {} refused, {:.0} receipted/s; {waiting} waiting in the outbox",
+            "{}: read {} lines, rejected {} (in {}), {} duplicate source_ref, {} signed, {receipted} receipted, {refused} refused, {:.0} receipted/s; {waiting} waiting in the outbox",
             if interrupted { "stopped" } else { "done" },
             stats.read,
             stats.rejected,
             rejects_path.display(),
             stats.duplicates,
             stats.queued,
-            stats.receipted,
-            stats.refused,
-            stats.receipted as f64 / started.elapsed().as_secs_f64().max(1e-9)
+            receipted as f64 / started.elapsed().as_secs_f64().max(1e-9)
         );
     } else {
-        let mut v = stats.json(if interrupted { "stopped" } else { "summary" }, started);
+        let mut v = stats.json(if interrupted { "stopped" } else { "summary" }, started, &shared);
         if let Some(o) = v.as_object_mut() {
             o.insert("waiting".into(), json!(waiting));
             o.insert("rejects_file".into(), json!(rejects_path.display().to_string()));
@@ -368,9 +499,27 @@ pub async fn run(c: &Client, a: &FeedArgs) -> Result<ExitCode> {
     }
     Ok(if interrupted {
         ExitCode::from(130)
-    } else if stats.refused > 0 || (a.strict && stats.rejected > 0) {
+    } else if refused > 0 || (a.strict && stats.rejected > 0) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Appends one record to the rejects file, opening it on first use.
+async fn write_reject(f: &mut Option<tokio::fs::File>, path: &std::path::Path, rec: &[u8]) -> Result<()> {
+    if f.is_none() {
+        *f = Some(
+            tokio::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .await
+                .with_context(|| format!("cannot open {}", path.display()))?,
+        );
+    }
+    if let Some(f) = f.as_mut() {
+        f.write_all(rec).await?;
+    }
+    Ok(())
 }

@@ -516,8 +516,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Cmd::Feed(a) => {
-            let c = open(&cli)?;
-            return feed_cmd::run(&c, a).await;
+            let c = std::sync::Arc::new(open(&cli)?);
+            return feed_cmd::run(c, a).await;
         }
         Cmd::Audit { cmd } => {
             return audit_cmd::run(cmd, cli.config.as_deref()).await;
