@@ -250,6 +250,11 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
             .encode(),
         ),
         (
+            "response-acked-batch-frame",
+            Response::AckedBatch { items: vec![Ok(()), Err(WireError::new(ErrorCode::UnknownTip, "no such tip"))] }
+                .encode(),
+        ),
+        (
             "response-submitted-frame",
             Response::Submitted { receipt: relay_s.sign(&receipt).unwrap(), duplicate: false }.encode(),
         ),

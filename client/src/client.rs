@@ -60,6 +60,9 @@ pub enum ClientError {
     /// before: a fork (two histories) or a rollback. Recorded as an alert in the store.
     #[error("AUDIT ALERT: {0}")]
     LogInconsistent(String),
+    /// A worker thread of this client failed (a bug, never input).
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
 /// What the author writes; the client fills in id, from, author and created.
@@ -191,23 +194,7 @@ fn par_map<T: Sync, E: Send, R: Send>(items: &[T], extra: Vec<E>, f: impl Fn(&T,
 /// order, shaped as a single `submit` would be answered: `Submitted`, or the refusal. A
 /// request that fails as a whole gives its error to each of its tips.
 pub async fn submit_batches(conn: &RelayConn, envelopes: Vec<Vec<u8>>) -> Vec<Result<Response, ConnError>> {
-    // Room for the request map, the array header and each byte string's header.
-    let budget = MAX_BATCH_REQUEST_BYTES - 64;
-    let mut chunks: Vec<Vec<Vec<u8>>> = Vec::new();
-    let mut size = 0usize;
-    for e in envelopes {
-        let cost = e.len() + 9;
-        match chunks.last_mut() {
-            Some(c) if c.len() < MAX_BATCH_TIPS && size + cost <= budget => {
-                size += cost;
-                c.push(e);
-            }
-            _ => {
-                size = cost;
-                chunks.push(vec![e]);
-            }
-        }
-    }
+    let chunks = batch_chunks(envelopes);
     let lens: Vec<usize> = chunks.iter().map(Vec::len).collect();
     let answers =
         conn.request_many(chunks.into_iter().map(|envelopes| Request::SubmitBatch { envelopes }).collect()).await;
@@ -230,11 +217,58 @@ pub async fn submit_batches(conn: &RelayConn, envelopes: Vec<Vec<u8>>) -> Vec<Re
     out
 }
 
+/// Splits envelopes into batch requests' worth: at most [`MAX_BATCH_TIPS`] each and
+/// within [`MAX_BATCH_REQUEST_BYTES`] with the request's own encoding.
+fn batch_chunks(envelopes: Vec<Vec<u8>>) -> Vec<Vec<Vec<u8>>> {
+    // Room for the request map, the array header and each byte string's header.
+    let budget = MAX_BATCH_REQUEST_BYTES - 64;
+    let mut chunks: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut size = 0usize;
+    for e in envelopes {
+        let cost = e.len() + 9;
+        match chunks.last_mut() {
+            Some(c) if c.len() < MAX_BATCH_TIPS && size + cost <= budget => {
+                size += cost;
+                c.push(e);
+            }
+            _ => {
+                size = cost;
+                chunks.push(vec![e]);
+            }
+        }
+    }
+    chunks
+}
+
+/// Sends DeliveryAck envelopes in `ack_batch` requests, several in flight; one outcome per
+/// ack, in order. A request that fails as a whole gives its error to each of its acks.
+pub async fn ack_batches(conn: &RelayConn, envelopes: Vec<Vec<u8>>) -> Vec<Result<(), ConnError>> {
+    let chunks = batch_chunks(envelopes);
+    let lens: Vec<usize> = chunks.iter().map(Vec::len).collect();
+    let answers =
+        conn.request_many(chunks.into_iter().map(|envelopes| Request::AckBatch { envelopes }).collect()).await;
+    let mut out = Vec::with_capacity(lens.iter().sum());
+    for (n, answer) in lens.into_iter().zip(answers) {
+        match answer {
+            Ok(Response::AckedBatch { items }) if items.len() == n => {
+                out.extend(items.into_iter().map(|i| i.map_err(ConnError::Refused)));
+            }
+            Ok(other) => {
+                let why = format!("{} for a batch of {n}", unexpected(&other));
+                out.extend((0..n).map(|_| Err(ConnError::Protocol(why.clone()))));
+            }
+            Err(e) => out.extend((0..n).map(|_| Err(e.clone()))),
+        }
+    }
+    out
+}
+
 /// Names an unexpected answer without echoing its content (it may carry envelopes).
 fn unexpected(r: &Response) -> String {
     let kind = match r {
         Response::Submitted { .. } => "submitted",
         Response::SubmittedBatch { .. } => "submitted_batch",
+        Response::AckedBatch { .. } => "acked_batch",
         Response::Deliveries { .. } => "deliveries",
         Response::Acked => "acked",
         Response::Acks { .. } => "acks",
@@ -419,7 +453,7 @@ impl Client {
             };
             Ok::<_, ClientError>((tip, answer, receipt))
         })
-        .ok_or_else(|| ClientError::Untrusted { what: "receipt", why: "the verifying thread failed".into() })?;
+        .ok_or(ClientError::Internal("the verifying thread failed"))?;
         let mut out = Resent::default();
         let mut updates = Vec::with_capacity(recs.len());
         let mut failure: Option<ClientError> = None;
@@ -743,8 +777,11 @@ impl Client {
             };
             let mut ok = Vec::with_capacity(items.len());
             let mut recs = Vec::with_capacity(items.len());
-            for d in &items {
-                match self.check_delivery(&d.tip, &d.receipt) {
+            // The signatures are checked on two threads; the sequence check reads the store.
+            let checked = par_map(&items, vec![(); items.len()], |d, ()| self.check_delivery(&d.tip, &d.receipt))
+                .ok_or(ClientError::Internal("the verifying thread failed"))?;
+            for c in checked {
+                match c {
                     Ok((got, _))
                         if self
                             .store
@@ -771,8 +808,11 @@ impl Client {
             for (g, f) in ok.iter_mut().zip(fresh) {
                 g.fresh = f;
             }
-            let acks = ok.iter().map(|g| self.ack_request(g)).collect::<Result<Vec<_>, _>>()?;
-            let answers = conn.request_many(acks).await;
+            let acks = par_map(&ok, vec![(); ok.len()], |g, ()| self.ack_envelope(g))
+                .ok_or(ClientError::Internal("the signing thread failed"))?
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?;
+            let answers = ack_batches(conn, acks).await;
             let mut acked = Vec::with_capacity(ok.len());
             for (g, a) in ok.iter().zip(answers) {
                 a?;
@@ -838,6 +878,11 @@ impl Client {
     }
 
     fn ack_request(&self, got: &Received) -> Result<Request, ClientError> {
+        Ok(Request::Ack { envelope: self.ack_envelope(got)? })
+    }
+
+    /// The signed DeliveryAck of a received tip.
+    fn ack_envelope(&self, got: &Received) -> Result<Vec<u8>, ClientError> {
         let ack = DeliveryAck {
             tip: got.tip.id,
             from: got.tip.from,
@@ -847,7 +892,7 @@ impl Client {
             by: self.cfg.principal.clone(),
             received: now(),
         };
-        Ok(Request::Ack { envelope: self.signer.sign(&ack).map_err(ClientError::Invalid)? })
+        self.signer.sign(&ack).map_err(ClientError::Invalid)
     }
 
     /// Sends the signed DeliveryAck for a stored tip and records that it was acked.

@@ -21,7 +21,7 @@ pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
 pub const MAX_REQUEST_BYTES: usize = crate::limits::MAX_ENVELOPE_BYTES + 1024;
 /// Largest `submit_batch` frame body: 256 KiB (the stream receive window).
 pub const MAX_BATCH_REQUEST_BYTES: usize = 256 * 1024;
-/// Most envelopes in one `submit_batch`.
+/// Most envelopes in one `submit_batch` or `ack_batch`.
 pub const MAX_BATCH_TIPS: usize = 64;
 /// Most deliveries in one `fetch` answer.
 pub const MAX_FETCH: u64 = 256;
@@ -45,6 +45,13 @@ pub enum Request {
     /// would, and the answer lists the outcomes in request order.
     SubmitBatch {
         /// The tip envelopes, exactly as signed.
+        envelopes: Vec<Vec<u8>>,
+    },
+    /// Acknowledge up to [`MAX_BATCH_TIPS`] delivered tips at once (frame body at most
+    /// [`MAX_BATCH_REQUEST_BYTES`]); each DeliveryAck is checked and answered on its own, as
+    /// `ack` would.
+    AckBatch {
+        /// The DeliveryAck envelopes.
         envelopes: Vec<Vec<u8>>,
     },
     /// Fetch up to `limit` tips not yet acknowledged by this principal, in sequence order.
@@ -191,6 +198,11 @@ pub enum Response {
     SubmittedBatch {
         /// `Ok((receipt, duplicate))` as `submitted` would carry, or the refusal.
         items: Vec<BatchOutcome>,
+    },
+    /// Answer to `ack_batch`: one outcome per envelope, in request order.
+    AckedBatch {
+        /// `Ok(())` as `acked`, or the refusal `ack` would have answered.
+        items: Vec<Result<(), WireError>>,
     },
     /// Answer to `fetch`.
     Deliveries {
@@ -343,6 +355,18 @@ pub fn unframe(bytes: &[u8], max: usize) -> Result<&[u8], FrameError> {
     }
 }
 
+/// The `envelopes` of a batch request: 1 to [`MAX_BATCH_TIPS`] byte strings.
+fn batch_envelopes(m: &mut MapReader) -> Result<Vec<Vec<u8>>, FrameError> {
+    let items = as_array(m.req("envelopes")?, "envelopes")?;
+    if items.is_empty() {
+        return Err(FieldError::OutOfRange("envelopes").into());
+    }
+    if items.len() > MAX_BATCH_TIPS {
+        return Err(FieldError::TooMany("envelopes").into());
+    }
+    Ok(items.into_iter().map(|e| as_bytes(e, "envelopes")).collect::<Result<_, _>>()?)
+}
+
 fn op(o: &str) -> Value {
     cbor::text(o)
 }
@@ -356,6 +380,9 @@ impl Request {
             }
             Self::SubmitBatch { envelopes } => MapWriter::new()
                 .put("op", op("submit_batch"))
+                .put("envelopes", Value::Array(envelopes.iter().map(|e| Value::Bytes(e.clone())).collect())),
+            Self::AckBatch { envelopes } => MapWriter::new()
+                .put("op", op("ack_batch"))
                 .put("envelopes", Value::Array(envelopes.iter().map(|e| Value::Bytes(e.clone())).collect())),
             Self::Fetch { limit } => MapWriter::new().put("op", op("fetch")).put("limit", cbor::uint(*limit)),
             Self::Ack { envelope } => {
@@ -406,23 +433,13 @@ impl Request {
         let v = cbor::decode_value(body).map_err(FrameError::Cbor)?;
         let mut m = MapReader::new(v, "<request>")?;
         let op = m.text("op")?;
-        if op != "submit_batch" && body.len() > MAX_REQUEST_BYTES {
+        if op != "submit_batch" && op != "ack_batch" && body.len() > MAX_REQUEST_BYTES {
             return Err(FrameError::TooLarge(body.len()));
         }
         let r = match op.as_str() {
             "submit" => Self::Submit { envelope: as_bytes(m.req("envelope")?, "envelope")? },
-            "submit_batch" => {
-                let items = as_array(m.req("envelopes")?, "envelopes")?;
-                if items.is_empty() {
-                    return Err(FieldError::OutOfRange("envelopes").into());
-                }
-                if items.len() > MAX_BATCH_TIPS {
-                    return Err(FieldError::TooMany("envelopes").into());
-                }
-                Self::SubmitBatch {
-                    envelopes: items.into_iter().map(|e| as_bytes(e, "envelopes")).collect::<Result<_, _>>()?,
-                }
-            }
+            "submit_batch" => Self::SubmitBatch { envelopes: batch_envelopes(&mut m)? },
+            "ack_batch" => Self::AckBatch { envelopes: batch_envelopes(&mut m)? },
             "fetch" => Self::Fetch { limit: m.uint("limit")?.clamp(1, MAX_FETCH) },
             "ack" => Self::Ack { envelope: as_bytes(m.req("envelope")?, "envelope")? },
             "acks" => Self::Acks { after: m.uint("after")?, limit: m.uint("limit")?.clamp(1, MAX_ACKS) },
@@ -478,6 +495,21 @@ impl Response {
                                     .put("receipt", Value::Bytes(receipt.clone()))
                                     .put("duplicate", Value::Bool(*duplicate))
                                     .into_value(),
+                                Err(e) => MapWriter::new().put("error", e.to_value()).into_value(),
+                            })
+                            .collect(),
+                    ),
+                ),
+            ),
+            Self::AckedBatch { items } => ok(
+                "acked_batch",
+                MapWriter::new().put(
+                    "items",
+                    Value::Array(
+                        items
+                            .iter()
+                            .map(|i| match i {
+                                Ok(()) => MapWriter::new().into_value(),
                                 Err(e) => MapWriter::new().put("error", e.to_value()).into_value(),
                             })
                             .collect(),
@@ -611,6 +643,26 @@ impl Response {
                         .collect::<Result<_, FieldError>>()?
                 },
             },
+            "acked_batch" => Self::AckedBatch {
+                items: {
+                    let items = as_array(m.req("items")?, "items")?;
+                    if items.len() > MAX_BATCH_TIPS {
+                        return Err(FieldError::TooMany("items").into());
+                    }
+                    items
+                        .into_iter()
+                        .map(|i| {
+                            let mut d = MapReader::new(i, "items")?;
+                            let out = match d.take("error") {
+                                Some(e) => Err(WireError::from_value(e)?),
+                                None => Ok(()),
+                            };
+                            d.finish()?;
+                            Ok(out)
+                        })
+                        .collect::<Result<_, FieldError>>()?
+                },
+            },
             "deliveries" => Self::Deliveries {
                 items: as_array(m.req("items")?, "items")?
                     .into_iter()
@@ -711,6 +763,7 @@ mod tests {
         for r in [
             Request::Submit { envelope: vec![1, 2, 3] },
             Request::SubmitBatch { envelopes: vec![vec![1, 2], vec![3]] },
+            Request::AckBatch { envelopes: vec![vec![4], vec![5, 6]] },
             Request::Fetch { limit: 10 },
             Request::Ack { envelope: vec![9] },
             Request::Acks { after: 5, limit: 100 },
@@ -739,6 +792,7 @@ mod tests {
         }
         for r in [
             Response::Submitted { receipt: vec![1], duplicate: true },
+            Response::AckedBatch { items: vec![Ok(()), Err(WireError::new(ErrorCode::UnknownTip, "y")), Ok(())] },
             Response::SubmittedBatch {
                 items: vec![Ok((vec![1], false)), Err(WireError::new(ErrorCode::Conflict, "x")), Ok((vec![2], true))],
             },

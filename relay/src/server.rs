@@ -409,13 +409,12 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
         Request::SubmitBatch { envelopes } => {
             Response::SubmittedBatch { items: submit_tips(state, peer, envelopes).await }
         }
-        Request::Ack { envelope } => match ack(state, peer, envelope).await {
-            Ok(r) => r,
-            Err((tip, e)) => {
-                reject(state, peer, tip, &e);
-                Response::Error(e)
-            }
+        Request::Ack { envelope } => match ack_tips(state, peer, vec![envelope]).await.pop() {
+            Some(Ok(())) => Response::Acked,
+            Some(Err(e)) => Response::Error(e),
+            None => Response::Error(WireError::new(ErrorCode::Unavailable, "no outcome")),
         },
+        Request::AckBatch { envelopes } => Response::AckedBatch { items: ack_tips(state, peer, envelopes).await },
         Request::Fetch { limit } => {
             if peer.identity.kind() != PrincipalKind::Analyst {
                 return Response::Error(WireError::new(
@@ -793,25 +792,80 @@ async fn submit_tips(state: &Arc<State>, peer: &Arc<Peer>, envelopes: Vec<Vec<u8
         .collect()
 }
 
-async fn ack(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<Response, Rejection> {
-    let (v, envelope) = verify_off_thread::<DeliveryAck>(state, envelope).await?;
-    let id = Some(v.message.tip.to_string());
+/// Verifies one DeliveryAck (§6) and that the connection's principal signed it. Blocking.
+fn check_ack(
+    peer: &Peer,
+    trust: &tiprelay_proto::TrustStore,
+    now: tiprelay_proto::Timestamp,
+    envelope: Vec<u8>,
+) -> Result<(DeliveryAck, Vec<u8>), Rejection> {
+    let v = verify::<DeliveryAck>(&envelope, trust, now).map_err(|e| (None, proto_error(&e)))?;
     if v.signer != peer.identity {
         return Err((
-            id,
+            Some(v.message.tip.to_string()),
             WireError::new(
                 ErrorCode::IdentityMismatch,
                 format!("the ack is signed by {} but this connection is authenticated as {}", v.signer, peer.identity),
             ),
         ));
     }
-    match state.store.ack(v.message, envelope).await {
-        Ok(first) => {
-            info!(tip = id.as_deref().unwrap_or("-"), first, "acknowledged");
-            Ok(Response::Acked)
+    Ok((v.message, envelope))
+}
+
+/// `ack` and `ack_batch`: verifies every envelope in one blocking task, records the valid
+/// ones in one writer operation, and answers one outcome per envelope, in order.
+async fn ack_tips(state: &Arc<State>, peer: &Arc<Peer>, envelopes: Vec<Vec<u8>>) -> Vec<Result<(), WireError>> {
+    let n = envelopes.len();
+    let (st, p) = (state.clone(), peer.clone());
+    let checked = tokio::task::spawn_blocking(move || {
+        let (trust, now) = (st.trust.get(), store::now());
+        envelopes.into_iter().map(|e| check_ack(&p, &trust, now, e)).collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_else(|_| {
+        (0..n).map(|_| Err((None, WireError::new(ErrorCode::Unavailable, "verification task failed")))).collect()
+    });
+    let mut out: Vec<Option<Result<(), WireError>>> = Vec::with_capacity(n);
+    let mut writes = Vec::new();
+    let mut slots = Vec::new();
+    for (i, c) in checked.into_iter().enumerate() {
+        match c {
+            Ok((ack, envelope)) => {
+                out.push(None);
+                slots.push((i, ack.tip));
+                writes.push((ack, envelope));
+            }
+            Err((tip, e)) => {
+                reject(state, peer, tip, &e);
+                out.push(Some(Err(e)));
+            }
         }
-        Err(e) => Err((id, store_error(&e))),
     }
+    if !writes.is_empty() {
+        let results = match state.store.ack_many(writes).await {
+            Ok(r) => r,
+            Err(e) => slots.iter().map(|_| Err(e.clone())).collect(),
+        };
+        for ((i, tip), r) in slots.into_iter().zip(results) {
+            let answer = match r {
+                Ok(first) => {
+                    info!(tip = %tip, first, "acknowledged");
+                    Ok(())
+                }
+                Err(e) => {
+                    let w = store_error(&e);
+                    reject(state, peer, Some(tip.to_string()), &w);
+                    Err(w)
+                }
+            };
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Some(answer);
+            }
+        }
+    }
+    out.into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(WireError::new(ErrorCode::Unavailable, "the writer returned no outcome"))))
+        .collect()
 }
 
 async fn subscribe(state: Arc<State>, peer: Arc<Peer>, mut send: SendStream) {

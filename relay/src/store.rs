@@ -178,10 +178,11 @@ enum WriteOp {
         tips: Vec<TipToWrite>,
         reply: oneshot::Sender<Vec<Result<Submitted, StoreError>>>,
     },
+    /// One or more verified acks (one `ack`, or the verified part of an `ack_batch`); one
+    /// outcome per ack, in order: true when it was the tip's first.
     Ack {
-        ack: Box<DeliveryAck>,
-        envelope: Vec<u8>,
-        reply: oneshot::Sender<Result<bool, StoreError>>,
+        acks: Vec<(DeliveryAck, Vec<u8>)>,
+        reply: oneshot::Sender<Vec<Result<bool, StoreError>>>,
     },
     Feedback {
         fb: Box<Feedback>,
@@ -358,9 +359,21 @@ impl Store {
 
     /// Records a verified DeliveryAck; returns true if it was the tip's first.
     pub async fn ack(&self, ack: DeliveryAck, envelope: Vec<u8>) -> Result<bool, StoreError> {
+        self.ack_many(vec![(ack, envelope)])
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Failed("the writer returned no outcome".into())))
+    }
+
+    /// Records several verified DeliveryAcks in one group commit; one outcome per ack, in
+    /// order (true when it was the tip's first).
+    pub async fn ack_many(
+        &self,
+        acks: Vec<(DeliveryAck, Vec<u8>)>,
+    ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(WriteOp::Ack { ack: Box::new(ack), envelope, reply }).await.map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        self.tx.send(WriteOp::Ack { acks, reply }).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)
     }
 
     /// Commits a verified Feedback (or finds the earlier commit) and returns its receipt.
@@ -816,7 +829,8 @@ struct Writer {
 enum Reply {
     /// Outcomes of a submit, and the jurisdictions that got a new tip.
     Submit(oneshot::Sender<Vec<Result<Submitted, StoreError>>>, Vec<Result<Submitted, StoreError>>, Vec<Jurisdiction>),
-    Ack(oneshot::Sender<Result<bool, StoreError>>, Result<bool, StoreError>, Jurisdiction),
+    /// Outcomes of acks, and the jurisdictions whose authors got a first ack.
+    Ack(oneshot::Sender<Vec<Result<bool, StoreError>>>, Vec<Result<bool, StoreError>>, Vec<Jurisdiction>),
     /// A checkpoint request.
     Checkpoint(
         oneshot::Sender<Result<Option<SignedCheckpoint>, StoreError>>,
@@ -834,6 +848,7 @@ impl WriteOp {
     fn weight(&self) -> usize {
         match self {
             Self::Submit { tips, .. } => tips.len().max(1),
+            Self::Ack { acks, .. } => acks.len().max(1),
             Self::Delivered { tips, .. } => tips.len().div_ceil(64).max(1),
             _ => 1,
         }
@@ -886,9 +901,17 @@ impl Writer {
                             }
                             replies.push(Reply::Submit(reply, out, fresh_to));
                         }
-                        WriteOp::Ack { ack, envelope, reply } => {
-                            let r = tx.ack(&ack, &envelope);
-                            replies.push(Reply::Ack(reply, r, ack.from));
+                        WriteOp::Ack { acks, reply } => {
+                            let mut out = Vec::with_capacity(acks.len());
+                            let mut first_from = Vec::new();
+                            for (ack, envelope) in &acks {
+                                let r = tx.ack(ack, envelope);
+                                if matches!(r, Ok(true)) && !first_from.contains(&ack.from) {
+                                    first_from.push(ack.from);
+                                }
+                                out.push(r);
+                            }
+                            replies.push(Reply::Ack(reply, out, first_from));
                         }
                         WriteOp::Purge { cutoff, reply } => {
                             let r = tx.purge(cutoff);
@@ -943,9 +966,11 @@ impl Writer {
                             }
                             let _ = tx.send(res);
                         }
-                        Reply::Ack(tx, res, from) => {
-                            if matches!(res, Ok(true)) && !acked_from.contains(&from) {
-                                acked_from.push(from);
+                        Reply::Ack(tx, res, first_from) => {
+                            for from in first_from {
+                                if !acked_from.contains(&from) {
+                                    acked_from.push(from);
+                                }
                             }
                             let _ = tx.send(res);
                         }
@@ -982,8 +1007,8 @@ impl Writer {
                         Reply::Submit(tx, res, _) => {
                             let _ = tx.send(res.iter().map(|_| Err(e.clone())).collect());
                         }
-                        Reply::Ack(tx, _, _) => {
-                            let _ = tx.send(Err(e.clone()));
+                        Reply::Ack(tx, res, _) => {
+                            let _ = tx.send(res.iter().map(|_| Err(e.clone())).collect());
                         }
                         Reply::Purge(tx, _) => {
                             let _ = tx.send(Err(e.clone()));

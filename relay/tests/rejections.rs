@@ -522,3 +522,77 @@ async fn a_batch_answers_each_tip_on_its_own_and_is_bounded() {
     }
     w.relay.unwrap().shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ack_batch_answers_each_ack_on_its_own() {
+    use tiprelay_proto::{DeliveryAck, Receipt};
+    let w = World::start().await;
+    let ana = signer(&w, "MX", "analyst");
+    let sam = signer(&w, "US", "analyst");
+    let us_feed = signer(&w, "US", "feed");
+    let c = connect(&w.client("MX", "analyst")).await;
+    let cu = connect(&w.client("US", "analyst")).await;
+    let tips: Vec<Vec<u8>> = ["acked in a batch one", "acked in a batch two"]
+        .iter()
+        .map(|s| ana.sign(&raw_tip(&ana, "US", s)).unwrap())
+        .collect();
+    for t in &tips {
+        assert!(matches!(submit(&c, t.clone()).await.unwrap(), Response::Submitted { .. }));
+    }
+    let deliveries = match cu.request(&Request::Fetch { limit: 10 }).await.unwrap() {
+        Response::Deliveries { items } => items,
+        r => panic!("{r:?}"),
+    };
+    assert_eq!(deliveries.len(), 2);
+    let ack_for = |d: &tiprelay_proto::wire::Delivery, by: &Signer| {
+        let r = tiprelay_proto::parse::<Receipt>(&d.receipt).unwrap().message;
+        let ack = DeliveryAck {
+            tip: r.tip,
+            from: r.from,
+            to: r.to,
+            digest: r.digest,
+            seq: r.seq,
+            by: by.identity().clone(),
+            received: Timestamp::from_unix_ms(ms_now()).unwrap(),
+        };
+        by.sign(&ack).unwrap()
+    };
+    let good0 = ack_for(&deliveries[0], &sam);
+    let good1 = ack_for(&deliveries[1], &sam);
+    // An ack of a tip the relay does not hold: same shape, another id.
+    let mut unknown = tiprelay_proto::parse::<DeliveryAck>(&good0).unwrap().message;
+    unknown.tip = TipId::new_v7(Timestamp::from_unix_ms(ms_now()).unwrap(), [9; 10]);
+    let unknown = sam.sign(&unknown).unwrap();
+    let mut tampered = good1.clone();
+    let n = tampered.len();
+    tampered[n - 1] ^= 1;
+    let not_mine = ack_for(&deliveries[1], &us_feed);
+    let batch = vec![good0.clone(), unknown, tampered, not_mine, good1, good0];
+    let items = match cu.request(&Request::AckBatch { envelopes: batch }).await.unwrap() {
+        Response::AckedBatch { items } => items,
+        r => panic!("{r:?}"),
+    };
+    let codes: Vec<u16> = items.iter().map(|i| i.as_ref().map_or_else(|e| e.code, |()| 0)).collect();
+    // The feed may not acknowledge (signer role) or is not the connection (identity): either
+    // way a typed refusal; the repeated ack is idempotent.
+    assert_eq!(codes[..3], [0, ErrorCode::UnknownTip as u16, ErrorCode::BadSignature as u16]);
+    assert_ne!(codes[3], 0);
+    assert_eq!(codes[4..], [0, 0]);
+    // Both tips are acknowledged: nothing waits for the US analyst, and the author got two
+    // ack notices.
+    match cu.request(&Request::Fetch { limit: 10 }).await.unwrap() {
+        Response::Deliveries { items } => assert!(items.is_empty()),
+        r => panic!("{r:?}"),
+    }
+    match c.request(&Request::Acks { after: 0, limit: 10 }).await.unwrap() {
+        Response::Acks { items } => assert_eq!(items.len(), 2),
+        r => panic!("{r:?}"),
+    }
+    // Bounds as for submit_batch.
+    let many = Request::AckBatch { envelopes: vec![vec![0]; tiprelay_proto::wire::MAX_BATCH_TIPS + 1] };
+    assert_eq!(refused_code(cu.request(&many).await), ErrorCode::BadRequest as u16);
+    for conn in [c, cu] {
+        conn.close().await;
+    }
+    w.relay.unwrap().shutdown().await.unwrap();
+}
