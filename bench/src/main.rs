@@ -70,6 +70,15 @@ enum Mode {
         #[arg(long, default_value_t = 100_000)]
         lines: usize,
     },
+    /// `tipctl send` of one tip, whole process (start, configuration and keys, outbox
+    /// fsync, QUIC + mTLS handshake, audit check, submit, verified receipt stored, close),
+    /// run `--runs` times one after another against a relay on 127.0.0.1; wall-time
+    /// distribution (the first two runs warm the page cache and are not counted).
+    Send {
+        /// Timed runs.
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+    },
     /// A fixed offered rate for a while; the receipt latency distribution.
     Latency {
         /// Tips per second offered.
@@ -593,6 +602,40 @@ async fn feed(lines: usize) -> Result<Value> {
               "tips_per_sec": (receipted as f64 / secs).round()}))
 }
 
+async fn send(runs: usize) -> Result<Value> {
+    let bed = Bed::start().await?;
+    let tipctl = sibling("tipctl")?;
+    let cfg = bed.config("MX", "analyst");
+    let mut ms = Vec::with_capacity(runs);
+    for i in 0..runs + 2 {
+        let (tipctl, cfg) = (tipctl.clone(), cfg.clone());
+        let (out, took) = tokio::task::spawn_blocking(move || {
+            let t = Instant::now();
+            let out = std::process::Command::new(&tipctl)
+                .env("TIPCTL_CONFIG", cfg)
+                .args(["send", "--to", "US", "--category", "other", "--tlp", "green", "--json", "--summary"])
+                .arg(format!("timing run {i}: one tip, whole process"))
+                .stderr(std::process::Stdio::null())
+                .output();
+            (out, t.elapsed().as_secs_f64() * 1000.0)
+        })
+        .await?;
+        let out = out?;
+        if !out.status.success() {
+            bail!("tipctl send failed: {}", String::from_utf8_lossy(&out.stdout));
+        }
+        if i >= 2 {
+            ms.push(took);
+        }
+    }
+    bed.stop().await?;
+    ms.sort_by(f64::total_cmp);
+    let r2 = |x: f64| (x * 100.0).round() / 100.0;
+    Ok(json!({"mode": "send", "runs": ms.len(), "wall_p50_ms": r2(percentile(&ms, 0.5)),
+              "wall_p90_ms": r2(percentile(&ms, 0.9)), "wall_min_ms": r2(ms.first().copied().unwrap_or(0.0)),
+              "wall_max_ms": r2(ms.last().copied().unwrap_or(0.0))}))
+}
+
 fn table(v: &Value) -> String {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
@@ -628,6 +671,7 @@ async fn main() -> std::process::ExitCode {
             Mode::E2e { tips } => e2e(tips).await?,
             Mode::Backlog { tips } => backlog(tips).await?,
             Mode::Feed { lines } => feed(lines).await?,
+            Mode::Send { runs } => send(runs).await?,
         };
         if let Some(o) = v.as_object_mut() {
             o.insert("machine".into(), c.json());

@@ -28,6 +28,12 @@ fn every_mode_reports_its_contract_fields() {
     let v = run(&["--json", "backlog", "--tips", "300"]);
     assert_eq!((v["mode"].as_str(), v["drained"].as_u64()), (Some("backlog"), Some(300)));
     assert!(v["relay_rss_mib_queued"].is_number() && v["restart_to_serving_secs"].is_number(), "{v}");
+    // One `submit` per tip, and batches.
+    let v = run(&["--json", "ingest", "--tips", "200", "--senders", "4", "--batch", "1"]);
+    assert_eq!((v["tips"].as_u64(), v["batch"].as_u64()), (Some(200), Some(1)));
+    let v = run(&["--json", "send", "--runs", "2"]);
+    assert_eq!((v["mode"].as_str(), v["runs"].as_u64()), (Some("send"), Some(2)));
+    assert!(v["wall_p50_ms"].is_number());
     let v = run(&["--json", "latency", "--rate", "100", "--seconds", "1"]);
     assert_eq!(v["mode"], "latency");
     assert_eq!(v["tips"], 100);
