@@ -2,8 +2,8 @@
 //! incoming tips, collect acks of sent tips, and report.
 
 use tiprelay_proto::wire::{
-    NoticeBody, Request, Response, MAX_ACKS, MAX_BATCH_REQUEST_BYTES, MAX_BATCH_TIPS, MAX_FETCH, MAX_RECORDS,
-    MAX_STATEMENTS,
+    NoticeBody, Request, Response, WireError, MAX_ACKS, MAX_BATCH_REQUEST_BYTES, MAX_BATCH_TIPS, MAX_FETCH,
+    MAX_RECORDS, MAX_STATEMENTS,
 };
 use tiprelay_proto::{
     verify, Category, DeliveryAck, Digest, Feedback, InfoCredibility, Jurisdiction, Lang, LedgerStatement, Location,
@@ -194,25 +194,74 @@ fn par_map<T: Sync, E: Send, R: Send>(items: &[T], extra: Vec<E>, f: impl Fn(&T,
 /// order, shaped as a single `submit` would be answered: `Submitted`, or the refusal. A
 /// request that fails as a whole gives its error to each of its tips.
 pub async fn submit_batches(conn: &RelayConn, envelopes: Vec<Vec<u8>>) -> Vec<Result<Response, ConnError>> {
+    let batch = |envelopes| Request::SubmitBatch { envelopes };
+    let single = |envelope| Request::Submit { envelope };
+    let items = |r| match r {
+        Response::SubmittedBatch { items } => Ok(items
+            .into_iter()
+            .map(|i| i.map(|(receipt, duplicate)| Response::Submitted { receipt, duplicate }))
+            .collect()),
+        other => Err(other),
+    };
+    let one = |r| match r {
+        Response::Submitted { .. } => Ok(r),
+        other => Err(other),
+    };
+    in_batches(conn, envelopes, Ops { batch, single, items, one }).await
+}
+
+/// How one kind of batch is asked and answered, and its one-item equivalent.
+struct Ops<B, S, I, O> {
+    /// The batch request.
+    batch: B,
+    /// The single request, for a relay that refuses batches as an unknown operation.
+    single: S,
+    /// Takes a batch answer apart (or hands back an unexpected answer).
+    items: I,
+    /// Checks a single answer (or hands back an unexpected answer).
+    one: O,
+}
+
+/// Sends envelopes in batch requests (several in flight) and returns one outcome per
+/// envelope, in order. Per-item refusals are `Refused`, as for single requests. A refusal
+/// of a whole batch request is about the request or the connection, never one tip, so its
+/// items get the retryable `BatchRefused`; but `bad_request` (a relay that predates batches
+/// does not know the operation) is answered by sending that batch's items one by one.
+async fn in_batches<T, B, S, I, O>(
+    conn: &RelayConn,
+    envelopes: Vec<Vec<u8>>,
+    ops: Ops<B, S, I, O>,
+) -> Vec<Result<T, ConnError>>
+where
+    B: Fn(Vec<Vec<u8>>) -> Request,
+    S: Fn(Vec<u8>) -> Request,
+    I: Fn(Response) -> Result<Vec<Result<T, WireError>>, Response>,
+    O: Fn(Response) -> Result<T, Response>,
+{
     let chunks = batch_chunks(envelopes);
-    let lens: Vec<usize> = chunks.iter().map(Vec::len).collect();
-    let answers =
-        conn.request_many(chunks.into_iter().map(|envelopes| Request::SubmitBatch { envelopes }).collect()).await;
-    let mut out = Vec::with_capacity(lens.iter().sum());
-    for (n, answer) in lens.into_iter().zip(answers) {
-        match answer {
-            Ok(Response::SubmittedBatch { items }) if items.len() == n => {
-                out.extend(items.into_iter().map(|i| match i {
-                    Ok((receipt, duplicate)) => Ok(Response::Submitted { receipt, duplicate }),
-                    Err(e) => Err(ConnError::Refused(e)),
-                }));
-            }
-            Ok(other) => {
-                let why = format!("{} for a batch of {n}", unexpected(&other));
-                out.extend((0..n).map(|_| Err(ConnError::Protocol(why.clone()))));
-            }
-            Err(e) => out.extend((0..n).map(|_| Err(e.clone()))),
-        }
+    let answers = conn.request_many(chunks.iter().map(|c| (ops.batch)(c.clone())).collect()).await;
+    let mut out = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+    for (chunk, answer) in chunks.into_iter().zip(answers) {
+        let n = chunk.len();
+        let why =
+            match answer.map(&ops.items) {
+                Ok(Ok(got)) if got.len() == n => {
+                    out.extend(got.into_iter().map(|i| i.map_err(ConnError::Refused)));
+                    continue;
+                }
+                Ok(Ok(got)) => ConnError::Protocol(format!("{} outcomes for a batch of {n}", got.len())),
+                Ok(Err(other)) => ConnError::Protocol(format!("{} for a batch of {n}", unexpected(&other))),
+                Err(ConnError::Refused(e)) if e.code == tiprelay_proto::ErrorCode::BadRequest as u16 => {
+                    let singles = conn.request_many(chunk.into_iter().map(&ops.single).collect()).await;
+                    out.extend(singles.into_iter().map(|a| {
+                        a.and_then(|r| (ops.one)(r).map_err(|other| ConnError::Protocol(unexpected(&other))))
+                    }));
+                    continue;
+                }
+                Err(ConnError::Refused(e)) => ConnError::BatchRefused(e),
+                Err(e) => e,
+            };
+        out.extend((0..n).map(|_| Err(why.clone())));
     }
     out
 }
@@ -243,24 +292,17 @@ fn batch_chunks(envelopes: Vec<Vec<u8>>) -> Vec<Vec<Vec<u8>>> {
 /// Sends DeliveryAck envelopes in `ack_batch` requests, several in flight; one outcome per
 /// ack, in order. A request that fails as a whole gives its error to each of its acks.
 pub async fn ack_batches(conn: &RelayConn, envelopes: Vec<Vec<u8>>) -> Vec<Result<(), ConnError>> {
-    let chunks = batch_chunks(envelopes);
-    let lens: Vec<usize> = chunks.iter().map(Vec::len).collect();
-    let answers =
-        conn.request_many(chunks.into_iter().map(|envelopes| Request::AckBatch { envelopes }).collect()).await;
-    let mut out = Vec::with_capacity(lens.iter().sum());
-    for (n, answer) in lens.into_iter().zip(answers) {
-        match answer {
-            Ok(Response::AckedBatch { items }) if items.len() == n => {
-                out.extend(items.into_iter().map(|i| i.map_err(ConnError::Refused)));
-            }
-            Ok(other) => {
-                let why = format!("{} for a batch of {n}", unexpected(&other));
-                out.extend((0..n).map(|_| Err(ConnError::Protocol(why.clone()))));
-            }
-            Err(e) => out.extend((0..n).map(|_| Err(e.clone()))),
-        }
-    }
-    out
+    let batch = |envelopes| Request::AckBatch { envelopes };
+    let single = |envelope| Request::Ack { envelope };
+    let items = |r| match r {
+        Response::AckedBatch { items } => Ok(items),
+        other => Err(other),
+    };
+    let one = |r| match r {
+        Response::Acked => Ok(()),
+        other => Err(other),
+    };
+    in_batches(conn, envelopes, Ops { batch, single, items, one }).await
 }
 
 /// Names an unexpected answer without echoing its content (it may carry envelopes).
@@ -439,7 +481,8 @@ impl Client {
     /// [`submit_batches`] returns them): verifies each receipt (on two threads for a large
     /// batch) and stores every verified receipt, and every definitive refusal, in one
     /// transaction. Returns what was stored and the first transport failure or untrusted
-    /// receipt, if any (those tips stay pending); an error only if nothing could be stored.
+    /// receipt, if any (those tips stay pending). An error, with nothing stored, when the
+    /// store fails or a stored envelope cannot be read back.
     pub fn settle(
         &self,
         recs: Vec<([u8; 16], OutRecord)>,
@@ -468,16 +511,19 @@ impl Client {
                         updates.push((id, rec));
                         out.sent.push(SentTip { tip, receipt: r, duplicate });
                     }
-                    Some(Err(e)) => failure = Some(e),
-                    None => failure = Some(ClientError::Untrusted { what: "receipt", why: "not checked".into() }),
+                    Some(Err(e)) => failure = failure.or(Some(e)),
+                    None => {
+                        failure =
+                            failure.or(Some(ClientError::Untrusted { what: "receipt", why: "not checked".into() }))
+                    }
                 },
-                Ok(other) => failure = Some(ConnError::Protocol(unexpected(&other)).into()),
+                Ok(other) => failure = failure.or(Some(ConnError::Protocol(unexpected(&other)).into())),
                 Err(ConnError::Refused(e)) if is_permanent(&e) => {
                     rec.rejected = Some(format!("{}: {}", e.name, e.reason));
                     updates.push((id, rec));
                     out.refused.push((tip.id, e));
                 }
-                Err(e) => failure = Some(e.into()),
+                Err(e) => failure = failure.or(Some(e.into())),
             }
         }
         self.store.put_out_batch(&updates)?;

@@ -31,6 +31,9 @@ pub enum ConnError {
     /// The relay answered with a typed error.
     #[error("the relay refused: {0}")]
     Refused(WireError),
+    /// The relay refused a whole batch request (not any one tip in it): retryable.
+    #[error("the relay refused a whole batch request: {0}")]
+    BatchRefused(WireError),
     /// The relay's answer was malformed.
     #[error("malformed answer from the relay: {0}")]
     Protocol(String),
@@ -160,9 +163,16 @@ impl RelayConn {
 async fn request_on(conn: &Connection, frame: Vec<u8>) -> Result<Response, ConnError> {
     let fut = async {
         let (mut send, mut recv) = conn.open_bi().await.map_err(|e| ConnError::Transport(e.to_string()))?;
-        send.write_all(&frame).await.map_err(|e| ConnError::Transport(e.to_string()))?;
-        send.finish().map_err(|e| ConnError::Transport(e.to_string()))?;
-        let bytes = recv.read_to_end(MAX_FRAME_BYTES + 4).await.map_err(|e| ConnError::Transport(e.to_string()))?;
+        // The relay may refuse a request from its length alone and stop reading it: its
+        // answer is still on the way, so a failed write is reported only if none comes.
+        let wrote = match send.write_all(&frame).await {
+            Ok(()) => send.finish().map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let bytes = recv.read_to_end(MAX_FRAME_BYTES + 4).await.map_err(|e| match &wrote {
+            Err(w) => ConnError::Transport(w.clone()),
+            Ok(()) => ConnError::Transport(e.to_string()),
+        })?;
         let body = unframe(&bytes, MAX_FRAME_BYTES).map_err(|e| ConnError::Protocol(e.to_string()))?;
         match Response::decode_body(body).map_err(|e| ConnError::Protocol(e.to_string()))? {
             Response::Error(e) => Err(ConnError::Refused(e)),

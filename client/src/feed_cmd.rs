@@ -145,7 +145,16 @@ impl Sender {
                 if s.stop.load(Ordering::Acquire) || failed {
                     break;
                 }
-                let recs = self.c.unsent(chunk)?;
+                let recs = match self.c.unsent(chunk) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // Account for the chunk already answered before giving up.
+                        if let Some(h) = settling.take() {
+                            let _ = settled(h.await, s);
+                        }
+                        return Err(e.into());
+                    }
+                };
                 let answers = submit_batches(conn, recs.iter().map(|(_, r)| r.envelope.clone()).collect()).await;
                 if let Some(h) = settling.take() {
                     failed |= settled(h.await, s)?;
@@ -185,6 +194,10 @@ fn settled(r: Result<Settled, tokio::task::JoinError>, s: &Shared) -> Result<boo
     }
     match failure {
         None => Ok(false),
+        Some(ClientError::Conn(e @ ConnError::BatchRefused(_))) => {
+            eprintln!("tipctl: {e}; retrying");
+            Ok(true)
+        }
         Some(ClientError::Conn(ConnError::Refused(e))) => {
             eprintln!("tipctl: the relay refused a batch ({e}); retrying");
             Ok(true)
@@ -457,6 +470,7 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
     // the outbox for the next run).
     shared.reading_done.store(true, Ordering::Release);
     shared.more.notify_one();
+    let mut stopping = interrupted;
     let sent_result = loop {
         tokio::select! {
             r = &mut sending => break r.context("the sending task failed").and_then(|r| r),
@@ -466,11 +480,21 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
                     b.set_message(format!("read {} · rejected {} · receipted {receipted} · sending the rest", stats.read, stats.rejected));
                 }
             }
-            _ = tokio::signal::ctrl_c(), if !interrupted => {
+            _ = tokio::signal::ctrl_c() => {
+                if stopping {
+                    // A second Ctrl-C: leave now; everything stored waits in the outbox.
+                    if let Some(b) = &bar {
+                        b.finish_and_clear();
+                    }
+                    eprintln!("tipctl: stopped at once; unsent tips wait in the outbox for the next run");
+                    return Ok(ExitCode::from(130));
+                }
+                stopping = true;
                 shared.stop.store(true, Ordering::Release);
             }
         }
     };
+    let interrupted = stopping;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

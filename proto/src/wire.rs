@@ -19,7 +19,7 @@ use crate::ledger::{RecordCursor, TipFacts};
 pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
 /// Largest request frame body: one envelope plus a little framing.
 pub const MAX_REQUEST_BYTES: usize = crate::limits::MAX_ENVELOPE_BYTES + 1024;
-/// Largest `submit_batch` frame body: 256 KiB (the stream receive window).
+/// Largest `submit_batch` or `ack_batch` frame body: 256 KiB (the stream receive window).
 pub const MAX_BATCH_REQUEST_BYTES: usize = 256 * 1024;
 /// Most envelopes in one `submit_batch` or `ack_batch`.
 pub const MAX_BATCH_TIPS: usize = 64;
@@ -355,6 +355,42 @@ pub fn unframe(bytes: &[u8], max: usize) -> Result<&[u8], FrameError> {
     }
 }
 
+/// Encodes a batch answer's items: the `ok` map of each success, `{"error": …}` otherwise.
+fn encode_outcomes<T>(items: &[Result<T, WireError>], ok: impl Fn(&T) -> MapWriter) -> Value {
+    Value::Array(
+        items
+            .iter()
+            .map(|i| match i {
+                Ok(t) => ok(t).into_value(),
+                Err(e) => MapWriter::new().put("error", e.to_value()).into_value(),
+            })
+            .collect(),
+    )
+}
+
+/// Decodes a batch answer's items (at most [`MAX_BATCH_TIPS`]); `ok` reads a success map.
+fn decode_outcomes<T>(
+    v: Value,
+    ok: impl Fn(&mut MapReader) -> Result<T, FieldError>,
+) -> Result<Vec<Result<T, WireError>>, FieldError> {
+    let items = as_array(v, "items")?;
+    if items.len() > MAX_BATCH_TIPS {
+        return Err(FieldError::TooMany("items"));
+    }
+    items
+        .into_iter()
+        .map(|i| {
+            let mut d = MapReader::new(i, "items")?;
+            let out = match d.take("error") {
+                Some(e) => Err(WireError::from_value(e)?),
+                None => Ok(ok(&mut d)?),
+            };
+            d.finish()?;
+            Ok(out)
+        })
+        .collect()
+}
+
 /// The `envelopes` of a batch request: 1 to [`MAX_BATCH_TIPS`] byte strings.
 fn batch_envelopes(m: &mut MapReader) -> Result<Vec<Vec<u8>>, FrameError> {
     let items = as_array(m.req("envelopes")?, "envelopes")?;
@@ -426,10 +462,17 @@ impl Request {
         frame(&cbor::encode_value(&v.into_value()))
     }
 
-    /// Decodes one framed request: at most [`MAX_BATCH_REQUEST_BYTES`] for `submit_batch`,
-    /// [`MAX_REQUEST_BYTES`] for every other operation.
+    /// Decodes one framed request: a body of at most [`MAX_BATCH_REQUEST_BYTES`] for
+    /// `submit_batch` and `ack_batch`, [`MAX_REQUEST_BYTES`] for every other operation.
     pub fn decode(bytes: &[u8]) -> Result<Self, FrameError> {
-        let body = unframe(bytes, MAX_BATCH_REQUEST_BYTES)?;
+        Self::decode_body(unframe(bytes, MAX_BATCH_REQUEST_BYTES)?)
+    }
+
+    /// Decodes one request body (already unframed), with the bounds of [`Request::decode`].
+    pub fn decode_body(body: &[u8]) -> Result<Self, FrameError> {
+        if body.len() > MAX_BATCH_REQUEST_BYTES {
+            return Err(FrameError::TooLarge(body.len()));
+        }
         let v = cbor::decode_value(body).map_err(FrameError::Cbor)?;
         let mut m = MapReader::new(v, "<request>")?;
         let op = m.text("op")?;
@@ -487,35 +530,16 @@ impl Response {
                 "submitted_batch",
                 MapWriter::new().put(
                     "items",
-                    Value::Array(
-                        items
-                            .iter()
-                            .map(|i| match i {
-                                Ok((receipt, duplicate)) => MapWriter::new()
-                                    .put("receipt", Value::Bytes(receipt.clone()))
-                                    .put("duplicate", Value::Bool(*duplicate))
-                                    .into_value(),
-                                Err(e) => MapWriter::new().put("error", e.to_value()).into_value(),
-                            })
-                            .collect(),
-                    ),
+                    encode_outcomes(items, |(receipt, duplicate)| {
+                        MapWriter::new()
+                            .put("receipt", Value::Bytes(receipt.clone()))
+                            .put("duplicate", Value::Bool(*duplicate))
+                    }),
                 ),
             ),
-            Self::AckedBatch { items } => ok(
-                "acked_batch",
-                MapWriter::new().put(
-                    "items",
-                    Value::Array(
-                        items
-                            .iter()
-                            .map(|i| match i {
-                                Ok(()) => MapWriter::new().into_value(),
-                                Err(e) => MapWriter::new().put("error", e.to_value()).into_value(),
-                            })
-                            .collect(),
-                    ),
-                ),
-            ),
+            Self::AckedBatch { items } => {
+                ok("acked_batch", MapWriter::new().put("items", encode_outcomes(items, |()| MapWriter::new())))
+            }
             Self::Deliveries { items } => ok(
                 "deliveries",
                 MapWriter::new().put(
@@ -621,48 +645,11 @@ impl Response {
                 duplicate: matches!(m.req("duplicate")?, Value::Bool(true)),
             },
             "submitted_batch" => Self::SubmittedBatch {
-                items: {
-                    let items = as_array(m.req("items")?, "items")?;
-                    if items.len() > MAX_BATCH_TIPS {
-                        return Err(FieldError::TooMany("items").into());
-                    }
-                    items
-                        .into_iter()
-                        .map(|i| {
-                            let mut d = MapReader::new(i, "items")?;
-                            let out = match d.take("error") {
-                                Some(e) => Err(WireError::from_value(e)?),
-                                None => Ok((
-                                    as_bytes(d.req("receipt")?, "receipt")?,
-                                    matches!(d.req("duplicate")?, Value::Bool(true)),
-                                )),
-                            };
-                            d.finish()?;
-                            Ok(out)
-                        })
-                        .collect::<Result<_, FieldError>>()?
-                },
+                items: decode_outcomes(m.req("items")?, |d| {
+                    Ok((as_bytes(d.req("receipt")?, "receipt")?, matches!(d.req("duplicate")?, Value::Bool(true))))
+                })?,
             },
-            "acked_batch" => Self::AckedBatch {
-                items: {
-                    let items = as_array(m.req("items")?, "items")?;
-                    if items.len() > MAX_BATCH_TIPS {
-                        return Err(FieldError::TooMany("items").into());
-                    }
-                    items
-                        .into_iter()
-                        .map(|i| {
-                            let mut d = MapReader::new(i, "items")?;
-                            let out = match d.take("error") {
-                                Some(e) => Err(WireError::from_value(e)?),
-                                None => Ok(()),
-                            };
-                            d.finish()?;
-                            Ok(out)
-                        })
-                        .collect::<Result<_, FieldError>>()?
-                },
-            },
+            "acked_batch" => Self::AckedBatch { items: decode_outcomes(m.req("items")?, |_| Ok(()))? },
             "deliveries" => Self::Deliveries {
                 items: as_array(m.req("items")?, "items")?
                     .into_iter()

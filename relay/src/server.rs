@@ -290,12 +290,13 @@ async fn connection(state: Arc<State>, incoming: quinn::Incoming) {
     async move {
         info!("connected");
         let peer = Arc::new(peer);
+        let big = Arc::new(tokio::sync::Semaphore::new(BIG_REQUESTS_PER_CONNECTION));
         let mut streams = JoinSet::new();
         loop {
             tokio::select! {
                 _ = state.shutdown.cancelled() => break,
                 s = conn.accept_bi() => match s {
-                    Ok((send, recv)) => { streams.spawn(stream(state.clone(), peer.clone(), conn.clone(), send, recv).in_current_span()); }
+                    Ok((send, recv)) => { streams.spawn(stream(state.clone(), peer.clone(), conn.clone(), big.clone(), send, recv).in_current_span()); }
                     Err(_) => break,
                 },
                 Some(_) = streams.join_next(), if !streams.is_empty() => {}
@@ -309,17 +310,68 @@ async fn connection(state: Arc<State>, incoming: quinn::Incoming) {
     .await;
 }
 
-async fn stream(state: Arc<State>, peer: Arc<Peer>, conn: Connection, mut send: SendStream, mut recv: RecvStream) {
-    let read = tokio::time::timeout(state.config.request_timeout, recv.read_to_end(MAX_BATCH_REQUEST_BYTES + 4)).await;
-    let bytes = match read {
-        Ok(Ok(b)) => b,
-        Ok(Err(quinn::ReadToEndError::TooLong)) => {
-            let e = WireError::new(
-                ErrorCode::Oversized,
-                format!(
-                    "a submit_batch request is at most {MAX_BATCH_REQUEST_BYTES} bytes, any other {MAX_REQUEST_BYTES}"
-                ),
-            );
+/// Requests with a body over [`MAX_REQUEST_BYTES`] (batches) that one connection may have
+/// in flight; the others wait. Bounds a connection's request memory at about 5 MiB.
+pub const BIG_REQUESTS_PER_CONNECTION: usize = 4;
+
+/// How reading a request body ended.
+enum Read {
+    /// The body, and the permit a large body holds until it is answered.
+    Body(Vec<u8>, Option<tokio::sync::OwnedSemaphorePermit>),
+    /// A refusal to answer (the peer is told why).
+    Refuse(WireError),
+    /// The stream broke or the peer was too slow: nothing to answer.
+    Gone,
+}
+
+/// Reads one request frame: the length first, refused at once if over
+/// [`MAX_BATCH_REQUEST_BYTES`]; a body over [`MAX_REQUEST_BYTES`] waits for one of the
+/// connection's [`BIG_REQUESTS_PER_CONNECTION`] permits before it is read.
+async fn read_request(recv: &mut RecvStream, big: &Arc<tokio::sync::Semaphore>) -> Read {
+    let mut prefix = [0u8; 4];
+    if recv.read_exact(&mut prefix).await.is_err() {
+        return Read::Gone;
+    }
+    let n = u32::from_be_bytes(prefix) as usize;
+    if n > MAX_BATCH_REQUEST_BYTES {
+        return Read::Refuse(WireError::new(
+            ErrorCode::Oversized,
+            format!(
+                "a request body is at most {MAX_REQUEST_BYTES} bytes ({MAX_BATCH_REQUEST_BYTES} for submit_batch and \
+                 ack_batch); this one announces {n}"
+            ),
+        ));
+    }
+    let permit = if n > MAX_REQUEST_BYTES {
+        match big.clone().acquire_owned().await {
+            Ok(p) => Some(p),
+            Err(_) => return Read::Gone,
+        }
+    } else {
+        None
+    };
+    match recv.read_to_end(n).await {
+        Ok(body) if body.len() == n => Read::Body(body, permit),
+        Ok(_) => Read::Refuse(WireError::new(ErrorCode::BadRequest, "the stream ended before the frame did")),
+        Err(quinn::ReadToEndError::TooLong) => {
+            Read::Refuse(WireError::new(ErrorCode::BadRequest, "bytes after the request frame"))
+        }
+        Err(_) => Read::Gone,
+    }
+}
+
+async fn stream(
+    state: Arc<State>,
+    peer: Arc<Peer>,
+    conn: Connection,
+    big: Arc<tokio::sync::Semaphore>,
+    mut send: SendStream,
+    mut recv: RecvStream,
+) {
+    let read = tokio::time::timeout(state.config.request_timeout, read_request(&mut recv, &big)).await;
+    let (bytes, _permit) = match read {
+        Ok(Read::Body(b, permit)) => (b, permit),
+        Ok(Read::Refuse(e)) => {
             reject(&state, &peer, None, &e);
             let _ = send.write_all(&Response::Error(e).encode()).await;
             let _ = send.finish();
@@ -327,7 +379,10 @@ async fn stream(state: Arc<State>, peer: Arc<Peer>, conn: Connection, mut send: 
         }
         _ => return,
     };
-    let req = match Request::decode(&bytes) {
+    let decoded = Request::decode_body(&bytes);
+    // The envelopes were copied out: the raw body need not stay for the whole request.
+    drop(bytes);
+    let req = match decoded {
         Ok(r) => r,
         Err(e) => {
             let code = match e {
@@ -787,6 +842,12 @@ async fn submit_tips(state: &Arc<State>, peer: &Arc<Peer>, envelopes: Vec<Vec<u8
             }
         }
     }
+    every_outcome(out)
+}
+
+/// The outcomes of a batch, each slot filled (a slot the writer left empty, which it never
+/// should, becomes `unavailable`).
+fn every_outcome<T>(out: Vec<Option<Result<T, WireError>>>) -> Vec<Result<T, WireError>> {
     out.into_iter()
         .map(|o| o.unwrap_or_else(|| Err(WireError::new(ErrorCode::Unavailable, "the writer returned no outcome"))))
         .collect()
@@ -863,9 +924,7 @@ async fn ack_tips(state: &Arc<State>, peer: &Arc<Peer>, envelopes: Vec<Vec<u8>>)
             }
         }
     }
-    out.into_iter()
-        .map(|o| o.unwrap_or_else(|| Err(WireError::new(ErrorCode::Unavailable, "the writer returned no outcome"))))
-        .collect()
+    every_outcome(out)
 }
 
 async fn subscribe(state: Arc<State>, peer: Arc<Peer>, mut send: SendStream) {

@@ -177,12 +177,14 @@ enum WriteOp {
     Submit {
         tips: Vec<TipToWrite>,
         reply: oneshot::Sender<Vec<Result<Submitted, StoreError>>>,
+        permit: tokio::sync::OwnedSemaphorePermit,
     },
     /// One or more verified acks (one `ack`, or the verified part of an `ack_batch`); one
     /// outcome per ack, in order: true when it was the tip's first.
     Ack {
         acks: Vec<(DeliveryAck, Vec<u8>)>,
         reply: oneshot::Sender<Vec<Result<bool, StoreError>>>,
+        permit: tokio::sync::OwnedSemaphorePermit,
     },
     Feedback {
         fb: Box<Feedback>,
@@ -246,6 +248,9 @@ impl Notifier {
 pub struct Store {
     db: Arc<Database>,
     tx: mpsc::Sender<WriteOp>,
+    /// Tips and acks queued for the writer, bounded by count (an operation may carry up to
+    /// 64): each holds a permit until the writer takes it off the queue.
+    queued: Arc<tokio::sync::Semaphore>,
     /// Best-effort events (and first-delivery marks) dropped because the writer was busy.
     dropped: Arc<std::sync::atomic::AtomicU64>,
     /// Change notifications.
@@ -338,7 +343,8 @@ impl Store {
         };
         let handle =
             std::thread::Builder::new().name("tiprelay-writer".into()).spawn(move || writer.run(rx)).map_err(failed)?;
-        Ok((Store { db, tx, notifier, dropped }, WriterThread(handle)))
+        let queued = Arc::new(tokio::sync::Semaphore::new(queue_items(batch)));
+        Ok((Store { db, tx, queued, notifier, dropped }, WriterThread(handle)))
     }
 
     /// Commits an accepted tip (or finds the earlier commit) and returns its receipt.
@@ -353,7 +359,8 @@ impl Store {
     /// (one tip's `conflict` does not affect the others).
     pub async fn submit_many(&self, tips: Vec<TipToWrite>) -> Result<Vec<Result<Submitted, StoreError>>, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(WriteOp::Submit { tips, reply }).await.map_err(|_| StoreError::Closed)?;
+        let permit = self.queue_permit(tips.len()).await?;
+        self.tx.send(WriteOp::Submit { tips, reply, permit }).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)
     }
 
@@ -372,8 +379,15 @@ impl Store {
         acks: Vec<(DeliveryAck, Vec<u8>)>,
     ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(WriteOp::Ack { acks, reply }).await.map_err(|_| StoreError::Closed)?;
+        let permit = self.queue_permit(acks.len()).await?;
+        self.tx.send(WriteOp::Ack { acks, reply, permit }).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)
+    }
+
+    /// Waits until `n` more items may queue for the writer.
+    async fn queue_permit(&self, n: usize) -> Result<tokio::sync::OwnedSemaphorePermit, StoreError> {
+        let n = u32::try_from(n.clamp(1, queue_items(0))).unwrap_or(1);
+        self.queued.clone().acquire_many_owned(n).await.map_err(|_| StoreError::Closed)
     }
 
     /// Commits a verified Feedback (or finds the earlier commit) and returns its receipt.
@@ -843,6 +857,12 @@ enum Reply {
     Purge(oneshot::Sender<Result<u64, StoreError>>, Result<u64, StoreError>),
 }
 
+/// How many tips and acks may wait for the writer: four group commits' worth, and never
+/// fewer than four full batch requests (so one batch always fits).
+fn queue_items(batch: usize) -> usize {
+    (batch.max(1) * 4).max(4 * tiprelay_proto::wire::MAX_BATCH_TIPS)
+}
+
 impl WriteOp {
     /// How much this operation counts towards the group-commit batch size.
     fn weight(&self) -> usize {
@@ -889,7 +909,8 @@ impl Writer {
                 let mut tx = Tx::open(&w)?;
                 for op in ops {
                     match op {
-                        WriteOp::Submit { tips, reply } => {
+                        WriteOp::Submit { tips, reply, permit } => {
+                            drop(permit);
                             let mut out = Vec::with_capacity(tips.len());
                             let mut fresh_to = Vec::new();
                             for (tip, digest, envelope) in tips {
@@ -901,7 +922,8 @@ impl Writer {
                             }
                             replies.push(Reply::Submit(reply, out, fresh_to));
                         }
-                        WriteOp::Ack { acks, reply } => {
+                        WriteOp::Ack { acks, reply, permit } => {
+                            drop(permit);
                             let mut out = Vec::with_capacity(acks.len());
                             let mut first_from = Vec::new();
                             for (ack, envelope) in &acks {

@@ -596,3 +596,41 @@ async fn an_ack_batch_answers_each_ack_on_its_own() {
     }
     w.relay.unwrap().shutdown().await.unwrap();
 }
+
+/// A refusal of a whole batch request (here: the connection's certificate was revoked
+/// meanwhile) is about the connection, not about any tip in it: the tips stay pending in
+/// the outbox, never marked refused for good, and go out once the sender can connect again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_batch_refusal_leaves_its_tips_pending() {
+    let w = World::start_with(|t| *t = t.replacen("[relay]\n", "[relay]\ncrl_reload_secs = 1\n", 1)).await;
+    let mx = w.client("MX", "analyst");
+    let c = connect(&mx).await;
+    let mut ca = tiprelay_certs::Ca::load(&w.path().join("pki/MX/ca")).unwrap();
+    ca.revoke(&w.path().join("pki/MX/analyst/tls.crt")).unwrap();
+    // Bounded: batches of three go out until one is refused (the relay reloads the CRL
+    // every second and checks the connection's certificate on every request).
+    let mut failed = None;
+    for round in 0..100 {
+        let ids: Vec<[u8; 16]> = (0..3)
+            .map(|i| *mx.compose(draft("US", &format!("round {round} tip {i}"))).unwrap().0.id.as_bytes())
+            .collect();
+        match mx.send_batch(&c, &ids).await {
+            Ok(r) => assert_eq!((r.sent.len(), r.refused.len()), (3, 0)),
+            Err(e) => {
+                failed = Some((ids, e.to_string()));
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (ids, why) = failed.expect("the revoked connection was still served 10 s after the CRL changed");
+    assert!(why.contains("revoked"), "{why}");
+    let pending = mx.store.pending_out().unwrap();
+    for id in &ids {
+        let rec = mx.store.get_out(id).unwrap().unwrap();
+        assert!(rec.rejected.is_none() && rec.receipt.is_none(), "{why}");
+        assert!(pending.contains(id));
+    }
+    c.close().await;
+    w.relay.unwrap().shutdown().await.unwrap();
+}
