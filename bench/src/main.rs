@@ -147,17 +147,22 @@ struct Bed {
     relay: Option<RelayHandle>,
 }
 
+/// A temporary directory with a development PKI (MX and US) for a relay at `addr`.
+fn dev_pki(addr: std::net::SocketAddr) -> Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new().prefix("tipbench-").tempdir()?;
+    tiprelay_certs::dev::create(&tiprelay_certs::dev::DevOptions {
+        out: dir.path().join("pki"),
+        jurisdictions: vec!["MX".parse()?, "US".parse()?],
+        relay_addr: addr,
+        force: false,
+    })?;
+    Ok(dir)
+}
+
 impl Bed {
     async fn start() -> Result<Self> {
-        let dir = tempfile::Builder::new().prefix("tipbench-").tempdir()?;
         let socket = UdpSocket::bind("127.0.0.1:0")?;
-        let addr = socket.local_addr()?;
-        tiprelay_certs::dev::create(&tiprelay_certs::dev::DevOptions {
-            out: dir.path().join("pki"),
-            jurisdictions: vec!["MX".parse()?, "US".parse()?],
-            relay_addr: addr,
-            force: false,
-        })?;
+        let dir = dev_pki(socket.local_addr()?)?;
         let relay = server::start(RelayConfig::load(&dir.path().join("pki/relay.toml"))?, Some(socket)).await?;
         Ok(Self { dir, relay: Some(relay) })
     }
@@ -466,14 +471,8 @@ fn rss_mib(pid: u32) -> Option<f64> {
 }
 
 async fn backlog(tips: usize) -> Result<Value> {
-    let dir = tempfile::Builder::new().prefix("tipbench-").tempdir()?;
     let addr = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
-    tiprelay_certs::dev::create(&tiprelay_certs::dev::DevOptions {
-        out: dir.path().join("pki"),
-        jurisdictions: vec!["MX".parse()?, "US".parse()?],
-        relay_addr: addr,
-        force: false,
-    })?;
+    let dir = dev_pki(addr)?;
     let rt = dir.path().join("pki/relay.toml");
     let relay_bin = sibling("tiprelay")?;
     let spawn = || {

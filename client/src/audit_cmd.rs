@@ -385,23 +385,9 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                 since: None,
                 until: None,
             };
-            let tmp = out.with_extension("partial");
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .with_context(|| format!("cannot create {}", tmp.display()))?;
-            let mut w = std::io::BufWriter::new(f);
-            let written = c.store.write_local_bundle(&header, &mut w).map_err(anyhow::Error::from).and_then(|()| {
-                std::io::Write::flush(&mut w)?;
-                w.get_ref().sync_all()?;
-                Ok(())
-            });
-            if let Err(e) = written {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-            std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
+            tiprelay_client::files::write_new(out, |w| {
+                c.store.write_local_bundle(&header, w).map_err(anyhow::Error::from)
+            })?;
             println!("wrote {}: local audit log of {me}, {size} entries, root {}", out.display(), root.to_hex());
             Ok(ExitCode::SUCCESS)
         }

@@ -141,3 +141,38 @@ pub fn relative_to(base: &Path, p: &str) -> PathBuf {
         base.parent().unwrap_or(Path::new(".")).join(p)
     }
 }
+
+/// Writes a new file through `OUT.partial`: created exclusively, filled by `write`, flushed
+/// and fsynced, then renamed to `out`, unless `out` appeared meanwhile. On any failure the
+/// partial file is removed; a crash leaves at most the `.partial` file, never a truncated
+/// `out`.
+pub fn write_new<T, E: From<std::io::Error>>(
+    out: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<T, E>,
+) -> Result<T, E> {
+    let io =
+        |what: &str, p: &Path, e: std::io::Error| std::io::Error::new(e.kind(), format!("{what} {}: {e}", p.display()));
+    let tmp = out.with_extension("partial");
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| io("cannot create", &tmp, e))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    let written = write(&mut w).and_then(|t| {
+        std::io::Write::flush(&mut w).and_then(|()| w.get_ref().sync_all()).map_err(|e| io("cannot write", &tmp, e))?;
+        if out.exists() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!("{} exists already; choose another name", out.display()),
+            )
+            .into());
+        }
+        std::fs::rename(&tmp, out).map_err(|e| io("cannot write", out, e))?;
+        Ok(t)
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}

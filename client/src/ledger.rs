@@ -606,17 +606,7 @@ pub fn build_statement(
     let mut rows: BTreeMap<(Jurisdiction, Jurisdiction, usize), LedgerRow> = BTreeMap::new();
     for f in &covered {
         let cat = Category::ALL.iter().position(|c| *c == f.category).unwrap_or(0);
-        let r = rows.entry((f.from, f.to, cat)).or_insert_with(|| LedgerRow {
-            from: f.from,
-            to: f.to,
-            category: f.category,
-            sent: 0,
-            accepted: 0,
-            delivered: 0,
-            acknowledged: 0,
-            with_feedback: 0,
-            outcomes: Vec::new(),
-        });
+        let r = rows.entry((f.from, f.to, cat)).or_insert_with(|| LedgerRow::zero(f.from, f.to, f.category));
         r.sent += u64::from(f.sent);
         r.accepted += 1;
         r.delivered += u64::from(f.delivered.is_some());
@@ -938,17 +928,7 @@ pub fn reconcile_statement(st: &LedgerStatement, relay: &[TipFacts]) -> Vec<Disc
     let key = |r: &LedgerRow| (r.from, r.to, r.category.as_str());
     let theirs: BTreeMap<_, &LedgerRow> = st.rows.iter().map(|r| (key(r), r)).collect();
     let ours: BTreeMap<_, &LedgerRow> = relay_view.rows.iter().map(|r| (key(r), r)).collect();
-    let zero = LedgerRow {
-        from: a,
-        to: b,
-        category: Category::Other,
-        sent: 0,
-        accepted: 0,
-        delivered: 0,
-        acknowledged: 0,
-        with_feedback: 0,
-        outcomes: Vec::new(),
-    };
+    let zero = LedgerRow::zero(a, b, Category::Other);
     let keys: std::collections::BTreeSet<_> = theirs.keys().chain(ours.keys()).cloned().collect();
     for k in keys {
         let t = theirs.get(&k).copied().unwrap_or(&zero);

@@ -399,6 +399,21 @@ pub struct LedgerRow {
 }
 
 impl LedgerRow {
+    /// A row with every count zero.
+    pub fn zero(from: Jurisdiction, to: Jurisdiction, category: Category) -> Self {
+        Self {
+            from,
+            to,
+            category,
+            sent: 0,
+            accepted: 0,
+            delivered: 0,
+            acknowledged: 0,
+            with_feedback: 0,
+            outcomes: Vec::new(),
+        }
+    }
+
     fn encode(&self) -> Value {
         let outcomes = self.outcomes.iter().fold(MapWriter::new(), |w, (o, n)| w.put(o.as_str(), cbor::uint(*n)));
         MapWriter::new()

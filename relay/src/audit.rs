@@ -1,9 +1,7 @@
 //! `tiprelay audit export`: the relay's audit log as a self-contained bundle.
 
-use std::io::Write;
 use std::path::Path;
 
-use anyhow::Context;
 use tiprelay_proto::audit::{Anchor, BundleHeader};
 
 use crate::config::RelayConfig;
@@ -21,29 +19,7 @@ pub fn export(cfg: &RelayConfig, range: ExportRange, out: &Path) -> anyhow::Resu
     }
     let db = store::open_read_only(&cfg.store)?;
     let anchors = anchors(cfg)?;
-    let tmp = out.with_extension("partial");
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .with_context(|| format!("cannot create {}", tmp.display()))?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-    let result = store::export_bundle(&db, range, anchors, &mut w).map_err(anyhow::Error::from).and_then(|h| {
-        w.flush()?;
-        w.get_ref().sync_all()?;
-        Ok(h)
-    });
-    let header = match result {
-        Ok(h) => h,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-    };
-    if out.exists() {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow::bail!("{} exists already; choose another name", out.display());
-    }
-    std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
-    Ok(header)
+    tiprelay_client::files::write_new(out, |w| {
+        store::export_bundle(&db, range, anchors, w).map_err(anyhow::Error::from)
+    })
 }
