@@ -107,8 +107,10 @@ impl<T: ReadableTable<(u8, u64), &'static [u8]>> LeafSource for NodeSource<'_, T
 }
 
 /// The root of the first `size` entries.
+/// O(log size) node reads: stored aligned subtrees are read, not recomputed from leaves
+/// (a checkpoint of a long log must not cost a pass over the whole log).
 pub fn root(t: &impl ReadableTable<(u8, u64), &'static [u8]>, size: u64) -> Result<Digest, LogError> {
-    merkle::subtree_root(&NodeSource(t), 0, size).map_err(store_err)
+    merkle::LeafSource::subtree(&NodeSource(t), 0, size).map_err(store_err)
 }
 
 /// The compact tree of entries `[0, first)`: one aligned subtree root per set bit of
