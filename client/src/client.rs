@@ -60,6 +60,9 @@ pub enum ClientError {
     /// before: a fork (two histories) or a rollback. Recorded as an alert in the store.
     #[error("AUDIT ALERT: {0}")]
     LogInconsistent(String),
+    /// A revocation list older than one this client already accepted.
+    #[error("{0}")]
+    Trust(#[from] tiprelay_proto::TrustError),
     /// A worker thread of this client failed (a bug, never input).
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -159,7 +162,7 @@ pub struct ReceivedStatement {
 /// Whether a relay refusal is final for this tip (retrying the same bytes cannot help).
 pub fn is_permanent(e: &tiprelay_proto::wire::WireError) -> bool {
     use tiprelay_proto::ErrorCode as C;
-    !matches!(C::from_u16(e.code), Some(C::Unavailable | C::StorageFull) | None)
+    !matches!(C::from_u16(e.code), Some(C::Unavailable | C::StorageFull | C::RateLimited | C::QuotaExceeded) | None)
 }
 
 /// Maps `f` over `items` zipped with `extra`, in order; for 16 items or more the first
@@ -338,6 +341,29 @@ fn random10() -> [u8; 10] {
     r
 }
 
+/// The store key of the highest CRL number accepted for `a`.
+fn crl_floor_key(a: tiprelay_proto::Authority) -> String {
+    format!("crl_floor:{a}")
+}
+
+/// Refuses a CRL older than one this client already accepted (kept in its store across
+/// runs), and raises the kept numbers to the loaded ones.
+fn keep_crl_floors(store: &LocalStore, trust: &TrustStore) -> Result<(), ClientError> {
+    let mut floors = std::collections::BTreeMap::new();
+    for a in trust.authorities() {
+        let f = store.meta(&crl_floor_key(a))?;
+        if f > 0 {
+            floors.insert(a, f);
+        }
+    }
+    for (a, n) in trust.check_crl_floors(|a| floors.get(&a).copied())? {
+        if floors.get(&a).is_none_or(|f| n > *f) {
+            store.set_meta(&crl_floor_key(a), n)?;
+        }
+    }
+    Ok(())
+}
+
 /// A principal's client: its configuration, keys, trust and local store.
 pub struct Client {
     /// Configuration.
@@ -351,9 +377,11 @@ pub struct Client {
 impl Client {
     /// Loads keys and trust and opens the local store.
     pub fn open(cfg: ClientConfig) -> Result<Self, ClientError> {
-        let trust = files::load_trust(&cfg.trust)?;
+        let mut trust = files::load_trust(&cfg.trust)?;
+        trust.set_crl_grace(cfg.crl_grace);
         let signer = files::read_signer(&cfg.signing_key, &cfg.signing_cert)?;
         let mut store = LocalStore::open(&cfg.store)?;
+        keep_crl_floors(&store, &trust)?;
         store.set_limit(cfg.max_store_mb.map(|mb| mb.saturating_mul(1024 * 1024)));
         Ok(Self { cfg, store, trust, signer })
     }

@@ -21,6 +21,8 @@ struct Raw {
     audit: RawAudit,
     #[serde(default)]
     max_store_mb: Option<u64>,
+    #[serde(default)]
+    revocation: crate::files::RawRevocation,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,6 +87,9 @@ pub struct ClientConfig {
     pub witness: bool,
     /// Largest local store, in MiB (`max_store_mb`); new tips are refused beyond it.
     pub max_store_mb: Option<u64>,
+    /// With `Some(g)`, certificates of an authority whose CRL is past its nextUpdate by more
+    /// than `g` are refused (`[revocation]`, default 7 days); `None` only warns.
+    pub crl_grace: Option<std::time::Duration>,
 }
 
 impl ClientConfig {
@@ -138,6 +143,7 @@ impl ClientConfig {
             trust,
             witness: raw.audit.witness,
             max_store_mb: raw.max_store_mb,
+            crl_grace: raw.revocation.crl_grace().map_err(|(k, why)| bad(k, why))?,
         })
     }
 }

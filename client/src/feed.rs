@@ -110,7 +110,9 @@ impl TipFields {
             category: l.category.parse().map_err(|e| field("category", &e))?,
             urgency: l.urgency.as_deref().unwrap_or("routine").parse().map_err(|e| field("urgency", &e))?,
             summary: l.summary,
-            details: l.details,
+            // Lines end in LF in a signed tip (a CR is refused): CRLF from a Windows system
+            // is normalised before signing.
+            details: l.details.map(|d| d.replace("\r\n", "\n")),
             lang: l.lang.map(|x| x.parse()).transpose().map_err(|e| field("lang", &e))?,
             location: l.location.map(|x| Location {
                 lat: x.lat,

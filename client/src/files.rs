@@ -1,6 +1,7 @@
 //! Loading PEM certificates, keys and CRLs from files, and building trust stores from them.
 //! Shared by `tipctl` and the relay.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use rustls_pki_types::pem::PemObject;
@@ -142,7 +143,30 @@ pub fn relative_to(base: &Path, p: &str) -> PathBuf {
     }
 }
 
-/// Writes a new file through `OUT.partial`: created exclusively, filled by `write`, flushed
+/// Creates `path` owner-only (0600) if it does not exist, never truncating it: a store is
+/// created with its final mode, not chmod'ed after (nothing can open it in between).
+pub fn create_private(path: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path).map(drop)
+}
+
+/// Writes `bytes` to `path` (replacing it) atomically and owner-only: through
+/// `PATH.partial`, created 0600, fsynced, then renamed over `path`.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("partial");
+    let _ = std::fs::remove_file(&tmp);
+    let done = (|| {
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        std::io::Write::write_all(&mut f, bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done
+}
+
+/// Writes a new file through `OUT.partial` (created 0600): created exclusively, filled by `write`, flushed
 /// and fsynced, then renamed to `out`, unless `out` appeared meanwhile. On any failure the
 /// partial file is removed; a crash leaves at most the `.partial` file, never a truncated
 /// `out`.
@@ -156,6 +180,7 @@ pub fn write_new<T, E: From<std::io::Error>>(
     let f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(0o600)
         .open(&tmp)
         .map_err(|e| io("cannot create", &tmp, e))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
@@ -175,4 +200,31 @@ pub fn write_new<T, E: From<std::io::Error>>(
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+/// The `[revocation]` table of relay.toml and of a tipctl configuration: what to do with a
+/// CRL past its nextUpdate.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRevocation {
+    /// `refuse` (default) or `warn`.
+    pub stale: Option<String>,
+    /// Hours past nextUpdate before `refuse` applies (default 168: 7 days).
+    pub grace_hours: Option<u64>,
+}
+
+impl RawRevocation {
+    /// The grace after which an authority with a stale CRL is refused, or `None` to warn
+    /// only. Errors name the key.
+    pub fn crl_grace(&self) -> Result<Option<std::time::Duration>, (&'static str, String)> {
+        let hours = self.grace_hours.unwrap_or(168);
+        if hours > 24 * 365 {
+            return Err(("revocation.grace_hours", "at most 8760 (a year)".into()));
+        }
+        match self.stale.as_deref().unwrap_or("refuse") {
+            "refuse" => Ok(Some(std::time::Duration::from_secs(hours * 3600))),
+            "warn" => Ok(None),
+            other => Err(("revocation.stale", format!("`{other}` is not `refuse` or `warn`"))),
+        }
+    }
 }

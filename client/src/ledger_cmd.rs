@@ -225,7 +225,7 @@ pub async fn run(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
                 conn.close().await;
             }
             let facts = c.store.facts(0, u64::MAX)?;
-            std::fs::write(out, export_facts(&c.principal().to_string(), &facts))
+            tiprelay_client::files::write_private(out, &export_facts(&c.principal().to_string(), &facts))
                 .with_context(|| format!("cannot write {}", out.display()))?;
             println!("{} tip records of {} written to {}", facts.len(), c.principal(), out.display());
             Ok(ExitCode::SUCCESS)
@@ -340,7 +340,8 @@ async fn ledger(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
             feedback_days: a.open_feedback_days,
             lang,
         });
-        std::fs::write(path, html).with_context(|| format!("cannot write {}", path.display()))?;
+        tiprelay_client::files::write_private(path, html.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!(
             "tipctl: report written to {} ({} rows, {} open items, reconciliation: {})",
             path.display(),
@@ -402,7 +403,8 @@ async fn statement(
     );
     let envelope = c.sign_statement(&st)?;
     if let Some(path) = out {
-        std::fs::write(path, &envelope).with_context(|| format!("cannot write {}", path.display()))?;
+        tiprelay_client::files::write_private(path, &envelope)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let receipt = match (&conn, send) {
         (Some(conn), true) => Some(c.send_statement(conn, &envelope).await?),

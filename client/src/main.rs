@@ -239,7 +239,12 @@ fn draft_from_args(a: &SendArgs) -> Result<Draft> {
     let req = |v: &Option<String>, n: &str| v.clone().with_context(|| format!("--{n} is required"));
     let details = match &a.details_file {
         Some(p) => {
-            Some(std::fs::read_to_string(p).with_context(|| format!("cannot read --details-file {}", p.display()))?)
+            // Lines end in LF in a signed tip (a CR is refused): CRLF is normalised.
+            Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read --details-file {}", p.display()))?
+                    .replace("\r\n", "\n"),
+            )
         }
         None => None,
     };
@@ -299,6 +304,11 @@ async fn connect(c: &Client) -> Result<RelayConn> {
 /// Verifies the relay's audit log extends what this client saw before (and cosigns it when
 /// configured). A fork or rollback stops the command; a transport problem only warns.
 async fn check_log(c: &Client, conn: &RelayConn) -> Result<()> {
+    // Feeds only send: the relay answers them no audit-log requests (PROTOCOL §10.6); their
+    // jurisdiction's analysts check the log.
+    if c.cfg.principal.kind() == tiprelay_proto::PrincipalKind::Feed {
+        return Ok(());
+    }
     match c.check_log(conn, c.cfg.witness).await {
         Ok(_) => Ok(()),
         Err(e @ tiprelay_client::ClientError::LogInconsistent(_)) => Err(e.into()),
@@ -332,7 +342,13 @@ fn print_received(r: &tiprelay_client::client::Received, json: bool) {
         println!("{}", output::tlp_banner(r.tip.tlp));
         println!(
             "  {} → seq {}  [{} / {}]  {}\n  signed by {} (verified)  id {}",
-            r.tip.from, r.receipt.seq, r.tip.urgency, r.tip.category, r.tip.summary, r.signer, r.tip.id
+            r.tip.from,
+            r.receipt.seq,
+            r.tip.urgency,
+            r.tip.category,
+            output::printable(&r.tip.summary, false),
+            r.signer,
+            r.tip.id
         );
     }
 }
@@ -638,7 +654,10 @@ async fn watch(c: &Client, json: bool) -> Result<()> {
                             f.tip,
                             f.outcome.as_str(),
                             f.by,
-                            f.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default()
+                            f.note
+                                .as_deref()
+                                .map(|n| format!(" — {}", output::printable(n, false)))
+                                .unwrap_or_default()
                         );
                     }
                 }

@@ -95,7 +95,24 @@ pub fn out_status(r: &OutRecord) -> &'static str {
     }
 }
 
+/// Tip text made safe for a terminal: control, bidirectional-formatting and invisible
+/// characters (`tiprelay_proto::is_hidden_char`) are shown as `\u{…}` escapes, so a reader
+/// sees what was signed and nothing can rewrite the screen. With `lines`, LF and TAB stay
+/// (for `details`).
+pub fn printable(s: &str, lines: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if tiprelay_proto::is_hidden_char(c) && !(lines && matches!(c, '\n' | '\t')) {
+            out.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn short(s: &str, n: usize) -> String {
+    let s = &printable(s, false);
     if s.chars().count() <= n {
         s.to_owned()
     } else {
@@ -164,7 +181,7 @@ pub fn show_text(tip: &Tip, signer: &str, receipt: Option<&Receipt>, delivery: &
     line("direction", format!("{} → {}", tip.from, tip.to));
     line("category", tip.category.as_str().into());
     line("urgency", tip.urgency.as_str().into());
-    line("summary", tip.summary.clone());
+    line("summary", printable(&tip.summary, false));
     line("author", tip.author.to_string());
     line("signature", format!("verified: signed by {signer}, chain to the {} root CA", tip.from));
     line("created", tip.created.to_string());
@@ -177,7 +194,7 @@ pub fn show_text(tip: &Tip, signer: &str, receipt: Option<&Receipt>, delivery: &
     if let Some(l) = &tip.location {
         let mut s = format!("{:.5}, {:.5} ±{} m", l.lat, l.lon, l.radius_m);
         for n in [&l.place, &l.sector, &l.port_of_entry].into_iter().flatten() {
-            s.push_str(&format!(" · {n}"));
+            s.push_str(&format!(" · {}", printable(n, false)));
         }
         line("location", s);
     }
@@ -197,7 +214,7 @@ pub fn show_text(tip: &Tip, signer: &str, receipt: Option<&Receipt>, delivery: &
     line("delivery", delivery.to_owned());
     if let Some(d) = &tip.details {
         o.push('\n');
-        o.push_str(d);
+        o.push_str(&printable(d, true));
         o.push('\n');
     }
     o.push_str(&tlp_banner(tip.tlp));
@@ -247,8 +264,23 @@ pub fn feedback_text(list: &[FeedbackRecord]) -> String {
             f.by,
             ts(f.created),
             feedback_status(f),
-            note.map(|n| format!(": {n}")).unwrap_or_default()
+            note.map(|n| format!(": {}", printable(&n, false))).unwrap_or_default()
         ));
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_characters_are_escaped_for_the_terminal() {
+        assert_eq!(printable("abc \u{202e}cba", false), "abc \\u{202e}cba");
+        assert_eq!(printable("a\rb\x1b[2J", false), "a\\u{000d}b\\u{001b}[2J");
+        assert_eq!(printable("one\n\ttwo\r", true), "one\n\ttwo\\u{000d}");
+        assert_eq!(printable("one\ntwo", false), "one\\u{000a}two");
+        assert_eq!(printable("Cruce en Palomas: ñ", false), "Cruce en Palomas: ñ");
+        assert_eq!(short("x\u{200b}y", 40), "x\\u{200b}y");
+    }
 }

@@ -205,6 +205,7 @@ impl LocalStore {
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d).map_err(|e| mk(e.to_string()))?;
         }
+        crate::files::create_private(path).map_err(|e| mk(e.to_string()))?;
         let db = Database::builder()
             .set_cache_size(32 * 1024 * 1024)
             .create(path)

@@ -668,8 +668,9 @@ pub fn read_bundle<R: Read>(r: R, mut on_entry: impl FnMut(AuditEntry)) -> Resul
     }
     let hb = frames.next(MAX_HEADER_BYTES, &Place::Header)?.ok_or_else(|| bad(Place::Header, "no header"))?;
     let h = BundleHeader::decode(&hb).map_err(|e| bad(Place::Header, format!("unreadable header: {e}")))?;
+    h.first.checked_add(h.count).ok_or_else(|| bad(Place::Header, "first + count overflows"))?;
     for k in 0..h.count {
-        let place = Place::Entry(h.first + k);
+        let place = Place::Entry(h.first.saturating_add(k));
         let f = frames.next(MAX_ENTRY_BYTES + 32, &place)?.ok_or_else(|| bad(place.clone(), "missing"))?;
         let split = f.len().checked_sub(32).ok_or_else(|| bad(place.clone(), "frame too short"))?;
         on_entry(AuditEntry::decode(&f[..split]).map_err(|e| bad(place, e.to_string()))?);
@@ -680,6 +681,16 @@ pub fn read_bundle<R: Read>(r: R, mut on_entry: impl FnMut(AuditEntry)) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `audit_bundle` fuzz target: a header with `first` = u64::MAX and two
+    /// entries made the reader overflow. It is now a typed error at the header.
+    #[test]
+    fn a_bundle_whose_index_range_overflows_is_refused() {
+        let bytes = include_bytes!("../../fuzz/regressions/audit_bundle/read-bundle-first-u64max-overflow");
+        let e = read_bundle(&bytes[..], |_| {}).unwrap_err();
+        assert_eq!(e.place, Place::Header);
+        assert!(verify_bundle(&bytes[..], None, |_| {}).is_err());
+    }
 
     #[test]
     fn entries_are_canonical_and_strict() {

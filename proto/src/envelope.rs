@@ -162,6 +162,15 @@ pub fn parse<M: Message>(bytes: &[u8]) -> Result<Parsed<M>, ProtoError> {
     if !sign1.unprotected.is_empty() {
         return Err(malformed("the unprotected header must be empty"));
     }
+    // One encoding per envelope: the unsigned outer structure (tag, array, unprotected map,
+    // byte-string heads) must be the canonical one, so nobody holding a tip can make a
+    // second valid copy with another digest. The protected header and payload are signed.
+    if sign1.clone().to_tagged_vec().ok().as_deref() != Some(bytes) {
+        return Err(malformed(
+            "the envelope is not canonically encoded (definite lengths, shortest heads, an empty unprotected \
+             map as a0)",
+        ));
+    }
     let h = &sign1.protected.header;
     if h.alg != Some(coset::RegisteredLabelWithPrivate::Assigned(iana::Algorithm::EdDSA)) {
         return Err(ProtoError::UnsupportedAlgorithm);

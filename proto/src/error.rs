@@ -82,9 +82,16 @@ pub enum FieldError {
     /// `summary` is longer than 500 characters.
     #[error("`summary` has {0} characters; at most 500 are allowed")]
     SummaryTooLong(usize),
-    /// A one-line text field contains control characters.
-    #[error("field `{0}` contains control characters")]
+    /// A text field contains control, bidirectional-formatting or invisible characters
+    /// (see `tip::is_hidden_char`; `details` may contain LF and TAB).
+    #[error(
+        "field `{0}` contains control, bidirectional-formatting or invisible characters (only `details` may hold \
+         line feeds and tabs)"
+    )]
     ControlCharacters(&'static str),
+    /// An optional list is present but empty (absent is its only encoding when empty).
+    #[error("field `{0}` is an empty list; leave it out instead")]
+    EmptyList(&'static str),
     /// `details` is longer than 16 KiB.
     #[error("`details` has {0} bytes; at most 16384 are allowed")]
     DetailsTooLong(usize),
@@ -227,6 +234,28 @@ pub enum ProtoError {
     /// The certificate lacks the signing key usage / EKU (e.g. a TLS key used to sign).
     #[error("certificate for {0} is not a signing certificate (it lacks id-kp-documentSigning or digitalSignature); a TLS key cannot sign messages")]
     WrongKeyUsage(PrincipalId),
+    /// A TLS certificate without the key usage its side of the handshake needs.
+    #[error("TLS certificate for {identity} lacks {needs}; issue a TLS certificate with tipcerts")]
+    WrongTlsUsage {
+        /// The certificate's identity.
+        identity: PrincipalId,
+        /// What it lacks (e.g. "the clientAuth extended key usage").
+        needs: &'static str,
+    },
+    /// The authority's CRL is past its nextUpdate by more than the configured grace.
+    #[error(
+        "the {authority} revocation list was due to be replaced at {next_update} and the grace period of \
+         {grace_hours} h has passed; its certificates are refused until the {authority} CA publishes a fresh CRL \
+         and it is installed"
+    )]
+    CrlStale {
+        /// Authority.
+        authority: Authority,
+        /// The CRL's nextUpdate.
+        next_update: Timestamp,
+        /// The grace, in hours.
+        grace_hours: u64,
+    },
     /// The signer's identity differs from the identity the payload claims.
     #[error("signed by {signer} but the {kind} names {claimed} as `{field}`")]
     SignerMismatch {
@@ -345,6 +374,12 @@ pub enum ErrorCode {
     StorageFull = 70,
     /// The relay cannot serve the request right now (shutting down, store error).
     Unavailable = 71,
+    /// The principal exceeded its request or tip rate; retry after the `retry_after` the
+    /// error carries (milliseconds).
+    RateLimited = 72,
+    /// The sending principal has too many bytes of tips not yet acknowledged by the
+    /// recipient jurisdiction; retry once tips are acknowledged.
+    QuotaExceeded = 73,
     /// Local signing failure (never sent on the wire by a relay).
     Signing = 90,
 }
@@ -385,12 +420,14 @@ impl ErrorCode {
             Self::BadRequest => "bad_request",
             Self::StorageFull => "storage_full",
             Self::Unavailable => "unavailable",
+            Self::RateLimited => "rate_limited",
+            Self::QuotaExceeded => "quota_exceeded",
             Self::Signing => "signing",
         }
     }
 
     /// Every code, in numeric order (for documentation and tests).
-    pub const ALL: [ErrorCode; 33] = [
+    pub const ALL: [ErrorCode; 35] = [
         Self::Oversized,
         Self::MalformedEnvelope,
         Self::MalformedCbor,
@@ -423,6 +460,8 @@ impl ErrorCode {
         Self::BadRequest,
         Self::StorageFull,
         Self::Unavailable,
+        Self::RateLimited,
+        Self::QuotaExceeded,
         Self::Signing,
     ];
 
@@ -455,7 +494,8 @@ impl ProtoError {
             Self::CertificateNotValidNow { .. } => ErrorCode::CertificateNotValidNow,
             Self::Revoked(_) => ErrorCode::Revoked,
             Self::RevocationUnknown(_) => ErrorCode::RevocationUnknown,
-            Self::WrongKeyUsage(_) => ErrorCode::WrongKeyUsage,
+            Self::WrongKeyUsage(_) | Self::WrongTlsUsage { .. } => ErrorCode::WrongKeyUsage,
+            Self::CrlStale { .. } => ErrorCode::RevocationUnknown,
             Self::SignerMismatch { .. } => ErrorCode::SignerMismatch,
             Self::SignerRole { .. } => ErrorCode::SignerRole,
             Self::BadSignature => ErrorCode::BadSignature,

@@ -38,4 +38,4 @@ pub use messages::{
 };
 pub use pki::{summarize_certificate, CertRole, CertSummary, CertUsage, CrlInfo, TrustError, TrustStore, VerifiedCert};
 pub use time::Timestamp;
-pub use tip::{Category, InfoCredibility, Lang, Location, SourceReliability, Tip, Tlp, Urgency};
+pub use tip::{is_hidden_char, Category, InfoCredibility, Lang, Location, SourceReliability, Tip, Tlp, Urgency};

@@ -195,14 +195,31 @@ fn check_profile(der: &[u8], usage: CertUsage) -> Result<Profiled, ProtoError> {
         return Err(bad("the key is not Ed25519"));
     }
     let key: [u8; 32] = (&*spki.subject_public_key.data).try_into().map_err(|_| bad("malformed Ed25519 public key"))?;
-    if usage == CertUsage::Signing {
-        let ku = cert.key_usage().map_err(|_| bad("malformed keyUsage"))?;
-        let signing_ok = ku.is_some_and(|k| k.value.digital_signature() && !k.value.key_cert_sign());
-        let eku_ok = cert.extended_key_usage().ok().flatten().is_some_and(|e| {
-            e.value.other.iter().any(|o| o.to_id_string() == crate::limits::OID_KP_DOCUMENT_SIGNING_DOTTED)
-        });
-        if !signing_ok || !eku_ok {
-            return Err(ProtoError::WrongKeyUsage(identity));
+    // keyUsage digitalSignature (and not keyCertSign) for every use, and the EKU of the
+    // use present: webpki alone would accept a certificate with no EKU extension at all.
+    let ku = cert.key_usage().map_err(|_| bad("malformed keyUsage"))?;
+    let ku_ok = ku.is_some_and(|k| k.value.digital_signature() && !k.value.key_cert_sign());
+    let eku = cert.extended_key_usage().map_err(|_| bad("malformed extendedKeyUsage"))?.map(|e| e.value);
+    match usage {
+        CertUsage::Signing => {
+            let eku_ok = eku.is_some_and(|e| {
+                e.other.iter().any(|o| o.to_id_string() == crate::limits::OID_KP_DOCUMENT_SIGNING_DOTTED)
+            });
+            if !ku_ok || !eku_ok {
+                return Err(ProtoError::WrongKeyUsage(identity));
+            }
+        }
+        CertUsage::TlsClient | CertUsage::TlsServer => {
+            let (eku_ok, needs_eku) = match usage {
+                CertUsage::TlsClient => (eku.is_some_and(|e| e.client_auth), "the clientAuth extended key usage"),
+                _ => (eku.is_some_and(|e| e.server_auth), "the serverAuth extended key usage"),
+            };
+            if !ku_ok {
+                return Err(ProtoError::WrongTlsUsage { identity, needs: "the digitalSignature key usage" });
+            }
+            if !eku_ok {
+                return Err(ProtoError::WrongTlsUsage { identity, needs: needs_eku });
+            }
         }
     }
     let validity = cert.validity();
@@ -277,7 +294,10 @@ pub enum TrustError {
     #[error("no root CA is configured for {0}; add it before its CRL")]
     NoRoot(Authority),
     /// The CRL is older than the one already loaded.
-    #[error("revocation list for {authority} (number {offered}) is older than the loaded one (number {loaded})")]
+    #[error(
+        "revocation list for {authority} (number {offered}) is older than one already accepted (number {loaded}); an \
+         older CRL could un-revoke certificates: install the newest CRL of that authority"
+    )]
     CrlNotNewer {
         /// Authority.
         authority: Authority,
@@ -305,6 +325,8 @@ struct AuthorityTrust {
 pub struct TrustStore {
     authorities: BTreeMap<Authority, AuthorityTrust>,
     cache: std::sync::Mutex<std::collections::HashMap<CacheKey, CachedCert>>,
+    /// With `Some(g)`, an authority whose CRL is past nextUpdate + g verifies nothing.
+    crl_grace_ms: Option<u64>,
 }
 
 impl std::fmt::Debug for TrustStore {
@@ -383,6 +405,46 @@ impl TrustStore {
         }
     }
 
+    /// Refuses every certificate of an authority whose CRL is past its nextUpdate by more
+    /// than `grace` (`None`: a stale CRL is still used; callers warn).
+    pub fn set_crl_grace(&mut self, grace: Option<std::time::Duration>) {
+        self.crl_grace_ms = grace.map(|g| u64::try_from(g.as_millis()).unwrap_or(u64::MAX));
+        self.clear_cache();
+    }
+
+    /// Authorities whose CRL is past nextUpdate + the grace at `now` (refused, when a grace
+    /// is set).
+    pub fn expired_crls(&self, now: Timestamp) -> Vec<(Authority, Timestamp)> {
+        let Some(grace) = self.crl_grace_ms else { return Vec::new() };
+        self.stale_crls(now)
+            .into_iter()
+            .filter(|(_, next)| next.as_unix_ms().saturating_add(grace) < now.as_unix_ms())
+            .collect()
+    }
+
+    /// Checks every loaded CRL against `floor`, the highest CRL number this party has
+    /// already accepted for an authority (kept in its store across restarts): a CRL with a
+    /// lower number, or with no number where one was seen, would un-revoke certificates.
+    /// Returns the CRL numbers to keep as the new floors.
+    pub fn check_crl_floors(
+        &self,
+        floor: impl Fn(Authority) -> Option<u64>,
+    ) -> Result<Vec<(Authority, u64)>, TrustError> {
+        let mut numbers = Vec::new();
+        for (a, t) in &self.authorities {
+            let Some((_, info)) = &t.crl else { continue };
+            match (info.number, floor(*a)) {
+                (Some(n), Some(f)) if n < f => {
+                    return Err(TrustError::CrlNotNewer { authority: *a, offered: n, loaded: f })
+                }
+                (None, Some(f)) => return Err(TrustError::CrlNotNewer { authority: *a, offered: 0, loaded: f }),
+                (Some(n), _) => numbers.push((*a, n)),
+                (None, None) => {}
+            }
+        }
+        Ok(numbers)
+    }
+
     /// The authorities with a root.
     pub fn authorities(&self) -> impl Iterator<Item = Authority> + '_ {
         self.authorities.keys().copied()
@@ -415,7 +477,24 @@ impl TrustStore {
         usage: CertUsage,
         now: Timestamp,
     ) -> Result<VerifiedCert, ProtoError> {
-        let key: Option<CacheKey> = intermediates.is_empty().then(|| (Digest::of(der), authority, usage as u8));
+        if let (Some(grace), Some(next)) = (self.crl_grace_ms, self.crl_info(authority).and_then(|i| i.next_update)) {
+            if next.as_unix_ms().saturating_add(grace) < now.as_unix_ms() {
+                return Err(ProtoError::CrlStale { authority, next_update: next, grace_hours: grace / 3_600_000 });
+            }
+        }
+        if !intermediates.is_empty() {
+            // v1 issues no intermediates: every principal is certified by its root directly.
+            // (Refusing them also keeps each verification one cached chain check.)
+            let identity = check_profile(der, usage)?.identity;
+            return Err(ProtoError::UntrustedChain {
+                identity,
+                authority,
+                reason: "it comes with intermediate certificates; tiprelay v1 allows only certificates issued \
+                         directly by the jurisdiction's root"
+                    .into(),
+            });
+        }
+        let key: Option<CacheKey> = Some((Digest::of(der), authority, usage as u8));
         if let (Some(k), Ok(cache)) = (&key, self.cache.lock()) {
             if let Some(hit) = cache.get(k) {
                 if hit.not_before <= now && now <= hit.not_after {

@@ -257,13 +257,33 @@ impl Location {
     }
 }
 
-/// A one-line text field: non-empty, bounded, no control characters.
+/// Whether `c` may not appear in a one-line text field: control characters (C0, DEL,
+/// C1), bidirectional formatting (U+061C, U+200E–U+200F, U+202A–U+202E, U+2066–U+2069),
+/// invisible characters (U+00AD, U+180E, U+200B–U+200D, U+2060–U+2064, U+FEFF) and line or
+/// paragraph separators (U+2028, U+2029). Such characters can make a terminal or a report
+/// show a reader something other than what was signed.
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// A one-line text field: bounded, none of [`is_hidden_char`].
 pub(crate) fn check_line(field: &'static str, v: &str, max: usize) -> Result<(), FieldError> {
     let len = v.chars().count();
     if len > max {
         return Err(FieldError::TextTooLong { field, len, max });
     }
-    if v.chars().any(char::is_control) {
+    if v.chars().any(is_hidden_char) {
         return Err(FieldError::ControlCharacters(field));
     }
     Ok(())
@@ -322,14 +342,15 @@ impl Tip {
         if n > MAX_SUMMARY_CHARS {
             return Err(FieldError::SummaryTooLong(n));
         }
-        if self.summary.chars().any(char::is_control) {
+        if self.summary.chars().any(is_hidden_char) {
             return Err(FieldError::ControlCharacters("summary"));
         }
         if let Some(d) = &self.details {
             if d.len() > MAX_DETAILS_BYTES {
                 return Err(FieldError::DetailsTooLong(d.len()));
             }
-            if d.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            // Lines end in LF alone: a CR could make a terminal overwrite what it showed.
+            if d.chars().any(|c| is_hidden_char(c) && !matches!(c, '\n' | '\t')) {
                 return Err(FieldError::ControlCharacters("details"));
             }
         }
@@ -400,6 +421,11 @@ impl Tip {
                 None => Vec::new(),
                 Some(v) => {
                     let a = as_array(v, "refs")?;
+                    // Absent is the one encoding of "no refs" (an empty array would be a
+                    // second encoding of the same tip).
+                    if a.is_empty() {
+                        return Err(FieldError::EmptyList("refs"));
+                    }
                     if a.len() > MAX_REFS {
                         return Err(FieldError::TooManyRefs(a.len()));
                     }

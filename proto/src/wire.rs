@@ -269,6 +269,9 @@ pub struct WireError {
     pub name: String,
     /// A short human reason (never message content).
     pub reason: String,
+    /// For `rate_limited`: milliseconds to wait before retrying (the map key `retry_after`,
+    /// present only when set).
+    pub retry_after: Option<u64>,
 }
 
 impl WireError {
@@ -282,7 +285,12 @@ impl WireError {
             }
             reason.truncate(cut);
         }
-        Self { code: code as u16, name: code.name().to_owned(), reason }
+        Self { code: code as u16, name: code.name().to_owned(), reason, retry_after: None }
+    }
+
+    /// `rate_limited`, retryable after `ms` milliseconds.
+    pub fn rate_limited(ms: u64, reason: impl Into<String>) -> Self {
+        Self { retry_after: Some(ms), ..Self::new(ErrorCode::RateLimited, reason) }
     }
 }
 
@@ -292,13 +300,19 @@ impl WireError {
             .put("code", cbor::uint(u64::from(self.code)))
             .put("name", cbor::text(&self.name))
             .put("reason", cbor::text(&self.reason))
+            .put_opt("retry_after", self.retry_after.map(cbor::uint))
             .into_value()
     }
 
     fn from_value(v: Value) -> Result<Self, FieldError> {
         let mut m = MapReader::new(v, "error")?;
         let code = u16::try_from(m.uint("code")?).map_err(|_| FieldError::OutOfRange("code"))?;
-        let e = WireError { code, name: m.text("name")?, reason: m.text("reason")? };
+        let e = WireError {
+            code,
+            name: m.text("name")?,
+            reason: m.text("reason")?,
+            retry_after: m.opt_uint("retry_after")?,
+        };
         m.finish()?;
         Ok(e)
     }

@@ -155,6 +155,29 @@ fn every_field_rule_has_its_own_error() {
     assert_eq!(loc(-90.0, 180.0, 500_000), Ok(()));
 }
 
+/// Characters that could show a reader something other than what was signed are refused
+/// in every text field (`details` keeps LF and TAB, not CR); an empty `refs` list is a
+/// second encoding of "no refs" and is refused.
+#[test]
+fn hidden_characters_and_empty_lists_are_refused() {
+    let t = sample_tip();
+    let text = |s: &str| Some(Value::Text(s.into()));
+    for c in ['\u{202e}', '\u{2066}', '\u{200b}', '\u{200f}', '\u{feff}', '\u{2028}', '\u{61c}', '\u{ad}', '\u{85}'] {
+        let s = format!("armed group{c}crossing");
+        assert!(tiprelay_proto::is_hidden_char(c), "{:x}", u32::from(c));
+        assert_eq!(field_err(&with_field(&t, "summary", text(&s))), FieldError::ControlCharacters("summary"));
+        assert_eq!(field_err(&with_field(&t, "details", text(&s))), FieldError::ControlCharacters("details"));
+    }
+    assert_eq!(
+        field_err(&with_field(&t, "details", text("line one\r\nline two"))),
+        FieldError::ControlCharacters("details")
+    );
+    assert!(decode_payload::<Tip>(&with_field(&t, "details", text("line one\n\tline two"))).is_ok());
+    // Ordinary letters of the analysts' languages pass.
+    assert!(decode_payload::<Tip>(&with_field(&t, "summary", text("Cruce en Palomas: ñ, ü, é, «¿?»"))).is_ok());
+    assert_eq!(field_err(&with_field(&t, "refs", Some(Value::Array(vec![])))), FieldError::EmptyList("refs"));
+}
+
 #[test]
 fn duplicate_keys_and_trailing_bytes_are_rejected() {
     let t = sample_tip();
@@ -218,9 +241,12 @@ fn principal(j: Jurisdiction) -> impl Strategy<Value = PrincipalId> {
 }
 
 fn line(max: usize) -> impl Strategy<Value = String> {
-    proptest::collection::vec(any::<char>().prop_filter("no control", |c| !c.is_control()), 1..max)
-        .prop_map(|v| v.into_iter().collect::<String>())
-        .prop_filter("not blank", |s| !s.trim().is_empty())
+    proptest::collection::vec(
+        any::<char>().prop_filter("no hidden character", |c| !tiprelay_proto::is_hidden_char(*c)),
+        1..max,
+    )
+    .prop_map(|v| v.into_iter().collect::<String>())
+    .prop_filter("not blank", |s| !s.trim().is_empty())
 }
 
 fn location() -> impl Strategy<Value = Location> {

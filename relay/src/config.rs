@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+pub use crate::core::bucket::Rate;
 use tiprelay_client::files::{existing_relative, relative_to, TrustFiles};
+use tiprelay_proto::wire::{MAX_BATCH_REQUEST_BYTES, MAX_BATCH_TIPS, MAX_FRAME_BYTES};
 use tiprelay_proto::{Authority, Jurisdiction};
 
 /// The raw file.
@@ -20,6 +23,8 @@ struct RawConfig {
     pair: Vec<RawPair>,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    revocation: tiprelay_client::files::RawRevocation,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +73,65 @@ struct RawLimits {
     max_connections: Option<usize>,
     commit_batch: Option<usize>,
     request_timeout_secs: Option<u64>,
+    handshake_timeout_secs: Option<u64>,
+    max_pending_handshakes: Option<usize>,
+    max_pending_handshakes_per_source: Option<usize>,
+    max_connections_per_principal: Option<usize>,
+    request_buffer_kib_per_connection: Option<u64>,
+    answer_buffer_kib_per_connection: Option<u64>,
+    request_buffer_kib_per_principal: Option<u64>,
+    answer_buffer_kib_per_principal: Option<u64>,
+    drain_timeout_secs: Option<u64>,
+    pending_quota_mib: Option<u64>,
+    audit_rejections_per_principal: Option<u32>,
+    audit_unauthenticated_per_second: Option<u32>,
+    #[serde(default)]
+    rate: RawRates,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRates {
+    tips: Option<RawRate>,
+    acks: Option<RawRate>,
+    reads: Option<RawRate>,
+    reports: Option<RawRate>,
+    fresh_checkpoints: Option<RawRate>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRate {
+    per_second: u32,
+    burst: Option<u32>,
+}
+
+/// Per-principal request rates by kind of request (token buckets; DESIGN §12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rates {
+    /// Tips submitted (`submit` counts 1, `submit_batch` one per envelope).
+    pub tips: Rate,
+    /// Acks (`ack` counts 1, `ack_batch` one per envelope).
+    pub acks: Rate,
+    /// Reads: `fetch`, `acks`, `status`, `records`, `statements`, `inclusion`,
+    /// `consistency`, `checkpoint` and `subscribe`.
+    pub reads: Rate,
+    /// Signed reports: `feedback`, `statement`, `cosign`.
+    pub reports: Rate,
+    /// `checkpoint {fresh: true}` (each signs a new checkpoint).
+    pub fresh_checkpoints: Rate,
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Self {
+            tips: Rate { per_second: 5_000, burst: 10_000 },
+            acks: Rate { per_second: 5_000, burst: 10_000 },
+            reads: Rate { per_second: 200, burst: 400 },
+            reports: Rate { per_second: 50, burst: 100 },
+            fresh_checkpoints: Rate { per_second: 1, burst: 5 },
+        }
+    }
 }
 
 /// Validated relay configuration.
@@ -107,6 +171,38 @@ pub struct RelayConfig {
     pub commit_batch: usize,
     /// How long a client may take to send one whole request (slowloris bound).
     pub request_timeout: Duration,
+    /// How long a QUIC handshake may take before it is abandoned (pre-authentication).
+    pub handshake_timeout: Duration,
+    /// Handshakes in progress at once, in total.
+    pub max_pending_handshakes: usize,
+    /// Handshakes in progress at once from one source address.
+    pub max_pending_handshakes_per_source: usize,
+    /// Authenticated connections of one principal at once.
+    pub max_connections_per_principal: usize,
+    /// Bytes of request bodies being read or handled that one connection may hold.
+    pub request_buffer_per_connection: usize,
+    /// Bytes of answers being built or sent (until the peer has read them) that one
+    /// connection may hold.
+    pub answer_buffer_per_connection: usize,
+    /// Request bytes over all the connections of one principal.
+    pub request_buffer_per_principal: usize,
+    /// Answer bytes over all the connections of one principal.
+    pub answer_buffer_per_principal: usize,
+    /// How long an answer may take to be read by the peer before its stream is reset.
+    pub drain_timeout: Duration,
+    /// Bytes of tips a sending principal may have stored and not yet acknowledged by the
+    /// recipient jurisdiction (`quota_exceeded` beyond).
+    pub pending_quota: u64,
+    /// Individual audit entries for refused requests per principal per second (beyond, one
+    /// aggregate entry per principal and code each second).
+    pub audit_rejections_per_principal: u32,
+    /// Individual audit entries for unauthenticated failures per second (beyond, counted).
+    pub audit_unauthenticated_per_second: u32,
+    /// Per-principal request rates.
+    pub rates: Rates,
+    /// With `Some(g)`, principals of an authority whose CRL is past its nextUpdate by more
+    /// than `g` are refused (`[revocation]`, default 7 days); `None` only warns.
+    pub crl_grace: Option<Duration>,
 }
 
 impl RelayConfig {
@@ -178,6 +274,46 @@ impl RelayConfig {
         }
         let l = &raw.limits;
         let store = relative_to(path, &raw.relay.store);
+        let defaults = Rates::default();
+        let rate = |key: &str, r: Option<RawRate>, default: Rate, min_burst: u32| -> anyhow::Result<Rate> {
+            let Some(r) = r else { return Ok(default) };
+            let burst = r.burst.unwrap_or(r.per_second.saturating_mul(2));
+            if r.per_second == 0 {
+                return Err(bad(&format!("limits.rate.{key}.per_second"), "must be at least 1".into()));
+            }
+            if burst < min_burst {
+                return Err(bad(&format!("limits.rate.{key}.burst"), format!("must be at least {min_burst}")));
+            }
+            Ok(Rate { per_second: r.per_second, burst })
+        };
+        let batch = u32::try_from(MAX_BATCH_TIPS).unwrap_or(64);
+        let rates = Rates {
+            tips: rate("tips", l.rate.tips, defaults.tips, batch)?,
+            acks: rate("acks", l.rate.acks, defaults.acks, batch)?,
+            reads: rate("reads", l.rate.reads, defaults.reads, 1)?,
+            reports: rate("reports", l.rate.reports, defaults.reports, 1)?,
+            fresh_checkpoints: rate("fresh_checkpoints", l.rate.fresh_checkpoints, defaults.fresh_checkpoints, 1)?,
+        };
+        // One batch request, and one answer (a 1 MiB frame), must fit in a connection's
+        // buffers; a principal's buffers hold at least one connection's.
+        let buffer = |key: &str, v: Option<u64>, default: u64, min: u64| -> anyhow::Result<u64> {
+            let v = v.unwrap_or(default);
+            if v < min {
+                return Err(bad(&format!("limits.{key}"), format!("must be at least {min} KiB")));
+            }
+            Ok(v.min(4 * 1024 * 1024))
+        };
+        let min_request = (MAX_BATCH_REQUEST_BYTES as u64).div_ceil(1024);
+        let min_answer = (MAX_FRAME_BYTES as u64 + 4).div_ceil(1024);
+        let req_conn =
+            buffer("request_buffer_kib_per_connection", l.request_buffer_kib_per_connection, 1024, min_request)?;
+        let ans_conn =
+            buffer("answer_buffer_kib_per_connection", l.answer_buffer_kib_per_connection, 2048, min_answer)?;
+        let req_principal =
+            buffer("request_buffer_kib_per_principal", l.request_buffer_kib_per_principal, 4096, req_conn)?;
+        let ans_principal =
+            buffer("answer_buffer_kib_per_principal", l.answer_buffer_kib_per_principal, 8192, ans_conn)?;
+        let kib = |k: u64| usize::try_from(k.saturating_mul(1024)).unwrap_or(usize::MAX);
         Ok(Self {
             listen,
             tls_cert: file("relay.tls_cert", &raw.relay.tls_cert)?,
@@ -196,6 +332,20 @@ impl RelayConfig {
             max_connections: l.max_connections.unwrap_or(1024).clamp(1, 100_000),
             commit_batch: l.commit_batch.unwrap_or(256).clamp(1, 4096),
             request_timeout: Duration::from_secs(l.request_timeout_secs.unwrap_or(10).clamp(1, 120)),
+            handshake_timeout: Duration::from_secs(l.handshake_timeout_secs.unwrap_or(5).clamp(1, 30)),
+            max_pending_handshakes: l.max_pending_handshakes.unwrap_or(512).clamp(1, 100_000),
+            max_pending_handshakes_per_source: l.max_pending_handshakes_per_source.unwrap_or(32).clamp(1, 100_000),
+            max_connections_per_principal: l.max_connections_per_principal.unwrap_or(16).clamp(1, 10_000),
+            request_buffer_per_connection: kib(req_conn),
+            answer_buffer_per_connection: kib(ans_conn),
+            request_buffer_per_principal: kib(req_principal),
+            answer_buffer_per_principal: kib(ans_principal),
+            drain_timeout: Duration::from_secs(l.drain_timeout_secs.unwrap_or(5).clamp(1, 120)),
+            pending_quota: l.pending_quota_mib.unwrap_or(1024).clamp(1, 1 << 30).saturating_mul(1024 * 1024),
+            audit_rejections_per_principal: l.audit_rejections_per_principal.unwrap_or(20).clamp(1, 10_000),
+            audit_unauthenticated_per_second: l.audit_unauthenticated_per_second.unwrap_or(20).clamp(1, 10_000),
+            rates,
+            crl_grace: raw.revocation.crl_grace().map_err(|(k, why)| bad(k, why))?,
         })
     }
 }

@@ -8,7 +8,9 @@
 
 pub mod audit;
 pub mod config;
+pub mod core;
 pub mod demo;
+pub mod guard;
 pub mod server;
 pub mod store;
 pub mod tls;

@@ -177,7 +177,7 @@ fn audit_export(
     use tiprelay_client::ledger::Range;
     let cfg = RelayConfig::load(config)?;
     let parse = |s: Option<&str>| s.map(Range::parse_instant).transpose().map_err(anyhow::Error::msg);
-    let range = tiprelay::store::ExportRange { since: parse(since)?, until: parse(until)? };
+    let range = tiprelay::store::ExportRange { since: parse(since)?, until: parse(until)?, max_checkpoints: None };
     let header = tiprelay::audit::export(&cfg, range, out)?;
     println!(
         "wrote {}: log {}, entries {}..{} ({}), {} signed checkpoints",

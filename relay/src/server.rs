@@ -25,6 +25,10 @@ use tiprelay_proto::{
 };
 
 use crate::config::RelayConfig;
+use crate::core::admission::{PendingHandshakes, Refusal};
+use crate::core::authz::{authorize, request_name};
+use crate::core::rejections::{Entry, RejectionLog};
+use crate::guard::{answer_estimate, hold, rate_of, ConnectionSlot, Held, Principals};
 use crate::store::{self, Event, RecordQuery, Store, StoreError, WriterThread};
 use crate::tls::{self, SharedTrust};
 
@@ -35,29 +39,41 @@ struct State {
     store: Store,
     relay_id: PrincipalId,
     shutdown: CancellationToken,
-    events: EventBudget,
+    /// Handshakes in progress, per source and in total.
+    pending: std::sync::Mutex<PendingHandshakes>,
+    /// Authenticated connections (only those count against `max_connections`).
+    slots: Arc<tokio::sync::Semaphore>,
+    /// Per-principal connection counts, byte budgets and rates.
+    principals: Arc<Principals>,
+    /// What refusals reach the audit log, under any flood.
+    rejections: std::sync::Mutex<RejectionLog>,
 }
 
-/// Caps how many rejection and authentication-failure events a second may add to the store,
-/// so a flood of bad requests cannot fill the disk (they are still logged).
-struct EventBudget {
-    window: std::sync::Mutex<(std::time::Instant, u32)>,
-}
-
-impl EventBudget {
-    const PER_SECOND: u32 = 50;
-
-    fn new() -> Self {
-        Self { window: std::sync::Mutex::new((std::time::Instant::now(), 0)) }
+impl State {
+    fn rejections(&self) -> std::sync::MutexGuard<'_, RejectionLog> {
+        match self.rejections.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
-    fn allow(&self) -> bool {
-        let Ok(mut w) = self.window.lock() else { return false };
-        if w.0.elapsed() >= Duration::from_secs(1) {
-            *w = (std::time::Instant::now(), 0);
+    fn pending(&self) -> std::sync::MutexGuard<'_, PendingHandshakes> {
+        match self.pending.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
         }
-        w.1 += 1;
-        w.1 <= Self::PER_SECOND
+    }
+}
+
+/// A handshake's pending slot, given back when the handshake ends either way.
+struct PendingTicket {
+    state: Arc<State>,
+    ip: std::net::IpAddr,
+}
+
+impl Drop for PendingTicket {
+    fn drop(&mut self) {
+        self.state.pending().release(self.ip);
     }
 }
 
@@ -93,12 +109,14 @@ impl RelayHandle {
 
 /// Starts a relay. With `socket`, serves on it instead of binding `config.listen`.
 pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> anyhow::Result<RelayHandle> {
-    let trust = SharedTrust::new(files::load_trust(&config.trust)?);
+    let mut loaded = files::load_trust(&config.trust)?;
+    loaded.set_crl_grace(config.crl_grace);
     let chain = files::read_certs(&config.tls_cert)?;
     let key = files::read_key(&config.tls_key)?;
     let signer = files::read_signer(&config.signing_key, &config.signing_cert)?;
     let relay_id = signer.identity().clone();
-    let server_cfg = tls::server_config(trust.clone(), chain, key, config.idle_timeout, config.max_streams)?;
+    let trust = SharedTrust::new(loaded);
+    let server_cfg = tls::server_config(trust.clone(), chain, key, &config)?;
     let socket = match socket {
         Some(s) => s,
         None => {
@@ -108,8 +126,19 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
     let endpoint =
         Endpoint::new(quinn::EndpointConfig::default(), Some(server_cfg), socket, Arc::new(quinn::TokioRuntime))?;
     let local_addr = endpoint.local_addr()?;
-    let (store, writer) = Store::open(&config.store, signer, config.jurisdictions.iter().copied(), config.commit_batch)
-        .with_context(|| format!("cannot open the store {}", config.store.display()))?;
+    let (store, writer) = Store::open(
+        &config.store,
+        signer,
+        config.jurisdictions.iter().copied(),
+        config.commit_batch,
+        config.pending_quota,
+    )
+    .with_context(|| format!("cannot open the store {}", config.store.display()))?;
+    // A CRL older than one this relay already used would un-revoke certificates, even
+    // after a restart: the highest CRL number per authority is kept in the store.
+    let floors = crl_floors(&store, &trust.get()).context("refusing to start")?;
+    store.raise_meta(floors).await.context("cannot record the CRL numbers in the store")?;
+    warn_stale_crls(&trust.get());
     let detail = format!(
         "listen {local_addr}; jurisdictions {}; pairs {}",
         config.jurisdictions.iter().map(|j| j.as_str()).collect::<Vec<_>>().join(","),
@@ -122,8 +151,24 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
     });
     info!(relay = %relay_id, addr = %local_addr, store = %config.store.display(), "relay listening");
     let shutdown = CancellationToken::new();
-    let state =
-        Arc::new(State { config, trust, store, relay_id, shutdown: shutdown.clone(), events: EventBudget::new() });
+    let state = Arc::new(State {
+        pending: std::sync::Mutex::new(PendingHandshakes::new(
+            config.max_pending_handshakes_per_source,
+            config.max_pending_handshakes,
+        )),
+        slots: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
+        principals: Arc::new(Principals::new(&config)),
+        rejections: std::sync::Mutex::new(RejectionLog::new(
+            config.audit_rejections_per_principal,
+            config.audit_unauthenticated_per_second,
+            std::time::Instant::now(),
+        )),
+        config,
+        trust,
+        store,
+        relay_id,
+        shutdown: shutdown.clone(),
+    });
     let main = tokio::spawn(run(state, endpoint, writer));
     Ok(RelayHandle { local_addr, shutdown, main })
 }
@@ -133,21 +178,30 @@ async fn run(state: Arc<State>, endpoint: Endpoint, writer: WriterThread) -> any
     tasks.spawn(reload_trust(state.clone()));
     tasks.spawn(retention(state.clone()));
     tasks.spawn(checkpoints(state.clone()));
+    tasks.spawn(audit_refusals(state.clone()));
     loop {
         tokio::select! {
             _ = state.shutdown.cancelled() => break,
             incoming = endpoint.accept() => {
                 let Some(incoming) = incoming else { break };
-                if tasks.len() > state.config.max_connections {
-                    incoming.refuse();
-                    continue;
-                }
                 if !incoming.remote_address_validated() {
                     // Stateless Retry: the peer must prove its address before we keep state.
                     let _ = incoming.retry();
                     continue;
                 }
-                tasks.spawn(connection(state.clone(), incoming));
+                // Only a validated address may start a handshake, and only within its share.
+                let ip = incoming.remote_address().ip();
+                if let Err(why) = state.pending().admit(ip) {
+                    incoming.refuse();
+                    let code = match why {
+                        Refusal::SourceFull => "too_many_handshakes_from_source",
+                        Refusal::TotalFull => "too_many_handshakes",
+                    };
+                    unauthenticated(&state, "auth_failed", code.into());
+                    continue;
+                }
+                let ticket = PendingTicket { state: state.clone(), ip };
+                tasks.spawn(connection(state.clone(), incoming, ticket));
             }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
         }
@@ -190,15 +244,25 @@ async fn reload_trust(state: Arc<State>) {
             continue;
         }
         match files::load_trust(&state.config.trust) {
-            Ok(t) => {
+            Ok(mut t) => {
                 seen = now;
+                t.set_crl_grace(state.config.crl_grace);
                 if let Some(a) = older_crl(&state.trust.get(), &t) {
                     warn!(authority = %a, "refusing a CRL older than the one in use (lower CRL number); keeping the current one");
                     continue;
                 }
-                for (a, next) in t.stale_crls(store::now()) {
-                    warn!(authority = %a, next_update = %next, "CRL is past its nextUpdate; ask that authority for a fresh one");
+                let floors = match crl_floors(&state.store, &t) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        warn!(error = %e, "refusing the changed trust files; keeping the current ones");
+                        continue;
+                    }
+                };
+                if let Err(e) = state.store.raise_meta(floors).await {
+                    warn!(error = %e, "cannot record the new CRL numbers; keeping the current trust files");
+                    continue;
                 }
+                warn_stale_crls(&t);
                 state.trust.set(t);
                 info!("trust material reloaded (roots and CRLs)");
                 state.store.event(Event::new("trust_reloaded", store::now()));
@@ -242,6 +306,36 @@ async fn retention(state: Arc<State>) {
     }
 }
 
+/// The store key of the highest CRL number accepted for an authority.
+fn crl_floor_key(a: tiprelay_proto::Authority) -> String {
+    format!("crl_floor:{a}")
+}
+
+/// Checks `trust`'s CRLs against the numbers kept in the store; returns the numbers to keep.
+fn crl_floors(store: &Store, trust: &tiprelay_proto::TrustStore) -> anyhow::Result<Vec<(String, u64)>> {
+    let mut floors = std::collections::BTreeMap::new();
+    for a in trust.authorities() {
+        if let Some(f) = store.meta(&crl_floor_key(a))? {
+            floors.insert(a, f);
+        }
+    }
+    let numbers = trust.check_crl_floors(|a| floors.get(&a).copied())?;
+    Ok(numbers.into_iter().map(|(a, n)| (crl_floor_key(a), n)).collect())
+}
+
+/// Warns about CRLs past their nextUpdate, loudly about those past the grace (refused).
+fn warn_stale_crls(trust: &tiprelay_proto::TrustStore) {
+    let now = store::now();
+    let expired = trust.expired_crls(now);
+    for (a, next) in trust.stale_crls(now) {
+        if expired.iter().any(|(e, _)| *e == a) {
+            tracing::error!(authority = %a, next_update = %next, "CRL is past its nextUpdate and the [revocation] grace: every {a} principal is refused until a fresh CRL is installed");
+        } else {
+            warn!(authority = %a, next_update = %next, "CRL is past its nextUpdate; ask that authority for a fresh one");
+        }
+    }
+}
+
 /// The first authority whose CRL in `new` has a lower number than in `old`, if any.
 fn older_crl(old: &tiprelay_proto::TrustStore, new: &tiprelay_proto::TrustStore) -> Option<tiprelay_proto::Authority> {
     new.authorities().find(|a| {
@@ -267,36 +361,113 @@ fn peer_of(conn: &Connection) -> Option<Peer> {
     Some(Peer { identity, jurisdiction, tls_cert: cert })
 }
 
-async fn connection(state: Arc<State>, incoming: quinn::Incoming) {
+/// Records an unauthenticated failure in the audit log within its own budget; beyond it,
+/// the failure is counted and the count logged each second.
+fn unauthenticated(state: &State, kind: &str, code: String) {
+    let mut log = state.rejections();
+    if log.unauthenticated(std::time::Instant::now()) {
+        let mut ev = Event::new(kind, store::now());
+        ev.code = Some(code.chars().take(200).collect());
+        if !state.store.try_event(ev) {
+            log.suppress_unauthenticated();
+        }
+    }
+}
+
+/// Writes the refusals counted beyond the per-window budgets, once a second (and once
+/// more at shutdown), waiting for room in the writer's queue: none is lost.
+async fn audit_refusals(state: Arc<State>) {
+    loop {
+        let stop = tokio::select! {
+            _ = state.shutdown.cancelled() => true,
+            _ = tokio::time::sleep(crate::core::rejections::WINDOW) => false,
+        };
+        let flush = state.rejections().flush();
+        for (principal, code, n) in flush.repeated {
+            let ev = Event {
+                principal: Some(principal),
+                code: Some(code),
+                seq: Some(n),
+                ..Event::new("rejected_repeated", store::now())
+            };
+            let _ = state.store.event_wait(ev).await;
+        }
+        if flush.unauthenticated_suppressed > 0 {
+            let ev = Event {
+                seq: Some(flush.unauthenticated_suppressed),
+                ..Event::new("auth_failed_suppressed", store::now())
+            };
+            let _ = state.store.event_wait(ev).await;
+        }
+        if stop {
+            return;
+        }
+    }
+}
+
+/// Per-connection byte budgets and the principal's limits.
+struct Budget {
+    requests: Arc<tokio::sync::Semaphore>,
+    answers: Arc<tokio::sync::Semaphore>,
+    slot: ConnectionSlot,
+}
+
+async fn connection(state: Arc<State>, incoming: quinn::Incoming, ticket: PendingTicket) {
     let remote = incoming.remote_address();
-    let conn = match incoming.await {
-        Ok(c) => c,
-        Err(e) => {
+    // A handshake that does not complete in time is dropped, which closes it: a silent
+    // peer holds its pending slot for at most `handshake_timeout`.
+    let conn = match tokio::time::timeout(state.config.handshake_timeout, incoming).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
             warn!(%remote, error = %e, "handshake failed");
-            if !state.events.allow() {
-                return;
-            }
-            let mut ev = Event::new("auth_failed", store::now());
-            ev.code = Some(e.to_string().chars().take(200).collect());
-            state.store.event(ev);
+            unauthenticated(&state, "auth_failed", e.to_string());
+            return;
+        }
+        Err(_) => {
+            info!(%remote, "handshake timed out");
+            unauthenticated(&state, "auth_failed", "handshake_timeout".into());
             return;
         }
     };
+    drop(ticket);
     let Some(peer) = peer_of(&conn) else {
         conn.close(1u32.into(), b"no principal identity");
         return;
     };
     let span = info_span!("conn", peer = %peer.identity, %remote);
     async move {
+        // Only authenticated connections count against the connection cap.
+        let Ok(_slot) = state.slots.clone().try_acquire_owned() else {
+            let e = WireError::new(ErrorCode::Unavailable, "the relay is at its connection limit; try again later");
+            reject(&state, &peer, None, &e);
+            conn.close(4u32.into(), b"relay at its connection limit");
+            return;
+        };
+        let Some(slot) = state.principals.connect(&peer.identity.to_string()) else {
+            let e = WireError::new(
+                ErrorCode::NotPermitted,
+                format!(
+                    "{} already has {} connections, the most one principal may have",
+                    peer.identity, state.config.max_connections_per_principal
+                ),
+            );
+            reject(&state, &peer, None, &e);
+            conn.close(5u32.into(), b"too many connections for this principal");
+            return;
+        };
         info!("connected");
         let peer = Arc::new(peer);
-        let big = Arc::new(tokio::sync::Semaphore::new(BIG_REQUESTS_PER_CONNECTION));
+        let budget = Arc::new(Budget {
+            requests: Arc::new(tokio::sync::Semaphore::new(state.config.request_buffer_per_connection)),
+            answers: Arc::new(tokio::sync::Semaphore::new(state.config.answer_buffer_per_connection)),
+            slot,
+        });
         let mut streams = JoinSet::new();
         loop {
             tokio::select! {
                 _ = state.shutdown.cancelled() => break,
                 s = conn.accept_bi() => match s {
-                    Ok((send, recv)) => { streams.spawn(stream(state.clone(), peer.clone(), conn.clone(), big.clone(), send, recv).in_current_span()); }
+                    Ok((send, recv)) => { streams.spawn(stream(state.clone(), peer.clone(), conn.clone(), budget.clone(), send, recv).in_current_span()); }
                     Err(_) => break,
                 },
                 Some(_) = streams.join_next(), if !streams.is_empty() => {}
@@ -310,27 +481,31 @@ async fn connection(state: Arc<State>, incoming: quinn::Incoming) {
     .await;
 }
 
-/// Requests with a body over [`MAX_REQUEST_BYTES`] (batches) that one connection may have
-/// in flight; the others wait. Bounds a connection's request memory at about 5 MiB.
-pub const BIG_REQUESTS_PER_CONNECTION: usize = 4;
-
 /// How reading a request body ended.
 enum Read {
-    /// The body, and the permit a large body holds until it is answered.
-    Body(Vec<u8>, Option<tokio::sync::OwnedSemaphorePermit>),
+    /// The body, and the bytes it holds from the connection's and principal's budgets.
+    Body(Vec<u8>, Held),
     /// A refusal to answer (the peer is told why).
     Refuse(WireError),
-    /// The stream broke or the peer was too slow: nothing to answer.
+    /// The stream broke: nothing to answer.
     Gone,
 }
 
 /// Reads one request frame: the length first, refused at once if over
-/// [`MAX_BATCH_REQUEST_BYTES`]; a body over [`MAX_REQUEST_BYTES`] waits for one of the
-/// connection's [`BIG_REQUESTS_PER_CONNECTION`] permits before it is read.
-async fn read_request(recv: &mut RecvStream, big: &Arc<tokio::sync::Semaphore>) -> Read {
+/// [`MAX_BATCH_REQUEST_BYTES`] (or over [`MAX_REQUEST_BYTES`] for anything but a batch,
+/// which the decoder checks); the body's bytes are reserved from the request budgets
+/// before it is read, waiting at most `wait`.
+async fn read_request(recv: &mut RecvStream, budget: &Budget, wait: Duration) -> Read {
     let mut prefix = [0u8; 4];
-    if recv.read_exact(&mut prefix).await.is_err() {
-        return Read::Gone;
+    match recv.read_exact(&mut prefix).await {
+        Ok(()) => {}
+        Err(quinn::ReadExactError::FinishedEarly(got)) => {
+            return Read::Refuse(WireError::new(
+                ErrorCode::BadRequest,
+                format!("the stream ended after {got} bytes, inside the 4-byte length prefix of the request frame"),
+            ))
+        }
+        Err(quinn::ReadExactError::ReadError(_)) => return Read::Gone,
     }
     let n = u32::from_be_bytes(prefix) as usize;
     if n > MAX_BATCH_REQUEST_BYTES {
@@ -342,16 +517,14 @@ async fn read_request(recv: &mut RecvStream, big: &Arc<tokio::sync::Semaphore>) 
             ),
         ));
     }
-    let permit = if n > MAX_REQUEST_BYTES {
-        match big.clone().acquire_owned().await {
-            Ok(p) => Some(p),
-            Err(_) => return Read::Gone,
-        }
-    } else {
-        None
+    let Some(held) = hold(&budget.requests, &budget.slot.principal.requests, n, wait).await else {
+        return Read::Refuse(WireError::new(
+            ErrorCode::Unavailable,
+            "this connection (or principal) has too many request bytes in flight; send fewer at once",
+        ));
     };
     match recv.read_to_end(n).await {
-        Ok(body) if body.len() == n => Read::Body(body, permit),
+        Ok(body) if body.len() == n => Read::Body(body, held),
         Ok(_) => Read::Refuse(WireError::new(ErrorCode::BadRequest, "the stream ended before the frame did")),
         Err(quinn::ReadToEndError::TooLong) => {
             Read::Refuse(WireError::new(ErrorCode::BadRequest, "bytes after the request frame"))
@@ -360,24 +533,60 @@ async fn read_request(recv: &mut RecvStream, big: &Arc<tokio::sync::Semaphore>) 
     }
 }
 
+/// Application error code of a stream reset by the relay (PROTOCOL §10.2).
+const RESET_TIMEOUT: u32 = 1;
+
+/// Sends one answer frame and waits until the peer has read all of it, within the drain
+/// deadline; a peer that does not read in time gets its stream reset. True when read.
+async fn deliver(state: &State, send: &mut SendStream, frame: &[u8]) -> bool {
+    let done = tokio::time::timeout(state.config.drain_timeout, async {
+        send.write_all(frame).await.ok()?;
+        send.finish().ok()?;
+        send.stopped().await.ok()
+    })
+    .await;
+    match done {
+        Ok(Some(None)) => true,
+        _ => {
+            let _ = send.reset(RESET_TIMEOUT.into());
+            false
+        }
+    }
+}
+
+/// Answers with an error frame (small, and bounded in time like every answer).
+async fn refuse(state: &State, send: &mut SendStream, e: WireError) {
+    deliver(state, send, &Response::Error(e).encode()).await;
+}
+
 async fn stream(
     state: Arc<State>,
     peer: Arc<Peer>,
     conn: Connection,
-    big: Arc<tokio::sync::Semaphore>,
+    budget: Arc<Budget>,
     mut send: SendStream,
     mut recv: RecvStream,
 ) {
-    let read = tokio::time::timeout(state.config.request_timeout, read_request(&mut recv, &big)).await;
-    let (bytes, _permit) = match read {
-        Ok(Read::Body(b, permit)) => (b, permit),
+    let wait = state.config.request_timeout;
+    let (bytes, held_request) = match tokio::time::timeout(wait, read_request(&mut recv, &budget, wait)).await {
+        Ok(Read::Body(b, held)) => (b, held),
         Ok(Read::Refuse(e)) => {
             reject(&state, &peer, None, &e);
-            let _ = send.write_all(&Response::Error(e).encode()).await;
-            let _ = send.finish();
+            let _ = recv.stop(RESET_TIMEOUT.into());
+            refuse(&state, &mut send, e).await;
             return;
         }
-        _ => return,
+        Ok(Read::Gone) => return,
+        Err(_) => {
+            let e = WireError::new(
+                ErrorCode::BadRequest,
+                format!("request timed out: it was not received within {} s", wait.as_secs()),
+            );
+            reject(&state, &peer, None, &e);
+            let _ = recv.stop(RESET_TIMEOUT.into());
+            refuse(&state, &mut send, e).await;
+            return;
+        }
     };
     let decoded = Request::decode_body(&bytes);
     // The envelopes were copied out: the raw body need not stay for the whole request.
@@ -391,8 +600,7 @@ async fn stream(
             };
             let e = WireError::new(code, e.to_string());
             reject(&state, &peer, None, &e);
-            let _ = send.write_all(&Response::Error(e).encode()).await;
-            let _ = send.finish();
+            refuse(&state, &mut send, e).await;
             return;
         }
     };
@@ -407,27 +615,64 @@ async fn stream(
     ) {
         let w = proto_error(&e);
         reject(&state, &peer, None, &w);
-        let _ = send.write_all(&Response::Error(w).encode()).await;
-        let _ = send.finish();
         // Let the peer read why before the connection goes (bounded).
-        let _ = tokio::time::timeout(Duration::from_secs(2), send.stopped()).await;
+        refuse(&state, &mut send, w).await;
         conn.close(2u32.into(), b"certificate no longer valid");
         return;
     }
+    if let Err(e) = authorize(peer.identity.kind(), &req) {
+        reject(&state, &peer, None, &e);
+        refuse(&state, &mut send, e).await;
+        return;
+    }
+    let (rate, n) = rate_of(&req);
+    if let Err(wait) = budget.slot.principal.take(rate, n, std::time::Instant::now()) {
+        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        let e = WireError::rate_limited(
+            ms,
+            format!(
+                "{} exceeds its `{}` rate ({} requests); retry in {ms} ms",
+                peer.identity,
+                rate.name(),
+                request_name(&req)
+            ),
+        );
+        reject(&state, &peer, None, &e);
+        refuse(&state, &mut send, e).await;
+        return;
+    }
     if matches!(req, Request::Subscribe) {
+        drop(held_request);
         subscribe(state, peer, send).await;
         return;
     }
-    let resp = handle(&state, &peer, req).await;
-    // A peer that never opens its flow-control window must not pin this task forever.
-    let write = tokio::time::timeout(state.config.request_timeout * 3, send.write_all(&resp.encode())).await;
-    if !matches!(write, Ok(Ok(()))) {
-        let _ = send.reset(0u32.into());
+    // The answer's bytes are reserved before it is built, so a peer that does not read
+    // cannot make the relay build more than its budgets.
+    let estimate = answer_estimate(&req);
+    let Some(mut held) = hold(&budget.answers, &budget.slot.principal.answers, estimate, wait).await else {
+        let e = WireError::new(
+            ErrorCode::Unavailable,
+            "this connection (or principal) has too many unread answers; read them before asking for more",
+        );
+        reject(&state, &peer, None, &e);
+        let _ = send.reset(RESET_TIMEOUT.into());
         return;
+    };
+    let frame = handle(&state, &peer, req).await.encode();
+    drop(held_request);
+    if frame.len() > held.len() {
+        drop(held);
+        match hold(&budget.answers, &budget.slot.principal.answers, frame.len(), wait).await {
+            Some(h) => held = h,
+            None => {
+                let _ = send.reset(RESET_TIMEOUT.into());
+                return;
+            }
+        }
     }
-    let _ = send.finish();
-    // Wait (bounded) for the peer to read the answer before the stream is dropped.
-    let _ = tokio::time::timeout(Duration::from_secs(5), send.stopped()).await;
+    held.shrink_to(frame.len());
+    deliver(&state, &mut send, &frame).await;
+    drop(held);
 }
 
 fn proto_error(e: &ProtoError) -> WireError {
@@ -438,17 +683,27 @@ fn store_error(e: &StoreError) -> WireError {
     WireError::new(e.code(), e.to_string())
 }
 
+/// Logs an authenticated refusal, and records it in the audit log: individually within
+/// the principal's budget per second, else counted in an aggregate entry (never dropped).
 fn reject(state: &State, peer: &Peer, tip: Option<String>, e: &WireError) {
     warn!(code = %e.name, reason = %e.reason, tip = tip.as_deref().unwrap_or("-"), "request rejected");
-    if !state.events.allow() {
+    let identity = peer.identity.to_string();
+    let mut log = state.rejections();
+    if log.authenticated(&identity, &e.name, std::time::Instant::now()) == Entry::Aggregated {
         return;
     }
     let mut ev = Event::new("rejected", store::now());
-    ev.principal = Some(peer.identity.to_string());
+    ev.principal = Some(identity.clone());
     ev.tip = tip;
     ev.code = Some(e.name.clone());
-    state.store.event(ev);
+    if !state.store.try_event(ev) {
+        log.aggregate(&identity, &e.name);
+    }
 }
+
+/// `status` counts a principal's pending tips up to this many (PROTOCOL §10: the count is
+/// exact below it and means "this many or more" at it), so the answer stays cheap.
+pub const STATUS_PENDING_CAP: usize = 10_000;
 
 fn counterparts(state: &State, j: Jurisdiction) -> Vec<Jurisdiction> {
     state.config.jurisdictions.iter().copied().filter(|o| *o != j && state.config.pair_allowed(*o, j)).collect()
@@ -507,7 +762,7 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
             let froms = counterparts(state, peer.jurisdiction);
             let pending = if peer.identity.kind() == PrincipalKind::Analyst {
                 tokio::task::spawn_blocking(move || {
-                    st.store.pending(&p.identity.to_string(), p.jurisdiction, &froms, 1_000_000)
+                    st.store.pending(&p.identity.to_string(), p.jurisdiction, &froms, STATUS_PENDING_CAP)
                 })
                 .await
                 .ok()

@@ -60,6 +60,9 @@ const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoin
 const COSIGNATURES: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("cosignatures");
 const ACKED_AT: TableDefinition<(&str, &[u8]), u64> = TableDefinition::new("acked_at");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Bytes of tip envelopes each author has stored that no principal of the recipient
+/// jurisdiction has acknowledged yet (the pending quota, DESIGN §12).
+const AUTHOR_PENDING: TableDefinition<&str, u64> = TableDefinition::new("author_pending");
 
 /// Most envelope bytes in one `fetch` answer, so it stays well under the 1 MiB frame
 /// limit (one 64 KiB envelope plus its receipt always fits).
@@ -127,6 +130,19 @@ pub enum StoreError {
     /// The disk is full.
     #[error("the relay's store is full; new tips are refused until space is freed")]
     Full,
+    /// The author's tips not yet acknowledged exceed its pending quota.
+    #[error(
+        "{author} has {pending} bytes of tips not yet acknowledged by the recipient jurisdiction; its quota is \
+         {quota} bytes; retry once tips are acknowledged"
+    )]
+    QuotaExceeded {
+        /// The sending principal.
+        author: String,
+        /// Its pending bytes.
+        pending: u64,
+        /// Its quota.
+        quota: u64,
+    },
     /// Any other storage failure.
     #[error("storage failure: {0}")]
     Failed(String),
@@ -143,6 +159,7 @@ impl StoreError {
             Self::UnknownTip(_) => ErrorCode::UnknownTip,
             Self::NotPermitted(_) => ErrorCode::NotPermitted,
             Self::Full => ErrorCode::StorageFull,
+            Self::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
             Self::Failed(_) | Self::Closed => ErrorCode::Unavailable,
         }
     }
@@ -211,6 +228,11 @@ enum WriteOp {
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
     Event(Box<Event>),
+    /// Raises counters in `meta` to at least the given values (CRL-number floors).
+    RaiseMeta {
+        entries: Vec<(String, u64)>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
     Purge {
         cutoff: u64,
         reply: oneshot::Sender<Result<u64, StoreError>>,
@@ -283,10 +305,13 @@ impl Store {
         signer: Signer,
         jurisdictions: impl IntoIterator<Item = Jurisdiction>,
         batch: usize,
+        pending_quota: u64,
     ) -> Result<(Store, WriterThread), StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(failed)?;
         }
+        // Created owner-only before redb opens it (the store holds tip bodies).
+        tiprelay_client::files::create_private(path).map_err(failed)?;
         // One writer (this process); `tiprelay ledger` and other tools may open it read-only
         // meanwhile.
         let db = Arc::new(
@@ -328,6 +353,7 @@ impl Store {
             w.open_table(COSIGNATURES).map_err(failed)?;
             w.open_table(ACKED_AT).map_err(failed)?;
             w.open_table(META).map_err(failed)?;
+            w.open_table(AUTHOR_PENDING).map_err(failed)?;
             w.commit().map_err(failed)?;
         }
         let notifier = Arc::new(Notifier::new(jurisdictions));
@@ -340,6 +366,7 @@ impl Store {
             batch: batch.max(1),
             checkpoint_entries: CHECKPOINT_ENTRIES,
             dropped: dropped.clone(),
+            pending_quota,
         };
         let handle =
             std::thread::Builder::new().name("tiprelay-writer".into()).spawn(move || writer.run(rx)).map_err(failed)?;
@@ -428,6 +455,31 @@ impl Store {
     pub async fn purge(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(WriteOp::Purge { cutoff: cutoff.as_unix_ms(), reply }).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Queues an event if the writer has room now; false if not (the caller counts it).
+    pub fn try_event(&self, e: Event) -> bool {
+        self.tx.try_send(WriteOp::Event(Box::new(e))).is_ok()
+    }
+
+    /// Queues an event, waiting for room in the writer's queue (never dropped unless the
+    /// writer has stopped).
+    pub async fn event_wait(&self, e: Event) -> Result<(), StoreError> {
+        self.tx.send(WriteOp::Event(Box::new(e))).await.map_err(|_| StoreError::Closed)
+    }
+
+    /// A counter of the `meta` table (None when never set).
+    pub fn meta(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        let r = self.db.begin_read().map_err(failed)?;
+        let t = r.open_table(META).map_err(failed)?;
+        Ok(t.get(key).map_err(failed)?.map(|g| g.value()))
+    }
+
+    /// Raises `meta` counters to at least the given values, durably.
+    pub async fn raise_meta(&self, entries: Vec<(String, u64)>) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(WriteOp::RaiseMeta { entries, reply }).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -838,6 +890,8 @@ struct Writer {
     batch: usize,
     checkpoint_entries: u64,
     dropped: Arc<std::sync::atomic::AtomicU64>,
+    /// Most pending bytes per author.
+    pending_quota: u64,
 }
 
 enum Reply {
@@ -855,6 +909,7 @@ enum Reply {
     /// A feedback or statement; with the jurisdiction whose authors get a notice.
     Other(oneshot::Sender<Result<Submitted, StoreError>>, Result<Submitted, StoreError>, Option<Jurisdiction>),
     Purge(oneshot::Sender<Result<u64, StoreError>>, Result<u64, StoreError>),
+    Meta(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
 }
 
 /// How many tips and acks may wait for the writer: four group commits' worth, and never
@@ -914,7 +969,7 @@ impl Writer {
                             let mut out = Vec::with_capacity(tips.len());
                             let mut fresh_to = Vec::new();
                             for (tip, digest, envelope) in tips {
-                                let r = tx.submit(&self.signer, &tip, digest, envelope);
+                                let r = tx.submit(&self.signer, &tip, digest, envelope, self.pending_quota);
                                 if matches!(&r, Ok(s) if !s.duplicate) && !fresh_to.contains(&tip.to) {
                                     fresh_to.push(tip.to);
                                 }
@@ -938,6 +993,10 @@ impl Writer {
                         WriteOp::Purge { cutoff, reply } => {
                             let r = tx.purge(cutoff);
                             replies.push(Reply::Purge(reply, r));
+                        }
+                        WriteOp::RaiseMeta { entries, reply } => {
+                            let r = entries.iter().try_for_each(|(k, v)| tx.raise_meta(k, *v));
+                            replies.push(Reply::Meta(reply, r));
                         }
                         WriteOp::Feedback { fb, digest, envelope, reply } => {
                             let r = tx.feedback(&self.signer, &fb, digest, envelope);
@@ -999,6 +1058,9 @@ impl Writer {
                         Reply::Purge(tx, res) => {
                             let _ = tx.send(res);
                         }
+                        Reply::Meta(tx, res) => {
+                            let _ = tx.send(res);
+                        }
                         Reply::Checkpoint(tx, res) => {
                             let _ = tx.send(res);
                         }
@@ -1035,6 +1097,9 @@ impl Writer {
                         Reply::Purge(tx, _) => {
                             let _ = tx.send(Err(e.clone()));
                         }
+                        Reply::Meta(tx, _) => {
+                            let _ = tx.send(Err(e.clone()));
+                        }
                         Reply::Other(tx, _, _) => {
                             let _ = tx.send(Err(e.clone()));
                         }
@@ -1069,6 +1134,7 @@ struct Tx<'a> {
     cosignatures: redb::Table<'a, (u64, &'static str), &'static [u8]>,
     acked_at: redb::Table<'a, (&'static str, &'static [u8]), u64>,
     meta: redb::Table<'a, &'static str, u64>,
+    author_pending: redb::Table<'a, &'static str, u64>,
 }
 
 impl<'a> Tx<'a> {
@@ -1091,7 +1157,16 @@ impl<'a> Tx<'a> {
             cosignatures: w.open_table(COSIGNATURES).map_err(failed)?,
             acked_at: w.open_table(ACKED_AT).map_err(failed)?,
             meta: w.open_table(META).map_err(failed)?,
+            author_pending: w.open_table(AUTHOR_PENDING).map_err(failed)?,
         })
+    }
+
+    fn raise_meta(&mut self, key: &str, v: u64) -> Result<(), StoreError> {
+        let old = self.meta.get(key).map_err(failed)?.map(|g| g.value());
+        if old.is_none_or(|o| v > o) {
+            self.meta.insert(key, v).map_err(failed)?;
+        }
+        Ok(())
     }
 
     fn next(&mut self, counter: &str) -> Result<u64, StoreError> {
@@ -1174,6 +1249,7 @@ impl<'a> Tx<'a> {
         tip: &Tip,
         digest: Digest,
         envelope: Vec<u8>,
+        pending_quota: u64,
     ) -> Result<Submitted, StoreError> {
         let (from, to) = (tip.from.as_str(), tip.to.as_str());
         let id = tip.id.as_bytes().as_slice();
@@ -1183,6 +1259,12 @@ impl<'a> Tx<'a> {
                 return Ok(Submitted { receipt: rec.receipt, duplicate: true, seq: rec.seq });
             }
             return Err(StoreError::Conflict { id: tip.id.to_string(), from: from.into(), existing: hex(&rec.digest) });
+        }
+        let author = tip.author.to_string();
+        let pending = self.author_pending.get(author.as_str()).map_err(failed)?.map(|g| g.value()).unwrap_or(0);
+        let size = envelope.len() as u64;
+        if pending.saturating_add(size) > pending_quota {
+            return Err(StoreError::QuotaExceeded { author, pending, quota: pending_quota });
         }
         let seq = self.dir_seq.get((from, to)).map_err(failed)?.map(|g| g.value()).unwrap_or(0) + 1;
         let accepted = now();
@@ -1214,6 +1296,7 @@ impl<'a> Tx<'a> {
             receipt: receipt.clone(),
         };
         self.tips.insert((from, id), encode(&rec)?.as_slice()).map_err(failed)?;
+        self.author_pending.insert(author.as_str(), pending.saturating_add(size)).map_err(failed)?;
         let mut facts = TipFacts::new(tip.id, tip.from, tip.to, tip.category, tip.author.to_string());
         facts.created = tip.created;
         facts.accepted = Some(accepted);
@@ -1308,6 +1391,13 @@ impl<'a> Tx<'a> {
         let index = self.next(NEXT_ACK)? + 1;
         let at = now();
         self.first_ack.insert((from, id), index).map_err(failed)?;
+        // The tip no longer counts against its author's pending quota.
+        let size = rec.envelope.as_ref().map_or(0, |e| e.len() as u64);
+        let author = rec.author.as_str();
+        let pending = self.author_pending.get(author).map_err(failed)?.map(|g| g.value());
+        if let Some(p) = pending {
+            self.author_pending.insert(author, p.saturating_sub(size)).map_err(failed)?;
+        }
         self.acked_at.insert((from, id), at.as_unix_ms()).map_err(failed)?;
         let notice = NoticeRecord { envelope: envelope.to_vec(), receipt: None };
         self.notices.insert((rec.author.as_str(), index), encode(&notice)?.as_slice()).map_err(failed)?;
@@ -1580,6 +1670,8 @@ pub struct ExportRange {
     pub since: Option<Timestamp>,
     /// Entries before this time.
     pub until: Option<Timestamp>,
+    /// Most checkpoints in the header (None: [`crate::core::export::MAX_BUNDLE_CHECKPOINTS`]).
+    pub max_checkpoints: Option<usize>,
 }
 
 /// Writes an audit bundle of a store to `w`: the entries in the range (a contiguous index
@@ -1635,11 +1727,22 @@ pub fn export_bundle(
     if first >= end {
         first = end.saturating_sub(1);
     }
-    let mut checkpoints = Vec::new();
+    // The header carries a bounded number of checkpoints, whatever the history's length.
+    let mut candidates = Vec::new();
     for item in cps.range(first + 1..=end).map_err(failed)? {
-        let (k, v) = item.map_err(failed)?;
+        let size = item.map_err(failed)?.0.value();
+        let cosigned = cos.range((size, "")..(size + 1, "")).map_err(failed)?.count();
+        candidates.push((size, cosigned));
+    }
+    let max = range.max_checkpoints.unwrap_or(crate::core::export::MAX_BUNDLE_CHECKPOINTS);
+    let picked = crate::core::export::thin_checkpoints(&candidates, first, end, max);
+    drop(candidates);
+    let mut checkpoints = Vec::with_capacity(picked.len());
+    for size in picked {
+        let v =
+            cps.get(size).map_err(failed)?.ok_or_else(|| StoreError::Failed(format!("checkpoint {size} missing")))?;
         checkpoints
-            .push(SignedCheckpoint { checkpoint: v.value().to_vec(), cosignatures: cosignatures_of(&cos, k.value())? });
+            .push(SignedCheckpoint { checkpoint: v.value().to_vec(), cosignatures: cosignatures_of(&cos, size)? });
     }
     let prefix = auditlog::prefix(&nodes, first).map_err(log_failed)?;
     let header = tiprelay_proto::audit::BundleHeader {
@@ -1676,7 +1779,7 @@ mod tests {
             pki.leaf(&"tiprelay://OPERATOR/relay/r".parse().unwrap(), LeafKind::Signing).unwrap().signer().unwrap();
         let dir = tempfile::tempdir().unwrap();
         // Batch 1: a queue of 4, so a burst of 300 overflows it.
-        let (store, writer) = Store::open(&dir.path().join("d.redb"), relay, [], 1).unwrap();
+        let (store, writer) = Store::open(&dir.path().join("d.redb"), relay, [], 1, u64::MAX).unwrap();
         for _ in 0..300 {
             store.event(Event::new("rejected", now()));
         }
@@ -1697,6 +1800,55 @@ mod tests {
         panic!("events were lost without being counted");
     }
 
+    /// Any principal can mint checkpoints; an export's header stays bounded anyway, and the
+    /// bundle verifies (10,500 checkpoints here; the header carries at most 1,024).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_export_of_a_log_with_many_checkpoints_has_a_bounded_header_and_verifies() {
+        let pki = FixturePki::new("thin", &[Authority::Operator], time::OffsetDateTime::now_utc()).unwrap();
+        let relay =
+            pki.leaf(&"tiprelay://OPERATOR/relay/r".parse().unwrap(), LeafKind::Signing).unwrap().signer().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let leaf = pki.leaf(&"tiprelay://OPERATOR/relay/r".parse().unwrap(), LeafKind::Signing).unwrap();
+        let path = dir.path().join("t.redb");
+        let (store, writer) = Store::open(&path, leaf.signer().unwrap(), [], 64, u64::MAX).unwrap();
+        drop(store);
+        writer.join();
+        // 10,500 entries, each followed by a checkpoint, written in one transaction (as the
+        // writer would over many commits; one fsync keeps the test quick).
+        {
+            let db = Database::create(&path).unwrap();
+            let w = db.begin_write().unwrap();
+            {
+                let mut tx = Tx::open(&w).unwrap();
+                for i in 0..10_500u64 {
+                    tx.append_event(&Event { seq: Some(i), ..Event::new("rejected", now()) }).unwrap();
+                    tx.checkpoint(&relay, 1).unwrap();
+                }
+            }
+            w.commit().unwrap();
+        }
+        let db = open_read_only(&dir.path().join("t.redb")).unwrap();
+        let anchors = vec![tiprelay_proto::audit::Anchor {
+            authority: Authority::Operator,
+            root: pki.ca(Authority::Operator).unwrap().cert_der.clone(),
+            crl: Some(pki.crl(Authority::Operator, &[], 1).unwrap()),
+        }];
+        let all = redb::ReadableTableMetadata::len(&db.begin_read().unwrap().open_table(CHECKPOINTS).unwrap()).unwrap();
+        assert!(all >= 10_500, "only {all} checkpoints were signed");
+        let mut bundle = Vec::new();
+        let header = export_bundle(&db, ExportRange::default(), anchors, &mut bundle).unwrap();
+        assert!(header.count >= 10_500, "{} entries", header.count);
+        assert!(
+            header.checkpoints.len() <= crate::core::export::MAX_BUNDLE_CHECKPOINTS,
+            "{} checkpoints in the header",
+            header.checkpoints.len()
+        );
+        let mut seen = 0u64;
+        let report = tiprelay_proto::audit::verify_bundle(&bundle[..], None, |_| seen += 1).unwrap();
+        assert_eq!(seen, header.count);
+        assert_eq!(report.head().map(|c| c.checkpoint.size), Some(header.count));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn retention_purges_acknowledged_bodies_and_keeps_the_record() {
         let (mx, us): (Jurisdiction, Jurisdiction) = ("MX".parse().unwrap(), "US".parse().unwrap());
@@ -1712,7 +1864,7 @@ mod tests {
         let ana = pki.leaf(&"tiprelay://MX/analyst/ana".parse().unwrap(), LeafKind::Signing).unwrap().signer().unwrap();
         let sam = pki.leaf(&"tiprelay://US/analyst/sam".parse().unwrap(), LeafKind::Signing).unwrap().signer().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let (store, writer) = Store::open(&dir.path().join("r.redb"), relay, [mx, us], 16).unwrap();
+        let (store, writer) = Store::open(&dir.path().join("r.redb"), relay, [mx, us], 16, u64::MAX).unwrap();
         let tip = Tip {
             id: TipId::new_v7(now(), [5; 10]),
             from: mx,

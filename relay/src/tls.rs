@@ -114,13 +114,20 @@ impl ClientCertVerifier for TrustVerifier {
     }
 }
 
-/// Limits of a QUIC connection (DESIGN §3: memory per peer is capped).
+/// Bytes a peer may send on one stream before the relay reads them (one batch request).
+pub const STREAM_RECEIVE_WINDOW: u32 = 256 * 1024;
+/// Bytes a peer may send on one connection before the relay reads them.
+pub const CONNECTION_RECEIVE_WINDOW: u32 = 1024 * 1024;
+
+/// Limits of a QUIC connection (DESIGN §3: memory per peer is capped). What the relay has
+/// written but the peer not yet acknowledged is held in the answer budgets (see `guard`),
+/// so the send window needs no tighter bound than that.
 pub fn transport(idle: Duration, max_streams: u64) -> quinn::TransportConfig {
     let mut t = quinn::TransportConfig::default();
     t.max_concurrent_bidi_streams(quinn::VarInt::from_u32(u32::try_from(max_streams).unwrap_or(64)));
     t.max_concurrent_uni_streams(quinn::VarInt::from_u32(0));
-    t.stream_receive_window(quinn::VarInt::from_u32(256 * 1024));
-    t.receive_window(quinn::VarInt::from_u32(4 * 1024 * 1024));
+    t.stream_receive_window(quinn::VarInt::from_u32(STREAM_RECEIVE_WINDOW));
+    t.receive_window(quinn::VarInt::from_u32(CONNECTION_RECEIVE_WINDOW));
     t.send_window(8 * 1024 * 1024);
     t.datagram_receive_buffer_size(None);
     if let Ok(idle) = quinn::IdleTimeout::try_from(idle) {
@@ -134,8 +141,7 @@ pub fn server_config(
     trust: SharedTrust,
     cert_chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
-    idle: Duration,
-    max_streams: u64,
+    limits: &crate::config::RelayConfig,
 ) -> anyhow::Result<quinn::ServerConfig> {
     let provider = provider();
     let verifier = Arc::new(TrustVerifier::new(trust, provider.clone()));
@@ -150,7 +156,10 @@ pub fn server_config(
     tls.max_early_data_size = 0;
     let quic = quinn::crypto::rustls::QuicServerConfig::try_from(tls)?;
     let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(quic));
-    cfg.transport_config(Arc::new(transport(idle, max_streams)));
+    cfg.transport_config(Arc::new(transport(limits.idle_timeout, limits.max_streams)));
     cfg.migration(false);
+    // Connection attempts quinn buffers before the accept loop sees them: the accept loop
+    // answers each at once (Retry, refuse or a pending slot), so this only absorbs bursts.
+    cfg.max_incoming(limits.max_pending_handshakes.saturating_mul(4).max(1024));
     Ok(cfg)
 }

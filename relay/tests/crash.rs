@@ -147,6 +147,10 @@ async fn kill_minus_nine_loses_no_receipted_tip_and_delivers_none_twice() {
     for (c, _) in &clients {
         let conn = RelayConn::connect(&c.cfg).await.unwrap();
         c.sync_notices(&conn).await.unwrap();
+        conn.close().await;
+        // Feeds read no bilateral records (PROTOCOL §10.6): their jurisdiction's analyst
+        // asks the relay for them.
+        let conn = RelayConn::connect(&cfg(c.cfg.jurisdiction.as_str(), "analyst")).await.unwrap();
         let relay_facts = c.relay_records(&conn, 0, u64::MAX).await.unwrap();
         conn.close().await;
         assert_eq!(relay_facts.len(), 4 * PER_SENDER);
@@ -170,7 +174,10 @@ async fn kill_minus_nine_loses_no_receipted_tip_and_delivers_none_twice() {
 
     // The audit log survived five kill -9s: it opens, a fresh checkpoint covers it, the
     // exported bundle verifies, and every receipt's log index is that tip's acceptance.
-    let (c0, _) = &clients[0];
+    let (c0, _) = clients
+        .iter()
+        .find(|(c, _)| c.cfg.principal.kind() == tiprelay_proto::PrincipalKind::Analyst)
+        .expect("an analyst among the senders");
     let conn = RelayConn::connect(&c0.cfg).await.unwrap();
     c0.check_log_fresh(&conn, false, true).await.unwrap();
     conn.close().await;

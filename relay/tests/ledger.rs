@@ -133,13 +133,11 @@ async fn feedback_on_an_unknown_or_own_tip_or_by_the_wrong_side_is_refused() {
         "code {code}"
     );
 
-    // Signed by a US analyst but submitted on another principal's connection.
+    // Signed by a US analyst but submitted on another principal's connection: a feed's,
+    // which may not give feedback at all (PROTOCOL §10.6).
     let cf = connect(&us_feed).await;
     let env = feedback(&us, tip.id, "MX", "US", Outcome::Actioned);
-    assert_eq!(
-        refused_code(cf.request(&Request::Feedback { envelope: env }).await),
-        ErrorCode::IdentityMismatch as u16
-    );
+    assert_eq!(refused_code(cf.request(&Request::Feedback { envelope: env }).await), ErrorCode::NotPermitted as u16);
     // Same id, different content: conflict.
     let id = TipId::new_v7(now(), rand10());
     let a = feedback_with_id(&us, id, tip.id, "MX", "US", Outcome::Actioned);

@@ -135,6 +135,11 @@ impl RelayProcess {
         self.child = Some(child);
     }
 
+    /// The running relay's pid (0 when not running).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// SIGKILL, then wait for the pid to be reaped.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
