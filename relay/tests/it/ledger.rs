@@ -1,11 +1,7 @@
 //! Feedback, reciprocity ledgers, signed statements and reconciliation, over real QUIC on
 //! 127.0.0.1 (issue 5).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use tiprelay_client::client::now;
 use tiprelay_client::files::read_signer;
 use tiprelay_client::ledger::{

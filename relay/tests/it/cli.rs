@@ -1,13 +1,9 @@
 //! The binaries as a user runs them: `tiprelay serve`, `tipctl …`, with the JSON contracts.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::*;
+use crate::common::*;
 
 fn tipctl_bin() -> PathBuf {
     let p = Path::new(env!("CARGO_BIN_EXE_tiprelay")).with_file_name("tipctl");

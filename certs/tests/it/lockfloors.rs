@@ -1,8 +1,6 @@
 //! The project enforces its own dependency floors (known advisories) and bans, from
 //! Cargo.lock, as part of the test suite: no extra tool needed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 const FLOORS: &[(&str, (u64, u64, u64))] = &[
     ("quinn-proto", (0, 11, 17)),
     ("rustls", (0, 23, 45)),

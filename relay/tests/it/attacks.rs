@@ -3,16 +3,12 @@
 //! they should not, non-canonical envelopes, rolled-back CRLs, EKU-less certificates,
 //! per-principal rates and quotas, and malformed request streams.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use tiprelay_client::files;
 use tiprelay_client::{ClientConfig, RelayConn};
 use tiprelay_proto::wire::{unframe, Request, Response, MAX_FRAME_BYTES};

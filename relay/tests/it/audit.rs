@@ -1,13 +1,9 @@
 //! The audit log over real QUIC on 127.0.0.1 (issue 6): checkpoints, proofs, witnessing,
 //! forks and rollbacks, bundles and their tampering.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::net::UdpSocket;
 
-use common::*;
+use crate::common::*;
 use tiprelay::config::RelayConfig;
 use tiprelay::server;
 use tiprelay::store::ExportRange;

@@ -2,15 +2,11 @@
 //! senders stream tips; afterwards nothing receipted is lost, nothing is delivered twice,
 //! and nothing is delivered that nobody wrote.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::collections::{BTreeSet, HashSet};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use tiprelay_client::{Client, ClientConfig, RelayConn};
 use tiprelay_proto::TipId;
 

@@ -1,6 +1,6 @@
 //! Test support: a fresh dev PKI in a temp dir and a real relay on 127.0.0.1:0.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code)]
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};

@@ -1,8 +1,6 @@
 //! `tipcerts` as a user runs it: every subcommand, and bad input with clear messages,
 //! non-zero exits and nothing half-written.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};

@@ -2,10 +2,6 @@
 //! (after pointing their paths at a real PKI), and the unit and Containerfile say what
 //! OPERATIONS.md promises.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::path::Path;
 
 fn deploy(name: &str) -> String {
@@ -24,7 +20,7 @@ fn localise(text: &str, pki: &Path, map: &[(&str, &str)]) -> String {
 #[test]
 fn relay_example_parses_with_the_real_parser() {
     let dir = tempfile::tempdir().unwrap();
-    common::make_pki(dir.path(), "127.0.0.1:4433".parse().unwrap(), |_| {});
+    crate::common::make_pki(dir.path(), "127.0.0.1:4433".parse().unwrap(), |_| {});
     let pki = dir.path().join("pki");
     let text = localise(
         &deploy("relay.example.toml"),
@@ -61,7 +57,7 @@ fn relay_example_parses_with_the_real_parser() {
 #[test]
 fn analyst_example_parses_with_the_real_parser() {
     let dir = tempfile::tempdir().unwrap();
-    common::make_pki(dir.path(), "127.0.0.1:4433".parse().unwrap(), |_| {});
+    crate::common::make_pki(dir.path(), "127.0.0.1:4433".parse().unwrap(), |_| {});
     let pki = dir.path().join("pki");
     let text = localise(
         &deploy("analyst.example.toml"),

@@ -1,10 +1,6 @@
 //! End to end over real QUIC on 127.0.0.1: relay, MX and US clients.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tip_goes_from_mx_to_us_with_receipt_and_ack() {

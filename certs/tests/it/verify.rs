@@ -1,8 +1,6 @@
 //! End-to-end signing and verification against a fixture PKI: the positive path for every
 //! message kind and a negative case for every rejection rule.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use ::time::{Duration, OffsetDateTime};
 use ciborium::Value;
 use coset::{iana, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable};

@@ -1,14 +1,10 @@
 //! Every rejection rule of the relay, over real QUIC: a typed error, a relay that keeps
 //! serving, and nothing stored that should not be.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use tiprelay_client::conn::ConnError;
 use tiprelay_client::files;
 use tiprelay_client::{ClientConfig, RelayConn};

@@ -1,16 +1,12 @@
 //! `tipctl feed` as an operator runs it (issue 7): bad lines, kill -9 mid-file, a relay
 //! restart mid-feed. Every valid line must reach the counterpart exactly once.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 fn tipctl_bin() -> PathBuf {
     let p = Path::new(env!("CARGO_BIN_EXE_tiprelay")).with_file_name("tipctl");

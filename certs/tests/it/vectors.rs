@@ -3,8 +3,6 @@
 //! `TIPRELAY_UPDATE_VECTORS=1` to rewrite the document's vector blocks after a deliberate
 //! format change.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::PathBuf;
 
 use ::time::OffsetDateTime;
