@@ -438,3 +438,61 @@ fn header_profile_is_enforced() {
     };
     assert_eq!(code(verify::<Tip>(&untagged, &w.trust, now())), ErrorCode::MalformedEnvelope);
 }
+
+/// A CRL past its nextUpdate is used with a warning until the grace runs out; then every
+/// certificate of that authority is refused (`revocation_unknown`) until a fresh CRL is
+/// loaded. Without a grace (`stale = "warn"`), it is used on.
+#[test]
+fn a_crl_past_next_update_and_the_grace_refuses_its_authority() {
+    let mut w = world();
+    let cert = w.ana.cert_der.clone();
+    let at = |days: i64| Timestamp::from_unix_ms(1_796_083_200_000 + days as u64 * 86_400_000).unwrap();
+    let verify_at = |trust: &TrustStore, days: i64| {
+        trust.verify_cert(&cert, &[], Authority::Jurisdiction(mx()), CertUsage::Signing, at(days))
+    };
+    // The fixture CRLs are issued at base with nextUpdate 7 days later.
+    w.trust.set_crl_grace(Some(std::time::Duration::from_secs(7 * 86_400)));
+    assert!(verify_at(&w.trust, 1).is_ok());
+    assert!(verify_at(&w.trust, 10).is_ok(), "within the grace");
+    assert_eq!(w.trust.expired_crls(at(10)), vec![]);
+    let e = verify_at(&w.trust, 15).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::RevocationUnknown);
+    assert!(e.to_string().contains("grace"), "{e}");
+    assert_eq!(w.trust.expired_crls(at(15)).len(), 3);
+    // With `stale = "warn"` (no grace) a stale CRL is used on, with a warning.
+    w.trust.set_crl_grace(None);
+    assert!(verify_at(&w.trust, 15).is_ok());
+    assert!(w.trust.expired_crls(at(15)).is_empty());
+}
+
+/// v1 issues no intermediates: a chain with one is refused, in verify_cert and in an
+/// envelope whose x5chain carries two certificates.
+#[test]
+fn intermediate_certificates_are_refused() {
+    let w = world();
+    let other = w.pki.leaf(&pid("tiprelay://MX/analyst/bob"), LeafKind::Signing).unwrap();
+    let e = w
+        .trust
+        .verify_cert(&w.ana.cert_der, &[&other.cert_der], Authority::Jurisdiction(mx()), CertUsage::Signing, now())
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::UntrustedChain);
+    assert!(e.to_string().contains("intermediate"), "{e}");
+}
+
+/// A TLS client certificate needs digitalSignature and the clientAuth EKU (webpki alone
+/// would take a certificate with no EKU at all); a TLS server certificate needs serverAuth.
+#[test]
+fn tls_certificates_need_their_key_usages() {
+    let w = world();
+    let tls = w.pki.leaf(&pid("tiprelay://MX/analyst/ana"), LeafKind::TlsClient).unwrap();
+    let mx_auth = Authority::Jurisdiction(mx());
+    assert!(w.trust.verify_cert(&tls.cert_der, &[], mx_auth, CertUsage::TlsClient, now()).is_ok());
+    // The client certificate is not a server certificate, nor a signing one.
+    let e = w.trust.verify_cert(&tls.cert_der, &[], mx_auth, CertUsage::TlsServer, now()).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::WrongKeyUsage);
+    assert!(e.to_string().contains("serverAuth"), "{e}");
+    // A signing certificate (no clientAuth) is not a TLS client certificate.
+    let e = w.trust.verify_cert(&w.ana.cert_der, &[], mx_auth, CertUsage::TlsClient, now()).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::WrongKeyUsage);
+    assert!(e.to_string().contains("clientAuth"), "{e}");
+}

@@ -428,6 +428,10 @@ fn feedback_ledgers_statements_and_reconcile_from_the_binaries() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("<svg") && page.contains("lang=\"es\""));
+    // Reports, bundles and stores hold tip metadata: owner-only, from creation.
+    let mode = |p: &Path| std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions()) & 0o777;
+    assert_eq!(mode(&html), 0o600, "the HTML report");
+    assert_eq!(mode(&dir.path().join("pki/US/analyst/tipctl.redb")), 0o600, "a tipctl store");
     assert!(!page.contains("<script"));
 
     // Inject a discrepancy: US loses tip b from its store; reconcile names it (exit 1).
@@ -472,6 +476,8 @@ fn audit_export_verify_log_and_prove_from_the_binaries() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&bundle).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "an exported bundle is owner-only");
     let o = Command::new(env!("CARGO_BIN_EXE_tiprelay"))
         .args(["audit", "export", "--config"])
         .arg(&rt)
