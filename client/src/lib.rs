@@ -6,16 +6,15 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod audit;
-pub mod auditlog;
 pub mod client;
 pub mod config;
 pub mod conn;
 pub mod feed;
-pub mod files;
-pub mod ledger;
 pub mod output;
 pub mod report;
 pub mod store;
+
+pub use tiprelay_common::{auditlog, files, ledger};
 
 pub use client::{Client, ClientError, Draft};
 pub use config::ClientConfig;

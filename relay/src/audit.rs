@@ -9,7 +9,7 @@ use crate::store::{self, ExportRange};
 
 /// The roots and CRLs of every authority the relay trusts, for offline verification.
 pub fn anchors(cfg: &RelayConfig) -> anyhow::Result<Vec<Anchor>> {
-    Ok(tiprelay_client::files::anchors(&cfg.trust)?)
+    Ok(tiprelay_common::files::anchors(&cfg.trust)?)
 }
 
 /// Exports a bundle of the relay's store to `out` (which must not exist); returns its header.
@@ -19,7 +19,7 @@ pub fn export(cfg: &RelayConfig, range: ExportRange, out: &Path) -> anyhow::Resu
     }
     let db = store::open_read_only(&cfg.store)?;
     let anchors = anchors(cfg)?;
-    tiprelay_client::files::write_new(out, |w| {
+    tiprelay_common::files::write_new(out, |w| {
         store::export_bundle(&db, range, anchors, w).map_err(anyhow::Error::from)
     })
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::core::bucket::Rate;
-use tiprelay_client::files::{existing_relative, relative_to, TrustFiles};
+use tiprelay_common::files::{existing_relative, relative_to, TrustFiles};
 use tiprelay_proto::wire::{MAX_BATCH_REQUEST_BYTES, MAX_BATCH_TIPS, MAX_FRAME_BYTES};
 use tiprelay_proto::{Authority, Jurisdiction};
 
@@ -24,7 +24,7 @@ struct RawConfig {
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
-    revocation: tiprelay_client::files::RawRevocation,
+    revocation: tiprelay_common::files::RawRevocation,
 }
 
 #[derive(Debug, Deserialize)]

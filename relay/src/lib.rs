@@ -9,7 +9,6 @@
 pub mod audit;
 pub mod config;
 pub mod core;
-pub mod demo;
 pub mod guard;
 pub mod server;
 pub mod store;

@@ -104,15 +104,6 @@ enum Cmd {
         #[command(subcommand)]
         cmd: AuditCmd,
     },
-    /// A relay and two jurisdictions on this machine exchanging tips, with receipts and acks.
-    Demo {
-        /// Directory for the demo's PKI and stores (default: a temporary one).
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        /// Keep the temporary directory.
-        #[arg(long)]
-        keep: bool,
-    },
 }
 
 fn init_logs(format: LogFormat, default: &str) {
@@ -148,7 +139,7 @@ fn relay_ledger(
     json: bool,
     csv: bool,
 ) -> Result<()> {
-    use tiprelay_client::ledger::{Period, Range};
+    use tiprelay_common::ledger::{Period, Range};
     let cfg = RelayConfig::load(config)?;
     let period: Period = period.parse().map_err(anyhow::Error::msg)?;
     let range = match of {
@@ -174,7 +165,7 @@ fn audit_export(
     since: Option<&str>,
     until: Option<&str>,
 ) -> Result<()> {
-    use tiprelay_client::ledger::Range;
+    use tiprelay_common::ledger::Range;
     let cfg = RelayConfig::load(config)?;
     let parse = |s: Option<&str>| s.map(Range::parse_instant).transpose().map_err(anyhow::Error::msg);
     let range = tiprelay::store::ExportRange { since: parse(since)?, until: parse(until)?, max_checkpoints: None };
@@ -219,10 +210,6 @@ fn main() -> ExitCode {
         }
         Cmd::Audit { cmd: AuditCmd::Export { config, out, since, until } } => {
             audit_export(&config, &out, since.as_deref(), until.as_deref())
-        }
-        Cmd::Demo { dir, keep } => {
-            init_logs(cli.log_format, "warn");
-            rt.block_on(tiprelay::demo::run(dir, keep))
         }
     };
     match result {

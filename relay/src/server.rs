@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Instrument};
 
-use tiprelay_client::files;
+use tiprelay_common::files;
 use tiprelay_proto::wire::{
     BatchOutcome, Request, Response, WireError, MAX_BATCH_REQUEST_BYTES, MAX_FETCH, MAX_RECORDS, MAX_REQUEST_BYTES,
     MAX_STATEMENTS,

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use redb::{ConcurrencyMode, Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
-use tiprelay_client::auditlog;
+use tiprelay_common::auditlog;
 use tiprelay_proto::audit::SignedCheckpoint;
 use tiprelay_proto::wire::{Delivery, ForwardedStatement, Notice, NoticeBody};
 use tiprelay_proto::{
@@ -311,7 +311,7 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(failed)?;
         }
         // Created owner-only before redb opens it (the store holds tip bodies).
-        tiprelay_client::files::create_private(path).map_err(failed)?;
+        tiprelay_common::files::create_private(path).map_err(failed)?;
         // One writer (this process); `tiprelay ledger` and other tools may open it read-only
         // meanwhile.
         let db = Arc::new(
@@ -800,10 +800,10 @@ pub fn records(
 /// The relay's ledger over `range`: one streaming pass over the ledger table.
 pub fn ledger(
     db: &impl ReadableDatabase,
-    period: tiprelay_client::ledger::Period,
-    range: tiprelay_client::ledger::Range,
-) -> Result<tiprelay_client::ledger::Ledger, StoreError> {
-    let mut agg = tiprelay_client::ledger::Aggregator::new(period, range);
+    period: tiprelay_common::ledger::Period,
+    range: tiprelay_common::ledger::Range,
+) -> Result<tiprelay_common::ledger::Ledger, StoreError> {
+    let mut agg = tiprelay_common::ledger::Aggregator::new(period, range);
     let r = db.begin_read().map_err(failed)?;
     let t = match r.open_table(LEDGER) {
         Ok(t) => t,

@@ -1,4 +1,7 @@
-//! `tiprelay demo`: a relay and two jurisdictions on this machine exchanging tips.
+//! `tiprelay-demo`: a relay and two jurisdictions on this machine exchanging tips.
+//!
+//! A package of its own (not part of the relay library), because it drives clients too:
+//! the relay does not depend on the client crate.
 
 use std::net::UdpSocket;
 use std::path::PathBuf;
@@ -12,15 +15,47 @@ use tiprelay_client::ledger::{
 use tiprelay_client::{Client, ClientConfig, Draft, RelayConn};
 use tiprelay_proto::{Category, InfoCredibility, Location, Outcome, SourceReliability, Tlp, Urgency};
 
-use crate::config::RelayConfig;
-use crate::server;
+use tiprelay::config::RelayConfig;
+use tiprelay::server;
 
 fn say(step: &str, text: &str) {
     println!("\n[{step}] {text}");
 }
 
+/// A relay and two jurisdictions (MX and US) on this machine exchanging signed tips, with
+/// receipts, acknowledgements, feedback, ledgers, reconciliation and the audit log.
+#[derive(Debug, clap::Parser)]
+#[command(name = "tiprelay-demo", version)]
+struct Cli {
+    /// Directory for the demo's PKI and stores (must not exist; default: a temporary one).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Keep the temporary directory.
+    #[arg(long)]
+    keep: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|rt| rt.block_on(run(cli.dir, cli.keep)));
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tiprelay-demo: error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
 /// Runs the demo in `dir` (or a temporary directory, removed unless `keep`).
-pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
+async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     let tmp =
         tempfile::Builder::new().prefix("tiprelay-demo-").tempdir().context("cannot create a temporary directory")?;
     let base = dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
@@ -169,8 +204,8 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
             println!("      {line}");
         }
     }
-    let db = crate::store::open_read_only(&relay_store)?;
-    let rl = crate::store::ledger(&db, Period::Month, month)?;
+    let db = tiprelay::store::open_read_only(&relay_store)?;
+    let rl = tiprelay::store::ledger(&db, Period::Month, month)?;
     drop(db);
     println!(
         "    relay ledger (read-only while it runs): {} rows; {}",
@@ -246,9 +281,9 @@ pub async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         proven.entry.index, proven.proof_len
     );
     let bundle = base.join("relay-audit.bundle");
-    let header = crate::audit::export(
+    let header = tiprelay::audit::export(
         &RelayConfig::load(&pki.join("relay.toml"))?,
-        crate::store::ExportRange::default(),
+        tiprelay::store::ExportRange::default(),
         &bundle,
     )?;
     let mut kinds: std::collections::BTreeMap<String, u64> = Default::default();

@@ -1,0 +1,17 @@
+//! # tiprelay-common
+//!
+//! The pieces the relay and the client both use, in a crate of their own so that neither
+//! depends on the other:
+//!
+//! * [`auditlog`]: the RFC 9162 Merkle audit log stored in redb tables (append, roots,
+//!   proofs, bundle items);
+//! * [`files`]: loading keys, certificates, roots and CRLs from files, paths relative to a
+//!   configuration file, owner-only file writing;
+//! * [`ledger`]: reciprocity accounting by period, category and direction, statements, and
+//!   reconciliation tip by tip.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod auditlog;
+pub mod files;
+pub mod ledger;
