@@ -56,6 +56,17 @@ enum Mode {
         #[arg(long, default_value_t = 10_000)]
         tips: usize,
     },
+    /// An audit log of `--entries` entries with a signed checkpoint every
+    /// `--checkpoint-every` entries, exported as a bundle (the header carries a bounded
+    /// number of checkpoints) and verified offline: sizes and times.
+    Export {
+        /// Entries in the log.
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: u64,
+        /// A checkpoint every this many entries (100: 10,000 checkpoints per million).
+        #[arg(long, default_value_t = 100)]
+        checkpoint_every: u64,
+    },
     /// Tips queued for an offline recipient: relay RSS and store size, restart-to-serving
     /// time, then the drain rate when the recipient connects (the relay runs as its own
     /// process, the `tiprelay` binary next to this one).
@@ -657,6 +668,65 @@ fn table(v: &Value) -> String {
     t.to_string()
 }
 
+/// Builds a relay store with a long audit log and many checkpoints, exports it and
+/// verifies the bundle.
+fn export(entries: u64, every: u64) -> Result<Value> {
+    use tiprelay_certs::fixture::FixturePki;
+    use tiprelay_proto::Authority;
+    let dir = tempfile::tempdir()?;
+    let pki = FixturePki::new("tipbench-export", &[Authority::Operator], time::OffsetDateTime::now_utc())?;
+    let relay = pki.leaf(&"tiprelay://OPERATOR/relay/main".parse()?, tiprelay_certs::profile::LeafKind::Signing)?;
+    let signer = relay.signer()?;
+    let path = dir.path().join("relay.redb");
+    let t = Instant::now();
+    let signed = tiprelay::store::bench_fill_audit(&path, &signer, entries, every)?;
+    let fill_secs = t.elapsed().as_secs_f64();
+    let db = tiprelay::store::open_read_only(&path)?;
+    let anchors = vec![tiprelay_proto::audit::Anchor {
+        authority: Authority::Operator,
+        root: pki.ca(Authority::Operator)?.cert_der.clone(),
+        crl: Some(pki.crl(Authority::Operator, &[], 1)?),
+    }];
+    let out = dir.path().join("log.bundle");
+    let t = Instant::now();
+    let header = {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&out)?);
+        let h = tiprelay::store::export_bundle(&db, tiprelay::store::ExportRange::default(), anchors, &mut w)?;
+        std::io::Write::flush(&mut w)?;
+        h
+    };
+    let export_secs = t.elapsed().as_secs_f64();
+    // The header frame's length: after the 17-byte magic, a big-endian u32.
+    let mut head = [0u8; 21];
+    std::io::Read::read_exact(&mut std::fs::File::open(&out)?, &mut head)?;
+    let header_bytes = u32::from_be_bytes([head[17], head[18], head[19], head[20]]);
+    drop(header);
+    let t = Instant::now();
+    let mut seen = 0u64;
+    let report = tiprelay_proto::audit::verify_bundle(
+        std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&out)?),
+        None,
+        |_| seen += 1,
+    )
+    .map_err(|e| anyhow::anyhow!("the exported bundle does not verify: {e}"))?;
+    let verify_secs = t.elapsed().as_secs_f64();
+    if seen != entries || report.count != entries {
+        bail!("the bundle holds {seen} entries, not {entries}");
+    }
+    Ok(json!({
+        "mode": "export",
+        "entries": entries,
+        "checkpoints_signed": signed,
+        "checkpoints_in_header": report.checkpoints.len(),
+        "header_bytes": header_bytes,
+        "bundle_bytes": std::fs::metadata(&out)?.len(),
+        "fill_secs": fill_secs,
+        "export_secs": export_secs,
+        "verify_secs": verify_secs,
+        "verified": true,
+    }))
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -672,6 +742,9 @@ async fn main() -> std::process::ExitCode {
             Mode::Backlog { tips } => backlog(tips).await?,
             Mode::Feed { lines } => feed(lines).await?,
             Mode::Send { runs } => send(runs).await?,
+            Mode::Export { entries, checkpoint_every } => {
+                tokio::task::spawn_blocking(move || export(entries, checkpoint_every)).await??
+            }
         };
         if let Some(o) = v.as_object_mut() {
             o.insert("machine".into(), c.json());

@@ -34,6 +34,11 @@ fn every_mode_reports_its_contract_fields() {
     let v = run(&["--json", "send", "--runs", "2"]);
     assert_eq!((v["mode"].as_str(), v["runs"].as_u64()), (Some("send"), Some(2)));
     assert!(v["wall_p50_ms"].is_number());
+    let v = run(&["--json", "export", "--entries", "3000", "--checkpoint-every", "2"]);
+    assert_eq!((v["mode"].as_str(), v["entries"].as_u64()), (Some("export"), Some(3000)));
+    assert_eq!(v["checkpoints_signed"], 1500);
+    assert!(v["checkpoints_in_header"].as_u64().unwrap() <= 1024, "{v}");
+    assert_eq!(v["verified"], true);
     let v = run(&["--json", "latency", "--rate", "100", "--seconds", "1"]);
     assert_eq!(v["mode"], "latency");
     assert_eq!(v["tips"], 100);

@@ -847,6 +847,41 @@ pub fn bench_fill_ledger(path: &Path, facts: &[TipFacts]) -> Result<(), StoreErr
     w.commit().map_err(failed)
 }
 
+/// Writes `entries` audit entries with a signed checkpoint every `checkpoint_every` (and
+/// one at the end), in transactions of 10,000 entries, to a new store at `path`; returns
+/// the number of checkpoints (benchmarks of audit export at scale only; a relay never
+/// calls it).
+#[doc(hidden)]
+pub fn bench_fill_audit(path: &Path, signer: &Signer, entries: u64, checkpoint_every: u64) -> Result<u64, StoreError> {
+    let db = Database::builder().set_concurrency_mode(ConcurrencyMode::SingleWriter).create(path).map_err(failed)?;
+    let mut checkpoints = 0;
+    let mut i = 0u64;
+    while i < entries {
+        let w = db.begin_write().map_err(failed)?;
+        {
+            let mut tx = Tx::open(&w)?;
+            let end = (i + 10_000).min(entries);
+            while i < end {
+                let e = Event {
+                    principal: Some(format!("tiprelay://MX/analyst/analyst-{:02}", i % 20)),
+                    from: Some("MX".into()),
+                    to: Some("US".into()),
+                    seq: Some(i + 1),
+                    ..Event::new("accepted", now())
+                };
+                tx.append_event(&e)?;
+                i += 1;
+                if i % checkpoint_every.max(1) == 0 || i == entries {
+                    tx.checkpoint(signer, 1)?;
+                    checkpoints += 1;
+                }
+            }
+        }
+        w.commit().map_err(failed)?;
+    }
+    Ok(checkpoints)
+}
+
 /// Whether packed facts (from their third byte: the `to` length-prefixed string) name `j`.
 fn to_is(b: &[u8], j: Jurisdiction) -> bool {
     let s = j.as_str().as_bytes();
