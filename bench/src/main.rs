@@ -174,8 +174,38 @@ impl Bed {
     async fn start() -> Result<Self> {
         let socket = UdpSocket::bind("127.0.0.1:0")?;
         let dir = dev_pki(socket.local_addr()?)?;
-        let relay = server::start(RelayConfig::load(&dir.path().join("pki/relay.toml"))?, Some(socket)).await?;
+        let mut cfg = RelayConfig::load(&dir.path().join("pki/relay.toml"))?;
+        // The metrics endpoint on, as in production, so its cost is in every figure.
+        cfg.metrics_listen = Some("127.0.0.1:0".parse()?);
+        let relay = server::start(cfg, Some(socket)).await?;
         Ok(Self { dir, relay: Some(relay) })
+    }
+
+    /// Scrapes `/metrics` and returns the sum of `tiprelay_tips_accepted_total` over its
+    /// labels (the text is parsed with a Prometheus text-format parser).
+    async fn scrape_accepted(&self) -> Result<f64> {
+        let addr = self.relay.as_ref().and_then(RelayHandle::metrics_addr).context("no metrics endpoint")?;
+        let text = tokio::task::spawn_blocking(move || -> Result<String> {
+            use std::io::{Read, Write};
+            let mut s = std::net::TcpStream::connect(addr)?;
+            s.set_read_timeout(Some(Duration::from_secs(10)))?;
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: relay\r\n\r\n")?;
+            let mut text = String::new();
+            s.read_to_string(&mut text)?;
+            Ok(text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
+        })
+        .await??;
+        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))?;
+        Ok(scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == "tiprelay_tips_accepted_total")
+            .map(|s| match s.value {
+                // OpenMetrics names the family without `_total`: the parser may type it untyped.
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+                _ => 0.0,
+            })
+            .sum())
     }
 
     fn config(&self, j: &str, kind: &str) -> PathBuf {
@@ -237,6 +267,8 @@ struct IngestResult {
     tips: usize,
     secs: f64,
     lat: Vec<f64>,
+    /// `tiprelay_tips_accepted_total` scraped from `/metrics` after the run.
+    metrics_accepted: f64,
 }
 
 /// Submits every envelope over `senders` connections with `window` requests in flight each.
@@ -277,9 +309,10 @@ async fn ingest_once(tips: usize, senders: usize, window: usize, batch: usize) -
         lat.extend(r??);
     }
     let secs = started.elapsed().as_secs_f64();
+    let metrics_accepted = bed.scrape_accepted().await?;
     bed.stop().await?;
     lat.sort_by(f64::total_cmp);
-    Ok(IngestResult { tips: lat.len(), secs, lat })
+    Ok(IngestResult { tips: lat.len(), secs, lat, metrics_accepted })
 }
 
 async fn ingest(c: &Ceilings, tips: usize, senders: usize, window: usize, batch: usize) -> Result<Value> {
@@ -299,6 +332,8 @@ async fn ingest(c: &Ceilings, tips: usize, senders: usize, window: usize, batch:
         "ratio": (rate / c.verify_all_cores() * 1000.0).round() / 1000.0,
         "receipt_p50_ms": (percentile(&on.lat, 0.5) * 100.0).round() / 100.0,
         "receipt_p99_ms": (percentile(&on.lat, 0.99) * 100.0).round() / 100.0,
+        "metrics_tips_accepted": on.metrics_accepted,
+        "metrics_match_receipts": on.metrics_accepted == on.tips as f64,
     });
     #[cfg(feature = "compare-audit")]
     {

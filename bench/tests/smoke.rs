@@ -21,6 +21,9 @@ fn every_mode_reports_its_contract_fields() {
         assert!(v[k].is_number(), "{k} in {v}");
     }
     assert!(v["machine"]["fsync_median_ms"].is_number());
+    // The relay's /metrics, scraped after the run, counts exactly the tips receipted.
+    assert_eq!(v["metrics_tips_accepted"], 200.0, "{v}");
+    assert_eq!(v["metrics_match_receipts"], true);
     let v = run(&["--json", "e2e", "--tips", "200"]);
     assert_eq!((v["mode"].as_str(), v["tips"].as_u64()), (Some("e2e"), Some(200)));
     let v = run(&["--json", "feed", "--lines", "200"]);

@@ -25,6 +25,14 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     revocation: tiprelay_common::files::RawRevocation,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,6 +211,9 @@ pub struct RelayConfig {
     /// With `Some(g)`, principals of an authority whose CRL is past its nextUpdate by more
     /// than `g` are refused (`[revocation]`, default 7 days); `None` only warns.
     pub crl_grace: Option<Duration>,
+    /// TCP address of the Prometheus `/metrics`, `/healthz` and `/readyz` endpoints
+    /// (`[metrics] listen`); off when absent.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl RelayConfig {
@@ -346,6 +357,13 @@ impl RelayConfig {
             audit_unauthenticated_per_second: l.audit_unauthenticated_per_second.unwrap_or(20).clamp(1, 10_000),
             rates,
             crl_grace: raw.revocation.crl_grace().map_err(|(k, why)| bad(k, why))?,
+            metrics_listen: match &raw.metrics.listen {
+                None => None,
+                Some(a) => Some(
+                    a.parse()
+                        .map_err(|e| bad("metrics.listen", format!("`{a}` is not an address (host:port): {e}")))?,
+                ),
+            },
         })
     }
 }

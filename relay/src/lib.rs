@@ -10,6 +10,7 @@ pub mod audit;
 pub mod config;
 pub mod core;
 pub mod guard;
+pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod tls;

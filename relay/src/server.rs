@@ -29,6 +29,7 @@ use crate::core::admission::{PendingHandshakes, Refusal};
 use crate::core::authz::{authorize, request_name};
 use crate::core::rejections::{Entry, RejectionLog};
 use crate::guard::{answer_estimate, hold, rate_of, ConnectionSlot, Held, Principals};
+use crate::metrics::{self, JurisdictionLabels, Metrics, OutcomeLabels};
 use crate::store::{self, Event, RecordQuery, Store, StoreError, WriterThread};
 use crate::tls::{self, SharedTrust};
 
@@ -47,6 +48,8 @@ struct State {
     principals: Arc<Principals>,
     /// What refusals reach the audit log, under any flood.
     rejections: std::sync::Mutex<RejectionLog>,
+    /// Prometheus metrics.
+    metrics: Arc<Metrics>,
 }
 
 impl State {
@@ -80,6 +83,7 @@ impl Drop for PendingTicket {
 /// A running relay.
 pub struct RelayHandle {
     local_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     shutdown: CancellationToken,
     main: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -88,6 +92,11 @@ impl RelayHandle {
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of the metrics endpoints, when configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// A token that stops the relay when cancelled.
@@ -111,6 +120,13 @@ impl RelayHandle {
 pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> anyhow::Result<RelayHandle> {
     let mut loaded = files::load_trust(&config.trust)?;
     loaded.set_crl_grace(config.crl_grace);
+    let metrics = Arc::new(Metrics::new());
+    metrics.crls(&loaded);
+    let metrics_listener = match config.metrics_listen {
+        Some(a) => Some(metrics::bind(a).await.with_context(|| format!("cannot listen for metrics on {a}"))?),
+        None => None,
+    };
+    let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
     let chain = files::read_certs(&config.tls_cert)?;
     let key = files::read_key(&config.tls_key)?;
     let signer = files::read_signer(&config.signing_key, &config.signing_cert)?;
@@ -132,6 +148,7 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
         config.jurisdictions.iter().copied(),
         config.commit_batch,
         config.pending_quota,
+        metrics.clone(),
     )
     .with_context(|| format!("cannot open the store {}", config.store.display()))?;
     // A CRL older than one this relay already used would un-revoke certificates, even
@@ -163,18 +180,31 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
             config.audit_unauthenticated_per_second,
             std::time::Instant::now(),
         )),
+        metrics: metrics.clone(),
         config,
         trust,
         store,
         relay_id,
         shutdown: shutdown.clone(),
     });
-    let main = tokio::spawn(run(state, endpoint, writer));
-    Ok(RelayHandle { local_addr, shutdown, main })
+    if let Some(a) = metrics_addr {
+        info!(addr = %a, "metrics endpoints listening (/metrics, /healthz, /readyz)");
+    }
+    state.metrics.set_ready(true);
+    let main = tokio::spawn(run(state, endpoint, writer, metrics_listener));
+    Ok(RelayHandle { local_addr, metrics_addr, shutdown, main })
 }
 
-async fn run(state: Arc<State>, endpoint: Endpoint, writer: WriterThread) -> anyhow::Result<()> {
+async fn run(
+    state: Arc<State>,
+    endpoint: Endpoint,
+    writer: WriterThread,
+    metrics_listener: Option<tokio::net::TcpListener>,
+) -> anyhow::Result<()> {
     let mut tasks = JoinSet::new();
+    if let Some(l) = metrics_listener {
+        tasks.spawn(metrics::serve(l, state.metrics.clone(), state.shutdown.clone()));
+    }
     tasks.spawn(reload_trust(state.clone()));
     tasks.spawn(retention(state.clone()));
     tasks.spawn(checkpoints(state.clone()));
@@ -207,6 +237,7 @@ async fn run(state: Arc<State>, endpoint: Endpoint, writer: WriterThread) -> any
         }
     }
     info!("shutting down: no new connections; finishing in-flight requests");
+    state.metrics.set_ready(false);
     endpoint.set_server_config(None);
     let drain = async { while tasks.join_next().await.is_some() {} };
     if tokio::time::timeout(Duration::from_secs(5), drain).await.is_err() {
@@ -247,28 +278,37 @@ async fn reload_trust(state: Arc<State>) {
             Ok(mut t) => {
                 seen = now;
                 t.set_crl_grace(state.config.crl_grace);
+                let reloads = |outcome: &str| {
+                    state.metrics.trust_reloads.get_or_create(&OutcomeLabels { outcome: outcome.into() }).inc();
+                };
                 if let Some(a) = older_crl(&state.trust.get(), &t) {
                     warn!(authority = %a, "refusing a CRL older than the one in use (lower CRL number); keeping the current one");
+                    reloads("refused_older");
                     continue;
                 }
                 let floors = match crl_floors(&state.store, &t) {
                     Ok(f) => f,
                     Err(e) => {
                         warn!(error = %e, "refusing the changed trust files; keeping the current ones");
+                        reloads("refused_older");
                         continue;
                     }
                 };
                 if let Err(e) = state.store.raise_meta(floors).await {
                     warn!(error = %e, "cannot record the new CRL numbers; keeping the current trust files");
+                    reloads("store_error");
                     continue;
                 }
                 warn_stale_crls(&t);
+                state.metrics.crls(&t);
+                reloads("ok");
                 state.trust.set(t);
                 info!("trust material reloaded (roots and CRLs)");
                 state.store.event(Event::new("trust_reloaded", store::now()));
             }
             Err(e) => {
-                warn!(error = %e, "changed trust files are unusable; keeping the previous ones")
+                warn!(error = %e, "changed trust files are unusable; keeping the previous ones");
+                state.metrics.trust_reloads.get_or_create(&OutcomeLabels { outcome: "unusable".into() }).inc();
             }
         }
     }
@@ -456,6 +496,13 @@ async fn connection(state: Arc<State>, incoming: quinn::Incoming, ticket: Pendin
             return;
         };
         info!("connected");
+        // A clone shares the gauge's value (and holds no lock across the awaits below).
+        let gauge = state
+            .metrics
+            .connections
+            .get_or_create(&JurisdictionLabels { jurisdiction: peer.jurisdiction.as_str().into() })
+            .clone();
+        gauge.inc();
         let peer = Arc::new(peer);
         let budget = Arc::new(Budget {
             requests: Arc::new(tokio::sync::Semaphore::new(state.config.request_buffer_per_connection)),
@@ -475,6 +522,7 @@ async fn connection(state: Arc<State>, incoming: quinn::Incoming, ticket: Pendin
         }
         // Let requests already received finish (a commit in flight completes).
         while streams.join_next().await.is_some() {}
+        gauge.dec();
         info!("disconnected");
     }
     .instrument(span)
@@ -554,10 +602,15 @@ async fn deliver(state: &State, send: &mut SendStream, frame: &[u8]) -> bool {
     }
 }
 
-/// Answers with an error frame (small, and bounded in time like every answer).
-async fn refuse(state: &State, send: &mut SendStream, e: WireError) {
+/// Answers a request of `kind` with an error frame (small, and bounded in time like every
+/// answer), and counts it.
+async fn refuse(state: &State, send: &mut SendStream, kind: &str, e: WireError) {
+    state.metrics.request(kind, &e.name);
     deliver(state, send, &Response::Error(e).encode()).await;
 }
+
+/// The kind of a request that did not decode, in metrics.
+const UNDECODED: &str = "invalid";
 
 async fn stream(
     state: Arc<State>,
@@ -573,7 +626,7 @@ async fn stream(
         Ok(Read::Refuse(e)) => {
             reject(&state, &peer, None, &e);
             let _ = recv.stop(RESET_TIMEOUT.into());
-            refuse(&state, &mut send, e).await;
+            refuse(&state, &mut send, UNDECODED, e).await;
             return;
         }
         Ok(Read::Gone) => return,
@@ -584,7 +637,7 @@ async fn stream(
             );
             reject(&state, &peer, None, &e);
             let _ = recv.stop(RESET_TIMEOUT.into());
-            refuse(&state, &mut send, e).await;
+            refuse(&state, &mut send, UNDECODED, e).await;
             return;
         }
     };
@@ -600,7 +653,7 @@ async fn stream(
             };
             let e = WireError::new(code, e.to_string());
             reject(&state, &peer, None, &e);
-            refuse(&state, &mut send, e).await;
+            refuse(&state, &mut send, UNDECODED, e).await;
             return;
         }
     };
@@ -616,13 +669,14 @@ async fn stream(
         let w = proto_error(&e);
         reject(&state, &peer, None, &w);
         // Let the peer read why before the connection goes (bounded).
-        refuse(&state, &mut send, w).await;
+        refuse(&state, &mut send, request_name(&req), w).await;
         conn.close(2u32.into(), b"certificate no longer valid");
         return;
     }
+    let kind = request_name(&req);
     if let Err(e) = authorize(peer.identity.kind(), &req) {
         reject(&state, &peer, None, &e);
-        refuse(&state, &mut send, e).await;
+        refuse(&state, &mut send, kind, e).await;
         return;
     }
     let (rate, n) = rate_of(&req);
@@ -638,10 +692,11 @@ async fn stream(
             ),
         );
         reject(&state, &peer, None, &e);
-        refuse(&state, &mut send, e).await;
+        refuse(&state, &mut send, kind, e).await;
         return;
     }
     if matches!(req, Request::Subscribe) {
+        state.metrics.request(kind, "ok");
         drop(held_request);
         subscribe(state, peer, send).await;
         return;
@@ -655,10 +710,14 @@ async fn stream(
             "this connection (or principal) has too many unread answers; read them before asking for more",
         );
         reject(&state, &peer, None, &e);
+        state.metrics.request(kind, &e.name);
         let _ = send.reset(RESET_TIMEOUT.into());
         return;
     };
-    let frame = handle(&state, &peer, req).await.encode();
+    let response = handle(&state, &peer, req).await;
+    state.metrics.request(kind, if let Response::Error(e) = &response { &e.name } else { "ok" });
+    let frame = response.encode();
+    drop(response);
     drop(held_request);
     if frame.len() > held.len() {
         drop(held);

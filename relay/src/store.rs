@@ -26,6 +26,8 @@ use std::sync::Arc;
 use redb::{ConcurrencyMode, Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use tiprelay_common::auditlog;
+
+use crate::metrics::Metrics;
 use tiprelay_proto::audit::SignedCheckpoint;
 use tiprelay_proto::wire::{Delivery, ForwardedStatement, Notice, NoticeBody};
 use tiprelay_proto::{
@@ -306,6 +308,7 @@ impl Store {
         jurisdictions: impl IntoIterator<Item = Jurisdiction>,
         batch: usize,
         pending_quota: u64,
+        metrics: Arc<Metrics>,
     ) -> Result<(Store, WriterThread), StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(failed)?;
@@ -356,6 +359,9 @@ impl Store {
             w.open_table(AUTHOR_PENDING).map_err(failed)?;
             w.commit().map_err(failed)?;
         }
+        for (to, n) in pending_per_recipient(&db)? {
+            metrics.pending_tips.get_or_create(&crate::metrics::ToLabels { to }).set(n);
+        }
         let notifier = Arc::new(Notifier::new(jurisdictions));
         let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (tx, rx) = mpsc::channel(batch.max(1) * 4);
@@ -367,6 +373,7 @@ impl Store {
             checkpoint_entries: CHECKPOINT_ENTRIES,
             dropped: dropped.clone(),
             pending_quota,
+            metrics,
         };
         let handle =
             std::thread::Builder::new().name("tiprelay-writer".into()).spawn(move || writer.run(rx)).map_err(failed)?;
@@ -882,6 +889,46 @@ pub fn bench_fill_audit(path: &Path, signer: &Signer, entries: u64, checkpoint_e
     Ok(checkpoints)
 }
 
+/// Tips not yet acknowledged, per recipient jurisdiction (a scan of the sequence index and
+/// the first acks, once at start).
+fn pending_per_recipient(db: &Database) -> Result<Vec<(String, i64)>, StoreError> {
+    let r = db.begin_read().map_err(failed)?;
+    let by_seq = r.open_table(BY_SEQ).map_err(failed)?;
+    let first = r.open_table(FIRST_ACK).map_err(failed)?;
+    let mut counts: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for item in by_seq.iter().map_err(failed)? {
+        let (k, id) = item.map_err(failed)?;
+        let (from, to, _) = k.value();
+        let entry = counts.entry(to.to_owned()).or_insert(0);
+        if first.get((from, id.value())).map_err(failed)?.is_none() {
+            *entry += 1;
+        }
+    }
+    Ok(counts.into_iter().collect())
+}
+
+impl Writer {
+    /// Applies a committed batch to the metrics.
+    fn record(&self, t: &Tally, weight: usize, dropped: u64, took: std::time::Duration) {
+        use crate::metrics::{DirectionLabels, ToLabels};
+        let m = &self.metrics;
+        m.commit_seconds.observe(took.as_secs_f64());
+        m.commit_batch_size.observe(weight as f64);
+        m.audit_entries.inc_by(t.appended);
+        m.audit_events_dropped.inc_by(dropped);
+        for (from, to) in &t.accepted {
+            m.tips_accepted.get_or_create(&DirectionLabels { from: from.clone(), to: to.clone() }).inc();
+            m.pending_tips.get_or_create(&ToLabels { to: to.clone() }).inc();
+        }
+        for (from, to) in &t.delivered {
+            m.tips_delivered.get_or_create(&DirectionLabels { from: from.clone(), to: to.clone() }).inc();
+        }
+        for to in &t.acked {
+            m.pending_tips.get_or_create(&ToLabels { to: to.clone() }).dec();
+        }
+    }
+}
+
 /// Whether packed facts (from their third byte: the `to` length-prefixed string) name `j`.
 fn to_is(b: &[u8], j: Jurisdiction) -> bool {
     let s = j.as_str().as_bytes();
@@ -927,6 +974,21 @@ struct Writer {
     dropped: Arc<std::sync::atomic::AtomicU64>,
     /// Most pending bytes per author.
     pending_quota: u64,
+    /// Commit timings, batch sizes, queue depth, and what each commit made durable.
+    metrics: Arc<Metrics>,
+}
+
+/// What one transaction did, applied to the metrics only once it is durable.
+#[derive(Default)]
+struct Tally {
+    /// Audit entries appended.
+    appended: u64,
+    /// (from, to) of each newly accepted tip.
+    accepted: Vec<(String, String)>,
+    /// (from, to) of each first delivery.
+    delivered: Vec<(String, String)>,
+    /// `to` of each first acknowledgement.
+    acked: Vec<String>,
 }
 
 enum Reply {
@@ -984,6 +1046,7 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            self.metrics.writer_queue_depth.set(i64::try_from(rx.len()).unwrap_or(i64::MAX));
             self.commit_batch(std::mem::take(&mut ops));
         }
         tracing::debug!("store writer stopped: every queued operation committed");
@@ -993,6 +1056,9 @@ impl Writer {
         let n = ops.len();
         let mut replies = Vec::with_capacity(n);
         let mut dropped_now = 0u64;
+        let started = std::time::Instant::now();
+        let weight: usize = ops.iter().map(WriteOp::weight).sum();
+        let mut tally = Tally::default();
         let result = (|| -> Result<(), StoreError> {
             let w = self.db.begin_write().map_err(failed)?;
             {
@@ -1066,11 +1132,13 @@ impl Writer {
                 }
                 // Every `checkpoint_entries` entries, a signed checkpoint in the same commit.
                 tx.checkpoint(&self.signer, self.checkpoint_entries)?;
+                tally = std::mem::take(&mut tx.tally);
             }
             w.commit().map_err(failed)
         })();
         match result {
             Ok(()) => {
+                self.record(&tally, weight, dropped_now, started.elapsed());
                 let mut acked_from: Vec<Jurisdiction> = Vec::new();
                 for r in replies {
                     match r {
@@ -1170,11 +1238,14 @@ struct Tx<'a> {
     acked_at: redb::Table<'a, (&'static str, &'static [u8]), u64>,
     meta: redb::Table<'a, &'static str, u64>,
     author_pending: redb::Table<'a, &'static str, u64>,
+    /// What this transaction did (for the metrics, once committed).
+    tally: Tally,
 }
 
 impl<'a> Tx<'a> {
     fn open(w: &'a redb::WriteTransaction) -> Result<Self, StoreError> {
         Ok(Self {
+            tally: Tally::default(),
             tips: w.open_table(TIPS).map_err(failed)?,
             by_seq: w.open_table(BY_SEQ).map_err(failed)?,
             dir_seq: w.open_table(DIR_SEQ).map_err(failed)?,
@@ -1218,6 +1289,7 @@ impl<'a> Tx<'a> {
             return Ok(i);
         }
         auditlog::append(&mut self.events, &mut self.nodes, i, e).map_err(log_failed)?;
+        self.tally.appended += 1;
         Ok(i)
     }
 
@@ -1332,6 +1404,7 @@ impl<'a> Tx<'a> {
         };
         self.tips.insert((from, id), encode(&rec)?.as_slice()).map_err(failed)?;
         self.author_pending.insert(author.as_str(), pending.saturating_add(size)).map_err(failed)?;
+        self.tally.accepted.push((from.to_owned(), to.to_owned()));
         let mut facts = TipFacts::new(tip.id, tip.from, tip.to, tip.category, tip.author.to_string());
         facts.created = tip.created;
         facts.accepted = Some(accepted);
@@ -1433,6 +1506,7 @@ impl<'a> Tx<'a> {
         if let Some(p) = pending {
             self.author_pending.insert(author, p.saturating_sub(size)).map_err(failed)?;
         }
+        self.tally.acked.push(rec.to.clone());
         self.acked_at.insert((from, id), at.as_unix_ms()).map_err(failed)?;
         let notice = NoticeRecord { envelope: envelope.to_vec(), receipt: None };
         self.notices.insert((rec.author.as_str(), index), encode(&notice)?.as_slice()).map_err(failed)?;
@@ -1616,6 +1690,7 @@ impl Tx<'_> {
                 }
             })?;
             if first {
+                self.tally.delivered.push((from.to_string(), rec.to.clone()));
                 self.append_event(&Event {
                     principal: Some(principal.into()),
                     from: Some(from.to_string()),
@@ -1814,7 +1889,8 @@ mod tests {
             pki.leaf(&"tiprelay://OPERATOR/relay/r".parse().unwrap(), LeafKind::Signing).unwrap().signer().unwrap();
         let dir = tempfile::tempdir().unwrap();
         // Batch 1: a queue of 4, so a burst of 300 overflows it.
-        let (store, writer) = Store::open(&dir.path().join("d.redb"), relay, [], 1, u64::MAX).unwrap();
+        let (store, writer) =
+            Store::open(&dir.path().join("d.redb"), relay, [], 1, u64::MAX, Default::default()).unwrap();
         for _ in 0..300 {
             store.event(Event::new("rejected", now()));
         }
@@ -1845,7 +1921,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let leaf = pki.leaf(&"tiprelay://OPERATOR/relay/r".parse().unwrap(), LeafKind::Signing).unwrap();
         let path = dir.path().join("t.redb");
-        let (store, writer) = Store::open(&path, leaf.signer().unwrap(), [], 64, u64::MAX).unwrap();
+        let (store, writer) = Store::open(&path, leaf.signer().unwrap(), [], 64, u64::MAX, Default::default()).unwrap();
         drop(store);
         writer.join();
         // 10,500 entries, each followed by a checkpoint, written in one transaction (as the
@@ -1899,7 +1975,8 @@ mod tests {
         let ana = pki.leaf(&"tiprelay://MX/analyst/ana".parse().unwrap(), LeafKind::Signing).unwrap().signer().unwrap();
         let sam = pki.leaf(&"tiprelay://US/analyst/sam".parse().unwrap(), LeafKind::Signing).unwrap().signer().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let (store, writer) = Store::open(&dir.path().join("r.redb"), relay, [mx, us], 16, u64::MAX).unwrap();
+        let (store, writer) =
+            Store::open(&dir.path().join("r.redb"), relay, [mx, us], 16, u64::MAX, Default::default()).unwrap();
         let tip = Tip {
             id: TipId::new_v7(now(), [5; 10]),
             from: mx,

@@ -553,9 +553,15 @@ async fn non_reading_fetch_streams_keep_relay_memory_bounded() {
     // The backlog, written straight into the relay's store (signed tips, real receipts).
     {
         let relay_signer = files::read_signer(&cfg.signing_key, &cfg.signing_cert).unwrap();
-        let (store, writer) =
-            tiprelay::store::Store::open(&cfg.store, relay_signer, cfg.jurisdictions.iter().copied(), 256, u64::MAX)
-                .unwrap();
+        let (store, writer) = tiprelay::store::Store::open(
+            &cfg.store,
+            relay_signer,
+            cfg.jurisdictions.iter().copied(),
+            256,
+            u64::MAX,
+            Default::default(),
+        )
+        .unwrap();
         let d = dir.path().join("pki/MX/feed");
         let feed = files::read_signer(&d.join("sign.key"), &d.join("sign.crt")).unwrap();
         for _ in 0..BACKLOG / 500 {

@@ -13,4 +13,5 @@ mod deploy;
 mod e2e;
 mod feed;
 mod ledger;
+mod metrics;
 mod rejections;
