@@ -162,7 +162,10 @@ pub struct ReceivedStatement {
 /// Whether a relay refusal is final for this tip (retrying the same bytes cannot help).
 pub fn is_permanent(e: &tiprelay_proto::wire::WireError) -> bool {
     use tiprelay_proto::ErrorCode as C;
-    !matches!(C::from_u16(e.code), Some(C::Unavailable | C::StorageFull | C::RateLimited | C::QuotaExceeded) | None)
+    !matches!(
+        C::from_u16(e.code),
+        Some(C::Unavailable | C::StorageFull | C::RateLimited | C::QuotaExceeded | C::RevocationUnknown) | None
+    )
 }
 
 /// Maps `f` over `items` zipped with `extra`, in order; for 16 items or more the first
@@ -916,6 +919,17 @@ impl Client {
             .accepted;
         if accepted > now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) {
             return Err(ClientError::Untrusted { what: "receipt", why: "its acceptance time is in the future".into() });
+        }
+        // The CRLs' freshness is judged now, not at the (relay-signed, so backdatable)
+        // acceptance time: a CRL past its grace refuses its authority's tips today.
+        if let Some((a, next)) = self.trust.expired_crls(now()).into_iter().next() {
+            return Err(ClientError::Untrusted {
+                what: "tip",
+                why: format!(
+                    "the {a} revocation list was due to be replaced at {next} and its grace has passed; install a \
+                     fresh CRL of {a} to verify tips"
+                ),
+            });
         }
         let rv = verify::<Receipt>(receipt_bytes, &self.trust, accepted)
             .map_err(|e| ClientError::Untrusted { what: "receipt", why: e.to_string() })?;

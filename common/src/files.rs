@@ -146,13 +146,18 @@ pub fn relative_to(base: &Path, p: &str) -> PathBuf {
 /// Creates `path` owner-only (0600) if it does not exist, never truncating it: a store is
 /// created with its final mode, not chmod'ed after (nothing can open it in between).
 pub fn create_private(path: &Path) -> std::io::Result<()> {
-    std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path).map(drop)
+    let f = std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path)?;
+    // An existing file (an older store) is made owner-only too.
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
 }
 
 /// Writes `bytes` to `path` (replacing it) atomically and owner-only: through
 /// `PATH.partial`, created 0600, fsynced, then renamed over `path`.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("partial");
+    // `report.html.partial`, not `report.partial` (which `report.csv` would share).
+    let mut name = path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    name.push(".partial");
+    let tmp = path.with_file_name(name);
     let _ = std::fs::remove_file(&tmp);
     let done = (|| {
         let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;

@@ -259,21 +259,30 @@ impl Location {
 
 /// Whether `c` may not appear in a one-line text field: control characters (C0, DEL,
 /// C1), bidirectional formatting (U+061C, U+200E–U+200F, U+202A–U+202E, U+2066–U+2069),
-/// invisible characters (U+00AD, U+180E, U+200B–U+200D, U+2060–U+2064, U+FEFF) and line or
-/// paragraph separators (U+2028, U+2029). Such characters can make a terminal or a report
-/// show a reader something other than what was signed.
+/// invisible and deprecated format characters (U+00AD, U+034F, U+115F, U+1160, U+180E,
+/// U+200B–U+200D, U+2060–U+2064, U+206A–U+206F, U+3164, U+FEFF, U+FFA0, U+FFF9–U+FFFB, the
+/// tag characters U+E0000–U+E007F) and line or paragraph separators (U+2028, U+2029). Such
+/// characters can make a terminal or a report show a reader something other than what was
+/// signed, or hide text in it.
 pub fn is_hidden_char(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
             '\u{00AD}'
+                | '\u{034F}'
                 | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
                 | '\u{180E}'
                 | '\u{200B}'..='\u{200F}'
                 | '\u{2028}'..='\u{202E}'
                 | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{2069}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{3164}'
                 | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
         )
 }
 

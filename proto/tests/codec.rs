@@ -162,7 +162,22 @@ fn every_field_rule_has_its_own_error() {
 fn hidden_characters_and_empty_lists_are_refused() {
     let t = sample_tip();
     let text = |s: &str| Some(Value::Text(s.into()));
-    for c in ['\u{202e}', '\u{2066}', '\u{200b}', '\u{200f}', '\u{feff}', '\u{2028}', '\u{61c}', '\u{ad}', '\u{85}'] {
+    for c in [
+        '\u{202e}',
+        '\u{2066}',
+        '\u{200b}',
+        '\u{200f}',
+        '\u{feff}',
+        '\u{2028}',
+        '\u{61c}',
+        '\u{ad}',
+        '\u{85}',
+        '\u{e0041}',
+        '\u{3164}',
+        '\u{34f}',
+        '\u{206b}',
+        '\u{fffa}',
+    ] {
         let s = format!("armed group{c}crossing");
         assert!(tiprelay_proto::is_hidden_char(c), "{:x}", u32::from(c));
         assert_eq!(field_err(&with_field(&t, "summary", text(&s))), FieldError::ControlCharacters("summary"));

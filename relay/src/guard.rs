@@ -172,19 +172,24 @@ impl Principals {
 
     /// Takes one of `identity`'s connection slots, or None when it has its maximum.
     pub fn connect(self: &Arc<Self>, identity: &str) -> Option<ConnectionSlot> {
-        let principal = self
-            .lock()
-            .entry(identity.to_owned())
-            .or_insert_with(|| {
-                Arc::new(PrincipalState {
-                    connections: AtomicUsize::new(0),
-                    requests: Arc::new(Semaphore::new(self.requests)),
-                    answers: Arc::new(Semaphore::new(self.answers)),
-                    buckets: Mutex::new(Buckets::new(&self.rates, Instant::now())),
+        // Counted under the map's lock, so a concurrent `forget_if_idle` cannot drop the
+        // state this connection is about to share.
+        let (principal, before) = {
+            let mut map = self.lock();
+            let principal = map
+                .entry(identity.to_owned())
+                .or_insert_with(|| {
+                    Arc::new(PrincipalState {
+                        connections: AtomicUsize::new(0),
+                        requests: Arc::new(Semaphore::new(self.requests)),
+                        answers: Arc::new(Semaphore::new(self.answers)),
+                        buckets: Mutex::new(Buckets::new(&self.rates, Instant::now())),
+                    })
                 })
-            })
-            .clone();
-        let before = principal.connections.fetch_add(1, Ordering::AcqRel);
+                .clone();
+            let before = principal.connections.fetch_add(1, Ordering::AcqRel);
+            (principal, before)
+        };
         let slot = ConnectionSlot { principals: self.clone(), identity: identity.to_owned(), principal };
         // Dropping the slot gives the count back.
         (before < self.max_connections).then_some(slot)

@@ -4,7 +4,7 @@
 //! principal, a tip id or any tip content.
 //!
 //! The HTTP side is deliberately tiny: `GET /metrics`, `GET /healthz`, `GET /readyz`, one
-//! request per connection, a request head of at most 8 KiB read within 5 s, at most 8
+//! request per connection, a request head of at most 8 KiB read within 2 s, at most 32
 //! scrapes at once.
 
 use std::net::SocketAddr;
@@ -212,17 +212,21 @@ impl Metrics {
 
 /// Serves `/metrics`, `/healthz` and `/readyz` on `listener` until `shutdown`.
 pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>, shutdown: CancellationToken) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(8));
+    let slots = Arc::new(tokio::sync::Semaphore::new(32));
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors or similar: do not spin.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
                 let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
                 let m = metrics.clone();
                 tasks.spawn(async move {
-                    let _ = tokio::time::timeout(Duration::from_secs(10), answer(stream, &m)).await;
+                    let _ = tokio::time::timeout(Duration::from_secs(5), answer(stream, &m)).await;
                     drop(permit);
                 });
             }
@@ -235,7 +239,7 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>, shu
 async fn answer(mut stream: tokio::net::TcpStream, m: &Metrics) -> std::io::Result<()> {
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 1024];
-    let got_head = tokio::time::timeout(Duration::from_secs(5), async {
+    let got_head = tokio::time::timeout(Duration::from_secs(2), async {
         while !head.windows(4).any(|w| w == b"\r\n\r\n") && !head.windows(2).any(|w| w == b"\n\n") {
             let n = stream.read(&mut buf).await?;
             if n == 0 || head.len() + n > 8192 {

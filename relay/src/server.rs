@@ -245,6 +245,8 @@ async fn run(
     }
     endpoint.close(0u32.into(), b"relay shutting down");
     let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
+    // Refusals counted while the connections drained.
+    flush_refusals(&state).await;
     state
         .store
         .event(Event { principal: Some(state.relay_id.to_string()), ..Event::new("relay_stopped", store::now()) });
@@ -401,6 +403,23 @@ fn peer_of(conn: &Connection) -> Option<Peer> {
     Some(Peer { identity, jurisdiction, tls_cert: cert })
 }
 
+/// A fixed name for a failed handshake (the audit log never carries text a peer chose,
+/// such as the reason of its CONNECTION_CLOSE).
+fn handshake_failure(e: &quinn::ConnectionError) -> String {
+    use quinn::ConnectionError as E;
+    match e {
+        E::VersionMismatch => "version_mismatch".into(),
+        // The QUIC or TLS error code (a TLS alert is 0x100 + its number), not its text.
+        E::TransportError(t) => format!("transport_error_{:#x}", u64::from(t.code)),
+        E::ConnectionClosed(_) => "closed_by_peer".into(),
+        E::ApplicationClosed(_) => "closed_by_peer_application".into(),
+        E::Reset => "reset".into(),
+        E::TimedOut => "handshake_timeout".into(),
+        E::LocallyClosed => "locally_closed".into(),
+        E::CidsExhausted => "cids_exhausted".into(),
+    }
+}
+
 /// Records an unauthenticated failure in the audit log within its own budget; beyond it,
 /// the failure is counted and the count logged each second.
 fn unauthenticated(state: &State, kind: &str, code: String) {
@@ -418,10 +437,18 @@ fn unauthenticated(state: &State, kind: &str, code: String) {
 /// more at shutdown), waiting for room in the writer's queue: none is lost.
 async fn audit_refusals(state: Arc<State>) {
     loop {
-        let stop = tokio::select! {
-            _ = state.shutdown.cancelled() => true,
-            _ = tokio::time::sleep(crate::core::rejections::WINDOW) => false,
-        };
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(crate::core::rejections::WINDOW) => {}
+        }
+        flush_refusals(&state).await;
+    }
+}
+
+/// Writes the counted refusals (see [`audit_refusals`]); `run` calls it once more after
+/// the connections drained at shutdown.
+async fn flush_refusals(state: &State) {
+    {
         let flush = state.rejections().flush();
         for (principal, code, n) in flush.repeated {
             let ev = Event {
@@ -438,9 +465,6 @@ async fn audit_refusals(state: Arc<State>) {
                 ..Event::new("auth_failed_suppressed", store::now())
             };
             let _ = state.store.event_wait(ev).await;
-        }
-        if stop {
-            return;
         }
     }
 }
@@ -460,7 +484,7 @@ async fn connection(state: Arc<State>, incoming: quinn::Incoming, ticket: Pendin
         Ok(Ok(c)) => c,
         Ok(Err(e)) => {
             warn!(%remote, error = %e, "handshake failed");
-            unauthenticated(&state, "auth_failed", e.to_string());
+            unauthenticated(&state, "auth_failed", handshake_failure(&e));
             return;
         }
         Err(_) => {
@@ -537,15 +561,21 @@ enum Read {
     Refuse(WireError),
     /// The stream broke: nothing to answer.
     Gone,
+    /// The length, or the body once its bytes were reserved, did not arrive in time.
+    TimedOut,
 }
 
 /// Reads one request frame: the length first, refused at once if over
 /// [`MAX_BATCH_REQUEST_BYTES`] (or over [`MAX_REQUEST_BYTES`] for anything but a batch,
 /// which the decoder checks); the body's bytes are reserved from the request budgets
-/// before it is read, waiting at most `wait`.
+/// before it is read, waiting at most `wait`. The length, and the body once reserved, must
+/// each arrive within `wait`: time spent waiting for budget is the relay's, not the peer's.
 async fn read_request(recv: &mut RecvStream, budget: &Budget, wait: Duration) -> Read {
     let mut prefix = [0u8; 4];
-    match recv.read_exact(&mut prefix).await {
+    let Ok(read) = tokio::time::timeout(wait, recv.read_exact(&mut prefix)).await else {
+        return Read::TimedOut;
+    };
+    match read {
         Ok(()) => {}
         Err(quinn::ReadExactError::FinishedEarly(got)) => {
             return Read::Refuse(WireError::new(
@@ -571,7 +601,10 @@ async fn read_request(recv: &mut RecvStream, budget: &Budget, wait: Duration) ->
             "this connection (or principal) has too many request bytes in flight; send fewer at once",
         ));
     };
-    match recv.read_to_end(n).await {
+    let Ok(read) = tokio::time::timeout(wait, recv.read_to_end(n)).await else {
+        return Read::TimedOut;
+    };
+    match read {
         Ok(body) if body.len() == n => Read::Body(body, held),
         Ok(_) => Read::Refuse(WireError::new(ErrorCode::BadRequest, "the stream ended before the frame did")),
         Err(quinn::ReadToEndError::TooLong) => {
@@ -621,19 +654,20 @@ async fn stream(
     mut recv: RecvStream,
 ) {
     let wait = state.config.request_timeout;
-    let (bytes, held_request) = match tokio::time::timeout(wait, read_request(&mut recv, &budget, wait)).await {
-        Ok(Read::Body(b, held)) => (b, held),
-        Ok(Read::Refuse(e)) => {
+    let (bytes, held_request) = match read_request(&mut recv, &budget, wait).await {
+        Read::Body(b, held) => (b, held),
+        Read::Refuse(e) => {
             reject(&state, &peer, None, &e);
             let _ = recv.stop(RESET_TIMEOUT.into());
             refuse(&state, &mut send, UNDECODED, e).await;
             return;
         }
-        Ok(Read::Gone) => return,
-        Err(_) => {
+        Read::Gone => return,
+        Read::TimedOut => {
+            // Retryable: a slow link or a busy relay is no reason to give a tip up.
             let e = WireError::new(
-                ErrorCode::BadRequest,
-                format!("request timed out: it was not received within {} s", wait.as_secs()),
+                ErrorCode::Unavailable,
+                format!("request timed out: it was not received within {} s; send it again", wait.as_secs()),
             );
             reject(&state, &peer, None, &e);
             let _ = recv.stop(RESET_TIMEOUT.into());

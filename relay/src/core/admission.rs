@@ -15,6 +15,21 @@ pub enum Refusal {
     TotalFull,
 }
 
+/// The "source" a handshake is counted against: an IPv4 address (also when IPv4-mapped),
+/// or an IPv6 /64, since one IPv6 host commonly holds a whole /64.
+pub fn source(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
 /// Handshakes in progress.
 #[derive(Debug)]
 pub struct PendingHandshakes {
@@ -33,6 +48,7 @@ impl PendingHandshakes {
     /// Takes a slot for a handshake from `ip`, or says why not. Every `Ok` must be matched
     /// by one [`PendingHandshakes::release`].
     pub fn admit(&mut self, ip: IpAddr) -> Result<(), Refusal> {
+        let ip = source(ip);
         if self.count >= self.total {
             return Err(Refusal::TotalFull);
         }
@@ -47,6 +63,7 @@ impl PendingHandshakes {
 
     /// Gives back a slot taken by [`PendingHandshakes::admit`].
     pub fn release(&mut self, ip: IpAddr) {
+        let ip = source(ip);
         if let Some(n) = self.by_source.get_mut(&ip) {
             *n = n.saturating_sub(1);
             if *n == 0 {
@@ -93,5 +110,23 @@ mod tests {
         p.release(a);
         assert!(p.is_empty());
         assert!(p.by_source.is_empty());
+    }
+
+    #[test]
+    fn an_ipv6_slash_64_is_one_source() {
+        let mut p = PendingHandshakes::new(2, 100);
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(p.admit(a), Ok(()));
+        assert_eq!(p.admit(b), Ok(()));
+        assert_eq!(p.admit(a), Err(Refusal::SourceFull), "same /64");
+        assert_eq!(p.admit(c), Ok(()), "another /64");
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(source(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+        for ip in [a, b, c] {
+            p.release(ip);
+        }
+        assert!(p.is_empty());
     }
 }
