@@ -35,10 +35,18 @@ if [[ ${#targets[@]} -eq 0 ]]; then
 fi
 [[ ${#targets[@]} -gt 0 ]] || { echo "error: no fuzz targets" >&2; exit 1; }
 
-echo "== building ${#targets[@]} targets (cargo +nightly fuzz build)"
-cargo +nightly fuzz build
+# FUZZ_QUICK=1 (CI's smoke run): an unoptimised build without a sanitizer, which builds in
+# a fraction of the time; a campaign keeps the default (optimised, AddressSanitizer).
+build_args=()
+profile=release
+if [[ ${FUZZ_QUICK:-0} == 1 ]]; then
+    build_args=(--dev --sanitizer none)
+    profile=debug
+fi
+echo "== building ${#targets[@]} targets (cargo +nightly fuzz build ${build_args[*]})"
+cargo +nightly fuzz build "${build_args[@]}"
 triple=$(rustc +nightly -vV | sed -n 's/^host: //p')
-bin_dir="$fuzz_dir/target/$triple/release"
+bin_dir="$fuzz_dir/target/$triple/$profile"
 
 # Scratch space (tmpfs when there is one): corpus copies, libFuzzer's job logs, and TMPDIR
 # for targets that write files (relay_config).
