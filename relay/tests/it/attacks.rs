@@ -14,11 +14,6 @@ use tiprelay_client::{ClientConfig, RelayConn};
 use tiprelay_proto::wire::{unframe, Request, Response, MAX_FRAME_BYTES};
 use tiprelay_proto::{ErrorCode, Signer, Timestamp, Tip, TipId};
 
-fn signer(w: &World, j: &str, kind: &str) -> Signer {
-    let d = w.path().join("pki").join(j).join(kind);
-    files::read_signer(&d.join("sign.key"), &d.join("sign.crt")).unwrap()
-}
-
 fn tip_by(author: &Signer, to: &str, details: Option<String>) -> Tip {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let now = Timestamp::from_unix_ms(ms_now()).unwrap();

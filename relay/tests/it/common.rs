@@ -78,6 +78,12 @@ pub async fn connect(c: &Client) -> RelayConn {
     RelayConn::connect(&c.cfg).await.unwrap()
 }
 
+/// The message signer of principal `kind` of jurisdiction `j` in `w`'s dev PKI.
+pub fn signer(w: &World, j: &str, kind: &str) -> tiprelay_proto::Signer {
+    let d = w.path().join("pki").join(j).join(kind);
+    tiprelay_client::files::read_signer(&d.join("sign.key"), &d.join("sign.crt")).unwrap()
+}
+
 pub fn draft(to: &str, summary: &str) -> Draft {
     Draft {
         to: to.parse().unwrap(),

@@ -11,11 +11,6 @@ use tiprelay_client::{ClientConfig, RelayConn};
 use tiprelay_proto::wire::{Request, Response};
 use tiprelay_proto::{ErrorCode, Message, Signer, Timestamp, Tip, TipId};
 
-fn signer(w: &World, j: &str, kind: &str) -> Signer {
-    let d = w.path().join("pki").join(j).join(kind);
-    files::read_signer(&d.join("sign.key"), &d.join("sign.crt")).unwrap()
-}
-
 fn raw_tip(author: &Signer, to: &str, summary: &str) -> Tip {
     let now = Timestamp::from_unix_ms(ms_now()).unwrap();
     Tip {
