@@ -317,7 +317,7 @@ async fn ingest_once(tips: usize, senders: usize, window: usize, batch: usize) -
 
 async fn ingest(c: &Ceilings, tips: usize, senders: usize, window: usize, batch: usize) -> Result<Value> {
     #[cfg(feature = "compare-audit")]
-    tiprelay::store::bench::set_audit_enabled(true);
+    tiprelay::storage::bench::set_audit_enabled(true);
     let on = ingest_once(tips, senders, window, batch).await?;
     let rate = on.tips as f64 / on.secs;
     #[cfg_attr(not(feature = "compare-audit"), allow(unused_mut))]
@@ -337,9 +337,9 @@ async fn ingest(c: &Ceilings, tips: usize, senders: usize, window: usize, batch:
     });
     #[cfg(feature = "compare-audit")]
     {
-        tiprelay::store::bench::set_audit_enabled(false);
+        tiprelay::storage::bench::set_audit_enabled(false);
         let off = ingest_once(tips, senders, window, batch).await?;
-        tiprelay::store::bench::set_audit_enabled(true);
+        tiprelay::storage::bench::set_audit_enabled(true);
         let off_rate = off.tips as f64 / off.secs;
         if let Some(o) = v.as_object_mut() {
             o.insert("audit_off_tips_per_sec".into(), json!(off_rate.round()));
@@ -714,9 +714,9 @@ fn export(entries: u64, every: u64) -> Result<Value> {
     let signer = relay.signer()?;
     let path = dir.path().join("relay.redb");
     let t = Instant::now();
-    let signed = tiprelay::store::bench_fill_audit(&path, &signer, entries, every)?;
+    let signed = tiprelay::storage::bench_fill_audit(&path, &signer, entries, every)?;
     let fill_secs = t.elapsed().as_secs_f64();
-    let db = tiprelay::store::open_read_only(&path)?;
+    let db = tiprelay::storage::open_read_only(&path)?;
     let anchors = vec![tiprelay_proto::audit::Anchor {
         authority: Authority::Operator,
         root: pki.ca(Authority::Operator)?.cert_der.clone(),
@@ -726,7 +726,7 @@ fn export(entries: u64, every: u64) -> Result<Value> {
     let t = Instant::now();
     let header = {
         let mut w = std::io::BufWriter::new(std::fs::File::create(&out)?);
-        let h = tiprelay::store::export_bundle(&db, tiprelay::store::ExportRange::default(), anchors, &mut w)?;
+        let h = tiprelay::storage::export_bundle(&db, tiprelay::storage::ExportRange::default(), anchors, &mut w)?;
         std::io::Write::flush(&mut w)?;
         h
     };

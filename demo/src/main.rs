@@ -204,8 +204,8 @@ async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
             println!("      {line}");
         }
     }
-    let db = tiprelay::store::open_read_only(&relay_store)?;
-    let rl = tiprelay::store::ledger(&db, Period::Month, month)?;
+    let db = tiprelay::storage::open_read_only(&relay_store)?;
+    let rl = tiprelay::storage::ledger(&db, Period::Month, month)?;
     drop(db);
     println!(
         "    relay ledger (read-only while it runs): {} rows; {}",
@@ -283,7 +283,7 @@ async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     let bundle = base.join("relay-audit.bundle");
     let header = tiprelay::audit::export(
         &RelayConfig::load(&pki.join("relay.toml"))?,
-        tiprelay::store::ExportRange::default(),
+        tiprelay::storage::ExportRange::default(),
         &bundle,
     )?;
     let mut kinds: std::collections::BTreeMap<String, u64> = Default::default();

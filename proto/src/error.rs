@@ -364,12 +364,20 @@ pub enum ErrorCode {
     UnknownJurisdiction = 62,
     /// The signer is not the authenticated TLS identity of the connection.
     IdentityMismatch = 63,
-    /// An ack for a tip the relay does not hold, or whose digest or seq differs.
+    /// An ack or feedback for a tip the relay does not hold, or whose digest, seq or
+    /// recipient differs.
     UnknownTip = 64,
     /// The principal may not do this (e.g. a feed fetching tips).
     NotPermitted = 65,
     /// A request that is not a well-formed frame of this protocol.
     BadRequest = 66,
+    /// A cosignature of a size the relay signed no checkpoint of.
+    UnknownCheckpoint = 67,
+    /// An inclusion or consistency proof for sizes or indexes the log does not have (yet).
+    ProofOutOfRange = 68,
+    /// A cosignature of a checkpoint the relay signed with another root or time: the
+    /// cosigner saw a different history.
+    CheckpointMismatch = 69,
     /// The relay's store is full: new tips are refused, reads still work.
     StorageFull = 70,
     /// The relay cannot serve the request right now (shutting down, store error).
@@ -418,6 +426,9 @@ impl ErrorCode {
             Self::UnknownTip => "unknown_tip",
             Self::NotPermitted => "not_permitted",
             Self::BadRequest => "bad_request",
+            Self::UnknownCheckpoint => "unknown_checkpoint",
+            Self::ProofOutOfRange => "proof_out_of_range",
+            Self::CheckpointMismatch => "checkpoint_mismatch",
             Self::StorageFull => "storage_full",
             Self::Unavailable => "unavailable",
             Self::RateLimited => "rate_limited",
@@ -427,7 +438,7 @@ impl ErrorCode {
     }
 
     /// Every code, in numeric order (for documentation and tests).
-    pub const ALL: [ErrorCode; 35] = [
+    pub const ALL: [ErrorCode; 38] = [
         Self::Oversized,
         Self::MalformedEnvelope,
         Self::MalformedCbor,
@@ -458,6 +469,9 @@ impl ErrorCode {
         Self::UnknownTip,
         Self::NotPermitted,
         Self::BadRequest,
+        Self::UnknownCheckpoint,
+        Self::ProofOutOfRange,
+        Self::CheckpointMismatch,
         Self::StorageFull,
         Self::Unavailable,
         Self::RateLimited,

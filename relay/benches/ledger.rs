@@ -50,17 +50,17 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let all = facts();
     let relay_path = dir.path().join("relay.redb");
-    tiprelay::store::bench_fill_ledger(&relay_path, &all).unwrap();
+    tiprelay::storage::bench_fill_ledger(&relay_path, &all).unwrap();
     let client = LocalStore::open(&dir.path().join("client.redb")).unwrap();
     client.put_facts(&all).unwrap();
     drop(all);
 
     let mut g = c.benchmark_group("ledger_1m");
     g.sample_size(10).measurement_time(Duration::from_secs(30)).throughput(Throughput::Elements(N as u64));
-    let db = tiprelay::store::open_read_only(&relay_path).unwrap();
+    let db = tiprelay::storage::open_read_only(&relay_path).unwrap();
     g.bench_function("relay_month_ledger", |b| {
         b.iter(|| {
-            let l = tiprelay::store::ledger(&db, Period::Month, Range::all()).unwrap();
+            let l = tiprelay::storage::ledger(&db, Period::Month, Range::all()).unwrap();
             assert!(!l.rows.is_empty());
         })
     });

@@ -5,7 +5,7 @@ use std::path::Path;
 use tiprelay_proto::audit::{Anchor, BundleHeader};
 
 use crate::config::RelayConfig;
-use crate::store::{self, ExportRange};
+use crate::storage::{self, ExportRange};
 
 /// The roots and CRLs of every authority the relay trusts, for offline verification.
 pub fn anchors(cfg: &RelayConfig) -> anyhow::Result<Vec<Anchor>> {
@@ -17,9 +17,9 @@ pub fn export(cfg: &RelayConfig, range: ExportRange, out: &Path) -> anyhow::Resu
     if out.exists() {
         anyhow::bail!("{} exists already; choose another name", out.display());
     }
-    let db = store::open_read_only(&cfg.store)?;
+    let db = storage::open_read_only(&cfg.store)?;
     let anchors = anchors(cfg)?;
     tiprelay_common::files::write_new(out, |w| {
-        store::export_bundle(&db, range, anchors, w).map_err(anyhow::Error::from)
+        storage::export_bundle(&db, range, anchors, w).map_err(anyhow::Error::from)
     })
 }

@@ -12,5 +12,5 @@ pub mod core;
 pub mod guard;
 pub mod metrics;
 pub mod server;
-pub mod store;
+pub mod storage;
 pub mod tls;

@@ -147,8 +147,8 @@ fn relay_ledger(
         None => Range::from_bounds(since, until),
     }
     .map_err(anyhow::Error::msg)?;
-    let db = tiprelay::store::open_read_only(&cfg.store)?;
-    let ledger = tiprelay::store::ledger(&db, period, range)?;
+    let db = tiprelay::storage::open_read_only(&cfg.store)?;
+    let ledger = tiprelay::storage::ledger(&db, period, range)?;
     if json {
         println!("{}", ledger.to_json());
     } else if csv {
@@ -168,7 +168,7 @@ fn audit_export(
     use tiprelay_common::ledger::Range;
     let cfg = RelayConfig::load(config)?;
     let parse = |s: Option<&str>| s.map(Range::parse_instant).transpose().map_err(anyhow::Error::msg);
-    let range = tiprelay::store::ExportRange { since: parse(since)?, until: parse(until)?, max_checkpoints: None };
+    let range = tiprelay::storage::ExportRange { since: parse(since)?, until: parse(until)?, max_checkpoints: None };
     let header = tiprelay::audit::export(&cfg, range, out)?;
     println!(
         "wrote {}: log {}, entries {}..{} ({}), {} signed checkpoints",

@@ -25,12 +25,13 @@ use tiprelay_proto::{
 };
 
 use crate::config::RelayConfig;
+use crate::core;
 use crate::core::admission::{PendingHandshakes, Refusal};
 use crate::core::authz::{authorize, request_name};
 use crate::core::rejections::{Entry, RejectionLog};
 use crate::guard::{answer_estimate, hold, rate_of, ConnectionSlot, Held, Principals};
 use crate::metrics::{self, JurisdictionLabels, Metrics, OutcomeLabels};
-use crate::store::{self, Event, RecordQuery, Store, StoreError, WriterThread};
+use crate::storage::{self, Event, RecordQuery, Store, StoreError, WriterThread};
 use crate::tls::{self, SharedTrust};
 
 /// Shared state of a running relay.
@@ -164,7 +165,7 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
     store.event(Event {
         principal: Some(relay_id.to_string()),
         detail: Some(detail),
-        ..Event::new("relay_started", store::now())
+        ..Event::new("relay_started", storage::now())
     });
     info!(relay = %relay_id, addr = %local_addr, store = %config.store.display(), "relay listening");
     let shutdown = CancellationToken::new();
@@ -249,7 +250,7 @@ async fn run(
     flush_refusals(&state).await;
     state
         .store
-        .event(Event { principal: Some(state.relay_id.to_string()), ..Event::new("relay_stopped", store::now()) });
+        .event(Event { principal: Some(state.relay_id.to_string()), ..Event::new("relay_stopped", storage::now()) });
     // Sign the log's end, so an export after shutdown is covered.
     if let Err(e) = state.store.checkpoint().await {
         warn!(error = %e, "final audit checkpoint failed");
@@ -306,7 +307,7 @@ async fn reload_trust(state: Arc<State>) {
                 reloads("ok");
                 state.trust.set(t);
                 info!("trust material reloaded (roots and CRLs)");
-                state.store.event(Event::new("trust_reloaded", store::now()));
+                state.store.event(Event::new("trust_reloaded", storage::now()));
             }
             Err(e) => {
                 warn!(error = %e, "changed trust files are unusable; keeping the previous ones");
@@ -338,8 +339,8 @@ async fn retention(state: Arc<State>) {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
         }
         let keep_ms = state.config.retention_days.saturating_mul(86_400_000);
-        let now = store::now().as_unix_ms();
-        let cutoff = tiprelay_proto::Timestamp::from_unix_ms(now.saturating_sub(keep_ms)).unwrap_or(store::now());
+        let now = storage::now().as_unix_ms();
+        let cutoff = tiprelay_proto::Timestamp::from_unix_ms(now.saturating_sub(keep_ms)).unwrap_or(storage::now());
         match state.store.purge(cutoff).await {
             Ok(0) => {}
             Ok(n) => info!(purged = n, "retention: purged acknowledged tip bodies"),
@@ -367,7 +368,7 @@ fn crl_floors(store: &Store, trust: &tiprelay_proto::TrustStore) -> anyhow::Resu
 
 /// Warns about CRLs past their nextUpdate, loudly about those past the grace (refused).
 fn warn_stale_crls(trust: &tiprelay_proto::TrustStore) {
-    let now = store::now();
+    let now = storage::now();
     let expired = trust.expired_crls(now);
     for (a, next) in trust.stale_crls(now) {
         if expired.iter().any(|(e, _)| *e == a) {
@@ -425,7 +426,7 @@ fn handshake_failure(e: &quinn::ConnectionError) -> String {
 fn unauthenticated(state: &State, kind: &str, code: String) {
     let mut log = state.rejections();
     if log.unauthenticated(std::time::Instant::now()) {
-        let mut ev = Event::new(kind, store::now());
+        let mut ev = Event::new(kind, storage::now());
         ev.code = Some(code.chars().take(200).collect());
         if !state.store.try_event(ev) {
             log.suppress_unauthenticated();
@@ -455,14 +456,14 @@ async fn flush_refusals(state: &State) {
                 principal: Some(principal),
                 code: Some(code),
                 seq: Some(n),
-                ..Event::new("rejected_repeated", store::now())
+                ..Event::new("rejected_repeated", storage::now())
             };
             let _ = state.store.event_wait(ev).await;
         }
         if flush.unauthenticated_suppressed > 0 {
             let ev = Event {
                 seq: Some(flush.unauthenticated_suppressed),
-                ..Event::new("auth_failed_suppressed", store::now())
+                ..Event::new("auth_failed_suppressed", storage::now())
             };
             let _ = state.store.event_wait(ev).await;
         }
@@ -698,7 +699,7 @@ async fn stream(
         &[],
         peer.identity.authority(),
         CertUsage::TlsClient,
-        store::now(),
+        storage::now(),
     ) {
         let w = proto_error(&e);
         reject(&state, &peer, None, &w);
@@ -785,7 +786,7 @@ fn reject(state: &State, peer: &Peer, tip: Option<String>, e: &WireError) {
     if log.authenticated(&identity, &e.name, std::time::Instant::now()) == Entry::Aggregated {
         return;
     }
-    let mut ev = Event::new("rejected", store::now());
+    let mut ev = Event::new("rejected", storage::now());
     ev.principal = Some(identity.clone());
     ev.tip = tip;
     ev.code = Some(e.name.clone());
@@ -867,7 +868,7 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
             Response::Status {
                 relay: state.relay_id.to_string(),
                 you: peer.identity.to_string(),
-                time: store::now().as_unix_ms(),
+                time: storage::now().as_unix_ms(),
                 pending,
             }
         }
@@ -960,9 +961,7 @@ fn concerns(e: &tiprelay_proto::audit::AuditEntry, peer: &Peer) -> bool {
 
 async fn cosign(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<Response, Rejection> {
     let (v, envelope) = verify_off_thread::<tiprelay_proto::Cosignature>(state, envelope).await?;
-    if v.signer != peer.identity {
-        return Err((None, not_yours("cosignature", &v.signer, peer)));
-    }
+    core::tips::bound("cosignature", &v.signer, &peer.identity).map_err(|e| (None, e))?;
     let (size, root) = (v.message.size, v.message.root);
     match state.store.cosign(v.message, envelope).await {
         Ok(()) => {
@@ -973,21 +972,12 @@ async fn cosign(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Resu
     }
 }
 
-fn not_yours(what: &str, signer: &PrincipalId, peer: &Peer) -> WireError {
-    WireError::new(
-        ErrorCode::IdentityMismatch,
-        format!("the {what} is signed by {signer} but this connection is authenticated as {}", peer.identity),
-    )
-}
-
 async fn feedback(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<Response, Rejection> {
     let (v, envelope) = verify_off_thread::<Feedback>(state, envelope).await?;
     let fb = v.message;
     let tip = Some(fb.tip.to_string());
     let span = info_span!("feedback", id = %fb.id, tip = %fb.tip, outcome = %fb.outcome.as_str(), digest = %v.digest);
-    if v.signer != peer.identity {
-        return Err((tip, not_yours("feedback", &v.signer, peer)));
-    }
+    core::tips::bound("feedback", &v.signer, &peer.identity).map_err(|e| (tip.clone(), e))?;
     if !state.config.pair_allowed(fb.from, fb.to) {
         return Err((
             tip,
@@ -1009,9 +999,7 @@ async fn statement(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> R
     let st = v.message;
     let id = Some(st.id.to_string());
     let span = info_span!("statement", id = %st.id, from = %st.jurisdiction, to = %st.counterpart, digest = %v.digest);
-    if v.signer != peer.identity {
-        return Err((id, not_yours("statement", &v.signer, peer)));
-    }
+    core::tips::bound("statement", &v.signer, &peer.identity).map_err(|e| (id.clone(), e))?;
     if !state.config.jurisdictions.contains(&st.counterpart) {
         return Err((
             id,
@@ -1052,7 +1040,7 @@ async fn verify_off_thread<M: tiprelay_proto::Message + Send + 'static>(
 ) -> Result<(tiprelay_proto::Verified<M>, Vec<u8>), Rejection> {
     let trust = state.trust.get();
     let (verified, envelope) =
-        tokio::task::spawn_blocking(move || (verify::<M>(&envelope, &trust, store::now()), envelope))
+        tokio::task::spawn_blocking(move || (verify::<M>(&envelope, &trust, storage::now()), envelope))
             .await
             .map_err(|_| (None, WireError::new(ErrorCode::Unavailable, "verification task failed")))?;
     Ok((verified.map_err(|e| (None, proto_error(&e)))?, envelope))
@@ -1086,42 +1074,23 @@ fn check_tip(
     let checked = verify_parsed(parsed, trust, now).map_err(|e| (None, proto_error(&e))).and_then(|v| {
         let tip = v.message;
         let id = Some(tip.id.to_string());
-        if v.signer != peer.identity {
-            return Err((
-                id,
-                WireError::new(
-                    ErrorCode::IdentityMismatch,
-                    format!(
-                        "the tip is signed by {} but this connection is authenticated as {}; principals submit \
-                         only their own tips",
-                        v.signer, peer.identity
-                    ),
-                ),
-            ));
+        let checks = core::tips::bound("tip", &v.signer, &peer.identity).and_then(|()| {
+            core::tips::routed(
+                &tip,
+                |j| state.config.jurisdictions.contains(&j),
+                |f, t| state.config.pair_allowed(f, t),
+            )
+        });
+        match checks {
+            Ok(()) => Ok(Checked::Write(Box::new(tip), v.digest, envelope)),
+            Err(e) => Err((id, e)),
         }
-        if !state.config.jurisdictions.contains(&tip.to) {
-            return Err((
-                id,
-                WireError::new(
-                    ErrorCode::UnknownJurisdiction,
-                    format!("{} is not a jurisdiction served by this relay", tip.to),
-                ),
-            ));
-        }
-        if !state.config.pair_allowed(tip.from, tip.to) {
-            return Err((
-                id,
-                WireError::new(
-                    ErrorCode::PairNotAllowed,
-                    format!("{} → {} is not a configured pair", tip.from, tip.to),
-                ),
-            ));
-        }
-        Ok(Checked::Write(Box::new(tip), v.digest, envelope))
     });
     match checked {
         Err(rejection) if own => match state.store.tip(from, id.as_bytes()) {
-            Ok(Some(rec)) if rec.digest == digest.0 => Ok(Checked::Replay(rec.receipt)),
+            Ok(Some(rec)) if core::tips::replay_answers(own, Some(&rec.digest), &digest) => {
+                Ok(Checked::Replay(rec.receipt))
+            }
             _ => Err(rejection),
         },
         other => other,
@@ -1133,7 +1102,7 @@ async fn check_tips(state: &Arc<State>, peer: &Arc<Peer>, envelopes: Vec<Vec<u8>
     let n = envelopes.len();
     let (st, p) = (state.clone(), peer.clone());
     let checked = tokio::task::spawn_blocking(move || {
-        let (trust, now) = (st.trust.get(), store::now());
+        let (trust, now) = (st.trust.get(), storage::now());
         envelopes.into_iter().map(|e| check_tip(&st, &p, &trust, now, e)).collect::<Vec<_>>()
     })
     .await;
@@ -1209,15 +1178,7 @@ fn check_ack(
     envelope: Vec<u8>,
 ) -> Result<(DeliveryAck, Vec<u8>), Rejection> {
     let v = verify::<DeliveryAck>(&envelope, trust, now).map_err(|e| (None, proto_error(&e)))?;
-    if v.signer != peer.identity {
-        return Err((
-            Some(v.message.tip.to_string()),
-            WireError::new(
-                ErrorCode::IdentityMismatch,
-                format!("the ack is signed by {} but this connection is authenticated as {}", v.signer, peer.identity),
-            ),
-        ));
-    }
+    core::tips::bound("ack", &v.signer, &peer.identity).map_err(|e| (Some(v.message.tip.to_string()), e))?;
     Ok((v.message, envelope))
 }
 
@@ -1227,7 +1188,7 @@ async fn ack_tips(state: &Arc<State>, peer: &Arc<Peer>, envelopes: Vec<Vec<u8>>)
     let n = envelopes.len();
     let (st, p) = (state.clone(), peer.clone());
     let checked = tokio::task::spawn_blocking(move || {
-        let (trust, now) = (st.trust.get(), store::now());
+        let (trust, now) = (st.trust.get(), storage::now());
         envelopes.into_iter().map(|e| check_ack(&p, &trust, now, e)).collect::<Vec<_>>()
     })
     .await
@@ -1305,7 +1266,7 @@ async fn subscribe(state: Arc<State>, peer: Arc<Peer>, mut send: SendStream) {
         if state
             .trust
             .get()
-            .verify_cert(&peer.tls_cert, &[], peer.identity.authority(), CertUsage::TlsClient, store::now())
+            .verify_cert(&peer.tls_cert, &[], peer.identity.authority(), CertUsage::TlsClient, storage::now())
             .is_err()
         {
             break;

@@ -4,7 +4,10 @@
 //! unit-tested without sockets.
 
 pub mod admission;
+pub mod audit;
 pub mod authz;
 pub mod bucket;
+pub mod delivery;
 pub mod export;
 pub mod rejections;
+pub mod tips;

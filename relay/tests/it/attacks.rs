@@ -164,7 +164,7 @@ async fn silent_handshakes_after_retry_do_not_lock_principals_out() {
 fn audit_entries(w: &World) -> Vec<tiprelay_proto::audit::AuditEntry> {
     let cfg = tiprelay::config::RelayConfig::load(&w.path().join("pki/relay.toml")).unwrap();
     let out = w.path().join(format!("export-{}.bundle", ms_now()));
-    tiprelay::audit::export(&cfg, tiprelay::store::ExportRange::default(), &out).unwrap();
+    tiprelay::audit::export(&cfg, tiprelay::storage::ExportRange::default(), &out).unwrap();
     let mut all = Vec::new();
     let f = std::fs::File::open(&out).unwrap();
     tiprelay_proto::audit::verify_bundle(std::io::BufReader::new(f), None, |e| all.push(e.clone())).unwrap();
@@ -557,7 +557,7 @@ async fn non_reading_fetch_streams_keep_relay_memory_bounded() {
     // The backlog, written straight into the relay's store (signed tips, real receipts).
     {
         let relay_signer = files::read_signer(&cfg.signing_key, &cfg.signing_cert).unwrap();
-        let (store, writer) = tiprelay::store::Store::open(
+        let (store, writer) = tiprelay::storage::Store::open(
             &cfg.store,
             relay_signer,
             cfg.jurisdictions.iter().copied(),

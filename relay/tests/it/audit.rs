@@ -6,7 +6,7 @@ use std::net::UdpSocket;
 use crate::common::*;
 use tiprelay::config::RelayConfig;
 use tiprelay::server;
-use tiprelay::store::ExportRange;
+use tiprelay::storage::ExportRange;
 use tiprelay_client::{Client, ClientConfig, ClientError};
 use tiprelay_proto::audit::{verify_bundle, Place};
 use tiprelay_proto::wire::{Request, Response};
@@ -65,7 +65,14 @@ async fn receipts_are_provable_and_both_sides_cosign_one_head() {
     let Response::Proof { entry, .. } = r else { panic!("{r:?}") };
     assert!(entry.is_none(), "relay_started concerns no jurisdiction");
     // A consistency proof from 0 is refused with a typed error.
-    assert_eq!(refused_code(c.request(&Request::Consistency { old: 0, new: 3 }).await), ErrorCode::UnknownTip as u16);
+    assert_eq!(
+        refused_code(c.request(&Request::Consistency { old: 0, new: 3 }).await),
+        ErrorCode::ProofOutOfRange as u16
+    );
+    assert_eq!(
+        refused_code(c.request(&Request::Inclusion { index: 5, size: 1_000_000 }).await),
+        ErrorCode::ProofOutOfRange as u16
+    );
     c.close().await;
     cu.close().await;
 
@@ -256,7 +263,7 @@ async fn two_histories_shown_to_mx_and_us_are_caught_by_cosigning() {
     let us_a = w.client("US", "analyst");
     let ca = connect(&us_a).await;
     let code = refused_code(ca.request(&Request::Cosign { envelope: env }).await);
-    assert!([ErrorCode::NotPermitted as u16, ErrorCode::UnknownTip as u16].contains(&code), "code {code}");
+    assert!([ErrorCode::CheckpointMismatch as u16, ErrorCode::UnknownCheckpoint as u16].contains(&code), "code {code}");
     ca.close().await;
 
     // And when the US client (which verified and cosigned B) meets A, it raises the alarm.

@@ -179,7 +179,7 @@ async fn kill_minus_nine_loses_no_receipted_tip_and_delivers_none_twice() {
     conn.close().await;
     let out = dir.path().join("after-crashes.bundle");
     let relay_cfg = tiprelay::config::RelayConfig::load(&rt).unwrap();
-    tiprelay::audit::export(&relay_cfg, tiprelay::store::ExportRange::default(), &out).unwrap();
+    tiprelay::audit::export(&relay_cfg, tiprelay::storage::ExportRange::default(), &out).unwrap();
     let mut accepted: std::collections::HashMap<u64, String> = Default::default();
     let f = std::fs::File::open(&out).unwrap();
     let report = tiprelay_proto::audit::verify_bundle(std::io::BufReader::new(f), Some(c0.trust()), |e| {

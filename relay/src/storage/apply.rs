@@ -1,0 +1,438 @@
+//! The relay's write transactions other than tip acceptance (which the writer's preparer
+//! decides, see [`super::writer`]): acks, feedback, statements, first deliveries, retention,
+//! checkpoints and cosignatures, and the audit log they append to. Written once against
+//! [`WriteTables`]; the rules themselves are in [`crate::core`].
+
+use tiprelay_proto::audit::SignedCheckpoint;
+use tiprelay_proto::merkle::{self, LeafSource, MerkleError};
+use tiprelay_proto::{
+    Checkpoint, Cosignature, DeliveryAck, Digest, Feedback, Jurisdiction, LedgerStatement, Signer, Subject, Timestamp,
+    TipFacts, TipId,
+};
+
+use super::counters::{NEXT_ACK, NEXT_EVENT, NEXT_STATEMENT};
+use super::{
+    now, Event, NoticeRecord, ReadTables, StatementRecord, StoreError, Submitted, TipKey, TipRecord, WriteTables,
+};
+use crate::core::{audit as rules, delivery, tips};
+
+/// What one transaction did, applied to the metrics only once it is durable.
+#[derive(Default, Debug)]
+pub struct Tally {
+    /// Audit entries appended.
+    pub appended: u64,
+    /// (from, to) of each newly accepted tip.
+    pub accepted: Vec<(String, String)>,
+    /// (from, to) of each first delivery.
+    pub delivered: Vec<(String, String)>,
+    /// `to` of each first acknowledgement.
+    pub acked: Vec<String>,
+}
+
+/// Increments a counter; returns its value before.
+pub fn next(t: &mut dyn WriteTables, counter: &str) -> Result<u64, StoreError> {
+    let n = t.counter(counter)?.unwrap_or(0);
+    t.set_counter(counter, n + 1)?;
+    Ok(n)
+}
+
+/// Raises a counter to at least `v`.
+pub fn raise(t: &mut dyn WriteTables, key: &str, v: u64) -> Result<(), StoreError> {
+    if t.counter(key)?.is_none_or(|o| v > o) {
+        t.set_counter(key, v)?;
+    }
+    Ok(())
+}
+
+/// The canonical bytes of an audit entry at `index` (sanitized: bounded, no control characters).
+pub fn entry_bytes(e: &Event, index: u64) -> Vec<u8> {
+    let clean = |s: &Option<String>| {
+        s.as_ref().map(|x| x.chars().take(300).map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect::<String>())
+    };
+    Event {
+        index,
+        kind: clean(&Some(e.kind.clone())).unwrap_or_default(),
+        time: e.time,
+        principal: clean(&e.principal),
+        from: clean(&e.from),
+        to: clean(&e.to),
+        tip: clean(&e.tip),
+        category: clean(&e.category),
+        digest: clean(&e.digest),
+        seq: e.seq,
+        code: clean(&e.code),
+        subject: clean(&e.subject),
+        outcome: clean(&e.outcome),
+        detail: clean(&e.detail),
+    }
+    .encode()
+}
+
+/// Stores entry `index` and its Merkle leaf, and completes every node it finishes.
+pub fn put_leaf(t: &mut dyn WriteTables, index: u64, bytes: &[u8]) -> Result<(), StoreError> {
+    #[cfg(feature = "bench-no-audit")]
+    if !super::writer::bench::audit_enabled() {
+        return Ok(());
+    }
+    t.put_audit_entry(index, bytes)?;
+    let mut h = merkle::leaf_hash(bytes);
+    t.put_audit_node(0, index, &h)?;
+    // Leaf i completes the node at level l+1 when its index at level l is odd.
+    let (mut level, mut idx) = (0u8, index);
+    while idx % 2 == 1 {
+        let left = node(t, level, idx - 1)?;
+        h = merkle::node_hash(&left, &h);
+        level += 1;
+        idx /= 2;
+        t.put_audit_node(level, idx, &h)?;
+    }
+    Ok(())
+}
+
+/// A stored Merkle node (missing: the store is damaged).
+pub fn node(t: &(impl ReadTables + ?Sized), level: u8, idx: u64) -> Result<Digest, StoreError> {
+    t.audit_node(level, idx)?.ok_or_else(|| StoreError::Corrupt(format!("Merkle node ({level}, {idx}) is missing")))
+}
+
+/// The audit tree as a [`LeafSource`] for proofs and roots (O(log n) lookups).
+pub struct Nodes<'a, T: ReadTables + ?Sized>(pub &'a T);
+
+impl<T: ReadTables + ?Sized> LeafSource for Nodes<'_, T> {
+    fn leaf(&self, index: u64) -> Result<Digest, MerkleError> {
+        node(self.0, 0, index).map_err(|e| MerkleError::Source(e.to_string()))
+    }
+
+    fn subtree(&self, start: u64, len: u64) -> Result<Digest, MerkleError> {
+        if len == 0 {
+            return Ok(merkle::empty_root());
+        }
+        if len.is_power_of_two() && start % len == 0 {
+            let level = len.trailing_zeros() as u8;
+            return node(self.0, level, start >> level).map_err(|e| MerkleError::Source(e.to_string()));
+        }
+        // Split like RFC 9162: the largest power of two smaller than len.
+        let k = 1u64 << (63 - (len - 1).leading_zeros());
+        let left = self.subtree(start, k)?;
+        let right = self.subtree(start + k, len - k)?;
+        Ok(merkle::node_hash(&left, &right))
+    }
+}
+
+/// Appends an audit entry at the next index; returns the index.
+pub fn append_event(t: &mut dyn WriteTables, tally: &mut Tally, e: &Event) -> Result<u64, StoreError> {
+    let i = next(t, NEXT_EVENT)?;
+    put_leaf(t, i, &entry_bytes(e, i))?;
+    tally.appended += 1;
+    Ok(i)
+}
+
+/// The cosignatures of a checkpoint with it.
+fn signed(t: &dyn WriteTables, size: u64, env: Vec<u8>) -> Result<SignedCheckpoint, StoreError> {
+    Ok(SignedCheckpoint { checkpoint: env, cosignatures: t.cosignatures(size)? })
+}
+
+/// Signs a checkpoint of the current log if it grew by at least `min_new` entries since
+/// the last one; returns the newest checkpoint.
+pub fn checkpoint(
+    t: &mut dyn WriteTables,
+    signer: &Signer,
+    min_new: u64,
+    at: Timestamp,
+) -> Result<Option<SignedCheckpoint>, StoreError> {
+    #[cfg(feature = "bench-no-audit")]
+    if !super::writer::bench::audit_enabled() {
+        return Ok(None);
+    }
+    let size = t.counter(NEXT_EVENT)?.unwrap_or(0);
+    let last = t.last_checkpoint()?;
+    if !rules::checkpoint_due(size, last.as_ref().map_or(0, |l| l.0), min_new) {
+        return match last {
+            Some((k, v)) => Ok(Some(signed(t, k, v)?)),
+            None => Ok(None),
+        };
+    }
+    let root = Nodes(&*t).subtree(0, size).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let cp = Checkpoint { log: signer.identity().to_string(), size, root, time: at, relay: signer.identity().clone() };
+    let env = signer.sign(&cp).map_err(|e| StoreError::Failed(format!("cannot sign the checkpoint: {e}")))?;
+    t.put_checkpoint(size, &env)?;
+    Ok(Some(SignedCheckpoint { checkpoint: env, cosignatures: Vec::new() }))
+}
+
+/// Stores a cosignature of a checkpoint the relay signed (idempotent per cosigner and size).
+pub fn cosign(t: &mut dyn WriteTables, cs: &Cosignature, envelope: &[u8]) -> Result<(), StoreError> {
+    let cp = match t.checkpoint(cs.size)? {
+        Some(env) => {
+            Some(tiprelay_proto::parse::<Checkpoint>(&env).map_err(|e| StoreError::Corrupt(e.to_string()))?.message)
+        }
+        None => None,
+    };
+    rules::cosignature_fits(cp.as_ref(), cs)?;
+    let by = cs.by.to_string();
+    if t.cosigned(cs.size, &by)? {
+        return Ok(());
+    }
+    // Not logged as an entry: a cosignature is a signed artifact of its own (exported with
+    // its checkpoint), and logging it would move the log past the checkpoint that the
+    // other jurisdiction is about to cosign.
+    t.put_cosignature(cs.size, &by, envelope)
+}
+
+/// Rewrites one tip's ledger facts.
+fn update_facts(
+    t: &mut dyn WriteTables,
+    from: Jurisdiction,
+    id: &TipId,
+    accepted: u64,
+    change: impl FnOnce(&mut TipFacts),
+) -> Result<(), StoreError> {
+    let idb = id.as_bytes();
+    let Some(packed) = t.facts(accepted, from.as_str(), idb)? else {
+        return Ok(());
+    };
+    let mut f = TipFacts::unpack(from, *id, &packed).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    change(&mut f);
+    t.put_facts(accepted, from.as_str(), idb, &f.pack())
+}
+
+fn stored(rec: &TipRecord) -> delivery::Stored<'_> {
+    delivery::Stored { digest: &rec.digest, seq: rec.seq, to: &rec.to, author: &rec.author }
+}
+
+/// Records a verified ack: moves the acknowledging principal's cursor; on the tip's first
+/// ack, a notice to its author, the author's quota released and an `acked` entry. Returns
+/// whether it was the first.
+pub fn ack(t: &mut dyn WriteTables, tally: &mut Tally, ack: &DeliveryAck, envelope: &[u8]) -> Result<bool, StoreError> {
+    let (from, id) = (ack.from.as_str(), ack.tip.as_bytes().as_slice());
+    let rec = t.tip(from, id)?;
+    delivery::ack_matches(rec.as_ref().map(stored), ack)?;
+    let Some(rec) = rec else {
+        return Err(StoreError::Failed("ack rule passed without a tip".into()));
+    };
+    let at = now();
+    let p = ack.by.to_string();
+    let c = t.cursor(&p, from)?;
+    if delivery::ack_step(c, ack.seq, t.acked_above(&p, from, ack.seq)?) == delivery::AckStep::Record {
+        t.put_acked_above(&p, from, ack.seq, at.as_unix_ms())?;
+        let c = delivery::advance(c, |s| t.take_acked_above(&p, from, s))?;
+        t.set_cursor(&p, from, c)?;
+    }
+    if t.first_ack(from, id)?.is_some() {
+        return Ok(false);
+    }
+    let index = next(t, NEXT_ACK)? + 1;
+    t.put_first_ack(from, id, index, at.as_unix_ms())?;
+    // The tip no longer counts against its author's pending quota.
+    let size = rec.envelope.as_ref().map_or(0, |e| e.len() as u64);
+    let pending = t.author_pending(&rec.author)?;
+    t.set_author_pending(&rec.author, pending.saturating_sub(size))?;
+    tally.acked.push(rec.to.clone());
+    t.put_notice(&rec.author, index, &NoticeRecord { envelope: envelope.to_vec(), receipt: None })?;
+    update_facts(t, ack.from, &ack.tip, rec.accepted, |f| {
+        f.acked = Some(at);
+        f.delivered.get_or_insert(at);
+    })?;
+    let event = Event {
+        principal: Some(p),
+        from: Some(from.into()),
+        to: Some(rec.to.clone()),
+        tip: Some(ack.tip.to_string()),
+        digest: Some(ack.digest.to_hex()),
+        seq: Some(ack.seq),
+        ..Event::new("acked", at)
+    };
+    append_event(t, tally, &event)?;
+    Ok(true)
+}
+
+/// A resubmitted feedback or statement: the original receipt if the bytes are the same.
+fn duplicate_or_conflict(
+    old: StatementRecord,
+    digest: Digest,
+    id: &TipId,
+    from: Jurisdiction,
+) -> Result<Submitted, StoreError> {
+    if old.digest == digest.0 {
+        let seq = tiprelay_proto::parse::<tiprelay_proto::Receipt>(&old.receipt).map(|p| p.message.seq).unwrap_or(0);
+        return Ok(Submitted { receipt: old.receipt, duplicate: true, seq });
+    }
+    Err(StoreError::Conflict { id: id.to_string(), from: from.to_string(), existing: tips::hex(&old.digest) })
+}
+
+/// Signs the relay's receipt for what the next audit entry will record (writes nothing).
+#[allow(clippy::too_many_arguments)]
+fn sign_receipt(
+    t: &dyn WriteTables,
+    signer: &Signer,
+    subject: Subject,
+    id: TipId,
+    dir: (Jurisdiction, Jurisdiction),
+    digest: Digest,
+    seq: u64,
+    accepted: Timestamp,
+) -> Result<Vec<u8>, StoreError> {
+    let log_index = t.counter(NEXT_EVENT)?.unwrap_or(0);
+    let r = tips::receipt(subject, id, dir, digest, seq, accepted, log_index, signer.identity());
+    signer.sign(&r).map_err(|e| StoreError::Failed(format!("cannot sign the receipt: {e}")))
+}
+
+/// Accepts a verified feedback (or finds the earlier one): its receipt, a notice to the
+/// tip's author, the tip's ledger facts and a `feedback` entry.
+pub fn feedback(
+    t: &mut dyn WriteTables,
+    tally: &mut Tally,
+    signer: &Signer,
+    fb: &Feedback,
+    digest: Digest,
+    envelope: Vec<u8>,
+) -> Result<Submitted, StoreError> {
+    let (w, fid) = (fb.to.as_str(), fb.id.as_bytes().as_slice());
+    if let Some(old) = t.feedback_record(w, fid)? {
+        return duplicate_or_conflict(old, digest, &fb.id, fb.to);
+    }
+    let rec = t.tip(fb.from.as_str(), fb.tip.as_bytes())?;
+    delivery::feedback_allowed(rec.as_ref().map(stored), fb)?;
+    let Some(rec) = rec else {
+        return Err(StoreError::Failed("feedback rule passed without a tip".into()));
+    };
+    let seq = next(t, &format!("feedback_seq:{}:{}", fb.from, fb.to))? + 1;
+    let accepted = now();
+    let receipt = sign_receipt(t, signer, Subject::Feedback, fb.id, (fb.from, fb.to), digest, seq, accepted)?;
+    append_event(
+        t,
+        tally,
+        &Event {
+            principal: Some(fb.by.to_string()),
+            from: Some(fb.from.to_string()),
+            to: Some(fb.to.to_string()),
+            tip: Some(fb.tip.to_string()),
+            digest: Some(digest.to_hex()),
+            seq: Some(seq),
+            subject: Some(fb.id.to_string()),
+            outcome: Some(fb.outcome.as_str().into()),
+            ..Event::new("feedback", accepted)
+        },
+    )?;
+    let stored = StatementRecord { digest: digest.0.to_vec(), envelope: Vec::new(), receipt: receipt.clone() };
+    t.put_feedback(w, fid, &stored)?;
+    let index = next(t, NEXT_ACK)? + 1;
+    t.put_notice(&rec.author, index, &NoticeRecord { envelope, receipt: Some(receipt.clone()) })?;
+    update_facts(t, fb.from, &fb.tip, rec.accepted, |f| f.add_feedback(fb.outcome, accepted))?;
+    Ok(Submitted { receipt, duplicate: false, seq })
+}
+
+/// Accepts a verified ledger statement (or finds the earlier one), forwarded to the counterpart.
+pub fn statement(
+    t: &mut dyn WriteTables,
+    tally: &mut Tally,
+    signer: &Signer,
+    st: &LedgerStatement,
+    digest: Digest,
+    envelope: Vec<u8>,
+) -> Result<Submitted, StoreError> {
+    let (sj, cp, sid) = (st.jurisdiction.as_str(), st.counterpart.as_str(), st.id.as_bytes().as_slice());
+    if let Some(index) = t.statement_index(sj, sid)? {
+        let old = t
+            .statement(cp, index)?
+            .ok_or_else(|| StoreError::Corrupt("a statement index without its statement".into()))?;
+        return duplicate_or_conflict(old, digest, &st.id, st.jurisdiction);
+    }
+    let seq = next(t, &format!("statement_seq:{sj}:{cp}"))? + 1;
+    let accepted = now();
+    let receipt =
+        sign_receipt(t, signer, Subject::Statement, st.id, (st.jurisdiction, st.counterpart), digest, seq, accepted)?;
+    append_event(
+        t,
+        tally,
+        &Event {
+            principal: Some(st.by.to_string()),
+            from: Some(sj.into()),
+            to: Some(cp.into()),
+            digest: Some(digest.to_hex()),
+            seq: Some(seq),
+            subject: Some(st.id.to_string()),
+            ..Event::new("statement", accepted)
+        },
+    )?;
+    let index = next(t, NEXT_STATEMENT)? + 1;
+    let stored = StatementRecord { digest: digest.0.to_vec(), envelope, receipt: receipt.clone() };
+    t.put_statement(sj, sid, cp, index, &stored)?;
+    Ok(Submitted { receipt, duplicate: false, seq })
+}
+
+/// Marks first deliveries (tips already marked are skipped).
+pub fn delivered(
+    t: &mut dyn WriteTables,
+    tally: &mut Tally,
+    principal: &str,
+    keys: &[TipKey],
+) -> Result<(), StoreError> {
+    for (from, id) in keys {
+        let Some(rec) = t.tip(from.as_str(), id)? else {
+            continue;
+        };
+        let Ok(tip_id) = TipId::from_bytes(*id) else {
+            continue;
+        };
+        let at = now();
+        let mut first = false;
+        update_facts(t, *from, &tip_id, rec.accepted, |f| {
+            if f.delivered.is_none() {
+                f.delivered = Some(at);
+                first = true;
+            }
+        })?;
+        if first {
+            tally.delivered.push((from.to_string(), rec.to.clone()));
+            append_event(
+                t,
+                tally,
+                &Event {
+                    principal: Some(principal.into()),
+                    from: Some(from.to_string()),
+                    to: Some(rec.to.clone()),
+                    tip: Some(tip_id.to_string()),
+                    digest: Some(tips::hex(&rec.digest)),
+                    seq: Some(rec.seq),
+                    ..Event::new("delivered", at)
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Purges the bodies of tips first acknowledged before `cutoff` whose every known receiver
+/// acknowledged them (at most 10,000 per call); returns how many.
+pub fn purge(t: &mut dyn WriteTables, tally: &mut Tally, cutoff: u64) -> Result<u64, StoreError> {
+    let mut n = 0;
+    for (from, id, at) in t.acked_before(cutoff, 10_000)? {
+        let Some(mut rec) = t.tip(&from, &id)? else {
+            t.forget_acked_at(&from, &id)?;
+            continue;
+        };
+        let prefix = format!("tiprelay://{}/", rec.to);
+        let mut acked = Vec::new();
+        for (p, c) in t.cursors_of(&from, &prefix)? {
+            acked.push(delivery::has_acked(c, rec.seq, t.acked_above(&p, &from, rec.seq)?));
+        }
+        if !delivery::purgeable(at, cutoff, acked.into_iter()) {
+            // Kept (with its first-ack time) until every analyst of the recipient
+            // jurisdiction the relay has seen has acknowledged it.
+            continue;
+        }
+        if rec.envelope.take().is_some() {
+            t.put_tip(&from, &id, &rec)?;
+            let event = Event {
+                from: Some(from.clone()),
+                to: Some(rec.to.clone()),
+                digest: Some(tips::hex(&rec.digest)),
+                seq: Some(rec.seq),
+                ..Event::new("purged", now())
+            };
+            append_event(t, tally, &event)?;
+            n += 1;
+        }
+        t.forget_acked_at(&from, &id)?;
+    }
+    Ok(n)
+}
