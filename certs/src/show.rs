@@ -81,7 +81,7 @@ pub fn show(path: &Path, now: Timestamp) -> Result<Vec<Shown>, CertsError> {
 }
 
 fn show_cert(der: &[u8], now: Timestamp) -> Result<Shown, String> {
-    let s = summarize_certificate(der)?;
+    let s = summarize_certificate(der).map_err(|e| e.to_string())?;
     let status = if now > s.not_after {
         "expired"
     } else if now < s.not_before {

@@ -229,7 +229,7 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
         }
         AuditCmd::Log { bundle, since, until, from, to, category, event, principal, json, csv } => {
             let cfg = open_config(config)?;
-            let range = Range::from_bounds(since.as_deref(), until.as_deref()).map_err(anyhow::Error::msg)?;
+            let range = Range::from_bounds(since.as_deref(), until.as_deref())?;
             let keep = |e: &AuditEntry| {
                 range.contains(Timestamp::from_unix_ms(e.time).unwrap_or(range.start))
                     && from.as_ref().is_none_or(|f| e.from.as_ref() == Some(f))

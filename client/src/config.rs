@@ -58,6 +58,38 @@ struct RawTrust {
     crl: String,
 }
 
+/// Why a client configuration was refused. Every message names the file, and the key when
+/// one is at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientConfigError {
+    /// The file cannot be read.
+    #[error("cannot read the configuration {path}: {error}")]
+    Read {
+        /// The configuration file.
+        path: PathBuf,
+        /// The OS error (part of the message, so not also a `source`).
+        error: std::io::Error,
+    },
+    /// Not TOML, or not a client's tables and keys (an unknown key is refused).
+    #[error("{path}: {error}")]
+    Syntax {
+        /// The configuration file.
+        path: PathBuf,
+        /// The parser's error (part of the message, so not also a `source`).
+        error: toml::de::Error,
+    },
+    /// A key whose value is invalid, or a required entry that is missing.
+    #[error("{path}: key `{key}`: {why}")]
+    Key {
+        /// The configuration file.
+        path: PathBuf,
+        /// The key, e.g. `relay.address` or `trust[0].ca`.
+        key: String,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
 /// A validated client configuration.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -94,16 +126,18 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// Reads and validates a configuration file; every error names the key.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
+    pub fn load(path: &Path) -> Result<Self, ClientConfigError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read the configuration {}: {e}", path.display()))?;
-        let raw: Raw = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let bad = |key: &str, why: String| anyhow::anyhow!("{}: key `{key}`: {why}", path.display());
+            .map_err(|error| ClientConfigError::Read { path: path.to_path_buf(), error })?;
+        let raw: Raw =
+            toml::from_str(&text).map_err(|error| ClientConfigError::Syntax { path: path.to_path_buf(), error })?;
+        let bad =
+            |key: &str, why: String| ClientConfigError::Key { path: path.to_path_buf(), key: key.to_owned(), why };
         let principal: PrincipalId = raw.principal.parse().map_err(|e| bad("principal", format!("{e}")))?;
         let jurisdiction = principal
             .jurisdiction()
             .ok_or_else(|| bad("principal", "a client is an analyst or a feed of a jurisdiction".into()))?;
-        let file = |key: &str, v: &str| -> anyhow::Result<PathBuf> {
+        let file = |key: &str, v: &str| -> Result<PathBuf, ClientConfigError> {
             existing_relative(path, v).map_err(|p| bad(key, format!("{} does not exist", p.display())))
         };
         let mut trust = vec![TrustFiles {

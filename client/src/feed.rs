@@ -68,43 +68,111 @@ pub struct Event {
     pub source_ref: Option<String>,
 }
 
-fn time(s: &str, field: &str) -> Result<Timestamp, String> {
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| format!("{field}: `{}` is not an RFC 3339 time", s.chars().take(40).collect::<String>()))?;
-    let ms = u64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| format!("{field}: before 1970"))?;
-    Timestamp::from_unix_ms(ms).ok_or_else(|| format!("{field}: out of range"))
+/// Why a feed line or a tip file was refused: a one-line reason that names the field, never
+/// its content. `T` is the error of the time parser given to [`TipFields::into_event`].
+#[derive(Debug, thiserror::Error)]
+pub enum EventError<T = TimeError> {
+    /// The line is longer than [`MAX_LINE_BYTES`].
+    #[error("line too long ({len} bytes; at most {MAX_LINE_BYTES})")]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The line is not UTF-8.
+    #[error("invalid UTF-8 at byte {valid_up_to}")]
+    NotUtf8 {
+        /// Bytes before the first invalid one.
+        valid_up_to: usize,
+    },
+    /// Not a JSON object of the tip's fields.
+    #[error("not a valid event: {why}")]
+    NotAnEvent {
+        /// What is wrong: a missing, unknown or duplicate field, or the kind and column of
+        /// the JSON error (never the value).
+        why: String,
+    },
+    /// `source_ref` is empty, too long or has control characters.
+    #[error("source_ref: 1 to {MAX_SOURCE_REF_CHARS} characters, no control characters")]
+    SourceRef,
+    /// A field's value is invalid.
+    #[error("{field}: {why}")]
+    Field {
+        /// The field.
+        field: &'static str,
+        /// Why (the validation error, which never quotes free text).
+        why: String,
+    },
+    /// A time field (`observed_at`, `valid_until`) is invalid; the message names it.
+    #[error("{0}")]
+    Time(T),
+}
+
+/// Why a time field of a feed line was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    /// Not an RFC 3339 time.
+    #[error("{field}: `{value}` is not an RFC 3339 time")]
+    NotRfc3339 {
+        /// The field.
+        field: String,
+        /// The value's first 40 characters.
+        value: String,
+    },
+    /// Before the Unix epoch.
+    #[error("{field}: before 1970")]
+    Before1970 {
+        /// The field.
+        field: String,
+    },
+    /// Too far in the future for a tip time.
+    #[error("{field}: out of range")]
+    OutOfRange {
+        /// The field.
+        field: String,
+    },
+}
+
+fn time(s: &str, field: &str) -> Result<Timestamp, TimeError> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map_err(|_| {
+        TimeError::NotRfc3339 { field: field.to_owned(), value: s.chars().take(40).collect::<String>() }
+    })?;
+    let ms = u64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| TimeError::Before1970 { field: field.to_owned() })?;
+    Timestamp::from_unix_ms(ms).ok_or_else(|| TimeError::OutOfRange { field: field.to_owned() })
 }
 
 /// Parses one line (without its newline). The error is a one-line reason that names the
 /// field, never the line's content.
-pub fn parse_line(bytes: &[u8]) -> Result<Event, String> {
+pub fn parse_line(bytes: &[u8]) -> Result<Event, EventError> {
     if bytes.len() > MAX_LINE_BYTES {
-        return Err(format!("line too long ({} bytes; at most {MAX_LINE_BYTES})", bytes.len()));
+        return Err(EventError::TooLong { len: bytes.len() });
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
+    let text = std::str::from_utf8(bytes).map_err(|e| EventError::NotUtf8 { valid_up_to: e.valid_up_to() })?;
     let l: TipFields = serde_json::from_str(text).map_err(|e| {
         // Keep serde's words only when they name a field; a type error would quote the value.
         let m = e.to_string();
-        if m.starts_with("missing field") || m.starts_with("unknown field") || m.starts_with("duplicate field") {
-            format!("not a valid event: {}", m.split(" at line").next().unwrap_or(&m))
-        } else {
-            format!("not a valid event: {:?} error at column {}", e.classify(), e.column())
-        }
+        let why =
+            if m.starts_with("missing field") || m.starts_with("unknown field") || m.starts_with("duplicate field") {
+                m.split(" at line").next().unwrap_or(&m).to_owned()
+            } else {
+                format!("{:?} error at column {}", e.classify(), e.column())
+            };
+        EventError::NotAnEvent { why }
     })?;
     l.into_event(time)
 }
 
 impl TipFields {
-    /// Validates every field into a draft; `time` parses the time fields (field name given).
-    /// The error names the field, never its content.
-    pub fn into_event(self, time: impl Fn(&str, &str) -> Result<Timestamp, String>) -> Result<Event, String> {
+    /// Validates every field into a draft; `time` parses the time fields (field name given)
+    /// and its error should name the field. The error names the field, never its content.
+    pub fn into_event<E>(self, time: impl Fn(&str, &str) -> Result<Timestamp, E>) -> Result<Event, EventError<E>> {
         let l = self;
         if let Some(r) = &l.source_ref {
             if r.is_empty() || r.chars().count() > MAX_SOURCE_REF_CHARS || r.chars().any(char::is_control) {
-                return Err(format!("source_ref: 1 to {MAX_SOURCE_REF_CHARS} characters, no control characters"));
+                return Err(EventError::SourceRef);
             }
         }
-        let field = |name: &str, e: &dyn std::fmt::Display| format!("{name}: {e}");
+        let field = |field: &'static str, e: &dyn std::fmt::Display| EventError::Field { field, why: e.to_string() };
         let draft = Draft {
             to: l.to.parse().map_err(|e| field("to", &e))?,
             category: l.category.parse().map_err(|e| field("category", &e))?,
@@ -122,8 +190,18 @@ impl TipFields {
                 sector: x.sector,
                 port_of_entry: x.port_of_entry,
             }),
-            observed_at: l.observed_at.as_deref().map(|s| time(s, "observed_at")).transpose()?,
-            valid_until: l.valid_until.as_deref().map(|s| time(s, "valid_until")).transpose()?,
+            observed_at: l
+                .observed_at
+                .as_deref()
+                .map(|s| time(s, "observed_at"))
+                .transpose()
+                .map_err(EventError::Time)?,
+            valid_until: l
+                .valid_until
+                .as_deref()
+                .map(|s| time(s, "valid_until"))
+                .transpose()
+                .map_err(EventError::Time)?,
             source_reliability: l
                 .source_reliability
                 .map(|x| x.parse())
@@ -173,11 +251,11 @@ mod tests {
             (br#"{"to":"US","category":"other","summary":"x","tlp":"green","observed_at":"yesterday"}"#, "observed_at"),
             (b"\xff\xfe{}", "UTF-8"),
         ] {
-            let err = parse_line(line).unwrap_err();
+            let err = parse_line(line).unwrap_err().to_string();
             assert!(err.contains(want), "{err} should name {want}");
         }
         let secret = br#"{"to":"US","category":"bogus","summary":"SECRET-CANARY","tlp":"green"}"#;
-        assert!(!parse_line(secret).unwrap_err().contains("SECRET-CANARY"), "reasons never echo content");
+        assert!(!parse_line(secret).unwrap_err().to_string().contains("SECRET-CANARY"), "reasons never echo content");
     }
 
     #[test]

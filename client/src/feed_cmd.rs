@@ -379,7 +379,7 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
                 let parsed = if too_long {
                     Err(format!("line too long (more than {MAX_LINE_BYTES} bytes)"))
                 } else {
-                    parse_line(&buf)
+                    parse_line(&buf).map_err(|e| e.to_string())
                 };
                 let ev = match parsed {
                     Ok(ev) => ev,

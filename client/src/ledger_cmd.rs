@@ -76,7 +76,7 @@ impl RangeArgs {
             Some(p) => Range::parse_period(p),
             None => Range::from_bounds(self.since.as_deref(), self.until.as_deref()),
         }
-        .map_err(anyhow::Error::msg)
+        .map_err(anyhow::Error::from)
     }
     fn given(&self) -> bool {
         self.of.is_some() || self.since.is_some() || self.until.is_some()
@@ -300,7 +300,7 @@ fn statement_json(s: &LedgerStatement) -> serde_json::Value {
 }
 
 async fn ledger(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
-    let period: Period = a.period.parse().map_err(anyhow::Error::msg)?;
+    let period: Period = a.period.parse()?;
     let range = a.range.range()?;
     let lang: Option<ReportLang> = a.html.as_ref().map(|_| a.lang.parse().map_err(anyhow::Error::msg)).transpose()?;
     let conn = if a.offline {
@@ -375,7 +375,7 @@ async fn statement(
     json: bool,
     merge: &[PathBuf],
 ) -> Result<ExitCode> {
-    let range = Range::parse_period(of).map_err(anyhow::Error::msg)?;
+    let range = Range::parse_period(of)?;
     let cp = counterpart(c, to)?;
     if out.is_none() && !send {
         bail!("say where the statement goes: --out FILE, --send, or both");

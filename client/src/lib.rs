@@ -17,5 +17,5 @@ pub mod store;
 pub use tiprelay_common::{auditlog, files, ledger};
 
 pub use client::{Client, ClientError, Draft};
-pub use config::ClientConfig;
+pub use config::{ClientConfig, ClientConfigError};
 pub use conn::RelayConn;

@@ -166,10 +166,63 @@ fn enc<T: Serialize>(v: &T) -> Vec<u8> {
     out
 }
 
+/// A failure of the local store, which knows whether it means the disk is full (by the
+/// I/O error's kind, never by its text).
+trait Failure: std::fmt::Display {
+    fn disk_full(&self) -> bool {
+        false
+    }
+}
+
+fn io_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull
+}
+
+impl Failure for std::io::Error {
+    fn disk_full(&self) -> bool {
+        io_full(self)
+    }
+}
+
+impl Failure for redb::StorageError {
+    fn disk_full(&self) -> bool {
+        matches!(self, redb::StorageError::Io(e) if io_full(e))
+    }
+}
+
+macro_rules! redb_failure {
+    ($($t:ident),*) => {$(
+        impl Failure for redb::$t {
+            fn disk_full(&self) -> bool {
+                matches!(self, redb::$t::Storage(e) if e.disk_full())
+            }
+        }
+    )*};
+}
+
+redb_failure!(DatabaseError, TransactionError, TableError, CommitError);
+
+impl Failure for redb::Error {
+    fn disk_full(&self) -> bool {
+        matches!(self, redb::Error::Io(e) if io_full(e))
+    }
+}
+
+impl Failure for auditlog::LogError {
+    fn disk_full(&self) -> bool {
+        auditlog::LogError::disk_full(self)
+    }
+}
+
+impl Failure for tiprelay_proto::IdError {}
+impl Failure for tiprelay_proto::ledger::PackError {}
+impl Failure for String {}
+impl Failure for &str {}
+
 impl LocalStore {
-    fn err(&self, e: impl std::fmt::Display) -> StoreError {
+    fn err(&self, e: impl Failure) -> StoreError {
+        let full = e.disk_full();
         let why = e.to_string();
-        let full = why.contains("No space left") || why.contains("os error 28") || why.contains("StorageFull");
         let why = if full { format!("{why} (the disk is full)") } else { why };
         StoreError { path: self.path.clone(), why, full }
     }

@@ -17,10 +17,18 @@ pub const NODES: TableDefinition<(u8, u64), &[u8]> = TableDefinition::new("audit
 /// A damaged log (a node or an entry missing or malformed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("audit log: {0}")]
-pub struct LogError(pub String);
+pub struct LogError(pub String, pub bool);
 
-fn store_err(e: impl std::fmt::Display) -> LogError {
-    LogError(e.to_string())
+impl LogError {
+    /// Whether the failure was a full disk (by the I/O error's kind).
+    pub fn disk_full(&self) -> bool {
+        self.1
+    }
+}
+
+fn store_err(e: redb::StorageError) -> LogError {
+    let full = matches!(&e, redb::StorageError::Io(io) if io.kind() == std::io::ErrorKind::StorageFull);
+    LogError(e.to_string(), full)
 }
 
 /// A Merkle node.
@@ -28,8 +36,8 @@ pub fn node(t: &impl ReadableTable<(u8, u64), &'static [u8]>, level: u8, idx: u6
     let g = t
         .get((level, idx))
         .map_err(store_err)?
-        .ok_or_else(|| LogError(format!("Merkle node ({level}, {idx}) is missing; the store is damaged")))?;
-    <[u8; 32]>::try_from(g.value()).map(Digest).map_err(|_| LogError("a Merkle node is corrupt".into()))
+        .ok_or_else(|| LogError(format!("Merkle node ({level}, {idx}) is missing; the store is damaged"), false))?;
+    <[u8; 32]>::try_from(g.value()).map(Digest).map_err(|_| LogError("a Merkle node is corrupt".into(), false))
 }
 
 /// Appends `e` as entry `index` (which must be the log's size) and completes every node
@@ -110,7 +118,7 @@ impl<T: ReadableTable<(u8, u64), &'static [u8]>> LeafSource for NodeSource<'_, T
 /// O(log size) node reads: stored aligned subtrees are read, not recomputed from leaves
 /// (a checkpoint of a long log must not cost a pass over the whole log).
 pub fn root(t: &impl ReadableTable<(u8, u64), &'static [u8]>, size: u64) -> Result<Digest, LogError> {
-    merkle::LeafSource::subtree(&NodeSource(t), 0, size).map_err(store_err)
+    merkle::LeafSource::subtree(&NodeSource(t), 0, size).map_err(|e| LogError(e.to_string(), false))
 }
 
 /// The compact tree of entries `[0, first)`: one aligned subtree root per set bit of

@@ -52,15 +52,34 @@ impl Period {
 }
 
 impl std::str::FromStr for Period {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownPeriod;
+    fn from_str(s: &str) -> Result<Self, UnknownPeriod> {
         match s {
             "day" => Ok(Self::Day),
             "week" => Ok(Self::Week),
             "month" => Ok(Self::Month),
-            _ => Err(format!("unknown period `{s}` (expected day, week or month)")),
+            _ => Err(UnknownPeriod(s.to_owned())),
         }
     }
+}
+
+/// A granularity other than `day`, `week` or `month`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown period `{0}` (expected day, week or month)")]
+pub struct UnknownPeriod(pub String);
+
+/// Why a named period, an instant or a `--since`/`--until` pair was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    /// Not `2026`, `2026-11`, `2026-W48` or `2026-11-30`, or no such calendar unit.
+    #[error("`{0}` is not a period: use 2026, 2026-11, 2026-W48 or 2026-11-30")]
+    NotAPeriod(String),
+    /// Neither a date nor an RFC 3339 time.
+    #[error("`{0}` is not a date (2026-11-01) or an RFC 3339 time (2026-11-01T12:00:00Z)")]
+    NotAnInstant(String),
+    /// `until` is not after `since`.
+    #[error("--until must be after --since")]
+    UntilNotAfterSince,
 }
 
 fn date_of(t: Timestamp) -> time::Date {
@@ -95,8 +114,8 @@ impl Range {
 
     /// Parses a named period: `2026` (year), `2026-11` (month), `2026-W48` (ISO week) or
     /// `2026-11-30` (day), all UTC.
-    pub fn parse_period(s: &str) -> Result<Self, String> {
-        let bad = || format!("`{s}` is not a period: use 2026, 2026-11, 2026-W48 or 2026-11-30");
+    pub fn parse_period(s: &str) -> Result<Self, RangeError> {
+        let bad = || RangeError::NotAPeriod(s.to_owned());
         let num = |x: &str| x.parse::<i32>().map_err(|_| bad());
         let parts: Vec<&str> = s.split('-').collect();
         let (start, end) = match parts.as_slice() {
@@ -136,23 +155,23 @@ impl Range {
     }
 
     /// Parses a date or RFC 3339 instant (`2026-11-01` or `2026-11-01T12:00:00Z`).
-    pub fn parse_instant(s: &str) -> Result<Timestamp, String> {
+    pub fn parse_instant(s: &str) -> Result<Timestamp, RangeError> {
         if let Ok(t) = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
             return Ok(Timestamp::from_unix_seconds(t.unix_timestamp()));
         }
         match Self::parse_period(s) {
             Ok(r) if s.len() == 10 => Ok(r.start),
-            _ => Err(format!("`{s}` is not a date (2026-11-01) or an RFC 3339 time (2026-11-01T12:00:00Z)")),
+            _ => Err(RangeError::NotAnInstant(s.to_owned())),
         }
     }
 
     /// `since`/`until` options (either may be absent).
-    pub fn from_bounds(since: Option<&str>, until: Option<&str>) -> Result<Self, String> {
+    pub fn from_bounds(since: Option<&str>, until: Option<&str>) -> Result<Self, RangeError> {
         let all = Self::all();
         let start = since.map(Self::parse_instant).transpose()?.unwrap_or(all.start);
         let end = until.map(Self::parse_instant).transpose()?.unwrap_or(all.end);
         if end <= start {
-            return Err("--until must be after --since".into());
+            return Err(RangeError::UntilNotAfterSince);
         }
         Ok(Self { start, end })
     }
@@ -662,11 +681,34 @@ pub fn export_facts(principal: &str, facts: &[TipFacts]) -> Vec<u8> {
     out
 }
 
+/// Why a facts export (`tipctl ledger export`) could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FactsError {
+    /// Not CBOR.
+    #[error("not a facts export: {0}")]
+    Cbor(ciborium::de::Error<std::io::Error>),
+    /// The document is not a CBOR map.
+    #[error("not a facts export: not a map")]
+    NotAMap,
+    /// A key other than `principal` and `facts`, or one with a value of the wrong type.
+    #[error("not a facts export: unexpected key")]
+    UnexpectedKey,
+    /// No `principal`.
+    #[error("not a facts export: no principal")]
+    NoPrincipal,
+    /// An entry of `facts` is not a CBOR map.
+    #[error("facts: not a map")]
+    FactNotAMap,
+    /// An entry of `facts` breaks a field rule.
+    #[error("facts: {0}")]
+    Fact(tiprelay_proto::FieldError),
+}
+
 /// Reads an export: the principal and its facts.
-pub fn import_facts(bytes: &[u8]) -> Result<(String, Vec<TipFacts>), String> {
+pub fn import_facts(bytes: &[u8]) -> Result<(String, Vec<TipFacts>), FactsError> {
     use ciborium::Value as C;
-    let doc: C = ciborium::de::from_reader(bytes).map_err(|e| format!("not a facts export: {e}"))?;
-    let C::Map(m) = doc else { return Err("not a facts export: not a map".into()) };
+    let doc: C = ciborium::de::from_reader(bytes).map_err(FactsError::Cbor)?;
+    let C::Map(m) = doc else { return Err(FactsError::NotAMap) };
     let mut principal = None;
     let mut facts = Vec::new();
     for (k, v) in m {
@@ -674,22 +716,22 @@ pub fn import_facts(bytes: &[u8]) -> Result<(String, Vec<TipFacts>), String> {
             (Some("principal"), C::Text(p)) => principal = Some(p),
             (Some("facts"), C::Array(items)) => {
                 for item in items {
-                    let C::Map(mut fm) = item else { return Err("facts: not a map".into()) };
+                    let C::Map(mut fm) = item else { return Err(FactsError::FactNotAMap) };
                     let mut flag = |name: &str| {
                         let i = fm.iter().position(|(k, _)| k.as_text() == Some(name));
                         i.map(|i| fm.remove(i).1) == Some(C::Bool(true))
                     };
                     let (sent, rejected) = (flag("sent"), flag("rejected"));
-                    let mut f = TipFacts::decode(C::Map(fm)).map_err(|e| format!("facts: {e}"))?;
+                    let mut f = TipFacts::decode(C::Map(fm)).map_err(FactsError::Fact)?;
                     f.sent = sent;
                     f.rejected = rejected;
                     facts.push(f);
                 }
             }
-            _ => return Err("not a facts export: unexpected key".into()),
+            _ => return Err(FactsError::UnexpectedKey),
         }
     }
-    Ok((principal.ok_or("not a facts export: no principal")?, facts))
+    Ok((principal.ok_or(FactsError::NoPrincipal)?, facts))
 }
 
 /// Merges several principals' facts into one jurisdiction view: one entry per tip, each

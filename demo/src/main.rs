@@ -195,7 +195,7 @@ async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     }
 
     say("8/9", "Reciprocity: each side's ledger from its own records, the relay's from its commits, statements, reconciliation.");
-    let month = Range::parse_period(&Period::Month.key(tiprelay_client::client::now())).map_err(anyhow::Error::msg)?;
+    let month = Range::parse_period(&Period::Month.key(tiprelay_client::client::now()))?;
     let (s0, s1) = (month.start.as_unix_ms(), month.end.as_unix_ms());
     for (who, c) in [("MX", &mx), ("US", &us)] {
         let l = aggregate(&c.cfg.principal.to_string(), &c.store.facts(s0, s1)?, Period::Month, month);

@@ -85,7 +85,7 @@ impl Signer {
 
     /// From an in-memory key and the signing certificate (DER) for it.
     pub fn from_key(key: SigningKey, cert_der: Vec<u8>) -> Result<Self, ProtoError> {
-        let summary = summarize_certificate(&cert_der).map_err(ProtoError::BadCertificate)?;
+        let summary = summarize_certificate(&cert_der).map_err(|e| ProtoError::BadCertificate(e.to_string()))?;
         let identity =
             summary.identity.ok_or_else(|| ProtoError::BadCertificate("no single tiprelay:// URI SAN".into()))?;
         if summary.ed25519_public_key != Some(key.verifying_key().to_bytes()) {

@@ -36,6 +36,9 @@ pub use messages::{
     Checkpoint, Cosignature, DeliveryAck, Feedback, LedgerRow, LedgerStatement, Message, Outcome, Receipt, SignerRule,
     Subject,
 };
-pub use pki::{summarize_certificate, CertRole, CertSummary, CertUsage, CrlInfo, TrustError, TrustStore, VerifiedCert};
+pub use pki::{
+    summarize_certificate, CertRole, CertSummary, CertSummaryError, CertUsage, CrlInfo, TrustError, TrustStore,
+    VerifiedCert,
+};
 pub use time::Timestamp;
 pub use tip::{is_hidden_char, Category, InfoCredibility, Lang, Location, SourceReliability, Tip, Tlp, Urgency};

@@ -94,11 +94,22 @@ pub struct CertSummary {
     pub ed25519_public_key: Option<[u8; 32]>,
 }
 
+/// Why bytes could not be summarized as a certificate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertSummaryError {
+    /// Not a DER X.509 certificate.
+    #[error("not an X.509 certificate: {0}")]
+    NotX509(String),
+    /// A certificate followed by more bytes.
+    #[error("trailing bytes after the certificate")]
+    TrailingBytes,
+}
+
 /// Parses a certificate into a [`CertSummary`]; never panics on any input.
-pub fn summarize_certificate(der: &[u8]) -> Result<CertSummary, String> {
-    let (rest, cert) = X509Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
+pub fn summarize_certificate(der: &[u8]) -> Result<CertSummary, CertSummaryError> {
+    let (rest, cert) = X509Certificate::from_der(der).map_err(|e| CertSummaryError::NotX509(e.to_string()))?;
     if !rest.is_empty() {
-        return Err("trailing bytes after the certificate".into());
+        return Err(CertSummaryError::TrailingBytes);
     }
     let mut uris = Vec::new();
     let mut other_names = Vec::new();

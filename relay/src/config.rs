@@ -13,6 +13,38 @@ use tiprelay_common::files::{existing_relative, relative_to, TrustFiles};
 use tiprelay_proto::wire::{MAX_BATCH_REQUEST_BYTES, MAX_BATCH_TIPS, MAX_FRAME_BYTES};
 use tiprelay_proto::{Authority, Jurisdiction};
 
+/// Why a relay configuration was refused. Every message names the file, and the key when
+/// one is at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read the configuration {path}: {error}")]
+    Read {
+        /// The configuration file.
+        path: PathBuf,
+        /// The OS error (part of the message, so not also a `source`).
+        error: std::io::Error,
+    },
+    /// Not TOML, or not the relay's tables and keys (an unknown key is refused).
+    #[error("{path}: {error}")]
+    Syntax {
+        /// The configuration file.
+        path: PathBuf,
+        /// The parser's error (part of the message, so not also a `source`).
+        error: toml::de::Error,
+    },
+    /// A key whose value is invalid, or a required key or table that is missing.
+    #[error("{path}: key `{key}`: {why}")]
+    Key {
+        /// The configuration file.
+        path: PathBuf,
+        /// The key, e.g. `relay.listen` or `jurisdiction[1].code`.
+        key: String,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
 /// The raw file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -223,22 +255,23 @@ impl RelayConfig {
     }
 
     /// Reads and validates a file.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read the configuration {}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: path.to_path_buf(), error })?;
         Self::parse(&text, path)
     }
 
     /// Validates TOML text; relative paths resolve against `path`'s directory.
-    pub fn parse(text: &str, path: &Path) -> anyhow::Result<Self> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let bad = |key: &str, why: String| anyhow::anyhow!("{}: key `{key}`: {why}", path.display());
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|error| ConfigError::Syntax { path: path.to_path_buf(), error })?;
+        let bad = |key: &str, why: String| ConfigError::Key { path: path.to_path_buf(), key: key.to_owned(), why };
         let listen: SocketAddr = raw
             .relay
             .listen
             .parse()
             .map_err(|e| bad("relay.listen", format!("`{}` is not an address: {e}", raw.relay.listen)))?;
-        let file = |key: &str, v: &str| -> anyhow::Result<PathBuf> {
+        let file = |key: &str, v: &str| -> Result<PathBuf, ConfigError> {
             existing_relative(path, v).map_err(|p| bad(key, format!("{} does not exist", p.display())))
         };
         let mut trust = vec![TrustFiles {
@@ -286,7 +319,7 @@ impl RelayConfig {
         let l = &raw.limits;
         let store = relative_to(path, &raw.relay.store);
         let defaults = Rates::default();
-        let rate = |key: &str, r: Option<RawRate>, default: Rate, min_burst: u32| -> anyhow::Result<Rate> {
+        let rate = |key: &str, r: Option<RawRate>, default: Rate, min_burst: u32| -> Result<Rate, ConfigError> {
             let Some(r) = r else { return Ok(default) };
             let burst = r.burst.unwrap_or(r.per_second.saturating_mul(2));
             if r.per_second == 0 {
@@ -307,7 +340,7 @@ impl RelayConfig {
         };
         // One batch request, and one answer (a 1 MiB frame), must fit in a connection's
         // buffers; a principal's buffers hold at least one connection's.
-        let buffer = |key: &str, v: Option<u64>, default: u64, min: u64| -> anyhow::Result<u64> {
+        let buffer = |key: &str, v: Option<u64>, default: u64, min: u64| -> Result<u64, ConfigError> {
             let v = v.unwrap_or(default);
             if v < min {
                 return Err(bad(&format!("limits.{key}"), format!("must be at least {min} KiB")));

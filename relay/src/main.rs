@@ -127,7 +127,7 @@ async fn serve(config: PathBuf) -> Result<()> {
         _ = term.recv() => tracing::info!("SIGTERM received"),
     }
     token.cancel();
-    relay.wait().await
+    Ok(relay.wait().await?)
 }
 
 fn relay_ledger(
@@ -141,12 +141,11 @@ fn relay_ledger(
 ) -> Result<()> {
     use tiprelay_common::ledger::{Period, Range};
     let cfg = RelayConfig::load(config)?;
-    let period: Period = period.parse().map_err(anyhow::Error::msg)?;
+    let period: Period = period.parse()?;
     let range = match of {
         Some(p) => Range::parse_period(p),
         None => Range::from_bounds(since, until),
-    }
-    .map_err(anyhow::Error::msg)?;
+    }?;
     let db = tiprelay::storage::open_read_only(&cfg.store)?;
     let ledger = tiprelay::storage::ledger(&db, period, range)?;
     if json {
@@ -167,7 +166,7 @@ fn audit_export(
 ) -> Result<()> {
     use tiprelay_common::ledger::Range;
     let cfg = RelayConfig::load(config)?;
-    let parse = |s: Option<&str>| s.map(Range::parse_instant).transpose().map_err(anyhow::Error::msg);
+    let parse = |s: Option<&str>| s.map(Range::parse_instant).transpose();
     let range = tiprelay::storage::ExportRange { since: parse(since)?, until: parse(until)?, max_checkpoints: None };
     let header = tiprelay::audit::export(&cfg, range, out)?;
     println!(
@@ -196,7 +195,7 @@ fn main() -> ExitCode {
             init_logs(cli.log_format, "info");
             rt.block_on(serve(config))
         }
-        Cmd::CheckConfig { config } => RelayConfig::load(&config).map(|c| {
+        Cmd::CheckConfig { config } => RelayConfig::load(&config).map_err(anyhow::Error::from).map(|c| {
             println!(
                 "configuration OK: listen {}, jurisdictions {:?}, pairs {:?}, store {}",
                 c.listen,

@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use quinn::{Connection, Endpoint, RecvStream, SendStream};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -81,12 +80,87 @@ impl Drop for PendingTicket {
     }
 }
 
+/// Why a relay could not start, or stopped abnormally. Each message says what failed; the
+/// cause, when there is one, is its `source`.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A trust, certificate or key file cannot be read or used.
+    #[error(transparent)]
+    Files(#[from] files::FileError),
+    /// The metrics endpoint cannot listen.
+    #[error("cannot listen for metrics on {addr}")]
+    MetricsListen {
+        /// `[metrics] listen`.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TLS or QUIC settings cannot be built.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The UDP socket cannot be bound.
+    #[error("cannot listen on {addr}")]
+    Listen {
+        /// `relay.listen`.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The QUIC endpoint cannot be set up on the socket.
+    #[error(transparent)]
+    Endpoint(#[from] std::io::Error),
+    /// The store cannot be opened.
+    #[error("cannot open the store {path}")]
+    OpenStore {
+        /// The store file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: StoreError,
+    },
+    /// A CRL is older than one the relay already accepted, or the CRL numbers it accepted
+    /// cannot be read.
+    #[error("refusing to start")]
+    CrlFloors {
+        /// Why.
+        #[source]
+        source: CrlFloorError,
+    },
+    /// The CRL numbers now in use cannot be recorded in the store.
+    #[error("cannot record the CRL numbers in the store")]
+    RecordCrlFloors {
+        /// Why.
+        #[source]
+        source: StoreError,
+    },
+    /// The relay's main task panicked or was cancelled.
+    #[error("relay task")]
+    Task {
+        /// The panic or cancellation.
+        #[source]
+        source: tokio::task::JoinError,
+    },
+}
+
+/// Why the trust files' CRLs cannot be checked against the CRL numbers kept in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum CrlFloorError {
+    /// The store cannot be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A CRL is older (lower CRL number) than one already accepted.
+    #[error(transparent)]
+    Older(#[from] tiprelay_proto::TrustError),
+}
+
 /// A running relay.
 pub struct RelayHandle {
     local_addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     shutdown: CancellationToken,
-    main: tokio::task::JoinHandle<anyhow::Result<()>>,
+    main: tokio::task::JoinHandle<Result<(), ServeError>>,
 }
 
 impl RelayHandle {
@@ -106,25 +180,25 @@ impl RelayHandle {
     }
 
     /// Stops the relay gracefully and waits until every commit is on disk.
-    pub async fn shutdown(self) -> anyhow::Result<()> {
+    pub async fn shutdown(self) -> Result<(), ServeError> {
         self.shutdown.cancel();
         self.wait().await
     }
 
     /// Waits until the relay stops (after its token is cancelled).
-    pub async fn wait(self) -> anyhow::Result<()> {
-        self.main.await.context("relay task")?
+    pub async fn wait(self) -> Result<(), ServeError> {
+        self.main.await.map_err(|source| ServeError::Task { source })?
     }
 }
 
 /// Starts a relay. With `socket`, serves on it instead of binding `config.listen`.
-pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> anyhow::Result<RelayHandle> {
+pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> Result<RelayHandle, ServeError> {
     let mut loaded = files::load_trust(&config.trust)?;
     loaded.set_crl_grace(config.crl_grace);
     let metrics = Arc::new(Metrics::new());
     metrics.crls(&loaded);
     let metrics_listener = match config.metrics_listen {
-        Some(a) => Some(metrics::bind(a).await.with_context(|| format!("cannot listen for metrics on {a}"))?),
+        Some(addr) => Some(metrics::bind(addr).await.map_err(|source| ServeError::MetricsListen { addr, source })?),
         None => None,
     };
     let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
@@ -136,9 +210,8 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
     let server_cfg = tls::server_config(trust.clone(), chain, key, &config)?;
     let socket = match socket {
         Some(s) => s,
-        None => {
-            std::net::UdpSocket::bind(config.listen).with_context(|| format!("cannot listen on {}", config.listen))?
-        }
+        None => std::net::UdpSocket::bind(config.listen)
+            .map_err(|source| ServeError::Listen { addr: config.listen, source })?,
     };
     let endpoint =
         Endpoint::new(quinn::EndpointConfig::default(), Some(server_cfg), socket, Arc::new(quinn::TokioRuntime))?;
@@ -151,11 +224,11 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
         config.pending_quota,
         metrics.clone(),
     )
-    .with_context(|| format!("cannot open the store {}", config.store.display()))?;
+    .map_err(|source| ServeError::OpenStore { path: config.store.clone(), source })?;
     // A CRL older than one this relay already used would un-revoke certificates, even
     // after a restart: the highest CRL number per authority is kept in the store.
-    let floors = crl_floors(&store, &trust.get()).context("refusing to start")?;
-    store.raise_meta(floors).await.context("cannot record the CRL numbers in the store")?;
+    let floors = crl_floors(&store, &trust.get()).map_err(|source| ServeError::CrlFloors { source })?;
+    store.raise_meta(floors).await.map_err(|source| ServeError::RecordCrlFloors { source })?;
     warn_stale_crls(&trust.get());
     let detail = format!(
         "listen {local_addr}; jurisdictions {}; pairs {}",
@@ -201,7 +274,7 @@ async fn run(
     endpoint: Endpoint,
     writer: WriterThread,
     metrics_listener: Option<tokio::net::TcpListener>,
-) -> anyhow::Result<()> {
+) -> Result<(), ServeError> {
     let mut tasks = JoinSet::new();
     if let Some(l) = metrics_listener {
         tasks.spawn(metrics::serve(l, state.metrics.clone(), state.shutdown.clone()));
@@ -355,7 +428,7 @@ fn crl_floor_key(a: tiprelay_proto::Authority) -> String {
 }
 
 /// Checks `trust`'s CRLs against the numbers kept in the store; returns the numbers to keep.
-fn crl_floors(store: &Store, trust: &tiprelay_proto::TrustStore) -> anyhow::Result<Vec<(String, u64)>> {
+fn crl_floors(store: &Store, trust: &tiprelay_proto::TrustStore) -> Result<Vec<(String, u64)>, CrlFloorError> {
     let mut floors = std::collections::BTreeMap::new();
     for a in trust.authorities() {
         if let Some(f) = store.meta(&crl_floor_key(a))? {

@@ -79,7 +79,7 @@ impl ClientCertVerifier for TrustVerifier {
             tracing::warn!(reason = %why, "client certificate refused");
             rustls::Error::General(why)
         };
-        let summary = summarize_certificate(end_entity).map_err(reject)?;
+        let summary = summarize_certificate(end_entity).map_err(|e| reject(e.to_string()))?;
         let identity =
             summary.identity.ok_or_else(|| reject("no tiprelay:// identity in the client certificate".into()))?;
         let now = Timestamp::from_unix_seconds(i64::try_from(now.as_secs()).unwrap_or(i64::MAX));
@@ -136,13 +136,25 @@ pub fn transport(idle: Duration, max_streams: u64) -> quinn::TransportConfig {
     t
 }
 
+/// Why the relay's TLS and QUIC settings could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// rustls refused the settings, or the certificate chain and key (e.g. a key that does
+    /// not match the certificate).
+    #[error(transparent)]
+    Rustls(#[from] rustls::Error),
+    /// The crypto provider has no cipher suite QUIC can start a handshake with.
+    #[error(transparent)]
+    Quic(#[from] quinn::crypto::rustls::NoInitialCipherSuite),
+}
+
 /// The relay's QUIC server configuration.
 pub fn server_config(
     trust: SharedTrust,
     cert_chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
     limits: &crate::config::RelayConfig,
-) -> anyhow::Result<quinn::ServerConfig> {
+) -> Result<quinn::ServerConfig, TlsError> {
     let provider = provider();
     let verifier = Arc::new(TrustVerifier::new(trust, provider.clone()));
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)

@@ -339,7 +339,8 @@ async fn an_older_crl_after_a_restart_is_refused() {
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let err = match tiprelay::server::start(cfg, Some(socket)).await {
         Ok(_) => panic!("the relay started with an older CRL"),
-        Err(e) => format!("{e:#}"),
+        // The whole chain ("refusing to start: <why>"), as the `tiprelay` binary prints it.
+        Err(e) => format!("{:#}", anyhow::Error::new(e)),
     };
     assert!(err.contains("older than one already accepted"), "{err}");
     assert!(err.contains("MX"), "{err}");
