@@ -184,6 +184,47 @@ impl Bed {
     /// Scrapes `/metrics` and returns the sum of `tiprelay_tips_accepted_total` over its
     /// labels (the text is parsed with a Prometheus text-format parser).
     async fn scrape_accepted(&self) -> Result<f64> {
+        let scrape = self.scrape().await?;
+        Ok(scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == "tiprelay_tips_accepted_total")
+            .map(|s| match s.value {
+                // OpenMetrics names the family without `_total`: the parser may type it untyped.
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+                _ => 0.0,
+            })
+            .sum())
+    }
+
+    /// Mean commit time (ms), mean group-commit size and mean `submit` handling time (ms,
+    /// decoded request to answer), from the relay's histograms.
+    async fn scrape_commits(&self) -> Result<(f64, f64, f64)> {
+        let scrape = self.scrape().await?;
+        let get = |name: &str| {
+            scrape
+                .samples
+                .iter()
+                .find(|s| s.metric == name && s.labels.get("kind").is_none_or(|k| k == "submit"))
+                .map(|s| match s.value {
+                    prometheus_parse::Value::Counter(v)
+                    | prometheus_parse::Value::Untyped(v)
+                    | prometheus_parse::Value::Gauge(v) => v,
+                    _ => 0.0,
+                })
+                .unwrap_or(0.0)
+        };
+        let n = get("tiprelay_commit_seconds_count").max(1.0);
+        let requests = get("tiprelay_request_seconds_count").max(1.0);
+        Ok((
+            get("tiprelay_commit_seconds_sum") / n * 1000.0,
+            get("tiprelay_commit_batch_size_sum") / n,
+            get("tiprelay_request_seconds_sum") / requests * 1000.0,
+        ))
+    }
+
+    /// Scrapes `/metrics` and parses it with a Prometheus text-format parser.
+    async fn scrape(&self) -> Result<prometheus_parse::Scrape> {
         let addr = self.relay.as_ref().and_then(RelayHandle::metrics_addr).context("no metrics endpoint")?;
         let text = tokio::task::spawn_blocking(move || -> Result<String> {
             use std::io::{Read, Write};
@@ -195,17 +236,7 @@ impl Bed {
             Ok(text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
         })
         .await??;
-        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))?;
-        Ok(scrape
-            .samples
-            .iter()
-            .filter(|s| s.metric == "tiprelay_tips_accepted_total")
-            .map(|s| match s.value {
-                // OpenMetrics names the family without `_total`: the parser may type it untyped.
-                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
-                _ => 0.0,
-            })
-            .sum())
+        Ok(prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))?)
     }
 
     fn config(&self, j: &str, kind: &str) -> PathBuf {
@@ -381,6 +412,7 @@ async fn latency(rate: u64, seconds: u64) -> Result<Value> {
         lat.push(r??);
     }
     let offered_secs = start.elapsed().as_secs_f64();
+    let (commit_ms, commit_size, submit_ms) = bed.scrape_commits().await?;
     for c in conns {
         if let Ok(c) = Arc::try_unwrap(c) {
             c.close().await;
@@ -398,6 +430,9 @@ async fn latency(rate: u64, seconds: u64) -> Result<Value> {
         "receipt_p90_ms": r2(percentile(&lat, 0.9)),
         "receipt_p99_ms": r2(percentile(&lat, 0.99)),
         "receipt_max_ms": r2(lat.last().copied().unwrap_or(0.0)),
+        "commit_mean_ms": r2(commit_ms),
+        "commit_mean_items": r2(commit_size),
+        "relay_submit_mean_ms": r2(submit_ms),
     }))
 }
 

@@ -30,6 +30,18 @@ pub struct RequestLabels {
     pub outcome: String,
 }
 
+/// A request kind.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// Request kind (`submit`, `fetch`, …).
+    pub kind: String,
+}
+
+/// Buckets of request durations (seconds): 0.5 ms to 1 s.
+fn request_histogram() -> Histogram {
+    Histogram::new([0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0])
+}
+
 /// A direction.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DirectionLabels {
@@ -73,6 +85,9 @@ pub struct Metrics {
     registry: Registry,
     /// Requests answered, by kind and outcome.
     pub requests: Family<RequestLabels, Counter>,
+    /// Time from a decoded request to its answer (verification, the writer's commit
+    /// included; sending the answer excluded), by kind.
+    pub request_seconds: Family<KindLabels, Histogram, fn() -> Histogram>,
     /// Tips accepted (durably, receipted), by direction.
     pub tips_accepted: Family<DirectionLabels, Counter>,
     /// Tips delivered for the first time to their recipient jurisdiction, by direction.
@@ -111,6 +126,9 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
+        let request_seconds = Family::<KindLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            request_histogram as fn() -> Histogram,
+        );
         let tips_accepted = Family::<DirectionLabels, Counter>::default();
         let tips_delivered = Family::<DirectionLabels, Counter>::default();
         let pending_tips = Family::<ToLabels, Gauge>::default();
@@ -123,6 +141,11 @@ impl Metrics {
         let trust_reloads = Family::<OutcomeLabels, Counter>::default();
         let crl_next_update = Family::<AuthorityLabels, Gauge>::default();
         registry.register("tiprelay_requests", "Requests answered, by kind and outcome", requests.clone());
+        registry.register(
+            "tiprelay_request_seconds",
+            "Time from a decoded request to its answer (commit included, sending excluded), by kind",
+            request_seconds.clone(),
+        );
         registry.register("tiprelay_tips_accepted", "Tips accepted and receipted, by direction", tips_accepted.clone());
         registry.register(
             "tiprelay_tips_delivered",
@@ -165,6 +188,7 @@ impl Metrics {
         Self {
             registry,
             requests,
+            request_seconds,
             tips_accepted,
             tips_delivered,
             pending_tips,

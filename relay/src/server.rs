@@ -822,8 +822,14 @@ async fn stream(
         let _ = send.reset(RESET_TIMEOUT.into());
         return;
     };
+    let started = std::time::Instant::now();
     let response = handle(&state, &peer, req).await;
     state.metrics.request(kind, if let Response::Error(e) = &response { &e.name } else { "ok" });
+    state
+        .metrics
+        .request_seconds
+        .get_or_create(&metrics::KindLabels { kind: kind.into() })
+        .observe(started.elapsed().as_secs_f64());
     let frame = response.encode();
     drop(response);
     drop(held_request);
