@@ -560,9 +560,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Status { json } => {
             let c = open(&cli)?;
-            let unreceipted =
-                c.store.outbox()?.iter().filter(|(_, r)| r.receipt.is_none() && r.rejected.is_none()).count();
+            let outbox = c.store.outbox()?;
+            let unreceipted = outbox.iter().filter(|(_, r)| r.receipt.is_none() && r.rejected.is_none()).count();
             let inbox = c.store.inbox()?;
+            // The principal's own counters (the relay's are on its /metrics endpoint).
+            let counters = json!({
+                "tips_sent_receipted": outbox.iter().filter(|(_, r)| r.receipt.is_some()).count(),
+                "tips_sent_refused": outbox.iter().filter(|(_, r)| r.rejected.is_some()).count(),
+                "tips_sent_unreceipted": unreceipted,
+                "tips_sent_acknowledged": outbox.iter().filter(|(_, r)| r.ack.is_some()).count(),
+                "tips_received": inbox.len(),
+                "tips_received_acknowledged": inbox.iter().filter(|r| r.2.acked).count(),
+                "tips_received_unread": inbox.iter().filter(|r| !r.2.read).count(),
+            });
             let gaps = warn_gaps(&c)?;
             let started = std::time::Instant::now();
             let res = async {
@@ -584,7 +594,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     json!({"principal": c.cfg.principal.to_string(), "relay_address": c.cfg.relay_addr.to_string(), "connected": ok,
                            "relay": relay, "connect_ms": rtt, "pending_at_relay": pending, "outbox_unreceipted": unreceipted,
                            "inbox": inbox.len(), "unread": inbox.iter().filter(|r| !r.2.read).count(),
-                           "gaps": gaps.iter().map(|(f, m)| json!({"from": f, "missing": m})).collect::<Vec<_>>(), "error": err})
+                           "gaps": gaps.iter().map(|(f, m)| json!({"from": f, "missing": m})).collect::<Vec<_>>(), "error": err,
+                           "counters": counters})
                 );
             } else {
                 println!("principal:  {}", c.cfg.principal);

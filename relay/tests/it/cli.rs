@@ -109,6 +109,15 @@ fn the_readme_flow_works_from_the_binaries() {
     let status = ok_json(&us, &["status", "--json"]);
     assert_eq!(status["connected"], true);
     assert_eq!(status["relay"], "tiprelay://OPERATOR/relay/dev-relay");
+    // The principal's own counters, from its local store.
+    let counters = &status["counters"];
+    assert_eq!(counters["tips_received"], 1, "{status}");
+    assert_eq!(counters["tips_received_acknowledged"], 1, "{status}");
+    assert_eq!(counters["tips_received_unread"], 0, "{status}");
+    let sender = ok_json(&mx, &["status", "--json"]);
+    assert_eq!(sender["counters"]["tips_sent_receipted"], 1, "{sender}");
+    assert_eq!(sender["counters"]["tips_sent_acknowledged"], 1, "{sender}");
+    assert_eq!(sender["counters"]["tips_sent_unreceipted"], 0, "{sender}");
 
     // Graceful shutdown exits 0; then status reports the relay unreachable and exits non-zero.
     assert_eq!(relay.terminate(), Some(0), "SIGTERM must end the relay cleanly");
