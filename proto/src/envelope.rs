@@ -10,7 +10,7 @@
 
 use ciborium::Value;
 use coset::{iana, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable};
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey};
 
 use crate::cbor;
 use crate::error::ProtoError;
@@ -258,9 +258,7 @@ pub fn verify_parsed<M: Message>(
             claimed: rule.claimed,
         });
     }
-    let key = VerifyingKey::from_bytes(&vc.public_key)
-        .map_err(|_| ProtoError::BadCertificate("the certified key is not a valid Ed25519 point".into()))?;
-    key.verify_strict(&parsed.tbs, &Signature::from_bytes(&parsed.sig)).map_err(|_| ProtoError::BadSignature)?;
+    vc.key.verify_strict(&parsed.tbs, &Signature::from_bytes(&parsed.sig)).map_err(|_| ProtoError::BadSignature)?;
     parsed.message.check_time(now)?;
     Ok(Verified { message: parsed.message, signer: vc.identity, signer_cert: vc.fingerprint, digest: parsed.digest })
 }

@@ -262,6 +262,9 @@ pub struct VerifiedCert {
     pub identity: PrincipalId,
     /// The Ed25519 public key.
     pub public_key: [u8; 32],
+    /// The same key, decompressed once when the certificate verified (and cached with it),
+    /// so a signature check does not decompress it again.
+    pub key: ed25519_dalek::VerifyingKey,
     /// SHA-256 of the certificate DER.
     pub fingerprint: Digest,
 }
@@ -548,7 +551,9 @@ impl TrustStore {
         );
         match result {
             Ok(_) => {
-                let cert = VerifiedCert { identity, public_key, fingerprint: Digest::of(der) };
+                let key_point = ed25519_dalek::VerifyingKey::from_bytes(&public_key)
+                    .map_err(|_| ProtoError::BadCertificate("the certified key is not a valid Ed25519 point".into()))?;
+                let cert = VerifiedCert { identity, public_key, key: key_point, fingerprint: Digest::of(der) };
                 if let (Some(k), Ok(mut cache)) = (key, self.cache.lock()) {
                     if cache.len() >= CERT_CACHE_CAPACITY {
                         cache.clear();
