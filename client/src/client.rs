@@ -168,6 +168,19 @@ pub fn is_permanent(e: &tiprelay_proto::wire::WireError) -> bool {
     )
 }
 
+/// Runs blocking work (signatures over a batch, a store commit with its fsync) so that, on a
+/// multi-threaded runtime, the runtime moves its other tasks to another thread meanwhile
+/// (a feed or `watch` keeps its connection served); elsewhere it simply runs it.
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    let multi = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
+}
+
 /// Maps `f` over `items` zipped with `extra`, in order; for 16 items or more the first
 /// half runs on a scoped helper thread meanwhile. None only if the helper panicked.
 fn par_map<T: Sync, E: Send, R: Send>(items: &[T], extra: Vec<E>, f: impl Fn(&T, E) -> R + Sync) -> Option<Vec<R>> {
@@ -855,8 +868,9 @@ impl Client {
             let mut ok = Vec::with_capacity(items.len());
             let mut recs = Vec::with_capacity(items.len());
             // The signatures are checked on two threads; the sequence check reads the store.
-            let checked = par_map(&items, vec![(); items.len()], |d, ()| self.check_delivery(&d.tip, &d.receipt))
-                .ok_or(ClientError::Internal("the verifying thread failed"))?;
+            let checked =
+                blocking(|| par_map(&items, vec![(); items.len()], |d, ()| self.check_delivery(&d.tip, &d.receipt)))
+                    .ok_or(ClientError::Internal("the verifying thread failed"))?;
             for c in checked {
                 match c {
                     Ok((got, _))
@@ -881,11 +895,11 @@ impl Client {
             if ok.is_empty() {
                 break;
             }
-            let fresh = self.store.put_in_batch(&recs)?;
+            let fresh = blocking(|| self.store.put_in_batch(&recs))?;
             for (g, f) in ok.iter_mut().zip(fresh) {
                 g.fresh = f;
             }
-            let acks = par_map(&ok, vec![(); ok.len()], |g, ()| self.ack_envelope(g))
+            let acks = blocking(|| par_map(&ok, vec![(); ok.len()], |g, ()| self.ack_envelope(g)))
                 .ok_or(ClientError::Internal("the signing thread failed"))?
                 .into_iter()
                 .collect::<Result<Vec<_>, _>>()?;
@@ -895,7 +909,7 @@ impl Client {
                 a?;
                 acked.push((g.tip.from.to_string(), *g.tip.id.as_bytes()));
             }
-            self.store.mark_acked(&acked)?;
+            blocking(|| self.store.mark_acked(&acked))?;
             report.received.extend(ok);
         }
         Ok(report)

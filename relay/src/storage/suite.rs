@@ -150,6 +150,28 @@ async fn accepted_tips_get_gap_free_sequences_and_receipts_that_name_their_log_e
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_batch_signed_on_two_threads_keeps_its_order_and_its_log_indexes() {
+    for (name, make) in engines() {
+        let w = world();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, writer) = w.start(make(dir.path()), 256, u64::MAX);
+        let tips: Vec<_> = (0..64u8).map(|i| w.tip(i, "batch")).collect();
+        let writes = tips.iter().map(|(t, d, e)| (Box::new(t.clone()), *d, e.clone())).collect();
+        let out = store.submit_many(writes).await.unwrap();
+        let mut receipts = Vec::new();
+        for (i, (r, (t, _, _))) in out.into_iter().zip(&tips).enumerate() {
+            let s = r.unwrap();
+            assert_eq!(s.seq, i as u64 + 1, "{name}: outcomes out of order");
+            assert_eq!(receipt_of(&s.receipt).tip, t.id, "{name}");
+            receipts.push(s.receipt);
+        }
+        assert_receipts_match_the_log(&store, &receipts);
+        drop(store);
+        writer.join();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_gets_the_original_receipt_and_other_bytes_under_the_same_id_conflict() {
     for (name, make) in engines() {
         let w = world();

@@ -207,8 +207,18 @@ pub fn spawn(
     Ok(WriterThread { preparer, committer })
 }
 
+/// An accepted tip to build: its sequence number and audit index are decided.
+struct Job {
+    tip: Box<tiprelay_proto::Tip>,
+    digest: Digest,
+    envelope: Vec<u8>,
+    seq: u64,
+    index: u64,
+}
+
 /// A tip the preparer accepted: everything the committer writes for it.
 struct PreparedTip {
+    digest: [u8; 32],
     from: Jurisdiction,
     id: [u8; 16],
     to: Jurisdiction,
@@ -224,6 +234,8 @@ enum Slot {
     Done(Result<Submitted, StoreError>),
     /// Accepted: index into the batch's prepared tips.
     New(usize),
+    /// A replay, in the same batch, of the prepared tip at this index.
+    Again(usize),
 }
 
 /// Where a submit's outcomes go.
@@ -412,45 +424,118 @@ impl Preparer {
             }
         };
         batch.first_index = first_index;
+        // 1. Decide every tip in order (replays, conflicts, quota, sequence numbers, audit indexes).
+        let dirs_before = self.dirs.clone();
         let mut added: HashMap<String, u64> = HashMap::new();
-        let mut keys = Vec::new();
-        let mut dirs_touched: Vec<(Jurisdiction, Jurisdiction)> = Vec::new();
+        let mut jobs: Vec<Job> = Vec::new();
+        let mut in_batch: HashMap<(Jurisdiction, [u8; 16]), (usize, [u8; 32])> = HashMap::new();
+        let mut replies = Vec::with_capacity(submits.len());
         for (tips, reply) in submits {
             let mut slots = Vec::with_capacity(tips.len());
             for (tip, digest, envelope) in tips {
                 let key = (tip.from, *tip.id.as_bytes());
-                let r = self.decide(&*view, &tip, &digest, &envelope, &added);
-                let slot = match r {
+                if let Some((i, d)) = in_batch.get(&key) {
+                    // The same tip twice in one batch: the first is accepted, this is its replay.
+                    slots.push(if *d == digest.0 {
+                        Slot::Again(*i)
+                    } else {
+                        Slot::Done(Err(StoreError::Conflict {
+                            id: tip.id.to_string(),
+                            from: tip.from.to_string(),
+                            existing: tips::hex(d),
+                        }))
+                    });
+                    continue;
+                }
+                let slot = match self.decide(&*view, &tip, &digest, &envelope, &added) {
                     Err(e) => Slot::Done(Err(e)),
                     Ok(Decision::Answer(s)) => Slot::Done(Ok(s)),
                     Ok(Decision::Accept { seq }) => {
-                        let index = first_index + batch.tips.len() as u64;
-                        match self.build(&tip, digest, envelope, seq, index) {
-                            Err(e) => Slot::Done(Err(e)),
-                            Ok((p, receipt)) => {
-                                let author = p.record.author.clone();
-                                let size = p.record.envelope.as_ref().map_or(0, |e| e.len() as u64);
-                                *added.entry(author).or_insert(0) += size;
-                                self.dirs.insert((tip.from, tip.to), seq);
-                                if !dirs_touched.contains(&(tip.from, tip.to)) {
-                                    dirs_touched.push((tip.from, tip.to));
-                                }
-                                self.overlay.insert(key, InFlight { digest: digest.0, seq, receipt });
-                                keys.push(key);
-                                batch.tips.push(p);
-                                Slot::New(batch.tips.len() - 1)
-                            }
-                        }
+                        *added.entry(tip.author.to_string()).or_insert(0) += envelope.len() as u64;
+                        self.dirs.insert((tip.from, tip.to), seq);
+                        in_batch.insert(key, (jobs.len(), digest.0));
+                        let index = first_index + jobs.len() as u64;
+                        jobs.push(Job { tip, digest, envelope, seq, index });
+                        Slot::New(jobs.len() - 1)
                     }
                 };
                 slots.push(slot);
             }
+            replies.push((reply, slots));
+        }
+        // 2. Sign the receipts and build the records, on two threads for a large batch.
+        let built = self.build_all(jobs);
+        // 3. Keep the tips up to the first that could not be built, so indexes stay gap-free
+        //    (signing fails only with a broken key; then the rest of the batch is refused).
+        let n = built.len();
+        let ok = built.iter().take_while(|b| b.is_ok()).count();
+        if ok < n {
+            self.dirs = dirs_before;
+            added.clear();
+        }
+        let mut keys = Vec::new();
+        let mut dirs_touched: Vec<(Jurisdiction, Jurisdiction)> = Vec::new();
+        let mut failure = None;
+        for b in built {
+            match b {
+                Ok((p, receipt)) if batch.tips.len() < ok => {
+                    if ok < n {
+                        *added.entry(p.record.author.clone()).or_insert(0) +=
+                            p.record.envelope.as_ref().map_or(0, |e| e.len() as u64);
+                    }
+                    let key = (p.from, p.id);
+                    if !dirs_touched.contains(&(p.from, p.to)) {
+                        dirs_touched.push((p.from, p.to));
+                    }
+                    self.dirs.insert((p.from, p.to), p.record.seq);
+                    self.overlay.insert(key, InFlight { digest: p.digest, seq: p.record.seq, receipt });
+                    keys.push(key);
+                    batch.tips.push(p);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        let cut = failure.unwrap_or_else(|| StoreError::Failed("a tip before this one could not be signed".into()));
+        for (reply, slots) in replies {
+            let slots = slots
+                .into_iter()
+                .map(|s| match s {
+                    Slot::New(i) | Slot::Again(i) if i >= ok => Slot::Done(Err(cut.clone())),
+                    other => other,
+                })
+                .collect();
             batch.submits.push((reply, slots));
         }
         batch.dirs = dirs_touched.into_iter().map(|d| (d, self.dirs.get(&d).copied().unwrap_or(0))).collect();
         batch.pending = added.iter().map(|(a, n)| (a.clone(), *n)).collect();
         self.inflight.push((no, keys, added));
         batch
+    }
+
+    /// Builds every accepted tip, in order; for 16 or more, the first half on a scoped
+    /// helper thread meanwhile (the preparer's time is on the writer's critical path).
+    fn build_all(&self, mut jobs: Vec<Job>) -> Vec<Result<(PreparedTip, Vec<u8>), StoreError>> {
+        let signer: &Signer = &self.signer;
+        let build = |j: Job| Self::build(signer, &j.tip, j.digest, j.envelope, j.seq, j.index);
+        if jobs.len() < 16 {
+            return jobs.into_iter().map(build).collect();
+        }
+        let n = jobs.len();
+        let second = jobs.split_off(n / 2);
+        std::thread::scope(|s| {
+            let first = s.spawn(|| jobs.into_iter().map(build).collect::<Vec<_>>());
+            let second: Vec<_> = second.into_iter().map(build).collect();
+            match first.join() {
+                Ok(mut out) => {
+                    out.extend(second);
+                    out
+                }
+                Err(_) => (0..n).map(|_| Err(StoreError::Failed("receipt signing failed".into()))).collect(),
+            }
+        })
     }
 
     /// Pending bytes of `author` in batches not yet durable (and this one so far).
@@ -506,7 +591,7 @@ impl Preparer {
 
     /// Signs the receipt and builds the records of an accepted tip.
     fn build(
-        &self,
+        signer: &Signer,
         tip: &tiprelay_proto::Tip,
         digest: Digest,
         envelope: Vec<u8>,
@@ -514,17 +599,9 @@ impl Preparer {
         index: u64,
     ) -> Result<(PreparedTip, Vec<u8>), StoreError> {
         let accepted: Timestamp = now();
-        let r = tips::receipt(
-            Subject::Tip,
-            tip.id,
-            (tip.from, tip.to),
-            digest,
-            seq,
-            accepted,
-            index,
-            self.signer.identity(),
-        );
-        let receipt = self.signer.sign(&r).map_err(|e| StoreError::Failed(format!("cannot sign the receipt: {e}")))?;
+        let r =
+            tips::receipt(Subject::Tip, tip.id, (tip.from, tip.to), digest, seq, accepted, index, signer.identity());
+        let receipt = signer.sign(&r).map_err(|e| StoreError::Failed(format!("cannot sign the receipt: {e}")))?;
         let event = Event {
             principal: Some(tip.author.to_string()),
             from: Some(tip.from.to_string()),
@@ -552,6 +629,7 @@ impl Preparer {
         };
         Ok((
             PreparedTip {
+                digest: digest.0,
                 from: tip.from,
                 id: *tip.id.as_bytes(),
                 to: tip.to,
@@ -770,10 +848,14 @@ impl Committer {
                 .into_iter()
                 .map(|s| match s {
                     Slot::Done(r) => r,
-                    Slot::New(i) => b
+                    Slot::New(i) | Slot::Again(i) => b
                         .tips
                         .get(i)
-                        .map(|p| Submitted { receipt: p.record.receipt.clone(), duplicate: false, seq: p.record.seq })
+                        .map(|p| Submitted {
+                            receipt: p.record.receipt.clone(),
+                            duplicate: matches!(s, Slot::Again(_)),
+                            seq: p.record.seq,
+                        })
                         .ok_or_else(|| StoreError::Failed("a prepared tip went missing".into())),
                 })
                 .collect();
