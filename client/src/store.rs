@@ -287,9 +287,11 @@ impl LocalStore {
         let mut meta = w.open_table(META).map_err(|e| self.err(e))?;
         let i = meta.get(AUDIT_SIZE).map_err(|e| self.err(e))?.map(|g| g.value()).unwrap_or(0);
         meta.insert(AUDIT_SIZE, i + 1).map_err(|e| self.err(e))?;
-        let mut entries = w.open_table(auditlog::ENTRIES).map_err(|e| self.err(e))?;
-        let mut nodes = w.open_table(auditlog::NODES).map_err(|e| self.err(e))?;
-        auditlog::append(&mut entries, &mut nodes, i, &e).map_err(|e| self.err(e))
+        let mut log = auditlog::RedbLog {
+            entries: w.open_table(auditlog::ENTRIES).map_err(|e| self.err(e))?,
+            nodes: w.open_table(auditlog::NODES).map_err(|e| self.err(e))?,
+        };
+        auditlog::append(&mut log, i, &e).map_err(|e| self.err(e))
     }
 
     /// The local audit log as (size, root, entries+leaves writer): writes a bundle of all
@@ -303,8 +305,11 @@ impl LocalStore {
             .map_err(|e| self.err(e))?
             .map(|g| g.value())
             .unwrap_or(0);
-        let nodes = r.open_table(auditlog::NODES).map_err(|e| self.err(e))?;
-        Ok((size, auditlog::root(&nodes, size).map_err(|e| self.err(e))?))
+        let log = auditlog::RedbLog {
+            entries: r.open_table(auditlog::ENTRIES).map_err(|e| self.err(e))?,
+            nodes: r.open_table(auditlog::NODES).map_err(|e| self.err(e))?,
+        };
+        Ok((size, auditlog::root(&log, size).map_err(|e| self.err(e))?))
     }
 
     /// Writes the local audit log's first `size` entries as a bundle.
@@ -314,9 +319,11 @@ impl LocalStore {
         w: &mut impl std::io::Write,
     ) -> Result<(), StoreError> {
         let r = self.db.begin_read().map_err(|e| self.err(e))?;
-        let entries = r.open_table(auditlog::ENTRIES).map_err(|e| self.err(e))?;
-        let nodes = r.open_table(auditlog::NODES).map_err(|e| self.err(e))?;
-        let items = auditlog::bundle_items(&entries, &nodes, header.first, header.first + header.count);
+        let log = auditlog::RedbLog {
+            entries: r.open_table(auditlog::ENTRIES).map_err(|e| self.err(e))?,
+            nodes: r.open_table(auditlog::NODES).map_err(|e| self.err(e))?,
+        };
+        let items = auditlog::bundle_items(&log, header.first, header.first + header.count);
         tiprelay_proto::audit::write_bundle(w, header, items).map_err(|e| self.err(e))
     }
 

@@ -3,8 +3,8 @@
 //! checkpoints and cosignatures, and the audit log they append to. Written once against
 //! [`WriteTables`]; the rules themselves are in [`crate::core`].
 
+use tiprelay_common::auditlog;
 use tiprelay_proto::audit::SignedCheckpoint;
-use tiprelay_proto::merkle::{self, LeafSource, MerkleError};
 use tiprelay_proto::{
     Checkpoint, Cosignature, DeliveryAck, Digest, Feedback, Jurisdiction, LedgerStatement, Signer, Subject, Timestamp,
     TipFacts, TipId,
@@ -44,28 +44,50 @@ pub fn raise(t: &mut dyn WriteTables, key: &str, v: u64) -> Result<(), StoreErro
     Ok(())
 }
 
-/// The canonical bytes of an audit entry at `index` (sanitized: bounded, no control characters).
+/// The canonical bytes of an audit entry at `index` (see [`auditlog::entry_bytes`]).
 pub fn entry_bytes(e: &Event, index: u64) -> Vec<u8> {
-    let clean = |s: &Option<String>| {
-        s.as_ref().map(|x| x.chars().take(300).map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect::<String>())
-    };
-    Event {
-        index,
-        kind: clean(&Some(e.kind.clone())).unwrap_or_default(),
-        time: e.time,
-        principal: clean(&e.principal),
-        from: clean(&e.from),
-        to: clean(&e.to),
-        tip: clean(&e.tip),
-        category: clean(&e.category),
-        digest: clean(&e.digest),
-        seq: e.seq,
-        code: clean(&e.code),
-        subject: clean(&e.subject),
-        outcome: clean(&e.outcome),
-        detail: clean(&e.detail),
+    auditlog::entry_bytes(e, index)
+}
+
+/// The audit log of a store, as the shared log code sees it.
+pub struct Log<'a, T: ?Sized>(pub &'a mut T);
+
+/// The audit log of a read view.
+pub struct LogView<'a, T: ?Sized>(pub &'a T);
+
+impl From<auditlog::LogError> for StoreError {
+    fn from(e: auditlog::LogError) -> Self {
+        StoreError::Corrupt(e.0)
     }
-    .encode()
+}
+
+impl<T: ReadTables + ?Sized> auditlog::LogRead for LogView<'_, T> {
+    type Error = StoreError;
+    fn node(&self, level: u8, index: u64) -> Result<Option<Digest>, StoreError> {
+        self.0.audit_node(level, index)
+    }
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.audit_entry(index)
+    }
+}
+
+impl<T: WriteTables + ?Sized> auditlog::LogRead for Log<'_, T> {
+    type Error = StoreError;
+    fn node(&self, level: u8, index: u64) -> Result<Option<Digest>, StoreError> {
+        self.0.audit_node(level, index)
+    }
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.audit_entry(index)
+    }
+}
+
+impl<T: WriteTables + ?Sized> auditlog::LogWrite for Log<'_, T> {
+    fn put_entry(&mut self, index: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.0.put_audit_entry(index, bytes)
+    }
+    fn put_node(&mut self, level: u8, index: u64, digest: &Digest) -> Result<(), StoreError> {
+        self.0.put_audit_node(level, index, digest)
+    }
 }
 
 /// Stores entry `index` and its Merkle leaf, and completes every node it finishes.
@@ -74,48 +96,7 @@ pub fn put_leaf(t: &mut dyn WriteTables, index: u64, bytes: &[u8]) -> Result<(),
     if !super::writer::bench::audit_enabled() {
         return Ok(());
     }
-    t.put_audit_entry(index, bytes)?;
-    let mut h = merkle::leaf_hash(bytes);
-    t.put_audit_node(0, index, &h)?;
-    // Leaf i completes the node at level l+1 when its index at level l is odd.
-    let (mut level, mut idx) = (0u8, index);
-    while idx % 2 == 1 {
-        let left = node(t, level, idx - 1)?;
-        h = merkle::node_hash(&left, &h);
-        level += 1;
-        idx /= 2;
-        t.put_audit_node(level, idx, &h)?;
-    }
-    Ok(())
-}
-
-/// A stored Merkle node (missing: the store is damaged).
-pub fn node(t: &(impl ReadTables + ?Sized), level: u8, idx: u64) -> Result<Digest, StoreError> {
-    t.audit_node(level, idx)?.ok_or_else(|| StoreError::Corrupt(format!("Merkle node ({level}, {idx}) is missing")))
-}
-
-/// The audit tree as a [`LeafSource`] for proofs and roots (O(log n) lookups).
-pub struct Nodes<'a, T: ReadTables + ?Sized>(pub &'a T);
-
-impl<T: ReadTables + ?Sized> LeafSource for Nodes<'_, T> {
-    fn leaf(&self, index: u64) -> Result<Digest, MerkleError> {
-        node(self.0, 0, index).map_err(|e| MerkleError::Source(e.to_string()))
-    }
-
-    fn subtree(&self, start: u64, len: u64) -> Result<Digest, MerkleError> {
-        if len == 0 {
-            return Ok(merkle::empty_root());
-        }
-        if len.is_power_of_two() && start % len == 0 {
-            let level = len.trailing_zeros() as u8;
-            return node(self.0, level, start >> level).map_err(|e| MerkleError::Source(e.to_string()));
-        }
-        // Split like RFC 9162: the largest power of two smaller than len.
-        let k = 1u64 << (63 - (len - 1).leading_zeros());
-        let left = self.subtree(start, k)?;
-        let right = self.subtree(start + k, len - k)?;
-        Ok(merkle::node_hash(&left, &right))
-    }
+    auditlog::append_bytes(&mut Log(t), index, bytes)
 }
 
 /// Appends an audit entry at the next index; returns the index.
@@ -151,7 +132,7 @@ pub fn checkpoint(
             None => Ok(None),
         };
     }
-    let root = Nodes(&*t).subtree(0, size).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let root = auditlog::root(&LogView(&*t), size)?;
     let cp = Checkpoint { log: signer.identity().to_string(), size, root, time: at, relay: signer.identity().clone() };
     let env = signer.sign(&cp).map_err(|e| StoreError::Failed(format!("cannot sign the checkpoint: {e}")))?;
     t.put_checkpoint(size, &env)?;

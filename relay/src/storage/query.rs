@@ -5,10 +5,11 @@ use tiprelay_proto::audit::SignedCheckpoint;
 use tiprelay_proto::wire::{Delivery, ForwardedStatement, Notice, NoticeBody};
 use tiprelay_proto::{merkle, Checkpoint, Digest, Jurisdiction, RecordCursor, Timestamp, TipFacts, TipId};
 
-use super::apply::Nodes;
+use super::apply::LogView;
 use super::counters::NEXT_EVENT;
 use super::{now, Event, ReadTables, StoreError, TipKey};
 use crate::core::{audit as rules, delivery};
+use tiprelay_common::auditlog::{self, Nodes};
 
 fn tip_id(id: &[u8]) -> Result<([u8; 16], TipId), StoreError> {
     let key: [u8; 16] = id.try_into().map_err(|_| StoreError::Corrupt("a tip key is not 16 bytes".into()))?;
@@ -243,14 +244,15 @@ pub fn audit_head(r: &dyn ReadTables) -> Result<Option<SignedCheckpoint>, StoreE
 pub fn inclusion(r: &dyn ReadTables, index: u64, size: u64) -> Result<(Vec<u8>, Vec<Digest>), StoreError> {
     rules::inclusion_in_range(index, size, r.counter(NEXT_EVENT)?.unwrap_or(0))?;
     let entry = r.audit_entry(index)?.unwrap_or_default();
-    let proof = merkle::inclusion_proof(&Nodes(r), index, size).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let proof =
+        merkle::inclusion_proof(&Nodes(&LogView(r)), index, size).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok((entry, proof))
 }
 
 /// A consistency proof between tree sizes `old` and `new`.
 pub fn consistency(r: &dyn ReadTables, old: u64, new: u64) -> Result<Vec<Digest>, StoreError> {
     rules::consistency_in_range(old, new, r.counter(NEXT_EVENT)?.unwrap_or(0))?;
-    merkle::consistency_proof(&Nodes(r), old, new).map_err(|e| StoreError::Corrupt(e.to_string()))
+    merkle::consistency_proof(&Nodes(&LogView(r)), old, new).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// What `tiprelay audit export` selects.
@@ -262,21 +264,6 @@ pub struct ExportRange {
     pub until: Option<Timestamp>,
     /// Most checkpoints in the header (None: [`crate::core::export::MAX_BUNDLE_CHECKPOINTS`]).
     pub max_checkpoints: Option<usize>,
-}
-
-/// The compact range of the first `first` leaves: the roots of the perfect subtrees
-/// covering them, left to right.
-fn prefix(r: &dyn ReadTables, first: u64) -> Result<Vec<Digest>, StoreError> {
-    let mut out = Vec::new();
-    let mut start = 0u64;
-    for bit in (0..64u32).rev() {
-        let len = 1u64 << bit;
-        if first & len != 0 {
-            out.push(super::apply::node(r, bit as u8, start >> bit)?);
-            start += len;
-        }
-    }
-    Ok(out)
 }
 
 /// Writes an audit bundle to `w`: the entries in the range (a contiguous index range, from
@@ -354,20 +341,14 @@ pub fn export_bundle(
         created: now(),
         first,
         count: end - first,
-        prefix: prefix(r, first)?,
+        prefix: auditlog::prefix(&LogView(r), first)?,
         checkpoints,
         anchors,
         since: range.since,
         until: range.until,
     };
-    let items = (first..end).map(|i| {
-        let bytes = r
-            .audit_entry(i)
-            .map_err(std::io::Error::other)?
-            .ok_or_else(|| std::io::Error::other(format!("audit entry {i} is missing")))?;
-        let leaf = super::apply::node(r, 0, i).map_err(std::io::Error::other)?;
-        Ok((bytes, leaf))
-    });
+    let view = LogView(r);
+    let items = auditlog::bundle_items(&view, first, end);
     tiprelay_proto::audit::write_bundle(&mut &mut *w, &header, items).map_err(StoreError::io)?;
     Ok(header)
 }
