@@ -789,16 +789,7 @@ async fn stream(
     }
     let (rate, n) = rate_of(&req);
     if let Err(wait) = budget.slot.principal.take(rate, n, std::time::Instant::now()) {
-        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
-        let e = WireError::rate_limited(
-            ms,
-            format!(
-                "{} exceeds its `{}` rate ({} requests); retry in {ms} ms",
-                peer.identity,
-                rate.name(),
-                request_name(&req)
-            ),
-        );
+        let e = core::bucket::rate_limited(&peer.identity, rate.name(), request_name(&req), wait);
         reject(&state, &peer, None, &e);
         refuse(&state, &mut send, kind, e).await;
         return;

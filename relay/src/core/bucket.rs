@@ -56,6 +56,21 @@ impl TokenBucket {
     }
 }
 
+/// The refusal of a request over its principal's rate (`rate_limited`), carrying when to
+/// retry, in whole milliseconds (rounded up, so a retry at that time finds a token).
+pub fn rate_limited(
+    principal: &tiprelay_proto::PrincipalId,
+    rate: &str,
+    request: &str,
+    wait: Duration,
+) -> tiprelay_proto::wire::WireError {
+    let ms = u64::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(u64::MAX);
+    tiprelay_proto::wire::WireError::rate_limited(
+        ms,
+        format!("{principal} exceeds its `{rate}` rate ({request} requests); retry in {ms} ms"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +111,14 @@ mod tests {
         assert!(b.take(1, t0).is_ok());
         assert!(b.take(1, t0 - Duration::from_secs(3)).is_err());
         assert!(b.take(1, t0 + Duration::from_secs(1)).is_ok());
+    }
+
+    #[test]
+    fn a_request_over_its_rate_is_refused_as_rate_limited_with_when_to_retry() {
+        let who: tiprelay_proto::PrincipalId = "tiprelay://MX/analyst/ana".parse().unwrap();
+        let e = rate_limited(&who, "tips", "submit", Duration::from_micros(2_500));
+        assert_eq!(e.code, tiprelay_proto::ErrorCode::RateLimited as u16);
+        assert_eq!(e.retry_after, Some(3), "rounded up");
+        assert!(e.reason.contains("`tips` rate"), "{}", e.reason);
     }
 }

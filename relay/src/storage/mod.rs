@@ -25,6 +25,42 @@ pub mod writer;
 #[cfg(test)]
 mod suite;
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every store outcome maps to one stable wire code.
+    #[test]
+    fn each_store_error_has_its_wire_code() {
+        let conflict = StoreError::Conflict { id: "i".into(), from: "MX".into(), existing: "00".into() };
+        let quota = StoreError::QuotaExceeded { author: "a".into(), pending: 1, quota: 1 };
+        let refused = StoreError::Refused(WireError::new(ErrorCode::ProofOutOfRange, "x"));
+        let cases = [
+            (conflict, ErrorCode::Conflict),
+            (quota, ErrorCode::QuotaExceeded),
+            (refused, ErrorCode::ProofOutOfRange),
+            (StoreError::Full, ErrorCode::StorageFull),
+            (StoreError::Closed, ErrorCode::Unavailable),
+            (StoreError::Failed("x".into()), ErrorCode::Unavailable),
+            (StoreError::Corrupt("x".into()), ErrorCode::Unavailable),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.code(), code, "{e}");
+        }
+    }
+
+    /// A full disk is recognised by the I/O error's kind, whatever its text.
+    #[test]
+    fn a_full_disk_is_storage_full_by_its_kind_not_its_text() {
+        let enospc = std::io::Error::from_raw_os_error(28);
+        assert_eq!(StoreError::io(enospc), StoreError::Full);
+        let other = std::io::Error::other("No space left on device (but not really)");
+        assert!(matches!(StoreError::io(other), StoreError::Failed(_)));
+        let e: StoreError = redb::fail(::redb::StorageError::Io(std::io::Error::from_raw_os_error(28)));
+        assert_eq!(e, StoreError::Full);
+    }
+}
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
