@@ -1,12 +1,12 @@
 //! The embedded engine: the whole store in one redb file, fsynced on every commit.
 //!
 //! One write transaction at a time (redb's rule, and the writer's design); reads use MVCC
-//! snapshots and never block it. [`schema`] lists the tables, [`read`] and [`write`]
+//! snapshots and never block it. [`schema`] lists the tables, [`read`](mod@read) and [`write`](mod@write)
 //! implement the storage traits on them.
 
-mod read;
-mod schema;
-mod write;
+pub mod read;
+pub mod schema;
+pub mod write;
 
 use std::path::{Path, PathBuf};
 
