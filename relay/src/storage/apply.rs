@@ -11,9 +11,7 @@ use tiprelay_proto::{
 };
 
 use super::counters::{NEXT_ACK, NEXT_EVENT, NEXT_STATEMENT};
-use super::{
-    now, Event, NoticeRecord, ReadTables, StatementRecord, StoreError, Submitted, TipKey, TipRecord, WriteTables,
-};
+use super::{Event, NoticeRecord, ReadTables, StatementRecord, StoreError, Submitted, TipKey, TipRecord, WriteTables};
 use crate::core::{audit as rules, delivery, tips};
 
 /// What one transaction did, applied to the metrics only once it is durable.
@@ -175,6 +173,21 @@ fn update_facts(
     t.put_facts(accepted, from.as_str(), idb, &f.pack())
 }
 
+/// A tip record read before an operation writes anything: a damaged one refuses only this
+/// operation (retryable, and logged for the operator), never the group commit around it.
+fn held(r: Result<Option<TipRecord>, StoreError>, tip: &TipId) -> Result<Option<TipRecord>, StoreError> {
+    match r {
+        Err(StoreError::Corrupt(why)) => {
+            tracing::error!(tip = %tip, %why, "a tip record does not decode");
+            Err(StoreError::Refused(tiprelay_proto::wire::WireError::new(
+                tiprelay_proto::ErrorCode::Unavailable,
+                format!("the relay's record of tip {tip} is damaged; its operator has been alerted"),
+            )))
+        }
+        other => other,
+    }
+}
+
 fn stored(rec: &TipRecord) -> delivery::Stored<'_> {
     delivery::Stored { digest: &rec.digest, seq: rec.seq, to: &rec.to, author: &rec.author }
 }
@@ -182,14 +195,19 @@ fn stored(rec: &TipRecord) -> delivery::Stored<'_> {
 /// Records a verified ack: moves the acknowledging principal's cursor; on the tip's first
 /// ack, a notice to its author, the author's quota released and an `acked` entry. Returns
 /// whether it was the first.
-pub fn ack(t: &mut dyn WriteTables, tally: &mut Tally, ack: &DeliveryAck, envelope: &[u8]) -> Result<bool, StoreError> {
+pub fn ack(
+    t: &mut dyn WriteTables,
+    tally: &mut Tally,
+    ack: &DeliveryAck,
+    envelope: &[u8],
+    at: Timestamp,
+) -> Result<bool, StoreError> {
     let (from, id) = (ack.from.as_str(), ack.tip.as_bytes().as_slice());
-    let rec = t.tip(from, id)?;
+    let rec = held(t.tip(from, id), &ack.tip)?;
     delivery::ack_matches(rec.as_ref().map(stored), ack)?;
     let Some(rec) = rec else {
         return Err(StoreError::Failed("ack rule passed without a tip".into()));
     };
-    let at = now();
     let p = ack.by.to_string();
     let c = t.cursor(&p, from)?;
     if delivery::ack_step(c, ack.seq, t.acked_above(&p, from, ack.seq)?) == delivery::AckStep::Record {
@@ -265,18 +283,18 @@ pub fn feedback(
     fb: &Feedback,
     digest: Digest,
     envelope: Vec<u8>,
+    accepted: Timestamp,
 ) -> Result<Submitted, StoreError> {
     let (w, fid) = (fb.to.as_str(), fb.id.as_bytes().as_slice());
     if let Some(old) = t.feedback_record(w, fid)? {
         return duplicate_or_conflict(old, digest, &fb.id, fb.to);
     }
-    let rec = t.tip(fb.from.as_str(), fb.tip.as_bytes())?;
+    let rec = held(t.tip(fb.from.as_str(), fb.tip.as_bytes()), &fb.tip)?;
     delivery::feedback_allowed(rec.as_ref().map(stored), fb)?;
     let Some(rec) = rec else {
         return Err(StoreError::Failed("feedback rule passed without a tip".into()));
     };
     let seq = next(t, &format!("feedback_seq:{}:{}", fb.from, fb.to))? + 1;
-    let accepted = now();
     let receipt = sign_receipt(t, signer, Subject::Feedback, fb.id, (fb.from, fb.to), digest, seq, accepted)?;
     append_event(
         t,
@@ -309,6 +327,7 @@ pub fn statement(
     st: &LedgerStatement,
     digest: Digest,
     envelope: Vec<u8>,
+    accepted: Timestamp,
 ) -> Result<Submitted, StoreError> {
     let (sj, cp, sid) = (st.jurisdiction.as_str(), st.counterpart.as_str(), st.id.as_bytes().as_slice());
     if let Some(index) = t.statement_index(sj, sid)? {
@@ -318,7 +337,6 @@ pub fn statement(
         return duplicate_or_conflict(old, digest, &st.id, st.jurisdiction);
     }
     let seq = next(t, &format!("statement_seq:{sj}:{cp}"))? + 1;
-    let accepted = now();
     let receipt =
         sign_receipt(t, signer, Subject::Statement, st.id, (st.jurisdiction, st.counterpart), digest, seq, accepted)?;
     append_event(
@@ -346,6 +364,7 @@ pub fn delivered(
     tally: &mut Tally,
     principal: &str,
     keys: &[TipKey],
+    at: Timestamp,
 ) -> Result<(), StoreError> {
     for (from, id) in keys {
         let Some(rec) = t.tip(from.as_str(), id)? else {
@@ -354,7 +373,6 @@ pub fn delivered(
         let Ok(tip_id) = TipId::from_bytes(*id) else {
             continue;
         };
-        let at = now();
         let mut first = false;
         update_facts(t, *from, &tip_id, rec.accepted, |f| {
             if f.delivered.is_none() {
@@ -384,19 +402,28 @@ pub fn delivered(
 
 /// Purges the bodies of tips first acknowledged before `cutoff` whose every known receiver
 /// acknowledged them (at most 10,000 per call); returns how many.
-pub fn purge(t: &mut dyn WriteTables, tally: &mut Tally, cutoff: u64) -> Result<u64, StoreError> {
+pub fn purge(t: &mut dyn WriteTables, tally: &mut Tally, cutoff: u64, at: Timestamp) -> Result<u64, StoreError> {
     let mut n = 0;
-    for (from, id, at) in t.acked_before(cutoff, 10_000)? {
-        let Some(mut rec) = t.tip(&from, &id)? else {
-            t.forget_acked_at(&from, &id)?;
-            continue;
+    for (from, id, first_acked) in t.acked_before(cutoff, 10_000)? {
+        let mut rec = match t.tip(&from, &id) {
+            Ok(Some(rec)) => rec,
+            Ok(None) => {
+                t.forget_acked_at(&from, &id)?;
+                continue;
+            }
+            Err(StoreError::Corrupt(why)) => {
+                // One damaged record must not stop retention (or the commit it runs in).
+                tracing::error!(from = %from, tip = %tips::hex(&id), %why, "a tip record does not decode; retention skips it");
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         let prefix = format!("tiprelay://{}/", rec.to);
         let mut acked = Vec::new();
         for (p, c) in t.cursors_of(&from, &prefix)? {
             acked.push(delivery::has_acked(c, rec.seq, t.acked_above(&p, &from, rec.seq)?));
         }
-        if !delivery::purgeable(at, cutoff, acked.into_iter()) {
+        if !delivery::purgeable(first_acked, cutoff, acked.into_iter()) {
             // Kept (with its first-ack time) until every analyst of the recipient
             // jurisdiction the relay has seen has acknowledged it.
             continue;
@@ -408,7 +435,7 @@ pub fn purge(t: &mut dyn WriteTables, tally: &mut Tally, cutoff: u64) -> Result<
                 to: Some(rec.to.clone()),
                 digest: Some(tips::hex(&rec.digest)),
                 seq: Some(rec.seq),
-                ..Event::new("purged", now())
+                ..Event::new("purged", at)
             };
             append_event(t, tally, &event)?;
             n += 1;

@@ -110,6 +110,8 @@ pub fn pending_per_recipient(r: &dyn ReadTables) -> Result<Vec<(String, i64)>, S
 
 /// Notices (first acks, feedback) about tips written by `author`, after index `after`.
 pub fn notices(r: &dyn ReadTables, author: &str, after: u64, limit: usize) -> Result<Vec<Notice>, StoreError> {
+    // At least one, as `fetch` and `statements` answer.
+    let limit = limit.max(1);
     let mut out = Vec::new();
     let mut bytes = 0usize;
     r.notices(author, after, &mut |(index, n)| {

@@ -375,8 +375,14 @@ async fn a_failed_commit_answers_nothing_as_accepted_and_the_writer_recovers_in_
         let mut accepted = Vec::new();
         let mut refused = 0;
         // Rounds of concurrent submits; the disk is "full" during the middle rounds.
+        let mut probes = 0u64;
         for round in 0..6u8 {
             fail.store((2..4).contains(&round), Ordering::SeqCst);
+            for _ in 0..3 {
+                // Best-effort audit events: kept, or counted as dropped, never lost silently.
+                store.event(Event::new("probe", now()));
+                probes += 1;
+            }
             let mut tasks = Vec::new();
             for k in 0..8u8 {
                 let (t, d, e) = w.tip(round * 8 + k, "flaky");
@@ -404,6 +410,43 @@ async fn a_failed_commit_answers_nothing_as_accepted_and_the_writer_recovers_in_
         let receipts: Vec<Vec<u8>> = accepted.iter().map(|(_, s)| s.receipt.clone()).collect();
         assert_receipts_match_the_log(&store, &receipts);
         assert_eq!(store.events().unwrap().iter().filter(|e| e.kind == "accepted").count(), accepted.len(), "{name}");
+        // One more commit records what was dropped.
+        store.checkpoint().await.unwrap();
+        let events = store.events().unwrap();
+        let kept = events.iter().filter(|e| e.kind == "probe").count() as u64;
+        let lost: u64 = events.iter().filter(|e| e.kind == "events_dropped").filter_map(|e| e.seq).sum();
+        assert!(kept + lost >= probes && kept < probes, "{name}: {kept} kept + {lost} dropped of {probes} probes");
+        drop(store);
+        writer.join();
+    }
+}
+
+/// An engine that answers Ok without running the transaction (a broken engine).
+struct Skips(Arc<dyn Engine>);
+
+impl Engine for Skips {
+    fn write(&self, _f: WriteFn<'_>) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn read(&self) -> Result<Box<dyn ReadTables + '_>, StoreError> {
+        self.0.read()
+    }
+    fn describe(&self) -> String {
+        "skips".into()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_that_skips_the_transaction_accepts_nothing_and_does_not_hang_the_writer() {
+    for (name, make) in engines() {
+        let w = world();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, writer) = w.start(Arc::new(Skips(make(dir.path()))), 16, u64::MAX);
+        for i in 0..3u8 {
+            let (t, d, e) = w.tip(i, "lost");
+            let r = tokio::time::timeout(std::time::Duration::from_secs(10), store.submit(t, d, e)).await;
+            assert!(matches!(r, Ok(Err(StoreError::Failed(_)))), "{name}: {r:?}");
+        }
         drop(store);
         writer.join();
     }

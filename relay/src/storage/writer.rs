@@ -214,6 +214,7 @@ struct Job {
     envelope: Vec<u8>,
     seq: u64,
     index: u64,
+    accepted: Timestamp,
 }
 
 /// A tip the preparer accepted: everything the committer writes for it.
@@ -402,7 +403,10 @@ impl Preparer {
         }
         let engine = self.engine.clone();
         let view = match engine.read() {
-            Ok(v) => v,
+            Ok(v) => {
+                self.forget_visible(&*v);
+                v
+            }
             Err(e) => {
                 for (tips, reply) in submits {
                     batch.submits.push((reply, tips.iter().map(|_| Slot::Done(Err(e.clone()))).collect()));
@@ -424,6 +428,8 @@ impl Preparer {
             }
         };
         batch.first_index = first_index;
+        // The preparer's clock, read once per batch: every tip of it is accepted at this time.
+        let at = now();
         // 1. Decide every tip in order (replays, conflicts, quota, sequence numbers, audit indexes).
         let dirs_before = self.dirs.clone();
         let mut added: HashMap<String, u64> = HashMap::new();
@@ -455,7 +461,7 @@ impl Preparer {
                         self.dirs.insert((tip.from, tip.to), seq);
                         in_batch.insert(key, (jobs.len(), digest.0));
                         let index = first_index + jobs.len() as u64;
-                        jobs.push(Job { tip, digest, envelope, seq, index });
+                        jobs.push(Job { tip, digest, envelope, seq, index, accepted: at });
                         Slot::New(jobs.len() - 1)
                     }
                 };
@@ -519,23 +525,54 @@ impl Preparer {
     /// helper thread meanwhile (the preparer's time is on the writer's critical path).
     fn build_all(&self, mut jobs: Vec<Job>) -> Vec<Result<(PreparedTip, Vec<u8>), StoreError>> {
         let signer: &Signer = &self.signer;
-        let build = |j: Job| Self::build(signer, &j.tip, j.digest, j.envelope, j.seq, j.index);
+        let build = |j: Job| Self::build(signer, &j.tip, j.digest, j.envelope, j.seq, j.index, j.accepted);
         if jobs.len() < 16 {
             return jobs.into_iter().map(build).collect();
         }
         let n = jobs.len();
         let second = jobs.split_off(n / 2);
+        let jobs = std::sync::Mutex::new(Some(jobs));
+        let take = || jobs.lock().ok().and_then(|mut j| j.take()).unwrap_or_default();
         std::thread::scope(|s| {
-            let first = s.spawn(|| jobs.into_iter().map(build).collect::<Vec<_>>());
+            let first = std::thread::Builder::new()
+                .name("tiprelay-sign".into())
+                .spawn_scoped(s, || take().into_iter().map(build).collect::<Vec<_>>());
             let second: Vec<_> = second.into_iter().map(build).collect();
-            match first.join() {
-                Ok(mut out) => {
+            match first {
+                Ok(h) => match h.join() {
+                    Ok(mut out) => {
+                        out.extend(second);
+                        out
+                    }
+                    Err(_) => (0..n).map(|_| Err(StoreError::Failed("receipt signing failed".into()))).collect(),
+                },
+                // No thread to be had (resource limits): sign the first half here too.
+                Err(_) => {
+                    let mut out: Vec<_> = take().into_iter().map(build).collect();
                     out.extend(second);
                     out
                 }
-                Err(_) => (0..n).map(|_| Err(StoreError::Failed("receipt signing failed".into()))).collect(),
             }
         })
+    }
+
+    /// Forgets the in-flight batches that `view` already shows (their commit finished after
+    /// the last `Durable` was read): their tips and pending bytes are counted by the view.
+    /// A batch's tips commit together, so its first tip tells.
+    fn forget_visible(&mut self, view: &dyn super::ReadTables) {
+        let overlay = &mut self.overlay;
+        self.inflight.retain(|(_, keys, _)| {
+            let visible = match keys.first() {
+                None => true,
+                Some((from, id)) => view.tip(from.as_str(), id).is_ok_and(|r| r.is_some()),
+            };
+            if visible {
+                for k in keys {
+                    overlay.remove(k);
+                }
+            }
+            !visible
+        });
     }
 
     /// Pending bytes of `author` in batches not yet durable (and this one so far).
@@ -590,6 +627,7 @@ impl Preparer {
     }
 
     /// Signs the receipt and builds the records of an accepted tip.
+    #[allow(clippy::too_many_arguments)]
     fn build(
         signer: &Signer,
         tip: &tiprelay_proto::Tip,
@@ -597,8 +635,8 @@ impl Preparer {
         envelope: Vec<u8>,
         seq: u64,
         index: u64,
+        accepted: Timestamp,
     ) -> Result<(PreparedTip, Vec<u8>), StoreError> {
-        let accepted: Timestamp = now();
         let r =
             tips::receipt(Subject::Tip, tip.id, (tip.from, tip.to), digest, seq, accepted, index, signer.identity());
         let receipt = signer.sign(&r).map_err(|e| StoreError::Failed(format!("cannot sign the receipt: {e}")))?;
@@ -699,14 +737,22 @@ impl Reply {
     }
 }
 
-/// Fails every waiter of a batch that was never applied.
-fn refuse(batch: Batch, e: &StoreError) {
+/// Fails every waiter of a batch that was never applied; returns how many best-effort
+/// events (audit events, first-delivery marks) it held, to be counted as dropped.
+fn refuse(batch: Batch, e: &StoreError) -> u64 {
     for (reply, slots) in batch.submits {
         let _ = reply.send(slots.iter().map(|_| Err(e.clone())).collect());
     }
+    let lost = best_effort(&batch.others);
     for op in batch.others {
         refuse_op(op, e);
     }
+    lost
+}
+
+/// The best-effort operations (audit events, first-delivery marks) among `ops`.
+fn best_effort(ops: &[WriteOp]) -> u64 {
+    ops.iter().filter(|op| matches!(op, WriteOp::Event(_) | WriteOp::Delivered { .. })).count() as u64
 }
 
 /// Fails one operation's waiter.
@@ -740,7 +786,8 @@ impl Committer {
         while let Ok(batch) = prepared.recv() {
             if batch.epoch != self.epoch {
                 let no = batch.no;
-                refuse(batch, &last_failure);
+                let lost = refuse(batch, &last_failure);
+                self.dropped.fetch_add(lost, Ordering::Relaxed);
                 let _ = self.progress.send(Progress::Refused { no });
                 continue;
             }
@@ -754,6 +801,7 @@ impl Committer {
     fn commit(&mut self, batch: Batch) -> Result<(), StoreError> {
         let started = std::time::Instant::now();
         let (no, weight) = (batch.no, batch.weight);
+        let best_effort_ops = best_effort(&batch.others);
         let mut replies: Vec<Reply> = Vec::new();
         let mut fresh_to: Vec<Jurisdiction> = Vec::new();
         let mut tally = Tally::default();
@@ -764,21 +812,28 @@ impl Committer {
             let Some(b) = batch.take() else {
                 return Err(StoreError::Failed("a write transaction ran twice".into()));
             };
-            self.apply(t, b, &mut replies, &mut fresh_to, &mut tally)?;
+            // The writer's clock, read once per commit and passed to every rule.
+            let at = now();
+            self.apply(t, b, at, &mut replies, &mut fresh_to, &mut tally)?;
             // Best-effort events lost to a full queue are counted in the log itself.
             let lost = self.dropped.swap(0, Ordering::Relaxed);
             if lost > 0 {
                 dropped_now = lost;
-                apply::append_event(t, &mut tally, &Event { seq: Some(lost), ..Event::new("events_dropped", now()) })?;
+                apply::append_event(t, &mut tally, &Event { seq: Some(lost), ..Event::new("events_dropped", at) })?;
             }
             // Every `checkpoint_entries` entries, a signed checkpoint in the same commit.
-            apply::checkpoint(t, &self.signer, self.checkpoint_entries, now())?;
+            apply::checkpoint(t, &self.signer, self.checkpoint_entries, at)?;
             let next_event = t.counter(NEXT_EVENT)?.unwrap_or(0);
             // The preparer may now sign the next batch's receipts (it runs during our fsync).
             let _ = self.progress.send(Progress::Applied { no, next_event });
             applied = true;
             Ok(())
         });
+        // An engine that returned Ok without running the transaction committed nothing.
+        let result = match result {
+            Ok(()) if !applied => Err(StoreError::Failed("the storage engine did not run the transaction".into())),
+            other => other,
+        };
         match result {
             Ok(()) => {
                 let _ = self.progress.send(Progress::Durable { no });
@@ -787,10 +842,10 @@ impl Committer {
                 Ok(())
             }
             Err(e) => {
-                self.dropped.fetch_add(dropped_now, Ordering::Relaxed);
+                // Nothing of this transaction is kept: its audit events are counted as dropped.
+                self.dropped.fetch_add(dropped_now + best_effort_ops, Ordering::Relaxed);
                 tracing::error!(error = %e, "group commit failed; nothing in it was acknowledged");
                 self.epoch += 1;
-                let _ = applied;
                 let _ = self.progress.send(Progress::Failed { no, epoch: self.epoch });
                 for r in replies {
                     r.fail(&e);
@@ -810,6 +865,7 @@ impl Committer {
         &self,
         t: &mut dyn WriteTables,
         b: Batch,
+        at: Timestamp,
         replies: &mut Vec<Reply>,
         fresh_to: &mut Vec<Jurisdiction>,
         tally: &mut Tally,
@@ -863,7 +919,7 @@ impl Committer {
         }
         let mut others = b.others.into_iter();
         while let Some(op) = others.next() {
-            if let Err(e) = self.apply_one(t, op, replies, tally) {
+            if let Err(e) = self.apply_one(t, op, at, replies, tally) {
                 for rest in others {
                     refuse_op(rest, &e);
                 }
@@ -879,6 +935,7 @@ impl Committer {
         &self,
         t: &mut dyn WriteTables,
         op: WriteOp,
+        at: Timestamp,
         replies: &mut Vec<Reply>,
         tally: &mut Tally,
     ) -> Result<(), StoreError> {
@@ -893,7 +950,7 @@ impl Committer {
                     let mut out = Vec::with_capacity(acks.len());
                     let mut first_from = Vec::new();
                     for (ack, envelope) in &acks {
-                        let r = apply::ack(t, tally, ack, envelope);
+                        let r = apply::ack(t, tally, ack, envelope, at);
                         if matches!(r, Ok(true)) && !first_from.contains(&ack.from) {
                             first_from.push(ack.from);
                         }
@@ -907,7 +964,7 @@ impl Committer {
                     replies.push(Reply::Ack(reply, out, first_from));
                 }
                 WriteOp::Purge { cutoff, reply } => {
-                    let r = apply::purge(t, tally, cutoff);
+                    let r = apply::purge(t, tally, cutoff, at);
                     if let Err(e) = fatal(&r) {
                         let _ = reply.send(Err(e.clone()));
                         return Err(e);
@@ -923,7 +980,7 @@ impl Committer {
                     replies.push(Reply::Unit(reply, r));
                 }
                 WriteOp::Feedback { fb, digest, envelope, reply } => {
-                    let r = apply::feedback(t, tally, &self.signer, &fb, digest, envelope);
+                    let r = apply::feedback(t, tally, &self.signer, &fb, digest, envelope, at);
                     if let Err(e) = fatal(&r) {
                         let _ = reply.send(Err(e.clone()));
                         return Err(e);
@@ -932,7 +989,7 @@ impl Committer {
                     replies.push(Reply::Other(reply, r, fresh.then_some(fb.from)));
                 }
                 WriteOp::Statement { st, digest, envelope, reply } => {
-                    let r = apply::statement(t, tally, &self.signer, &st, digest, envelope);
+                    let r = apply::statement(t, tally, &self.signer, &st, digest, envelope, at);
                     if let Err(e) = fatal(&r) {
                         let _ = reply.send(Err(e.clone()));
                         return Err(e);
@@ -940,10 +997,10 @@ impl Committer {
                     replies.push(Reply::Other(reply, r, None));
                 }
                 WriteOp::Delivered { principal, tips } => {
-                    apply::delivered(t, tally, &principal, &tips)?;
+                    apply::delivered(t, tally, &principal, &tips, at)?;
                 }
                 WriteOp::Checkpoint { reply } => {
-                    let r = apply::checkpoint(t, &self.signer, 1, now());
+                    let r = apply::checkpoint(t, &self.signer, 1, at);
                     if let Err(e) = fatal(&r) {
                         let _ = reply.send(Err(e.clone()));
                         return Err(e);

@@ -193,8 +193,12 @@ macro_rules! impl_reads {
             }
             fn cosignatures(&self, size: u64) -> Result<Vec<Vec<u8>>, StoreError> {
                 let mut out = Vec::new();
-                for item in self.cosignatures.range((size, "")..(size.saturating_add(1), "")).map_err(fail)? {
-                    out.push(item.map_err(fail)?.1.value().to_vec());
+                for item in self.cosignatures.range((size, "")..).map_err(fail)? {
+                    let (k, v) = item.map_err(fail)?;
+                    if k.value().0 != size {
+                        break;
+                    }
+                    out.push(v.value().to_vec());
                 }
                 Ok(out)
             }
