@@ -47,6 +47,13 @@ pub struct RelayConn {
 
 /// Connection timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often an idle connection is kept alive (one small packet each way).
+pub const KEEP_ALIVE: Duration = Duration::from_secs(1);
+
+/// A connection that hears nothing from the relay for this long is dead: a relay machine
+/// that vanished is noticed within it (its keep-alives go unanswered).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Per-request timeout.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -85,8 +92,10 @@ impl RelayConn {
         let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(setup)?;
         let mut qc = quinn::ClientConfig::new(Arc::new(quic));
         let mut transport = quinn::TransportConfig::default();
-        transport.keep_alive_interval(Some(Duration::from_secs(10)));
-        if let Ok(idle) = quinn::IdleTimeout::try_from(Duration::from_secs(30)) {
+        // A relay that goes silent (dead machine, cut link) is noticed within IDLE_TIMEOUT;
+        // a relay that restarted resets the connection at once (stateless reset).
+        transport.keep_alive_interval(Some(KEEP_ALIVE));
+        if let Ok(idle) = quinn::IdleTimeout::try_from(IDLE_TIMEOUT) {
             transport.max_idle_timeout(Some(idle));
         }
         qc.transport_config(Arc::new(transport));

@@ -56,6 +56,22 @@ pub struct Signer {
     kid: Digest,
 }
 
+impl Signer {
+    /// A 32-byte secret derived from this signer's private key for `context` (one-way:
+    /// it reveals nothing of the key, and differs per context). The relay derives its QUIC
+    /// stateless-reset key from it, so the key is the same across restarts and across the
+    /// relay processes of one deployment, which share the relay's key.
+    pub fn derive_secret(&self, context: &str) -> [u8; 32] {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        h.update(b"tiprelay/v1/derive\0");
+        h.update((context.len() as u64).to_be_bytes());
+        h.update(context.as_bytes());
+        h.update(self.key.to_bytes());
+        h.finalize().into()
+    }
+}
+
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print key material.

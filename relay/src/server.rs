@@ -213,8 +213,17 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
         None => std::net::UdpSocket::bind(config.listen)
             .map_err(|source| ServeError::Listen { addr: config.listen, source })?,
     };
-    let endpoint =
-        Endpoint::new(quinn::EndpointConfig::default(), Some(server_cfg), socket, Arc::new(quinn::TokioRuntime))?;
+    // The stateless-reset key is derived from the relay's own key: a restarted relay (or
+    // another relay of the deployment, sharing that key) resets the connections of the one
+    // that died, so clients' in-flight requests fail at once instead of timing out.
+    // The connection-ID generator's key too: a relay answers with a reset only packets whose
+    // connection ID it recognises as one of the deployment's.
+    let reset_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &signer.derive_secret("quic stateless reset"));
+    let cid = signer.derive_secret("quic connection ids");
+    let cid_key = u64::from_be_bytes([cid[0], cid[1], cid[2], cid[3], cid[4], cid[5], cid[6], cid[7]]);
+    let mut endpoint_cfg = quinn::EndpointConfig::new(Arc::new(reset_key));
+    endpoint_cfg.cid_generator(move || Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key)));
+    let endpoint = Endpoint::new(endpoint_cfg, Some(server_cfg), socket, Arc::new(quinn::TokioRuntime))?;
     let local_addr = endpoint.local_addr()?;
     let (store, writer) = Store::open(
         &config.store,

@@ -204,3 +204,48 @@ async fn kill_minus_nine_loses_no_receipted_tip_and_delivers_none_twice() {
     }
     relay.kill9();
 }
+
+/// A relay killed with -9: a client's request on its connection fails within the client's
+/// idle timeout (3 s), not the old 30 s; and once a relay is back on that address (same
+/// key, so the same stateless-reset key), a request on a connection to the dead one fails
+/// at once with a stateless reset instead of waiting out the timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_relay_is_noticed_within_seconds_and_a_restarted_one_resets_old_connections() {
+    use tiprelay_proto::wire::Request;
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_udp_port();
+    let rt = make_pki(dir.path(), addr, |_| {});
+    let cfg = ClientConfig::load(&dir.path().join("pki/MX/analyst.toml")).unwrap();
+    let mut relay = RelayProcess::spawn(&rt, &dir.path().join("relay.log"));
+    wait_ready(&cfg).await;
+
+    // 1. Killed and not restarted: only silence. The request fails with the idle timeout.
+    let conn = RelayConn::connect(&cfg).await.unwrap();
+    conn.request(&Request::Status).await.unwrap();
+    relay.kill9();
+    let t = Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(25), conn.request(&Request::Status)).await;
+    let silent = t.elapsed();
+    eprintln!("request to a killed relay failed after {silent:?}");
+    assert!(matches!(r, Ok(Err(_))), "the request must fail, not hang: {r:?}");
+    assert!(silent < Duration::from_secs(10), "a silent relay took {silent:?} to notice (idle timeout 3 s)");
+    drop(conn);
+
+    // 2. Killed and restarted on the same address: the old connection is reset at once.
+    relay.start();
+    wait_ready(&cfg).await;
+    let conn = RelayConn::connect(&cfg).await.unwrap();
+    conn.request(&Request::Status).await.unwrap();
+    relay.kill9();
+    relay.start();
+    wait_ready(&cfg).await;
+    let t = Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(25), conn.request(&Request::Status)).await;
+    let reset = t.elapsed();
+    eprintln!("request on a connection to the relay's previous process failed after {reset:?}");
+    assert!(matches!(r, Ok(Err(_))), "the request must fail: {r:?}");
+    // Well under the 3 s idle timeout: only a stateless reset explains it.
+    assert!(reset < Duration::from_millis(2500), "no stateless reset: {reset:?}");
+    drop(conn);
+    assert_eq!(relay.terminate(), Some(0));
+}

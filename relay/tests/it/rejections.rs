@@ -283,10 +283,12 @@ async fn silent_and_flooding_peers_are_bounded() {
     let ended = tokio::time::timeout(Duration::from_secs(20), r.read_to_end(1024)).await;
     assert!(ended.is_ok(), "a silent stream was never timed out");
     assert!(t.elapsed() >= Duration::from_millis(1500), "the stream ended before the peer went silent for long");
-    // With streams freed, the connection can open a new one again (bounded; generous for a
-    // loaded machine: the other held streams time out too and their credit returns).
-    assert!(tokio::time::timeout(Duration::from_secs(20), quiet.open_bi()).await.is_ok());
+    // The connection stays up (its keep-alives are answered) and holds its own stream slots
+    // while it keeps them half open; once it ends them, the relay returns the credit and a
+    // new stream opens on the same connection.
     drop((s, held));
+    let reopened = tokio::time::timeout(Duration::from_secs(20), quiet.open_bi()).await;
+    assert!(matches!(reopened, Ok(Ok(_))), "no stream credit came back: {reopened:?}");
     cu.close().await;
     w.relay.unwrap().shutdown().await.unwrap();
 }
