@@ -35,10 +35,18 @@ struct RawAudit {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRelay {
-    address: String,
+    address: RawAddresses,
     server_name: String,
     operator_ca: String,
     operator_crl: String,
+}
+
+/// `address = "host:port"`, or a list of the relays of one deployment in order of preference.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawAddresses {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,8 +109,11 @@ pub struct ClientConfig {
     pub lang: Lang,
     /// Local store file.
     pub store: PathBuf,
-    /// Relay UDP address.
+    /// Relay UDP address (the first of `relay_addrs`).
     pub relay_addr: SocketAddr,
+    /// Every relay of the deployment, in order of preference (`[relay] address` as a list);
+    /// a client connects to whichever answers first, trying them in this order.
+    pub relay_addrs: Vec<SocketAddr>,
     /// TLS server name of the relay.
     pub server_name: String,
     /// Operator root and CRL, then each jurisdiction's.
@@ -159,14 +170,29 @@ impl ClientConfig {
                 format!("no [[trust]] entry for this principal's own jurisdiction {jurisdiction}"),
             ));
         }
+        let addresses = match &raw.relay.address {
+            RawAddresses::One(a) => vec![a.clone()],
+            RawAddresses::Many(list) => list.clone(),
+        };
+        let mut relay_addrs = Vec::with_capacity(addresses.len());
+        for a in &addresses {
+            let addr: SocketAddr =
+                a.parse().map_err(|e| bad("relay.address", format!("`{a}` is not host:port: {e}")))?;
+            if !relay_addrs.contains(&addr) {
+                relay_addrs.push(addr);
+            }
+        }
+        let Some(relay_addr) = relay_addrs.first().copied() else {
+            return Err(bad("relay.address", "give at least one host:port".into()));
+        };
+        if relay_addrs.len() > 8 {
+            return Err(bad("relay.address", format!("{} addresses; at most 8", relay_addrs.len())));
+        }
         Ok(Self {
             lang: raw.lang.parse().map_err(|e| bad("lang", format!("{e}")))?,
             store: relative_to(path, &raw.store),
-            relay_addr: raw
-                .relay
-                .address
-                .parse()
-                .map_err(|e| bad("relay.address", format!("`{}` is not host:port: {e}", raw.relay.address)))?,
+            relay_addr,
+            relay_addrs,
             server_name: raw.relay.server_name,
             tls_cert: file("keys.tls_cert", &raw.keys.tls_cert)?,
             tls_key: file("keys.tls_key", &raw.keys.tls_key)?,

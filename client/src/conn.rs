@@ -1,6 +1,7 @@
 //! The QUIC connection to the relay: TLS 1.3, ALPN `tiprelay/1`, the relay operator's root
 //! pinned (with its CRL), this principal's TLS certificate, no resumption, no 0-RTT.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,6 +48,49 @@ pub struct RelayConn {
 
 /// Connection timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// With several relay addresses, the next one is tried when the previous has not answered
+/// within this (and the first to complete its handshake is used).
+pub const NEXT_ADDRESS_AFTER: Duration = Duration::from_millis(250);
+
+/// Connects to the first of `addrs` that completes a handshake: the first at once, each
+/// next one `NEXT_ADDRESS_AFTER` later unless one has succeeded (a dead relay costs a
+/// quarter second, not a timeout). The error names every address tried.
+async fn race(endpoint: &Endpoint, addrs: &[SocketAddr], server_name: &str) -> Result<quinn::Connection, ConnError> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, addr) in addrs.iter().copied().enumerate() {
+        let connecting = endpoint.connect(addr, server_name);
+        set.spawn(async move {
+            let delay = NEXT_ADDRESS_AFTER * u32::try_from(i).unwrap_or(u32::MAX);
+            tokio::time::sleep(delay).await;
+            let r = match connecting {
+                Err(e) => Err(e.to_string()),
+                Ok(c) => match tokio::time::timeout(CONNECT_TIMEOUT, c).await {
+                    Err(_) => Err("timed out".to_string()),
+                    Ok(Err(e)) => Err(explain_connect(&e)),
+                    Ok(Ok(conn)) => Ok(conn),
+                },
+            };
+            (addr, r)
+        });
+    }
+    let mut failures = Vec::new();
+    while let Some(done) = set.join_next().await {
+        match done {
+            Ok((_, Ok(conn))) => return Ok(conn),
+            Ok((addr, Err(why))) => failures.push((addr, why)),
+            Err(_) => failures.push((addrs.first().copied().unwrap_or(([0, 0, 0, 0], 0).into()), "task failed".into())),
+        }
+    }
+    failures.sort_by_key(|(a, _)| addrs.iter().position(|x| x == a));
+    let addr = failures.iter().map(|(a, _)| a.to_string()).collect::<Vec<_>>().join(", ");
+    let why = if failures.len() == 1 {
+        failures.pop().map(|f| f.1).unwrap_or_default()
+    } else {
+        failures.iter().map(|(a, w)| format!("{a}: {w}")).collect::<Vec<_>>().join("; ")
+    };
+    Err(ConnError::Connect { addr, why })
+}
 
 /// How often an idle connection is kept alive (one small packet each way).
 pub const KEEP_ALIVE: Duration = Duration::from_secs(1);
@@ -99,20 +143,19 @@ impl RelayConn {
             transport.max_idle_timeout(Some(idle));
         }
         qc.transport_config(Arc::new(transport));
+        let addrs = if cfg.relay_addrs.is_empty() { vec![cfg.relay_addr] } else { cfg.relay_addrs.clone() };
         let bind: std::net::SocketAddr =
-            if cfg.relay_addr.is_ipv6() { "[::]:0" } else { "0.0.0.0:0" }.parse().map_err(setup)?;
+            if addrs.iter().any(SocketAddr::is_ipv6) { "[::]:0" } else { "0.0.0.0:0" }.parse().map_err(setup)?;
         let mut endpoint = Endpoint::client(bind).map_err(setup)?;
         endpoint.set_default_client_config(qc);
-        let addr = cfg.relay_addr.to_string();
         ServerName::try_from(cfg.server_name.clone()).map_err(setup)?;
-        let connecting = endpoint
-            .connect(cfg.relay_addr, &cfg.server_name)
-            .map_err(|e| ConnError::Connect { addr: addr.clone(), why: e.to_string() })?;
-        let conn = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
-            .await
-            .map_err(|_| ConnError::Connect { addr: addr.clone(), why: "timed out".into() })?
-            .map_err(|e| ConnError::Connect { addr, why: explain_connect(&e) })?;
+        let conn = race(&endpoint, &addrs, &cfg.server_name).await?;
         Ok(Self { endpoint, conn })
+    }
+
+    /// The address of the relay this connection reached.
+    pub fn remote_address(&self) -> SocketAddr {
+        self.conn.remote_address()
     }
 
     /// Sends one request and returns the relay's answer (typed errors become `Refused`).

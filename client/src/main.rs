@@ -577,21 +577,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let started = std::time::Instant::now();
             let res = async {
                 let conn = connect(&c).await?;
+                let at = conn.remote_address();
                 let r = conn.request(&Request::Status).await?;
                 conn.close().await;
-                anyhow::Ok(r)
+                anyhow::Ok((r, at))
             }
             .await;
             let rtt = started.elapsed().as_millis();
-            let (ok, relay, pending, err) = match res {
-                Ok(Response::Status { relay, pending, .. }) => (true, relay, pending, None),
-                Ok(_) => (false, String::new(), 0, Some("unexpected answer".to_string())),
-                Err(e) => (false, String::new(), 0, Some(format!("{e:#}"))),
+            // The address that answered, or every configured one when none did.
+            let every = c.cfg.relay_addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            let (ok, relay, pending, err, address) = match res {
+                Ok((Response::Status { relay, pending, .. }, at)) => (true, relay, pending, None, at.to_string()),
+                Ok((_, at)) => (false, String::new(), 0, Some("unexpected answer".to_string()), at.to_string()),
+                Err(e) => (false, String::new(), 0, Some(format!("{e:#}")), every),
             };
             if *json {
                 println!(
                     "{}",
-                    json!({"principal": c.cfg.principal.to_string(), "relay_address": c.cfg.relay_addr.to_string(), "connected": ok,
+                    json!({"principal": c.cfg.principal.to_string(), "relay_address": address, "connected": ok,
                            "relay": relay, "connect_ms": rtt, "pending_at_relay": pending, "outbox_unreceipted": unreceipted,
                            "inbox": inbox.len(), "unread": inbox.iter().filter(|r| !r.2.read).count(),
                            "gaps": gaps.iter().map(|(f, m)| json!({"from": f, "missing": m})).collect::<Vec<_>>(), "error": err,
@@ -600,8 +603,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 println!("principal:  {}", c.cfg.principal);
                 match &err {
-                    None => println!("relay:      {relay} at {} (authenticated, {rtt} ms)", c.cfg.relay_addr),
-                    Some(e) => println!("relay:      UNREACHABLE at {}: {e}", c.cfg.relay_addr),
+                    None => println!("relay:      {relay} at {address} (authenticated, {rtt} ms)"),
+                    Some(e) => println!("relay:      UNREACHABLE at {address}: {e}"),
                 }
                 println!("waiting:    {pending} tip(s) at the relay for you");
                 println!("outbox:     {unreceipted} tip(s) without receipt");

@@ -270,6 +270,7 @@ async fn two_histories_shown_to_mx_and_us_are_caught_by_cosigning() {
     let mut cfg = us_b.cfg.clone();
     drop(us_b);
     cfg.relay_addr = w.addr;
+    cfg.relay_addrs = vec![w.addr];
     let us_to_a = Client::open(cfg).unwrap();
     let ca = connect(&us_to_a).await;
     let err = us_to_a.check_log(&ca, true).await.unwrap_err();

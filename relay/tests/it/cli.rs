@@ -525,3 +525,56 @@ fn audit_export_verify_log_and_prove_from_the_binaries() {
     assert_eq!(tipctl(&mx, &["audit", "verify", local.to_str().unwrap()]).status.code(), Some(1));
     relay.terminate();
 }
+
+/// `[relay] address` may list several relays. With the first killed, `tipctl send` reaches
+/// the second (a quarter second later, not after a timeout) and gets its receipt; `status`
+/// says which address answered; with none alive, the error names every address.
+#[test]
+fn a_client_with_two_relay_addresses_moves_to_the_second_when_the_first_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut a, mx, _) = start(dir.path());
+    let rt = dir.path().join("pki/relay.toml");
+    let text = std::fs::read_to_string(&rt).unwrap();
+    let addr_a = std::fs::read_to_string(&mx)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("address = ").map(|v| v.trim_matches('"').to_owned()))
+        .unwrap();
+    // A second relay of the same deployment (same identity and PKI, its own store and port).
+    let addr_b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let rt_b = dir.path().join("pki/relay-b.toml");
+    std::fs::write(
+        &rt_b,
+        text.replace(&format!("listen = \"{addr_a}\""), &format!("listen = \"{addr_b}\""))
+            .replace("relay/relay.redb", "relay/relay-b.redb"),
+    )
+    .unwrap();
+    let mut b = RelayProcess::spawn(&rt_b, &dir.path().join("relay-b.log"));
+    let both = dir.path().join("pki/MX/analyst-both.toml");
+    std::fs::write(
+        &both,
+        std::fs::read_to_string(&mx)
+            .unwrap()
+            .replace(&format!("address = \"{addr_a}\""), &format!("address = [\"{addr_a}\", \"{addr_b}\"]")),
+    )
+    .unwrap();
+    let status = ok_json(&both, &["status", "--json"]);
+    assert_eq!(status["relay_address"], addr_a, "the first listed relay answers first: {status}");
+
+    a.kill9();
+    let t = std::time::Instant::now();
+    let sent = ok_json(
+        &both,
+        &["send", "--to", "US", "--category", "other", "--summary", "via b", "--tlp", "green", "--json"],
+    );
+    eprintln!("send with the first relay dead took {:?}", t.elapsed());
+    assert!(sent["receipt"]["seq"].as_u64().is_some(), "no receipt: {sent}");
+    let status = ok_json(&both, &["status", "--json"]);
+    assert_eq!(status["relay_address"], addr_b, "{status}");
+
+    b.kill9();
+    let o = tipctl(&both, &["status"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(&addr_a) && out.contains(&addr_b), "{out}");
+}
