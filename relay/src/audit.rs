@@ -38,9 +38,9 @@ pub fn export(cfg: &RelayConfig, range: ExportRange, out: &Path) -> Result<Bundl
     if out.exists() {
         return Err(AuditExportError::Exists { path: out.to_path_buf() });
     }
-    let db = storage::open_read_only(&cfg.store)?;
+    let db = storage::open_engine(cfg, false)?;
     let anchors = anchors(cfg)?;
     tiprelay_common::files::write_new(out, |w| {
-        storage::export_bundle(&db, range, anchors, w).map_err(AuditExportError::from)
+        storage::export_bundle(&*db, range, anchors, w).map_err(AuditExportError::from)
     })
 }

@@ -59,6 +59,19 @@ struct RawConfig {
     revocation: tiprelay_common::files::RawRevocation,
     #[serde(default)]
     metrics: RawMetrics,
+    #[serde(default)]
+    store: Option<RawStore>,
+}
+
+/// `[store]`: the storage engine (redb by default; PostgreSQL for relays that must survive
+/// a machine).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    kind: Option<String>,
+    path: Option<String>,
+    url: Option<String>,
+    password_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,7 +88,8 @@ struct RawRelay {
     tls_key: String,
     signing_cert: String,
     signing_key: String,
-    store: String,
+    #[serde(default)]
+    store: Option<String>,
     #[serde(default)]
     crl_reload_secs: Option<u64>,
     #[serde(default)]
@@ -187,8 +201,10 @@ pub struct RelayConfig {
     pub signing_cert: PathBuf,
     /// Receipt signing key file.
     pub signing_key: PathBuf,
-    /// Store file (redb).
+    /// Store file (redb; empty with a PostgreSQL store).
     pub store: PathBuf,
+    /// The storage engine (`[store]`).
+    pub backend: StoreBackend,
     /// The relay operator's root and CRL, then each jurisdiction's.
     pub trust: Vec<TrustFiles>,
     /// Jurisdictions served.
@@ -317,7 +333,7 @@ impl RelayConfig {
             return Err(bad("pair", "at least one [[pair]] is needed".into()));
         }
         let l = &raw.limits;
-        let store = relative_to(path, &raw.relay.store);
+        let (store, backend) = store_backend(path, &raw, &bad)?;
         let defaults = Rates::default();
         let rate = |key: &str, r: Option<RawRate>, default: Rate, min_burst: u32| -> Result<Rate, ConfigError> {
             let Some(r) = r else { return Ok(default) };
@@ -365,6 +381,7 @@ impl RelayConfig {
             signing_cert: file("relay.signing_cert", &raw.relay.signing_cert)?,
             signing_key: file("relay.signing_key", &raw.relay.signing_key)?,
             store,
+            backend,
             trust,
             jurisdictions,
             pairs,
@@ -406,5 +423,81 @@ fn ordered(a: Jurisdiction, b: Jurisdiction) -> (Jurisdiction, Jurisdiction) {
         (a, b)
     } else {
         (b, a)
+    }
+}
+
+/// The relay's storage engine.
+#[derive(Debug, Clone)]
+pub enum StoreBackend {
+    /// redb, in the file `RelayConfig::store`.
+    Redb,
+    /// PostgreSQL.
+    Postgres(Box<postgres::Config>),
+}
+
+/// Where a password for PostgreSQL may come from besides `[store] password_file`.
+pub const PG_PASSWORD_ENV: &str = "TIPRELAY_PG_PASSWORD";
+
+/// `[store]` (or the older `[relay] store`) into the engine and, for redb, its file.
+fn store_backend(
+    path: &Path,
+    raw: &RawConfig,
+    bad: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<(PathBuf, StoreBackend), ConfigError> {
+    let st = raw.store.as_ref();
+    let kind = st.and_then(|s| s.kind.as_deref()).unwrap_or("redb");
+    match kind {
+        "redb" => {
+            let file = st
+                .and_then(|s| s.path.as_deref())
+                .or(raw.relay.store.as_deref())
+                .ok_or_else(|| bad("store.path", "give the store file ([store] path, or [relay] store)".into()))?;
+            if st.is_some_and(|s| s.url.is_some() || s.password_file.is_some()) {
+                return Err(bad("store.url", "only for kind = \"postgres\"".into()));
+            }
+            Ok((relative_to(path, file), StoreBackend::Redb))
+        }
+        "postgres" => {
+            let Some(st) = st else {
+                return Err(bad("store", "missing".into()));
+            };
+            let url = st.url.as_deref().ok_or_else(|| {
+                bad(
+                    "store.url",
+                    "give the database, e.g. \"host=/var/run/postgresql dbname=tiprelay user=tiprelay\"".into(),
+                )
+            })?;
+            let mut cfg: postgres::Config =
+                url.parse().map_err(|e| bad("store.url", format!("not a PostgreSQL connection string: {e}")))?;
+            if cfg.get_password().is_some() {
+                return Err(bad(
+                    "store.url",
+                    format!("holds a password: put it in [store] password_file or ${PG_PASSWORD_ENV} instead"),
+                ));
+            }
+            if cfg.get_dbname().is_none() {
+                return Err(bad("store.url", "name the database (dbname=…)".into()));
+            }
+            let password = match &st.password_file {
+                Some(f) => {
+                    let p = relative_to(path, f);
+                    let text = std::fs::read_to_string(&p)
+                        .map_err(|e| bad("store.password_file", format!("cannot read {}: {e}", p.display())))?;
+                    Some(text.trim_end_matches(['\n', '\r']).to_owned())
+                }
+                None => std::env::var(PG_PASSWORD_ENV).ok(),
+            };
+            if let Some(pw) = password {
+                cfg.password(pw);
+            }
+            if st.path.is_some() {
+                return Err(bad("store.path", "only for kind = \"redb\"".into()));
+            }
+            if raw.relay.store.is_some() {
+                return Err(bad("relay.store", "remove it: this relay's store is PostgreSQL ([store])".into()));
+            }
+            Ok((PathBuf::new(), StoreBackend::Postgres(Box::new(cfg))))
+        }
+        other => Err(bad("store.kind", format!("`{other}`: choose \"redb\" or \"postgres\""))),
     }
 }

@@ -146,8 +146,8 @@ fn relay_ledger(
         Some(p) => Range::parse_period(p),
         None => Range::from_bounds(since, until),
     }?;
-    let db = tiprelay::storage::open_read_only(&cfg.store)?;
-    let ledger = tiprelay::storage::ledger(&db, period, range)?;
+    let db = tiprelay::storage::open_engine(&cfg, false)?;
+    let ledger = tiprelay::storage::ledger(&*db, period, range)?;
     if json {
         println!("{}", ledger.to_json());
     } else if csv {

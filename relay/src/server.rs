@@ -225,15 +225,18 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
     endpoint_cfg.cid_generator(move || Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key)));
     let endpoint = Endpoint::new(endpoint_cfg, Some(server_cfg), socket, Arc::new(quinn::TokioRuntime))?;
     let local_addr = endpoint.local_addr()?;
-    let (store, writer) = Store::open(
-        &config.store,
+    let store_name = storage::describe(&config);
+    let engine = storage::open_engine(&config, true)
+        .map_err(|source| ServeError::OpenStore { path: store_name.clone().into(), source })?;
+    let (store, writer) = Store::start(
+        engine,
         signer,
         config.jurisdictions.iter().copied(),
         config.commit_batch,
         config.pending_quota,
         metrics.clone(),
     )
-    .map_err(|source| ServeError::OpenStore { path: config.store.clone(), source })?;
+    .map_err(|source| ServeError::OpenStore { path: store_name.clone().into(), source })?;
     // A CRL older than one this relay already used would un-revoke certificates, even
     // after a restart: the highest CRL number per authority is kept in the store.
     let floors = crl_floors(&store, &trust.get()).map_err(|source| ServeError::CrlFloors { source })?;
@@ -249,7 +252,7 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
         detail: Some(detail),
         ..Event::new("relay_started", storage::now())
     });
-    info!(relay = %relay_id, addr = %local_addr, store = %config.store.display(), "relay listening");
+    info!(relay = %relay_id, addr = %local_addr, store = %store_name, "relay listening");
     let shutdown = CancellationToken::new();
     let state = Arc::new(State {
         pending: std::sync::Mutex::new(PendingHandshakes::new(

@@ -18,6 +18,7 @@
 //! (`suite`, in tests) runs against every engine.
 
 pub mod apply;
+pub mod postgres;
 pub mod query;
 pub mod redb;
 pub mod writer;
@@ -686,6 +687,26 @@ impl Store {
     /// Number of accepted tips per direction.
     pub fn direction_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
         self.engine.read()?.dir_seqs()
+    }
+}
+
+/// The engine a relay's configuration names (`[store]`): for the relay itself
+/// (`for_relay`: created, or migrated to this relay's schema), or for tools beside a running
+/// relay (`tiprelay ledger`, `audit export`: redb read-only, PostgreSQL without migrating).
+pub fn open_engine(cfg: &crate::config::RelayConfig, for_relay: bool) -> Result<Arc<dyn Engine>, StoreError> {
+    use crate::config::StoreBackend;
+    Ok(match (&cfg.backend, for_relay) {
+        (StoreBackend::Redb, true) => Arc::new(redb::RedbEngine::open(&cfg.store)?),
+        (StoreBackend::Redb, false) => Arc::new(redb::RedbEngine::open_read_only(&cfg.store)?),
+        (StoreBackend::Postgres(pg), migrate) => Arc::new(postgres::PgEngine::open(pg, migrate)?),
+    })
+}
+
+/// A name of the configured store for logs and errors (never a password).
+pub fn describe(cfg: &crate::config::RelayConfig) -> String {
+    match &cfg.backend {
+        crate::config::StoreBackend::Redb => format!("redb {}", cfg.store.display()),
+        crate::config::StoreBackend::Postgres(pg) => postgres::describe(pg),
     }
 }
 

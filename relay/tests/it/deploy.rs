@@ -52,6 +52,35 @@ fn relay_example_parses_with_the_real_parser() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("relay.listen"), "{err}");
+
+    // [store]: the PostgreSQL form, and its mistakes named by key.
+    let without_redb: String = text.lines().filter(|l| !l.starts_with("store = ")).map(|l| format!("{l}\n")).collect();
+    assert!(without_redb.len() < text.len(), "the example has no [relay] store line");
+    let pg = |store: &str| {
+        tiprelay::config::RelayConfig::parse(&format!("{without_redb}\n[store]\n{store}\n"), &pki.join("relay.toml"))
+    };
+    let ok = pg("kind = \"postgres\"\nurl = \"host=/var/run/postgresql dbname=tiprelay user=tiprelay\"").unwrap();
+    assert!(matches!(ok.backend, tiprelay::config::StoreBackend::Postgres(_)));
+    assert_eq!(tiprelay::storage::describe(&ok), "postgres host=/var/run/postgresql dbname=tiprelay");
+    for (store, key) in [
+        ("kind = \"postgres\"\nurl = \"host=h dbname=d password=secret\"", "store.url"),
+        ("kind = \"postgres\"\nurl = \"host=h user=u\"", "store.url"),
+        ("kind = \"postgres\"", "store.url"),
+        ("kind = \"sqlite\"", "store.kind"),
+        ("kind = \"postgres\"\nurl = \"host=h dbname=d\"\npassword_file = \"missing\"", "store.password_file"),
+    ] {
+        let err = pg(store).unwrap_err().to_string();
+        assert!(err.contains(key), "{store}: {err}");
+        assert!(!err.contains("secret"), "a password reached an error message: {err}");
+    }
+    // Both the old [relay] store and a PostgreSQL [store]: ambiguous, refused.
+    let err = tiprelay::config::RelayConfig::parse(
+        &format!("{text}\n[store]\nkind = \"postgres\"\nurl = \"host=h dbname=d\"\n"),
+        &pki.join("relay.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("relay.store"), "{err}");
 }
 
 #[test]

@@ -1,0 +1,784 @@
+//! The PostgreSQL engine: the relay's store in a database that an agency replicates, backs
+//! up and audits with the tools it already runs.
+//!
+//! * **Durability.** A write transaction commits with `synchronous_commit` as the server is
+//!   configured (keep it `on`, or `remote_apply` with a synchronous standby); the writer
+//!   answers nobody before `COMMIT` returns, exactly as with redb.
+//! * **One writer.** Every write transaction takes the transaction-level advisory lock
+//!   [`WRITER_LOCK`] first, so writes of several relay processes on one database are
+//!   serialized and the audit log and sequences keep one order (a writer that finds the log
+//!   moved under it fails that batch and re-reads, see `writer`). Reads are `REPEATABLE READ
+//!   READ ONLY` snapshots and never wait for the writer.
+//! * **Threads.** Each connection lives on a thread of its own (the synchronous `postgres`
+//!   client must not run inside the relay's async runtime); callers hand it small jobs and
+//!   wait for the answer, from any thread.
+//! * **Schema.** Created and migrated by the relay ([`schema::MIGRATIONS`], version in
+//!   `tiprelay_schema`); a database of a newer schema is refused.
+
+pub mod schema;
+#[cfg(test)]
+pub mod testing;
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use postgres::types::ToSql;
+use postgres::{Row, Statement};
+use tiprelay_proto::Digest;
+
+use super::{
+    decode, encode, Engine, FactsVisit, NoticeRecord, ReadTables, SeqVisit, StatementRecord, StoreError, TipRecord,
+    Visit, WriteFn, WriteTables,
+};
+
+/// The advisory lock every write transaction holds (an arbitrary constant: "tiprelay").
+pub const WRITER_LOCK: i64 = 0x7469_7072_656c_6179;
+
+/// Starts a write transaction under [`WRITER_LOCK`] (written out: SQL text is static).
+const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(8388359417584443769)";
+
+/// Read connections kept open (a read view holds one until dropped).
+const READERS: usize = 4;
+
+/// Rows fetched per round trip when a visitor walks a range.
+const PAGE: i64 = 256;
+
+fn pg(e: postgres::Error) -> StoreError {
+    // Never the connection string (it may hold a password): the server's message only.
+    match e.as_db_error() {
+        Some(db) if db.code() == &postgres::error::SqlState::DISK_FULL => StoreError::Full,
+        Some(db) => StoreError::Failed(format!("PostgreSQL: {} ({})", db.message(), db.code().code())),
+        None => StoreError::Failed(format!("PostgreSQL: {e}")),
+    }
+}
+
+fn i(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// One connection's thread state: the client and its prepared statements.
+struct Session {
+    client: postgres::Client,
+    prepared: HashMap<&'static str, Statement>,
+}
+
+impl Session {
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.prepared.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.prepared.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    fn query(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.client.query(&s, params)
+    }
+
+    fn execute(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.client.execute(&s, params)
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut Session) + Send>;
+
+/// A connection on its own thread.
+struct Conn {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Conn {
+    fn open(params: &postgres::Config) -> Result<Self, StoreError> {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let (ready, ready_rx) = mpsc::channel::<Result<(), StoreError>>();
+        let params = params.clone();
+        std::thread::Builder::new()
+            .name("tiprelay-pg".into())
+            .spawn(move || {
+                let client = match params.connect(postgres::NoTls) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = ready.send(Err(pg(e)));
+                        return;
+                    }
+                };
+                let _ = ready.send(Ok(()));
+                let mut session = Session { client, prepared: HashMap::new() };
+                while let Ok(job) = rx.recv() {
+                    job(&mut session);
+                }
+            })
+            .map_err(StoreError::io)?;
+        ready_rx.recv().map_err(|_| StoreError::Failed("the PostgreSQL connection thread stopped".into()))??;
+        Ok(Self { jobs })
+    }
+
+    /// Runs `f` on the connection's thread and waits for its answer.
+    fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Session) -> Result<R, postgres::Error> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.jobs
+            .send(Box::new(move |s| {
+                let _ = tx.send(f(s));
+            }))
+            .map_err(|_| StoreError::Failed("the PostgreSQL connection is gone".into()))?;
+        rx.recv().map_err(|_| StoreError::Failed("the PostgreSQL connection is gone".into()))?.map_err(pg)
+    }
+
+    fn batch(&self, sql: &'static str) -> Result<(), StoreError> {
+        self.call(move |s| s.client.batch_execute(sql))
+    }
+}
+
+/// A relay store in a PostgreSQL database.
+pub struct PgEngine {
+    writer: Mutex<Conn>,
+    readers: Mutex<Vec<Conn>>,
+    free: Condvar,
+    params: postgres::Config,
+    opened_readers: Mutex<usize>,
+    name: String,
+}
+
+impl PgEngine {
+    /// Connects (the writer's connection first); with `migrate`, creates or migrates the
+    /// schema (else checks it is this relay's); refuses a database whose schema is newer.
+    pub fn open(params: &postgres::Config, migrate: bool) -> Result<Self, StoreError> {
+        let writer = Conn::open(params)?;
+        if migrate {
+            self::migrate(&writer)?;
+        } else {
+            check_schema(&writer)?;
+        }
+        let name = describe(params);
+        Ok(Self {
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            free: Condvar::new(),
+            params: params.clone(),
+            opened_readers: Mutex::new(0),
+            name,
+        })
+    }
+
+    fn reader(&self) -> Result<Conn, StoreError> {
+        let poisoned = || StoreError::Failed("a PostgreSQL reader lock was poisoned".into());
+        let mut free = self.readers.lock().map_err(|_| poisoned())?;
+        loop {
+            if let Some(c) = free.pop() {
+                return Ok(c);
+            }
+            {
+                let mut opened = self.opened_readers.lock().map_err(|_| poisoned())?;
+                if *opened < READERS {
+                    *opened += 1;
+                    drop(opened);
+                    drop(free);
+                    return Conn::open(&self.params).inspect_err(|_| {
+                        if let Ok(mut o) = self.opened_readers.lock() {
+                            *o = o.saturating_sub(1);
+                        }
+                    });
+                }
+            }
+            free = self.free.wait(free).map_err(|_| poisoned())?;
+        }
+    }
+
+    fn give_back(&self, c: Conn) {
+        if let Ok(mut free) = self.readers.lock() {
+            free.push(c);
+            self.free.notify_one();
+        }
+    }
+}
+
+/// "postgres host=… port=… dbname=…": where the store is, never a password.
+pub fn describe(params: &postgres::Config) -> String {
+    let hosts: Vec<String> = params
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let ports: Vec<String> = params.get_ports().iter().map(u16::to_string).collect();
+    let port = if ports.is_empty() { String::new() } else { format!(" port={}", ports.join(",")) };
+    format!("postgres host={}{port} dbname={}", hosts.join(","), params.get_dbname().unwrap_or("(default)"))
+}
+
+/// The schema version of the database (0: none yet).
+fn schema_version(c: &Conn) -> Result<i32, StoreError> {
+    c.call(|s| {
+        let exists = s.client.query(
+            "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'tiprelay_schema'",
+            &[],
+        )?;
+        if exists.is_empty() {
+            return Ok(0);
+        }
+        let rows = s.client.query("SELECT version FROM tiprelay_schema", &[])?;
+        Ok(rows.first().map_or(0, |r| r.get::<_, i32>(0)))
+    })
+}
+
+/// For tools beside a running relay: the schema must be this relay's, and is not changed.
+fn check_schema(c: &Conn) -> Result<(), StoreError> {
+    match schema_version(c)? {
+        v if v == schema::VERSION => Ok(()),
+        0 => Err(StoreError::Failed("the database holds no relay store yet (has this relay ever run?)".into())),
+        v => Err(StoreError::Failed(format!(
+            "the database's relay schema is version {v}, this tool's is {}: run `tiprelay migrate`, or upgrade",
+            schema::VERSION
+        ))),
+    }
+}
+
+/// Creates or migrates the schema in one transaction, under the writer's lock.
+fn migrate(c: &Conn) -> Result<(), StoreError> {
+    let version = c.call(|s| {
+        s.client.batch_execute(
+            "BEGIN; SELECT pg_advisory_xact_lock(8388359417584443769);
+             CREATE TABLE IF NOT EXISTS tiprelay_schema (version integer NOT NULL);",
+        )?;
+        let rows = s.client.query("SELECT version FROM tiprelay_schema", &[])?;
+        Ok(rows.first().map_or(0, |r| r.get::<_, i32>(0)))
+    });
+    let version = match version {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = c.batch("ROLLBACK");
+            return Err(e);
+        }
+    };
+    if version > schema::VERSION {
+        let _ = c.batch("ROLLBACK");
+        return Err(StoreError::Failed(format!(
+            "the database's relay schema is version {version}, newer than this relay's {}: upgrade the relay",
+            schema::VERSION
+        )));
+    }
+    let from = usize::try_from(version).unwrap_or(0);
+    let result = c.call(move |s| {
+        for sql in schema::MIGRATIONS.iter().skip(from) {
+            s.client.batch_execute(sql)?;
+        }
+        s.client.execute("DELETE FROM tiprelay_schema", &[])?;
+        s.client.execute("INSERT INTO tiprelay_schema (version) VALUES ($1)", &[&schema::VERSION])?;
+        s.client.batch_execute("COMMIT")
+    });
+    if result.is_err() {
+        let _ = c.batch("ROLLBACK");
+    }
+    result
+}
+
+/// A transaction on one connection: the writer's, or a reader's snapshot.
+pub struct PgTx<'a> {
+    conn: ConnRef<'a>,
+}
+
+enum ConnRef<'a> {
+    Writer(MutexGuard<'a, Conn>),
+    Reader(Option<Conn>, &'a PgEngine),
+}
+
+impl ConnRef<'_> {
+    fn get(&self) -> Result<&Conn, StoreError> {
+        match self {
+            ConnRef::Writer(g) => Ok(g),
+            ConnRef::Reader(Some(c), _) => Ok(c),
+            ConnRef::Reader(None, _) => Err(StoreError::Failed("a read view without its connection".into())),
+        }
+    }
+}
+
+impl Drop for PgTx<'_> {
+    fn drop(&mut self) {
+        if let ConnRef::Reader(c, engine) = &mut self.conn {
+            if let Some(c) = c.take() {
+                if c.batch("ROLLBACK").is_ok() {
+                    engine.give_back(c);
+                } else if let Ok(mut o) = engine.opened_readers.lock() {
+                    // A broken connection is dropped; a new one is opened on demand.
+                    *o = o.saturating_sub(1);
+                    engine.free.notify_one();
+                }
+            }
+        }
+    }
+}
+
+impl Engine for PgEngine {
+    fn write(&self, f: WriteFn<'_>) -> Result<(), StoreError> {
+        let guard =
+            self.writer.lock().map_err(|_| StoreError::Failed("the PostgreSQL writer lock was poisoned".into()))?;
+        guard.batch(BEGIN_WRITE)?;
+        let mut tx = PgTx { conn: ConnRef::Writer(guard) };
+        let r = f(&mut tx);
+        let conn = tx.conn.get()?;
+        match r {
+            Ok(()) => conn.batch("COMMIT").inspect_err(|_| {
+                let _ = conn.batch("ROLLBACK");
+            }),
+            Err(e) => {
+                let _ = conn.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn read(&self) -> Result<Box<dyn ReadTables + '_>, StoreError> {
+        let c = self.reader()?;
+        if let Err(e) = c.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
+            if let Ok(mut o) = self.opened_readers.lock() {
+                *o = o.saturating_sub(1);
+                self.free.notify_one();
+            }
+            return Err(e);
+        }
+        Ok(Box::new(PgTx { conn: ConnRef::Reader(Some(c), self) }))
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
+
+fn bytes32(b: &[u8], what: &str) -> Result<Digest, StoreError> {
+    <[u8; 32]>::try_from(b).map(Digest).map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
+}
+
+impl PgTx<'_> {
+    fn rows(&self, sql: &'static str, params: Vec<Box<dyn ToSql + Sync + Send>>) -> Result<Vec<Row>, StoreError> {
+        self.conn.get()?.call(move |s| {
+            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
+            s.query(sql, &refs)
+        })
+    }
+
+    fn exec(&self, sql: &'static str, params: Vec<Box<dyn ToSql + Sync + Send>>) -> Result<u64, StoreError> {
+        self.conn.get()?.call(move |s| {
+            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
+            s.execute(sql, &refs)
+        })
+    }
+
+    fn one_bytes(
+        &self,
+        sql: &'static str,
+        params: Vec<Box<dyn ToSql + Sync + Send>>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.rows(sql, params)?.first().map(|r| r.get::<_, Vec<u8>>(0)))
+    }
+
+    fn one_i64(&self, sql: &'static str, params: Vec<Box<dyn ToSql + Sync + Send>>) -> Result<Option<i64>, StoreError> {
+        Ok(self.rows(sql, params)?.first().map(|r| r.get::<_, i64>(0)))
+    }
+}
+
+macro_rules! p {
+    ($($x:expr),* $(,)?) => { vec![$(Box::new($x) as Box<dyn ToSql + Sync + Send>),*] };
+}
+
+impl ReadTables for PgTx<'_> {
+    fn tip(&self, from: &str, id: &[u8]) -> Result<Option<TipRecord>, StoreError> {
+        self.one_bytes("SELECT rec FROM tips WHERE from_j = $1 AND id = $2", p![from.to_owned(), id.to_vec()])?
+            .map(|b| decode(&b))
+            .transpose()
+    }
+    fn counter(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.one_i64("SELECT value FROM meta WHERE name = $1", p![name.to_owned()])?.map(u))
+    }
+    fn author_pending(&self, author: &str) -> Result<u64, StoreError> {
+        Ok(self.one_i64("SELECT bytes FROM author_pending WHERE author = $1", p![author.to_owned()])?.map_or(0, u))
+    }
+    fn dir_seq(&self, from: &str, to: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .one_i64("SELECT seq FROM dir_seq WHERE from_j = $1 AND to_j = $2", p![from.to_owned(), to.to_owned()])?
+            .map_or(0, u))
+    }
+    fn dir_seqs(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        Ok(self
+            .rows("SELECT from_j, to_j, seq FROM dir_seq ORDER BY from_j, to_j", p![])?
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1), u(r.get::<_, i64>(2))))
+            .collect())
+    }
+    fn seqs(&self, from: &str, to: &str, after: u64, f: SeqVisit<'_>) -> Result<(), StoreError> {
+        let mut last = after;
+        loop {
+            if last >= i64::MAX as u64 {
+                return Ok(());
+            }
+            let rows = self.rows(
+                "SELECT seq, id FROM by_seq WHERE from_j = $1 AND to_j = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+                p![from.to_owned(), to.to_owned(), i(last), PAGE],
+            )?;
+            for r in &rows {
+                last = u(r.get::<_, i64>(0));
+                if !f(last, &r.get::<_, Vec<u8>>(1))? {
+                    return Ok(());
+                }
+            }
+            if (rows.len() as i64) < PAGE {
+                return Ok(());
+            }
+        }
+    }
+    fn cursor(&self, principal: &str, from: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .one_i64(
+                "SELECT cursor FROM cursors WHERE principal = $1 AND from_j = $2",
+                p![principal.to_owned(), from.to_owned()],
+            )?
+            .map_or(0, u))
+    }
+    fn cursors_of(&self, from: &str, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = self.rows(
+            "SELECT principal, cursor FROM cursors WHERE from_j = $1 AND starts_with(principal, $2) ORDER BY principal",
+            p![from.to_owned(), prefix.to_owned()],
+        )?;
+        Ok(rows.iter().map(|r| (r.get::<_, String>(0), u(r.get::<_, i64>(1)))).collect())
+    }
+    fn acked_above(&self, principal: &str, from: &str, seq: u64) -> Result<bool, StoreError> {
+        Ok(!self
+            .rows(
+                "SELECT 1 FROM acked_above WHERE principal = $1 AND from_j = $2 AND seq = $3",
+                p![principal.to_owned(), from.to_owned(), i(seq)],
+            )?
+            .is_empty())
+    }
+    fn first_ack(&self, from: &str, id: &[u8]) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .one_i64("SELECT idx FROM first_ack WHERE from_j = $1 AND id = $2", p![from.to_owned(), id.to_vec()])?
+            .map(u))
+    }
+    fn acked_before(&self, cutoff: u64, limit: usize) -> Result<Vec<(String, Vec<u8>, u64)>, StoreError> {
+        let rows = self.rows(
+            "SELECT from_j, id, at FROM acked_at WHERE at < $1 ORDER BY from_j, id LIMIT $2",
+            p![i(cutoff), i64::try_from(limit).unwrap_or(i64::MAX)],
+        )?;
+        Ok(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, Vec<u8>>(1), u(r.get::<_, i64>(2)))).collect())
+    }
+    fn facts(&self, accepted: u64, from: &str, id: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.one_bytes(
+            "SELECT packed FROM ledger WHERE accepted = $1 AND from_j = $2 AND id = $3",
+            p![i(accepted), from.to_owned(), id.to_vec()],
+        )
+    }
+    fn facts_range(
+        &self,
+        start: (u64, &str, &[u8]),
+        after: bool,
+        until: u64,
+        f: FactsVisit<'_>,
+    ) -> Result<(), StoreError> {
+        let (mut at, mut from, mut id, mut strict) = (i(start.0), start.1.to_owned(), start.2.to_vec(), after);
+        loop {
+            let rows = if strict {
+                self.rows(
+                    "SELECT accepted, from_j, id, packed FROM ledger WHERE (accepted, from_j, id) > ($1, $2, $3)
+                     AND accepted < $4 ORDER BY accepted, from_j, id LIMIT $5",
+                    p![at, from.clone(), id.clone(), i(until), PAGE],
+                )?
+            } else {
+                self.rows(
+                    "SELECT accepted, from_j, id, packed FROM ledger WHERE (accepted, from_j, id) >= ($1, $2, $3)
+                     AND accepted < $4 ORDER BY accepted, from_j, id LIMIT $5",
+                    p![at, from.clone(), id.clone(), i(until), PAGE],
+                )?
+            };
+            for r in &rows {
+                at = r.get::<_, i64>(0);
+                from = r.get::<_, String>(1);
+                id = r.get::<_, Vec<u8>>(2);
+                if !f(u(at), &from, &id, &r.get::<_, Vec<u8>>(3))? {
+                    return Ok(());
+                }
+            }
+            if (rows.len() as i64) < PAGE {
+                return Ok(());
+            }
+            strict = true;
+        }
+    }
+    fn notices(&self, author: &str, after: u64, f: Visit<'_, (u64, NoticeRecord)>) -> Result<(), StoreError> {
+        let mut last = after;
+        loop {
+            if last >= i64::MAX as u64 {
+                return Ok(());
+            }
+            let rows = self.rows(
+                "SELECT idx, rec FROM notices WHERE author = $1 AND idx > $2 ORDER BY idx LIMIT $3",
+                p![author.to_owned(), i(last), PAGE],
+            )?;
+            for r in &rows {
+                last = u(r.get::<_, i64>(0));
+                if !f((last, decode(&r.get::<_, Vec<u8>>(1))?))? {
+                    return Ok(());
+                }
+            }
+            if (rows.len() as i64) < PAGE {
+                return Ok(());
+            }
+        }
+    }
+    fn feedback_record(&self, to: &str, id: &[u8]) -> Result<Option<StatementRecord>, StoreError> {
+        self.one_bytes("SELECT rec FROM feedback WHERE to_j = $1 AND id = $2", p![to.to_owned(), id.to_vec()])?
+            .map(|b| decode(&b))
+            .transpose()
+    }
+    fn statement_index(&self, jurisdiction: &str, id: &[u8]) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .one_i64(
+                "SELECT idx FROM statement_ids WHERE j = $1 AND id = $2",
+                p![jurisdiction.to_owned(), id.to_vec()],
+            )?
+            .map(u))
+    }
+    fn statements(&self, to: &str, after: u64, f: Visit<'_, (u64, StatementRecord)>) -> Result<(), StoreError> {
+        let mut last = after;
+        loop {
+            if last >= i64::MAX as u64 {
+                return Ok(());
+            }
+            let rows = self.rows(
+                "SELECT idx, rec FROM statements WHERE to_j = $1 AND idx > $2 ORDER BY idx LIMIT $3",
+                p![to.to_owned(), i(last), PAGE],
+            )?;
+            for r in &rows {
+                last = u(r.get::<_, i64>(0));
+                if !f((last, decode(&r.get::<_, Vec<u8>>(1))?))? {
+                    return Ok(());
+                }
+            }
+            if (rows.len() as i64) < PAGE {
+                return Ok(());
+            }
+        }
+    }
+    fn statement(&self, to: &str, index: u64) -> Result<Option<StatementRecord>, StoreError> {
+        self.one_bytes("SELECT rec FROM statements WHERE to_j = $1 AND idx = $2", p![to.to_owned(), i(index)])?
+            .map(|b| decode(&b))
+            .transpose()
+    }
+    fn audit_entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.one_bytes("SELECT bytes FROM audit_entries WHERE idx = $1", p![i(index)])
+    }
+    fn audit_node(&self, level: u8, index: u64) -> Result<Option<Digest>, StoreError> {
+        self.one_bytes("SELECT digest FROM audit_nodes WHERE level = $1 AND idx = $2", p![i16::from(level), i(index)])?
+            .map(|b| bytes32(&b, "a Merkle node"))
+            .transpose()
+    }
+    fn last_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        Ok(self
+            .rows("SELECT size, env FROM checkpoints ORDER BY size DESC LIMIT 1", p![])?
+            .first()
+            .map(|r| (u(r.get::<_, i64>(0)), r.get::<_, Vec<u8>>(1))))
+    }
+    fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.one_bytes("SELECT env FROM checkpoints WHERE size = $1", p![i(size)])
+    }
+    fn checkpoint_sizes(&self, lo: u64, hi: u64, f: Visit<'_, u64>) -> Result<(), StoreError> {
+        let (mut next, hi) = (i(lo), i(hi));
+        loop {
+            let rows = self.rows(
+                "SELECT size FROM checkpoints WHERE size >= $1 AND size <= $2 ORDER BY size LIMIT $3",
+                p![next, hi, PAGE],
+            )?;
+            for r in &rows {
+                let size = r.get::<_, i64>(0);
+                if !f(u(size))? {
+                    return Ok(());
+                }
+                next = size.saturating_add(1);
+            }
+            if (rows.len() as i64) < PAGE {
+                return Ok(());
+            }
+        }
+    }
+    fn cosignatures(&self, size: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self
+            .rows("SELECT env FROM cosignatures WHERE size = $1 ORDER BY by_p", p![i(size)])?
+            .iter()
+            .map(|r| r.get::<_, Vec<u8>>(0))
+            .collect())
+    }
+    fn cosigned(&self, size: u64, by: &str) -> Result<bool, StoreError> {
+        Ok(!self
+            .rows("SELECT 1 FROM cosignatures WHERE size = $1 AND by_p = $2", p![i(size), by.to_owned()])?
+            .is_empty())
+    }
+}
+
+impl WriteTables for PgTx<'_> {
+    fn put_tip(&mut self, from: &str, id: &[u8], rec: &TipRecord) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO tips (from_j, id, rec) VALUES ($1, $2, $3)
+             ON CONFLICT (from_j, id) DO UPDATE SET rec = EXCLUDED.rec",
+            p![from.to_owned(), id.to_vec(), encode(rec)?],
+        )
+        .map(drop)
+    }
+    fn set_counter(&mut self, name: &str, value: u64) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            p![name.to_owned(), i(value)],
+        )
+        .map(drop)
+    }
+    fn set_author_pending(&mut self, author: &str, bytes: u64) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO author_pending (author, bytes) VALUES ($1, $2)
+             ON CONFLICT (author) DO UPDATE SET bytes = EXCLUDED.bytes",
+            p![author.to_owned(), i(bytes)],
+        )
+        .map(drop)
+    }
+    fn set_dir_seq(&mut self, from: &str, to: &str, seq: u64) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO dir_seq (from_j, to_j, seq) VALUES ($1, $2, $3)
+             ON CONFLICT (from_j, to_j) DO UPDATE SET seq = EXCLUDED.seq",
+            p![from.to_owned(), to.to_owned(), i(seq)],
+        )
+        .map(drop)
+    }
+    fn put_seq(&mut self, from: &str, to: &str, seq: u64, id: &[u8]) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO by_seq (from_j, to_j, seq, id) VALUES ($1, $2, $3, $4)",
+            p![from.to_owned(), to.to_owned(), i(seq), id.to_vec()],
+        )
+        .map(drop)
+    }
+    fn set_cursor(&mut self, principal: &str, from: &str, cursor: u64) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO cursors (principal, from_j, cursor) VALUES ($1, $2, $3)
+             ON CONFLICT (principal, from_j) DO UPDATE SET cursor = EXCLUDED.cursor",
+            p![principal.to_owned(), from.to_owned(), i(cursor)],
+        )
+        .map(drop)
+    }
+    fn put_acked_above(&mut self, principal: &str, from: &str, seq: u64, at: u64) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO acked_above (principal, from_j, seq, at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (principal, from_j, seq) DO UPDATE SET at = EXCLUDED.at",
+            p![principal.to_owned(), from.to_owned(), i(seq), i(at)],
+        )
+        .map(drop)
+    }
+    fn take_acked_above(&mut self, principal: &str, from: &str, seq: u64) -> Result<bool, StoreError> {
+        Ok(self.exec(
+            "DELETE FROM acked_above WHERE principal = $1 AND from_j = $2 AND seq = $3",
+            p![principal.to_owned(), from.to_owned(), i(seq)],
+        )? > 0)
+    }
+    fn put_first_ack(&mut self, from: &str, id: &[u8], index: u64, at: u64) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO first_ack (from_j, id, idx) VALUES ($1, $2, $3)
+             ON CONFLICT (from_j, id) DO UPDATE SET idx = EXCLUDED.idx",
+            p![from.to_owned(), id.to_vec(), i(index)],
+        )?;
+        self.exec(
+            "INSERT INTO acked_at (from_j, id, at) VALUES ($1, $2, $3)
+             ON CONFLICT (from_j, id) DO UPDATE SET at = EXCLUDED.at",
+            p![from.to_owned(), id.to_vec(), i(at)],
+        )
+        .map(drop)
+    }
+    fn forget_acked_at(&mut self, from: &str, id: &[u8]) -> Result<(), StoreError> {
+        self.exec("DELETE FROM acked_at WHERE from_j = $1 AND id = $2", p![from.to_owned(), id.to_vec()]).map(drop)
+    }
+    fn put_notice(&mut self, author: &str, index: u64, n: &NoticeRecord) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO notices (author, idx, rec) VALUES ($1, $2, $3)
+             ON CONFLICT (author, idx) DO UPDATE SET rec = EXCLUDED.rec",
+            p![author.to_owned(), i(index), encode(n)?],
+        )
+        .map(drop)
+    }
+    fn put_feedback(&mut self, to: &str, id: &[u8], rec: &StatementRecord) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO feedback (to_j, id, rec) VALUES ($1, $2, $3)
+             ON CONFLICT (to_j, id) DO UPDATE SET rec = EXCLUDED.rec",
+            p![to.to_owned(), id.to_vec(), encode(rec)?],
+        )
+        .map(drop)
+    }
+    fn put_statement(
+        &mut self,
+        jurisdiction: &str,
+        id: &[u8],
+        to: &str,
+        index: u64,
+        rec: &StatementRecord,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO statements (to_j, idx, rec) VALUES ($1, $2, $3)
+             ON CONFLICT (to_j, idx) DO UPDATE SET rec = EXCLUDED.rec",
+            p![to.to_owned(), i(index), encode(rec)?],
+        )?;
+        self.exec(
+            "INSERT INTO statement_ids (j, id, idx) VALUES ($1, $2, $3)
+             ON CONFLICT (j, id) DO UPDATE SET idx = EXCLUDED.idx",
+            p![jurisdiction.to_owned(), id.to_vec(), i(index)],
+        )
+        .map(drop)
+    }
+    fn put_facts(&mut self, accepted: u64, from: &str, id: &[u8], packed: &[u8]) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO ledger (accepted, from_j, id, packed) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (accepted, from_j, id) DO UPDATE SET packed = EXCLUDED.packed",
+            p![i(accepted), from.to_owned(), id.to_vec(), packed.to_vec()],
+        )
+        .map(drop)
+    }
+    fn put_audit_entry(&mut self, index: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.exec("INSERT INTO audit_entries (idx, bytes) VALUES ($1, $2)", p![i(index), bytes.to_vec()]).map(drop)
+    }
+    fn put_audit_node(&mut self, level: u8, index: u64, digest: &Digest) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO audit_nodes (level, idx, digest) VALUES ($1, $2, $3)
+             ON CONFLICT (level, idx) DO UPDATE SET digest = EXCLUDED.digest",
+            p![i16::from(level), i(index), digest.0.to_vec()],
+        )
+        .map(drop)
+    }
+    fn put_checkpoint(&mut self, size: u64, envelope: &[u8]) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO checkpoints (size, env) VALUES ($1, $2) ON CONFLICT (size) DO UPDATE SET env = EXCLUDED.env",
+            p![i(size), envelope.to_vec()],
+        )
+        .map(drop)
+    }
+    fn put_cosignature(&mut self, size: u64, by: &str, envelope: &[u8]) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO cosignatures (size, by_p, env) VALUES ($1, $2, $3)
+             ON CONFLICT (size, by_p) DO UPDATE SET env = EXCLUDED.env",
+            p![i(size), by.to_owned(), envelope.to_vec()],
+        )
+        .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_sql_names_the_writer_lock() {
+        assert!(super::BEGIN_WRITE.ends_with(&format!("pg_advisory_xact_lock({})", super::WRITER_LOCK)));
+        let cfg: postgres::Config = "host=/tmp/x port=5 user=u password=secret dbname=d".parse().unwrap();
+        assert_eq!(super::describe(&cfg), "postgres host=/tmp/x port=5 dbname=d");
+    }
+}
