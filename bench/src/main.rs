@@ -25,6 +25,10 @@ struct Cli {
     /// One JSON object instead of a table.
     #[arg(long, global = true)]
     json: bool,
+    /// The relay's storage engine: `redb` (a file), or `postgres` (a throwaway cluster this
+    /// run starts with initdb and pg_ctl, synchronous_commit on).
+    #[arg(long, global = true, default_value = "redb", value_parser = ["redb", "postgres"])]
+    store: String,
     #[command(subcommand)]
     mode: Mode,
 }
@@ -152,10 +156,15 @@ impl Ceilings {
     }
 }
 
-/// A dev PKI and a relay on 127.0.0.1 in a temporary directory.
+/// The storage engine of every relay this run starts (`--store`).
+static STORE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// A dev PKI and a relay on 127.0.0.1 in a temporary directory (and its PostgreSQL
+/// cluster with `--store postgres`, stopped after the relay).
 struct Bed {
-    dir: tempfile::TempDir,
     relay: Option<RelayHandle>,
+    cluster: Option<tiprelay_pgtest::Cluster>,
+    dir: tempfile::TempDir,
 }
 
 /// A temporary directory with a development PKI (MX and US) for a relay at `addr`.
@@ -177,8 +186,16 @@ impl Bed {
         let mut cfg = RelayConfig::load(&dir.path().join("pki/relay.toml"))?;
         // The metrics endpoint on, as in production, so its cost is in every figure.
         cfg.metrics_listen = Some("127.0.0.1:0".parse()?);
+        let cluster = if STORE.get().is_some_and(|s| s == "postgres") {
+            let path = dir.path().to_path_buf();
+            let c = tokio::task::spawn_blocking(move || tiprelay_pgtest::Cluster::start(&path)).await?;
+            cfg.backend = tiprelay::config::StoreBackend::Postgres(Box::new(c.params("relay").parse()?));
+            Some(c)
+        } else {
+            None
+        };
         let relay = server::start(cfg, Some(socket)).await?;
-        Ok(Self { dir, relay: Some(relay) })
+        Ok(Self { relay: Some(relay), cluster, dir })
     }
 
     /// Scrapes `/metrics` and returns the sum of `tiprelay_tips_accepted_total` over its
@@ -247,6 +264,7 @@ impl Bed {
         if let Some(r) = self.relay.take() {
             r.shutdown().await?;
         }
+        drop(self.cluster.take());
         Ok(())
     }
 }
@@ -802,6 +820,7 @@ fn export(entries: u64, every: u64) -> Result<Value> {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let _ = STORE.set(cli.store.clone());
     let run = async {
         let probe = tempfile::tempdir()?;
         let c = Ceilings::measure(probe.path())?;
@@ -821,6 +840,7 @@ async fn main() -> std::process::ExitCode {
         if let Some(o) = v.as_object_mut() {
             o.insert("machine".into(), c.json());
             o.insert("release_build".into(), json!(!cfg!(debug_assertions)));
+            o.insert("store".into(), json!(cli.store));
             o.insert("time".into(), json!(tiprelay_client::client::now().to_string()));
         }
         anyhow::Ok(v)

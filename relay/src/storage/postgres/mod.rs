@@ -287,6 +287,20 @@ fn migrate(c: &Conn) -> Result<(), StoreError> {
 /// A transaction on one connection: the writer's, or a reader's snapshot.
 pub struct PgTx<'a> {
     conn: ConnRef<'a>,
+    /// Rows written in this transaction and not yet sent: flushed as one multi-row
+    /// statement per table at commit, or before a range read of those tables. Point reads
+    /// look here first, so the transaction always reads its own writes.
+    buf: std::cell::RefCell<Buffer>,
+}
+
+/// The buffered rows, by primary key (a key written twice keeps its last value).
+#[derive(Default)]
+struct Buffer {
+    tips: std::collections::BTreeMap<(String, Vec<u8>), Vec<u8>>,
+    facts: std::collections::BTreeMap<(i64, String, Vec<u8>), Vec<u8>>,
+    seqs: std::collections::BTreeMap<(String, String, i64), Vec<u8>>,
+    entries: std::collections::BTreeMap<i64, Vec<u8>>,
+    nodes: std::collections::BTreeMap<(i16, i64), Vec<u8>>,
 }
 
 enum ConnRef<'a> {
@@ -325,8 +339,8 @@ impl Engine for PgEngine {
         let guard =
             self.writer.lock().map_err(|_| StoreError::Failed("the PostgreSQL writer lock was poisoned".into()))?;
         guard.batch(BEGIN_WRITE)?;
-        let mut tx = PgTx { conn: ConnRef::Writer(guard) };
-        let r = f(&mut tx);
+        let mut tx = PgTx { conn: ConnRef::Writer(guard), buf: Default::default() };
+        let r = f(&mut tx).and_then(|()| tx.flush());
         let conn = tx.conn.get()?;
         match r {
             Ok(()) => conn.batch("COMMIT").inspect_err(|_| {
@@ -348,7 +362,7 @@ impl Engine for PgEngine {
             }
             return Err(e);
         }
-        Ok(Box::new(PgTx { conn: ConnRef::Reader(Some(c), self) }))
+        Ok(Box::new(PgTx { conn: ConnRef::Reader(Some(c), self), buf: Default::default() }))
     }
 
     fn describe(&self) -> String {
@@ -360,7 +374,78 @@ fn bytes32(b: &[u8], what: &str) -> Result<Digest, StoreError> {
     <[u8; 32]>::try_from(b).map(Digest).map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
 }
 
+macro_rules! p {
+    ($($x:expr),* $(,)?) => { vec![$(Box::new($x) as Box<dyn ToSql + Sync + Send>),*] };
+}
+
 impl PgTx<'_> {
+    /// Sends the buffered rows: one `INSERT … SELECT FROM UNNEST` per table.
+    fn flush(&self) -> Result<(), StoreError> {
+        let b = std::mem::take(&mut *self.buf.borrow_mut());
+        if !b.tips.is_empty() {
+            let (mut f, mut id, mut rec) = (Vec::new(), Vec::new(), Vec::new());
+            for ((a, b2), v) in b.tips {
+                f.push(a);
+                id.push(b2);
+                rec.push(v);
+            }
+            self.exec(
+                "INSERT INTO tips (from_j, id, rec) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bytea[])
+                 ON CONFLICT (from_j, id) DO UPDATE SET rec = EXCLUDED.rec",
+                p![f, id, rec],
+            )?;
+        }
+        if !b.facts.is_empty() {
+            let (mut at, mut f, mut id, mut packed) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for ((a, b2, c), v) in b.facts {
+                at.push(a);
+                f.push(b2);
+                id.push(c);
+                packed.push(v);
+            }
+            self.exec(
+                "INSERT INTO ledger (accepted, from_j, id, packed)
+                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bytea[], $4::bytea[])
+                 ON CONFLICT (accepted, from_j, id) DO UPDATE SET packed = EXCLUDED.packed",
+                p![at, f, id, packed],
+            )?;
+        }
+        if !b.seqs.is_empty() {
+            let (mut f, mut t, mut seq, mut id) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for ((a, b2, c), v) in b.seqs {
+                f.push(a);
+                t.push(b2);
+                seq.push(c);
+                id.push(v);
+            }
+            self.exec(
+                "INSERT INTO by_seq (from_j, to_j, seq, id) SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bytea[])",
+                p![f, t, seq, id],
+            )?;
+        }
+        if !b.entries.is_empty() {
+            let (idx, bytes): (Vec<i64>, Vec<Vec<u8>>) = b.entries.into_iter().unzip();
+            self.exec(
+                "INSERT INTO audit_entries (idx, bytes) SELECT * FROM UNNEST($1::bigint[], $2::bytea[])",
+                p![idx, bytes],
+            )?;
+        }
+        if !b.nodes.is_empty() {
+            let (mut level, mut idx, mut digest) = (Vec::new(), Vec::new(), Vec::new());
+            for ((l, i2), v) in b.nodes {
+                level.push(l);
+                idx.push(i2);
+                digest.push(v);
+            }
+            self.exec(
+                "INSERT INTO audit_nodes (level, idx, digest) SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::bytea[])
+                 ON CONFLICT (level, idx) DO UPDATE SET digest = EXCLUDED.digest",
+                p![level, idx, digest],
+            )?;
+        }
+        Ok(())
+    }
+
     fn rows(&self, sql: &'static str, params: Vec<Box<dyn ToSql + Sync + Send>>) -> Result<Vec<Row>, StoreError> {
         self.conn.get()?.call(move |s| {
             let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
@@ -388,12 +473,11 @@ impl PgTx<'_> {
     }
 }
 
-macro_rules! p {
-    ($($x:expr),* $(,)?) => { vec![$(Box::new($x) as Box<dyn ToSql + Sync + Send>),*] };
-}
-
 impl ReadTables for PgTx<'_> {
     fn tip(&self, from: &str, id: &[u8]) -> Result<Option<TipRecord>, StoreError> {
+        if let Some(b) = self.buf.borrow().tips.get(&(from.to_owned(), id.to_vec())) {
+            return decode(b).map(Some);
+        }
         self.one_bytes("SELECT rec FROM tips WHERE from_j = $1 AND id = $2", p![from.to_owned(), id.to_vec()])?
             .map(|b| decode(&b))
             .transpose()
@@ -417,6 +501,7 @@ impl ReadTables for PgTx<'_> {
             .collect())
     }
     fn seqs(&self, from: &str, to: &str, after: u64, f: SeqVisit<'_>) -> Result<(), StoreError> {
+        self.flush()?;
         let mut last = after;
         loop {
             if last >= i64::MAX as u64 {
@@ -473,6 +558,9 @@ impl ReadTables for PgTx<'_> {
         Ok(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, Vec<u8>>(1), u(r.get::<_, i64>(2)))).collect())
     }
     fn facts(&self, accepted: u64, from: &str, id: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(b) = self.buf.borrow().facts.get(&(i(accepted), from.to_owned(), id.to_vec())) {
+            return Ok(Some(b.clone()));
+        }
         self.one_bytes(
             "SELECT packed FROM ledger WHERE accepted = $1 AND from_j = $2 AND id = $3",
             p![i(accepted), from.to_owned(), id.to_vec()],
@@ -485,6 +573,7 @@ impl ReadTables for PgTx<'_> {
         until: u64,
         f: FactsVisit<'_>,
     ) -> Result<(), StoreError> {
+        self.flush()?;
         let (mut at, mut from, mut id, mut strict) = (i(start.0), start.1.to_owned(), start.2.to_vec(), after);
         loop {
             let rows = if strict {
@@ -575,9 +664,15 @@ impl ReadTables for PgTx<'_> {
             .transpose()
     }
     fn audit_entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(b) = self.buf.borrow().entries.get(&i(index)) {
+            return Ok(Some(b.clone()));
+        }
         self.one_bytes("SELECT bytes FROM audit_entries WHERE idx = $1", p![i(index)])
     }
     fn audit_node(&self, level: u8, index: u64) -> Result<Option<Digest>, StoreError> {
+        if let Some(b) = self.buf.borrow().nodes.get(&(i16::from(level), i(index))) {
+            return bytes32(b, "a Merkle node").map(Some);
+        }
         self.one_bytes("SELECT digest FROM audit_nodes WHERE level = $1 AND idx = $2", p![i16::from(level), i(index)])?
             .map(|b| bytes32(&b, "a Merkle node"))
             .transpose()
@@ -626,12 +721,9 @@ impl ReadTables for PgTx<'_> {
 
 impl WriteTables for PgTx<'_> {
     fn put_tip(&mut self, from: &str, id: &[u8], rec: &TipRecord) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO tips (from_j, id, rec) VALUES ($1, $2, $3)
-             ON CONFLICT (from_j, id) DO UPDATE SET rec = EXCLUDED.rec",
-            p![from.to_owned(), id.to_vec(), encode(rec)?],
-        )
-        .map(drop)
+        let rec = encode(rec)?;
+        self.buf.borrow_mut().tips.insert((from.to_owned(), id.to_vec()), rec);
+        Ok(())
     }
     fn set_counter(&mut self, name: &str, value: u64) -> Result<(), StoreError> {
         self.exec(
@@ -657,11 +749,8 @@ impl WriteTables for PgTx<'_> {
         .map(drop)
     }
     fn put_seq(&mut self, from: &str, to: &str, seq: u64, id: &[u8]) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO by_seq (from_j, to_j, seq, id) VALUES ($1, $2, $3, $4)",
-            p![from.to_owned(), to.to_owned(), i(seq), id.to_vec()],
-        )
-        .map(drop)
+        self.buf.borrow_mut().seqs.insert((from.to_owned(), to.to_owned(), i(seq)), id.to_vec());
+        Ok(())
     }
     fn set_cursor(&mut self, principal: &str, from: &str, cursor: u64) -> Result<(), StoreError> {
         self.exec(
@@ -738,23 +827,16 @@ impl WriteTables for PgTx<'_> {
         .map(drop)
     }
     fn put_facts(&mut self, accepted: u64, from: &str, id: &[u8], packed: &[u8]) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO ledger (accepted, from_j, id, packed) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (accepted, from_j, id) DO UPDATE SET packed = EXCLUDED.packed",
-            p![i(accepted), from.to_owned(), id.to_vec(), packed.to_vec()],
-        )
-        .map(drop)
+        self.buf.borrow_mut().facts.insert((i(accepted), from.to_owned(), id.to_vec()), packed.to_vec());
+        Ok(())
     }
     fn put_audit_entry(&mut self, index: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        self.exec("INSERT INTO audit_entries (idx, bytes) VALUES ($1, $2)", p![i(index), bytes.to_vec()]).map(drop)
+        self.buf.borrow_mut().entries.insert(i(index), bytes.to_vec());
+        Ok(())
     }
     fn put_audit_node(&mut self, level: u8, index: u64, digest: &Digest) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO audit_nodes (level, idx, digest) VALUES ($1, $2, $3)
-             ON CONFLICT (level, idx) DO UPDATE SET digest = EXCLUDED.digest",
-            p![i16::from(level), i(index), digest.0.to_vec()],
-        )
-        .map(drop)
+        self.buf.borrow_mut().nodes.insert((i16::from(level), i(index)), digest.0.to_vec());
+        Ok(())
     }
     fn put_checkpoint(&mut self, size: u64, envelope: &[u8]) -> Result<(), StoreError> {
         self.exec(
