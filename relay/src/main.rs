@@ -63,6 +63,16 @@ enum Cmd {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Create or migrate the configured store's schema, then exit (PostgreSQL: run it
+    /// before starting an upgraded relay; the relay also migrates on start).
+    Migrate {
+        /// Relay configuration (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// One JSON object: store, version before and after.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a configuration file and print what it says, without serving.
     CheckConfig {
         /// Relay configuration (TOML).
@@ -158,6 +168,27 @@ fn relay_ledger(
     Ok(())
 }
 
+fn migrate(config: &std::path::Path, json: bool) -> Result<()> {
+    let cfg = RelayConfig::load(config)?;
+    let store = tiprelay::storage::describe(&cfg);
+    let (before, after) = match &cfg.backend {
+        tiprelay::config::StoreBackend::Postgres(pg) => tiprelay::storage::postgres::migrate_database(pg)?,
+        tiprelay::config::StoreBackend::Redb => {
+            // Opening creates the tables; redb stores have had one schema so far.
+            drop(tiprelay::storage::redb::RedbEngine::open(&cfg.store)?);
+            (1, 1)
+        }
+    };
+    if json {
+        println!("{}", serde_json::json!({"store": store, "schema_before": before, "schema": after}));
+    } else if before == after {
+        println!("{store}: schema version {after}, nothing to migrate");
+    } else {
+        println!("{store}: schema migrated from version {before} to {after}");
+    }
+    Ok(())
+}
+
 fn audit_export(
     config: &std::path::Path,
     out: &std::path::Path,
@@ -201,9 +232,10 @@ fn main() -> ExitCode {
                 c.listen,
                 c.jurisdictions,
                 c.pairs,
-                c.store.display()
+                tiprelay::storage::describe(&c)
             );
         }),
+        Cmd::Migrate { config, json } => migrate(&config, json),
         Cmd::Ledger { config, period, of, since, until, json, csv } => {
             relay_ledger(&config, &period, of.as_deref(), since.as_deref(), until.as_deref(), json, csv)
         }

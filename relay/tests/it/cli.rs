@@ -578,3 +578,29 @@ fn a_client_with_two_relay_addresses_moves_to_the_second_when_the_first_dies() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains(&addr_a) && out.contains(&addr_b), "{out}");
 }
+
+/// `tiprelay migrate` creates the PostgreSQL schema once and then finds nothing to do;
+/// `check-config` names the database without its password.
+#[test]
+fn tiprelay_migrate_creates_the_postgres_schema_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = tiprelay_pgtest::Cluster::start(dir.path());
+    let url = cluster.params("relay");
+    let addr = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let rt = make_pki(dir.path(), addr, |t| {
+        *t = t.replace("store = \"relay/relay.redb\"\n", "");
+        t.push_str(&format!("\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\n"));
+    });
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_tiprelay")).args(args).arg("--config").arg(&rt).output().unwrap();
+        assert!(o.status.success(), "tiprelay {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let first: serde_json::Value = serde_json::from_str(&run(&["migrate", "--json"])).unwrap();
+    assert_eq!((first["schema_before"].as_i64(), first["schema"].as_i64()), (Some(0), Some(1)), "{first}");
+    let again = run(&["migrate"]);
+    assert!(again.contains("nothing to migrate"), "{again}");
+    let check = run(&["check-config"]);
+    assert!(check.contains("store postgres host=") && check.contains("dbname=relay"), "{check}");
+    drop(cluster);
+}

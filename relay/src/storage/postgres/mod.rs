@@ -218,6 +218,15 @@ pub fn describe(params: &postgres::Config) -> String {
     format!("postgres host={}{port} dbname={}", hosts.join(","), params.get_dbname().unwrap_or("(default)"))
 }
 
+/// Creates or migrates a database's relay schema (`tiprelay migrate`); returns the
+/// version before and after.
+pub fn migrate_database(params: &postgres::Config) -> Result<(i32, i32), StoreError> {
+    let c = Conn::open(params)?;
+    let before = schema_version(&c)?;
+    migrate(&c)?;
+    Ok((before, schema_version(&c)?))
+}
+
 /// The schema version of the database (0: none yet).
 fn schema_version(c: &Conn) -> Result<i32, StoreError> {
     c.call(|s| {
