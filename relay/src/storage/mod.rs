@@ -252,6 +252,10 @@ pub type FactsVisit<'v> = &'v mut dyn FnMut(u64, &str, &[u8], &[u8]) -> Result<b
 pub trait ReadTables {
     /// The record of tip (from, id).
     fn tip(&self, from: &str, id: &[u8]) -> Result<Option<TipRecord>, StoreError>;
+    /// The records of several tips, in order (an engine with round trips answers in one).
+    fn tips(&self, keys: &[(String, Vec<u8>)]) -> Result<Vec<Option<TipRecord>>, StoreError> {
+        keys.iter().map(|(from, id)| self.tip(from, id)).collect()
+    }
     /// A counter (None when never set).
     fn counter(&self, name: &str) -> Result<Option<u64>, StoreError>;
     /// Bytes of the author's tips not yet acknowledged.

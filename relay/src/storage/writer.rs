@@ -435,6 +435,31 @@ impl Preparer {
         let mut added: HashMap<String, u64> = HashMap::new();
         let mut jobs: Vec<Job> = Vec::new();
         let mut in_batch: HashMap<(Jurisdiction, [u8; 16]), (usize, [u8; 32])> = HashMap::new();
+        // The stored records of every tip of the batch in one read (one round trip for a
+        // database engine), and each author's stored pending bytes once.
+        let wanted: Vec<(String, Vec<u8>)> = submits
+            .iter()
+            .flat_map(|(tips, _)| tips.iter())
+            .filter(|(t, _, _)| !self.overlay.contains_key(&(t.from, *t.id.as_bytes())))
+            .map(|(t, _, _)| (t.from.as_str().to_owned(), t.id.as_bytes().to_vec()))
+            .collect();
+        let known: HashMap<(Jurisdiction, [u8; 16]), TipRecord> = match view.tips(&wanted) {
+            Ok(found) => wanted
+                .iter()
+                .zip(found)
+                .filter_map(|((f, id), r)| {
+                    let from: Jurisdiction = f.parse().ok()?;
+                    Some(((from, <[u8; 16]>::try_from(id.as_slice()).ok()?), r?))
+                })
+                .collect(),
+            Err(e) => {
+                for (tips, reply) in submits {
+                    batch.submits.push((reply, tips.iter().map(|_| Slot::Done(Err(e.clone()))).collect()));
+                }
+                return batch;
+            }
+        };
+        let mut pending_of: HashMap<String, u64> = HashMap::new();
         let mut replies = Vec::with_capacity(submits.len());
         for (tips, reply) in submits {
             let mut slots = Vec::with_capacity(tips.len());
@@ -453,7 +478,7 @@ impl Preparer {
                     });
                     continue;
                 }
-                let slot = match self.decide(&*view, &tip, &digest, &envelope, &added) {
+                let slot = match self.decide(&*view, &known, &mut pending_of, &tip, &digest, &envelope, &added) {
                     Err(e) => Slot::Done(Err(e)),
                     Ok(Decision::Answer(s)) => Slot::Done(Ok(s)),
                     Ok(Decision::Accept { seq }) => {
@@ -581,9 +606,12 @@ impl Preparer {
         earlier.saturating_add(added.get(author).copied().unwrap_or(0))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn decide(
         &mut self,
         view: &dyn super::ReadTables,
+        known: &HashMap<(Jurisdiction, [u8; 16]), TipRecord>,
+        pending_of: &mut HashMap<String, u64>,
         tip: &tiprelay_proto::Tip,
         digest: &Digest,
         envelope: &[u8],
@@ -591,18 +619,24 @@ impl Preparer {
     ) -> Result<Decision, StoreError> {
         let (from, to) = (tip.from, tip.to);
         let key = (from, *tip.id.as_bytes());
-        let stored;
         let (held, receipt) = if let Some(f) = self.overlay.get(&key) {
             (Some((f.digest.to_vec(), f.seq)), Some(f.receipt.clone()))
         } else {
-            stored = view.tip(from.as_str(), tip.id.as_bytes())?;
-            match &stored {
+            match known.get(&key) {
                 Some(r) => (Some((r.digest.clone(), r.seq)), Some(r.receipt.clone())),
                 None => (None, None),
             }
         };
         let author = tip.author.to_string();
-        let pending = view.author_pending(&author)?.saturating_add(self.pending_in_flight(&author, added));
+        let stored = match pending_of.get(&author) {
+            Some(p) => *p,
+            None => {
+                let p = view.author_pending(&author)?;
+                pending_of.insert(author.clone(), p);
+                p
+            }
+        };
+        let pending = stored.saturating_add(self.pending_in_flight(&author, added));
         let last = match self.dirs.get(&(from, to)) {
             Some(s) => *s,
             None => {

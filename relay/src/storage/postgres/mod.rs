@@ -491,6 +491,23 @@ impl ReadTables for PgTx<'_> {
             .map(|b| decode(&b))
             .transpose()
     }
+    fn tips(&self, keys: &[(String, Vec<u8>)]) -> Result<Vec<Option<TipRecord>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.flush()?;
+        let (froms, ids): (Vec<String>, Vec<Vec<u8>>) = keys.iter().cloned().unzip();
+        let rows = self.rows(
+            "SELECT t.from_j, t.id, t.rec FROM tips t JOIN UNNEST($1::text[], $2::bytea[]) AS k(from_j, id)
+             ON t.from_j = k.from_j AND t.id = k.id",
+            p![froms, ids],
+        )?;
+        let mut found: HashMap<(String, Vec<u8>), Vec<u8>> = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            found.insert((r.get::<_, String>(0), r.get::<_, Vec<u8>>(1)), r.get::<_, Vec<u8>>(2));
+        }
+        keys.iter().map(|k| found.get(k).map(|b| decode(b)).transpose()).collect()
+    }
     fn counter(&self, name: &str) -> Result<Option<u64>, StoreError> {
         Ok(self.one_i64("SELECT value FROM meta WHERE name = $1", p![name.to_owned()])?.map(u))
     }
