@@ -59,11 +59,12 @@ pub const NEXT_ADDRESS_AFTER: Duration = Duration::from_millis(250);
 async fn race(endpoint: &Endpoint, addrs: &[SocketAddr], server_name: &str) -> Result<quinn::Connection, ConnError> {
     let mut set = tokio::task::JoinSet::new();
     for (i, addr) in addrs.iter().copied().enumerate() {
-        let connecting = endpoint.connect(addr, server_name);
+        let (endpoint, server_name) = (endpoint.clone(), server_name.to_owned());
         set.spawn(async move {
+            // Dialled only when its turn comes (a handshake starts with `connect`).
             let delay = NEXT_ADDRESS_AFTER * u32::try_from(i).unwrap_or(u32::MAX);
             tokio::time::sleep(delay).await;
-            let r = match connecting {
+            let r = match endpoint.connect(addr, &server_name) {
                 Err(e) => Err(e.to_string()),
                 Ok(c) => match tokio::time::timeout(CONNECT_TIMEOUT, c).await {
                     Err(_) => Err("timed out".to_string()),
