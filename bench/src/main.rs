@@ -189,7 +189,9 @@ impl Bed {
         let cluster = if STORE.get().is_some_and(|s| s == "postgres") {
             let path = dir.path().to_path_buf();
             let c = tokio::task::spawn_blocking(move || tiprelay_pgtest::Cluster::start(&path)).await?;
-            cfg.backend = tiprelay::config::StoreBackend::Postgres(Box::new(c.params("relay").parse()?));
+            cfg.backend = tiprelay::config::StoreBackend::Postgres(Box::new(
+                tiprelay::storage::postgres::PgTarget::plain(c.params("relay").parse()?),
+            ));
             Some(c)
         } else {
             None

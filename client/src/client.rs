@@ -494,6 +494,48 @@ impl Client {
         Ok(SentTip { tip, receipt, duplicate })
     }
 
+    /// Submits an outbox tip like [`Client::send`]; when the connection breaks mid-request
+    /// or the relay answers with a retryable refusal (a relay that died, or lost its store's
+    /// lease to another, mid-request), connects again (to the next relay address when the
+    /// first is gone: [`RelayConn::connect`]) and submits the same bytes again, until
+    /// `within` has passed. Resubmitting is safe: the relay answers a tip it already holds
+    /// with the same receipt (`duplicate`). `conn` is replaced by the connection that
+    /// answered.
+    pub async fn send_failover(
+        &self,
+        conn: &mut RelayConn,
+        id: &TipId,
+        within: std::time::Duration,
+    ) -> Result<SentTip, ClientError> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut connected = true;
+        loop {
+            let failure = if connected {
+                match self.send(conn, id).await {
+                    Err(ClientError::Conn(e @ (ConnError::Transport(_) | ConnError::BatchRefused(_)))) => e,
+                    Err(ClientError::Conn(ConnError::Refused(e))) if !is_permanent(&e) => ConnError::Refused(e),
+                    other => return other,
+                }
+            } else {
+                ConnError::Transport("not connected".into())
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(failure.into());
+            }
+            tracing::info!(tip = %id, error = %failure, "submit failed; connecting again and resubmitting");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            match tokio::time::timeout_at(deadline, RelayConn::connect(&self.cfg)).await {
+                Ok(Ok(c)) => {
+                    *conn = c;
+                    connected = true;
+                }
+                Ok(Err(e)) if tokio::time::Instant::now() >= deadline => return Err(e.into()),
+                Ok(Err(_)) => connected = false,
+                Err(_) => return Err(failure.into()),
+            }
+        }
+    }
+
     /// Submits these outbox tips in `submit_batch` requests (at most 64 tips or 256 KiB
     /// each, several in flight) and stores every verified receipt, and every definitive
     /// refusal, in one transaction. A transport failure is returned after what did arrive

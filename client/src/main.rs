@@ -287,6 +287,10 @@ fn open(cli: &Cli) -> Result<Client> {
     Ok(c)
 }
 
+/// How long `tipctl send` keeps trying when the relay is lost mid-request (a dead relay is
+/// noticed within the 3 s idle timeout; the next relay address answers at once).
+const SEND_FAILOVER: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Connects and pushes anything unreceipted first.
 async fn connect(c: &Client) -> Result<RelayConn> {
     let conn = RelayConn::connect(&c.cfg).await?;
@@ -359,13 +363,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let draft = draft_from_args(a)?;
             let c = open(&cli)?;
             let (tip, _) = c.compose(draft)?;
-            let conn = RelayConn::connect(&c.cfg).await.with_context(|| {
+            let safe = || {
                 format!(
                     "tip {} is safe in the outbox and will be sent by the next tipctl command or `tipctl resend`",
                     tip.id
                 )
-            })?;
-            let sent = c.send(&conn, &tip.id).await?;
+            };
+            let mut conn = RelayConn::connect(&c.cfg).await.with_context(safe)?;
+            // A relay that dies mid-request: the next address answers (several relays).
+            let sent = c.send_failover(&mut conn, &tip.id, SEND_FAILOVER).await.with_context(safe)?;
             let _ = c.resend(&conn).await;
             let checked = check_log(&c, &conn).await;
             conn.close().await;

@@ -72,6 +72,9 @@ struct RawStore {
     path: Option<String>,
     url: Option<String>,
     password_file: Option<String>,
+    tls_ca: Option<String>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -432,11 +435,70 @@ pub enum StoreBackend {
     /// redb, in the file `RelayConfig::store`.
     Redb,
     /// PostgreSQL.
-    Postgres(Box<postgres::Config>),
+    Postgres(Box<crate::storage::postgres::PgTarget>),
 }
 
 /// Where a password for PostgreSQL may come from besides `[store] password_file`.
 pub const PG_PASSWORD_ENV: &str = "TIPRELAY_PG_PASSWORD";
+
+/// TLS to the database: `tls_ca` (PEM: the CA that issued the database server's
+/// certificate) turns it on, required and verified (chain and host name); `tls_cert` and
+/// `tls_key` add a client certificate. A url asking for TLS without `tls_ca` is refused: the
+/// relay never talks TLS to a database it cannot verify.
+fn database_tls(
+    path: &Path,
+    st: &RawStore,
+    cfg: &mut postgres::Config,
+    bad: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, ConfigError> {
+    use postgres::config::SslMode;
+    let Some(ca) = &st.tls_ca else {
+        if cfg.get_ssl_mode() == SslMode::Require {
+            return Err(bad(
+                "store.url",
+                "asks for TLS (sslmode=require): give [store] tls_ca, the CA of the database's certificate".into(),
+            ));
+        }
+        if st.tls_cert.is_some() || st.tls_key.is_some() {
+            return Err(bad("store.tls_cert", "needs [store] tls_ca (TLS to the database)".into()));
+        }
+        // Plain: a Unix socket, or a link the operator trusts (docs/OPERATIONS.md).
+        cfg.ssl_mode(SslMode::Disable);
+        return Ok(None);
+    };
+    let file = |key: &str, f: &str| -> Result<PathBuf, ConfigError> {
+        let p = relative_to(path, f);
+        if p.exists() {
+            Ok(p)
+        } else {
+            Err(bad(key, format!("{} does not exist", p.display())))
+        }
+    };
+    let ca = file("store.tls_ca", ca)?;
+    let certs = tiprelay_common::files::read_certs(&ca).map_err(|e| bad("store.tls_ca", e.to_string()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in certs {
+        roots.add(c).map_err(|e| bad("store.tls_ca", format!("{}: {e}", ca.display())))?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad("store.tls_ca", e.to_string()))?
+        .with_root_certificates(roots);
+    let tls = match (&st.tls_cert, &st.tls_key) {
+        (None, None) => builder.with_no_client_auth(),
+        (Some(c), Some(k)) => {
+            let c = file("store.tls_cert", c)?;
+            let k = file("store.tls_key", k)?;
+            let chain = tiprelay_common::files::read_certs(&c).map_err(|e| bad("store.tls_cert", e.to_string()))?;
+            let key = tiprelay_common::files::read_key(&k).map_err(|e| bad("store.tls_key", e.to_string()))?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| bad("store.tls_key", e.to_string()))?
+        }
+        _ => return Err(bad("store.tls_cert", "give both tls_cert and tls_key, or neither".into())),
+    };
+    cfg.ssl_mode(SslMode::Require);
+    Ok(Some(std::sync::Arc::new(tls)))
+}
 
 /// `[store]` (or the older `[relay] store`) into the engine and, for redb, its file.
 fn store_backend(
@@ -452,7 +514,9 @@ fn store_backend(
                 .and_then(|s| s.path.as_deref())
                 .or(raw.relay.store.as_deref())
                 .ok_or_else(|| bad("store.path", "give the store file ([store] path, or [relay] store)".into()))?;
-            if st.is_some_and(|s| s.url.is_some() || s.password_file.is_some()) {
+            if st.is_some_and(|s| {
+                s.url.is_some() || s.password_file.is_some() || s.tls_ca.is_some() || s.tls_cert.is_some()
+            }) {
                 return Err(bad("store.url", "only for kind = \"postgres\"".into()));
             }
             Ok((relative_to(path, file), StoreBackend::Redb))
@@ -496,7 +560,11 @@ fn store_backend(
             if raw.relay.store.is_some() {
                 return Err(bad("relay.store", "remove it: this relay's store is PostgreSQL ([store])".into()));
             }
-            Ok((PathBuf::new(), StoreBackend::Postgres(Box::new(cfg))))
+            let tls = database_tls(path, st, &mut cfg, bad)?;
+            Ok((
+                PathBuf::new(),
+                StoreBackend::Postgres(Box::new(crate::storage::postgres::PgTarget { config: cfg, tls })),
+            ))
         }
         other => Err(bad("store.kind", format!("`{other}`: choose \"redb\" or \"postgres\""))),
     }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use tiprelay::config::RelayConfig;
 
@@ -129,14 +129,24 @@ fn init_logs(format: LogFormat, default: &str) {
 
 async fn serve(config: PathBuf) -> Result<()> {
     let cfg = RelayConfig::load(&config)?;
-    let relay = tiprelay::server::start(cfg, None).await?;
-    let token = relay.shutdown_token();
+    // Signals stop the relay also while it waits as a standby for the store's lease.
+    let token = tokio_util::sync::CancellationToken::new();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-    }
-    token.cancel();
+    let on_signal = token.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+        }
+        on_signal.cancel();
+    });
+    let relay = match tiprelay::server::start_until(cfg, None, token).await {
+        Err(tiprelay::server::ServeError::Cancelled) => {
+            tracing::info!("stopped while a standby; nothing was served");
+            return Ok(());
+        }
+        other => other?,
+    };
     Ok(relay.wait().await?)
 }
 
@@ -164,6 +174,39 @@ fn relay_ledger(
         print!("{}", ledger.to_csv());
     } else {
         print!("{}", ledger.to_table());
+    }
+    Ok(())
+}
+
+/// Checks the configuration and, for a PostgreSQL store, that the database answers (TLS
+/// verified when configured), takes writes, and holds this relay's schema.
+fn check_config(config: &std::path::Path) -> Result<()> {
+    let c = RelayConfig::load(config)?;
+    let store = tiprelay::storage::describe(&c);
+    let mut notes = Vec::new();
+    if let tiprelay::config::StoreBackend::Postgres(t) = &c.backend {
+        let st = tiprelay::storage::postgres::inspect(t)
+            .with_context(|| format!("[store] {store}: the database cannot be reached"))?;
+        let current = tiprelay::storage::postgres::schema::VERSION;
+        notes.push(match st.schema {
+            0 => "database reachable; no relay store yet (`tiprelay serve` or `tiprelay migrate` creates it)".to_owned(),
+            v if v == current => format!("database reachable; relay schema version {v} (current)"),
+            v if v < current => format!("database reachable; relay schema version {v}: `tiprelay migrate` takes it to {current}"),
+            v => anyhow::bail!("[store] {store}: the database's relay schema is version {v}, newer than this relay's {current}: upgrade the relay"),
+        });
+        if !st.writable {
+            notes.push("WARNING: this server is a standby (read-only): list the primary too, with target_session_attrs=read-write".into());
+        }
+        if let Some(h) = st.holder.filter(|h| !h.holder.is_empty()) {
+            notes.push(format!("store lease: epoch {}, last taken by {} at {}", h.epoch, h.holder, h.since));
+        }
+    }
+    println!(
+        "configuration OK: listen {}, jurisdictions {:?}, pairs {:?}, store {store}",
+        c.listen, c.jurisdictions, c.pairs
+    );
+    for n in notes {
+        println!("  {n}");
     }
     Ok(())
 }
@@ -226,15 +269,7 @@ fn main() -> ExitCode {
             init_logs(cli.log_format, "info");
             rt.block_on(serve(config))
         }
-        Cmd::CheckConfig { config } => RelayConfig::load(&config).map_err(anyhow::Error::from).map(|c| {
-            println!(
-                "configuration OK: listen {}, jurisdictions {:?}, pairs {:?}, store {}",
-                c.listen,
-                c.jurisdictions,
-                c.pairs,
-                tiprelay::storage::describe(&c)
-            );
-        }),
+        Cmd::CheckConfig { config } => check_config(&config),
         Cmd::Migrate { config, json } => migrate(&config, json),
         Cmd::Ledger { config, period, of, since, until, json, csv } => {
             relay_ledger(&config, &period, of.as_deref(), since.as_deref(), until.as_deref(), json, csv)

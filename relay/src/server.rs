@@ -135,6 +135,13 @@ pub enum ServeError {
         #[source]
         source: StoreError,
     },
+    /// Stopped while waiting as a standby for the store's lease: nothing was served.
+    #[error("stopped while waiting for the store's lease (standby); nothing was served")]
+    Cancelled,
+    /// Another relay took over the store's lease: this one stopped serving (a service
+    /// manager restarts it as a standby).
+    #[error("{}", storage::postgres::lease::LOST_MESSAGE)]
+    LeaseLost,
     /// The relay's main task panicked or was cancelled.
     #[error("relay task")]
     Task {
@@ -193,6 +200,16 @@ impl RelayHandle {
 
 /// Starts a relay. With `socket`, serves on it instead of binding `config.listen`.
 pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> Result<RelayHandle, ServeError> {
+    start_until(config, socket, CancellationToken::new()).await
+}
+
+/// Starts a relay that stops when `shutdown` is cancelled, also while it still waits as a
+/// standby for the store's lease (PostgreSQL; [`ServeError::Cancelled`] then).
+pub async fn start_until(
+    config: RelayConfig,
+    socket: Option<std::net::UdpSocket>,
+    shutdown: CancellationToken,
+) -> Result<RelayHandle, ServeError> {
     let mut loaded = files::load_trust(&config.trust)?;
     loaded.set_crl_grace(config.crl_grace);
     let metrics = Arc::new(Metrics::new());
@@ -223,11 +240,26 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
     let cid_key = u64::from_be_bytes([cid[0], cid[1], cid[2], cid[3], cid[4], cid[5], cid[6], cid[7]]);
     let mut endpoint_cfg = quinn::EndpointConfig::new(Arc::new(reset_key));
     endpoint_cfg.cid_generator(move || Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key)));
-    let endpoint = Endpoint::new(endpoint_cfg, Some(server_cfg), socket, Arc::new(quinn::TokioRuntime))?;
+    // No server configuration until this relay serves: a standby answers no handshake (so
+    // clients go to the relay that serves) but does send stateless resets.
+    let endpoint = Endpoint::new(endpoint_cfg, None, socket, Arc::new(quinn::TokioRuntime))?;
     let local_addr = endpoint.local_addr()?;
     let store_name = storage::describe(&config);
-    let engine = storage::open_engine(&config, true)
-        .map_err(|source| ServeError::OpenStore { path: store_name.clone().into(), source })?;
+    let open_failed = |source| ServeError::OpenStore { path: store_name.clone().into(), source };
+    let (engine, lease): (Arc<dyn storage::Engine>, _) = match &config.backend {
+        crate::config::StoreBackend::Postgres(target) => {
+            let t = (**target).clone();
+            let mut pg = tokio::task::spawn_blocking(move || storage::postgres::PgEngine::open(&t, true))
+                .await
+                .map_err(|source| ServeError::Task { source })?
+                .map_err(open_failed)?;
+            let holder = format!("{} pid {} listen {local_addr}", host_name(), std::process::id());
+            let lease = take_lease(target, holder, &shutdown).await?;
+            pg.fence(lease.state());
+            (Arc::new(pg), Some(lease))
+        }
+        crate::config::StoreBackend::Redb => (storage::open_engine(&config, true).map_err(open_failed)?, None),
+    };
     let (store, writer) = Store::start(
         engine,
         signer,
@@ -252,8 +284,8 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
         detail: Some(detail),
         ..Event::new("relay_started", storage::now())
     });
+    endpoint.set_server_config(Some(server_cfg));
     info!(relay = %relay_id, addr = %local_addr, store = %store_name, "relay listening");
-    let shutdown = CancellationToken::new();
     let state = Arc::new(State {
         pending: std::sync::Mutex::new(PendingHandshakes::new(
             config.max_pending_handshakes_per_source,
@@ -277,8 +309,72 @@ pub async fn start(config: RelayConfig, socket: Option<std::net::UdpSocket>) -> 
         info!(addr = %a, "metrics endpoints listening (/metrics, /healthz, /readyz)");
     }
     state.metrics.set_ready(true);
-    let main = tokio::spawn(run(state, endpoint, writer, metrics_listener));
+    let main = tokio::spawn(run(state, endpoint, writer, metrics_listener, lease));
     Ok(RelayHandle { local_addr, metrics_addr, shutdown, main })
+}
+
+/// This machine's name, for the lease's holder (what a standby's log names).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty() && h.len() <= 253)
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Takes the PostgreSQL store's lease: at once when no other relay holds it; else waits as
+/// a standby, trying every `lease::RETRY`, until it is free or `shutdown` is cancelled.
+async fn take_lease(
+    target: &storage::postgres::PgTarget,
+    holder: String,
+    shutdown: &CancellationToken,
+) -> Result<storage::postgres::lease::Lease, ServeError> {
+    use storage::postgres::lease::{Attempt, Seeker, RETRY};
+    let mut seeker = Seeker::new(target, holder);
+    let mut said: Option<String> = None;
+    let mut warned: Option<std::time::Instant> = None;
+    loop {
+        let (s, r) = tokio::task::spawn_blocking(move || {
+            let r = seeker.attempt();
+            (seeker, r)
+        })
+        .await
+        .map_err(|source| ServeError::Task { source })?;
+        seeker = s;
+        match r {
+            Ok(Attempt::Taken(lease)) => {
+                info!(epoch = lease.state().epoch(), "this relay holds the store's lease and serves");
+                return Ok(lease);
+            }
+            Ok(Attempt::HeldBy(h)) => {
+                if said.as_deref() != Some(h.holder.as_str()) {
+                    info!(
+                        holder = %h.holder, epoch = h.epoch, since = %h.since,
+                        "standby: another relay holds the store's lease; taking over when it stops"
+                    );
+                    said = Some(h.holder);
+                }
+            }
+            Err(e) => {
+                if warned.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
+                    warn!(error = %e, "cannot reach the store to take its lease; retrying");
+                    warned = Some(std::time::Instant::now());
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return Err(ServeError::Cancelled),
+            _ = tokio::time::sleep(RETRY) => {}
+        }
+    }
+}
+
+/// Returns when the lease is lost; never without one (redb).
+async fn lease_lost(lease: Option<Arc<storage::postgres::lease::LeaseState>>) {
+    match lease {
+        Some(l) => l.wait_lost().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn run(
@@ -286,7 +382,11 @@ async fn run(
     endpoint: Endpoint,
     writer: WriterThread,
     metrics_listener: Option<tokio::net::TcpListener>,
+    lease: Option<storage::postgres::lease::Lease>,
 ) -> Result<(), ServeError> {
+    let lost = lease_lost(lease.as_ref().map(storage::postgres::lease::Lease::state));
+    tokio::pin!(lost);
+    let mut lease_lost_now = false;
     let mut tasks = JoinSet::new();
     if let Some(l) = metrics_listener {
         tasks.spawn(metrics::serve(l, state.metrics.clone(), state.shutdown.clone()));
@@ -298,6 +398,11 @@ async fn run(
     loop {
         tokio::select! {
             _ = state.shutdown.cancelled() => break,
+            () = &mut lost => {
+                warn!("another relay took over the store's lease: this relay stops serving");
+                lease_lost_now = true;
+                break;
+            }
             incoming = endpoint.accept() => {
                 let Some(incoming) = incoming else { break };
                 if !incoming.remote_address_validated() {
@@ -345,6 +450,11 @@ async fn run(
     drop(state);
     drop(store);
     tokio::task::spawn_blocking(move || writer.join()).await.ok();
+    // The lease goes last: another relay takes over only once this one wrote its last.
+    drop(lease);
+    if lease_lost_now {
+        return Err(ServeError::LeaseLost);
+    }
     info!("relay stopped; every acknowledged tip is on disk");
     Ok(())
 }

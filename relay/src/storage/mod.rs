@@ -710,7 +710,7 @@ pub fn open_engine(cfg: &crate::config::RelayConfig, for_relay: bool) -> Result<
 pub fn describe(cfg: &crate::config::RelayConfig) -> String {
     match &cfg.backend {
         crate::config::StoreBackend::Redb => format!("redb {}", cfg.store.display()),
-        crate::config::StoreBackend::Postgres(pg) => postgres::describe(pg),
+        crate::config::StoreBackend::Postgres(pg) => format!("{pg:?}"),
     }
 }
 

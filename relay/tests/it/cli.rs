@@ -596,11 +596,20 @@ fn tiprelay_migrate_creates_the_postgres_schema_once() {
         assert!(o.status.success(), "tiprelay {args:?}: {}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
+    let before = run(&["check-config"]);
+    assert!(before.contains("no relay store yet"), "{before}");
     let first: serde_json::Value = serde_json::from_str(&run(&["migrate", "--json"])).unwrap();
-    assert_eq!((first["schema_before"].as_i64(), first["schema"].as_i64()), (Some(0), Some(1)), "{first}");
+    let current = i64::from(tiprelay::storage::postgres::schema::VERSION);
+    assert_eq!((first["schema_before"].as_i64(), first["schema"].as_i64()), (Some(0), Some(current)), "{first}");
     let again = run(&["migrate"]);
     assert!(again.contains("nothing to migrate"), "{again}");
     let check = run(&["check-config"]);
     assert!(check.contains("store postgres host=") && check.contains("dbname=relay"), "{check}");
+    assert!(check.contains(&format!("relay schema version {current} (current)")), "{check}");
+    // A database that does not answer fails the check, naming it.
     drop(cluster);
+    let o = Command::new(env!("CARGO_BIN_EXE_tiprelay")).args(["check-config", "--config"]).arg(&rt).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the database cannot be reached"), "{err}");
 }

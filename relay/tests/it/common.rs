@@ -146,6 +146,22 @@ impl RelayProcess {
         self.child.as_ref().map_or(0, Child::id)
     }
 
+    /// Starts the relay again if its process exited (as a service manager would).
+    pub fn ensure_running(&mut self) {
+        let exited = self.child.as_mut().is_none_or(|c| c.try_wait().ok().flatten().is_some());
+        if exited {
+            self.child = None;
+            self.start();
+        }
+    }
+
+    /// SIGSTOP: the process stays, silent (a hung machine).
+    pub fn stop(&self) {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill").args(["-STOP", &c.id().to_string()]).status();
+        }
+    }
+
     /// SIGKILL, then wait for the pid to be reaped.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {

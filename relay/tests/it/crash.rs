@@ -10,11 +10,11 @@ use crate::common::*;
 use tiprelay_client::{Client, ClientConfig, RelayConn};
 use tiprelay_proto::TipId;
 
-fn free_udp_port() -> SocketAddr {
+pub fn free_udp_port() -> SocketAddr {
     UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
 }
 
-async fn wait_ready(cfg: &ClientConfig) {
+pub async fn wait_ready(cfg: &ClientConfig) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Ok(c) = RelayConn::connect(cfg).await {
@@ -50,6 +50,8 @@ async fn sender(client: Client, to: &'static str, n: usize, deadline: Instant) -
                     if client.store.get_out(tip.id.as_bytes()).unwrap().unwrap().receipt.is_some() {
                         break;
                     }
+                    // Refused for now (a retryable code: the store is failing over).
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                 }
                 Err(_) => {
                     conn = None;
@@ -89,26 +91,44 @@ async fn kill_minus_nine(dir: &std::path::Path, per_sender: usize, edit: impl Fn
     const KILLS: usize = 5;
     let addr = free_udp_port();
     let rt = make_pki(dir, addr, edit);
-    let cfg = |j: &str, k: &str| ClientConfig::load(&dir.join("pki").join(j).join(format!("{k}.toml"))).unwrap();
     let mut relay = RelayProcess::spawn(&rt, &dir.join("relay.log"));
-    wait_ready(&cfg("MX", "analyst")).await;
+    let analyst = ClientConfig::load(&dir.join("pki/MX/analyst.toml")).unwrap();
+    wait_ready(&analyst).await;
+    let kills = async {
+        // Kill the relay at pseudo-random points while the senders stream.
+        let mut seed = ms_now();
+        for _ in 0..KILLS {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            tokio::time::sleep(Duration::from_millis(200 + (seed >> 33) % 900)).await;
+            relay.kill9();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            relay.start();
+        }
+    };
+    exchange_under(dir, per_sender, &rt, kills).await;
+    relay.kill9();
+}
 
+/// Four senders (an analyst and a feed on each side) stream `per_sender` tips each while
+/// `disrupt` runs (kills relays, fails databases over); afterwards, with the relays of
+/// `dir/pki` serving again: every tip written has a verified receipt, each side's analyst
+/// received every tip of the other side exactly once with gap-free sequence numbers, the
+/// ledgers reconcile, and the audit log (read through `rt`'s store) verifies with every
+/// receipt's log index its acceptance.
+pub async fn exchange_under(
+    dir: &std::path::Path,
+    per_sender: usize,
+    rt: &std::path::Path,
+    disrupt: impl std::future::Future<Output = ()>,
+) {
+    let cfg = |j: &str, k: &str| ClientConfig::load(&dir.join("pki").join(j).join(format!("{k}.toml"))).unwrap();
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut senders = tokio::task::JoinSet::new();
     for (j, k, to) in [("MX", "analyst", "US"), ("MX", "feed", "US"), ("US", "analyst", "MX"), ("US", "feed", "MX")] {
         let client = Client::open(cfg(j, k)).unwrap();
         senders.spawn(sender(client, to, per_sender, deadline));
     }
-
-    // Kill the relay at pseudo-random points while the senders stream.
-    let mut seed = ms_now();
-    for _ in 0..KILLS {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        tokio::time::sleep(Duration::from_millis(200 + (seed >> 33) % 900)).await;
-        relay.kill9();
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        relay.start();
-    }
+    disrupt.await;
 
     let mut clients = Vec::new();
     while let Some(r) = senders.join_next().await {
@@ -197,7 +217,7 @@ async fn kill_minus_nine(dir: &std::path::Path, per_sender: usize, edit: impl Fn
     c0.check_log_fresh(&conn, false, true).await.unwrap();
     conn.close().await;
     let out = dir.join("after-crashes.bundle");
-    let relay_cfg = tiprelay::config::RelayConfig::load(&rt).unwrap();
+    let relay_cfg = tiprelay::config::RelayConfig::load(rt).unwrap();
     tiprelay::audit::export(&relay_cfg, tiprelay::storage::ExportRange::default(), &out).unwrap();
     let mut accepted: std::collections::HashMap<u64, String> = Default::default();
     let f = std::fs::File::open(&out).unwrap();
@@ -221,7 +241,6 @@ async fn kill_minus_nine(dir: &std::path::Path, per_sender: usize, edit: impl Fn
             );
         }
     }
-    relay.kill9();
 }
 
 /// A relay killed with -9: a client's request on its connection fails within the client's

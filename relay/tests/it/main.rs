@@ -12,6 +12,7 @@ mod crash;
 mod deploy;
 mod e2e;
 mod feed;
+mod ha;
 mod ledger;
 mod metrics;
 mod rejections;

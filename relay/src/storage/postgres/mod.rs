@@ -15,13 +15,14 @@
 //! * **Schema.** Created and migrated by the relay ([`schema::MIGRATIONS`], version in
 //!   `tiprelay_schema`); a database of a newer schema is refused.
 
+pub mod lease;
 pub mod schema;
 #[cfg(test)]
 pub mod testing;
 
 use std::collections::HashMap;
 use std::sync::mpsc;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use postgres::types::ToSql;
 use postgres::{Row, Statement};
@@ -48,8 +49,18 @@ fn pg(e: postgres::Error) -> StoreError {
     // Never the connection string (it may hold a password): the server's message only.
     match e.as_db_error() {
         Some(db) if db.code() == &postgres::error::SqlState::DISK_FULL => StoreError::Full,
+        Some(db) if db.code().code() == lease::LEASE_LOST => StoreError::Failed(lease::LOST_MESSAGE.into()),
         Some(db) => StoreError::Failed(format!("PostgreSQL: {} ({})", db.message(), db.code().code())),
-        None => StoreError::Failed(format!("PostgreSQL: {e}")),
+        None => {
+            // The causes too (a TLS handshake's "invalid peer certificate: UnknownIssuer").
+            let mut text = format!("PostgreSQL: {e}");
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                text.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            StoreError::Failed(text)
+        }
     }
 }
 
@@ -59,6 +70,39 @@ fn i(v: u64) -> i64 {
 
 fn u(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
+}
+
+/// Where the store is and how to reach it: connection parameters (hosts, database, user,
+/// password, `target_session_attrs`) and, with `[store] tls_ca`, TLS verified against the
+/// database's CA and host name.
+#[derive(Clone)]
+pub struct PgTarget {
+    /// Connection parameters.
+    pub config: postgres::Config,
+    /// TLS to the database (`None`: plain, for a Unix socket or a trusted link).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl std::fmt::Debug for PgTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password.
+        write!(f, "{}{}", describe(&self.config), if self.tls.is_some() { " (TLS)" } else { "" })
+    }
+}
+
+impl PgTarget {
+    /// Plain connections with these parameters (tests, tools).
+    pub fn plain(config: postgres::Config) -> Self {
+        Self { config, tls: None }
+    }
+
+    /// Opens one connection (TLS when configured).
+    fn connect(&self) -> Result<postgres::Client, postgres::Error> {
+        match &self.tls {
+            None => self.config.connect(postgres::NoTls),
+            Some(t) => self.config.connect(tokio_postgres_rustls::MakeRustlsConnect::new((**t).clone())),
+        }
+    }
 }
 
 /// One connection's thread state: the client and its prepared statements.
@@ -96,14 +140,18 @@ struct Conn {
 }
 
 impl Conn {
-    fn open(params: &postgres::Config) -> Result<Self, StoreError> {
+    /// Connects on a new thread. A connection that breaks later (the server restarted, the
+    /// primary failed over) is re-opened before the next job, with the same parameters (so
+    /// with several hosts and `target_session_attrs=read-write`, on the new primary); the
+    /// job that met the break fails, and its transaction with it.
+    fn open(target: &PgTarget) -> Result<Self, StoreError> {
         let (jobs, rx) = mpsc::channel::<Job>();
         let (ready, ready_rx) = mpsc::channel::<Result<(), StoreError>>();
-        let params = params.clone();
+        let target = target.clone();
         std::thread::Builder::new()
             .name("tiprelay-pg".into())
             .spawn(move || {
-                let client = match params.connect(postgres::NoTls) {
+                let client = match target.connect() {
                     Ok(c) => c,
                     Err(e) => {
                         let _ = ready.send(Err(pg(e)));
@@ -113,6 +161,16 @@ impl Conn {
                 let _ = ready.send(Ok(()));
                 let mut session = Session { client, prepared: HashMap::new() };
                 while let Ok(job) = rx.recv() {
+                    if session.client.is_closed() {
+                        match target.connect() {
+                            Ok(c) => {
+                                tracing::info!(store = %describe(&target.config), "PostgreSQL connection re-established");
+                                session = Session { client: c, prepared: HashMap::new() };
+                            }
+                            // The job runs on the closed client and fails with its error.
+                            Err(e) => tracing::warn!(error = %pg(e), "PostgreSQL connection lost; reconnecting"),
+                        }
+                    }
                     job(&mut session);
                 }
             })
@@ -145,30 +203,44 @@ pub struct PgEngine {
     writer: Mutex<Conn>,
     readers: Mutex<Vec<Conn>>,
     free: Condvar,
-    params: postgres::Config,
+    target: PgTarget,
     opened_readers: Mutex<usize>,
     name: String,
+    /// What begins a write transaction: the writer's lock and, once this relay holds the
+    /// deployment's lease ([`lease`]), the check that it still does.
+    begin_write: String,
+    lease: Option<Arc<lease::LeaseState>>,
 }
 
 impl PgEngine {
     /// Connects (the writer's connection first); with `migrate`, creates or migrates the
     /// schema (else checks it is this relay's); refuses a database whose schema is newer.
-    pub fn open(params: &postgres::Config, migrate: bool) -> Result<Self, StoreError> {
-        let writer = Conn::open(params)?;
+    pub fn open(target: &PgTarget, migrate: bool) -> Result<Self, StoreError> {
+        let writer = Conn::open(target)?;
         if migrate {
             self::migrate(&writer)?;
         } else {
             check_schema(&writer)?;
         }
-        let name = describe(params);
+        let name = describe(&target.config);
         Ok(Self {
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             free: Condvar::new(),
-            params: params.clone(),
+            target: target.clone(),
             opened_readers: Mutex::new(0),
             name,
+            begin_write: BEGIN_WRITE.to_owned(),
+            lease: None,
         })
+    }
+
+    /// Fences every later write transaction with this relay's lease: a transaction that
+    /// finds another relay's epoch in `tiprelay_lease` fails (and marks the lease lost), so
+    /// a relay that lost its lease unnoticed cannot write after the one that took it over.
+    pub fn fence(&mut self, state: Arc<lease::LeaseState>) {
+        self.begin_write = format!("{BEGIN_WRITE}; {}", lease::fence_sql(state.epoch()));
+        self.lease = Some(state);
     }
 
     fn reader(&self) -> Result<Conn, StoreError> {
@@ -184,7 +256,7 @@ impl PgEngine {
                     *opened += 1;
                     drop(opened);
                     drop(free);
-                    return Conn::open(&self.params).inspect_err(|_| {
+                    return Conn::open(&self.target).inspect_err(|_| {
                         if let Ok(mut o) = self.opened_readers.lock() {
                             *o = o.saturating_sub(1);
                         }
@@ -220,11 +292,32 @@ pub fn describe(params: &postgres::Config) -> String {
 
 /// Creates or migrates a database's relay schema (`tiprelay migrate`); returns the
 /// version before and after.
-pub fn migrate_database(params: &postgres::Config) -> Result<(i32, i32), StoreError> {
-    let c = Conn::open(params)?;
+pub fn migrate_database(target: &PgTarget) -> Result<(i32, i32), StoreError> {
+    let c = Conn::open(target)?;
     let before = schema_version(&c)?;
     migrate(&c)?;
     Ok((before, schema_version(&c)?))
+}
+
+/// What `tiprelay check-config` reports of a PostgreSQL store: reachable (TLS verified when
+/// configured), its schema, and which relay serves it.
+#[derive(Debug, Clone)]
+pub struct DatabaseStatus {
+    /// The database's relay schema version (0: no relay store yet).
+    pub schema: i32,
+    /// Whether it takes writes (a primary, not a standby in recovery).
+    pub writable: bool,
+    /// The lease's holder, when the schema has one.
+    pub holder: Option<lease::Holder>,
+}
+
+/// Connects to the store at `target` and reads its status, changing nothing.
+pub fn inspect(target: &PgTarget) -> Result<DatabaseStatus, StoreError> {
+    let c = Conn::open(target)?;
+    let schema = schema_version(&c)?;
+    let writable = c.call(|s| Ok(!s.client.query_one("SELECT pg_is_in_recovery()", &[])?.get::<_, bool>(0)))?;
+    let holder = if schema >= 2 { Some(lease::holder(&c)?) } else { None };
+    Ok(DatabaseStatus { schema, writable, holder })
 }
 
 /// The schema version of the database (0: none yet).
@@ -347,7 +440,16 @@ impl Engine for PgEngine {
     fn write(&self, f: WriteFn<'_>) -> Result<(), StoreError> {
         let guard =
             self.writer.lock().map_err(|_| StoreError::Failed("the PostgreSQL writer lock was poisoned".into()))?;
-        guard.batch(BEGIN_WRITE)?;
+        let sql = self.begin_write.clone();
+        if let Err(e) = guard.call(move |s| s.client.batch_execute(&sql)) {
+            let _ = guard.batch("ROLLBACK");
+            if let (StoreError::Failed(m), Some(l)) = (&e, &self.lease) {
+                if m == lease::LOST_MESSAGE {
+                    l.mark_lost("a write transaction found another relay's lease epoch");
+                }
+            }
+            return Err(e);
+        }
         let mut tx = PgTx { conn: ConnRef::Writer(guard), buf: Default::default() };
         let r = f(&mut tx).and_then(|()| tx.flush());
         let conn = tx.conn.get()?;

@@ -21,7 +21,7 @@ impl TestPg {
     /// The engine on a cluster in `dir` (started, or restarted when it exists).
     pub fn open(dir: &Path) -> Arc<dyn Engine> {
         let cluster = Cluster::start(dir);
-        let engine = PgEngine::open(&cluster.params("relay").parse().unwrap(), true).unwrap();
+        let engine = PgEngine::open(&super::PgTarget::plain(cluster.params("relay").parse().unwrap()), true).unwrap();
         Arc::new(TestPg { engine: Some(engine), _cluster: cluster })
     }
 }
