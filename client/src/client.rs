@@ -511,10 +511,11 @@ impl Client {
         let mut connected = true;
         loop {
             let failure = if connected {
-                match self.send(conn, id).await {
-                    Err(ClientError::Conn(e @ (ConnError::Transport(_) | ConnError::BatchRefused(_)))) => e,
-                    Err(ClientError::Conn(ConnError::Refused(e))) if !is_permanent(&e) => ConnError::Refused(e),
-                    other => return other,
+                match tokio::time::timeout_at(deadline, self.send(conn, id)).await {
+                    Err(_) => return Err(ConnError::Transport("no answer from the relay in time".into()).into()),
+                    Ok(Err(ClientError::Conn(e @ (ConnError::Transport(_) | ConnError::BatchRefused(_))))) => e,
+                    Ok(Err(ClientError::Conn(ConnError::Refused(e)))) if !is_permanent(&e) => ConnError::Refused(e),
+                    Ok(other) => return other,
                 }
             } else {
                 ConnError::Transport("not connected".into())

@@ -563,7 +563,9 @@ fn store_backend(
             let tls = database_tls(path, st, &mut cfg, bad)?;
             Ok((
                 PathBuf::new(),
-                StoreBackend::Postgres(Box::new(crate::storage::postgres::PgTarget { config: cfg, tls })),
+                StoreBackend::Postgres(Box::new(
+                    crate::storage::postgres::PgTarget { config: cfg, tls }.with_timeouts(),
+                )),
             ))
         }
         other => Err(bad("store.kind", format!("`{other}`: choose \"redb\" or \"postgres\""))),

@@ -278,6 +278,9 @@ fn main() -> ExitCode {
             audit_export(&config, &out, since.as_deref(), until.as_deref())
         }
     };
+    // A blocking task still under way (a standby's lease attempt on a dead database) does
+    // not hold the exit up for longer than this.
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

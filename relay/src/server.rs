@@ -249,12 +249,21 @@ pub async fn start_until(
     let (engine, lease): (Arc<dyn storage::Engine>, _) = match &config.backend {
         crate::config::StoreBackend::Postgres(target) => {
             let t = (**target).clone();
-            let mut pg = tokio::task::spawn_blocking(move || storage::postgres::PgEngine::open(&t, true))
+            let (pg, older) = tokio::task::spawn_blocking(move || storage::postgres::PgEngine::open_for_lease(&t))
                 .await
                 .map_err(|source| ServeError::Task { source })?
                 .map_err(open_failed)?;
             let holder = format!("{} pid {} listen {local_addr}", host_name(), std::process::id());
             let lease = take_lease(target, holder, &shutdown).await?;
+            // Only the relay that holds the lease migrates: never under one that serves.
+            let (pg, older) = tokio::task::spawn_blocking(move || {
+                let r = if older { pg.migrate_now() } else { Ok(()) };
+                (pg, r)
+            })
+            .await
+            .map_err(|source| ServeError::Task { source })?;
+            older.map_err(open_failed)?;
+            let mut pg = pg;
             pg.fence(lease.state());
             (Arc::new(pg), Some(lease))
         }
@@ -334,12 +343,16 @@ async fn take_lease(
     let mut said: Option<String> = None;
     let mut warned: Option<std::time::Instant> = None;
     loop {
-        let (s, r) = tokio::task::spawn_blocking(move || {
+        let attempt = tokio::task::spawn_blocking(move || {
             let r = seeker.attempt();
             (seeker, r)
-        })
-        .await
-        .map_err(|source| ServeError::Task { source })?;
+        });
+        // A signal ends the wait even while an attempt is under way (bounded by the
+        // connection timeouts, it then ends on its own; a lease it took is dropped).
+        let (s, r) = tokio::select! {
+            _ = shutdown.cancelled() => return Err(ServeError::Cancelled),
+            done = attempt => done.map_err(|source| ServeError::Task { source })?,
+        };
         seeker = s;
         match r {
             Ok(Attempt::Taken(lease)) => {
@@ -966,7 +979,14 @@ fn proto_error(e: &ProtoError) -> WireError {
 }
 
 fn store_error(e: &StoreError) -> WireError {
-    WireError::new(e.code(), e.to_string())
+    match e {
+        // The details (a database's errors, hosts) are the operator's, in the log.
+        StoreError::Failed(_) => {
+            warn!(error = %e, "storage failure; answered as unavailable");
+            WireError::new(e.code(), "the relay's store is unavailable; retry")
+        }
+        _ => WireError::new(e.code(), e.to_string()),
+    }
 }
 
 /// Logs an authenticated refusal, and records it in the audit log: individually within

@@ -39,6 +39,16 @@ pub const WRITER_LOCK: i64 = 0x7469_7072_656c_6179;
 /// Starts a write transaction under [`WRITER_LOCK`] (written out: SQL text is static).
 const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(8388359417584443769)";
 
+/// How long a connection may go unanswered before it is given up (connect timeout, TCP
+/// user timeout; keep-alives notice a silent peer in about as long).
+pub const DEAD_PEER: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Set on every session: the server notices a vanished relay by keep-alives within about
+/// 11 s (TCP; ignored on a Unix socket), and ends a transaction left idle for 60 s (a dead
+/// relay's transaction then releases the writer's lock).
+const SESSION: &str = "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3; \
+                       SET idle_in_transaction_session_timeout = '60s'";
+
 /// Read connections kept open (a read view holds one until dropped).
 const READERS: usize = 4;
 
@@ -93,15 +103,35 @@ impl std::fmt::Debug for PgTarget {
 impl PgTarget {
     /// Plain connections with these parameters (tests, tools).
     pub fn plain(config: postgres::Config) -> Self {
-        Self { config, tls: None }
+        Self { config, tls: None }.with_timeouts()
     }
 
-    /// Opens one connection (TLS when configured).
+    /// Opens one connection (TLS when configured), with the server's side of dead-peer
+    /// detection set for the session ([`SESSION`]).
     fn connect(&self) -> Result<postgres::Client, postgres::Error> {
-        match &self.tls {
-            None => self.config.connect(postgres::NoTls),
-            Some(t) => self.config.connect(tokio_postgres_rustls::MakeRustlsConnect::new((**t).clone())),
+        let mut c = match &self.tls {
+            None => self.config.connect(postgres::NoTls)?,
+            Some(t) => self.config.connect(tokio_postgres_rustls::MakeRustlsConnect::new((**t).clone()))?,
+        };
+        c.batch_execute(SESSION)?;
+        Ok(c)
+    }
+
+    /// Fills in what the operator did not set: a connect timeout and TCP keep-alives on the
+    /// relay's side, so no call waits long on a database host that vanished ([`DEAD_PEER`]).
+    pub fn with_timeouts(mut self) -> Self {
+        if self.config.get_connect_timeout().is_none() {
+            self.config.connect_timeout(DEAD_PEER);
         }
+        if self.config.get_keepalives_idle() == std::time::Duration::from_secs(2 * 60 * 60) {
+            self.config.keepalives_idle(std::time::Duration::from_secs(5));
+            self.config.keepalives_interval(std::time::Duration::from_secs(2));
+            self.config.keepalives_retries(3);
+        }
+        if self.config.get_tcp_user_timeout().is_none() {
+            self.config.tcp_user_timeout(DEAD_PEER);
+        }
+        self
     }
 }
 
@@ -216,12 +246,23 @@ impl PgEngine {
     /// Connects (the writer's connection first); with `migrate`, creates or migrates the
     /// schema (else checks it is this relay's); refuses a database whose schema is newer.
     pub fn open(target: &PgTarget, migrate: bool) -> Result<Self, StoreError> {
-        let writer = Conn::open(target)?;
-        if migrate {
-            self::migrate(&writer)?;
-        } else {
-            check_schema(&writer)?;
+        let engine = Self::open_unchecked(target)?;
+        {
+            let w = engine
+                .writer
+                .lock()
+                .map_err(|_| StoreError::Failed("the PostgreSQL writer lock was poisoned".into()))?;
+            if migrate {
+                self::migrate(&w)?;
+            } else {
+                check_schema(&w)?;
+            }
         }
+        Ok(engine)
+    }
+
+    fn open_unchecked(target: &PgTarget) -> Result<Self, StoreError> {
+        let writer = Conn::open(target)?;
         let name = describe(&target.config);
         Ok(Self {
             writer: Mutex::new(writer),
@@ -235,11 +276,41 @@ impl PgEngine {
         })
     }
 
+    /// For a relay that will take the lease: connects; refuses a newer schema (before taking
+    /// anything, so a relay too old for the store never displaces the one serving); creates
+    /// the schema of an empty database (nobody can be serving it). Returns whether an older
+    /// schema is left to migrate, which [`PgEngine::migrate_now`] does once the lease is
+    /// held (never under a relay that still serves).
+    pub fn open_for_lease(target: &PgTarget) -> Result<(Self, bool), StoreError> {
+        let engine = Self::open_unchecked(target)?;
+        let version = {
+            let w = engine
+                .writer
+                .lock()
+                .map_err(|_| StoreError::Failed("the PostgreSQL writer lock was poisoned".into()))?;
+            let v = schema_version(&w)?;
+            if v > schema::VERSION {
+                return Err(newer(v));
+            }
+            if v == 0 {
+                self::migrate(&w)?;
+            }
+            v
+        };
+        Ok((engine, version != 0 && version < schema::VERSION))
+    }
+
+    /// Migrates the schema to this relay's (see [`PgEngine::open_for_lease`]).
+    pub fn migrate_now(&self) -> Result<(), StoreError> {
+        let w = self.writer.lock().map_err(|_| StoreError::Failed("the PostgreSQL writer lock was poisoned".into()))?;
+        self::migrate(&w)
+    }
+
     /// Fences every later write transaction with this relay's lease: a transaction that
     /// finds another relay's epoch in `tiprelay_lease` fails (and marks the lease lost), so
     /// a relay that lost its lease unnoticed cannot write after the one that took it over.
     pub fn fence(&mut self, state: Arc<lease::LeaseState>) {
-        self.begin_write = format!("{BEGIN_WRITE}; {}", lease::fence_sql(state.epoch()));
+        self.begin_write = format!("{BEGIN_WRITE}; {}", state.fence_sql());
         self.lease = Some(state);
     }
 
@@ -316,7 +387,7 @@ pub fn inspect(target: &PgTarget) -> Result<DatabaseStatus, StoreError> {
     let c = Conn::open(target)?;
     let schema = schema_version(&c)?;
     let writable = c.call(|s| Ok(!s.client.query_one("SELECT pg_is_in_recovery()", &[])?.get::<_, bool>(0)))?;
-    let holder = if schema >= 2 { Some(lease::holder(&c)?) } else { None };
+    let holder = if schema >= 1 { Some(lease::holder(&c)?) } else { None };
     Ok(DatabaseStatus { schema, writable, holder })
 }
 
@@ -347,6 +418,13 @@ fn check_schema(c: &Conn) -> Result<(), StoreError> {
     }
 }
 
+fn newer(version: i32) -> StoreError {
+    StoreError::Failed(format!(
+        "the database's relay schema is version {version}, newer than this relay's {}: upgrade the relay",
+        schema::VERSION
+    ))
+}
+
 /// Creates or migrates the schema in one transaction, under the writer's lock.
 fn migrate(c: &Conn) -> Result<(), StoreError> {
     let version = c.call(|s| {
@@ -366,10 +444,7 @@ fn migrate(c: &Conn) -> Result<(), StoreError> {
     };
     if version > schema::VERSION {
         let _ = c.batch("ROLLBACK");
-        return Err(StoreError::Failed(format!(
-            "the database's relay schema is version {version}, newer than this relay's {}: upgrade the relay",
-            schema::VERSION
-        )));
+        return Err(newer(version));
     }
     let from = usize::try_from(version).unwrap_or(0);
     let result = c.call(move |s| {

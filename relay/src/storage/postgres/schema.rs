@@ -4,10 +4,9 @@
 //! order; unsigned counters are stored in `bigint` (all values stay below 2^63: sequence
 //! numbers, indexes, millisecond times).
 
-/// Migrations in order; `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`:
-/// 1, the relay's records; 2, `tiprelay_lease` (active–standby relays, see `lease`).
-pub const MIGRATIONS: &[&str] = &[
-    r#"
+/// Migrations in order; `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
+/// Version 1: the relay's records and `tiprelay_lease` (active–standby relays, see `lease`).
+pub const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE tips (from_j text COLLATE "C" NOT NULL, id bytea NOT NULL, rec bytea NOT NULL,
     PRIMARY KEY (from_j, id));
 CREATE TABLE by_seq (from_j text COLLATE "C" NOT NULL, to_j text COLLATE "C" NOT NULL, seq bigint NOT NULL,
@@ -40,13 +39,11 @@ CREATE TABLE checkpoints (size bigint PRIMARY KEY, env bytea NOT NULL);
 CREATE TABLE cosignatures (size bigint NOT NULL, by_p text COLLATE "C" NOT NULL, env bytea NOT NULL,
     PRIMARY KEY (size, by_p));
 CREATE TABLE meta (name text COLLATE "C" PRIMARY KEY, value bigint NOT NULL);
-"#,
-    r#"
 CREATE TABLE tiprelay_lease (id smallint PRIMARY KEY CHECK (id = 1), epoch bigint NOT NULL,
-    holder text NOT NULL, since timestamptz NOT NULL DEFAULT now());
-INSERT INTO tiprelay_lease (id, epoch, holder) VALUES (1, 0, '');
-"#,
-];
+    token text NOT NULL, holder text NOT NULL, backend integer NOT NULL,
+    since timestamptz NOT NULL, heartbeat timestamptz NOT NULL);
+INSERT INTO tiprelay_lease VALUES (1, 0, '', '', 0, now(), now());
+"#];
 
 /// The schema version this relay writes.
 pub const VERSION: i32 = MIGRATIONS.len() as i32;
