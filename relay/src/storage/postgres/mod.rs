@@ -135,10 +135,12 @@ impl PgTarget {
     }
 }
 
-/// One connection's thread state: the client and its prepared statements.
+/// One connection's thread state: the client, its prepared statements, and which session
+/// this is (bumped each time the connection is re-opened).
 struct Session {
     client: postgres::Client,
     prepared: HashMap<&'static str, Statement>,
+    generation: u64,
 }
 
 impl Session {
@@ -189,13 +191,14 @@ impl Conn {
                     }
                 };
                 let _ = ready.send(Ok(()));
-                let mut session = Session { client, prepared: HashMap::new() };
+                let mut session = Session { client, prepared: HashMap::new(), generation: 0 };
                 while let Ok(job) = rx.recv() {
                     if session.client.is_closed() {
                         match target.connect() {
                             Ok(c) => {
                                 tracing::info!(store = %describe(&target.config), "PostgreSQL connection re-established");
-                                session = Session { client: c, prepared: HashMap::new() };
+                                let generation = session.generation.wrapping_add(1);
+                                session = Session { client: c, prepared: HashMap::new(), generation };
                             }
                             // The job runs on the closed client and fails with its error.
                             Err(e) => tracing::warn!(error = %pg(e), "PostgreSQL connection lost; reconnecting"),
@@ -225,6 +228,25 @@ impl Conn {
 
     fn batch(&self, sql: &'static str) -> Result<(), StoreError> {
         self.call(move |s| s.client.batch_execute(sql))
+    }
+
+    /// Runs `f` only on session `generation` (the one a transaction began on): a connection
+    /// re-opened since then lost that transaction, and running the rest of it on the new
+    /// session (in autocommit, or a `COMMIT` of nothing) would be wrong, so it fails.
+    fn call_in<R: Send + 'static>(
+        &self,
+        generation: u64,
+        f: impl FnOnce(&mut Session) -> Result<R, postgres::Error> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let r = self.call(move |s| if s.generation == generation { f(s).map(Some) } else { Ok(None) })?;
+        r.ok_or_else(|| {
+            StoreError::Failed("the database connection was lost mid-transaction; nothing in it was kept".into())
+        })
+    }
+
+    /// Runs `sql` and says on which session it ran.
+    fn begin(&self, sql: String) -> Result<u64, StoreError> {
+        self.call(move |s| s.client.batch_execute(&sql).map(|()| s.generation))
     }
 }
 
@@ -425,40 +447,35 @@ fn newer(version: i32) -> StoreError {
     ))
 }
 
-/// Creates or migrates the schema in one transaction, under the writer's lock.
+/// Creates or migrates the schema in one transaction, under the writer's lock (one job on
+/// the connection, so the whole transaction runs on one session).
 fn migrate(c: &Conn) -> Result<(), StoreError> {
-    let version = c.call(|s| {
+    let result = c.call(|s| {
         s.client.batch_execute(
             "BEGIN; SELECT pg_advisory_xact_lock(8388359417584443769);
              CREATE TABLE IF NOT EXISTS tiprelay_schema (version integer NOT NULL);",
         )?;
         let rows = s.client.query("SELECT version FROM tiprelay_schema", &[])?;
-        Ok(rows.first().map_or(0, |r| r.get::<_, i32>(0)))
-    });
-    let version = match version {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = c.batch("ROLLBACK");
-            return Err(e);
+        let version = rows.first().map_or(0, |r| r.get::<_, i32>(0));
+        if version > schema::VERSION {
+            s.client.batch_execute("ROLLBACK")?;
+            return Ok(Err(newer(version)));
         }
-    };
-    if version > schema::VERSION {
-        let _ = c.batch("ROLLBACK");
-        return Err(newer(version));
-    }
-    let from = usize::try_from(version).unwrap_or(0);
-    let result = c.call(move |s| {
-        for sql in schema::MIGRATIONS.iter().skip(from) {
+        for sql in schema::MIGRATIONS.iter().skip(usize::try_from(version).unwrap_or(0)) {
             s.client.batch_execute(sql)?;
         }
         s.client.execute("DELETE FROM tiprelay_schema", &[])?;
         s.client.execute("INSERT INTO tiprelay_schema (version) VALUES ($1)", &[&schema::VERSION])?;
-        s.client.batch_execute("COMMIT")
+        s.client.batch_execute("COMMIT")?;
+        Ok(Ok(()))
     });
-    if result.is_err() {
-        let _ = c.batch("ROLLBACK");
+    match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = c.batch("ROLLBACK");
+            Err(e)
+        }
     }
-    result
 }
 
 /// A transaction on one connection: the writer's, or a reader's snapshot.
@@ -468,6 +485,8 @@ pub struct PgTx<'a> {
     /// statement per table at commit, or before a range read of those tables. Point reads
     /// look here first, so the transaction always reads its own writes.
     buf: std::cell::RefCell<Buffer>,
+    /// The session the transaction began on (every statement must run on it).
+    generation: u64,
 }
 
 /// The buffered rows, by primary key (a key written twice keeps its last value).
@@ -515,21 +534,24 @@ impl Engine for PgEngine {
     fn write(&self, f: WriteFn<'_>) -> Result<(), StoreError> {
         let guard =
             self.writer.lock().map_err(|_| StoreError::Failed("the PostgreSQL writer lock was poisoned".into()))?;
-        let sql = self.begin_write.clone();
-        if let Err(e) = guard.call(move |s| s.client.batch_execute(&sql)) {
-            let _ = guard.batch("ROLLBACK");
-            if let (StoreError::Failed(m), Some(l)) = (&e, &self.lease) {
-                if m == lease::LOST_MESSAGE {
-                    l.mark_lost("a write transaction found another relay's lease epoch");
+        let generation = match guard.begin(self.begin_write.clone()) {
+            Ok(g) => g,
+            Err(e) => {
+                let _ = guard.batch("ROLLBACK");
+                if let (StoreError::Failed(m), Some(l)) = (&e, &self.lease) {
+                    if m == lease::LOST_MESSAGE {
+                        l.mark_lost("a write transaction found another relay's lease epoch");
+                    }
                 }
+                return Err(e);
             }
-            return Err(e);
-        }
-        let mut tx = PgTx { conn: ConnRef::Writer(guard), buf: Default::default() };
+        };
+        let mut tx = PgTx { conn: ConnRef::Writer(guard), buf: Default::default(), generation };
         let r = f(&mut tx).and_then(|()| tx.flush());
         let conn = tx.conn.get()?;
         match r {
-            Ok(()) => conn.batch("COMMIT").inspect_err(|_| {
+            // Only on the session that began it: a COMMIT on a re-opened one commits nothing.
+            Ok(()) => conn.call_in(generation, |s| s.client.batch_execute("COMMIT")).inspect_err(|_| {
                 let _ = conn.batch("ROLLBACK");
             }),
             Err(e) => {
@@ -541,14 +563,17 @@ impl Engine for PgEngine {
 
     fn read(&self) -> Result<Box<dyn ReadTables + '_>, StoreError> {
         let c = self.reader()?;
-        if let Err(e) = c.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
-            if let Ok(mut o) = self.opened_readers.lock() {
-                *o = o.saturating_sub(1);
-                self.free.notify_one();
+        let generation = match c.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".into()) {
+            Ok(g) => g,
+            Err(e) => {
+                if let Ok(mut o) = self.opened_readers.lock() {
+                    *o = o.saturating_sub(1);
+                    self.free.notify_one();
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
-        Ok(Box::new(PgTx { conn: ConnRef::Reader(Some(c), self), buf: Default::default() }))
+        };
+        Ok(Box::new(PgTx { conn: ConnRef::Reader(Some(c), self), buf: Default::default(), generation }))
     }
 
     fn describe(&self) -> String {
@@ -633,14 +658,14 @@ impl PgTx<'_> {
     }
 
     fn rows(&self, sql: &'static str, params: Vec<Box<dyn ToSql + Sync + Send>>) -> Result<Vec<Row>, StoreError> {
-        self.conn.get()?.call(move |s| {
+        self.conn.get()?.call_in(self.generation, move |s| {
             let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
             s.query(sql, &refs)
         })
     }
 
     fn exec(&self, sql: &'static str, params: Vec<Box<dyn ToSql + Sync + Send>>) -> Result<u64, StoreError> {
-        self.conn.get()?.call(move |s| {
+        self.conn.get()?.call_in(self.generation, move |s| {
             let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
             s.execute(sql, &refs)
         })
@@ -1060,6 +1085,38 @@ impl WriteTables for PgTx<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::{PgEngine, PgTarget};
+    use crate::storage::{Engine, StoreError, WriteTables};
+
+    /// A connection lost inside a write transaction fails the transaction, even when it was
+    /// re-opened before the COMMIT (which would otherwise "commit" on a fresh session, and
+    /// answer as durable a batch the server never kept).
+    #[test]
+    fn a_connection_lost_mid_transaction_fails_it_and_commits_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = tiprelay_pgtest::Cluster::start(dir.path());
+        let target = PgTarget::plain(cluster.params("relay").parse().unwrap());
+        let engine = PgEngine::open(&target, true).unwrap();
+        let killer = target.clone();
+        let r = engine.write(&mut |t: &mut dyn WriteTables| {
+            t.set_counter("mid-transaction", 7)?;
+            // Every other session of the database ends, the writer's too.
+            let mut c = killer.connect().unwrap();
+            c.batch_execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = 'relay' AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+            )
+            .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            Ok::<(), StoreError>(())
+        });
+        assert!(r.is_err(), "a transaction whose connection was lost must not be reported committed");
+        assert_eq!(engine.read().unwrap().counter("mid-transaction").unwrap(), None);
+        // The engine goes on, on a new session.
+        engine.write(&mut |t: &mut dyn WriteTables| t.set_counter("mid-transaction", 8)).unwrap();
+        assert_eq!(engine.read().unwrap().counter("mid-transaction").unwrap(), Some(8));
+    }
+
     #[test]
     fn the_sql_names_the_writer_lock() {
         assert!(super::BEGIN_WRITE.ends_with(&format!("pg_advisory_xact_lock({})", super::WRITER_LOCK)));
