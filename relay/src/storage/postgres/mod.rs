@@ -497,6 +497,29 @@ struct Buffer {
     seqs: std::collections::BTreeMap<(String, String, i64), Vec<u8>>,
     entries: std::collections::BTreeMap<i64, Vec<u8>>,
     nodes: std::collections::BTreeMap<(i16, i64), Vec<u8>>,
+    // The small tables every ack and batch touches (upserts, so the last value wins).
+    meta: std::collections::BTreeMap<String, i64>,
+    pending: std::collections::BTreeMap<String, i64>,
+    dirs: std::collections::BTreeMap<(String, String), i64>,
+    cursors: std::collections::BTreeMap<(String, String), i64>,
+    first_acks: std::collections::BTreeMap<(String, Vec<u8>), i64>,
+    acked_at: std::collections::BTreeMap<(String, Vec<u8>), i64>,
+    notices: std::collections::BTreeMap<(String, i64), Vec<u8>>,
+}
+
+/// Splits a buffered table into its key and value columns.
+fn columns2<A: Clone, B: Clone>(m: std::collections::BTreeMap<A, B>) -> (Vec<A>, Vec<B>) {
+    m.into_iter().unzip()
+}
+
+fn columns3<A, B, C>(m: std::collections::BTreeMap<(A, B), C>) -> (Vec<A>, Vec<B>, Vec<C>) {
+    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    for ((x, y), z) in m {
+        a.push(x);
+        b.push(y);
+        c.push(z);
+    }
+    (a, b, c)
 }
 
 enum ConnRef<'a> {
@@ -654,6 +677,62 @@ impl PgTx<'_> {
                 p![level, idx, digest],
             )?;
         }
+        if !b.meta.is_empty() {
+            let (name, value) = columns2(b.meta);
+            self.exec(
+                "INSERT INTO meta (name, value) SELECT * FROM UNNEST($1::text[], $2::bigint[])
+                 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                p![name, value],
+            )?;
+        }
+        if !b.pending.is_empty() {
+            let (author, bytes) = columns2(b.pending);
+            self.exec(
+                "INSERT INTO author_pending (author, bytes) SELECT * FROM UNNEST($1::text[], $2::bigint[])
+                 ON CONFLICT (author) DO UPDATE SET bytes = EXCLUDED.bytes",
+                p![author, bytes],
+            )?;
+        }
+        if !b.dirs.is_empty() {
+            let (from, to, seq) = columns3(b.dirs);
+            self.exec(
+                "INSERT INTO dir_seq (from_j, to_j, seq) SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])
+                 ON CONFLICT (from_j, to_j) DO UPDATE SET seq = EXCLUDED.seq",
+                p![from, to, seq],
+            )?;
+        }
+        if !b.cursors.is_empty() {
+            let (principal, from, cursor) = columns3(b.cursors);
+            self.exec(
+                "INSERT INTO cursors (principal, from_j, cursor) SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])
+                 ON CONFLICT (principal, from_j) DO UPDATE SET cursor = EXCLUDED.cursor",
+                p![principal, from, cursor],
+            )?;
+        }
+        if !b.first_acks.is_empty() {
+            let (from, id, idx) = columns3(b.first_acks);
+            self.exec(
+                "INSERT INTO first_ack (from_j, id, idx) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bigint[])
+                 ON CONFLICT (from_j, id) DO UPDATE SET idx = EXCLUDED.idx",
+                p![from, id, idx],
+            )?;
+        }
+        if !b.acked_at.is_empty() {
+            let (from, id, at) = columns3(b.acked_at);
+            self.exec(
+                "INSERT INTO acked_at (from_j, id, at) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bigint[])
+                 ON CONFLICT (from_j, id) DO UPDATE SET at = EXCLUDED.at",
+                p![from, id, at],
+            )?;
+        }
+        if !b.notices.is_empty() {
+            let (author, idx, rec) = columns3(b.notices);
+            self.exec(
+                "INSERT INTO notices (author, idx, rec) SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bytea[])
+                 ON CONFLICT (author, idx) DO UPDATE SET rec = EXCLUDED.rec",
+                p![author, idx, rec],
+            )?;
+        }
         Ok(())
     }
 
@@ -711,17 +790,27 @@ impl ReadTables for PgTx<'_> {
         keys.iter().map(|k| found.get(k).map(|b| decode(b)).transpose()).collect()
     }
     fn counter(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        if let Some(v) = self.buf.borrow().meta.get(name) {
+            return Ok(Some(u(*v)));
+        }
         Ok(self.one_i64("SELECT value FROM meta WHERE name = $1", p![name.to_owned()])?.map(u))
     }
     fn author_pending(&self, author: &str) -> Result<u64, StoreError> {
+        if let Some(v) = self.buf.borrow().pending.get(author) {
+            return Ok(u(*v));
+        }
         Ok(self.one_i64("SELECT bytes FROM author_pending WHERE author = $1", p![author.to_owned()])?.map_or(0, u))
     }
     fn dir_seq(&self, from: &str, to: &str) -> Result<u64, StoreError> {
+        if let Some(v) = self.buf.borrow().dirs.get(&(from.to_owned(), to.to_owned())) {
+            return Ok(u(*v));
+        }
         Ok(self
             .one_i64("SELECT seq FROM dir_seq WHERE from_j = $1 AND to_j = $2", p![from.to_owned(), to.to_owned()])?
             .map_or(0, u))
     }
     fn dir_seqs(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        self.flush()?;
         Ok(self
             .rows("SELECT from_j, to_j, seq FROM dir_seq ORDER BY from_j, to_j", p![])?
             .iter()
@@ -751,6 +840,9 @@ impl ReadTables for PgTx<'_> {
         }
     }
     fn cursor(&self, principal: &str, from: &str) -> Result<u64, StoreError> {
+        if let Some(v) = self.buf.borrow().cursors.get(&(principal.to_owned(), from.to_owned())) {
+            return Ok(u(*v));
+        }
         Ok(self
             .one_i64(
                 "SELECT cursor FROM cursors WHERE principal = $1 AND from_j = $2",
@@ -759,6 +851,7 @@ impl ReadTables for PgTx<'_> {
             .map_or(0, u))
     }
     fn cursors_of(&self, from: &str, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        self.flush()?;
         let rows = self.rows(
             "SELECT principal, cursor FROM cursors WHERE from_j = $1 AND starts_with(principal, $2) ORDER BY principal",
             p![from.to_owned(), prefix.to_owned()],
@@ -774,11 +867,15 @@ impl ReadTables for PgTx<'_> {
             .is_empty())
     }
     fn first_ack(&self, from: &str, id: &[u8]) -> Result<Option<u64>, StoreError> {
+        if let Some(v) = self.buf.borrow().first_acks.get(&(from.to_owned(), id.to_vec())) {
+            return Ok(Some(u(*v)));
+        }
         Ok(self
             .one_i64("SELECT idx FROM first_ack WHERE from_j = $1 AND id = $2", p![from.to_owned(), id.to_vec()])?
             .map(u))
     }
     fn acked_before(&self, cutoff: u64, limit: usize) -> Result<Vec<(String, Vec<u8>, u64)>, StoreError> {
+        self.flush()?;
         let rows = self.rows(
             "SELECT from_j, id, at FROM acked_at WHERE at < $1 ORDER BY from_j, id LIMIT $2",
             p![i(cutoff), i64::try_from(limit).unwrap_or(i64::MAX)],
@@ -832,6 +929,7 @@ impl ReadTables for PgTx<'_> {
         }
     }
     fn notices(&self, author: &str, after: u64, f: Visit<'_, (u64, NoticeRecord)>) -> Result<(), StoreError> {
+        self.flush()?;
         let mut last = after;
         loop {
             if last >= i64::MAX as u64 {
@@ -954,39 +1052,24 @@ impl WriteTables for PgTx<'_> {
         Ok(())
     }
     fn set_counter(&mut self, name: &str, value: u64) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
-            p![name.to_owned(), i(value)],
-        )
-        .map(drop)
+        self.buf.borrow_mut().meta.insert(name.to_owned(), i(value));
+        Ok(())
     }
     fn set_author_pending(&mut self, author: &str, bytes: u64) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO author_pending (author, bytes) VALUES ($1, $2)
-             ON CONFLICT (author) DO UPDATE SET bytes = EXCLUDED.bytes",
-            p![author.to_owned(), i(bytes)],
-        )
-        .map(drop)
+        self.buf.borrow_mut().pending.insert(author.to_owned(), i(bytes));
+        Ok(())
     }
     fn set_dir_seq(&mut self, from: &str, to: &str, seq: u64) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO dir_seq (from_j, to_j, seq) VALUES ($1, $2, $3)
-             ON CONFLICT (from_j, to_j) DO UPDATE SET seq = EXCLUDED.seq",
-            p![from.to_owned(), to.to_owned(), i(seq)],
-        )
-        .map(drop)
+        self.buf.borrow_mut().dirs.insert((from.to_owned(), to.to_owned()), i(seq));
+        Ok(())
     }
     fn put_seq(&mut self, from: &str, to: &str, seq: u64, id: &[u8]) -> Result<(), StoreError> {
         self.buf.borrow_mut().seqs.insert((from.to_owned(), to.to_owned(), i(seq)), id.to_vec());
         Ok(())
     }
     fn set_cursor(&mut self, principal: &str, from: &str, cursor: u64) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO cursors (principal, from_j, cursor) VALUES ($1, $2, $3)
-             ON CONFLICT (principal, from_j) DO UPDATE SET cursor = EXCLUDED.cursor",
-            p![principal.to_owned(), from.to_owned(), i(cursor)],
-        )
-        .map(drop)
+        self.buf.borrow_mut().cursors.insert((principal.to_owned(), from.to_owned()), i(cursor));
+        Ok(())
     }
     fn put_acked_above(&mut self, principal: &str, from: &str, seq: u64, at: u64) -> Result<(), StoreError> {
         self.exec(
@@ -1003,28 +1086,18 @@ impl WriteTables for PgTx<'_> {
         )? > 0)
     }
     fn put_first_ack(&mut self, from: &str, id: &[u8], index: u64, at: u64) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO first_ack (from_j, id, idx) VALUES ($1, $2, $3)
-             ON CONFLICT (from_j, id) DO UPDATE SET idx = EXCLUDED.idx",
-            p![from.to_owned(), id.to_vec(), i(index)],
-        )?;
-        self.exec(
-            "INSERT INTO acked_at (from_j, id, at) VALUES ($1, $2, $3)
-             ON CONFLICT (from_j, id) DO UPDATE SET at = EXCLUDED.at",
-            p![from.to_owned(), id.to_vec(), i(at)],
-        )
-        .map(drop)
+        let mut b = self.buf.borrow_mut();
+        b.first_acks.insert((from.to_owned(), id.to_vec()), i(index));
+        b.acked_at.insert((from.to_owned(), id.to_vec()), i(at));
+        Ok(())
     }
     fn forget_acked_at(&mut self, from: &str, id: &[u8]) -> Result<(), StoreError> {
+        self.buf.borrow_mut().acked_at.remove(&(from.to_owned(), id.to_vec()));
         self.exec("DELETE FROM acked_at WHERE from_j = $1 AND id = $2", p![from.to_owned(), id.to_vec()]).map(drop)
     }
     fn put_notice(&mut self, author: &str, index: u64, n: &NoticeRecord) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO notices (author, idx, rec) VALUES ($1, $2, $3)
-             ON CONFLICT (author, idx) DO UPDATE SET rec = EXCLUDED.rec",
-            p![author.to_owned(), i(index), encode(n)?],
-        )
-        .map(drop)
+        self.buf.borrow_mut().notices.insert((author.to_owned(), i(index)), encode(n)?);
+        Ok(())
     }
     fn put_feedback(&mut self, to: &str, id: &[u8], rec: &StatementRecord) -> Result<(), StoreError> {
         self.exec(
