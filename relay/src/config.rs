@@ -515,9 +515,16 @@ fn store_backend(
                 .or(raw.relay.store.as_deref())
                 .ok_or_else(|| bad("store.path", "give the store file ([store] path, or [relay] store)".into()))?;
             if st.is_some_and(|s| {
-                s.url.is_some() || s.password_file.is_some() || s.tls_ca.is_some() || s.tls_cert.is_some()
+                s.url.is_some()
+                    || s.password_file.is_some()
+                    || s.tls_ca.is_some()
+                    || s.tls_cert.is_some()
+                    || s.tls_key.is_some()
             }) {
-                return Err(bad("store.url", "only for kind = \"postgres\"".into()));
+                return Err(bad(
+                    "store",
+                    "url, password_file, tls_ca, tls_cert and tls_key are only for kind = \"postgres\"".into(),
+                ));
             }
             Ok((relative_to(path, file), StoreBackend::Redb))
         }

@@ -68,6 +68,10 @@ fn relay_example_parses_with_the_real_parser() {
         ("kind = \"postgres\"", "store.url"),
         ("kind = \"sqlite\"", "store.kind"),
         ("kind = \"postgres\"\nurl = \"host=h dbname=d\"\npassword_file = \"missing\"", "store.password_file"),
+        ("kind = \"postgres\"\nurl = \"host=h dbname=d sslmode=require\"", "store.url"),
+        ("kind = \"postgres\"\nurl = \"host=h dbname=d\"\ntls_ca = \"missing.pem\"", "store.tls_ca"),
+        ("kind = \"postgres\"\nurl = \"host=h dbname=d\"\ntls_cert = \"c.pem\"", "store.tls_cert"),
+        ("kind = \"redb\"\npath = \"x.redb\"\ntls_key = \"k.pem\"", "only for kind"),
     ] {
         let err = pg(store).unwrap_err().to_string();
         assert!(err.contains(key), "{store}: {err}");
