@@ -182,8 +182,8 @@ impl Cluster {
     }
 
     /// A streaming standby of `primary` in `dir/pg` (a base backup), connecting as
-    /// `application_name = name` (name it in the primary's [`Options::synchronous_standby`]
-    /// to make it synchronous); hot standby, so it answers read-only connections.
+    /// `application_name = name` (then [`Cluster::make_synchronous`] on the primary makes it
+    /// synchronous); hot standby, so it answers read-only connections.
     pub fn standby_of(primary: &Cluster, dir: &Path, name: &str) -> Self {
         let bin = bindir();
         let root = dir.join("pg");
