@@ -330,6 +330,12 @@ pub trait WriteTables: ReadTables {
     fn put_acked_above(&mut self, principal: &str, from: &str, seq: u64, at: u64) -> Result<(), StoreError>;
     /// Removes an out-of-order acknowledgement; whether it was there.
     fn take_acked_above(&mut self, principal: &str, from: &str, seq: u64) -> Result<bool, StoreError>;
+    /// A hint before a group of acks is applied: the engine may read what those acks will
+    /// read (the tips, their first acks and ledger facts) in a few round trips instead of
+    /// one per ack. Reads afterwards answer exactly as without it.
+    fn prefetch_acks(&mut self, _keys: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Records a tip's first acknowledgement (its notice index) and when.
     fn put_first_ack(&mut self, from: &str, id: &[u8], index: u64, at: u64) -> Result<(), StoreError>;
     /// Forgets a tip's first-ack time once its body is purged (the first ack itself stays).

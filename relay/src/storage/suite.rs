@@ -268,6 +268,46 @@ async fn acks_move_the_cursor_in_any_order_and_must_match_the_stored_tip() {
     }
 }
 
+/// Acks out of order within one group commit (where an engine may read ahead and keep the
+/// out-of-order set in the transaction): the cursor ends where it must, a repeated ack in
+/// the same batch is not a first ack, and what was recorded survives into the next batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_out_of_order_in_one_batch_move_the_cursor_as_one_by_one() {
+    for (name, make) in engines() {
+        let w = world();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, writer) = w.start(make(dir.path()), 64, u64::MAX);
+        let mut sent = Vec::new();
+        for i in 0..6u8 {
+            let (t, d, e) = w.tip(i, "x");
+            let s = store.submit(t.clone(), d, e).await.unwrap();
+            sent.push((t, d, s.seq));
+        }
+        let sam = w.sam.identity().to_string();
+        let waiting = |store: &Store| store.pending(&sam, w.us, &[w.mx], 100).unwrap();
+        let ack = |k: usize| {
+            let (t, d, seq) = &sent[k];
+            w.ack(&w.sam, t, *d, *seq)
+        };
+        // seqs 3, 1, 3 again, 2, 5 in one batch: the cursor reaches 3; 5 stays recorded above it.
+        let out = store.ack_many(vec![ack(2), ack(0), ack(2), ack(1), ack(4)]).await.unwrap();
+        let firsts: Vec<bool> = out.into_iter().map(|r| r.unwrap()).collect();
+        assert_eq!(firsts, vec![true, true, false, true, true], "{name}");
+        assert_eq!(waiting(&store), 2, "{name}: seqs 4 and 6 wait");
+        // The next batch: 4 closes the gap, and the cursor runs over the recorded 5.
+        let out = store.ack_many(vec![ack(3), ack(4)]).await.unwrap();
+        let firsts: Vec<bool> = out.into_iter().map(|r| r.unwrap()).collect();
+        assert_eq!(firsts, vec![true, false], "{name}");
+        assert_eq!(waiting(&store), 1, "{name}: only seq 6 waits");
+        let (deliveries, _) = store.fetch(&sam, w.us, &[w.mx], 10).unwrap();
+        assert_eq!(deliveries.len(), 1, "{name}");
+        let notices = store.acks_for(&w.ana.identity().to_string(), 0, 100).unwrap();
+        assert_eq!(notices.len(), 5, "{name}: one notice per first ack");
+        drop(store);
+        writer.join();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everything_committed_survives_a_reopen() {
     for (name, make) in engines() {

@@ -951,6 +951,20 @@ impl Committer {
                 .collect();
             replies.push(Reply::Submit(reply, out));
         }
+        // What every ack of this batch will read, read at once (engines with round trips).
+        let ack_keys: Vec<(String, Vec<u8>)> = b
+            .others
+            .iter()
+            .filter_map(|op| match op {
+                WriteOp::Ack { acks, .. } => Some(acks),
+                _ => None,
+            })
+            .flatten()
+            .map(|(a, _)| (a.from.as_str().to_owned(), a.tip.as_bytes().to_vec()))
+            .collect();
+        if !ack_keys.is_empty() {
+            t.prefetch_acks(&ack_keys)?;
+        }
         let mut others = b.others.into_iter();
         while let Some(op) = others.next() {
             if let Err(e) = self.apply_one(t, op, at, replies, tally) {

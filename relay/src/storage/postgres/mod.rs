@@ -487,6 +487,27 @@ pub struct PgTx<'a> {
     buf: std::cell::RefCell<Buffer>,
     /// The session the transaction began on (every statement must run on it).
     generation: u64,
+    /// Reads done ahead for a group of acks (`prefetch_acks`), and the write transaction's
+    /// view of `acked_above`; consulted after the write buffer.
+    cache: std::cell::RefCell<Cache>,
+}
+
+/// Rows read ahead in a write transaction: `None` records "read, and absent".
+#[derive(Default)]
+struct Cache {
+    tips: HashMap<(String, Vec<u8>), Option<Vec<u8>>>,
+    first_acks: HashMap<(String, Vec<u8>), Option<i64>>,
+    facts: HashMap<(i64, String, Vec<u8>), Option<Vec<u8>>>,
+    /// Per (principal, from): every recorded seq above the cursor, loaded once, then kept
+    /// current; with what to insert and delete at commit.
+    acked: HashMap<(String, String), Acked>,
+}
+
+#[derive(Default)]
+struct Acked {
+    seqs: std::collections::BTreeSet<i64>,
+    inserted: std::collections::BTreeMap<i64, i64>,
+    deleted: std::collections::BTreeSet<i64>,
 }
 
 /// The buffered rows, by primary key (a key written twice keeps its last value).
@@ -569,7 +590,8 @@ impl Engine for PgEngine {
                 return Err(e);
             }
         };
-        let mut tx = PgTx { conn: ConnRef::Writer(guard), buf: Default::default(), generation };
+        let mut tx =
+            PgTx { conn: ConnRef::Writer(guard), buf: Default::default(), generation, cache: Default::default() };
         let r = f(&mut tx).and_then(|()| tx.flush());
         let conn = tx.conn.get()?;
         match r {
@@ -596,7 +618,12 @@ impl Engine for PgEngine {
                 return Err(e);
             }
         };
-        Ok(Box::new(PgTx { conn: ConnRef::Reader(Some(c), self), buf: Default::default(), generation }))
+        Ok(Box::new(PgTx {
+            conn: ConnRef::Reader(Some(c), self),
+            buf: Default::default(),
+            generation,
+            cache: Default::default(),
+        }))
     }
 
     fn describe(&self) -> String {
@@ -725,6 +752,44 @@ impl PgTx<'_> {
                 p![from, id, at],
             )?;
         }
+        // What was read ahead may be older than what is now sent: read it again if needed.
+        let acked = {
+            let mut c = self.cache.borrow_mut();
+            c.tips.clear();
+            c.first_acks.clear();
+            c.facts.clear();
+            std::mem::take(&mut c.acked)
+        };
+        let (mut ip, mut if_, mut is, mut ia, mut dp, mut df, mut ds) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for ((principal, from), a) in acked {
+            for (seq, at) in a.inserted {
+                ip.push(principal.clone());
+                if_.push(from.clone());
+                is.push(seq);
+                ia.push(at);
+            }
+            for seq in a.deleted {
+                dp.push(principal.clone());
+                df.push(from.clone());
+                ds.push(seq);
+            }
+        }
+        if !dp.is_empty() {
+            self.exec(
+                "DELETE FROM acked_above a USING UNNEST($1::text[], $2::text[], $3::bigint[]) AS k(principal, from_j, seq)
+                 WHERE a.principal = k.principal AND a.from_j = k.from_j AND a.seq = k.seq",
+                p![dp, df, ds],
+            )?;
+        }
+        if !ip.is_empty() {
+            self.exec(
+                "INSERT INTO acked_above (principal, from_j, seq, at)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+                 ON CONFLICT (principal, from_j, seq) DO UPDATE SET at = EXCLUDED.at",
+                p![ip, if_, is, ia],
+            )?;
+        }
         if !b.notices.is_empty() {
             let (author, idx, rec) = columns3(b.notices);
             self.exec(
@@ -734,6 +799,23 @@ impl PgTx<'_> {
             )?;
         }
         Ok(())
+    }
+
+    /// Runs `f` on this write transaction's view of (principal, from)'s seqs recorded above
+    /// the cursor, loading it first (one round trip per pair and transaction).
+    fn acked_set<R>(&self, principal: &str, from: &str, f: impl FnOnce(&mut Acked) -> R) -> Result<R, StoreError> {
+        let key = (principal.to_owned(), from.to_owned());
+        if !self.cache.borrow().acked.contains_key(&key) {
+            let rows = self.rows(
+                "SELECT seq FROM acked_above WHERE principal = $1 AND from_j = $2",
+                p![principal.to_owned(), from.to_owned()],
+            )?;
+            let seqs = rows.iter().map(|r| r.get::<_, i64>(0)).collect();
+            self.cache.borrow_mut().acked.insert(key.clone(), Acked { seqs, ..Default::default() });
+        }
+        let mut c = self.cache.borrow_mut();
+        let a = c.acked.get_mut(&key).ok_or_else(|| StoreError::Failed("acked_above view missing".into()))?;
+        Ok(f(a))
     }
 
     fn rows(&self, sql: &'static str, params: Vec<Box<dyn ToSql + Sync + Send>>) -> Result<Vec<Row>, StoreError> {
@@ -765,8 +847,12 @@ impl PgTx<'_> {
 
 impl ReadTables for PgTx<'_> {
     fn tip(&self, from: &str, id: &[u8]) -> Result<Option<TipRecord>, StoreError> {
-        if let Some(b) = self.buf.borrow().tips.get(&(from.to_owned(), id.to_vec())) {
+        let key = (from.to_owned(), id.to_vec());
+        if let Some(b) = self.buf.borrow().tips.get(&key) {
             return decode(b).map(Some);
+        }
+        if let Some(c) = self.cache.borrow().tips.get(&key) {
+            return c.as_deref().map(decode).transpose();
         }
         self.one_bytes("SELECT rec FROM tips WHERE from_j = $1 AND id = $2", p![from.to_owned(), id.to_vec()])?
             .map(|b| decode(&b))
@@ -859,6 +945,9 @@ impl ReadTables for PgTx<'_> {
         Ok(rows.iter().map(|r| (r.get::<_, String>(0), u(r.get::<_, i64>(1)))).collect())
     }
     fn acked_above(&self, principal: &str, from: &str, seq: u64) -> Result<bool, StoreError> {
+        if matches!(self.conn, ConnRef::Writer(_)) {
+            return self.acked_set(principal, from, |a| a.seqs.contains(&i(seq)));
+        }
         Ok(!self
             .rows(
                 "SELECT 1 FROM acked_above WHERE principal = $1 AND from_j = $2 AND seq = $3",
@@ -867,8 +956,12 @@ impl ReadTables for PgTx<'_> {
             .is_empty())
     }
     fn first_ack(&self, from: &str, id: &[u8]) -> Result<Option<u64>, StoreError> {
-        if let Some(v) = self.buf.borrow().first_acks.get(&(from.to_owned(), id.to_vec())) {
+        let key = (from.to_owned(), id.to_vec());
+        if let Some(v) = self.buf.borrow().first_acks.get(&key) {
             return Ok(Some(u(*v)));
+        }
+        if let Some(c) = self.cache.borrow().first_acks.get(&key) {
+            return Ok(c.map(u));
         }
         Ok(self
             .one_i64("SELECT idx FROM first_ack WHERE from_j = $1 AND id = $2", p![from.to_owned(), id.to_vec()])?
@@ -883,8 +976,12 @@ impl ReadTables for PgTx<'_> {
         Ok(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, Vec<u8>>(1), u(r.get::<_, i64>(2)))).collect())
     }
     fn facts(&self, accepted: u64, from: &str, id: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(b) = self.buf.borrow().facts.get(&(i(accepted), from.to_owned(), id.to_vec())) {
+        let key = (i(accepted), from.to_owned(), id.to_vec());
+        if let Some(b) = self.buf.borrow().facts.get(&key) {
             return Ok(Some(b.clone()));
+        }
+        if let Some(c) = self.cache.borrow().facts.get(&key) {
+            return Ok(c.clone());
         }
         self.one_bytes(
             "SELECT packed FROM ledger WHERE accepted = $1 AND from_j = $2 AND id = $3",
@@ -1072,18 +1169,80 @@ impl WriteTables for PgTx<'_> {
         Ok(())
     }
     fn put_acked_above(&mut self, principal: &str, from: &str, seq: u64, at: u64) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO acked_above (principal, from_j, seq, at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (principal, from_j, seq) DO UPDATE SET at = EXCLUDED.at",
-            p![principal.to_owned(), from.to_owned(), i(seq), i(at)],
-        )
-        .map(drop)
+        self.acked_set(principal, from, |a| {
+            a.seqs.insert(i(seq));
+            a.deleted.remove(&i(seq));
+            a.inserted.insert(i(seq), i(at));
+        })
     }
     fn take_acked_above(&mut self, principal: &str, from: &str, seq: u64) -> Result<bool, StoreError> {
-        Ok(self.exec(
-            "DELETE FROM acked_above WHERE principal = $1 AND from_j = $2 AND seq = $3",
-            p![principal.to_owned(), from.to_owned(), i(seq)],
-        )? > 0)
+        self.acked_set(principal, from, |a| {
+            if !a.seqs.remove(&i(seq)) {
+                return false;
+            }
+            // A row only this transaction added is simply not written; a stored one is deleted.
+            if a.inserted.remove(&i(seq)).is_none() {
+                a.deleted.insert(i(seq));
+            }
+            true
+        })
+    }
+    fn prefetch_acks(&mut self, keys: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        let keys: Vec<(String, Vec<u8>)> = {
+            let c = self.cache.borrow();
+            let mut seen = std::collections::HashSet::new();
+            keys.iter().filter(|k| !c.tips.contains_key(*k) && seen.insert((*k).clone())).cloned().collect()
+        };
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let tips = self.tips(&keys)?;
+        let (froms, ids): (Vec<String>, Vec<Vec<u8>>) = keys.iter().cloned().unzip();
+        let rows = self.rows(
+            "SELECT f.from_j, f.id, f.idx FROM first_ack f JOIN UNNEST($1::text[], $2::bytea[]) AS k(from_j, id)
+             ON f.from_j = k.from_j AND f.id = k.id",
+            p![froms, ids],
+        )?;
+        let mut first: HashMap<(String, Vec<u8>), i64> = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            first.insert((r.get::<_, String>(0), r.get::<_, Vec<u8>>(1)), r.get::<_, i64>(2));
+        }
+        let mut fact_keys = (Vec::new(), Vec::new(), Vec::new());
+        for ((from, id), rec) in keys.iter().zip(&tips) {
+            if let Some(rec) = rec {
+                fact_keys.0.push(i(rec.accepted));
+                fact_keys.1.push(from.clone());
+                fact_keys.2.push(id.clone());
+            }
+        }
+        let wanted: Vec<(i64, String, Vec<u8>)> = fact_keys
+            .0
+            .iter()
+            .zip(&fact_keys.1)
+            .zip(&fact_keys.2)
+            .map(|((a, f), id)| (*a, f.clone(), id.clone()))
+            .collect();
+        let rows = self.rows(
+            "SELECT l.accepted, l.from_j, l.id, l.packed FROM ledger l
+             JOIN UNNEST($1::bigint[], $2::text[], $3::bytea[]) AS k(accepted, from_j, id)
+             ON l.accepted = k.accepted AND l.from_j = k.from_j AND l.id = k.id",
+            p![fact_keys.0, fact_keys.1, fact_keys.2],
+        )?;
+        let mut facts: HashMap<(i64, String, Vec<u8>), Vec<u8>> = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            facts.insert((r.get::<_, i64>(0), r.get::<_, String>(1), r.get::<_, Vec<u8>>(2)), r.get::<_, Vec<u8>>(3));
+        }
+        let mut c = self.cache.borrow_mut();
+        for (k, rec) in keys.into_iter().zip(tips) {
+            let bytes = rec.as_ref().map(encode).transpose()?;
+            c.first_acks.insert(k.clone(), first.get(&k).copied());
+            c.tips.insert(k, bytes);
+        }
+        for k in wanted {
+            let v = facts.remove(&k);
+            c.facts.insert(k, v);
+        }
+        Ok(())
     }
     fn put_first_ack(&mut self, from: &str, id: &[u8], index: u64, at: u64) -> Result<(), StoreError> {
         let mut b = self.buf.borrow_mut();
