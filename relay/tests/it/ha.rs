@@ -67,6 +67,16 @@ async fn wait_standby(log: &Path) {
     }
 }
 
+/// Starts relay A, waits until it serves, then relay B, until it is a standby.
+async fn start_pair(dir: &Path, rts: &[PathBuf; 2]) -> Vec<RelayProcess> {
+    let analyst = ClientConfig::load(&dir.join("pki/MX/analyst.toml")).unwrap();
+    let mut relays = vec![RelayProcess::spawn(&rts[0], &dir.join("relay-a.log"))];
+    wait_ready(&analyst).await;
+    relays.push(RelayProcess::spawn(&rts[1], &dir.join("relay-b.log")));
+    wait_standby(&dir.join("relay-b.log")).await;
+    relays
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_relays_on_one_database_survive_ten_kills_of_the_serving_one() {
     const KILLS: usize = 10;
@@ -75,11 +85,7 @@ async fn two_relays_on_one_database_survive_ten_kills_of_the_serving_one() {
     let url = cluster.params("relay");
     let target = PgTarget::plain(url.parse().unwrap());
     let (rts, _) = pair(dir.path(), &url);
-    let analyst = ClientConfig::load(&dir.path().join("pki/MX/analyst.toml")).unwrap();
-    let mut relays = vec![RelayProcess::spawn(&rts[0], &dir.path().join("relay-a.log"))];
-    wait_ready(&analyst).await;
-    relays.push(RelayProcess::spawn(&rts[1], &dir.path().join("relay-b.log")));
-    wait_standby(&dir.path().join("relay-b.log")).await;
+    let mut relays = start_pair(dir.path(), &rts).await;
     let first_epoch = lease::current_holder(&target).unwrap().epoch;
 
     let mut took_over = Vec::new();
@@ -168,11 +174,7 @@ async fn the_database_primary_killed_and_its_synchronous_standby_promoted_loses_
         ss.display()
     );
     let (rts, _) = pair(dir.path(), &url);
-    let analyst = ClientConfig::load(&dir.path().join("pki/MX/analyst.toml")).unwrap();
-    let mut relays = vec![RelayProcess::spawn(&rts[0], &dir.path().join("relay-a.log"))];
-    wait_ready(&analyst).await;
-    relays.push(RelayProcess::spawn(&rts[1], &dir.path().join("relay-b.log")));
-    wait_standby(&dir.path().join("relay-b.log")).await;
+    let mut relays = start_pair(dir.path(), &rts).await;
 
     let mut at_kill = 0;
     let failover = async {

@@ -528,21 +528,6 @@ struct Buffer {
     notices: std::collections::BTreeMap<(String, i64), Vec<u8>>,
 }
 
-/// Splits a buffered table into its key and value columns.
-fn columns2<A: Clone, B: Clone>(m: std::collections::BTreeMap<A, B>) -> (Vec<A>, Vec<B>) {
-    m.into_iter().unzip()
-}
-
-fn columns3<A, B, C>(m: std::collections::BTreeMap<(A, B), C>) -> (Vec<A>, Vec<B>, Vec<C>) {
-    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
-    for ((x, y), z) in m {
-        a.push(x);
-        b.push(y);
-        c.push(z);
-    }
-    (a, b, c)
-}
-
 enum ConnRef<'a> {
     Writer(MutexGuard<'a, Conn>),
     Reader(Option<Conn>, &'a PgEngine),
@@ -643,19 +628,11 @@ impl PgTx<'_> {
     /// Sends the buffered rows: one `INSERT … SELECT FROM UNNEST` per table.
     fn flush(&self) -> Result<(), StoreError> {
         let b = std::mem::take(&mut *self.buf.borrow_mut());
-        if !b.tips.is_empty() {
-            let (mut f, mut id, mut rec) = (Vec::new(), Vec::new(), Vec::new());
-            for ((a, b2), v) in b.tips {
-                f.push(a);
-                id.push(b2);
-                rec.push(v);
-            }
-            self.exec(
-                "INSERT INTO tips (from_j, id, rec) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bytea[])
-                 ON CONFLICT (from_j, id) DO UPDATE SET rec = EXCLUDED.rec",
-                p![f, id, rec],
-            )?;
-        }
+        self.upsert3(
+            "INSERT INTO tips (from_j, id, rec) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bytea[])
+             ON CONFLICT (from_j, id) DO UPDATE SET rec = EXCLUDED.rec",
+            b.tips,
+        )?;
         if !b.facts.is_empty() {
             let (mut at, mut f, mut id, mut packed) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for ((a, b2, c), v) in b.facts {
@@ -684,74 +661,45 @@ impl PgTx<'_> {
                 p![f, t, seq, id],
             )?;
         }
-        if !b.entries.is_empty() {
-            let (idx, bytes): (Vec<i64>, Vec<Vec<u8>>) = b.entries.into_iter().unzip();
-            self.exec(
-                "INSERT INTO audit_entries (idx, bytes) SELECT * FROM UNNEST($1::bigint[], $2::bytea[])",
-                p![idx, bytes],
-            )?;
-        }
-        if !b.nodes.is_empty() {
-            let (mut level, mut idx, mut digest) = (Vec::new(), Vec::new(), Vec::new());
-            for ((l, i2), v) in b.nodes {
-                level.push(l);
-                idx.push(i2);
-                digest.push(v);
-            }
-            self.exec(
-                "INSERT INTO audit_nodes (level, idx, digest) SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::bytea[])
-                 ON CONFLICT (level, idx) DO UPDATE SET digest = EXCLUDED.digest",
-                p![level, idx, digest],
-            )?;
-        }
-        if !b.meta.is_empty() {
-            let (name, value) = columns2(b.meta);
-            self.exec(
-                "INSERT INTO meta (name, value) SELECT * FROM UNNEST($1::text[], $2::bigint[])
+        self.upsert2(
+            "INSERT INTO audit_entries (idx, bytes) SELECT * FROM UNNEST($1::bigint[], $2::bytea[])",
+            b.entries,
+        )?;
+        self.upsert3(
+            "INSERT INTO audit_nodes (level, idx, digest) SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::bytea[])
+             ON CONFLICT (level, idx) DO UPDATE SET digest = EXCLUDED.digest",
+            b.nodes,
+        )?;
+        self.upsert2(
+            "INSERT INTO meta (name, value) SELECT * FROM UNNEST($1::text[], $2::bigint[])
                  ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
-                p![name, value],
-            )?;
-        }
-        if !b.pending.is_empty() {
-            let (author, bytes) = columns2(b.pending);
-            self.exec(
-                "INSERT INTO author_pending (author, bytes) SELECT * FROM UNNEST($1::text[], $2::bigint[])
+            b.meta,
+        )?;
+        self.upsert2(
+            "INSERT INTO author_pending (author, bytes) SELECT * FROM UNNEST($1::text[], $2::bigint[])
                  ON CONFLICT (author) DO UPDATE SET bytes = EXCLUDED.bytes",
-                p![author, bytes],
-            )?;
-        }
-        if !b.dirs.is_empty() {
-            let (from, to, seq) = columns3(b.dirs);
-            self.exec(
-                "INSERT INTO dir_seq (from_j, to_j, seq) SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])
+            b.pending,
+        )?;
+        self.upsert3(
+            "INSERT INTO dir_seq (from_j, to_j, seq) SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])
                  ON CONFLICT (from_j, to_j) DO UPDATE SET seq = EXCLUDED.seq",
-                p![from, to, seq],
-            )?;
-        }
-        if !b.cursors.is_empty() {
-            let (principal, from, cursor) = columns3(b.cursors);
-            self.exec(
-                "INSERT INTO cursors (principal, from_j, cursor) SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])
+            b.dirs,
+        )?;
+        self.upsert3(
+            "INSERT INTO cursors (principal, from_j, cursor) SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])
                  ON CONFLICT (principal, from_j) DO UPDATE SET cursor = EXCLUDED.cursor",
-                p![principal, from, cursor],
-            )?;
-        }
-        if !b.first_acks.is_empty() {
-            let (from, id, idx) = columns3(b.first_acks);
-            self.exec(
-                "INSERT INTO first_ack (from_j, id, idx) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bigint[])
+            b.cursors,
+        )?;
+        self.upsert3(
+            "INSERT INTO first_ack (from_j, id, idx) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bigint[])
                  ON CONFLICT (from_j, id) DO UPDATE SET idx = EXCLUDED.idx",
-                p![from, id, idx],
-            )?;
-        }
-        if !b.acked_at.is_empty() {
-            let (from, id, at) = columns3(b.acked_at);
-            self.exec(
-                "INSERT INTO acked_at (from_j, id, at) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bigint[])
+            b.first_acks,
+        )?;
+        self.upsert3(
+            "INSERT INTO acked_at (from_j, id, at) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bigint[])
                  ON CONFLICT (from_j, id) DO UPDATE SET at = EXCLUDED.at",
-                p![from, id, at],
-            )?;
-        }
+            b.acked_at,
+        )?;
         // What was read ahead may be older than what is now sent: read it again if needed.
         let acked = {
             let mut c = self.cache.borrow_mut();
@@ -790,15 +738,45 @@ impl PgTx<'_> {
                 p![ip, if_, is, ia],
             )?;
         }
-        if !b.notices.is_empty() {
-            let (author, idx, rec) = columns3(b.notices);
-            self.exec(
-                "INSERT INTO notices (author, idx, rec) SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bytea[])
+        self.upsert3(
+            "INSERT INTO notices (author, idx, rec) SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bytea[])
                  ON CONFLICT (author, idx) DO UPDATE SET rec = EXCLUDED.rec",
-                p![author, idx, rec],
-            )?;
-        }
+            b.notices,
+        )?;
         Ok(())
+    }
+
+    /// Sends a buffered two-column table as one `UNNEST` statement (`sql` takes the columns
+    /// as `$1`, `$2` arrays; "upsert": plain inserts too, where keys are new by design).
+    fn upsert2<A, B>(&self, sql: &'static str, m: std::collections::BTreeMap<A, B>) -> Result<(), StoreError>
+    where
+        Vec<A>: ToSql + Sync + Send + 'static,
+        Vec<B>: ToSql + Sync + Send + 'static,
+    {
+        if m.is_empty() {
+            return Ok(());
+        }
+        let (a, b): (Vec<A>, Vec<B>) = m.into_iter().unzip();
+        self.exec(sql, p![a, b]).map(drop)
+    }
+
+    /// As [`PgTx::upsert2`], for a table keyed by two columns (`$1`, `$2`, value `$3`).
+    fn upsert3<A, B, C>(&self, sql: &'static str, m: std::collections::BTreeMap<(A, B), C>) -> Result<(), StoreError>
+    where
+        Vec<A>: ToSql + Sync + Send + 'static,
+        Vec<B>: ToSql + Sync + Send + 'static,
+        Vec<C>: ToSql + Sync + Send + 'static,
+    {
+        if m.is_empty() {
+            return Ok(());
+        }
+        let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+        for ((x, y), z) in m {
+            a.push(x);
+            b.push(y);
+            c.push(z);
+        }
+        self.exec(sql, p![a, b, c]).map(drop)
     }
 
     /// Runs `f` on this write transaction's view of (principal, from)'s seqs recorded above
