@@ -219,6 +219,17 @@ pub async fn start_until(
         None => None,
     };
     let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+    // Served from the start: a standby answers /healthz (alive) and /readyz (503, not
+    // serving) while it waits for the store's lease. Stopped with the relay, or if it fails
+    // to start.
+    let metrics_stop = shutdown.child_token();
+    let metrics_guard = metrics_stop.clone().drop_guard();
+    if let Some(l) = metrics_listener {
+        if let Some(a) = metrics_addr {
+            info!(addr = %a, "metrics endpoints listening (/metrics, /healthz, /readyz)");
+        }
+        tokio::spawn(metrics::serve(l, metrics.clone(), metrics_stop));
+    }
     let chain = files::read_certs(&config.tls_cert)?;
     let key = files::read_key(&config.tls_key)?;
     let signer = files::read_signer(&config.signing_key, &config.signing_cert)?;
@@ -314,11 +325,9 @@ pub async fn start_until(
         relay_id,
         shutdown: shutdown.clone(),
     });
-    if let Some(a) = metrics_addr {
-        info!(addr = %a, "metrics endpoints listening (/metrics, /healthz, /readyz)");
-    }
     state.metrics.set_ready(true);
-    let main = tokio::spawn(run(state, endpoint, writer, metrics_listener, lease));
+    metrics_guard.disarm();
+    let main = tokio::spawn(run(state, endpoint, writer, lease));
     Ok(RelayHandle { local_addr, metrics_addr, shutdown, main })
 }
 
@@ -394,16 +403,12 @@ async fn run(
     state: Arc<State>,
     endpoint: Endpoint,
     writer: WriterThread,
-    metrics_listener: Option<tokio::net::TcpListener>,
     lease: Option<storage::postgres::lease::Lease>,
 ) -> Result<(), ServeError> {
     let lost = lease_lost(lease.as_ref().map(storage::postgres::lease::Lease::state));
     tokio::pin!(lost);
     let mut lease_lost_now = false;
     let mut tasks = JoinSet::new();
-    if let Some(l) = metrics_listener {
-        tasks.spawn(metrics::serve(l, state.metrics.clone(), state.shutdown.clone()));
-    }
     tasks.spawn(reload_trust(state.clone()));
     tasks.spawn(retention(state.clone()));
     tasks.spawn(checkpoints(state.clone()));

@@ -24,7 +24,8 @@ fn pair(dir: &Path, url: &str) -> ([PathBuf; 2], [SocketAddr; 2]) {
         t.push_str(&format!("\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\n"));
     });
     let text = std::fs::read_to_string(&rt).unwrap();
-    let text_b = text.replace(&format!("listen = \"{a}\""), &format!("listen = \"{b}\""));
+    let text_b = text.replace(&format!("listen = \"{a}\""), &format!("listen = \"{b}\""))
+        + "\n[metrics]\nlisten = \"127.0.0.1:0\"\n";
     assert_ne!(text, text_b, "relay.toml names its listen address");
     let rt_b = dir.join("pki/relay-b.toml");
     std::fs::write(&rt_b, text_b).unwrap();
@@ -38,6 +39,26 @@ fn pair(dir: &Path, url: &str) -> ([PathBuf; 2], [SocketAddr; 2]) {
         }
     }
     ([rt, rt_b], [a, b])
+}
+
+/// The metrics address a relay logged (`[metrics] listen = "127.0.0.1:0"`).
+fn metrics_of(log: &Path) -> SocketAddr {
+    let text = std::fs::read_to_string(log).unwrap();
+    let line =
+        text.lines().find(|l| l.contains("metrics endpoints listening")).expect("the relay logs its metrics address");
+    let at = line.find("addr=").expect("addr field") + 5;
+    line[at..].split_whitespace().next().unwrap().trim_matches('"').parse().unwrap()
+}
+
+/// The HTTP status of GET `path` (a bounded blocking exchange).
+fn http_status(addr: SocketAddr, path: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 
 /// Which of `relays` holds the store's lease now (by the pid in the lease's holder).
@@ -125,6 +146,11 @@ async fn a_client_whose_relay_dies_mid_request_gets_its_receipt_from_the_next_ad
     let b = RelayProcess::spawn(&rts[1], &dir.path().join("relay-b.log"));
     wait_standby(&dir.path().join("relay-b.log")).await;
 
+    // The standby is alive but not ready; it serves after the takeover.
+    let b_metrics = metrics_of(&dir.path().join("relay-b.log"));
+    assert_eq!(http_status(b_metrics, "/healthz"), 200);
+    assert_eq!(http_status(b_metrics, "/readyz"), 503, "a standby is not ready");
+
     let client = Client::open(cfg).unwrap();
     let mut conn = RelayConn::connect(&client.cfg).await.unwrap();
     assert_eq!(conn.remote_address(), addrs[0], "the first address serves");
@@ -144,6 +170,7 @@ async fn a_client_whose_relay_dies_mid_request_gets_its_receipt_from_the_next_ad
     let rec = client.store.get_out(tip.id.as_bytes()).unwrap().unwrap();
     assert_eq!(rec.receipt.as_deref().map(|r| !r.is_empty()), Some(true));
     assert_eq!(sent.receipt.seq, 1);
+    assert_eq!(http_status(b_metrics, "/readyz"), 200, "the relay that took over is ready");
     conn.close().await;
     drop(b);
     drop(cluster);
