@@ -145,8 +145,27 @@ pub fn relative_to(base: &Path, p: &str) -> PathBuf {
 
 /// Creates `path` owner-only (0600) if it does not exist, never truncating it: a store is
 /// created with its final mode, not chmod'ed after (nothing can open it in between).
+///
+/// A symbolic link at `path` is refused (`O_NOFOLLOW`): whoever can write the directory
+/// must not be able to point the store, and its chmod, at another of the user's files.
 pub fn create_private(path: &Path) -> std::io::Result<()> {
-    let f = std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path)?;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("{} is a symbolic link: a private file is never opened through one", path.display()),
+                )
+            } else {
+                e
+            }
+        })?;
     // An existing file (an older store) is made owner-only too.
     f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
 }
@@ -231,5 +250,41 @@ impl RawRevocation {
             "warn" => Ok(None),
             other => Err(("revocation.stale", format!("`{other}` is not `refuse` or `warn`"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn private_files_are_owner_only_and_never_opened_through_a_symbolic_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store.redb");
+        super::create_private(&store).unwrap();
+        assert_eq!(std::fs::metadata(&store).unwrap().permissions().mode() & 0o777, 0o600);
+        // An existing file keeps its content and becomes owner-only.
+        std::fs::write(&store, b"kept").unwrap();
+        std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o644)).unwrap();
+        super::create_private(&store).unwrap();
+        assert_eq!(std::fs::read(&store).unwrap(), b"kept");
+        assert_eq!(std::fs::metadata(&store).unwrap().permissions().mode() & 0o777, 0o600);
+
+        // A link planted where a store goes, pointing at another file of the user: refused,
+        // and the target is neither created, changed nor chmod'ed.
+        let target = dir.path().join("authorized_keys");
+        std::fs::write(&target, b"ssh-ed25519 AAAA").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("client.redb");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = super::create_private(&link).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o644);
+        let dangling = dir.path().join("other.redb");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        assert!(super::create_private(&dangling).is_err());
+        assert!(!dir.path().join("nowhere").exists(), "a dangling link must not create its target");
     }
 }
