@@ -267,14 +267,13 @@ pub async fn start_until(
             let holder = format!("{} pid {} listen {local_addr}", host_name(), std::process::id());
             let lease = take_lease(target, holder, &shutdown).await?;
             // Only the relay that holds the lease migrates: never under one that serves.
-            let (pg, older) = tokio::task::spawn_blocking(move || {
+            let (mut pg, migrated) = tokio::task::spawn_blocking(move || {
                 let r = if older { pg.migrate_now() } else { Ok(()) };
                 (pg, r)
             })
             .await
             .map_err(|source| ServeError::Task { source })?;
-            older.map_err(open_failed)?;
-            let mut pg = pg;
+            migrated.map_err(open_failed)?;
             pg.fence(lease.state());
             (Arc::new(pg), Some(lease))
         }

@@ -183,8 +183,7 @@ impl Seeker {
                     holder = %now.holder, heartbeat_age_s = now.heartbeat_age,
                     "the serving relay's heartbeat stopped: ending its database session to take over"
                 );
-                let pid = now.backend;
-                conn.call(move |s| s.client.execute("SELECT pg_terminate_backend($1)", &[&pid]).map(drop))?;
+                end_session(&conn, now.backend)?;
             }
             self.conn = Some(conn);
             return Ok(Attempt::HeldBy(now));
@@ -207,6 +206,11 @@ impl Seeker {
         })?;
         Ok(Attempt::Taken(Lease::hold(self.target.clone(), conn, LeaseState::new(epoch, token))))
     }
+}
+
+/// Ends the database session `pid` (a lease holder's), which releases its locks.
+fn end_session(conn: &Conn, pid: i32) -> Result<(), StoreError> {
+    conn.call(move |s| s.client.execute("SELECT pg_terminate_backend($1)", &[&pid]).map(drop))
 }
 
 fn try_lock(conn: &Conn) -> Result<bool, StoreError> {
@@ -360,9 +364,7 @@ fn watch(target: &PgTarget, mut conn: Conn, state: &LeaseState, stop: &AtomicBoo
                 },
                 (Ok(true), Ok(false)) => {
                     if let Ok(old) = holder(&fresh) {
-                        let pid = old.backend;
-                        let _ =
-                            fresh.call(move |s| s.client.execute("SELECT pg_terminate_backend($1)", &[&pid]).map(drop));
+                        let _ = end_session(&fresh, old.backend);
                     }
                 }
                 _ => {}
@@ -378,6 +380,17 @@ mod tests {
     use super::*;
     use crate::storage::postgres::PgEngine;
     use crate::storage::{Engine, WriteTables};
+
+    /// Tries the lease every RETRY / 4 for 5 s.
+    fn take_within(seeker: &mut Seeker) -> Option<Lease> {
+        for _ in 0..100 {
+            if let Attempt::Taken(l) = seeker.attempt().unwrap() {
+                return Some(l);
+            }
+            std::thread::sleep(RETRY / 4);
+        }
+        None
+    }
 
     fn write_counter(e: &PgEngine, v: u64) -> Result<(), StoreError> {
         e.write(&mut |t: &mut dyn WriteTables| t.set_counter("lease-test", v))
@@ -411,15 +424,7 @@ mod tests {
         let state_a = lease_a.state();
         drop(lease_a);
         // (The server releases the lock once it has seen the connection end: soon.)
-        let mut taken = None;
-        for _ in 0..100 {
-            if let Attempt::Taken(l) = b_seeker.attempt().unwrap() {
-                taken = Some(l);
-                break;
-            }
-            std::thread::sleep(RETRY / 4);
-        }
-        let lease_b = taken.expect("B did not take the free lease within 5 s");
+        let lease_b = take_within(&mut b_seeker).expect("B did not take the free lease within 5 s");
         assert_eq!(lease_b.state().epoch(), state_a.epoch() + 1);
         let mut b = PgEngine::open(&target, true).unwrap();
         b.fence(lease_b.state());
@@ -450,15 +455,7 @@ mod tests {
         // A's machine froze: its session stays open, its heartbeat stops.
         exec(&target, "UPDATE tiprelay_lease SET heartbeat = now() - interval '1 minute'");
         let mut b = Seeker::new(&target, "relay B pid 2 listen y".into());
-        let mut taken = None;
-        for _ in 0..100 {
-            if let Attempt::Taken(l) = b.attempt().unwrap() {
-                taken = Some(l);
-                break;
-            }
-            std::thread::sleep(RETRY / 4);
-        }
-        let b_lease = taken.expect("B did not displace a holder whose heartbeat stopped");
+        let b_lease = take_within(&mut b).expect("B did not displace a holder whose heartbeat stopped");
         assert_eq!(b_lease.state().epoch(), a.state().epoch() + 1);
         // A, when it comes back, finds its lease taken and stops.
         let deadline = std::time::Instant::now() + Duration::from_secs(20);

@@ -270,10 +270,7 @@ impl PgEngine {
     pub fn open(target: &PgTarget, migrate: bool) -> Result<Self, StoreError> {
         let engine = Self::open_unchecked(target)?;
         {
-            let w = engine
-                .writer
-                .lock()
-                .map_err(|_| StoreError::Failed("the PostgreSQL writer lock was poisoned".into()))?;
+            let w = engine.writer()?;
             if migrate {
                 self::migrate(&w)?;
             } else {
@@ -306,10 +303,7 @@ impl PgEngine {
     pub fn open_for_lease(target: &PgTarget) -> Result<(Self, bool), StoreError> {
         let engine = Self::open_unchecked(target)?;
         let version = {
-            let w = engine
-                .writer
-                .lock()
-                .map_err(|_| StoreError::Failed("the PostgreSQL writer lock was poisoned".into()))?;
+            let w = engine.writer()?;
             let v = schema_version(&w)?;
             if v > schema::VERSION {
                 return Err(newer(v));
@@ -324,7 +318,7 @@ impl PgEngine {
 
     /// Migrates the schema to this relay's (see [`PgEngine::open_for_lease`]).
     pub fn migrate_now(&self) -> Result<(), StoreError> {
-        let w = self.writer.lock().map_err(|_| StoreError::Failed("the PostgreSQL writer lock was poisoned".into()))?;
+        let w = self.writer()?;
         self::migrate(&w)
     }
 
@@ -334,6 +328,11 @@ impl PgEngine {
     pub fn fence(&mut self, state: Arc<lease::LeaseState>) {
         self.begin_write = format!("{BEGIN_WRITE}; {}", state.fence_sql());
         self.lease = Some(state);
+    }
+
+    /// The writer's connection (held for one transaction or schema change).
+    fn writer(&self) -> Result<MutexGuard<'_, Conn>, StoreError> {
+        self.writer.lock().map_err(|_| StoreError::Failed("the PostgreSQL writer lock was poisoned".into()))
     }
 
     fn reader(&self) -> Result<Conn, StoreError> {
@@ -561,8 +560,7 @@ impl Drop for PgTx<'_> {
 
 impl Engine for PgEngine {
     fn write(&self, f: WriteFn<'_>) -> Result<(), StoreError> {
-        let guard =
-            self.writer.lock().map_err(|_| StoreError::Failed("the PostgreSQL writer lock was poisoned".into()))?;
+        let guard = self.writer()?;
         let generation = match guard.begin(self.begin_write.clone()) {
             Ok(g) => g,
             Err(e) => {
