@@ -54,11 +54,17 @@ enum Mode {
         batch: u16,
     },
     /// End to end: senders sign, the relay verifies and commits, recipients fetch, verify,
-    /// store and acknowledge; tips per second counted at the recipients.
+    /// store and acknowledge; tips per second counted at the recipients. With
+    /// `--federated`, each jurisdiction's own relay, peered: every tip goes through the
+    /// sender's relay, across the link, then the recipient's relay.
     E2e {
         /// Tips in total (half each way).
         #[arg(long, default_value_t = 10_000)]
         tips: usize,
+        /// Two relays, one per jurisdiction, peered (PROTOCOL.md §14), instead of one shared
+        /// relay.
+        #[arg(long)]
+        federated: bool,
     },
     /// An audit log of `--entries` entries with a signed checkpoint every
     /// `--checkpoint-every` entries, exported as a bundle (the header carries a bounded
@@ -163,6 +169,8 @@ static STORE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// cluster with `--store postgres`, stopped after the relay).
 struct Bed {
     relay: Option<RelayHandle>,
+    /// Federated: the US relay (`relay` is MX's).
+    peer: Option<RelayHandle>,
     cluster: Option<tiprelay_pgtest::Cluster>,
     dir: tempfile::TempDir,
 }
@@ -180,6 +188,28 @@ fn dev_pki(addr: std::net::SocketAddr) -> Result<tempfile::TempDir> {
 }
 
 impl Bed {
+    /// Each jurisdiction's own relay, peered (federation), both in this process.
+    async fn start_federated() -> Result<Self> {
+        if STORE.get().is_some_and(|s| s == "postgres") {
+            anyhow::bail!("--federated runs on redb stores only");
+        }
+        let (smx, sus) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+        let dir = tempfile::Builder::new().prefix("tipbench-").tempdir()?;
+        tiprelay_certs::dev::create_federated(&tiprelay_certs::dev::FederatedOptions {
+            out: dir.path().join("pki"),
+            relays: [("MX".parse()?, smx.local_addr()?), ("US".parse()?, sus.local_addr()?)],
+            force: false,
+        })?;
+        let mut relays = Vec::new();
+        for (j, s) in [("MX", smx), ("US", sus)] {
+            let mut cfg = RelayConfig::load(&dir.path().join(format!("pki/{j}/relay.toml")))?;
+            cfg.metrics_listen = Some("127.0.0.1:0".parse()?);
+            relays.push(server::start(cfg, Some(s)).await?);
+        }
+        let peer = relays.pop();
+        Ok(Self { relay: relays.pop(), peer, cluster: None, dir })
+    }
+
     async fn start() -> Result<Self> {
         let socket = UdpSocket::bind("127.0.0.1:0")?;
         let dir = dev_pki(socket.local_addr()?)?;
@@ -197,7 +227,7 @@ impl Bed {
             None
         };
         let relay = server::start(cfg, Some(socket)).await?;
-        Ok(Self { relay: Some(relay), cluster, dir })
+        Ok(Self { relay: Some(relay), peer: None, cluster, dir })
     }
 
     /// Scrapes `/metrics` and returns the sum of `tiprelay_tips_accepted_total` over its
@@ -264,6 +294,9 @@ impl Bed {
 
     async fn stop(mut self) -> Result<()> {
         if let Some(r) = self.relay.take() {
+            r.shutdown().await?;
+        }
+        if let Some(r) = self.peer.take() {
             r.shutdown().await?;
         }
         drop(self.cluster.take());
@@ -511,8 +544,8 @@ async fn submit_all(conn: Arc<RelayConn>, envs: Vec<Vec<u8>>, window: usize, bat
     Ok(lat)
 }
 
-async fn e2e(tips: usize) -> Result<Value> {
-    let bed = Bed::start().await?;
+async fn e2e(tips: usize, federated: bool) -> Result<Value> {
+    let bed = if federated { Bed::start_federated().await? } else { Bed::start().await? };
     let per = tips.div_ceil(PRINCIPALS.len());
     let mx = tiprelay_client::Client::open(ClientConfig::load(&bed.config("MX", "analyst"))?)?;
     let us = tiprelay_client::Client::open(ClientConfig::load(&bed.config("US", "analyst"))?)?;
@@ -562,7 +595,7 @@ async fn e2e(tips: usize) -> Result<Value> {
     }
     bed.stop().await?;
     Ok(
-        json!({"mode": "e2e", "tips": received, "tips_per_sec": (received as f64 / secs).round(), "seconds": (secs * 100.0).round() / 100.0}),
+        json!({"mode": if federated { "e2e federated" } else { "e2e" }, "tips": received, "tips_per_sec": (received as f64 / secs).round(), "seconds": (secs * 100.0).round() / 100.0}),
     )
 }
 
@@ -831,7 +864,7 @@ async fn main() -> std::process::ExitCode {
                 ingest(&c, tips, senders, window, usize::from(batch)).await?
             }
             Mode::Latency { rate, seconds } => latency(rate, seconds).await?,
-            Mode::E2e { tips } => e2e(tips).await?,
+            Mode::E2e { tips, federated } => e2e(tips, federated).await?,
             Mode::Backlog { tips } => backlog(tips).await?,
             Mode::Feed { lines } => feed(lines).await?,
             Mode::Send { runs } => send(runs).await?,

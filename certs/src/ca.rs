@@ -257,6 +257,7 @@ impl Ca {
             LeafKind::Signing => ("sign", "signing"),
             LeafKind::TlsClient => ("tls", "tls-client"),
             LeafKind::TlsServer => ("tls", "tls-server"),
+            LeafKind::TlsPeerRelay => ("tls", "tls-server-and-peer-client"),
         };
         fsutil::write_new(&dir.join(format!("{stem}.key")), key.serialize_pem().as_bytes(), SECRET_MODE)?;
         fsutil::write_new(&dir.join(format!("{stem}.crt")), cert.pem().as_bytes(), PUBLIC_MODE)?;
@@ -317,7 +318,11 @@ impl Ca {
 
     /// Issues the relay's TLS server certificate (`tls.crt`/`tls.key`, with the DNS and IP
     /// names clients dial) and its receipt/checkpoint signing certificate
-    /// (`sign.crt`/`sign.key`) into a new directory `out`. Only the operator CA may.
+    /// (`sign.crt`/`sign.key`) into a new directory `out`; returns the directory and the
+    /// relay's identity. The operator CA issues the shared relay `tiprelay://OPERATOR/relay/NAME`
+    /// (hub mode); a jurisdiction's CA issues that jurisdiction's own relay
+    /// `tiprelay://J/relay/NAME` (federation), whose TLS certificate also carries clientAuth
+    /// for dialling its peer relay.
     pub fn issue_relay(
         &mut self,
         name: &str,
@@ -325,11 +330,11 @@ impl Ca {
         ips: &[IpAddr],
         out: &Path,
         days: i64,
-    ) -> Result<PathBuf, CertsError> {
+    ) -> Result<(PathBuf, PrincipalId), CertsError> {
         let staging = Staging::new(out, false)?;
-        self.issue_relay_into(name, dns, ips, staging.path(), days)?;
+        let id = self.issue_relay_into(name, dns, ips, staging.path(), days)?;
         self.save()?;
-        staging.commit()
+        Ok((staging.commit()?, id))
     }
 
     pub(crate) fn issue_relay_into(
@@ -339,23 +344,20 @@ impl Ca {
         ips: &[IpAddr],
         dir: &Path,
         days: i64,
-    ) -> Result<(), CertsError> {
-        if self.authority != Authority::Operator {
-            return Err(CertsError::NotAuthorized(format!(
-                "the {} CA is a jurisdiction CA; relay certificates come from the relay operator's CA \
-                 (`tipcerts init-ca --relay-operator`)",
-                self.authority
-            )));
-        }
+    ) -> Result<PrincipalId, CertsError> {
         if dns.is_empty() && ips.is_empty() {
             return Err(CertsError::Invalid("give at least one --dns or --ip name that clients will dial".into()));
         }
-        let identity = PrincipalId::new(Authority::Operator, PrincipalKind::Relay, name)
+        let identity = PrincipalId::new(self.authority, PrincipalKind::Relay, name)
             .map_err(|e| CertsError::Invalid(e.to_string()))?;
-        self.issue_leaf(dir, &identity, LeafKind::TlsServer, days, dns, ips)?;
+        let tls = match self.authority {
+            Authority::Operator => LeafKind::TlsServer,
+            Authority::Jurisdiction(_) => LeafKind::TlsPeerRelay,
+        };
+        self.issue_leaf(dir, &identity, tls, days, dns, ips)?;
         self.issue_leaf(dir, &identity, LeafKind::Signing, days, &[], &[])?;
         self.copy_root_into(dir)?;
-        Ok(())
+        Ok(identity)
     }
 
     /// Copies the root certificate (PEM, as on disk) into `dir/ca.crt`.

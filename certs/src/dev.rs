@@ -10,6 +10,15 @@
 //! DIR/<J>/analyst.toml      tipctl configuration of that analyst
 //! DIR/<J>/feed.toml         tipctl configuration of that feed
 //! ```
+//!
+//! `tipcerts dev --federated` (one relay per jurisdiction, peered across the border):
+//!
+//! ```text
+//! DIR/<J>/ca/               jurisdiction J's root CA and CRL (it also certifies J's relay)
+//! DIR/<J>/relay/            tiprelay://<J>/relay/<j> (tls.*: server and peer client; sign.*)
+//! DIR/<J>/relay.toml        J's relay: serves J's principals, peers with the other relay
+//! DIR/<J>/analyst/, feed/   J's principals, and DIR/<J>/analyst.toml, feed.toml (own relay)
+//! ```
 //! Paths inside the configuration files are relative to the file, so DIR can be moved.
 
 use std::net::{IpAddr, SocketAddr};
@@ -45,12 +54,36 @@ pub struct DevOptions {
 pub struct RelayConfigFile {
     /// Relay section.
     pub relay: RelaySection,
-    /// The relay operator's CA (verifies the relay's own certificates).
-    pub operator: CaRef,
+    /// The relay operator's CA (verifies the relay's own certificates; hub mode only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<CaRef>,
+    /// Federation: this relay's jurisdiction and its peer relay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub federation: Option<FederationSection>,
     /// One entry per jurisdiction.
     pub jurisdiction: Vec<JurisdictionRef>,
     /// Pairs allowed to exchange tips.
     pub pair: Vec<PairRef>,
+}
+
+/// `[federation]` of a federated relay's `relay.toml`.
+#[derive(Debug, Serialize)]
+pub struct FederationSection {
+    /// The jurisdiction this relay belongs to and serves.
+    pub home: String,
+    /// The other jurisdiction's relay.
+    pub peer: PeerSection,
+}
+
+/// `[federation.peer]`: the peer relay.
+#[derive(Debug, Serialize)]
+pub struct PeerSection {
+    /// The peer relay's jurisdiction.
+    pub jurisdiction: String,
+    /// Its UDP address.
+    pub address: String,
+    /// The TLS server name in its certificate.
+    pub server_name: String,
 }
 
 /// `[relay]` of `relay.toml`.
@@ -130,10 +163,13 @@ pub struct ClientRelaySection {
     pub address: String,
     /// TLS server name in the relay's certificate.
     pub server_name: String,
-    /// Relay operator root certificate.
-    pub operator_ca: String,
-    /// Relay operator CRL.
-    pub operator_crl: String,
+    /// Relay operator root certificate (hub mode; a federated relay is certified by the
+    /// client's own jurisdiction, whose root is in `trust`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator_ca: Option<String>,
+    /// Relay operator CRL (hub mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator_crl: Option<String>,
 }
 
 /// `[keys]` of a client configuration.
@@ -180,49 +216,14 @@ pub fn create(opts: &DevOptions) -> Result<PathBuf, CertsError> {
     op.save()?;
 
     for j in &opts.jurisdictions {
-        let jdir = staging.subdir(j.as_str())?;
         let mut ca = Ca::init_into(&staging.subdir(&format!("{j}/ca"))?, Authority::Jurisdiction(*j), DEFAULT_CA_DAYS)?;
-        for (kind, name) in [(PrincipalKind::Analyst, "analyst-1"), (PrincipalKind::Feed, "feed-1")] {
-            let id = PrincipalId::new(Authority::Jurisdiction(*j), kind, name)
-                .map_err(|e| CertsError::Invalid(e.to_string()))?;
-            let sub = staging.subdir(&format!("{j}/{}", kind.as_str()))?;
-            ca.issue_principal_into(&id, &sub, DEFAULT_LEAF_DAYS)?;
-            let cfg = ClientConfigFile {
-                principal: id.to_string(),
-                lang: default_lang(*j).to_owned(),
-                store: format!("{}/tipctl.redb", kind.as_str()),
-                relay: ClientRelaySection {
-                    address: opts.relay_addr.to_string(),
-                    server_name: DEV_RELAY_DNS.to_owned(),
-                    operator_ca: "../operator-ca/ca.crt".into(),
-                    operator_crl: "../operator-ca/crl.pem".into(),
-                },
-                keys: KeysSection {
-                    tls_cert: format!("{}/tls.crt", kind.as_str()),
-                    tls_key: format!("{}/tls.key", kind.as_str()),
-                    signing_cert: format!("{}/sign.crt", kind.as_str()),
-                    signing_key: format!("{}/sign.key", kind.as_str()),
-                },
-                trust: opts
-                    .jurisdictions
-                    .iter()
-                    .map(|t| {
-                        let base = if t == j { String::new() } else { format!("../{t}/") };
-                        JurisdictionRef {
-                            code: t.to_string(),
-                            ca: format!("{base}ca/ca.crt"),
-                            crl: format!("{base}ca/crl.pem"),
-                        }
-                    })
-                    .collect(),
-                audit: AuditSection { witness: true },
-            };
-            let header = format!(
-                "# tipctl configuration for {id} (development setup made by `tipcerts dev`).\n\
-                 # Paths are relative to this file."
-            );
-            write_toml(&jdir.join(format!("{}.toml", kind.as_str())), &header, &cfg)?;
-        }
+        let relay = || ClientRelaySection {
+            address: opts.relay_addr.to_string(),
+            server_name: DEV_RELAY_DNS.to_owned(),
+            operator_ca: Some("../operator-ca/ca.crt".into()),
+            operator_crl: Some("../operator-ca/crl.pem".into()),
+        };
+        write_principals(&staging, &mut ca, *j, &opts.jurisdictions, &relay)?;
         ca.save()?;
     }
 
@@ -241,7 +242,8 @@ pub fn create(opts: &DevOptions) -> Result<PathBuf, CertsError> {
             signing_key: "relay/sign.key".into(),
             store: "relay/relay.redb".into(),
         },
-        operator: CaRef { ca: "operator-ca/ca.crt".into(), crl: "operator-ca/crl.pem".into() },
+        operator: Some(CaRef { ca: "operator-ca/ca.crt".into(), crl: "operator-ca/crl.pem".into() }),
+        federation: None,
         jurisdiction: opts
             .jurisdictions
             .iter()
@@ -258,6 +260,144 @@ pub fn create(opts: &DevOptions) -> Result<PathBuf, CertsError> {
         "# tiprelay relay configuration (development setup made by `tipcerts dev`).\n# Paths are relative to this file.",
         &relay,
     )?;
+    staging.commit()
+}
+
+/// Issues jurisdiction `j`'s dev analyst and feed with `ca` and writes their tipctl
+/// configurations (`DIR/<J>/analyst.toml`, `DIR/<J>/feed.toml`), each trusting the roots of
+/// `all` and reaching its relay as `relay` says.
+fn write_principals(
+    staging: &Staging,
+    ca: &mut Ca,
+    j: Jurisdiction,
+    all: &[Jurisdiction],
+    relay: &dyn Fn() -> ClientRelaySection,
+) -> Result<(), CertsError> {
+    let jdir = staging.subdir(j.as_str())?;
+    for (kind, name) in [(PrincipalKind::Analyst, "analyst-1"), (PrincipalKind::Feed, "feed-1")] {
+        let id =
+            PrincipalId::new(Authority::Jurisdiction(j), kind, name).map_err(|e| CertsError::Invalid(e.to_string()))?;
+        let sub = staging.subdir(&format!("{j}/{}", kind.as_str()))?;
+        ca.issue_principal_into(&id, &sub, DEFAULT_LEAF_DAYS)?;
+        let cfg = ClientConfigFile {
+            principal: id.to_string(),
+            lang: default_lang(j).to_owned(),
+            store: format!("{}/tipctl.redb", kind.as_str()),
+            relay: relay(),
+            keys: KeysSection {
+                tls_cert: format!("{}/tls.crt", kind.as_str()),
+                tls_key: format!("{}/tls.key", kind.as_str()),
+                signing_cert: format!("{}/sign.crt", kind.as_str()),
+                signing_key: format!("{}/sign.key", kind.as_str()),
+            },
+            trust: trust_refs(j, all),
+            audit: AuditSection { witness: true },
+        };
+        let header = format!(
+            "# tipctl configuration for {id} (development setup made by `tipcerts dev`).\n\
+             # Paths are relative to this file."
+        );
+        write_toml(&jdir.join(format!("{}.toml", kind.as_str())), &header, &cfg)?;
+    }
+    Ok(())
+}
+
+/// The `[[trust]]`/`[[jurisdiction]]` entries of a file in `DIR/<home>/`: every
+/// jurisdiction's root and CRL, relative to that directory.
+fn trust_refs(home: Jurisdiction, all: &[Jurisdiction]) -> Vec<JurisdictionRef> {
+    all.iter()
+        .map(|t| {
+            let base = if *t == home { String::new() } else { format!("../{t}/") };
+            JurisdictionRef { code: t.to_string(), ca: format!("{base}ca/ca.crt"), crl: format!("{base}ca/crl.pem") }
+        })
+        .collect()
+}
+
+/// What `tipcerts dev --federated` creates: one relay per jurisdiction, peered.
+#[derive(Debug, Clone)]
+pub struct FederatedOptions {
+    /// Output directory.
+    pub out: PathBuf,
+    /// The two jurisdictions with the address of each one's relay.
+    pub relays: [(Jurisdiction, SocketAddr); 2],
+    /// Replace an existing `out`.
+    pub force: bool,
+}
+
+/// The default addresses of the two relays of `tipcerts dev --federated`.
+pub fn default_federated_addrs() -> [SocketAddr; 2] {
+    [SocketAddr::from(([127, 0, 0, 1], 4433)), SocketAddr::from(([127, 0, 0, 1], 4434))]
+}
+
+/// The name of jurisdiction `j`'s relay in a federated dev setup: `tiprelay://J/relay/<j>`.
+pub fn federated_relay_name(j: Jurisdiction) -> String {
+    j.as_str().to_ascii_lowercase()
+}
+
+/// Builds a federated development setup (layout in the module docs, per jurisdiction:
+/// `DIR/<J>/ca/`, `DIR/<J>/relay/`, `DIR/<J>/relay.toml`, its principals and their
+/// configurations); returns the final directory.
+pub fn create_federated(opts: &FederatedOptions) -> Result<PathBuf, CertsError> {
+    let [(a, _), (b, _)] = opts.relays;
+    if a == b {
+        return Err(CertsError::Invalid("a federated setup needs two distinct jurisdictions, e.g. MX and US".into()));
+    }
+    if opts.relays[0].1 == opts.relays[1].1 {
+        return Err(CertsError::Invalid("the two relays need distinct addresses".into()));
+    }
+    let all = [a, b];
+    let staging = Staging::new(&opts.out, opts.force)?;
+    for (i, (j, addr)) in opts.relays.iter().enumerate() {
+        let (peer, peer_addr) = opts.relays[1 - i];
+        let mut ca = Ca::init_into(&staging.subdir(&format!("{j}/ca"))?, Authority::Jurisdiction(*j), DEFAULT_CA_DAYS)?;
+        let mut ips: Vec<IpAddr> = vec![addr.ip()];
+        if !addr.ip().is_loopback() {
+            ips.push(IpAddr::from([127, 0, 0, 1]));
+        }
+        let name = federated_relay_name(*j);
+        ca.issue_relay_into(
+            &name,
+            &[DEV_RELAY_DNS.to_owned()],
+            &ips,
+            &staging.subdir(&format!("{j}/relay"))?,
+            DEFAULT_LEAF_DAYS,
+        )?;
+        let relay = || ClientRelaySection {
+            address: addr.to_string(),
+            server_name: DEV_RELAY_DNS.to_owned(),
+            operator_ca: None,
+            operator_crl: None,
+        };
+        write_principals(&staging, &mut ca, *j, &all, &relay)?;
+        ca.save()?;
+        let cfg = RelayConfigFile {
+            relay: RelaySection {
+                listen: addr.to_string(),
+                tls_cert: "relay/tls.crt".into(),
+                tls_key: "relay/tls.key".into(),
+                signing_cert: "relay/sign.crt".into(),
+                signing_key: "relay/sign.key".into(),
+                store: "relay/relay.redb".into(),
+            },
+            operator: None,
+            federation: Some(FederationSection {
+                home: j.to_string(),
+                peer: PeerSection {
+                    jurisdiction: peer.to_string(),
+                    address: peer_addr.to_string(),
+                    server_name: DEV_RELAY_DNS.to_owned(),
+                },
+            }),
+            jurisdiction: trust_refs(*j, &all),
+            pair: vec![PairRef { jurisdictions: [a.to_string(), b.to_string()] }],
+        };
+        let header = format!(
+            "# tiprelay configuration of {j}'s own relay, tiprelay://{j}/relay/{name}, peered with {peer}'s\n\
+             # relay at {peer_addr} (federated development setup made by `tipcerts dev --federated`).\n\
+             # Paths are relative to this file."
+        );
+        write_toml(&staging.path().join(format!("{j}/relay.toml")), &header, &cfg)?;
+    }
     staging.commit()
 }
 

@@ -64,14 +64,19 @@ enum Cmd {
         days: i64,
     },
     /// Issue the relay's TLS server certificate and receipt signing certificate (operator CA only).
-    #[command(
-        after_help = "Example: tipcerts issue-relay --ca ./operator-ca --dns relay.example --ip 127.0.0.1 --out ./relay"
-    )]
+    #[command(after_help = "Examples:\n  \
+                      tipcerts issue-relay --ca ./operator-ca --dns relay.example --ip 127.0.0.1 --out ./relay\n      \
+                      the shared relay (hub mode): tiprelay://OPERATOR/relay/relay\n  \
+                      tipcerts issue-relay --ca ./MX/ca --name mx --dns relay.mx.example --out ./MX/relay\n      \
+                      Mexico's own relay (federation): tiprelay://MX/relay/mx, whose TLS certificate also\n      \
+                      authenticates it to the US relay (docs/OPERATIONS.md, \"Federation\")")]
     IssueRelay {
-        /// The relay operator's CA directory.
+        /// The CA directory: the relay operator's (hub mode), or a jurisdiction's for that
+        /// jurisdiction's own relay (federation).
         #[arg(long)]
         ca: PathBuf,
-        /// Relay name: its identity becomes tiprelay://OPERATOR/relay/NAME.
+        /// Relay name: its identity becomes tiprelay://OPERATOR/relay/NAME, or
+        /// tiprelay://J/relay/NAME with jurisdiction J's CA.
         #[arg(long, default_value = "relay")]
         name: String,
         /// DNS name clients dial (repeatable).
@@ -108,18 +113,33 @@ enum Cmd {
         #[arg(long, default_value_t = DEFAULT_CRL_DAYS)]
         days: i64,
     },
-    /// Create a complete development setup: operator CA, relay, jurisdiction CAs, principals, configs.
-    #[command(after_help = "Example: tipcerts dev --out ./dev-pki --jurisdictions MX,US --relay-addr 127.0.0.1:4433")]
+    /// Create a complete development setup: operator CA, relay, jurisdiction CAs, principals,
+    /// configs; with --federated, one relay per jurisdiction, peered across the border.
+    #[command(after_help = "Examples:\n  \
+        tipcerts dev --out ./dev-pki --jurisdictions MX,US --relay-addr 127.0.0.1:4433\n      \
+        one shared relay (hub mode): dev-pki/relay.toml, dev-pki/MX/analyst.toml, ...\n  \
+        tipcerts dev --federated --out ./fed-pki\n      \
+        Mexico's relay on 127.0.0.1:4433 (fed-pki/MX/relay.toml) and the United States' on\n      \
+        127.0.0.1:4434 (fed-pki/US/relay.toml), each certified by its own jurisdiction's CA;\n      \
+        clients (fed-pki/MX/analyst.toml, ...) talk to their own jurisdiction's relay only\n  \
+        tipcerts dev --federated --out ./fed-pki --relay-addr MX=10.0.0.1:4433 --relay-addr US=10.0.1.1:4433")]
     Dev {
         /// Output directory (refused if it exists, unless --force).
         #[arg(long)]
         out: PathBuf,
-        /// Jurisdictions, comma separated (every pair may exchange tips).
+        /// Jurisdictions, comma separated (every pair may exchange tips). With --federated:
+        /// exactly two.
         #[arg(long, default_value = "MX,US", value_delimiter = ',')]
         jurisdictions: Vec<String>,
-        /// Address the relay will listen on and clients will dial.
-        #[arg(long, default_value = "127.0.0.1:4433")]
-        relay_addr: SocketAddr,
+        /// Address the relay will listen on and clients will dial (default 127.0.0.1:4433).
+        /// With --federated: J=HOST:PORT, once per jurisdiction (defaults 127.0.0.1:4433
+        /// for the first and 127.0.0.1:4434 for the second).
+        #[arg(long = "relay-addr")]
+        relay_addr: Vec<String>,
+        /// One relay per jurisdiction, each certified by its own jurisdiction's CA, peered
+        /// with the other (docs/OPERATIONS.md, "Federation").
+        #[arg(long)]
+        federated: bool,
         /// Replace an existing output directory.
         #[arg(long)]
         force: bool,
@@ -137,6 +157,28 @@ enum Cmd {
 fn now() -> Timestamp {
     let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
     Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0)).unwrap_or_else(|| Timestamp::from_unix_seconds(0))
+}
+
+/// The two relays of `dev --federated`: `--relay-addr J=HOST:PORT` per jurisdiction, the
+/// defaults for those not given.
+fn federated_addrs(js: &[Jurisdiction], given: &[String]) -> Result<[(Jurisdiction, SocketAddr); 2]> {
+    let [a, b] = js else {
+        bail!("--federated peers exactly two jurisdictions (--jurisdictions MX,US)");
+    };
+    let [da, db] = dev::default_federated_addrs();
+    let mut out = [(*a, da), (*b, db)];
+    for g in given {
+        let Some((j, addr)) = g.split_once('=') else {
+            bail!("--relay-addr {g}: with --federated, say whose relay: J=HOST:PORT (e.g. MX=127.0.0.1:4433)");
+        };
+        let j: Jurisdiction = j.trim().parse()?;
+        let addr: SocketAddr = addr.trim().parse().with_context(|| format!("--relay-addr {g}: not J=HOST:PORT"))?;
+        match out.iter_mut().find(|(k, _)| *k == j) {
+            Some(slot) => slot.1 = addr,
+            None => bail!("--relay-addr {g}: {j} is not one of --jurisdictions {a},{b}"),
+        }
+    }
+    Ok(out)
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -166,8 +208,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::IssueRelay { ca, name, dns, ip, out, days } => {
             let mut ca = Ca::load(&ca)?;
-            let dir = ca.issue_relay(&name, &dns, &ip, &out, days).context("issuing the relay certificates")?;
-            println!("issued tiprelay://OPERATOR/relay/{name} into {}", dir.display());
+            let (dir, id) = ca.issue_relay(&name, &dns, &ip, &out, days).context("issuing the relay certificates")?;
+            println!("issued {id} into {}", dir.display());
         }
         Cmd::Revoke { ca, cert } => {
             let mut ca = Ca::load(&ca)?;
@@ -183,18 +225,38 @@ fn run(cli: Cli) -> Result<()> {
             ca.write_crl(&out, days)?;
             println!("wrote CRL number {} to {} (next update in {days} days)", ca.state().crl_number, out.display());
         }
-        Cmd::Dev { out, jurisdictions, relay_addr, force } => {
+        Cmd::Dev { out, jurisdictions, relay_addr, federated, force } => {
             let jurisdictions =
                 jurisdictions.iter().map(|j| j.trim().parse::<Jurisdiction>()).collect::<Result<Vec<_>, _>>()?;
-            let dir = dev::create(&dev::DevOptions { out, jurisdictions: jurisdictions.clone(), relay_addr, force })?;
-            println!("development setup in {}", dir.display());
-            println!(
-                "  relay:    {}/relay.toml (tiprelay://OPERATOR/relay/{} on {relay_addr})",
-                dir.display(),
-                dev::DEV_RELAY_NAME
-            );
-            for j in &jurisdictions {
-                println!("  {j}:       {0}/{j}/analyst.toml, {0}/{j}/feed.toml", dir.display());
+            if federated {
+                let relays = federated_addrs(&jurisdictions, &relay_addr)?;
+                let dir = dev::create_federated(&dev::FederatedOptions { out, relays, force })?;
+                println!("federated development setup in {}", dir.display());
+                for (j, addr) in relays {
+                    println!(
+                        "  {j}: relay {0}/{j}/relay.toml (tiprelay://{j}/relay/{1} on {addr}); \
+                         clients {0}/{j}/analyst.toml, {0}/{j}/feed.toml",
+                        dir.display(),
+                        dev::federated_relay_name(j)
+                    );
+                }
+            } else {
+                let relay_addr = match relay_addr.as_slice() {
+                    [] => SocketAddr::from(([127, 0, 0, 1], 4433)),
+                    [one] => one.parse().with_context(|| format!("--relay-addr {one}: not HOST:PORT"))?,
+                    _ => bail!("one --relay-addr without --federated (a single relay)"),
+                };
+                let dir =
+                    dev::create(&dev::DevOptions { out, jurisdictions: jurisdictions.clone(), relay_addr, force })?;
+                println!("development setup in {}", dir.display());
+                println!(
+                    "  relay:    {}/relay.toml (tiprelay://OPERATOR/relay/{} on {relay_addr})",
+                    dir.display(),
+                    dev::DEV_RELAY_NAME
+                );
+                for j in &jurisdictions {
+                    println!("  {j}:       {0}/{j}/analyst.toml, {0}/{j}/feed.toml", dir.display());
+                }
             }
         }
         Cmd::Show { file, json } => {

@@ -109,6 +109,9 @@ pub enum LeafKind {
     Signing,
     /// TLS server (relay): digitalSignature, EKU serverAuth, plus DNS/IP SANs.
     TlsServer,
+    /// TLS of a jurisdiction's own relay in a federated deployment: as [`LeafKind::TlsServer`],
+    /// plus EKU clientAuth, because the relay also dials its peer relay with it.
+    TlsPeerRelay,
 }
 
 /// Issues an end-entity certificate for `identity` with `key`, signed by `issuer`.
@@ -134,9 +137,13 @@ pub fn make_leaf(
             p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(DOCUMENT_SIGNING_ARCS.to_vec())];
         }
-        LeafKind::TlsServer => {
+        LeafKind::TlsServer | LeafKind::TlsPeerRelay => {
             p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            p.extended_key_usages = if kind == LeafKind::TlsPeerRelay {
+                vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth]
+            } else {
+                vec![ExtendedKeyUsagePurpose::ServerAuth]
+            };
             for d in dns {
                 p.subject_alt_names.push(SanType::DnsName(d.as_str().try_into()?));
             }

@@ -15,7 +15,7 @@ use crate::config::ClientConfig;
 use crate::conn::{ConnError, RelayConn};
 use crate::files;
 use crate::store::{
-    FeedbackRecord, InRecord, LocalStore, OutRecord, StatementRecord, ACK_CURSOR, BAD_ACKS, BAD_FEEDBACK,
+    FeedbackRecord, InRecord, LocalStore, OutRecord, StatementRecord, ACK_CURSOR, BAD_ACKS, BAD_CROSSED, BAD_FEEDBACK,
     STATEMENT_CURSOR,
 };
 
@@ -148,6 +148,8 @@ pub struct Notices {
     pub acks: Vec<TipId>,
     /// Verified feedback newly received on tips of ours.
     pub feedback: Vec<Feedback>,
+    /// Federation: tips of ours newly receipted by the recipient jurisdiction's relay.
+    pub crossed: Vec<TipId>,
 }
 
 /// A ledger statement received from the counterpart, verified.
@@ -466,6 +468,8 @@ impl Client {
             acked_by: None,
             acked_at: None,
             rejected: None,
+            across: None,
+            across_at: None,
         };
         Ok((tip, rec))
     }
@@ -620,6 +624,7 @@ impl Client {
     fn check_receipt(&self, bytes: &[u8], tip: &Tip, envelope: &[u8]) -> Result<Receipt, ClientError> {
         let untrusted = |why: String| ClientError::Untrusted { what: "receipt", why };
         let v = verify::<Receipt>(bytes, &self.trust, now()).map_err(|e| untrusted(e.to_string()))?;
+        self.own_relay(&v.signer)?;
         let r = v.message;
         if r.subject != Subject::Tip
             || r.tip != tip.id
@@ -743,6 +748,59 @@ impl Client {
         Ok(r)
     }
 
+    /// The relay that receipts for this principal is the operator's shared relay (hub mode)
+    /// or this jurisdiction's own relay (federation): never the other jurisdiction's.
+    fn own_relay(&self, signer: &tiprelay_proto::PrincipalId) -> Result<(), ClientError> {
+        let ok = signer.kind() == tiprelay_proto::PrincipalKind::Relay
+            && (signer.authority() == tiprelay_proto::Authority::Operator
+                || signer.jurisdiction() == Some(self.cfg.jurisdiction));
+        if ok {
+            return Ok(());
+        }
+        Err(ClientError::Untrusted {
+            what: "receipt",
+            why: format!("it is signed by {signer}, which is not the relay that serves {}", self.cfg.jurisdiction),
+        })
+    }
+
+    /// Verifies and stores a `crossed` notice: the recipient jurisdiction's relay's receipt
+    /// of a tip of ours, with the same number as our own relay's receipt (federation).
+    /// Returns `Some(Some(id))` when it is new here, `Some(None)` when it was stored
+    /// before, and None when it does not check (counted in `bad_crossed`).
+    fn accept_crossed(&self, bytes: &[u8]) -> Result<Option<Option<TipId>>, ClientError> {
+        let Ok(p) = tiprelay_proto::parse::<Receipt>(bytes) else {
+            return Ok(None);
+        };
+        let at = p.message.accepted.min(now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS));
+        let Ok(v) = verify::<Receipt>(bytes, &self.trust, at) else {
+            return Ok(None);
+        };
+        let r = v.message;
+        let across = v.signer.kind() == tiprelay_proto::PrincipalKind::Relay
+            && v.signer.jurisdiction() == Some(r.to)
+            && r.from == self.cfg.jurisdiction
+            && r.subject == Subject::Tip;
+        if !across {
+            return Ok(None);
+        }
+        let Some(mut rec) = self.store.get_out(r.tip.as_bytes())? else {
+            return Ok(None);
+        };
+        let home = rec.receipt.as_deref().and_then(|h| tiprelay_proto::parse::<Receipt>(h).ok()).map(|p| p.message);
+        let same = home.is_some_and(|h| h.seq == r.seq && h.to == r.to && h.digest == r.digest)
+            && Digest::of(&rec.envelope) == r.digest;
+        if !same {
+            return Ok(None);
+        }
+        if rec.across.is_some() {
+            return Ok(Some(None));
+        }
+        rec.across = Some(bytes.to_vec());
+        rec.across_at = Some(now().as_unix_ms());
+        self.store.put_out(r.tip.as_bytes(), &rec)?;
+        Ok(Some(Some(r.tip)))
+    }
+
     /// Verifies a relay receipt for a feedback or statement.
     fn check_subject_receipt(
         &self,
@@ -758,7 +816,9 @@ impl Client {
         if at > now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) {
             return Err(untrusted("its acceptance time is in the future".into()));
         }
-        let r = verify::<Receipt>(bytes, &self.trust, at).map_err(|e| untrusted(e.to_string()))?.message;
+        let v = verify::<Receipt>(bytes, &self.trust, at).map_err(|e| untrusted(e.to_string()))?;
+        self.own_relay(&v.signer)?;
+        let r = v.message;
         if r.subject != subject || r.tip != *id || r.from != from || r.to != to || r.digest != Digest::of(envelope) {
             return Err(untrusted(format!("it is not the receipt of this {}", subject.as_str())));
         }
@@ -990,6 +1050,7 @@ impl Client {
         }
         let rv = verify::<Receipt>(receipt_bytes, &self.trust, accepted)
             .map_err(|e| ClientError::Untrusted { what: "receipt", why: e.to_string() })?;
+        self.own_relay(&rv.signer)?;
         let receipt = rv.message;
         let tv = verify::<Tip>(tip_bytes, &self.trust, receipt.accepted)
             .map_err(|e| ClientError::Untrusted { what: "tip", why: e.to_string() })?;
@@ -1104,6 +1165,14 @@ impl Client {
             for a in items {
                 let ack = match a.body {
                     NoticeBody::Ack(ack) => ack,
+                    NoticeBody::Crossed(receipt) => {
+                        match self.accept_crossed(&receipt)? {
+                            Some(Some(id)) => got.crossed.push(id),
+                            Some(None) => {}
+                            None => self.store.set_meta(BAD_CROSSED, self.store.meta(BAD_CROSSED)? + 1)?,
+                        }
+                        continue;
+                    }
                     NoticeBody::Feedback { feedback, receipt } => {
                         match self.accept_feedback(&feedback, &receipt)? {
                             Some(fb) => got.feedback.push(fb),

@@ -37,8 +37,10 @@ struct RawAudit {
 struct RawRelay {
     address: RawAddresses,
     server_name: String,
-    operator_ca: String,
-    operator_crl: String,
+    #[serde(default)]
+    operator_ca: Option<String>,
+    #[serde(default)]
+    operator_crl: Option<String>,
 }
 
 /// `address = "host:port"`, or a list of the relays of one deployment in order of preference.
@@ -116,7 +118,7 @@ pub struct ClientConfig {
     pub relay_addrs: Vec<SocketAddr>,
     /// TLS server name of the relay.
     pub server_name: String,
-    /// Operator root and CRL, then each jurisdiction's.
+    /// Operator root and CRL (when the relay is the shared one), then each jurisdiction's.
     pub trust: Vec<TrustFiles>,
     /// TLS client certificate.
     pub tls_cert: PathBuf,
@@ -151,11 +153,20 @@ impl ClientConfig {
         let file = |key: &str, v: &str| -> Result<PathBuf, ClientConfigError> {
             existing_relative(path, v).map_err(|p| bad(key, format!("{} does not exist", p.display())))
         };
-        let mut trust = vec![TrustFiles {
-            authority: Authority::Operator,
-            ca: file("relay.operator_ca", &raw.relay.operator_ca)?,
-            crl: file("relay.operator_crl", &raw.relay.operator_crl)?,
-        }];
+        // The shared relay (hub mode) is certified by the relay operator's CA; a
+        // jurisdiction's own relay (federation) by that jurisdiction's CA, whose root is
+        // already in [[trust]]: then `operator_ca` and `operator_crl` are left out.
+        let mut trust = Vec::new();
+        match (&raw.relay.operator_ca, &raw.relay.operator_crl) {
+            (Some(ca), Some(crl)) => trust.push(TrustFiles {
+                authority: Authority::Operator,
+                ca: file("relay.operator_ca", ca)?,
+                crl: file("relay.operator_crl", crl)?,
+            }),
+            (None, None) => {}
+            (Some(_), None) => return Err(bad("relay.operator_crl", "missing: give it with relay.operator_ca".into())),
+            (None, Some(_)) => return Err(bad("relay.operator_ca", "missing: give it with relay.operator_crl".into())),
+        }
         for (i, t) in raw.trust.iter().enumerate() {
             let code: Jurisdiction = t.code.parse().map_err(|e| bad(&format!("trust[{i}].code"), format!("{e}")))?;
             trust.push(TrustFiles {

@@ -110,11 +110,17 @@ impl RelayConn {
     /// Connects and authenticates to the relay of `cfg`.
     pub async fn connect(cfg: &ClientConfig) -> Result<Self, ConnError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
+        // The relay's certificate chains to the operator's root (the shared relay), or, with
+        // no operator root configured, to this principal's own jurisdiction's root (its
+        // jurisdiction's own relay, federation).
         let op = cfg
             .trust
             .iter()
             .find(|t| t.authority == tiprelay_proto::Authority::Operator)
-            .ok_or_else(|| setup("no relay operator root configured"))?;
+            .or_else(|| {
+                cfg.trust.iter().find(|t| t.authority == tiprelay_proto::Authority::Jurisdiction(cfg.jurisdiction))
+            })
+            .ok_or_else(|| setup("no root configured for the relay (relay.operator_ca, or this jurisdiction's)"))?;
         let mut roots = rustls::RootCertStore::empty();
         roots.add(files::read_cert(&op.ca).map_err(setup)?).map_err(setup)?;
         let crl = files::read_crl(&op.crl).map_err(setup)?;

@@ -458,12 +458,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     }
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 } else {
-                    let delivery = match &rec.acked_by {
-                        Some(by) => format!("acknowledged by {by}"),
-                        None if receipt.is_some() => {
+                    let across = rec.across.as_deref().and_then(|a| parse::<Receipt>(a).ok()).map(|p| p.message.relay);
+                    let delivery = match (&rec.acked_by, across) {
+                        (Some(by), _) => format!("acknowledged by {by}"),
+                        (None, Some(relay)) => {
+                            format!("accepted across the border by {relay}; not yet acknowledged by the counterpart")
+                        }
+                        (None, None) if output::not_yet_across(&rec) => {
+                            "accepted at home by this jurisdiction's relay; not yet across to the counterpart's relay"
+                                .into()
+                        }
+                        (None, None) if receipt.is_some() => {
                             "accepted by the relay; not yet acknowledged by the counterpart".into()
                         }
-                        None => "not yet sent".into(),
+                        (None, None) => "not yet sent".into(),
                     };
                     let text = output::show_text(&tip, &tip.author.to_string(), receipt.as_ref(), &delivery);
                     print!("{}", with_feedback(&text, &fb));
@@ -566,7 +574,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Status { json } => {
             let c = open(&cli)?;
+            let started = std::time::Instant::now();
+            let res = async {
+                let conn = connect(&c).await?;
+                let at = conn.remote_address();
+                let r = conn.request(&Request::Status).await?;
+                // Crossed receipts (federation) and acks since the last look.
+                c.sync_notices(&conn).await?;
+                conn.close().await;
+                anyhow::Ok((r, at))
+            }
+            .await;
+            let rtt = started.elapsed().as_millis();
             let outbox = c.store.outbox()?;
+            let federated = outbox.iter().any(|(_, r)| r.receipt.as_deref().is_some_and(output::home_relay_receipt));
+            let not_across: Vec<&tiprelay_client::store::OutRecord> =
+                outbox.iter().map(|(_, r)| r).filter(|r| output::not_yet_across(r)).collect();
+            let oldest_not_across = not_across.iter().filter_map(|r| r.receipted_at).min();
             let unreceipted = outbox.iter().filter(|(_, r)| r.receipt.is_none() && r.rejected.is_none()).count();
             let inbox = c.store.inbox()?;
             // The principal's own counters (the relay's are on its /metrics endpoint).
@@ -575,21 +599,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 "tips_sent_refused": outbox.iter().filter(|(_, r)| r.rejected.is_some()).count(),
                 "tips_sent_unreceipted": unreceipted,
                 "tips_sent_acknowledged": outbox.iter().filter(|(_, r)| r.ack.is_some()).count(),
+                "tips_sent_across": outbox.iter().filter(|(_, r)| r.across.is_some()).count(),
                 "tips_received": inbox.len(),
                 "tips_received_acknowledged": inbox.iter().filter(|r| r.2.acked).count(),
                 "tips_received_unread": inbox.iter().filter(|r| !r.2.read).count(),
             });
             let gaps = warn_gaps(&c)?;
-            let started = std::time::Instant::now();
-            let res = async {
-                let conn = connect(&c).await?;
-                let at = conn.remote_address();
-                let r = conn.request(&Request::Status).await?;
-                conn.close().await;
-                anyhow::Ok((r, at))
-            }
-            .await;
-            let rtt = started.elapsed().as_millis();
             // The address that answered, or every configured one when none did.
             let every = c.cfg.relay_addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
             let (ok, relay, pending, err, address) = match res {
@@ -602,6 +617,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     "{}",
                     json!({"principal": c.cfg.principal.to_string(), "relay_address": address, "connected": ok,
                            "relay": relay, "connect_ms": rtt, "pending_at_relay": pending, "outbox_unreceipted": unreceipted,
+                           "federated": federated, "accepted_at_home_not_yet_across": not_across.len(),
+                           "oldest_not_yet_across_ms": oldest_not_across,
                            "inbox": inbox.len(), "unread": inbox.iter().filter(|r| !r.2.read).count(),
                            "gaps": gaps.iter().map(|(f, m)| json!({"from": f, "missing": m})).collect::<Vec<_>>(), "error": err,
                            "counters": counters})
@@ -614,6 +631,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 println!("waiting:    {pending} tip(s) at the relay for you");
                 println!("outbox:     {unreceipted} tip(s) without receipt");
+                if federated {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+                    let age = oldest_not_across.map(|t| now.saturating_sub(t) / 1000);
+                    println!(
+                        "across:     {} tip(s) accepted at home, not yet across{}",
+                        not_across.len(),
+                        age.map(|a| format!(" (oldest receipted {a} s ago)")).unwrap_or_default()
+                    );
+                }
                 println!("inbox:      {} tip(s), {} unread", inbox.len(), inbox.iter().filter(|r| !r.2.read).count());
                 println!(
                     "sequence:   {}",

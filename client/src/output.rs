@@ -85,14 +85,28 @@ pub fn outbox_json(r: &OutRecord) -> Option<Value> {
 }
 
 /// `pending` (no receipt yet), `rejected` (refused for good), `accepted` (receipted),
-/// `acknowledged` (counterpart acked).
+/// `crossed` (federation: also receipted by the counterpart's relay), `acknowledged`
+/// (counterpart acked).
 pub fn out_status(r: &OutRecord) -> &'static str {
     match (&r.receipt, &r.ack) {
         (None, _) if r.rejected.is_some() => "rejected",
         (None, _) => "pending",
+        (Some(_), None) if r.across.is_some() => "crossed",
         (Some(_), None) => "accepted",
         (Some(_), Some(_)) => "acknowledged",
     }
+}
+
+/// Federation: whether a receipted tip was accepted by this jurisdiction's own relay (not
+/// the operator's shared one) and has no receipt yet from the counterpart's relay:
+/// "accepted at home, not yet across".
+pub fn not_yet_across(r: &OutRecord) -> bool {
+    r.across.is_none() && r.receipt.as_deref().is_some_and(home_relay_receipt)
+}
+
+/// Whether a receipt was signed by a jurisdiction's own relay (federation).
+pub fn home_relay_receipt(receipt: &[u8]) -> bool {
+    tiprelay_proto::parse::<Receipt>(receipt).is_ok_and(|p| p.message.relay.jurisdiction().is_some())
 }
 
 /// Tip text made safe for a terminal: control, bidirectional-formatting and invisible

@@ -41,6 +41,8 @@ const AUDIT_SIZE: &str = "audit_size";
 pub const STATEMENT_CURSOR: &str = "statement_cursor";
 /// Count of forwarded feedback that failed verification or named a tip not sent here.
 pub const BAD_FEEDBACK: &str = "bad_feedback";
+/// Meta key: `crossed` notices (federation) that did not verify or match a tip of ours.
+pub const BAD_CROSSED: &str = "bad_crossed";
 
 /// Ack cursor key in `meta`.
 pub const ACK_CURSOR: &str = "ack_cursor";
@@ -72,6 +74,13 @@ pub struct OutRecord {
     /// Set when the relay refused the tip for good (`code: reason`); it is not resent.
     #[serde(default)]
     pub rejected: Option<String>,
+    /// Federation: the recipient jurisdiction's relay's verified receipt, once the tip
+    /// crossed the peering link ("accepted across the border").
+    #[serde(default, with = "serde_bytes", skip_serializing_if = "Option::is_none")]
+    pub across: Option<Vec<u8>>,
+    /// When the crossed receipt arrived here (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub across_at: Option<u64>,
 }
 
 /// A tip received from the counterpart.

@@ -33,6 +33,10 @@ struct Cli {
     /// Keep the temporary directory.
     #[arg(long)]
     keep: bool,
+    /// Each jurisdiction runs its own relay, and the two relays peer across the border
+    /// (PROTOCOL.md §14) instead of sharing one.
+    #[arg(long)]
+    federated: bool,
 }
 
 fn main() -> std::process::ExitCode {
@@ -44,7 +48,13 @@ fn main() -> std::process::ExitCode {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
-        .and_then(|rt| rt.block_on(run(cli.dir, cli.keep)));
+        .and_then(|rt| {
+            if cli.federated {
+                rt.block_on(run_federated(cli.dir, cli.keep))
+            } else {
+                rt.block_on(run(cli.dir, cli.keep))
+            }
+        });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -312,6 +322,248 @@ async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     if keep || dir.is_some() {
         let kept = if dir.is_some() { base } else { tmp.keep() };
         println!("Kept {}: try `tipctl --config {}/pki/US/analyst.toml inbox` after `tiprelay serve --config {}/pki/relay.toml`.", kept.display(), kept.display(), kept.display());
+    }
+    Ok(())
+}
+
+/// Waits (at most 20 s) until `f` says done.
+async fn until(what: &str, mut f: impl AsyncFnMut() -> Result<bool>) -> Result<()> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if f().await? {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("{what}: not within 20 s")
+}
+
+fn a_tip(to: &str, category: Category, summary: &str, lat: f64, lon: f64) -> Result<Draft> {
+    Ok(Draft {
+        to: to.parse()?,
+        category,
+        urgency: Urgency::Immediate,
+        summary: summary.into(),
+        details: None,
+        lang: None,
+        location: Some(Location { lat, lon, radius_m: 500, place: None, sector: None, port_of_entry: None }),
+        observed_at: None,
+        valid_until: None,
+        source_reliability: Some(SourceReliability::B),
+        info_credibility: Some(InfoCredibility::new(2)?),
+        tlp: Tlp::Amber,
+        refs: vec![],
+    })
+}
+
+/// The federated demo: MX's relay and the US relay, each certified by its own jurisdiction,
+/// peered; a tip through both, both receipts at the author, ack and feedback back, the link
+/// cut and restored, each log verified, and the two relays' records reconciled.
+async fn run_federated(dir: Option<PathBuf>, keep: bool) -> Result<()> {
+    let tmp =
+        tempfile::Builder::new().prefix("tiprelay-demo-").tempdir().context("cannot create a temporary directory")?;
+    let base = dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let pki = base.join("pki");
+    let (smx, sus) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+    let (amx, aus) = (smx.local_addr()?, sus.local_addr()?);
+
+    say("1/8", "Each jurisdiction creates its root CA, and with it its own relay's certificates: no third party.");
+    tiprelay_certs::dev::create_federated(&tiprelay_certs::dev::FederatedOptions {
+        out: pki.clone(),
+        relays: [("MX".parse()?, amx), ("US".parse()?, aus)],
+        force: false,
+    })
+    .with_context(|| format!("the demo needs a fresh directory: {} must not exist yet", pki.display()))?;
+    println!(
+        "    tiprelay://MX/relay/mx (MX root) and tiprelay://US/relay/us (US root), principals, configs in {}",
+        pki.display()
+    );
+
+    say("2/8", &format!("MX's relay starts on {amx}, the US relay on {aus}; they peer over one UDP port each."));
+    let rt_mx = pki.join("MX/relay.toml");
+    let rt_us = pki.join("US/relay.toml");
+    // The US relay first, so that MX's relay finds its peer listening at its first dial.
+    let mut relay_us = Some(server::start(RelayConfig::load(&rt_us)?, Some(sus)).await?);
+    let relay_mx = server::start(RelayConfig::load(&rt_mx)?, Some(smx)).await?;
+    let mx = Client::open(ClientConfig::load(&pki.join("MX/analyst.toml"))?)?;
+    let us = Client::open(ClientConfig::load(&pki.join("US/analyst.toml"))?)?;
+    let cmx = RelayConn::connect(&mx.cfg).await?;
+    let mut cus = RelayConn::connect(&us.cfg).await?;
+    println!("    {} connected to MX's relay, {} to the US relay", mx.cfg.principal, us.cfg.principal);
+
+    say("3/8", "MX analyst reports an armed group about to cross: accepted at home by MX's relay.");
+    let t0 = Instant::now();
+    let (tip1, _) = mx.compose(a_tip(
+        "US",
+        Category::ArmedGroupCrossing,
+        "Grupo armado de ~20 personas se dirige al cruce de Palomas",
+        31.7625,
+        -107.6225,
+    )?)?;
+    let sent1 = mx.send(&cmx, &tip1.id).await?;
+    println!("    home receipt: seq {} signed by {}", sent1.receipt.seq, sent1.receipt.relay);
+
+    say("4/8", "It crosses the link: the US relay verifies author and home receipt itself, stores it, receipts it; the US analyst verifies and acknowledges.");
+    let mut got = Vec::new();
+    until("the tip reaches the US analyst", async || {
+        got.extend(us.sync_inbox(&cus).await?);
+        Ok(!got.is_empty())
+    })
+    .await?;
+    for g in &got {
+        println!(
+            "    US received seq {} from {} ({:.0} ms after compose), receipted by {}; signer {} verified; acknowledged",
+            g.receipt.seq,
+            g.tip.from,
+            t0.elapsed().as_secs_f64() * 1000.0,
+            g.receipt.relay,
+            g.signer
+        );
+    }
+    until("both receipts and the ack reach the author", async || {
+        mx.sync_notices(&cmx).await?;
+        let r = mx.store.get_out(tip1.id.as_bytes())?.context("outbox entry missing")?;
+        Ok(r.across.is_some() && r.ack.is_some())
+    })
+    .await?;
+    let out = mx.store.get_out(tip1.id.as_bytes())?.context("outbox entry missing")?;
+    let across = tiprelay_proto::parse::<tiprelay_proto::Receipt>(out.across.as_deref().unwrap_or_default())?.message;
+    println!(
+        "    MX holds both receipts: seq {} by {} (home) and seq {} by {} (across); acknowledged by {}",
+        sent1.receipt.seq,
+        sent1.receipt.relay,
+        across.seq,
+        across.relay,
+        out.acked_by.as_deref().unwrap_or("?")
+    );
+
+    say("5/8", "US reports what came of it: signed feedback crosses back to its author.");
+    let (from, fb) =
+        us.compose_feedback(&tip1.id, Outcome::Interdicted, Some("Group turned back at the line".into()))?;
+    us.send_feedback(&cus, &from, tip1.id.as_bytes(), fb).await?;
+    let mut fbs = Vec::new();
+    until("the feedback reaches MX", async || {
+        fbs.extend(mx.sync_notices(&cmx).await?.feedback);
+        Ok(!fbs.is_empty())
+    })
+    .await?;
+    println!("    MX received verified feedback from {}: {}", fbs[0].by, fbs[0].outcome.as_str());
+
+    say(
+        "6/8",
+        "The link is cut (the US relay stops): MX keeps accepting; the tip waits, accepted at home, not yet across.",
+    );
+    cus.close().await;
+    if let Some(r) = relay_us.take() {
+        r.shutdown().await?;
+    }
+    let (tip2, _) =
+        mx.compose(a_tip("US", Category::TunnelLocated, "Túnel en bodega al norte de la línea", 31.334, -110.94)?)?;
+    let sent2 = mx.send(&cmx, &tip2.id).await?;
+    let home: tiprelay_proto::Jurisdiction = "MX".parse()?;
+    let peer: tiprelay_proto::Jurisdiction = "US".parse()?;
+    let queued = {
+        let db = tiprelay::storage::open_read_only(&RelayConfig::load(&rt_mx)?.store)?;
+        tiprelay::storage::link_status(&db, home, peer)?
+    };
+    println!(
+        "    MX tip {} receipted at home (seq {}); MX's relay: {} tip(s) queued for the link",
+        tip2.id, sent2.receipt.seq, queued.tips_queued
+    );
+    let mut socket = UdpSocket::bind(aus);
+    for _ in 0..50 {
+        if socket.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        socket = UdpSocket::bind(aus);
+    }
+    let socket = socket.context("the US relay's port did not free up")?;
+    relay_us = Some(server::start(RelayConfig::load(&rt_us)?, Some(socket)).await?);
+    cus = RelayConn::connect(&us.cfg).await?;
+    until("the queued tip crosses once the link is back", async || {
+        Ok(us.sync_inbox(&cus).await?.iter().any(|g| g.tip.id == tip2.id))
+    })
+    .await?;
+    println!(
+        "    the US relay is back: the link drains in order; US received seq {} and acknowledged it",
+        sent2.receipt.seq
+    );
+
+    say("7/8", "Each relay keeps its own ledger: both relays' records agree tip by tip, and each side reconciles with its own relay.");
+    until("the last receipts cross back", async || {
+        mx.sync_notices(&cmx).await?;
+        Ok(mx.store.outbox()?.iter().all(|(_, r)| r.across.is_some() && r.ack.is_some()))
+    })
+    .await?;
+    let mx_view = mx.relay_records(&cmx, 0, u64::MAX).await?;
+    let us_view = us.relay_records(&cus, 0, u64::MAX).await?;
+    let key = |f: &tiprelay_proto::TipFacts| (f.from, f.id, f.seq, f.acked.is_some());
+    let same = mx_view.iter().map(key).collect::<std::collections::BTreeSet<_>>()
+        == us_view.iter().map(key).collect::<std::collections::BTreeSet<_>>();
+    let mut diffs = Vec::new();
+    for (c, view) in [(&mx, &mx_view), (&us, &us_view)] {
+        let authors = vec![c.cfg.principal.to_string()];
+        let scope = ReconcileScope {
+            me: c.cfg.jurisdiction,
+            authors: &authors,
+            range: Range::all(),
+            now: tiprelay_client::client::now(),
+            grace_ms: 3_600_000,
+            receives: true,
+        };
+        diffs.extend(reconcile_with_relay(&scope, &c.store.facts(0, u64::MAX)?, view));
+    }
+    if !same || !diffs.is_empty() {
+        for d in &diffs {
+            println!("    DISCREPANCY {}: {}", d.kind, d.message);
+        }
+        anyhow::bail!("the records do not agree");
+    }
+    println!(
+        "    MX's relay and the US relay each hold {} tips with the same numbers, all acknowledged; MX and US agree with their relays",
+        mx_view.len()
+    );
+
+    say(
+        "8/8",
+        "Audit on both ends: each side witnesses (cosigns) its own relay's log; each log exports and verifies offline.",
+    );
+    for (who, c, conn, rt) in [("MX", &mx, &cmx, &rt_mx), ("US", &us, &cus, &rt_us)] {
+        let head = c.check_log_fresh(conn, true, true).await?;
+        let cp = head.checkpoint.context("the relay signed no checkpoint")?;
+        let bundle = base.join(format!("{who}-relay-audit.bundle"));
+        let header =
+            tiprelay::audit::export(&RelayConfig::load(rt)?, tiprelay::storage::ExportRange::default(), &bundle)?;
+        let mut kinds: std::collections::BTreeMap<String, u64> = Default::default();
+        let file = std::fs::File::open(&bundle)?;
+        tiprelay_proto::audit::verify_bundle(std::io::BufReader::new(file), Some(c.trust()), |e| {
+            *kinds.entry(e.kind.clone()).or_default() += 1;
+        })
+        .map_err(|e| anyhow::anyhow!("{who}'s relay audit bundle does not verify: {e}"))?;
+        println!(
+            "    {who}'s relay: checkpoint of {} entries cosigned by {}; {} entries exported, VALID offline ({})",
+            cp.size,
+            c.cfg.principal,
+            header.count,
+            kinds.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
+        );
+    }
+
+    cmx.close().await;
+    cus.close().await;
+    relay_mx.shutdown().await?;
+    if let Some(r) = relay_us {
+        r.shutdown().await?;
+    }
+    println!("\nDone: each side's tips crossed the border exactly once through both relays, with both receipts at the");
+    println!("author; ack and feedback came back; a cut link only delayed a tip; both relays' records agree.");
+    if keep || dir.is_some() {
+        let kept = if dir.is_some() { base } else { tmp.keep() };
+        println!(
+            "Kept {}: `tiprelay serve --config {0}/pki/MX/relay.toml` and `… {0}/pki/US/relay.toml`, then `tipctl --config {0}/pki/MX/analyst.toml status`.",
+            kept.display()
+        );
     }
     Ok(())
 }

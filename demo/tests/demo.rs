@@ -28,3 +28,30 @@ fn the_demo_runs_and_narrates() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("must not exist yet"));
 }
+
+#[test]
+fn the_federated_demo_goes_through_both_relays_and_survives_a_cut_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_tiprelay-demo"))
+        .arg("--federated")
+        .arg("--dir")
+        .arg(dir.path().join("demo"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "federated demo failed: {out}\n{}", String::from_utf8_lossy(&o.stderr));
+    for expect in [
+        "home receipt: seq 1 signed by tiprelay://MX/relay/mx",
+        "receipted by tiprelay://US/relay/us",
+        "MX holds both receipts: seq 1 by tiprelay://MX/relay/mx (home) and seq 1 by tiprelay://US/relay/us (across)",
+        "MX received verified feedback from tiprelay://US/analyst/analyst-1: interdicted",
+        "1 tip(s) queued for the link",
+        "US received seq 2 and acknowledged it",
+        "each hold 2 tips with the same numbers",
+        "MX's relay: checkpoint of",
+        "US's relay: checkpoint of",
+        "Done: each side's tips crossed the border exactly once",
+    ] {
+        assert!(out.contains(expect), "federated demo output lacks `{expect}`:\n{out}");
+    }
+}

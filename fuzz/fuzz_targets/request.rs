@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tiprelay_proto::wire::{unframe, Request, MAX_BATCH_REQUEST_BYTES, MAX_FRAME_BYTES, MAX_REQUEST_BYTES};
-use tiprelay_proto::{parse, DeliveryAck, Tip};
+use tiprelay_proto::{parse, DeliveryAck, Receipt, Tip};
 
 fn round_trip(r: &Request) {
     let framed = r.encode();
@@ -21,6 +21,10 @@ fn batch_items(r: &Request) {
     match r {
         Request::SubmitBatch { envelopes } => envelopes.iter().for_each(|e| drop(parse::<Tip>(e))),
         Request::AckBatch { envelopes } => envelopes.iter().for_each(|e| drop(parse::<DeliveryAck>(e))),
+        Request::Forward { items } => items.iter().for_each(|f| {
+            drop(parse::<Tip>(&f.tip));
+            drop(parse::<Receipt>(&f.receipt));
+        }),
         _ => {}
     }
 }

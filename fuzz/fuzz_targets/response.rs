@@ -34,6 +34,7 @@ fn contents(r: &Response) {
                 drop(parse::<Feedback>(feedback));
                 drop(parse::<Receipt>(receipt));
             }
+            NoticeBody::Crossed(receipt) => drop(parse::<Receipt>(receipt)),
         }),
         Response::Statements { items } => items.iter().for_each(|s| {
             drop(parse::<LedgerStatement>(&s.statement));

@@ -388,6 +388,11 @@ pub enum ErrorCode {
     /// The sending principal has too many bytes of tips not yet acknowledged by the
     /// recipient jurisdiction; retry once tips are acknowledged.
     QuotaExceeded = 73,
+    /// Federation (PROTOCOL §14): a forwarded tip whose home sequence number is not the next
+    /// one the receiving relay expects in its direction (a gap, or a number already used by
+    /// another tip). Proof of omission across the border; the receiving relay raises an
+    /// alarm.
+    SequenceGap = 74,
     /// Local signing failure (never sent on the wire by a relay).
     Signing = 90,
 }
@@ -433,12 +438,13 @@ impl ErrorCode {
             Self::Unavailable => "unavailable",
             Self::RateLimited => "rate_limited",
             Self::QuotaExceeded => "quota_exceeded",
+            Self::SequenceGap => "sequence_gap",
             Self::Signing => "signing",
         }
     }
 
     /// Every code, in numeric order (for documentation and tests).
-    pub const ALL: [ErrorCode; 38] = [
+    pub const ALL: [ErrorCode; 39] = [
         Self::Oversized,
         Self::MalformedEnvelope,
         Self::MalformedCbor,
@@ -476,6 +482,7 @@ impl ErrorCode {
         Self::Unavailable,
         Self::RateLimited,
         Self::QuotaExceeded,
+        Self::SequenceGap,
         Self::Signing,
     ];
 

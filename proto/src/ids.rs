@@ -82,7 +82,8 @@ pub enum PrincipalKind {
     Analyst,
     /// An automated border-system feed: sends only.
     Feed,
-    /// The relay (only under the `OPERATOR` authority).
+    /// A relay: under the `OPERATOR` authority (one shared relay, "hub" mode), or under a
+    /// jurisdiction's authority (that jurisdiction's own relay in a federated deployment).
     Relay,
 }
 
@@ -105,8 +106,8 @@ impl fmt::Display for PrincipalKind {
 
 /// A principal identity: `tiprelay://<AUTHORITY>/<kind>/<name>`.
 ///
-/// `AUTHORITY` is a jurisdiction code (kinds `analyst`, `feed`) or `OPERATOR` (kind `relay`
-/// only). `name` is 1–64 bytes of `[a-z0-9._-]` starting with a letter or digit. This is the
+/// `AUTHORITY` is a jurisdiction code (kinds `analyst`, `feed`, and `relay` for a
+/// jurisdiction's own relay in a federated deployment) or `OPERATOR` (kind `relay` only). `name` is 1–64 bytes of `[a-z0-9._-]` starting with a letter or digit. This is the
 /// one URI SAN of every principal certificate and the `author`/`by` of every message.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PrincipalId {
@@ -123,12 +124,8 @@ impl PrincipalId {
             why,
         };
         match (authority, kind) {
-            (Authority::Operator, PrincipalKind::Relay)
-            | (Authority::Jurisdiction(_), PrincipalKind::Analyst | PrincipalKind::Feed) => {}
+            (Authority::Operator, PrincipalKind::Relay) | (Authority::Jurisdiction(_), _) => {}
             (Authority::Operator, _) => return Err(bad("the OPERATOR authority only certifies the kind `relay`")),
-            (Authority::Jurisdiction(_), PrincipalKind::Relay) => {
-                return Err(bad("a relay identity uses the authority OPERATOR, not a jurisdiction"))
-            }
         }
         let b = name.as_bytes();
         if b.is_empty() || b.len() > MAX_PRINCIPAL_NAME_BYTES {
@@ -148,7 +145,7 @@ impl PrincipalId {
         self.authority
     }
 
-    /// The jurisdiction, unless this is the relay.
+    /// The jurisdiction, unless this is the operator's relay.
     pub fn jurisdiction(&self) -> Option<Jurisdiction> {
         match self.authority {
             Authority::Jurisdiction(j) => Some(j),
@@ -300,10 +297,13 @@ mod tests {
         assert_eq!(p.jurisdiction().unwrap().as_str(), "MX");
         let r: PrincipalId = "tiprelay://OPERATOR/relay/main".parse().unwrap();
         assert_eq!(r.authority(), Authority::Operator);
+        // A jurisdiction's own relay (federation).
+        let own: PrincipalId = "tiprelay://MX/relay/mx".parse().unwrap();
+        assert_eq!((own.jurisdiction(), own.kind()), (Some("MX".parse().unwrap()), PrincipalKind::Relay));
         for bad in [
             "tiprelay://mx/analyst/ana",
             "tiprelay://MX/analyst/Ana",
-            "tiprelay://MX/relay/x",
+            "tiprelay://MX/relay/X",
             "tiprelay://OPERATOR/analyst/x",
             "tiprelay://MX/analyst/",
             "tiprelay://MX/analyst/a/b",

@@ -51,6 +51,9 @@ pub trait Message: Sized {
 const ANALYST: &[PrincipalKind] = &[PrincipalKind::Analyst];
 const AUTHORS: &[PrincipalKind] = &[PrincipalKind::Analyst, PrincipalKind::Feed];
 const RELAY: &[PrincipalKind] = &[PrincipalKind::Relay];
+/// Who may cosign a relay's checkpoint: a jurisdiction's principals, and in a federated
+/// deployment the other jurisdiction's relay (PROTOCOL §14).
+const WITNESSES: &[PrincipalKind] = &[PrincipalKind::Analyst, PrincipalKind::Feed, PrincipalKind::Relay];
 
 fn check_created(kind: &'static str, created: Timestamp, now: Timestamp) -> Result<(), ProtoError> {
     if created > now.saturating_add_ms(MAX_CLOCK_SKEW_MS) {
@@ -187,12 +190,14 @@ impl Message for Receipt {
         Ok(())
     }
     fn signer_rule(&self) -> SignerRule {
+        // The operator's relay (hub), or a jurisdiction's own relay (federation): the
+        // authority named in the identity certifies it.
         SignerRule {
-            authority: Authority::Operator,
+            authority: self.relay.authority(),
             field: "relay",
             claimed: self.relay.clone(),
             roles: RELAY,
-            roles_text: "the relay",
+            roles_text: "a relay",
         }
     }
 }
@@ -630,15 +635,15 @@ impl Message for Checkpoint {
         Ok(())
     }
     fn signer_rule(&self) -> SignerRule {
-        match self.relay.authority() {
-            Authority::Operator => SignerRule {
-                authority: Authority::Operator,
+        match (self.relay.authority(), self.relay.kind()) {
+            (a, PrincipalKind::Relay) => SignerRule {
+                authority: a,
                 field: "relay",
                 claimed: self.relay.clone(),
                 roles: RELAY,
-                roles_text: "the relay",
+                roles_text: "a relay",
             },
-            a => SignerRule {
+            (a, _) => SignerRule {
                 authority: a,
                 field: "relay",
                 claimed: self.relay.clone(),
@@ -718,8 +723,8 @@ impl Message for Cosignature {
             authority: self.by.authority(),
             field: "by",
             claimed: self.by.clone(),
-            roles: AUTHORS,
-            roles_text: "an analyst or feed of a jurisdiction",
+            roles: WITNESSES,
+            roles_text: "an analyst, feed or relay of a jurisdiction",
         }
     }
     fn check_time(&self, now: Timestamp) -> Result<(), ProtoError> {

@@ -52,6 +52,8 @@ pub enum CertRole {
     TlsClient,
     /// A TLS server certificate.
     TlsServer,
+    /// A federated relay's TLS certificate: server, and client towards its peer relay.
+    TlsPeerRelay,
     /// Anything else.
     Other,
 }
@@ -64,6 +66,7 @@ impl CertRole {
             Self::Signing => "message signing (id-kp-documentSigning)",
             Self::TlsClient => "TLS client (id-kp-clientAuth)",
             Self::TlsServer => "TLS server (id-kp-serverAuth)",
+            Self::TlsPeerRelay => "TLS server and client of a federated relay (id-kp-serverAuth, id-kp-clientAuth)",
             Self::Other => "other",
         }
     }
@@ -137,6 +140,8 @@ pub fn summarize_certificate(der: &[u8]) -> Result<CertSummary, CertSummaryError
     } else if let Some(eku) = &eku {
         if eku.other.iter().any(|o| o.to_id_string() == crate::limits::OID_KP_DOCUMENT_SIGNING_DOTTED) {
             CertRole::Signing
+        } else if eku.client_auth && eku.server_auth {
+            CertRole::TlsPeerRelay
         } else if eku.client_auth {
             CertRole::TlsClient
         } else if eku.server_auth {

@@ -134,6 +134,23 @@ pub enum Request {
         /// The Cosignature envelope.
         envelope: Vec<u8>,
     },
+    /// Relay to relay (federation, PROTOCOL §14): up to [`MAX_BATCH_TIPS`] tips the
+    /// sending relay accepted, each with its own receipt, in home sequence order (frame body
+    /// at most [`MAX_BATCH_REQUEST_BYTES`]). Answered like `submit_batch`, with the
+    /// receiving relay's receipts.
+    Forward {
+        /// The forwarded tips.
+        items: Vec<ForwardedTip>,
+    },
+}
+
+/// A tip crossing the peering link: the author's envelope and the home relay's receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardedTip {
+    /// The tip envelope, byte for byte as the author signed it.
+    pub tip: Vec<u8>,
+    /// The home relay's receipt envelope for it.
+    pub receipt: Vec<u8>,
 }
 
 /// One tip waiting for a principal: the author's envelope and the relay's receipt.
@@ -167,6 +184,10 @@ pub enum NoticeBody {
         /// The relay's receipt (subject `feedback`).
         receipt: Vec<u8>,
     },
+    /// Federation (PROTOCOL §14): the receipt the recipient jurisdiction's relay signed
+    /// when the tip crossed the peering link (wire key `crossed`): "accepted across the
+    /// border".
+    Crossed(Vec<u8>),
 }
 
 /// A forwarded ledger statement.
@@ -417,6 +438,26 @@ fn batch_envelopes(m: &mut MapReader) -> Result<Vec<Vec<u8>>, FrameError> {
     Ok(items.into_iter().map(|e| as_bytes(e, "envelopes")).collect::<Result<_, _>>()?)
 }
 
+/// The `items` of a `forward` request: 1 to [`MAX_BATCH_TIPS`] maps `{tip, receipt}`.
+fn forwarded_tips(m: &mut MapReader) -> Result<Vec<ForwardedTip>, FrameError> {
+    let items = as_array(m.req("items")?, "items")?;
+    if items.is_empty() {
+        return Err(FieldError::OutOfRange("items").into());
+    }
+    if items.len() > MAX_BATCH_TIPS {
+        return Err(FieldError::TooMany("items").into());
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for i in items {
+        let mut d = MapReader::new(i, "items")?;
+        let tip = as_bytes(d.req("tip")?, "tip")?;
+        let receipt = as_bytes(d.req("receipt")?, "receipt")?;
+        d.finish()?;
+        out.push(ForwardedTip { tip, receipt });
+    }
+    Ok(out)
+}
+
 fn op(o: &str) -> Value {
     cbor::text(o)
 }
@@ -472,6 +513,20 @@ impl Request {
             Self::Cosign { envelope } => {
                 MapWriter::new().put("op", op("cosign")).put("envelope", Value::Bytes(envelope.clone()))
             }
+            Self::Forward { items } => MapWriter::new().put("op", op("forward")).put(
+                "items",
+                Value::Array(
+                    items
+                        .iter()
+                        .map(|f| {
+                            MapWriter::new()
+                                .put("tip", Value::Bytes(f.tip.clone()))
+                                .put("receipt", Value::Bytes(f.receipt.clone()))
+                                .into_value()
+                        })
+                        .collect(),
+                ),
+            ),
         };
         frame(&cbor::encode_value(&v.into_value()))
     }
@@ -490,7 +545,7 @@ impl Request {
         let v = cbor::decode_value(body).map_err(FrameError::Cbor)?;
         let mut m = MapReader::new(v, "<request>")?;
         let op = m.text("op")?;
-        if op != "submit_batch" && op != "ack_batch" && body.len() > MAX_REQUEST_BYTES {
+        if op != "submit_batch" && op != "ack_batch" && op != "forward" && body.len() > MAX_REQUEST_BYTES {
             return Err(FrameError::TooLarge(body.len()));
         }
         let r = match op.as_str() {
@@ -522,6 +577,7 @@ impl Request {
             "inclusion" => Self::Inclusion { index: m.uint("index")?, size: m.uint("size")? },
             "consistency" => Self::Consistency { old: m.uint("old")?, new: m.uint("new")? },
             "cosign" => Self::Cosign { envelope: as_bytes(m.req("envelope")?, "envelope")? },
+            "forward" => Self::Forward { items: forwarded_tips(&mut m)? },
             other => return Err(FrameError::UnknownOp(other.chars().take(40).collect())),
         };
         m.finish()?;
@@ -586,6 +642,7 @@ impl Response {
                                     NoticeBody::Feedback { feedback, receipt } => w
                                         .put("feedback", Value::Bytes(feedback.clone()))
                                         .put("receipt", Value::Bytes(receipt.clone())),
+                                    NoticeBody::Crossed(receipt) => w.put("crossed", Value::Bytes(receipt.clone())),
                                 }
                                 .into_value()
                             })
@@ -685,9 +742,11 @@ impl Response {
                     .map(|i| {
                         let mut d = MapReader::new(i, "items")?;
                         let index = d.uint("index")?;
-                        let body = match d.take("ack") {
-                            Some(a) => NoticeBody::Ack(as_bytes(a, "ack")?),
-                            None => NoticeBody::Feedback {
+                        let body = match (d.take("ack"), d.take("crossed")) {
+                            (Some(a), None) => NoticeBody::Ack(as_bytes(a, "ack")?),
+                            (Some(_), Some(_)) => return Err(FieldError::OutOfRange("crossed")),
+                            (None, Some(c)) => NoticeBody::Crossed(as_bytes(c, "crossed")?),
+                            (None, None) => NoticeBody::Feedback {
                                 feedback: as_bytes(d.req("feedback")?, "feedback")?,
                                 receipt: as_bytes(d.req("receipt")?, "receipt")?,
                             },
@@ -788,9 +847,21 @@ mod tests {
             Request::Inclusion { index: 3, size: 9 },
             Request::Consistency { old: 3, new: 9 },
             Request::Cosign { envelope: vec![1] },
+            Request::Forward {
+                items: vec![
+                    ForwardedTip { tip: vec![1, 2], receipt: vec![3] },
+                    ForwardedTip { tip: vec![4], receipt: vec![5, 6] },
+                ],
+            },
         ] {
             assert_eq!(Request::decode(&r.encode()).unwrap(), r);
         }
+        // A forward carries 1 to 64 items.
+        let empty = Request::Forward { items: vec![] }.encode();
+        assert!(Request::decode(&empty).is_err());
+        let many =
+            Request::Forward { items: vec![ForwardedTip { tip: vec![1], receipt: vec![2] }; MAX_BATCH_TIPS + 1] };
+        assert!(Request::decode(&many.encode()).is_err());
         for r in [
             Response::Submitted { receipt: vec![1], duplicate: true },
             Response::AckedBatch { items: vec![Ok(()), Err(WireError::new(ErrorCode::UnknownTip, "y")), Ok(())] },
@@ -803,6 +874,7 @@ mod tests {
                 items: vec![
                     Notice { index: 3, body: NoticeBody::Ack(vec![4]) },
                     Notice { index: 4, body: NoticeBody::Feedback { feedback: vec![5], receipt: vec![6] } },
+                    Notice { index: 5, body: NoticeBody::Crossed(vec![7]) },
                 ],
             },
             Response::Records { items: vec![], next: None },

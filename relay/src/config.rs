@@ -50,7 +50,10 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     relay: RawRelay,
-    operator: RawCa,
+    #[serde(default)]
+    operator: Option<RawCa>,
+    #[serde(default)]
+    federation: Option<RawFederation>,
     jurisdiction: Vec<RawJurisdiction>,
     pair: Vec<RawPair>,
     #[serde(default)]
@@ -75,6 +78,22 @@ struct RawStore {
     tls_ca: Option<String>,
     tls_cert: Option<String>,
     tls_key: Option<String>,
+}
+
+/// `[federation]`: this relay is one jurisdiction's own relay, peered with the other's.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFederation {
+    home: String,
+    peer: RawPeer,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPeer {
+    jurisdiction: String,
+    address: String,
+    server_name: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -265,6 +284,31 @@ pub struct RelayConfig {
     /// TCP address of the Prometheus `/metrics`, `/healthz` and `/readyz` endpoints
     /// (`[metrics] listen`); off when absent.
     pub metrics_listen: Option<SocketAddr>,
+    /// Federation (`[federation]`): this relay is `home`'s own relay, peered with `peer`'s;
+    /// `None`: the one shared relay of every jurisdiction (hub mode).
+    pub federation: Option<Federation>,
+}
+
+/// A federated relay's place (`[federation]`, PROTOCOL §14).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Federation {
+    /// The jurisdiction whose relay this is: only its principals connect here, and its CA
+    /// certifies this relay.
+    pub home: Jurisdiction,
+    /// The other jurisdiction's relay.
+    pub peer: PeerConfig,
+}
+
+/// The peer relay (`[federation.peer]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerConfig {
+    /// Its jurisdiction: its relay is `tiprelay://<jurisdiction>/relay/…`, certified by that
+    /// jurisdiction's root.
+    pub jurisdiction: Jurisdiction,
+    /// Its UDP address.
+    pub address: SocketAddr,
+    /// The DNS or IP name in its TLS certificate.
+    pub server_name: String,
 }
 
 impl RelayConfig {
@@ -293,11 +337,31 @@ impl RelayConfig {
         let file = |key: &str, v: &str| -> Result<PathBuf, ConfigError> {
             existing_relative(path, v).map_err(|p| bad(key, format!("{} does not exist", p.display())))
         };
-        let mut trust = vec![TrustFiles {
-            authority: Authority::Operator,
-            ca: file("operator.ca", &raw.operator.ca)?,
-            crl: file("operator.crl", &raw.operator.crl)?,
-        }];
+        let mut trust = Vec::new();
+        match (&raw.operator, &raw.federation) {
+            (Some(op), None) => trust.push(TrustFiles {
+                authority: Authority::Operator,
+                ca: file("operator.ca", &op.ca)?,
+                crl: file("operator.crl", &op.crl)?,
+            }),
+            (None, None) => {
+                return Err(bad(
+                    "operator",
+                    "missing: a relay shared by the jurisdictions (hub mode) names the relay operator's CA in \
+                     [operator]; a jurisdiction's own relay names its jurisdiction and peer in [federation]"
+                        .into(),
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "operator",
+                    "a federated relay is certified by its own jurisdiction's CA, not an operator's: remove \
+                     [operator], or [federation] for one shared relay"
+                        .into(),
+                ))
+            }
+            (None, Some(_)) => {}
+        }
         let mut jurisdictions = BTreeSet::new();
         for (i, j) in raw.jurisdiction.iter().enumerate() {
             let code: Jurisdiction =
@@ -335,6 +399,43 @@ impl RelayConfig {
         if pairs.is_empty() {
             return Err(bad("pair", "at least one [[pair]] is needed".into()));
         }
+        let federation = match &raw.federation {
+            None => None,
+            Some(f) => {
+                let home: Jurisdiction = f.home.parse().map_err(|e| bad("federation.home", format!("{e}")))?;
+                let peer: Jurisdiction =
+                    f.peer.jurisdiction.parse().map_err(|e| bad("federation.peer.jurisdiction", format!("{e}")))?;
+                if home == peer {
+                    return Err(bad("federation.peer.jurisdiction", format!("{peer} is this relay's own (home)")));
+                }
+                let listed: BTreeSet<Jurisdiction> = [home, peer].into();
+                if jurisdictions != listed {
+                    return Err(bad(
+                        "jurisdiction",
+                        format!(
+                            "a federated relay lists exactly its own jurisdiction ({home}) and its peer's ({peer}), \
+                             each with its root and CRL"
+                        ),
+                    ));
+                }
+                if !pairs.contains(&ordered(home, peer)) {
+                    return Err(bad("pair", format!("a [[pair]] of {home} and {peer} is needed")));
+                }
+                let address = f.peer.address.parse().map_err(|e| {
+                    bad("federation.peer.address", format!("`{}` is not an address (host:port): {e}", f.peer.address))
+                })?;
+                if rustls::pki_types::ServerName::try_from(f.peer.server_name.clone()).is_err() {
+                    return Err(bad(
+                        "federation.peer.server_name",
+                        format!("`{}` is not a DNS name or IP address", f.peer.server_name),
+                    ));
+                }
+                Some(Federation {
+                    home,
+                    peer: PeerConfig { jurisdiction: peer, address, server_name: f.peer.server_name.clone() },
+                })
+            }
+        };
         let l = &raw.limits;
         let (store, backend) = store_backend(path, &raw, &bad)?;
         let defaults = Rates::default();
@@ -410,6 +511,7 @@ impl RelayConfig {
             audit_unauthenticated_per_second: l.audit_unauthenticated_per_second.unwrap_or(20).clamp(1, 10_000),
             rates,
             crl_grace: raw.revocation.crl_grace().map_err(|(k, why)| bad(k, why))?,
+            federation,
             metrics_listen: match &raw.metrics.listen {
                 None => None,
                 Some(a) => Some(

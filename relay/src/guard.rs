@@ -52,6 +52,7 @@ pub fn rate_of(req: &Request) -> (RateKind, u32) {
         Request::SubmitBatch { envelopes } => (RateKind::Tips, n(envelopes)),
         Request::Ack { .. } => (RateKind::Acks, 1),
         Request::AckBatch { envelopes } => (RateKind::Acks, n(envelopes)),
+        Request::Forward { items } => (RateKind::Tips, u32::try_from(items.len()).unwrap_or(u32::MAX).max(1)),
         Request::Feedback { .. } | Request::Statement { .. } | Request::Cosign { .. } => (RateKind::Reports, 1),
         Request::Checkpoint { fresh: true } => (RateKind::FreshCheckpoints, 1),
         _ => (RateKind::Reads, 1),
@@ -66,7 +67,7 @@ pub fn answer_estimate(req: &Request) -> usize {
         Request::Fetch { .. } | Request::Records { .. } | Request::Acks { .. } | Request::Statements { .. } => {
             MAX_FRAME_BYTES + 4
         }
-        Request::SubmitBatch { .. } | Request::AckBatch { .. } => MAX_BATCH_TIPS * 4096,
+        Request::SubmitBatch { .. } | Request::AckBatch { .. } | Request::Forward { .. } => MAX_BATCH_TIPS * 4096,
         _ => 64 * 1024,
     }
 }

@@ -109,6 +109,21 @@ enum Cmd {
         #[arg(long)]
         csv: bool,
     },
+    /// Federation: the link to the peer jurisdiction's relay: whether it is up (asked of
+    /// the running relay's metrics endpoint, when `[metrics] listen` is set), the tips
+    /// queued for it and the age of the oldest, acks, feedback and statements waiting, and
+    /// what crossed each way. Reads the store read-only, so it works while the relay runs.
+    #[command(
+        after_help = "Examples:\n  tiprelay peers --config MX/relay.toml\n  tiprelay peers --config MX/relay.toml --json"
+    )]
+    Peers {
+        /// Relay configuration (TOML) of a federated relay.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// The relay's tamper-evident audit log.
     Audit {
         #[command(subcommand)]
@@ -202,12 +217,82 @@ fn check_config(config: &std::path::Path) -> Result<()> {
         }
     }
     println!(
-        "configuration OK: listen {}, jurisdictions {:?}, pairs {:?}, store {store}",
-        c.listen, c.jurisdictions, c.pairs
+        "configuration OK: listen {}, jurisdictions {}, pairs {}, store {store}",
+        c.listen,
+        c.jurisdictions.iter().map(|j| j.as_str()).collect::<Vec<_>>().join(", "),
+        c.pairs.iter().map(|(a, b)| format!("{a}-{b}")).collect::<Vec<_>>().join(", ")
     );
+    if let Some(f) = &c.federation {
+        println!(
+            "  federation: {}'s own relay; peer: {}'s relay at {} (server name {})",
+            f.home, f.peer.jurisdiction, f.peer.address, f.peer.server_name
+        );
+    }
     for n in notes {
         println!("  {n}");
     }
+    Ok(())
+}
+
+/// Whether the running relay reports its link up: `Some(true/false)` from its metrics
+/// endpoint, None when it cannot be asked.
+fn link_up(metrics: Option<std::net::SocketAddr>, peer: &str) -> Option<bool> {
+    use std::io::{Read, Write};
+    let addr = metrics?;
+    let t = std::time::Duration::from_secs(2);
+    let mut s = std::net::TcpStream::connect_timeout(&addr, t).ok()?;
+    s.set_read_timeout(Some(t)).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").ok()?;
+    let mut body = String::new();
+    s.take(4 * 1024 * 1024).read_to_string(&mut body).ok()?;
+    let line = format!("tiprelay_peer_up{{peer=\"{peer}\"}} ");
+    body.lines().find_map(|l| l.strip_prefix(&line)).map(|v| v.trim() == "1")
+}
+
+fn peers(config: &std::path::Path, json: bool) -> Result<()> {
+    let cfg = RelayConfig::load(config)?;
+    let Some(fed) = cfg.federation.clone() else {
+        anyhow::bail!(
+            "{}: this relay is the shared relay of every jurisdiction (no [federation]): it has no peer relay",
+            config.display()
+        );
+    };
+    let db = tiprelay::storage::open_engine(&cfg, false)?;
+    let st = tiprelay::storage::link_status(&*db, fed.home, fed.peer.jurisdiction)?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let age = st.oldest_queued_accepted_ms.map(|a| (u64::try_from(now).unwrap_or(u64::MAX).saturating_sub(a)) / 1000);
+    let up = link_up(cfg.metrics_listen, fed.peer.jurisdiction.as_str());
+    let (home, peer) = (fed.home, fed.peer.jurisdiction);
+    if json {
+        let mut v = serde_json::to_value(&st)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("home".into(), home.as_str().into());
+            o.insert("address".into(), fed.peer.address.to_string().into());
+            o.insert("link".into(), up.map_or("unknown", |u| if u { "up" } else { "down" }).into());
+            o.insert("oldest_queued_seconds".into(), age.into());
+        }
+        println!("{v}");
+        return Ok(());
+    }
+    println!("link {home} → {peer}: {peer}'s relay at {} (server name {})", fed.peer.address, fed.peer.server_name);
+    println!(
+        "  link:          {}",
+        match up {
+            Some(true) => "up".to_owned(),
+            Some(false) => "DOWN (tips queue here; they cross in order when it returns)".to_owned(),
+            None => "unknown (set [metrics] listen to let `tiprelay peers` ask the running relay)".to_owned(),
+        }
+    );
+    println!(
+        "  tips to {peer}:    {} accepted here; {} receipted by {peer}'s relay; {} queued{}",
+        st.tips_accepted_for_peer,
+        st.tips_crossed,
+        st.tips_queued,
+        age.map(|a| format!(" (oldest accepted {a} s ago)")).unwrap_or_default()
+    );
+    println!("  acks/feedback: {} waiting for the link", st.notices_queued);
+    println!("  statements:    {} waiting for the link", st.statements_queued);
+    println!("  tips from {peer}: {} received over the link", st.tips_received);
     Ok(())
 }
 
@@ -270,6 +355,7 @@ fn main() -> ExitCode {
             rt.block_on(serve(config))
         }
         Cmd::CheckConfig { config } => check_config(&config),
+        Cmd::Peers { config, json } => peers(&config, json),
         Cmd::Migrate { config, json } => migrate(&config, json),
         Cmd::Ledger { config, period, of, since, until, json, csv } => {
             relay_ledger(&config, &period, of.as_deref(), since.as_deref(), until.as_deref(), json, csv)

@@ -111,8 +111,27 @@ pub struct Metrics {
     pub trust_reloads: Family<OutcomeLabels, Counter>,
     /// nextUpdate of each authority's loaded CRL (Unix seconds), for CRL-age alerts.
     pub crl_next_update: Family<AuthorityLabels, Gauge>,
+    /// Federation: 1 while the link to the peer relay is up, by the peer's jurisdiction.
+    pub peer_up: Family<PeerLabels, Gauge>,
+    /// Federation: tips accepted here for the peer's jurisdiction and not yet receipted
+    /// by the peer relay.
+    pub peer_queued_tips: Family<PeerLabels, Gauge>,
+    /// Federation: age in seconds of the oldest tip queued for the link (0 when none).
+    pub peer_oldest_queued_seconds: Family<PeerLabels, Gauge>,
+    /// Federation: tips the peer relay receipted over the link.
+    pub peer_tips_crossed: Family<PeerLabels, Counter>,
+    /// Federation: forwarded tips refused with `sequence_gap` (either way across the
+    /// link): proof of omission, worth an alert.
+    pub peer_sequence_gaps: Family<PeerLabels, Counter>,
     /// Set when the relay serves (listening, store open); cleared at shutdown.
     ready: AtomicBool,
+}
+
+/// The peer relay of a federated relay.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PeerLabels {
+    /// The peer's jurisdiction.
+    pub peer: String,
 }
 
 impl Default for Metrics {
@@ -185,6 +204,32 @@ impl Metrics {
             "nextUpdate of each authority's loaded CRL, Unix seconds",
             crl_next_update.clone(),
         );
+        let peer_up = Family::<PeerLabels, Gauge>::default();
+        let peer_queued_tips = Family::<PeerLabels, Gauge>::default();
+        let peer_oldest_queued_seconds = Family::<PeerLabels, Gauge>::default();
+        let peer_tips_crossed = Family::<PeerLabels, Counter>::default();
+        let peer_sequence_gaps = Family::<PeerLabels, Counter>::default();
+        registry.register("tiprelay_peer_up", "Federation: 1 while the link to the peer relay is up", peer_up.clone());
+        registry.register(
+            "tiprelay_peer_queued_tips",
+            "Federation: tips accepted here for the peer's jurisdiction, not yet receipted by the peer relay",
+            peer_queued_tips.clone(),
+        );
+        registry.register(
+            "tiprelay_peer_oldest_queued_seconds",
+            "Federation: age of the oldest tip queued for the link, seconds (0 when none)",
+            peer_oldest_queued_seconds.clone(),
+        );
+        registry.register(
+            "tiprelay_peer_tips_crossed",
+            "Federation: tips the peer relay receipted over the link",
+            peer_tips_crossed.clone(),
+        );
+        registry.register(
+            "tiprelay_peer_sequence_gaps",
+            "Federation: forwarded tips refused for a gap in the home sequence (proof of omission; alert)",
+            peer_sequence_gaps.clone(),
+        );
         Self {
             registry,
             requests,
@@ -198,6 +243,11 @@ impl Metrics {
             writer_queue_depth,
             audit_entries,
             audit_events_dropped,
+            peer_up,
+            peer_queued_tips,
+            peer_oldest_queued_seconds,
+            peer_tips_crossed,
+            peer_sequence_gaps,
             trust_reloads,
             crl_next_update,
             ready: AtomicBool::new(false),

@@ -33,6 +33,8 @@ use crate::metrics::{self, JurisdictionLabels, Metrics, OutcomeLabels};
 use crate::storage::{self, Event, RecordQuery, Store, StoreError, WriterThread};
 use crate::tls::{self, SharedTrust};
 
+mod peer;
+
 /// Shared state of a running relay.
 struct State {
     config: RelayConfig,
@@ -50,6 +52,9 @@ struct State {
     rejections: std::sync::Mutex<RejectionLog>,
     /// Prometheus metrics.
     metrics: Arc<Metrics>,
+    /// Federation: one `forward` from the peer relay is decided at a time (home numbers
+    /// are checked against the store).
+    link_in: tokio::sync::Mutex<()>,
 }
 
 impl State {
@@ -142,6 +147,15 @@ pub enum ServeError {
     /// manager restarts it as a standby).
     #[error("{}", storage::postgres::lease::LOST_MESSAGE)]
     LeaseLost,
+    /// The relay's own certificate does not fit its mode: the shared relay is
+    /// `tiprelay://OPERATOR/relay/…`, a federated relay `tiprelay://<home>/relay/…`.
+    #[error("the relay's signing certificate names {identity}, but {expected}")]
+    WrongRelayIdentity {
+        /// The identity in `relay.signing_cert`.
+        identity: String,
+        /// What the configuration needs.
+        expected: String,
+    },
     /// The relay's main task panicked or was cancelled.
     #[error("relay task")]
     Task {
@@ -234,6 +248,7 @@ pub async fn start_until(
     let key = files::read_key(&config.tls_key)?;
     let signer = files::read_signer(&config.signing_key, &config.signing_cert)?;
     let relay_id = signer.identity().clone();
+    check_relay_identity(&relay_id, config.federation.as_ref())?;
     let trust = SharedTrust::new(loaded);
     let server_cfg = tls::server_config(trust.clone(), chain, key, &config)?;
     let socket = match socket {
@@ -318,6 +333,7 @@ pub async fn start_until(
             std::time::Instant::now(),
         )),
         metrics: metrics.clone(),
+        link_in: tokio::sync::Mutex::new(()),
         config,
         trust,
         store,
@@ -328,6 +344,25 @@ pub async fn start_until(
     metrics_guard.disarm();
     let main = tokio::spawn(run(state, endpoint, writer, lease));
     Ok(RelayHandle { local_addr, metrics_addr, shutdown, main })
+}
+
+/// The shared relay signs as `tiprelay://OPERATOR/relay/…`; a federated relay as its own
+/// jurisdiction's relay, `tiprelay://<home>/relay/…`.
+fn check_relay_identity(id: &PrincipalId, fed: Option<&crate::config::Federation>) -> Result<(), ServeError> {
+    let expected = match fed {
+        None if id.kind() == PrincipalKind::Relay && id.authority() == tiprelay_proto::Authority::Operator => {
+            return Ok(())
+        }
+        None => "the shared relay (no [federation]) is certified by the relay operator's CA as \
+                 tiprelay://OPERATOR/relay/NAME"
+            .to_owned(),
+        Some(f) if id.kind() == PrincipalKind::Relay && id.jurisdiction() == Some(f.home) => return Ok(()),
+        Some(f) => format!(
+            "[federation] home = \"{0}\" makes this {0}'s own relay, certified by {0}'s CA as tiprelay://{0}/relay/NAME",
+            f.home
+        ),
+    };
+    Err(ServeError::WrongRelayIdentity { identity: id.to_string(), expected })
 }
 
 /// This machine's name, for the lease's holder (what a standby's log names).
@@ -412,6 +447,9 @@ async fn run(
     tasks.spawn(retention(state.clone()));
     tasks.spawn(checkpoints(state.clone()));
     tasks.spawn(audit_refusals(state.clone()));
+    if let Some(fed) = state.config.federation.clone() {
+        tasks.spawn(peer::link(state.clone(), endpoint.clone(), fed));
+    }
     loop {
         tokio::select! {
             _ = state.shutdown.cancelled() => break,
@@ -927,7 +965,10 @@ async fn stream(
         return;
     }
     let (rate, n) = rate_of(&req);
-    if let Err(wait) = budget.slot.principal.take(rate, n, std::time::Instant::now()) {
+    // The peer relay (federation) carries a whole jurisdiction's traffic, already limited
+    // per principal at its own relay: no per-principal rates on the link.
+    let limited = peer.identity.kind() != PrincipalKind::Relay;
+    if let Err(wait) = budget.slot.principal.take(rate, if limited { n } else { 0 }, std::time::Instant::now()) {
         let e = core::bucket::rate_limited(&peer.identity, rate.name(), request_name(&req), wait);
         reject(&state, &peer, None, &e);
         refuse(&state, &mut send, kind, e).await;
@@ -1147,6 +1188,7 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
                 Err(_) => Response::Error(WireError::new(ErrorCode::Unavailable, "proof failed")),
             }
         }
+        Request::Forward { items } => Response::SubmittedBatch { items: peer::forward_in(state, peer, items).await },
         Request::Cosign { envelope } => match cosign(state, peer, envelope).await {
             Ok(r) => r,
             Err((_, e)) => {
@@ -1193,7 +1235,7 @@ async fn feedback(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Re
     let fb = v.message;
     let tip = Some(fb.tip.to_string());
     let span = info_span!("feedback", id = %fb.id, tip = %fb.tip, outcome = %fb.outcome.as_str(), digest = %v.digest);
-    core::tips::bound("feedback", &v.signer, &peer.identity).map_err(|e| (tip.clone(), e))?;
+    core::tips::speaks_for("feedback", &v.signer, &peer.identity).map_err(|e| (tip.clone(), e))?;
     if !state.config.pair_allowed(fb.from, fb.to) {
         return Err((
             tip,
@@ -1215,7 +1257,7 @@ async fn statement(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> R
     let st = v.message;
     let id = Some(st.id.to_string());
     let span = info_span!("statement", id = %st.id, from = %st.jurisdiction, to = %st.counterpart, digest = %v.digest);
-    core::tips::bound("statement", &v.signer, &peer.identity).map_err(|e| (id.clone(), e))?;
+    core::tips::speaks_for("statement", &v.signer, &peer.identity).map_err(|e| (id.clone(), e))?;
     if !state.config.jurisdictions.contains(&st.counterpart) {
         return Err((
             id,
@@ -1394,7 +1436,7 @@ fn check_ack(
     envelope: Vec<u8>,
 ) -> Result<(DeliveryAck, Vec<u8>), Rejection> {
     let v = verify::<DeliveryAck>(&envelope, trust, now).map_err(|e| (None, proto_error(&e)))?;
-    core::tips::bound("ack", &v.signer, &peer.identity).map_err(|e| (Some(v.message.tip.to_string()), e))?;
+    core::tips::speaks_for("ack", &v.signer, &peer.identity).map_err(|e| (Some(v.message.tip.to_string()), e))?;
     Ok((v.message, envelope))
 }
 

@@ -55,12 +55,18 @@ pub struct TrustVerifier {
     trust: SharedTrust,
     provider: Arc<CryptoProvider>,
     hints: Vec<DistinguishedName>,
+    federation: Option<(tiprelay_proto::Jurisdiction, tiprelay_proto::Jurisdiction)>,
 }
 
 impl TrustVerifier {
-    /// A verifier over `trust`.
-    pub fn new(trust: SharedTrust, provider: Arc<CryptoProvider>) -> Self {
-        Self { trust, provider, hints: Vec::new() }
+    /// A verifier over `trust`; `federation` is `(home, peer)` on a federated relay
+    /// (see [`crate::core::authz::admitted`]).
+    pub fn new(
+        trust: SharedTrust,
+        provider: Arc<CryptoProvider>,
+        federation: Option<(tiprelay_proto::Jurisdiction, tiprelay_proto::Jurisdiction)>,
+    ) -> Self {
+        Self { trust, provider, hints: Vec::new(), federation }
     }
 }
 
@@ -88,6 +94,7 @@ impl ClientCertVerifier for TrustVerifier {
             .get()
             .verify_cert(end_entity, &inter, identity.authority(), CertUsage::TlsClient, now)
             .map_err(|e| reject(e.to_string()))?;
+        crate::core::authz::admitted(&identity, self.federation).map_err(reject)?;
         Ok(ClientCertVerified::assertion())
     }
 
@@ -148,6 +155,44 @@ pub enum TlsError {
     Quic(#[from] quinn::crypto::rustls::NoInitialCipherSuite),
 }
 
+/// Federation: the QUIC client configuration with which a relay dials its peer relay. The
+/// peer's TLS certificate must chain to the peer jurisdiction's root (`peer_root`, with its
+/// CRL) and name `server_name`; this relay presents its own TLS certificate, which the peer
+/// verifies against this jurisdiction's root. Same TLS 1.3 profile, ALPN and transport as
+/// principals use.
+pub fn peer_client_config(
+    peer_root: CertificateDer<'static>,
+    peer_crl: rustls::pki_types::CertificateRevocationListDer<'static>,
+    cert_chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    limits: &crate::config::RelayConfig,
+) -> Result<quinn::ClientConfig, TlsError> {
+    let provider = provider();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(peer_root)?;
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .with_crls([peer_crl])
+        .build()
+        .map_err(|e| rustls::Error::General(e.to_string()))?;
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_webpki_verifier(verifier)
+        .with_client_auth_cert(cert_chain, key)?;
+    tls.alpn_protocols = vec![tiprelay_proto::limits::ALPN.to_vec()];
+    tls.resumption = rustls::client::Resumption::disabled();
+    tls.enable_early_data = false;
+    let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls)?;
+    let mut cfg = quinn::ClientConfig::new(Arc::new(quic));
+    let mut t = transport(limits.idle_timeout, limits.max_streams);
+    // A peer that vanished is noticed within seconds, as principals notice their relay.
+    t.keep_alive_interval(Some(Duration::from_secs(1)));
+    if let Ok(idle) = quinn::IdleTimeout::try_from(Duration::from_secs(3)) {
+        t.max_idle_timeout(Some(idle));
+    }
+    cfg.transport_config(Arc::new(t));
+    Ok(cfg)
+}
+
 /// The relay's QUIC server configuration.
 pub fn server_config(
     trust: SharedTrust,
@@ -156,7 +201,8 @@ pub fn server_config(
     limits: &crate::config::RelayConfig,
 ) -> Result<quinn::ServerConfig, TlsError> {
     let provider = provider();
-    let verifier = Arc::new(TrustVerifier::new(trust, provider.clone()));
+    let federation = limits.federation.as_ref().map(|f| (f.home, f.peer.jurisdiction));
+    let verifier = Arc::new(TrustVerifier::new(trust, provider.clone(), federation));
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_client_cert_verifier(verifier)

@@ -186,7 +186,7 @@ fn issue_revoke_and_crl_cycle() {
 }
 
 #[test]
-fn relay_certificates_come_only_from_the_operator_ca() {
+fn relay_certificates_come_from_the_operator_ca_or_a_jurisdiction_ca_for_its_own_relay() {
     let tmp = tempfile::tempdir().unwrap();
     let op = tmp.path().join("op");
     let mx = tmp.path().join("mx");
@@ -213,8 +213,22 @@ fn relay_certificates_come_only_from_the_operator_ca() {
             && shown.contains("IP:127.0.0.1"),
         "{shown}"
     );
-    let err = fails(&["issue-relay", "--ca", s(&mx), "--dns", "x", "--out", s(&tmp.path().join("r2"))]);
-    assert!(err.contains("relay operator"), "{err}");
+    let tls = tiprelay_certs::ca::read_cert(&relay.join("tls.crt")).unwrap();
+    let hub = tiprelay_proto::summarize_certificate(&tls).unwrap();
+    assert_eq!(hub.role, tiprelay_proto::CertRole::TlsServer, "a hub relay's TLS certificate only serves");
+    // A jurisdiction's CA issues that jurisdiction's own relay (federation), whose TLS
+    // certificate also authenticates it as a client to its peer relay.
+    let own = tmp.path().join("mx-relay");
+    ok(&["issue-relay", "--ca", s(&mx), "--name", "mx", "--dns", "localhost", "--out", s(&own)]);
+    let shown = ok(&["show", s(&own.join("sign.crt"))]);
+    assert!(shown.contains("tiprelay://MX/relay/mx"), "{shown}");
+    let tls = tiprelay_certs::ca::read_cert(&own.join("tls.crt")).unwrap();
+    let peer = tiprelay_proto::summarize_certificate(&tls).unwrap();
+    assert_eq!(peer.role, tiprelay_proto::CertRole::TlsPeerRelay);
+    // Relay identities come only from issue-relay, and only of the CA's own authority.
+    let err =
+        fails(&["issue", "--ca", s(&mx), "--principal", "tiprelay://MX/relay/x", "--out", s(&tmp.path().join("r2"))]);
+    assert!(err.contains("issue-relay"), "{err}");
     assert!(!tmp.path().join("r2").exists());
     let err = fails(&[
         "issue",
@@ -247,7 +261,7 @@ fn bad_input_gets_a_clear_message_and_leaves_nothing() {
         ("tiprelay://MX/analyst/Ana", "a-z"),
         ("https://MX/analyst/ana", "tiprelay://"),
         ("tiprelay://MX/boss/ana", "analyst, feed or relay"),
-        ("tiprelay://MX/relay/r", "OPERATOR"),
+        ("tiprelay://OPERATOR/analyst/a", "OPERATOR"),
     ] {
         let err = fails(&["issue", "--ca", s(&ca), "--principal", uri, "--out", s(&out)]);
         assert!(err.contains("not a valid principal identity") && err.contains(hint), "{uri}: {err}");

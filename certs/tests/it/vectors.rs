@@ -10,7 +10,7 @@ use tiprelay_certs::fixture::FixturePki;
 use tiprelay_certs::profile::LeafKind;
 use tiprelay_proto::audit::AuditEntry;
 use tiprelay_proto::merkle::{inclusion_proof_from_leaves, leaf_hash, root_from_leaves, verify_inclusion};
-use tiprelay_proto::wire::{Request, Response, WireError};
+use tiprelay_proto::wire::{ForwardedTip, Notice, NoticeBody, Request, Response, WireError};
 use tiprelay_proto::*;
 
 const LABEL: &str = "tiprelay test vectors v1";
@@ -183,6 +183,18 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
         created: Timestamp::from_unix_ms(COSIGNED_MS).unwrap(),
     };
 
+    // §14 federation: the same tip accepted by MX's own relay (home number 1), forwarded to
+    // the US relay, which accepts it 2 s later under the same number.
+    let mx_relay = pki.leaf(&"tiprelay://MX/relay/mx".parse().unwrap(), LeafKind::Signing).unwrap();
+    let us_relay = pki.leaf(&"tiprelay://US/relay/us".parse().unwrap(), LeafKind::Signing).unwrap();
+    let home_receipt =
+        mx_relay.signer().unwrap().sign(&Receipt { relay: mx_relay.identity.clone(), ..receipt.clone() }).unwrap();
+    let crossed_receipt = us_relay
+        .signer()
+        .unwrap()
+        .sign(&Receipt { relay: us_relay.identity.clone(), accepted: at().saturating_add_ms(2_000), ..receipt.clone() })
+        .unwrap();
+
     let tbs = {
         use coset::TaggedCborSerializable;
         coset::CoseSign1::from_tagged_slice(&tip_env).unwrap().tbs_data(Tip::AAD)
@@ -265,6 +277,32 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
         ("cosignature-envelope", sam_s.sign(&cosignature).unwrap()),
         ("request-checkpoint-frame", Request::Checkpoint { fresh: false }.encode()),
         ("response-proof-frame", Response::Proof { entry: Some(entries[1].encode()), proof: proof_1_of_3 }.encode()),
+        ("mx-relay-signing-cert", mx_relay.cert_der.clone()),
+        ("us-relay-signing-cert", us_relay.cert_der.clone()),
+        ("home-receipt-envelope", home_receipt.clone()),
+        ("crossed-receipt-envelope", crossed_receipt.clone()),
+        (
+            "request-forward-frame",
+            Request::Forward { items: vec![ForwardedTip { tip: tip_env.clone(), receipt: home_receipt }] }.encode(),
+        ),
+        (
+            "response-forwarded-frame",
+            Response::SubmittedBatch { items: vec![Ok((crossed_receipt.clone(), false))] }.encode(),
+        ),
+        (
+            "response-sequence-gap-frame",
+            Response::SubmittedBatch {
+                items: vec![Err(WireError::new(
+                    ErrorCode::SequenceGap,
+                    "gap in the home sequence: expected number 1, got 2",
+                ))],
+            }
+            .encode(),
+        ),
+        (
+            "response-acks-crossed-frame",
+            Response::Acks { items: vec![Notice { index: 1, body: NoticeBody::Crossed(crossed_receipt) }] }.encode(),
+        ),
     ]
 }
 
@@ -421,6 +459,51 @@ fn protocol_md_audit_vectors_verify_from_the_document_alone() {
     // A cosignature is no checkpoint, and the reverse (distinct external_aad and content type).
     assert!(verify::<Checkpoint>(&d["cosignature-envelope"], &t, cs.created).is_err());
     assert!(verify::<Cosignature>(&d["audit-checkpoint-envelope"], &t, cs.created).is_err());
+}
+
+/// §14 from the document alone: the home receipt (MX's own relay) and the crossed receipt
+/// (the US relay) verify with the jurisdictions' roots, name the same tip, digest and
+/// number, and the `forward` frame carries the §11 tip with the home receipt.
+#[test]
+fn protocol_md_federation_vectors_verify_from_the_document_alone() {
+    let doc = std::fs::read_to_string(doc_path()).unwrap();
+    let d: std::collections::HashMap<String, Vec<u8>> = doc_vectors(&doc).into_iter().collect();
+    let mut t = TrustStore::new();
+    // A federated verifier needs no operator root.
+    for (a, p) in [("MX", "mx"), ("US", "us")] {
+        let a: Authority = a.parse().unwrap();
+        t.add_root(a, &d[&format!("{p}-root-cert")]).unwrap();
+        t.set_crl(a, &d[&format!("{p}-crl")]).unwrap();
+    }
+    let home = verify::<Receipt>(&d["home-receipt-envelope"], &t, at()).unwrap();
+    let across = verify::<Receipt>(&d["crossed-receipt-envelope"], &t, at()).unwrap();
+    assert_eq!(home.signer.to_string(), "tiprelay://MX/relay/mx");
+    assert_eq!(across.signer.to_string(), "tiprelay://US/relay/us");
+    let (h, a) = (home.message, across.message);
+    assert_eq!((h.tip, h.from, h.to, h.digest, h.seq), (a.tip, a.from, a.to, a.digest, a.seq));
+    assert_eq!(h.digest.0.to_vec(), d["tip-digest"]);
+    // Each relay certifies only its own jurisdiction's relay: the MX receipt does not verify
+    // as the US relay's, nor with the operator's root alone.
+    assert!(
+        summarize_certificate(&d["mx-relay-signing-cert"]).unwrap().identity.unwrap().jurisdiction()
+            == Some("MX".parse().unwrap())
+    );
+    let Request::Forward { items } = Request::decode(&d["request-forward-frame"]).unwrap() else {
+        panic!("request-forward-frame is not a forward");
+    };
+    assert_eq!((items.len(), &items[0].tip, &items[0].receipt), (1, &d["tip-envelope"], &d["home-receipt-envelope"]));
+    let Response::SubmittedBatch { items } = Response::decode(&d["response-forwarded-frame"]).unwrap() else {
+        panic!("response-forwarded-frame is not a submitted_batch");
+    };
+    assert_eq!(items, vec![Ok((d["crossed-receipt-envelope"].clone(), false))]);
+    let Response::SubmittedBatch { items } = Response::decode(&d["response-sequence-gap-frame"]).unwrap() else {
+        panic!("response-sequence-gap-frame is not a submitted_batch");
+    };
+    assert_eq!(items[0].as_ref().unwrap_err().code, ErrorCode::SequenceGap as u16);
+    let Response::Acks { items } = Response::decode(&d["response-acks-crossed-frame"]).unwrap() else {
+        panic!("response-acks-crossed-frame is not an acks answer");
+    };
+    assert_eq!(items[0].body, NoticeBody::Crossed(d["crossed-receipt-envelope"].clone()));
 }
 
 #[test]

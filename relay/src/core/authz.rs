@@ -1,19 +1,49 @@
 //! Who may make which request (PROTOCOL §10.6): the authorization table by principal kind.
 //!
-//! | request | analyst | feed | relay |
+//! | request | analyst | feed | relay (peer) |
 //! |---|---|---|---|
 //! | `submit`, `submit_batch` | yes | yes | no |
-//! | `acks` (own notices), `status`, `subscribe` | yes | yes | no |
-//! | `fetch`, `ack`, `ack_batch`, `feedback` | yes | no | no |
-//! | `statement`, `statements`, `records` | yes | no | no |
-//! | `checkpoint`, `inclusion`, `consistency`, `cosign` | yes | no | no |
+//! | `acks` (own notices), `subscribe` | yes | yes | no |
+//! | `status` | yes | yes | yes |
+//! | `fetch`, `ack` | yes | no | no |
+//! | `ack_batch`, `feedback`, `statement` | yes | no | yes (its jurisdiction's) |
+//! | `statements`, `records`, `inclusion` | yes | no | no |
+//! | `checkpoint`, `consistency`, `cosign` | yes | no | yes |
+//! | `forward` | no | no | yes |
 //!
 //! Feeds only send: they read nothing of the bilateral exchange but the notices about
-//! their own tips. A principal of kind `relay` is reserved for federation peering and
-//! makes none of the principal requests.
+//! their own tips. A principal of kind `relay` connects only to a federated relay, as its
+//! peer (PROTOCOL §14): it forwards its jurisdiction's tips, acks, feedback and statements,
+//! and witnesses this relay's log.
+//!
+//! Who may connect at all ([`admitted`]) is decided at the TLS handshake: on the shared
+//! relay (hub mode) any analyst or feed of a served jurisdiction; on a federated relay only
+//! its own jurisdiction's analysts and feeds, and the peer jurisdiction's relay.
 
 use tiprelay_proto::wire::{Request, WireError};
-use tiprelay_proto::{ErrorCode, PrincipalKind};
+use tiprelay_proto::{ErrorCode, Jurisdiction, PrincipalId, PrincipalKind};
+
+/// Whether `identity` (whose certificate already verified against its authority's root)
+/// may connect to this relay: `federation` is `(home, peer)` on a federated relay, None on
+/// the shared one. The refusal says why, for the relay's log (the TLS handshake fails).
+pub fn admitted(identity: &PrincipalId, federation: Option<(Jurisdiction, Jurisdiction)>) -> Result<(), String> {
+    let j = identity.jurisdiction();
+    match (federation, identity.kind()) {
+        (None, PrincipalKind::Analyst | PrincipalKind::Feed) => Ok(()),
+        (None, PrincipalKind::Relay) => {
+            Err(format!("{identity} is a relay: relays peer only with a federated relay, not with the shared one"))
+        }
+        (Some((home, _)), PrincipalKind::Analyst | PrincipalKind::Feed) if j == Some(home) => Ok(()),
+        (Some((home, _)), PrincipalKind::Analyst | PrincipalKind::Feed) => Err(format!(
+            "this is {home}'s own relay: {identity} is not a principal of {home}; principals connect to their own \
+             jurisdiction's relay"
+        )),
+        (Some((_, peer)), PrincipalKind::Relay) if j == Some(peer) => Ok(()),
+        (Some((_, peer)), PrincipalKind::Relay) => {
+            Err(format!("{identity} is not {peer}'s relay, the only relay that peers with this one"))
+        }
+    }
+}
 
 /// The request's name on the wire (PROTOCOL §10), for messages, logs and metrics.
 pub fn request_name(req: &Request) -> &'static str {
@@ -34,13 +64,14 @@ pub fn request_name(req: &Request) -> &'static str {
         Request::Inclusion { .. } => "inclusion",
         Request::Consistency { .. } => "consistency",
         Request::Cosign { .. } => "cosign",
+        Request::Forward { .. } => "forward",
     }
 }
 
 /// Whether a principal of `kind` may make `req`; the refusal is `not_permitted`.
 pub fn authorize(kind: PrincipalKind, req: &Request) -> Result<(), WireError> {
     let allowed = match kind {
-        PrincipalKind::Analyst => true,
+        PrincipalKind::Analyst => !matches!(req, Request::Forward { .. }),
         PrincipalKind::Feed => matches!(
             req,
             Request::Submit { .. }
@@ -49,14 +80,28 @@ pub fn authorize(kind: PrincipalKind, req: &Request) -> Result<(), WireError> {
                 | Request::Status
                 | Request::Subscribe
         ),
-        PrincipalKind::Relay => false,
+        PrincipalKind::Relay => matches!(
+            req,
+            Request::Forward { .. }
+                | Request::AckBatch { .. }
+                | Request::Feedback { .. }
+                | Request::Statement { .. }
+                | Request::Status
+                | Request::Checkpoint { .. }
+                | Request::Consistency { .. }
+                | Request::Cosign { .. }
+        ),
     };
     if allowed {
         return Ok(());
     }
     let why = match kind {
         PrincipalKind::Feed => "feeds may only submit tips and read the status and notices of their own tips",
-        _ => "relay principals only peer with relays; they make no principal requests",
+        PrincipalKind::Analyst => "`forward` is the peer relay's request (federation)",
+        PrincipalKind::Relay => {
+            "a peer relay forwards its jurisdiction's messages and witnesses the log; it does not \
+                                 submit, fetch or read as a principal"
+        }
     };
     Err(WireError::new(
         ErrorCode::NotPermitted,
@@ -86,14 +131,18 @@ mod tests {
             Request::Inclusion { index: 0, size: 1 },
             Request::Consistency { old: 1, new: 2 },
             Request::Cosign { envelope: vec![] },
+            Request::Forward { items: vec![] },
         ]
     }
 
     #[test]
-    fn analysts_may_make_every_request() {
-        for r in every_request() {
-            assert!(authorize(PrincipalKind::Analyst, &r).is_ok(), "{}", request_name(&r));
-        }
+    fn analysts_may_make_every_request_but_forward() {
+        let refused: Vec<&str> = every_request()
+            .iter()
+            .filter(|r| authorize(PrincipalKind::Analyst, r).is_err())
+            .map(request_name)
+            .collect();
+        assert_eq!(refused, ["forward"]);
     }
 
     #[test]
@@ -108,10 +157,33 @@ mod tests {
     }
 
     #[test]
-    fn relay_principals_make_no_principal_requests() {
-        for r in every_request() {
-            let e = authorize(PrincipalKind::Relay, &r).unwrap_err();
-            assert_eq!(e.name, "not_permitted");
-        }
+    fn a_peer_relay_forwards_and_witnesses_but_makes_no_principal_requests() {
+        let allowed: Vec<&str> =
+            every_request().iter().filter(|r| authorize(PrincipalKind::Relay, r).is_ok()).map(request_name).collect();
+        assert_eq!(
+            allowed,
+            ["ack_batch", "status", "feedback", "statement", "checkpoint", "consistency", "cosign", "forward"]
+        );
+        let e = authorize(PrincipalKind::Relay, &Request::Fetch { limit: 1 }).unwrap_err();
+        assert_eq!(e.name, "not_permitted");
+    }
+
+    #[test]
+    fn who_may_connect_to_a_shared_or_a_federated_relay() {
+        let id = |s: &str| s.parse::<PrincipalId>().unwrap();
+        let (mx, us): (Jurisdiction, Jurisdiction) = ("MX".parse().unwrap(), "US".parse().unwrap());
+        // Shared relay: any analyst or feed; no relay.
+        assert!(admitted(&id("tiprelay://US/analyst/a"), None).is_ok());
+        assert!(admitted(&id("tiprelay://MX/feed/f"), None).is_ok());
+        assert!(admitted(&id("tiprelay://US/relay/us"), None).unwrap_err().contains("shared"));
+        // MX's own relay: MX principals and the US relay only.
+        let fed = Some((mx, us));
+        assert!(admitted(&id("tiprelay://MX/analyst/a"), fed).is_ok());
+        assert!(admitted(&id("tiprelay://MX/feed/f"), fed).is_ok());
+        assert!(admitted(&id("tiprelay://US/relay/us"), fed).is_ok());
+        let e = admitted(&id("tiprelay://US/analyst/a"), fed).unwrap_err();
+        assert!(e.contains("own jurisdiction's relay"), "{e}");
+        assert!(admitted(&id("tiprelay://MX/relay/other"), fed).unwrap_err().contains("not US's relay"));
+        assert!(admitted(&id("tiprelay://OPERATOR/relay/r"), fed).is_err());
     }
 }

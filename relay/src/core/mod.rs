@@ -9,5 +9,6 @@ pub mod authz;
 pub mod bucket;
 pub mod delivery;
 pub mod export;
+pub mod federation;
 pub mod rejections;
 pub mod tips;

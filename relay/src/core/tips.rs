@@ -84,6 +84,20 @@ pub fn bound(what: &str, signer: &PrincipalId, principal: &PrincipalId) -> Resul
     ))
 }
 
+/// Identity binding for acks, feedback and statements: the principal's own, or, on a
+/// connection from a peer relay (federation), those of the peer relay's jurisdiction's
+/// analysts and feeds, which it forwards.
+pub fn speaks_for(what: &str, signer: &PrincipalId, principal: &PrincipalId) -> Result<(), WireError> {
+    let relayed = principal.kind() == tiprelay_proto::PrincipalKind::Relay
+        && principal.jurisdiction().is_some()
+        && signer.kind() != tiprelay_proto::PrincipalKind::Relay
+        && signer.authority() == principal.authority();
+    if relayed {
+        return Ok(());
+    }
+    bound(what, signer, principal)
+}
+
 /// Routing: the recipient is served here and the pair is configured.
 pub fn routed(
     tip: &Tip,
@@ -123,6 +137,21 @@ mod tests {
 
     fn d(b: u8) -> Digest {
         Digest([b; 32])
+    }
+
+    #[test]
+    fn a_peer_relay_speaks_for_its_own_jurisdictions_principals_only() {
+        let id = |s: &str| s.parse::<PrincipalId>().unwrap();
+        let us_relay = id("tiprelay://US/relay/us");
+        assert!(speaks_for("ack", &id("tiprelay://US/analyst/a"), &us_relay).is_ok());
+        assert!(speaks_for("ack", &id("tiprelay://MX/analyst/a"), &us_relay).is_err());
+        assert!(speaks_for("ack", &id("tiprelay://US/relay/other"), &us_relay).is_err());
+        // A principal still speaks only for itself.
+        let ana = id("tiprelay://US/analyst/a");
+        assert!(speaks_for("ack", &id("tiprelay://US/analyst/b"), &ana).is_err());
+        assert!(speaks_for("ack", &ana, &ana).is_ok());
+        // The operator's relay speaks for nobody.
+        assert!(speaks_for("ack", &ana, &id("tiprelay://OPERATOR/relay/r")).is_err());
     }
 
     #[test]

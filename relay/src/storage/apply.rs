@@ -201,6 +201,7 @@ pub fn ack(
     ack: &DeliveryAck,
     envelope: &[u8],
     at: Timestamp,
+    home: Option<Jurisdiction>,
 ) -> Result<bool, StoreError> {
     let (from, id) = (ack.from.as_str(), ack.tip.as_bytes().as_slice());
     let rec = held(t.tip(from, id), &ack.tip)?;
@@ -225,7 +226,8 @@ pub fn ack(
     let pending = t.author_pending(&rec.author)?;
     t.set_author_pending(&rec.author, pending.saturating_sub(size))?;
     tally.acked.push(rec.to.clone());
-    t.put_notice(&rec.author, index, &NoticeRecord { envelope: envelope.to_vec(), receipt: None })?;
+    let to = super::notice_key(&rec.author, from, home);
+    t.put_notice(&to, index, &NoticeRecord { envelope: envelope.to_vec(), receipt: None, crossed: false })?;
     update_facts(t, ack.from, &ack.tip, rec.accepted, |f| {
         f.acked = Some(at);
         f.delivered.get_or_insert(at);
@@ -314,9 +316,54 @@ pub fn feedback(
     let stored = StatementRecord { digest: digest.0.to_vec(), envelope: Vec::new(), receipt: receipt.clone() };
     t.put_feedback(w, fid, &stored)?;
     let index = next(t, NEXT_ACK)? + 1;
-    t.put_notice(&rec.author, index, &NoticeRecord { envelope, receipt: Some(receipt.clone()) })?;
+    // A federated relay's identity names its own jurisdiction (its home).
+    let to = super::notice_key(&rec.author, fb.from.as_str(), signer.identity().jurisdiction());
+    t.put_notice(&to, index, &NoticeRecord { envelope, receipt: Some(receipt.clone()), crossed: false })?;
     update_facts(t, fb.from, &fb.tip, rec.accepted, |f| f.add_feedback(fb.outcome, accepted))?;
     Ok(Submitted { receipt, duplicate: false, seq })
+}
+
+/// Federation: records tips the peer relay receipted, in home sequence order. Each tip
+/// above the link's cursor must be the next one: its receipt becomes a `crossed` notice to
+/// the author and a `crossed` audit entry, and the cursor moves past it. A tip at or
+/// below the cursor was recorded before (a resend after a lost answer): skipped.
+pub fn crossed(
+    t: &mut dyn WriteTables,
+    tally: &mut Tally,
+    peer: Jurisdiction,
+    items: &[super::CrossedTip],
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    for c in items {
+        let (from, to) = (c.from.as_str(), peer.as_str());
+        let key = super::counters::link_tips(from, to);
+        let cursor = t.counter(&key)?.unwrap_or(0);
+        if c.seq <= cursor {
+            continue;
+        }
+        let id = TipId::from_bytes(c.id).map_err(|_| StoreError::Failed("a crossed tip with a bad id".into()))?;
+        let rec = held(t.tip(from, &c.id), &id)?.filter(|r| r.seq == c.seq && r.to == to);
+        let (Some(rec), true) = (rec, c.seq == cursor + 1) else {
+            return Err(StoreError::Refused(tiprelay_proto::wire::WireError::new(
+                tiprelay_proto::ErrorCode::SequenceGap,
+                format!("tip {id} is not {from} → {to} number {} held by this relay", cursor + 1),
+            )));
+        };
+        let index = next(t, NEXT_ACK)? + 1;
+        let n = NoticeRecord { envelope: c.receipt.clone(), receipt: None, crossed: true };
+        t.put_notice(&rec.author, index, &n)?;
+        t.set_counter(&key, c.seq)?;
+        let event = Event {
+            from: Some(from.into()),
+            to: Some(to.into()),
+            tip: Some(id.to_string()),
+            digest: Some(tips::hex(&rec.digest)),
+            seq: Some(c.seq),
+            ..Event::new("crossed", at)
+        };
+        append_event(t, tally, &event)?;
+    }
+    Ok(())
 }
 
 /// Accepts a verified ledger statement (or finds the earlier one), forwarded to the counterpart.

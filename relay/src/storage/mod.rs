@@ -76,7 +76,7 @@ use tiprelay_proto::{
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::metrics::Metrics;
-pub use query::{ExportRange, RecordQuery};
+pub use query::{ExportRange, LinkStatus, RecordQuery};
 pub use writer::WriterThread;
 
 pub use crate::core::delivery::FETCH_BYTE_BUDGET;
@@ -124,6 +124,39 @@ pub struct NoticeRecord {
     /// The relay's receipt of a feedback (None for an ack).
     #[serde(with = "serde_bytes")]
     pub receipt: Option<Vec<u8>>,
+    /// Federation: `envelope` is the peer relay's receipt of the author's tip, which
+    /// crossed the link (`receipt` is None). Absent from the records of every other notice.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub crossed: bool,
+}
+
+/// A tip the peer relay receipted (federation): what the home relay records once the
+/// receipt is checked.
+#[derive(Debug, Clone)]
+pub struct CrossedTip {
+    /// Sending (home) jurisdiction.
+    pub from: Jurisdiction,
+    /// Tip id.
+    pub id: [u8; 16],
+    /// Its home sequence number (the peer's receipt names the same).
+    pub seq: u64,
+    /// The peer relay's receipt envelope.
+    pub receipt: Vec<u8>,
+}
+
+/// Where the notices about a tip go: to its author, or, on a federated relay for a tip
+/// that came over the link (its `from` is not `home`), to the link's outgoing queue of
+/// that jurisdiction ([`link_key`]), from which they cross back to the author's relay.
+pub fn notice_key(author: &str, from: &str, home: Option<Jurisdiction>) -> String {
+    match home {
+        Some(h) if h.as_str() != from => link_key(from),
+        _ => author.to_owned(),
+    }
+}
+
+/// The notice queue of the link to jurisdiction `j`'s relay (never a principal URI).
+pub fn link_key(j: &str) -> String {
+    format!("link:{j}")
 }
 
 /// Accepted feedback or statement: its digest and receipt (and the statement's envelope).
@@ -237,6 +270,19 @@ pub mod counters {
     pub const NEXT_ACK: &str = "next_ack";
     /// The last forwarded-statement index.
     pub const NEXT_STATEMENT: &str = "next_statement";
+    /// Federation: the highest home sequence number of direction `from → to` the peer
+    /// relay receipted (every lower one too).
+    pub fn link_tips(from: &str, to: &str) -> String {
+        format!("link_tips:{from}:{to}")
+    }
+    /// Federation: the last notice index of the link queue to `peer` that crossed.
+    pub fn link_notices(peer: &str) -> String {
+        format!("link_notices:{peer}")
+    }
+    /// Federation: the last index of the statements for `peer` that crossed.
+    pub fn link_statements(peer: &str) -> String {
+        format!("link_statements:{peer}")
+    }
 }
 
 /// A visitor's answer: go on or stop.
@@ -688,10 +734,34 @@ impl Store {
         self.call(writer::WriteOp::Checkpoint { reply }, rx).await?
     }
 
+    /// Federation: records tips the peer relay receipted, in home sequence order: each
+    /// receipt becomes a `crossed` notice to the tip's author, and the link's cursor moves
+    /// past it, in one durable transaction (a tip recorded before is skipped).
+    pub async fn crossed(&self, peer: Jurisdiction, items: Vec<CrossedTip>) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.call(writer::WriteOp::Crossed { peer, items, reply }, rx).await?
+    }
+
     /// Stores a verified cosignature of an existing checkpoint.
     pub async fn cosign(&self, cs: Cosignature, envelope: Vec<u8>) -> Result<(), StoreError> {
         let (reply, rx) = oneshot::channel();
         self.call(writer::WriteOp::Cosign { cs: Box::new(cs), envelope, reply }, rx).await?
+    }
+
+    /// Federation: the next tips to forward to `to`'s relay (see [`query::link_queue`]).
+    pub fn link_queue(
+        &self,
+        from: Jurisdiction,
+        to: Jurisdiction,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(u64, tiprelay_proto::wire::ForwardedTip)>, StoreError> {
+        query::link_queue(&*self.engine.read()?, from, to, limit, max_bytes)
+    }
+
+    /// Federation: the link's state (see [`query::link_status`]).
+    pub fn link_status(&self, home: Jurisdiction, peer: Jurisdiction) -> Result<query::LinkStatus, StoreError> {
+        query::link_status(&*self.engine.read()?, home, peer)
     }
 
     /// Number of accepted tips per direction.
@@ -733,6 +803,11 @@ pub fn ledger(
     range: tiprelay_common::ledger::Range,
 ) -> Result<tiprelay_common::ledger::Ledger, StoreError> {
     query::ledger(&*engine.read()?, period, range)
+}
+
+/// Federation: the link's state as `engine` shows it (see [`query::link_status`]).
+pub fn link_status(engine: &dyn Engine, home: Jurisdiction, peer: Jurisdiction) -> Result<LinkStatus, StoreError> {
+    query::link_status(&*engine.read()?, home, peer)
 }
 
 /// Writes an audit bundle of the store to `w` (see [`query::export_bundle`]).

@@ -121,14 +121,112 @@ pub fn notices(r: &dyn ReadTables, author: &str, after: u64, limit: usize) -> Re
             return Ok(false);
         }
         bytes += size;
-        let body = match n.receipt {
-            None => NoticeBody::Ack(n.envelope),
-            Some(receipt) => NoticeBody::Feedback { feedback: n.envelope, receipt },
+        let body = match (n.receipt, n.crossed) {
+            (_, true) => NoticeBody::Crossed(n.envelope),
+            (None, false) => NoticeBody::Ack(n.envelope),
+            (Some(receipt), false) => NoticeBody::Feedback { feedback: n.envelope, receipt },
         };
         out.push(Notice { index, body });
         Ok(true)
     })?;
     Ok(out)
+}
+
+/// Federation: the tips of direction `from → to` after the link's cursor, in sequence
+/// order, each with its envelope and this relay's receipt: at most `limit` and about
+/// `max_bytes` (at least one).
+pub fn link_queue(
+    r: &dyn ReadTables,
+    from: Jurisdiction,
+    to: Jurisdiction,
+    limit: usize,
+    max_bytes: usize,
+) -> Result<Vec<(u64, tiprelay_proto::wire::ForwardedTip)>, StoreError> {
+    let (f, t) = (from.as_str(), to.as_str());
+    let cursor = r.counter(&super::counters::link_tips(f, t))?.unwrap_or(0);
+    let mut ids = Vec::new();
+    r.seqs(f, t, cursor, &mut |seq, id| {
+        ids.push((seq, id.to_vec()));
+        Ok(ids.len() < limit)
+    })?;
+    let mut out = Vec::new();
+    let mut bytes = 0usize;
+    for (seq, id) in ids {
+        let rec = r.tip(f, &id)?.ok_or_else(|| StoreError::Corrupt(format!("{f} → {t} number {seq} has no tip")))?;
+        let envelope = rec.envelope.ok_or_else(|| {
+            StoreError::Corrupt(format!("{f} → {t} number {seq} lost its body before it crossed the link"))
+        })?;
+        let size = envelope.len() + rec.receipt.len() + 16;
+        if !out.is_empty() && bytes + size > max_bytes {
+            break;
+        }
+        bytes += size;
+        out.push((seq, tiprelay_proto::wire::ForwardedTip { tip: envelope, receipt: rec.receipt }));
+    }
+    Ok(out)
+}
+
+/// The state of a federated relay's link to `peer`, as its store shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LinkStatus {
+    /// The peer's jurisdiction.
+    pub peer: String,
+    /// Tips accepted here for the peer's jurisdiction (the last home number).
+    pub tips_accepted_for_peer: u64,
+    /// The last home number the peer relay receipted (every lower one too).
+    pub tips_crossed: u64,
+    /// Tips waiting for the link (`accepted - crossed`).
+    pub tips_queued: u64,
+    /// When the oldest queued tip was accepted (ms), if any.
+    pub oldest_queued_accepted_ms: Option<u64>,
+    /// Acks and feedback of this side on the peer's tips, waiting for the link (counted
+    /// up to 10,000).
+    pub notices_queued: u64,
+    /// Ledger statements of this side for the peer, waiting for the link (counted up to
+    /// 10,000).
+    pub statements_queued: u64,
+    /// Tips received over the link from the peer's relay (the last number).
+    pub tips_received: u64,
+}
+
+/// The link's state to `peer` (see [`LinkStatus`]).
+pub fn link_status(r: &dyn ReadTables, home: Jurisdiction, peer: Jurisdiction) -> Result<LinkStatus, StoreError> {
+    use super::counters::{link_notices, link_statements, link_tips};
+    let (h, p) = (home.as_str(), peer.as_str());
+    let accepted = r.dir_seq(h, p)?;
+    let crossed = r.counter(&link_tips(h, p))?.unwrap_or(0);
+    let mut oldest = None;
+    let mut first = None;
+    r.seqs(h, p, crossed, &mut |_, id| {
+        first = Some(id.to_vec());
+        Ok(false)
+    })?;
+    if let Some(id) = first {
+        oldest = r.tip(h, &id)?.map(|rec| rec.accepted);
+    }
+    const CAP: u64 = 10_000;
+    let mut notices_queued = 0u64;
+    let after = r.counter(&link_notices(p))?.unwrap_or(0);
+    r.notices(&super::link_key(p), after, &mut |_| {
+        notices_queued += 1;
+        Ok(notices_queued < CAP)
+    })?;
+    let mut statements_queued = 0u64;
+    let after = r.counter(&link_statements(p))?.unwrap_or(0);
+    r.statements(p, after, &mut |_| {
+        statements_queued += 1;
+        Ok(statements_queued < CAP)
+    })?;
+    Ok(LinkStatus {
+        peer: p.to_owned(),
+        tips_accepted_for_peer: accepted,
+        tips_crossed: crossed,
+        tips_queued: accepted.saturating_sub(crossed),
+        oldest_queued_accepted_ms: oldest,
+        notices_queued,
+        statements_queued,
+        tips_received: r.dir_seq(p, h)?,
+    })
 }
 
 /// Statements addressed to `to`, after index `after`.

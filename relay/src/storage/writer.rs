@@ -95,6 +95,15 @@ pub enum WriteOp {
         /// Where the outcome goes.
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    /// Federation: tips the peer relay receipted.
+    Crossed {
+        /// The peer's jurisdiction.
+        peer: Jurisdiction,
+        /// The tips, in home sequence order.
+        items: Vec<super::CrossedTip>,
+        /// Where the outcome goes.
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
     /// An audit event (best effort).
     Event(Box<Event>),
     /// Raises counters to at least the given values (CRL-number floors).
@@ -173,6 +182,7 @@ pub fn spawn(
     let (progress_tx, progress) = smpsc::channel::<Progress>();
     let committer = Committer {
         engine: engine.clone(),
+        home: signer.identity().jurisdiction(),
         signer: signer.clone(),
         notifier,
         checkpoint_entries: config.checkpoint_entries,
@@ -724,6 +734,9 @@ enum Decision {
 struct Committer {
     engine: Arc<dyn Engine>,
     signer: Arc<Signer>,
+    /// Federation: the relay's own jurisdiction (its signing identity's authority); None
+    /// for the operator's shared relay.
+    home: Option<Jurisdiction>,
     notifier: Arc<Notifier>,
     checkpoint_entries: u64,
     dropped: Arc<AtomicU64>,
@@ -741,6 +754,8 @@ enum Reply {
         Result<Option<SignedCheckpoint>, StoreError>,
     ),
     Unit(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
+    /// Crossed tips; with the jurisdiction whose authors get a notice.
+    Crossed(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>, Jurisdiction),
     /// A feedback or statement; with the jurisdiction whose authors get a notice.
     Other(oneshot::Sender<Result<Submitted, StoreError>>, Result<Submitted, StoreError>, Option<Jurisdiction>),
     Purge(oneshot::Sender<Result<u64, StoreError>>, Result<u64, StoreError>),
@@ -758,7 +773,7 @@ impl Reply {
             Reply::Checkpoint(tx, _) => {
                 let _ = tx.send(Err(e.clone()));
             }
-            Reply::Unit(tx, _) => {
+            Reply::Unit(tx, _) | Reply::Crossed(tx, _, _) => {
                 let _ = tx.send(Err(e.clone()));
             }
             Reply::Other(tx, _, _) => {
@@ -804,7 +819,7 @@ fn refuse_op(op: WriteOp, e: &StoreError) {
         WriteOp::Checkpoint { reply } => {
             let _ = reply.send(Err(e.clone()));
         }
-        WriteOp::Cosign { reply, .. } | WriteOp::RaiseMeta { reply, .. } => {
+        WriteOp::Cosign { reply, .. } | WriteOp::RaiseMeta { reply, .. } | WriteOp::Crossed { reply, .. } => {
             let _ = reply.send(Err(e.clone()));
         }
         WriteOp::Purge { reply, .. } => {
@@ -998,7 +1013,7 @@ impl Committer {
                     let mut out = Vec::with_capacity(acks.len());
                     let mut first_from = Vec::new();
                     for (ack, envelope) in &acks {
-                        let r = apply::ack(t, tally, ack, envelope, at);
+                        let r = apply::ack(t, tally, ack, envelope, at, self.home);
                         if matches!(r, Ok(true)) && !first_from.contains(&ack.from) {
                             first_from.push(ack.from);
                         }
@@ -1063,6 +1078,15 @@ impl Committer {
                     }
                     replies.push(Reply::Unit(reply, r));
                 }
+                WriteOp::Crossed { peer, items, reply } => {
+                    let r = apply::crossed(t, tally, peer, &items, at);
+                    if let Err(e) = fatal(&r) {
+                        let _ = reply.send(Err(e.clone()));
+                        return Err(e);
+                    }
+                    let from = items.first().map_or(peer, |c| c.from);
+                    replies.push(Reply::Crossed(reply, r, from));
+                }
                 WriteOp::Event(e) => {
                     apply::append_event(t, tally, &e)?;
                 }
@@ -1114,6 +1138,12 @@ impl Committer {
                     let _ = tx.send(res);
                 }
                 Reply::Unit(tx, res) => {
+                    let _ = tx.send(res);
+                }
+                Reply::Crossed(tx, res, from) => {
+                    if res.is_ok() && !acked_from.contains(&from) {
+                        acked_from.push(from);
+                    }
                     let _ = tx.send(res);
                 }
                 Reply::Checkpoint(tx, res) => {

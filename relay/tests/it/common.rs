@@ -29,6 +29,35 @@ pub fn make_pki(dir: &Path, addr: SocketAddr, edit: impl FnOnce(&mut String)) ->
     rt
 }
 
+/// A federated dev PKI in `dir/pki` (`tipcerts dev --federated`): MX's relay on `mx`, the
+/// US relay on `us`; returns the two relay.toml paths, MX's first.
+pub fn make_federated_pki(dir: &Path, mx: SocketAddr, us: SocketAddr) -> [PathBuf; 2] {
+    let relays = [("MX".parse().unwrap(), mx), ("US".parse().unwrap(), us)];
+    tiprelay_certs::dev::create_federated(&tiprelay_certs::dev::FederatedOptions {
+        out: dir.join("pki"),
+        relays,
+        force: false,
+    })
+    .unwrap();
+    [dir.join("pki/MX/relay.toml"), dir.join("pki/US/relay.toml")]
+}
+
+/// Issues one more principal of jurisdiction `j` in a dev PKI (`dir/pki`) and writes its
+/// tipctl configuration `dir/pki/<J>/<name>.toml`, a copy of `<kind>.toml` with its own
+/// identity, keys and store; returns `name` (the configuration's stem).
+pub fn add_principal(dir: &Path, j: &str, kind: &str, name: &str) -> String {
+    let jdir = dir.join("pki").join(j);
+    let mut ca = tiprelay_certs::ca::Ca::load(&jdir.join("ca")).unwrap();
+    let id: tiprelay_proto::PrincipalId = format!("tiprelay://{j}/{kind}/{name}").parse().unwrap();
+    ca.issue_principal(&id, &jdir.join(name), 30).unwrap();
+    let text = std::fs::read_to_string(jdir.join(format!("{kind}.toml"))).unwrap();
+    let text = text
+        .replace(&format!("tiprelay://{j}/{kind}/{kind}-1"), &id.to_string())
+        .replace(&format!("\"{kind}/"), &format!("\"{name}/"));
+    std::fs::write(jdir.join(format!("{name}.toml")), text).unwrap();
+    name.to_owned()
+}
+
 impl World {
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -159,6 +188,13 @@ impl RelayProcess {
     pub fn stop(&self) {
         if let Some(c) = &self.child {
             let _ = Command::new("kill").args(["-STOP", &c.id().to_string()]).status();
+        }
+    }
+
+    /// SIGCONT after [`RelayProcess::stop`].
+    pub fn cont(&self) {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill").args(["-CONT", &c.id().to_string()]).status();
         }
     }
 

@@ -109,32 +109,58 @@ async fn kill_minus_nine(dir: &std::path::Path, per_sender: usize, edit: impl Fn
     relay.kill9();
 }
 
+/// The four senders of a dev PKI: an analyst and a feed on each side.
+pub const FOUR_SENDERS: &[(&str, &str)] = &[("MX", "analyst"), ("MX", "feed"), ("US", "analyst"), ("US", "feed")];
+
+/// Who serves whom: `None` for the one shared relay, or a jurisdiction's own relay
+/// (federation), with its configuration.
+pub type Served<'a> = (Option<&'a str>, &'a std::path::Path);
+
 /// Four senders (an analyst and a feed on each side) stream `per_sender` tips each while
-/// `disrupt` runs (kills relays, fails databases over); afterwards, with the relays of
-/// `dir/pki` serving again: every tip written has a verified receipt, each side's analyst
-/// received every tip of the other side exactly once with gap-free sequence numbers, the
-/// ledgers reconcile, and the audit log (read through `rt`'s store) verifies with every
-/// receipt's log index its acceptance.
+/// `disrupt` runs (kills relays, fails databases over); see [`exchange_among`].
 pub async fn exchange_under(
     dir: &std::path::Path,
     per_sender: usize,
     rt: &std::path::Path,
     disrupt: impl std::future::Future<Output = ()>,
 ) {
+    exchange_among(dir, FOUR_SENDERS, per_sender, &[(None, rt)], disrupt).await;
+}
+
+/// `senders` (`(jurisdiction, config stem)` under `dir/pki/<J>/`) stream `per_sender` tips
+/// each to the other side while `disrupt` runs; afterwards, with the relays of `relays`
+/// serving again: every tip written has a verified receipt (and, federated, the other
+/// relay's crossed receipt too), each analyst received every tip of the other side exactly
+/// once with gap-free sequence numbers, every principal's ledger reconciles with its
+/// relay's, the relays (federated) hold the same tips with the same numbers, and each
+/// relay's audit log verifies with every receipt's log index its acceptance.
+pub async fn exchange_among(
+    dir: &std::path::Path,
+    senders: &[(&str, &str)],
+    per_sender: usize,
+    relays: &[Served<'_>],
+    disrupt: impl std::future::Future<Output = ()>,
+) {
     let cfg = |j: &str, k: &str| ClientConfig::load(&dir.join("pki").join(j).join(format!("{k}.toml"))).unwrap();
     let deadline = Instant::now() + Duration::from_secs(600);
-    let mut senders = tokio::task::JoinSet::new();
-    for (j, k, to) in [("MX", "analyst", "US"), ("MX", "feed", "US"), ("US", "analyst", "MX"), ("US", "feed", "MX")] {
+    let federated = relays.iter().any(|(j, _)| j.is_some());
+    let total = senders.len() * per_sender;
+    let per_side = |j: &str| senders.iter().filter(|(s, _)| *s == j).count() * per_sender;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (j, k) in senders {
+        let to = if *j == "MX" { "US" } else { "MX" };
         let client = Client::open(cfg(j, k)).unwrap();
-        senders.spawn(sender(client, to, per_sender, deadline));
+        tasks.spawn(sender(client, to, per_sender, deadline));
     }
     disrupt.await;
 
     let mut clients = Vec::new();
-    while let Some(r) = senders.join_next().await {
+    while let Some(r) = tasks.join_next().await {
         clients.push(r.unwrap());
     }
-    wait_ready(&cfg("MX", "analyst")).await;
+    for j in ["MX", "US"] {
+        wait_ready(&cfg(j, "analyst")).await;
+    }
 
     // Every outbox drained: each tip written has a verified receipt.
     let mut written: std::collections::HashMap<&str, HashSet<TipId>> = Default::default();
@@ -150,48 +176,68 @@ pub async fn exchange_under(
         }
     }
 
-    // Each side's analyst receives every tip of the other side exactly once.
+    // Each analyst receives every tip of the other side exactly once.
     for (c, _) in &clients {
         if c.cfg.principal.kind() != tiprelay_proto::PrincipalKind::Analyst {
             continue;
         }
+        let other = if c.cfg.jurisdiction.as_str() == "MX" { "US" } else { "MX" };
+        let want = per_side(other);
         let conn = RelayConn::connect(&c.cfg).await.unwrap();
         let mut fresh = 0;
-        for _ in 0..100 {
+        // Federated, the last tips may still be crossing the link: bounded wait.
+        for _ in 0..600 {
             let got = c.sync_inbox(&conn).await.unwrap();
-            if got.is_empty() {
-                break;
-            }
             fresh += got.iter().filter(|g| g.fresh).count();
+            if got.is_empty() {
+                if c.store.inbox().unwrap().len() >= want {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         }
         conn.close().await;
-        let other = if c.cfg.jurisdiction.as_str() == "MX" { "US" } else { "MX" };
         let inbox = c.store.inbox().unwrap();
         let ids: HashSet<TipId> = inbox.iter().map(|(_, id, _)| TipId::from_bytes(*id).unwrap()).collect();
-        assert_eq!(inbox.len(), 2 * per_sender, "{} holds a wrong number of tips", c.cfg.principal);
-        assert_eq!(fresh, 2 * per_sender, "a tip was delivered to the application twice");
+        assert_eq!(inbox.len(), want, "{} holds a wrong number of tips", c.cfg.principal);
+        assert_eq!(fresh, want, "a tip was delivered to the application twice");
         assert_eq!(&ids, &written[other], "delivered tips differ from the tips written");
         let mut seqs: Vec<u64> = inbox.iter().map(|(_, _, r)| r.seq).collect();
         seqs.sort_unstable();
-        assert_eq!(seqs, (1..=(2 * per_sender) as u64).collect::<Vec<_>>(), "sequence numbers are not gap-free");
+        assert_eq!(seqs, (1..=want as u64).collect::<Vec<_>>(), "sequence numbers are not gap-free");
         assert!(c.store.gaps().unwrap().is_empty());
     }
 
-    // The ledgers of all three sides still reconcile, tip by tip: each principal's records
-    // (after collecting its acks) against the relay's, and the relay's counts per direction.
+    // The ledgers still reconcile, tip by tip: each principal's records (after collecting
+    // its acks) against its relay's, and the relay's counts per direction. Federated, each
+    // tip also holds the other relay's receipt (accepted across the border).
+    let mut relay_views: Vec<Vec<tiprelay_proto::TipFacts>> = Vec::new();
     for (c, _) in &clients {
         let conn = RelayConn::connect(&c.cfg).await.unwrap();
-        c.sync_notices(&conn).await.unwrap();
+        for _ in 0..100 {
+            c.sync_notices(&conn).await.unwrap();
+            let out = c.store.outbox().unwrap();
+            if out.iter().all(|(_, r)| r.ack.is_some() && (!federated || r.across.is_some())) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         conn.close().await;
+        for (_, rec) in c.store.outbox().unwrap() {
+            assert!(rec.ack.is_some(), "{}: a tip of ours never acknowledged", c.cfg.principal);
+            if federated {
+                assert!(rec.across.is_some(), "{}: a tip receipted at home never crossed", c.cfg.principal);
+            }
+        }
         // Feeds read no bilateral records (PROTOCOL §10.6): their jurisdiction's analyst
         // asks the relay for them.
         let conn = RelayConn::connect(&cfg(c.cfg.jurisdiction.as_str(), "analyst")).await.unwrap();
         let relay_facts = c.relay_records(&conn, 0, u64::MAX).await.unwrap();
         conn.close().await;
-        assert_eq!(relay_facts.len(), 4 * per_sender);
-        for dir in ["MX", "US"] {
-            let n = relay_facts.iter().filter(|f| f.from.as_str() == dir && f.acked.is_some()).count();
-            assert_eq!(n, 2 * per_sender, "relay: every {dir} tip accepted and acknowledged once");
+        assert_eq!(relay_facts.len(), total);
+        for side in ["MX", "US"] {
+            let n = relay_facts.iter().filter(|f| f.from.as_str() == side && f.acked.is_some()).count();
+            assert_eq!(n, per_side(side), "relay: every {side} tip accepted and acknowledged once");
         }
         let mine = c.store.facts(0, u64::MAX).unwrap();
         let authors = vec![c.cfg.principal.to_string()];
@@ -205,40 +251,53 @@ pub async fn exchange_under(
         };
         let d = tiprelay_client::ledger::reconcile_with_relay(&scope, &mine, &relay_facts);
         assert!(d.is_empty(), "{} does not reconcile: {:?}", c.cfg.principal, &d[..d.len().min(5)]);
+        relay_views.push(relay_facts);
+    }
+    if federated {
+        // Both relays hold the same tips under the same numbers.
+        let key = |f: &tiprelay_proto::TipFacts| (f.from, f.id, f.seq);
+        let mx: BTreeSet<_> = relay_views.iter().find(|v| !v.is_empty()).unwrap().iter().map(key).collect();
+        for v in &relay_views {
+            assert_eq!(v.iter().map(key).collect::<BTreeSet<_>>(), mx, "the two relays' records differ");
+        }
     }
 
-    // The audit log survived five kill -9s: it opens, a fresh checkpoint covers it, the
-    // exported bundle verifies, and every receipt's log index is that tip's acceptance.
-    let (c0, _) = clients
-        .iter()
-        .find(|(c, _)| c.cfg.principal.kind() == tiprelay_proto::PrincipalKind::Analyst)
-        .expect("an analyst among the senders");
-    let conn = RelayConn::connect(&c0.cfg).await.unwrap();
-    c0.check_log_fresh(&conn, false, true).await.unwrap();
-    conn.close().await;
-    let out = dir.join("after-crashes.bundle");
-    let relay_cfg = tiprelay::config::RelayConfig::load(rt).unwrap();
-    tiprelay::audit::export(&relay_cfg, tiprelay::storage::ExportRange::default(), &out).unwrap();
-    let mut accepted: std::collections::HashMap<u64, String> = Default::default();
-    let f = std::fs::File::open(&out).unwrap();
-    let report = tiprelay_proto::audit::verify_bundle(std::io::BufReader::new(f), Some(c0.trust()), |e| {
-        if e.kind == "accepted" {
-            accepted.insert(e.index, e.tip.clone().unwrap_or_default());
-        }
-    })
-    .unwrap_or_else(|e| panic!("the audit log does not verify after the crashes: {e}"));
-    assert_eq!(report.first, 0);
-    assert_eq!(accepted.len(), 4 * per_sender, "one acceptance entry per tip");
-    for (c, _) in &clients {
-        for (id, rec) in c.store.outbox().unwrap() {
-            let r = tiprelay_proto::parse::<tiprelay_proto::Receipt>(rec.receipt.as_deref().unwrap()).unwrap().message;
-            let want = TipId::from_bytes(id).unwrap().to_string();
-            assert_eq!(
-                accepted.get(&r.log_index),
-                Some(&want),
-                "receipt log index {} is not its acceptance",
-                r.log_index
-            );
+    // Each relay's audit log survived: it opens, a fresh checkpoint covers it, the exported
+    // bundle verifies, and every receipt its principals hold names that tip's acceptance.
+    for (served, rt) in relays {
+        let home = |c: &Client| served.is_none_or(|j| c.cfg.jurisdiction.as_str() == j);
+        let (c0, _) = clients
+            .iter()
+            .find(|(c, _)| home(c) && c.cfg.principal.kind() == tiprelay_proto::PrincipalKind::Analyst)
+            .expect("an analyst among the senders");
+        let conn = RelayConn::connect(&c0.cfg).await.unwrap();
+        c0.check_log_fresh(&conn, false, true).await.unwrap();
+        conn.close().await;
+        let out = dir.join(format!("after-crashes-{}.bundle", served.unwrap_or("hub")));
+        let relay_cfg = tiprelay::config::RelayConfig::load(rt).unwrap();
+        tiprelay::audit::export(&relay_cfg, tiprelay::storage::ExportRange::default(), &out).unwrap();
+        let mut accepted: std::collections::HashMap<u64, String> = Default::default();
+        let f = std::fs::File::open(&out).unwrap();
+        let report = tiprelay_proto::audit::verify_bundle(std::io::BufReader::new(f), Some(c0.trust()), |e| {
+            if e.kind == "accepted" {
+                accepted.insert(e.index, e.tip.clone().unwrap_or_default());
+            }
+        })
+        .unwrap_or_else(|e| panic!("the audit log does not verify after the crashes: {e}"));
+        assert_eq!(report.first, 0);
+        assert_eq!(accepted.len(), total, "one acceptance entry per tip");
+        for (c, _) in clients.iter().filter(|(c, _)| home(c)) {
+            for (id, rec) in c.store.outbox().unwrap() {
+                let r =
+                    tiprelay_proto::parse::<tiprelay_proto::Receipt>(rec.receipt.as_deref().unwrap()).unwrap().message;
+                let want = TipId::from_bytes(id).unwrap().to_string();
+                assert_eq!(
+                    accepted.get(&r.log_index),
+                    Some(&want),
+                    "receipt log index {} is not its acceptance",
+                    r.log_index
+                );
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod deploy;
 mod e2e;
+mod federation;
 mod feed;
 mod ha;
 mod ledger;

@@ -59,7 +59,7 @@ fn with_tls(base: &Path, cert: &Path, key: &Path) -> ClientConfig {
     cfg
 }
 
-async fn refused_at_connect(cfg: &ClientConfig) -> String {
+pub async fn refused_at_connect(cfg: &ClientConfig) -> String {
     match RelayConn::connect(cfg).await {
         Err(e) => e.to_string(),
         Ok(c) => match c.request(&Request::Status).await {

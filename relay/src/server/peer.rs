@@ -1,0 +1,623 @@
+//! Federation (PROTOCOL §14): the peering link between two jurisdictions' relays.
+//!
+//! * **Out**: [`link`] dials the peer relay from this relay's own UDP socket (one port
+//!   between the two relays), authenticating with this relay's TLS certificate, and pushes
+//!   what this side owes the other, each stream from a durable cursor: the tips of
+//!   direction home → peer in home sequence order (`forward`), then this side's acks and
+//!   feedback on the peer's tips (`ack_batch`, `feedback`) and its ledger statements for the
+//!   peer (`statement`). A tip counts as crossed only once the peer relay's receipt is
+//!   checked and stored here, with the cursor, in one transaction: resends after a crash or
+//!   a cut are idempotent on both sides, so every tip crosses exactly once.
+//! * **In**: [`forward_in`] answers the peer's `forward`: the author's signature and chain
+//!   and the home relay's receipt are verified here, and the home number must be exactly
+//!   the next of its direction (a gap is refused with `sequence_gap`, logged and counted:
+//!   proof of omission across the border).
+//! * While the link is down nothing stops: principals keep sending and receiving at home,
+//!   and the queue (its length and age in the metrics and `tiprelay peers`) drains in
+//!   order when the link returns. Reconnection backs off from 200 ms to 5 s.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use quinn::{Connection, Endpoint};
+use tiprelay_common::files;
+use tiprelay_proto::wire::{BatchOutcome, ForwardedTip, NoticeBody, Request, Response, WireError, MAX_FRAME_BYTES};
+use tiprelay_proto::{verify, Authority, ErrorCode, Jurisdiction, PrincipalKind, Receipt, Tip};
+use tracing::{error, info, warn};
+
+use super::{proto_error, reject, store_error, Peer, Rejection, State};
+use crate::config::Federation;
+use crate::core::federation::{self as rules, HeldHere, Step};
+use crate::metrics::PeerLabels;
+use crate::storage::{self, counters, CrossedTip, Event, StoreError};
+
+/// Most tips per `forward` request.
+const FORWARD_TIPS: usize = tiprelay_proto::wire::MAX_BATCH_TIPS;
+/// About the most bytes of envelopes per `forward` request (under the 256 KiB bound).
+const FORWARD_BYTES: usize = 200 * 1024;
+/// How long one request over the link may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Reconnection backoff: first and longest wait.
+const BACKOFF_MIN: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// How long a stream waits for news before it looks again anyway.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// Why the link stopped (it is re-dialled).
+#[derive(Debug, thiserror::Error)]
+enum LinkError {
+    #[error("cannot build the link's TLS configuration: {0}")]
+    Setup(String),
+    #[error("cannot connect to {addr}: {why}")]
+    Connect { addr: std::net::SocketAddr, why: String },
+    #[error("the peer relay presented {0}, not a relay of the peer jurisdiction")]
+    WrongPeer(String),
+    #[error("connection lost: {0}")]
+    Lost(String),
+    #[error("the peer's answer is not a frame of this protocol: {0}")]
+    Protocol(String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("the relay is shutting down")]
+    Stopping,
+}
+
+fn labels(peer: Jurisdiction) -> PeerLabels {
+    PeerLabels { peer: peer.as_str().to_owned() }
+}
+
+/// Keeps the link to the peer relay up and pushes this side's queues over it, until
+/// shutdown; also keeps the link's gauges current.
+pub(super) async fn link(state: Arc<State>, endpoint: Endpoint, fed: Federation) {
+    let peer = fed.peer.jurisdiction;
+    tokio::spawn(gauges(state.clone(), fed.clone()));
+    let mut backoff = BACKOFF_MIN;
+    let mut said_down: Option<String> = None;
+    loop {
+        if state.shutdown.is_cancelled() {
+            return;
+        }
+        let connected = tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            c = connect(&state, &endpoint, &fed) => c,
+        };
+        match connected {
+            Ok(conn) => {
+                info!(peer = %peer, addr = %fed.peer.address, "link to the peer relay is up");
+                state.metrics.peer_up.get_or_create(&labels(peer)).set(1);
+                backoff = BACKOFF_MIN;
+                said_down = None;
+                let why = drive(&state, &conn, &fed).await;
+                state.metrics.peer_up.get_or_create(&labels(peer)).set(0);
+                conn.close(0u32.into(), b"link restarts");
+                match why {
+                    LinkError::Stopping => return,
+                    e => warn!(peer = %peer, error = %e, "link to the peer relay is down; tips queue here"),
+                }
+            }
+            Err(e) => {
+                let text = e.to_string();
+                if said_down.as_deref() != Some(text.as_str()) {
+                    warn!(peer = %peer, error = %text, "cannot reach the peer relay; tips queue here, retrying");
+                    said_down = Some(text);
+                }
+            }
+        }
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+/// Dials the peer relay and checks who answered.
+async fn connect(state: &State, endpoint: &Endpoint, fed: &Federation) -> Result<Connection, LinkError> {
+    let setup = |e: &dyn std::fmt::Display| LinkError::Setup(e.to_string());
+    let peer_files = state
+        .config
+        .trust
+        .iter()
+        .find(|t| t.authority == Authority::Jurisdiction(fed.peer.jurisdiction))
+        .ok_or_else(|| LinkError::Setup(format!("no root configured for {}", fed.peer.jurisdiction)))?;
+    // Read at each dial, so a renewed root or CRL takes effect at the next connection.
+    let root = files::read_cert(&peer_files.ca).map_err(|e| setup(&e))?;
+    let crl = files::read_crl(&peer_files.crl).map_err(|e| setup(&e))?;
+    let chain = files::read_certs(&state.config.tls_cert).map_err(|e| setup(&e))?;
+    let key = files::read_key(&state.config.tls_key).map_err(|e| setup(&e))?;
+    let cfg = crate::tls::peer_client_config(root, crl, chain, key, &state.config).map_err(|e| setup(&e))?;
+    let addr = fed.peer.address;
+    let connecting = endpoint
+        .connect_with(cfg, addr, &fed.peer.server_name)
+        .map_err(|e| LinkError::Connect { addr, why: e.to_string() })?;
+    let conn = tokio::time::timeout(Duration::from_secs(10), connecting)
+        .await
+        .map_err(|_| LinkError::Connect { addr, why: "handshake timed out".into() })?
+        .map_err(|e| LinkError::Connect { addr, why: e.to_string() })?;
+    let who = super::peer_of(&conn).map(|p| p.identity);
+    match who {
+        Some(id) if id.kind() == PrincipalKind::Relay && id.jurisdiction() == Some(fed.peer.jurisdiction) => Ok(conn),
+        other => {
+            conn.close(1u32.into(), b"not the peer relay");
+            Err(LinkError::WrongPeer(other.map_or_else(|| "no tiprelay identity".into(), |i| i.to_string())))
+        }
+    }
+}
+
+/// Runs the three outgoing streams over one connection until one fails.
+async fn drive(state: &Arc<State>, conn: &Connection, fed: &Federation) -> LinkError {
+    let r = tokio::select! {
+        _ = state.shutdown.cancelled() => Err(LinkError::Stopping),
+        r = push_tips(state, conn, fed) => r,
+        r = push_notices(state, conn, fed.peer.jurisdiction) => r,
+        r = push_statements(state, conn, fed.peer.jurisdiction) => r,
+        e = conn.closed() => Err(LinkError::Lost(e.to_string())),
+    };
+    match r {
+        Ok(()) => LinkError::Stopping,
+        Err(e) => e,
+    }
+}
+
+/// One request over the link and its answer.
+async fn request(conn: &Connection, req: &Request) -> Result<Response, LinkError> {
+    let exchange = async {
+        let (mut send, mut recv) = conn.open_bi().await.map_err(|e| LinkError::Lost(e.to_string()))?;
+        send.write_all(&req.encode()).await.map_err(|e| LinkError::Lost(e.to_string()))?;
+        send.finish().map_err(|e| LinkError::Lost(e.to_string()))?;
+        let bytes = recv.read_to_end(MAX_FRAME_BYTES + 4).await.map_err(|e| LinkError::Lost(e.to_string()))?;
+        Response::decode(&bytes).map_err(|e| LinkError::Protocol(e.to_string()))
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, exchange).await.map_err(|_| LinkError::Lost("request timed out".into()))?
+}
+
+/// Waits for news on `rx` (or `IDLE_POLL`, or shutdown).
+async fn wait_news(state: &State, rx: Option<&mut tokio::sync::watch::Receiver<u64>>) -> Result<(), LinkError> {
+    let news = async {
+        match rx {
+            Some(rx) => {
+                let _ = rx.changed().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = state.shutdown.cancelled() => Err(LinkError::Stopping),
+        _ = news => Ok(()),
+        _ = tokio::time::sleep(IDLE_POLL) => Ok(()),
+    }
+}
+
+/// Whether a refusal by the peer may pass if the same thing is sent again later (§7).
+fn retryable(e: &WireError) -> bool {
+    matches!(
+        ErrorCode::from_u16(e.code),
+        Some(
+            ErrorCode::StorageFull
+                | ErrorCode::Unavailable
+                | ErrorCode::RateLimited
+                | ErrorCode::QuotaExceeded
+                | ErrorCode::RevocationUnknown
+                | ErrorCode::CreatedInFuture
+        )
+    )
+}
+
+/// Pushes the tips of direction home → peer after the link's cursor, in order.
+async fn push_tips(state: &Arc<State>, conn: &Connection, fed: &Federation) -> Result<(), LinkError> {
+    let (home, peer) = (fed.home, fed.peer.jurisdiction);
+    let mut news = state.store.notifier.tips(peer);
+    let mut pause = Duration::ZERO;
+    loop {
+        if !pause.is_zero() {
+            tokio::select! {
+                _ = state.shutdown.cancelled() => return Err(LinkError::Stopping),
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+        let st = state.clone();
+        let queue = tokio::task::spawn_blocking(move || st.store.link_queue(home, peer, FORWARD_TIPS, FORWARD_BYTES))
+            .await
+            .map_err(|e| LinkError::Store(StoreError::Failed(e.to_string())))??;
+        if queue.is_empty() {
+            pause = Duration::ZERO;
+            wait_news(state, news.as_mut()).await?;
+            continue;
+        }
+        let seqs: Vec<u64> = queue.iter().map(|(s, _)| *s).collect();
+        let items: Vec<ForwardedTip> = queue.into_iter().map(|(_, f)| f).collect();
+        let answer = request(conn, &Request::Forward { items: items.clone() }).await?;
+        let outcomes = match answer {
+            Response::SubmittedBatch { items } if items.len() == seqs.len() => items,
+            Response::Error(e) => {
+                warn!(peer = %peer, code = %e.name, reason = %e.reason, "the peer relay refused a forward; retrying");
+                pause = Duration::from_secs(1);
+                continue;
+            }
+            other => return Err(LinkError::Protocol(format!("unexpected answer to forward: {other:?}"))),
+        };
+        let st = state.clone();
+        let checked = tokio::task::spawn_blocking(move || crossed_items(&st, peer, &items, &seqs, outcomes))
+            .await
+            .map_err(|e| LinkError::Store(StoreError::Failed(e.to_string())))?;
+        let (crossed, stop) = checked;
+        let n = crossed.len() as u64;
+        if !crossed.is_empty() {
+            state.store.crossed(peer, crossed).await?;
+            state.metrics.peer_tips_crossed.get_or_create(&labels(peer)).inc_by(n);
+        }
+        pause = match stop {
+            None => Duration::ZERO,
+            Some((seq, e)) => {
+                if e.code == ErrorCode::SequenceGap as u16 {
+                    state.metrics.peer_sequence_gaps.get_or_create(&labels(peer)).inc();
+                    error!(
+                        peer = %peer, seq, reason = %e.reason,
+                        "ALARM: the peer relay reports a gap in the home sequence {home} → {peer}"
+                    );
+                } else if retryable(&e) {
+                    info!(peer = %peer, seq, code = %e.name, "the peer relay asks to retry a forwarded tip later");
+                } else {
+                    error!(
+                        peer = %peer, seq, code = %e.name, reason = %e.reason,
+                        "the peer relay refuses tip number {seq} {home} → {peer}; the link's tips wait behind it"
+                    );
+                }
+                if retryable(&e) {
+                    Duration::from_secs(1)
+                } else {
+                    Duration::from_secs(5)
+                }
+            }
+        };
+    }
+}
+
+/// The tips of a `forward` the peer receipted, each receipt checked, up to the first that
+/// was refused or does not check (returned with its home number).
+fn crossed_items(
+    state: &State,
+    peer: Jurisdiction,
+    items: &[ForwardedTip],
+    seqs: &[u64],
+    outcomes: Vec<BatchOutcome>,
+) -> (Vec<CrossedTip>, Option<(u64, WireError)>) {
+    let trust = state.trust.get();
+    let now = storage::now();
+    let mut out = Vec::new();
+    for ((item, seq), outcome) in items.iter().zip(seqs).zip(outcomes) {
+        let receipt = match outcome {
+            Ok((receipt, _duplicate)) => receipt,
+            Err(e) => return (out, Some((*seq, e))),
+        };
+        let home = match tiprelay_proto::parse::<Receipt>(&item.receipt) {
+            Ok(p) => p.message,
+            Err(e) => return (out, Some((*seq, proto_error(&e)))),
+        };
+        let checked = verify::<Receipt>(&receipt, &trust, now)
+            .map_err(|e| e.to_string())
+            .and_then(|v| rules::peer_receipt_matches(&v.message, &v.signer, peer, &home));
+        if let Err(why) = checked {
+            error!(peer = %peer, seq, %why, "ALARM: the peer relay's receipt does not check; the tip is not recorded as crossed");
+            let e = WireError::new(ErrorCode::BadRequest, format!("the peer's receipt does not check: {why}"));
+            return (out, Some((*seq, e)));
+        }
+        out.push(CrossedTip { from: home.from, id: *home.tip.as_bytes(), seq: *seq, receipt });
+    }
+    (out, None)
+}
+
+/// Pushes this side's acks and feedback on the peer's tips (the link's notice queue).
+async fn push_notices(state: &Arc<State>, conn: &Connection, peer: Jurisdiction) -> Result<(), LinkError> {
+    let queue = storage::link_key(peer.as_str());
+    let cursor_key = counters::link_notices(peer.as_str());
+    let mut news = state.store.notifier.acks(peer);
+    loop {
+        let after = state.store.meta(&cursor_key)?.unwrap_or(0);
+        let (st, q) = (state.clone(), queue.clone());
+        let notices = tokio::task::spawn_blocking(move || st.store.acks_for(&q, after, 64))
+            .await
+            .map_err(|e| LinkError::Store(StoreError::Failed(e.to_string())))??;
+        if notices.is_empty() {
+            wait_news(state, news.as_mut()).await?;
+            continue;
+        }
+        let mut done = after;
+        let mut acks: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut retry = false;
+        for n in notices {
+            match n.body {
+                NoticeBody::Ack(a) => acks.push((n.index, a)),
+                NoticeBody::Feedback { feedback, .. } => {
+                    match send_acks(state, conn, peer, std::mem::take(&mut acks)).await? {
+                        Some(last) => done = done.max(last),
+                        None => {
+                            retry = true;
+                            break;
+                        }
+                    }
+                    match request(conn, &Request::Feedback { envelope: feedback }).await? {
+                        Response::Submitted { .. } => done = n.index,
+                        Response::Error(e) if retryable(&e) => {
+                            retry = true;
+                            break;
+                        }
+                        Response::Error(e) => {
+                            refused_across(state, peer, "feedback", &e);
+                            done = n.index;
+                        }
+                        other => return Err(LinkError::Protocol(format!("unexpected answer to feedback: {other:?}"))),
+                    }
+                }
+                // Never queued for the link (crossed receipts go to authors here).
+                NoticeBody::Crossed(_) => done = n.index,
+            }
+        }
+        if !retry {
+            match send_acks(state, conn, peer, acks).await? {
+                Some(last) => done = done.max(last),
+                None => retry = true,
+            }
+        }
+        if done > after {
+            state.store.raise_meta(vec![(cursor_key.clone(), done)]).await?;
+        }
+        if retry {
+            tokio::select! {
+                _ = state.shutdown.cancelled() => return Err(LinkError::Stopping),
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
+
+/// Sends acks as one `ack_batch`; the last notice index done, or None to retry them all
+/// later (a retryable refusal). A final refusal is logged and the ack passed over.
+async fn send_acks(
+    state: &State,
+    conn: &Connection,
+    peer: Jurisdiction,
+    acks: Vec<(u64, Vec<u8>)>,
+) -> Result<Option<u64>, LinkError> {
+    let Some(last) = acks.last().map(|(i, _)| *i) else {
+        return Ok(Some(0));
+    };
+    let envelopes: Vec<Vec<u8>> = acks.into_iter().map(|(_, a)| a).collect();
+    match request(conn, &Request::AckBatch { envelopes }).await? {
+        Response::AckedBatch { items } => {
+            if items.iter().any(|r| matches!(r, Err(e) if retryable(e))) {
+                return Ok(None);
+            }
+            for e in items.iter().filter_map(|r| r.as_ref().err()) {
+                refused_across(state, peer, "ack", e);
+            }
+            Ok(Some(last))
+        }
+        Response::Error(e) if retryable(&e) => Ok(None),
+        Response::Error(e) => {
+            refused_across(state, peer, "ack_batch", &e);
+            Ok(Some(last))
+        }
+        other => Err(LinkError::Protocol(format!("unexpected answer to ack_batch: {other:?}"))),
+    }
+}
+
+/// A final refusal by the peer of something this side forwarded: logged and recorded in
+/// the audit log (never silently dropped).
+fn refused_across(state: &State, peer: Jurisdiction, what: &str, e: &WireError) {
+    error!(peer = %peer, what, code = %e.name, reason = %e.reason, "the peer relay refused a forwarded {what}");
+    state.store.event(Event {
+        to: Some(peer.to_string()),
+        code: Some(e.name.clone()),
+        subject: Some(what.to_owned()),
+        ..Event::new("refused_across", storage::now())
+    });
+}
+
+/// Pushes this side's ledger statements for the peer's jurisdiction.
+async fn push_statements(state: &Arc<State>, conn: &Connection, peer: Jurisdiction) -> Result<(), LinkError> {
+    let cursor_key = counters::link_statements(peer.as_str());
+    loop {
+        let after = state.store.meta(&cursor_key)?.unwrap_or(0);
+        let st = state.clone();
+        let items = tokio::task::spawn_blocking(move || st.store.statements_for(peer, after, 8))
+            .await
+            .map_err(|e| LinkError::Store(StoreError::Failed(e.to_string())))??;
+        if items.is_empty() {
+            wait_news(state, None).await?;
+            continue;
+        }
+        let mut done = after;
+        let mut retry = false;
+        for s in items {
+            match request(conn, &Request::Statement { envelope: s.statement }).await? {
+                Response::Submitted { .. } => done = s.index,
+                Response::Error(e) if retryable(&e) => {
+                    retry = true;
+                    break;
+                }
+                Response::Error(e) => {
+                    refused_across(state, peer, "statement", &e);
+                    done = s.index;
+                }
+                other => return Err(LinkError::Protocol(format!("unexpected answer to statement: {other:?}"))),
+            }
+        }
+        if done > after {
+            state.store.raise_meta(vec![(cursor_key.clone(), done)]).await?;
+        }
+        if retry {
+            tokio::select! {
+                _ = state.shutdown.cancelled() => return Err(LinkError::Stopping),
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
+
+/// Keeps the link's queue gauges current from the store, once a second, whether the link
+/// is up or not.
+async fn gauges(state: Arc<State>, fed: Federation) {
+    let peer = fed.peer.jurisdiction;
+    loop {
+        let st = state.clone();
+        let status = tokio::task::spawn_blocking(move || st.store.link_status(fed.home, peer)).await;
+        if let Ok(Ok(s)) = status {
+            let l = labels(peer);
+            state.metrics.peer_queued_tips.get_or_create(&l).set(i64::try_from(s.tips_queued).unwrap_or(i64::MAX));
+            let age = s.oldest_queued_accepted_ms.map_or(0, |a| storage::now().as_unix_ms().saturating_sub(a) / 1000);
+            state.metrics.peer_oldest_queued_seconds.get_or_create(&l).set(i64::try_from(age).unwrap_or(i64::MAX));
+        }
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(IDLE_POLL) => {}
+        }
+    }
+}
+
+/// One forwarded tip after verification: the tip, its digest and bytes, its home number.
+type Forwarded = (Box<Tip>, tiprelay_proto::Digest, Vec<u8>, u64);
+
+/// Verifies one forwarded tip (blocking): the home relay's receipt (signed by the
+/// connected peer relay), then the tip itself as it stood when the home relay accepted it
+/// (the author's signature and chain against its jurisdiction's root), and that the two
+/// match.
+fn check_forwarded(
+    state: &State,
+    peer: &Peer,
+    fed: &Federation,
+    trust: &tiprelay_proto::TrustStore,
+    now: tiprelay_proto::Timestamp,
+    f: ForwardedTip,
+) -> Result<Forwarded, Rejection> {
+    let rv = verify::<Receipt>(&f.receipt, trust, now).map_err(|e| (None, proto_error(&e)))?;
+    let home = rv.message;
+    let id = Some(home.tip.to_string());
+    // Judged at the home relay's acceptance time (bounded by this relay's clock): a tip
+    // that waited for the link is not refused for a validity that ended meanwhile.
+    let at = home.accepted.min(now.saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS));
+    let tv = verify::<Tip>(&f.tip, trust, at).map_err(|e| (id.clone(), proto_error(&e)))?;
+    rules::home_receipt_matches(&home, &rv.signer, &tv.message, &tv.digest, &peer.identity, fed.home)
+        .map_err(|e| (id.clone(), e))?;
+    if !state.config.pair_allowed(tv.message.from, tv.message.to) {
+        let e = WireError::new(
+            ErrorCode::PairNotAllowed,
+            format!("{} → {} is not a configured pair", tv.message.from, tv.message.to),
+        );
+        return Err((id, e));
+    }
+    Ok((Box::new(tv.message), tv.digest, f.tip, home.seq))
+}
+
+/// Answers the peer relay's `forward`: each tip verified, numbered exactly as at home
+/// (gap-free), stored, and receipted by this relay; one outcome per tip, in order.
+pub(super) async fn forward_in(state: &Arc<State>, peer: &Arc<Peer>, items: Vec<ForwardedTip>) -> Vec<BatchOutcome> {
+    let n = items.len();
+    let refuse_all = |e: WireError| (0..n).map(|_| Err(e.clone())).collect::<Vec<_>>();
+    let Some(fed) = state.config.federation.clone() else {
+        return refuse_all(WireError::new(ErrorCode::NotPermitted, "this relay is not federated"));
+    };
+    // One forward at a time: the next number of a direction is decided against the store.
+    let _turn = state.link_in.lock().await;
+    let (st, p, f) = (state.clone(), peer.clone(), fed.clone());
+    let checked = tokio::task::spawn_blocking(move || {
+        let (trust, now) = (st.trust.get(), storage::now());
+        items.into_iter().map(|i| check_forwarded(&st, &p, &f, &trust, now, i)).collect::<Vec<_>>()
+    })
+    .await;
+    let Ok(checked) = checked else {
+        return refuse_all(WireError::new(ErrorCode::Unavailable, "verification task failed"));
+    };
+    let (from, to) = (fed.peer.jurisdiction, fed.home);
+    let mut last = match state.store.engine().read().and_then(|r| r.dir_seq(from.as_str(), to.as_str())) {
+        Ok(s) => s,
+        Err(e) => return refuse_all(store_error(&e)),
+    };
+    let mut out: Vec<Option<BatchOutcome>> = Vec::with_capacity(n);
+    let mut writes = Vec::new();
+    let mut slots = Vec::new();
+    let mut blocked = false;
+    for c in checked {
+        let (tip, digest, envelope, seq) = match c {
+            Ok(x) => x,
+            Err((tip, e)) => {
+                reject(state, peer, tip, &e);
+                out.push(Some(Err(e)));
+                blocked = true;
+                continue;
+            }
+        };
+        let held = match state.store.tip(tip.from, tip.id.as_bytes()) {
+            Ok(h) => h,
+            Err(e) => {
+                out.push(Some(Err(store_error(&e))));
+                blocked = true;
+                continue;
+            }
+        };
+        let step =
+            rules::forwarded(seq, last, held.as_ref().map(|h| HeldHere { digest: &h.digest, seq: h.seq }), &digest);
+        match (step, held) {
+            (Ok(Step::Resend), Some(h)) => out.push(Some(Ok((h.receipt, true)))),
+            (Ok(Step::New), _) if !blocked => {
+                last = seq;
+                out.push(None);
+                slots.push((out.len() - 1, seq, tip.id));
+                writes.push((tip, digest, envelope));
+            }
+            (Ok(_), _) => {
+                out.push(Some(Err(WireError::new(
+                    ErrorCode::Unavailable,
+                    "an earlier tip of this forward was refused; forward this one again after it",
+                ))));
+            }
+            (Err(e), _) => {
+                if e.code == ErrorCode::SequenceGap as u16 && !blocked {
+                    alarm_gap(state, peer, from, to, seq, &e);
+                }
+                reject(state, peer, Some(tip.id.to_string()), &e);
+                out.push(Some(Err(e)));
+                blocked = true;
+            }
+        }
+    }
+    if !writes.is_empty() {
+        let results = match state.store.submit_many(writes).await {
+            Ok(r) => r,
+            Err(e) => slots.iter().map(|_| Err(e.clone())).collect(),
+        };
+        for ((i, seq, id), r) in slots.into_iter().zip(results) {
+            let answer = match r {
+                Ok(s) if s.seq == seq => {
+                    info!(tip = %id, seq, from = %from, "accepted across the link");
+                    Ok((s.receipt, s.duplicate))
+                }
+                Ok(s) => {
+                    // Cannot happen while forwards are taken one at a time: alarm if it does.
+                    error!(tip = %id, home = seq, here = s.seq, "ALARM: a forwarded tip was numbered differently here");
+                    Err(WireError::new(ErrorCode::SequenceGap, format!("numbered {} here, {seq} at home", s.seq)))
+                }
+                Err(e) => Err(store_error(&e)),
+            };
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Some(answer);
+            }
+        }
+    }
+    super::every_outcome(out)
+}
+
+/// A gap in a forwarded direction: logged as an alarm, counted, and recorded in the
+/// audit log (proof of omission across the border).
+fn alarm_gap(state: &State, peer: &Peer, from: Jurisdiction, to: Jurisdiction, seq: u64, e: &WireError) {
+    error!(peer = %peer.identity, %from, %to, seq, reason = %e.reason, "ALARM: gap in a forwarded home sequence");
+    state.metrics.peer_sequence_gaps.get_or_create(&labels(from)).inc();
+    state.store.event(Event {
+        principal: Some(peer.identity.to_string()),
+        from: Some(from.to_string()),
+        to: Some(to.to_string()),
+        seq: Some(seq),
+        code: Some(e.name.clone()),
+        ..Event::new("sequence_gap", storage::now())
+    });
+}
