@@ -921,12 +921,32 @@ impl Client {
     /// The relay's ledger facts for tips accepted in `[since, until)` (pairs this
     /// jurisdiction is part of), all pages.
     pub async fn relay_records(&self, conn: &RelayConn, since: u64, until: u64) -> Result<Vec<TipFacts>, ClientError> {
+        self.records_of(conn, since, until, false).await
+    }
+
+    /// Federation: the **peer relay's** records of tips accepted in `[since, until)`, asked
+    /// through this principal's own relay over the link (`peer_records`, PROTOCOL §14.6).
+    pub async fn peer_records(&self, conn: &RelayConn, since: u64, until: u64) -> Result<Vec<TipFacts>, ClientError> {
+        self.records_of(conn, since, until, true).await
+    }
+
+    async fn records_of(
+        &self,
+        conn: &RelayConn,
+        since: u64,
+        until: u64,
+        peer: bool,
+    ) -> Result<Vec<TipFacts>, ClientError> {
         let mut out = Vec::new();
         let mut after: Option<RecordCursor> = None;
         let bad = |why: &str| ClientError::Untrusted { what: "records", why: why.to_owned() };
         // Bounded: at most 20 million records (a busy decade), and the cursor must advance.
         for _ in 0..20_000 {
-            let req = Request::Records { since, until, after: after.clone(), limit: MAX_RECORDS };
+            let req = if peer {
+                Request::PeerRecords { since, until, after: after.clone(), limit: MAX_RECORDS }
+            } else {
+                Request::Records { since, until, after: after.clone(), limit: MAX_RECORDS }
+            };
             let (items, next) = match conn.request(&req).await? {
                 Response::Records { items, next } => (items, next),
                 other => return Err(ConnError::Protocol(unexpected(&other)).into()),

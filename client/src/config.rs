@@ -138,6 +138,12 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// Whether this principal's relay is its jurisdiction's own (federation, PROTOCOL §14):
+    /// no relay operator root is configured.
+    pub fn federated(&self) -> bool {
+        !self.trust.iter().any(|t| t.authority == Authority::Operator)
+    }
+
     /// Reads and validates a configuration file; every error names the key.
     pub fn load(path: &Path) -> Result<Self, ClientConfigError> {
         let text = std::fs::read_to_string(path)

@@ -8,8 +8,8 @@ use anyhow::{bail, Context, Result};
 use serde_json::json;
 use tiprelay_client::client::now;
 use tiprelay_client::ledger::{
-    aggregate, build_statement, export_facts, import_facts, merge_facts, open_items, reconcile_statement,
-    reconcile_with_relay, Period, Range, ReconcileScope, Reconciliation,
+    aggregate, build_statement, export_facts, import_facts, merge_facts, open_items, reconcile_relays,
+    reconcile_statement, reconcile_with_relay, Period, Range, ReconcileScope, Reconciliation,
 };
 use tiprelay_client::report::{render_html, ReportInput, ReportLang};
 use tiprelay_client::{Client, RelayConn};
@@ -507,6 +507,29 @@ async fn reconcile_now(
         format!("{} records ({} tips)", authors.join(" + "), mine.len()),
         format!("relay records ({} tips)", relay.len()),
     ];
+    // Federation: this side's relay against the counterpart's, over the link.
+    let counterpart = c.cfg.trust.iter().find_map(|t| match t.authority {
+        tiprelay_proto::Authority::Jurisdiction(j) if j != me => Some(j),
+        _ => None,
+    });
+    if let (true, Some(peer_j)) = (c.cfg.federated(), counterpart) {
+        match c.peer_records(conn, r.start.as_unix_ms(), r.end.as_unix_ms()).await {
+            Ok(peer) => {
+                compared.push(format!("{peer_j}'s relay's records ({} tips)", peer.len()));
+                discrepancies.extend(reconcile_relays(&scope, (me, &relay), (peer_j, &peer)));
+            }
+            Err(e) => {
+                compared.push(format!("{peer_j}'s relay's records: UNAVAILABLE"));
+                discrepancies.push(tiprelay_client::ledger::Discrepancy {
+                    tip: None,
+                    kind: "peer_unavailable",
+                    message: format!(
+                        "{peer_j}'s relay could not be asked through ours ({e}); what crossed the link is not reconciled"
+                    ),
+                });
+            }
+        }
+    }
     // The counterpart's statement: the file given, else the latest received for exactly this period.
     let statement = match statement {
         Some(s) => Some(s),

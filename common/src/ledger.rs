@@ -946,6 +946,76 @@ pub fn reconcile_with_relay(scope: &ReconcileScope<'_>, mine: &[TipFacts], relay
     out
 }
 
+/// Federation (PROTOCOL §14): compares the home relay's records with the peer relay's, tip by
+/// tip, for tips accepted at home or there in `scope.range`. Both relays number each
+/// direction the same way, gap-free, and a relay holds number N of a direction only after
+/// every lower one, so a tip one relay numbered at or below the highest number the other
+/// holds in that direction, and that the other does not hold, is one the other relay
+/// says it never received (`missing_at_peer` / `missing_at_home`). A tip above it that was
+/// accepted more than the grace ago has not crossed yet (`not_across`). The same tip under
+/// two numbers is `numbered_differently`. `home` and `peer` name the two relays' jurisdictions.
+pub fn reconcile_relays(
+    scope: &ReconcileScope<'_>,
+    (home_j, home): (Jurisdiction, &[TipFacts]),
+    (peer_j, peer): (Jurisdiction, &[TipFacts]),
+) -> Vec<Discrepancy> {
+    let index = |v: &[TipFacts]| -> HashMap<(Jurisdiction, TipId), u64> {
+        v.iter().map(|f| ((f.from, f.id), f.seq.unwrap_or(0))).collect()
+    };
+    let highest = |v: &[TipFacts]| -> HashMap<(Jurisdiction, Jurisdiction), u64> {
+        let mut m: HashMap<(Jurisdiction, Jurisdiction), u64> = HashMap::new();
+        for f in v {
+            let e = m.entry((f.from, f.to)).or_default();
+            *e = (*e).max(f.seq.unwrap_or(0));
+        }
+        m
+    };
+    let (home_by, peer_by) = (index(home), index(peer));
+    let (home_max, peer_max) = (highest(home), highest(peer));
+    let settled = |f: &TipFacts| f.accepted.is_some_and(|a| a.as_unix_ms() + scope.grace_ms <= scope.now.as_unix_ms());
+    let mut out = Vec::new();
+    let sides = [(home_j, home, &peer_by, &peer_max, peer_j), (peer_j, peer, &home_by, &home_max, home_j)];
+    for (holder, facts, other_by, other_max, other) in sides {
+        for f in facts {
+            if !f.accepted.is_some_and(|a| scope.range.contains(a)) {
+                continue;
+            }
+            let seq = f.seq.unwrap_or(0);
+            match other_by.get(&(f.from, f.id)) {
+                Some(s) if *s == seq => {}
+                Some(s) if holder == home_j => out.push(Discrepancy::tip(
+                    f.id,
+                    "numbered_differently",
+                    format!("{holder}'s relay numbered it {seq} in {} → {}, {other}'s relay {s}", f.from, f.to),
+                )),
+                Some(_) => {}
+                None if seq <= other_max.get(&(f.from, f.to)).copied().unwrap_or(0) => {
+                    let kind = if holder == home_j { "missing_at_peer" } else { "missing_at_home" };
+                    out.push(Discrepancy::tip(
+                        f.id,
+                        kind,
+                        format!(
+                            "{holder}'s relay holds it as number {seq} of {} → {}; {other}'s relay holds later \
+                             numbers of that direction but not this one: it says it never received it",
+                            f.from, f.to
+                        ),
+                    ));
+                }
+                None if f.from == holder && settled(f) => out.push(Discrepancy::tip(
+                    f.id,
+                    "not_across",
+                    format!(
+                        "accepted by {holder}'s relay as number {seq} of {} → {}, not yet received by {other}'s relay",
+                        f.from, f.to
+                    ),
+                )),
+                None => {}
+            }
+        }
+    }
+    out
+}
+
 /// Compares the counterpart's signed statement with the relay's records for the same period.
 pub fn reconcile_statement(st: &LedgerStatement, relay: &[TipFacts]) -> Vec<Discrepancy> {
     let range = Range { start: st.period_start, end: st.period_end };
@@ -1134,6 +1204,40 @@ mod tests {
         assert_eq!(l.to_csv().lines().count(), l.rows.len() + 1);
         let only_nov = aggregate("t", [&a], Period::Day, Range::parse_period("2024-01").unwrap());
         assert!(only_nov.rows.is_empty());
+    }
+
+    #[test]
+    fn the_two_relays_records_name_a_tip_one_says_crossed_and_the_other_never_received() {
+        let now = ts(1_764_500_000_000);
+        let (mx, us): (Jurisdiction, Jurisdiction) = ("MX".parse().unwrap(), "US".parse().unwrap());
+        let authors = vec![];
+        let scope =
+            ReconcileScope { me: mx, authors: &authors, range: Range::all(), now, grace_ms: 60_000, receives: true };
+        let old = Some(1_764_400_000_000);
+        // MX → US 1..=4 at MX's relay, US → MX 1..=2 at both; the US relay lost MX → US 2,
+        // and MX → US 4 has not crossed yet (old enough to say so), 5 is in flight.
+        let mut home: Vec<TipFacts> = (1..=4).map(|n| fact(n, "MX", "US", old)).collect();
+        home.push(fact(5, "MX", "US", Some(now.as_unix_ms() - 1_000)));
+        let back: Vec<TipFacts> = (1..=2).map(|n| fact(n, "US", "MX", old)).collect();
+        home.extend(back.clone());
+        let mut peer: Vec<TipFacts> = [1u8, 3].iter().map(|n| fact(*n, "MX", "US", old)).collect();
+        peer.extend(back);
+        assert!(reconcile_relays(&scope, (mx, &home), (us, &home)).is_empty(), "a relay agrees with itself");
+        let d = reconcile_relays(&scope, (mx, &home), (us, &peer));
+        let kinds: Vec<(&str, TipId)> = d.iter().map(|x| (x.kind, x.tip.unwrap())).collect();
+        assert_eq!(kinds, vec![("missing_at_peer", home[1].id), ("not_across", home[3].id)], "{d:?}");
+        assert!(d[0].message.contains("US's relay holds later numbers"), "{}", d[0].message);
+        // The other way round: the peer holds a tip numbered below what home holds, that home
+        // does not (home lost MX → US 2): `missing_at_home`.
+        let lost_here = [home[0].clone(), home[2].clone()];
+        let d = reconcile_relays(&scope, (mx, &lost_here), (us, &home[..3]));
+        let kinds: Vec<(&str, TipId)> = d.iter().map(|x| (x.kind, x.tip.unwrap())).collect();
+        assert_eq!(kinds, vec![("missing_at_home", home[1].id)], "{d:?}");
+        // Renumbered: the same tip under another number.
+        let mut other = peer.clone();
+        other[0].seq = Some(9);
+        let d = reconcile_relays(&scope, (mx, &home[..1]), (us, &other[..1]));
+        assert_eq!(d.iter().map(|x| x.kind).collect::<Vec<_>>(), ["numbered_differently"]);
     }
 
     #[test]

@@ -134,6 +134,19 @@ pub enum Request {
         /// The Cosignature envelope.
         envelope: Vec<u8>,
     },
+    /// Federation (PROTOCOL §14.6): the **peer relay's** per-tip facts for `[since, until)`,
+    /// which this principal's own relay asks of its peer over the link and passes on
+    /// unchanged (answered like `records`), so the two relays' records can be reconciled.
+    PeerRecords {
+        /// Start (ms, inclusive).
+        since: u64,
+        /// End (ms, exclusive).
+        until: u64,
+        /// Resume after this record.
+        after: Option<RecordCursor>,
+        /// At most this many (1..=1024).
+        limit: u64,
+    },
     /// Relay to relay (federation, PROTOCOL §14): up to [`MAX_BATCH_TIPS`] tips the
     /// sending relay accepted, each with its own receipt, in home sequence order (frame body
     /// at most [`MAX_BATCH_REQUEST_BYTES`]). Answered like `submit_batch`, with the
@@ -513,6 +526,12 @@ impl Request {
             Self::Cosign { envelope } => {
                 MapWriter::new().put("op", op("cosign")).put("envelope", Value::Bytes(envelope.clone()))
             }
+            Self::PeerRecords { since, until, after, limit } => MapWriter::new()
+                .put("op", op("peer_records"))
+                .put("since", cbor::uint(*since))
+                .put("until", cbor::uint(*until))
+                .put_opt("after", after.as_ref().map(RecordCursor::encode))
+                .put("limit", cbor::uint(*limit)),
             Self::Forward { items } => MapWriter::new().put("op", op("forward")).put(
                 "items",
                 Value::Array(
@@ -578,6 +597,12 @@ impl Request {
             "consistency" => Self::Consistency { old: m.uint("old")?, new: m.uint("new")? },
             "cosign" => Self::Cosign { envelope: as_bytes(m.req("envelope")?, "envelope")? },
             "forward" => Self::Forward { items: forwarded_tips(&mut m)? },
+            "peer_records" => Self::PeerRecords {
+                since: m.uint("since")?,
+                until: m.uint("until")?,
+                after: m.take("after").map(RecordCursor::decode).transpose()?,
+                limit: m.uint("limit")?.clamp(1, MAX_RECORDS),
+            },
             other => return Err(FrameError::UnknownOp(other.chars().take(40).collect())),
         };
         m.finish()?;
@@ -847,6 +872,7 @@ mod tests {
             Request::Inclusion { index: 3, size: 9 },
             Request::Consistency { old: 3, new: 9 },
             Request::Cosign { envelope: vec![1] },
+            Request::PeerRecords { since: 1, until: 2, after: None, limit: 10 },
             Request::Forward {
                 items: vec![
                     ForwardedTip { tip: vec![1, 2], receipt: vec![3] },

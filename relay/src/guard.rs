@@ -64,9 +64,11 @@ pub fn rate_of(req: &Request) -> (RateKind, u32) {
 /// the others. An answer found larger once built is reserved again at its real size.
 pub fn answer_estimate(req: &Request) -> usize {
     match req {
-        Request::Fetch { .. } | Request::Records { .. } | Request::Acks { .. } | Request::Statements { .. } => {
-            MAX_FRAME_BYTES + 4
-        }
+        Request::Fetch { .. }
+        | Request::Records { .. }
+        | Request::PeerRecords { .. }
+        | Request::Acks { .. }
+        | Request::Statements { .. } => MAX_FRAME_BYTES + 4,
         Request::SubmitBatch { .. } | Request::AckBatch { .. } | Request::Forward { .. } => MAX_BATCH_TIPS * 4096,
         _ => 64 * 1024,
     }

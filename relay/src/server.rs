@@ -55,6 +55,8 @@ struct State {
     /// Federation: one `forward` from the peer relay is decided at a time (home numbers
     /// are checked against the store).
     link_in: tokio::sync::Mutex<()>,
+    /// Federation: this relay's connection to its peer while the link is up.
+    link_out: std::sync::Mutex<Option<Connection>>,
 }
 
 impl State {
@@ -334,6 +336,7 @@ pub async fn start_until(
         )),
         metrics: metrics.clone(),
         link_in: tokio::sync::Mutex::new(()),
+        link_out: std::sync::Mutex::new(None),
         config,
         trust,
         store,
@@ -1189,6 +1192,9 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
             }
         }
         Request::Forward { items } => Response::SubmittedBatch { items: peer::forward_in(state, peer, items).await },
+        Request::PeerRecords { since, until, after, limit } => {
+            peer::peer_records(state, Request::Records { since, until, after, limit: limit.min(MAX_RECORDS) }).await
+        }
         Request::Cosign { envelope } => match cosign(state, peer, envelope).await {
             Ok(r) => r,
             Err((_, e)) => {

@@ -7,7 +7,8 @@
 //! | `status` | yes | yes | yes |
 //! | `fetch`, `ack` | yes | no | no |
 //! | `ack_batch`, `feedback`, `statement` | yes | no | yes (its jurisdiction's) |
-//! | `statements`, `records`, `inclusion` | yes | no | no |
+//! | `statements`, `inclusion`, `peer_records` | yes | no | no |
+//! | `records` | yes | no | yes (for reconciliation across the link) |
 //! | `checkpoint`, `consistency`, `cosign` | yes | no | yes |
 //! | `forward` | no | no | yes |
 //!
@@ -65,6 +66,7 @@ pub fn request_name(req: &Request) -> &'static str {
         Request::Consistency { .. } => "consistency",
         Request::Cosign { .. } => "cosign",
         Request::Forward { .. } => "forward",
+        Request::PeerRecords { .. } => "peer_records",
     }
 }
 
@@ -87,6 +89,7 @@ pub fn authorize(kind: PrincipalKind, req: &Request) -> Result<(), WireError> {
                 | Request::Feedback { .. }
                 | Request::Statement { .. }
                 | Request::Status
+                | Request::Records { .. }
                 | Request::Checkpoint { .. }
                 | Request::Consistency { .. }
                 | Request::Cosign { .. }
@@ -132,6 +135,7 @@ mod tests {
             Request::Consistency { old: 1, new: 2 },
             Request::Cosign { envelope: vec![] },
             Request::Forward { items: vec![] },
+            Request::PeerRecords { since: 0, until: 1, after: None, limit: 1 },
         ]
     }
 

@@ -85,9 +85,11 @@ pub(super) async fn link(state: Arc<State>, endpoint: Endpoint, fed: Federation)
             Ok(conn) => {
                 info!(peer = %peer, addr = %fed.peer.address, "link to the peer relay is up");
                 state.metrics.peer_up.get_or_create(&labels(peer)).set(1);
+                set_link(&state, Some(conn.clone()));
                 backoff = BACKOFF_MIN;
                 said_down = None;
                 let why = drive(&state, &conn, &fed).await;
+                set_link(&state, None);
                 state.metrics.peer_up.get_or_create(&labels(peer)).set(0);
                 conn.close(0u32.into(), b"link restarts");
                 match why {
@@ -108,6 +110,44 @@ pub(super) async fn link(state: Arc<State>, endpoint: Endpoint, fed: Federation)
             _ = tokio::time::sleep(backoff) => {}
         }
         backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+fn set_link(state: &State, conn: Option<Connection>) {
+    match state.link_out.lock() {
+        Ok(mut g) => *g = conn,
+        Err(poisoned) => *poisoned.into_inner() = conn,
+    }
+}
+
+fn current_link(state: &State) -> Option<Connection> {
+    match state.link_out.lock() {
+        Ok(g) => g.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    }
+}
+
+/// `peer_records` (PROTOCOL §14.6): the peer relay's records, asked over the link and
+/// passed on unchanged (the principal checks and reconciles them).
+pub(super) async fn peer_records(state: &Arc<State>, records: Request) -> Response {
+    let Some(fed) = state.config.federation.as_ref() else {
+        return Response::Error(WireError::new(
+            ErrorCode::NotPermitted,
+            "this relay is shared by the jurisdictions (hub mode): it has no peer relay; its own `records` cover both sides",
+        ));
+    };
+    let peer = fed.peer.jurisdiction;
+    let unavailable = |why: String| {
+        Response::Error(WireError::new(ErrorCode::Unavailable, format!("{peer}'s relay cannot be asked now: {why}")))
+    };
+    let Some(conn) = current_link(state) else {
+        return unavailable("the link is down".into());
+    };
+    match request(&conn, &records).await {
+        Ok(r @ Response::Records { .. }) => r,
+        Ok(Response::Error(e)) => unavailable(format!("it answered {}: {}", e.name, e.reason)),
+        Ok(_) => unavailable("it answered with something else than records".into()),
+        Err(e) => unavailable(e.to_string()),
     }
 }
 

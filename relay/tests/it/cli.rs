@@ -15,7 +15,7 @@ fn tipctl_bin() -> PathBuf {
     p
 }
 
-fn tipctl(cfg: &Path, args: &[&str]) -> Output {
+pub fn tipctl(cfg: &Path, args: &[&str]) -> Output {
     Command::new(tipctl_bin()).env("TIPCTL_CONFIG", cfg).args(args).output().unwrap()
 }
 

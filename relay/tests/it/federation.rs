@@ -266,3 +266,108 @@ async fn the_us_relay_killed_five_times_and_cut_for_20_s_loses_nothing_across_th
         u.kill9();
     }
 }
+
+/// Test-only surgery: removes tip `(from, id)` from a stopped relay's redb store (its
+/// record, its place in the sequence index and its ledger facts), as a relay that lost
+/// or hid it would.
+fn delete_tip(store: &std::path::Path, from: &str, to: &str, seq: u64, id: &[u8; 16]) {
+    use redb::{ReadableTable, TableDefinition};
+    const TIPS: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("tips");
+    const BY_SEQ: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("by_seq");
+    const LEDGER: TableDefinition<(u64, &str, &[u8]), &[u8]> = TableDefinition::new("ledger");
+    let db = redb::Database::open(store).unwrap();
+    let w = db.begin_write().unwrap();
+    {
+        assert!(w.open_table(TIPS).unwrap().remove((from, id.as_slice())).unwrap().is_some());
+        assert!(w.open_table(BY_SEQ).unwrap().remove((from, to, seq)).unwrap().is_some());
+        let mut ledger = w.open_table(LEDGER).unwrap();
+        let key = ledger
+            .iter()
+            .unwrap()
+            .find_map(|e| {
+                let (k, _) = e.unwrap();
+                let (accepted, f, i) = k.value();
+                (f == from && i == id.as_slice()).then_some(accepted)
+            })
+            .unwrap();
+        assert!(ledger.remove((key, from, id.as_slice())).unwrap().is_some());
+    }
+    w.commit().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tip_deleted_from_the_us_relays_store_is_named_by_the_mx_reconcile() {
+    let p = Pair::start().await;
+    let (mx, us) = (p.client("MX", "analyst"), p.client("US", "analyst"));
+    let (cm, cu) = (connect(&mx).await, connect(&us).await);
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let (tip, _) = mx.compose(draft("US", &format!("tip {i}"))).unwrap();
+        mx.send(&cm, &tip.id).await.unwrap();
+        ids.push(tip.id);
+    }
+    let (back, _) = us.compose(draft("MX", "the other way")).unwrap();
+    us.send(&cu, &back.id).await.unwrap();
+    let mut n = 0;
+    eventually("the US analyst receives the three MX tips", async || {
+        n += us.sync_inbox(&cu).await.unwrap().len();
+        n >= 3
+    })
+    .await;
+    eventually("everything crossed and was acknowledged", async || {
+        mx.sync_inbox(&cm).await.unwrap();
+        mx.sync_notices(&cm).await.unwrap();
+        mx.store.outbox().unwrap().iter().all(|(_, r)| r.across.is_some() && r.ack.is_some())
+    })
+    .await;
+    cm.close().await;
+    cu.close().await;
+    drop((mx, us));
+    let month = tiprelay_client::ledger::Period::Month.key(tiprelay_client::client::now());
+    let reconcile = |cfg: &std::path::Path| {
+        crate::cli::tipctl(cfg, &["ledger", "reconcile", "--for", &month, "--grace", "0s", "--json"])
+    };
+    // Before: the MX analyst, MX's relay and the US relay agree.
+    let o = reconcile(&p.config("MX", "analyst"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(o.status.success(), "{v}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(v["compared"].to_string().contains("US's relay's records (4 tips)"), "{v}");
+
+    // The US relay loses MX's tip number 2 (surgery on its stopped store).
+    let (dir, mut relays) = (p.dir, p.relays);
+    let us_addr = relays[1].local_addr();
+    relays.pop().unwrap().shutdown().await.unwrap();
+    delete_tip(&dir.path().join("pki/US/relay/relay.redb"), "MX", "US", 2, ids[1].as_bytes());
+    let mut socket = None;
+    for _ in 0..50 {
+        if let Ok(s) = UdpSocket::bind(us_addr) {
+            socket = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cfg = RelayConfig::load(&dir.path().join("pki/US/relay.toml")).unwrap();
+    relays.push(server::start(cfg, socket).await.unwrap());
+
+    // MX's reconcile names it: MX's relay numbered it 2; the US relay holds 3 but not 2.
+    let mut named = serde_json::Value::Null;
+    for _ in 0..100 {
+        let o = reconcile(&dir.path().join("pki/MX/analyst.toml"));
+        named = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        if o.status.code() == Some(1) && named["discrepancies"].to_string().contains("missing_at_peer") {
+            break;
+        }
+        // The link may still be coming back up.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let d = named["discrepancies"].as_array().unwrap_or_else(|| panic!("{named}"));
+    assert_eq!(d.len(), 1, "{named}");
+    assert_eq!(
+        (d[0]["kind"].as_str(), d[0]["tip"].as_str()),
+        (Some("missing_at_peer"), Some(ids[1].to_string().as_str()))
+    );
+    assert!(d[0]["message"].as_str().unwrap().contains("never received"), "{named}");
+    for r in relays {
+        r.shutdown().await.unwrap();
+    }
+}
