@@ -80,6 +80,8 @@ pub struct FederationSection {
 pub struct PeerSection {
     /// The peer relay's jurisdiction.
     pub jurisdiction: String,
+    /// The peer relay's identity (the only relay that may peer with this one).
+    pub identity: String,
     /// Its UDP address.
     pub address: String,
     /// The TLS server name in its certificate.
@@ -384,6 +386,7 @@ pub fn create_federated(opts: &FederatedOptions) -> Result<PathBuf, CertsError> 
                 home: j.to_string(),
                 peer: PeerSection {
                     jurisdiction: peer.to_string(),
+                    identity: format!("tiprelay://{peer}/relay/{}", federated_relay_name(peer)),
                     address: peer_addr.to_string(),
                     server_name: DEV_RELAY_DNS.to_owned(),
                 },

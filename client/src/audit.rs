@@ -53,6 +53,8 @@ impl Client {
         if c.relay.kind() != tiprelay_proto::PrincipalKind::Relay {
             return Err(untrusted(format!("it is {}'s local log, not the relay's", c.relay)));
         }
+        // The log of this principal's own relay (never the other jurisdiction's, served by ours).
+        self.own_relay(&c.relay).map_err(|e| untrusted(e.to_string()))?;
         let mut cosigners = Vec::new();
         let latest = now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS);
         for cs in &sc.cosignatures {

@@ -748,12 +748,16 @@ impl Client {
         Ok(r)
     }
 
-    /// The relay that receipts for this principal is the operator's shared relay (hub mode)
-    /// or this jurisdiction's own relay (federation): never the other jurisdiction's.
-    fn own_relay(&self, signer: &tiprelay_proto::PrincipalId) -> Result<(), ClientError> {
-        let ok = signer.kind() == tiprelay_proto::PrincipalKind::Relay
-            && (signer.authority() == tiprelay_proto::Authority::Operator
-                || signer.jurisdiction() == Some(self.cfg.jurisdiction));
+    /// The relay that receipts for this principal: the operator's shared relay when an
+    /// operator root is configured (hub mode), else this jurisdiction's own relay
+    /// (federation); never the other jurisdiction's.
+    pub(crate) fn own_relay(&self, signer: &tiprelay_proto::PrincipalId) -> Result<(), ClientError> {
+        let authority = if self.cfg.federated() {
+            tiprelay_proto::Authority::Jurisdiction(self.cfg.jurisdiction)
+        } else {
+            tiprelay_proto::Authority::Operator
+        };
+        let ok = signer.kind() == tiprelay_proto::PrincipalKind::Relay && signer.authority() == authority;
         if ok {
             return Ok(());
         }

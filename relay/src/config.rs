@@ -92,6 +92,7 @@ struct RawFederation {
 #[serde(deny_unknown_fields)]
 struct RawPeer {
     jurisdiction: String,
+    identity: String,
     address: String,
     server_name: String,
 }
@@ -302,9 +303,12 @@ pub struct Federation {
 /// The peer relay (`[federation.peer]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerConfig {
-    /// Its jurisdiction: its relay is `tiprelay://<jurisdiction>/relay/…`, certified by that
-    /// jurisdiction's root.
+    /// Its jurisdiction, whose root certifies it.
     pub jurisdiction: Jurisdiction,
+    /// Its identity, `tiprelay://<jurisdiction>/relay/<name>`: the only relay that may peer
+    /// with this one (another relay certificate of that jurisdiction, e.g. a staging relay's,
+    /// is refused).
+    pub identity: tiprelay_proto::PrincipalId,
     /// Its UDP address.
     pub address: SocketAddr,
     /// The DNS or IP name in its TLS certificate.
@@ -421,6 +425,14 @@ impl RelayConfig {
                 if !pairs.contains(&ordered(home, peer)) {
                     return Err(bad("pair", format!("a [[pair]] of {home} and {peer} is needed")));
                 }
+                let identity: tiprelay_proto::PrincipalId =
+                    f.peer.identity.parse().map_err(|e| bad("federation.peer.identity", format!("{e}")))?;
+                if identity.kind() != tiprelay_proto::PrincipalKind::Relay || identity.jurisdiction() != Some(peer) {
+                    return Err(bad(
+                        "federation.peer.identity",
+                        format!("`{identity}` is not a relay of {peer}: it reads tiprelay://{peer}/relay/NAME"),
+                    ));
+                }
                 let address = f.peer.address.parse().map_err(|e| {
                     bad("federation.peer.address", format!("`{}` is not an address (host:port): {e}", f.peer.address))
                 })?;
@@ -432,7 +444,7 @@ impl RelayConfig {
                 }
                 Some(Federation {
                     home,
-                    peer: PeerConfig { jurisdiction: peer, address, server_name: f.peer.server_name.clone() },
+                    peer: PeerConfig { jurisdiction: peer, identity, address, server_name: f.peer.server_name.clone() },
                 })
             }
         };

@@ -57,6 +57,8 @@ struct State {
     link_in: tokio::sync::Mutex<()>,
     /// Federation: this relay's connection to its peer while the link is up.
     link_out: std::sync::Mutex<Option<Connection>>,
+    /// Federation: when the last `sequence_gap` audit entry was written.
+    gap_alarm: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl State {
@@ -337,6 +339,7 @@ pub async fn start_until(
         metrics: metrics.clone(),
         link_in: tokio::sync::Mutex::new(()),
         link_out: std::sync::Mutex::new(None),
+        gap_alarm: std::sync::Mutex::new(None),
         config,
         trust,
         store,
@@ -968,9 +971,11 @@ async fn stream(
         return;
     }
     let (rate, n) = rate_of(&req);
-    // The peer relay (federation) carries a whole jurisdiction's traffic, already limited
-    // per principal at its own relay: no per-principal rates on the link.
-    let limited = peer.identity.kind() != PrincipalKind::Relay;
+    // The peer relay (federation) carries a whole jurisdiction's tips and acks, already
+    // limited per principal at its own relay: those are not rate-limited on the link; its
+    // other requests (feedback, statements, records, checkpoints, proofs) are.
+    let limited = peer.identity.kind() != PrincipalKind::Relay
+        || !matches!(req, Request::Forward { .. } | Request::AckBatch { .. });
     if let Err(wait) = budget.slot.principal.take(rate, if limited { n } else { 0 }, std::time::Instant::now()) {
         let e = core::bucket::rate_limited(&peer.identity, rate.name(), request_name(&req), wait);
         reject(&state, &peer, None, &e);
@@ -1237,7 +1242,9 @@ async fn cosign(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Resu
 }
 
 async fn feedback(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<Response, Rejection> {
-    let (v, envelope) = verify_off_thread::<Feedback>(state, envelope).await?;
+    let relayed = peer.identity.kind() == PrincipalKind::Relay;
+    let claimed: Option<fn(&Feedback) -> tiprelay_proto::Timestamp> = relayed.then_some(|f: &Feedback| f.created);
+    let (v, envelope) = verify_at_off_thread::<Feedback>(state, envelope, claimed).await?;
     let fb = v.message;
     let tip = Some(fb.tip.to_string());
     let span = info_span!("feedback", id = %fb.id, tip = %fb.tip, outcome = %fb.outcome.as_str(), digest = %v.digest);
@@ -1247,6 +1254,17 @@ async fn feedback(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Re
             tip,
             WireError::new(ErrorCode::PairNotAllowed, format!("{} → {} is not a configured pair", fb.from, fb.to)),
         ));
+    }
+    if relayed {
+        let seq =
+            state.store.tip(fb.from, fb.tip.as_bytes()).map_err(|e| (tip.clone(), store_error(&e)))?.map(|r| r.seq);
+        let crossed = match seq {
+            Some(seq) => crossed_yet(state, fb.from, fb.to, seq).map_err(|e| (tip.clone(), store_error(&e)))?,
+            None => true,
+        };
+        if !crossed {
+            return Err((tip, not_crossed_yet(&fb.tip)));
+        }
     }
     match state.store.feedback(fb, v.digest, envelope).instrument(span.clone()).await {
         Ok(s) => {
@@ -1259,7 +1277,9 @@ async fn feedback(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Re
 }
 
 async fn statement(state: &Arc<State>, peer: &Arc<Peer>, envelope: Vec<u8>) -> Result<Response, Rejection> {
-    let (v, envelope) = verify_off_thread::<LedgerStatement>(state, envelope).await?;
+    let claimed: Option<fn(&LedgerStatement) -> tiprelay_proto::Timestamp> =
+        (peer.identity.kind() == PrincipalKind::Relay).then_some(|s: &LedgerStatement| s.created);
+    let (v, envelope) = verify_at_off_thread::<LedgerStatement>(state, envelope, claimed).await?;
     let st = v.message;
     let id = Some(st.id.to_string());
     let span = info_span!("statement", id = %st.id, from = %st.jurisdiction, to = %st.counterpart, digest = %v.digest);
@@ -1302,12 +1322,51 @@ async fn verify_off_thread<M: tiprelay_proto::Message + Send + 'static>(
     state: &Arc<State>,
     envelope: Vec<u8>,
 ) -> Result<(tiprelay_proto::Verified<M>, Vec<u8>), Rejection> {
+    verify_at_off_thread::<M>(state, envelope, None).await
+}
+
+/// As [`verify_off_thread`]; with `claimed`, judged at the time the message claims
+/// (bounded by this relay's clock, see [`judge_time`]) instead of now.
+async fn verify_at_off_thread<M: tiprelay_proto::Message + Send + 'static>(
+    state: &Arc<State>,
+    envelope: Vec<u8>,
+    claimed: Option<fn(&M) -> tiprelay_proto::Timestamp>,
+) -> Result<(tiprelay_proto::Verified<M>, Vec<u8>), Rejection> {
     let trust = state.trust.get();
-    let (verified, envelope) =
-        tokio::task::spawn_blocking(move || (verify::<M>(&envelope, &trust, storage::now()), envelope))
-            .await
-            .map_err(|_| (None, WireError::new(ErrorCode::Unavailable, "verification task failed")))?;
+    let (verified, envelope) = tokio::task::spawn_blocking(move || {
+        let now = storage::now();
+        let at = match claimed {
+            Some(f) => judge_time(tiprelay_proto::parse::<M>(&envelope).ok().map(|p| f(&p.message)), now),
+            None => now,
+        };
+        (verify::<M>(&envelope, &trust, at), envelope)
+    })
+    .await
+    .map_err(|_| (None, WireError::new(ErrorCode::Unavailable, "verification task failed")))?;
     Ok((verified.map_err(|e| (None, proto_error(&e)))?, envelope))
+}
+
+/// When a message a peer relay forwards is judged (federation): at the time it claims,
+/// bounded by this relay's clock plus the allowed skew, as a recipient judges it (§14.2),
+/// so a certificate that reached its end while the link was down does not void it.
+fn judge_time(claimed: Option<tiprelay_proto::Timestamp>, now: tiprelay_proto::Timestamp) -> tiprelay_proto::Timestamp {
+    claimed.map_or(now, |t| t.min(now.saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS)))
+}
+
+/// Federation: whether the peer relay receipted home number `seq` of `from → to` (its
+/// acks and feedback on a tip are taken only then: the tip's body is kept until it crossed).
+fn crossed_yet(state: &State, from: Jurisdiction, to: Jurisdiction, seq: u64) -> Result<bool, StoreError> {
+    let cursor = state.store.meta(&storage::counters::link_tips(from.as_str(), to.as_str()))?.unwrap_or(0);
+    Ok(seq <= cursor)
+}
+
+/// The refusal of an ack or feedback the peer relay forwarded for a tip not yet recorded
+/// here as crossed (retryable: the receipt is on its way).
+fn not_crossed_yet(tip: &tiprelay_proto::TipId) -> WireError {
+    WireError::new(
+        ErrorCode::Unavailable,
+        format!("tip {tip} is not yet recorded here as having crossed the link; send this again shortly"),
+    )
 }
 
 /// What the request path decided for one tip envelope, before the writer.
@@ -1441,7 +1500,12 @@ fn check_ack(
     now: tiprelay_proto::Timestamp,
     envelope: Vec<u8>,
 ) -> Result<(DeliveryAck, Vec<u8>), Rejection> {
-    let v = verify::<DeliveryAck>(&envelope, trust, now).map_err(|e| (None, proto_error(&e)))?;
+    let at = if peer.identity.kind() == PrincipalKind::Relay {
+        judge_time(tiprelay_proto::parse::<DeliveryAck>(&envelope).ok().map(|p| p.message.received), now)
+    } else {
+        now
+    };
+    let v = verify::<DeliveryAck>(&envelope, trust, at).map_err(|e| (None, proto_error(&e)))?;
     core::tips::speaks_for("ack", &v.signer, &peer.identity).map_err(|e| (Some(v.message.tip.to_string()), e))?;
     Ok((v.message, envelope))
 }
@@ -1453,7 +1517,18 @@ async fn ack_tips(state: &Arc<State>, peer: &Arc<Peer>, envelopes: Vec<Vec<u8>>)
     let (st, p) = (state.clone(), peer.clone());
     let checked = tokio::task::spawn_blocking(move || {
         let (trust, now) = (st.trust.get(), storage::now());
-        envelopes.into_iter().map(|e| check_ack(&p, &trust, now, e)).collect::<Vec<_>>()
+        let relayed = p.identity.kind() == PrincipalKind::Relay;
+        envelopes
+            .into_iter()
+            .map(|e| {
+                let (ack, e) = check_ack(&p, &trust, now, e)?;
+                // Federation: the peer's ack of a tip is taken only once it crossed here.
+                if relayed && !crossed_yet(&st, ack.from, ack.to, ack.seq).map_err(|x| (None, store_error(&x)))? {
+                    return Err((Some(ack.tip.to_string()), not_crossed_yet(&ack.tip)));
+                }
+                Ok((ack, e))
+            })
+            .collect::<Vec<_>>()
     })
     .await
     .unwrap_or_else(|_| {

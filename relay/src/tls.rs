@@ -55,7 +55,7 @@ pub struct TrustVerifier {
     trust: SharedTrust,
     provider: Arc<CryptoProvider>,
     hints: Vec<DistinguishedName>,
-    federation: Option<(tiprelay_proto::Jurisdiction, tiprelay_proto::Jurisdiction)>,
+    federation: Option<(tiprelay_proto::Jurisdiction, tiprelay_proto::PrincipalId)>,
 }
 
 impl TrustVerifier {
@@ -64,7 +64,7 @@ impl TrustVerifier {
     pub fn new(
         trust: SharedTrust,
         provider: Arc<CryptoProvider>,
-        federation: Option<(tiprelay_proto::Jurisdiction, tiprelay_proto::Jurisdiction)>,
+        federation: Option<(tiprelay_proto::Jurisdiction, tiprelay_proto::PrincipalId)>,
     ) -> Self {
         Self { trust, provider, hints: Vec::new(), federation }
     }
@@ -94,7 +94,7 @@ impl ClientCertVerifier for TrustVerifier {
             .get()
             .verify_cert(end_entity, &inter, identity.authority(), CertUsage::TlsClient, now)
             .map_err(|e| reject(e.to_string()))?;
-        crate::core::authz::admitted(&identity, self.federation).map_err(reject)?;
+        crate::core::authz::admitted(&identity, self.federation.as_ref().map(|(h, p)| (*h, p))).map_err(reject)?;
         Ok(ClientCertVerified::assertion())
     }
 
@@ -201,7 +201,7 @@ pub fn server_config(
     limits: &crate::config::RelayConfig,
 ) -> Result<quinn::ServerConfig, TlsError> {
     let provider = provider();
-    let federation = limits.federation.as_ref().map(|f| (f.home, f.peer.jurisdiction));
+    let federation = limits.federation.as_ref().map(|f| (f.home, f.peer.identity.clone()));
     let verifier = Arc::new(TrustVerifier::new(trust, provider.clone(), federation));
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?

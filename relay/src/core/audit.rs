@@ -39,6 +39,13 @@ pub fn consistency_in_range(old: u64, new: u64, n: u64) -> Result<(), WireError>
 /// A cosignature is kept only for a checkpoint the relay signed (`unknown_checkpoint`) and
 /// only when it covers that very checkpoint (`checkpoint_mismatch`: another history).
 pub fn cosignature_fits(signed: Option<&Checkpoint>, cs: &Cosignature) -> Result<(), WireError> {
+    // A log's own signer is no witness of it (a relay cosigning its own checkpoint).
+    if cs.by.to_string() == cs.log {
+        return Err(WireError::new(
+            ErrorCode::NotPermitted,
+            format!("{} signs this log; a witness of it is someone else", cs.by),
+        ));
+    }
     let Some(cp) = signed else {
         return Err(WireError::new(
             ErrorCode::UnknownCheckpoint,
@@ -106,6 +113,11 @@ mod tests {
         };
         assert!(cosignature_fits(Some(&cp), &cs).is_ok());
         assert_eq!(cosignature_fits(None, &cs).unwrap_err().code, ErrorCode::UnknownCheckpoint as u16);
+        // The peer relay (federation) witnesses; the log's own relay does not.
+        let peer = Cosignature { by: "tiprelay://US/relay/us".parse().unwrap(), ..cs.clone() };
+        assert!(cosignature_fits(Some(&cp), &peer).is_ok());
+        let own = Cosignature { by: relay.clone(), ..cs.clone() };
+        assert_eq!(cosignature_fits(Some(&cp), &own).unwrap_err().code, ErrorCode::NotPermitted as u16);
         let other = Cosignature { root: Digest([2; 32]), ..cs };
         assert_eq!(cosignature_fits(Some(&cp), &other).unwrap_err().code, ErrorCode::CheckpointMismatch as u16);
     }

@@ -25,9 +25,10 @@ use tiprelay_proto::wire::{Request, WireError};
 use tiprelay_proto::{ErrorCode, Jurisdiction, PrincipalId, PrincipalKind};
 
 /// Whether `identity` (whose certificate already verified against its authority's root)
-/// may connect to this relay: `federation` is `(home, peer)` on a federated relay, None on
-/// the shared one. The refusal says why, for the relay's log (the TLS handshake fails).
-pub fn admitted(identity: &PrincipalId, federation: Option<(Jurisdiction, Jurisdiction)>) -> Result<(), String> {
+/// may connect to this relay: `federation` is `(home, peer relay)` on a federated relay,
+/// None on the shared one. The refusal says why, for the relay's log (the TLS handshake
+/// fails).
+pub fn admitted(identity: &PrincipalId, federation: Option<(Jurisdiction, &PrincipalId)>) -> Result<(), String> {
     let j = identity.jurisdiction();
     match (federation, identity.kind()) {
         (None, PrincipalKind::Analyst | PrincipalKind::Feed) => Ok(()),
@@ -39,9 +40,9 @@ pub fn admitted(identity: &PrincipalId, federation: Option<(Jurisdiction, Jurisd
             "this is {home}'s own relay: {identity} is not a principal of {home}; principals connect to their own \
              jurisdiction's relay"
         )),
-        (Some((_, peer)), PrincipalKind::Relay) if j == Some(peer) => Ok(()),
+        (Some((_, peer)), PrincipalKind::Relay) if identity == peer => Ok(()),
         (Some((_, peer)), PrincipalKind::Relay) => {
-            Err(format!("{identity} is not {peer}'s relay, the only relay that peers with this one"))
+            Err(format!("{identity} is not {peer}, the only relay that peers with this one"))
         }
     }
 }
@@ -166,7 +167,17 @@ mod tests {
             every_request().iter().filter(|r| authorize(PrincipalKind::Relay, r).is_ok()).map(request_name).collect();
         assert_eq!(
             allowed,
-            ["ack_batch", "status", "feedback", "statement", "checkpoint", "consistency", "cosign", "forward"]
+            [
+                "ack_batch",
+                "status",
+                "feedback",
+                "statement",
+                "records",
+                "checkpoint",
+                "consistency",
+                "cosign",
+                "forward"
+            ]
         );
         let e = authorize(PrincipalKind::Relay, &Request::Fetch { limit: 1 }).unwrap_err();
         assert_eq!(e.name, "not_permitted");
@@ -175,19 +186,22 @@ mod tests {
     #[test]
     fn who_may_connect_to_a_shared_or_a_federated_relay() {
         let id = |s: &str| s.parse::<PrincipalId>().unwrap();
-        let (mx, us): (Jurisdiction, Jurisdiction) = ("MX".parse().unwrap(), "US".parse().unwrap());
+        let mx: Jurisdiction = "MX".parse().unwrap();
+        let us_relay = id("tiprelay://US/relay/us");
         // Shared relay: any analyst or feed; no relay.
         assert!(admitted(&id("tiprelay://US/analyst/a"), None).is_ok());
         assert!(admitted(&id("tiprelay://MX/feed/f"), None).is_ok());
         assert!(admitted(&id("tiprelay://US/relay/us"), None).unwrap_err().contains("shared"));
         // MX's own relay: MX principals and the US relay only.
-        let fed = Some((mx, us));
+        let fed = Some((mx, &us_relay));
         assert!(admitted(&id("tiprelay://MX/analyst/a"), fed).is_ok());
         assert!(admitted(&id("tiprelay://MX/feed/f"), fed).is_ok());
         assert!(admitted(&id("tiprelay://US/relay/us"), fed).is_ok());
         let e = admitted(&id("tiprelay://US/analyst/a"), fed).unwrap_err();
         assert!(e.contains("own jurisdiction's relay"), "{e}");
-        assert!(admitted(&id("tiprelay://MX/relay/other"), fed).unwrap_err().contains("not US's relay"));
+        assert!(admitted(&id("tiprelay://MX/relay/other"), fed).unwrap_err().contains("not tiprelay://US/relay/us"));
+        // Another relay of the peer's jurisdiction (a staging relay) is not the peer.
+        assert!(admitted(&id("tiprelay://US/relay/staging"), fed).is_err());
         assert!(admitted(&id("tiprelay://OPERATOR/relay/r"), fed).is_err());
     }
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 use quinn::{Connection, Endpoint};
 use tiprelay_common::files;
 use tiprelay_proto::wire::{BatchOutcome, ForwardedTip, NoticeBody, Request, Response, WireError, MAX_FRAME_BYTES};
-use tiprelay_proto::{verify, Authority, ErrorCode, Jurisdiction, PrincipalKind, Receipt, Tip};
+use tiprelay_proto::{verify, Authority, ErrorCode, Jurisdiction, Receipt, Tip};
 use tracing::{error, info, warn};
 
 use super::{proto_error, reject, store_error, Peer, Rejection, State};
@@ -176,7 +176,7 @@ async fn connect(state: &State, endpoint: &Endpoint, fed: &Federation) -> Result
         .map_err(|e| LinkError::Connect { addr, why: e.to_string() })?;
     let who = super::peer_of(&conn).map(|p| p.identity);
     match who {
-        Some(id) if id.kind() == PrincipalKind::Relay && id.jurisdiction() == Some(fed.peer.jurisdiction) => Ok(conn),
+        Some(id) if id == fed.peer.identity => Ok(conn),
         other => {
             conn.close(1u32.into(), b"not the peer relay");
             Err(LinkError::WrongPeer(other.map_or_else(|| "no tiprelay identity".into(), |i| i.to_string())))
@@ -228,6 +228,25 @@ async fn wait_news(state: &State, rx: Option<&mut tokio::sync::watch::Receiver<u
     }
 }
 
+/// A name for an answer's kind, for logs (never its content).
+fn answer_kind(r: &Response) -> &'static str {
+    match r {
+        Response::Submitted { .. } => "submitted",
+        Response::SubmittedBatch { .. } => "submitted_batch",
+        Response::AckedBatch { .. } => "acked_batch",
+        Response::Deliveries { .. } => "deliveries",
+        Response::Acked => "acked",
+        Response::Acks { .. } => "acks",
+        Response::Status { .. } => "status",
+        Response::Event { .. } => "event",
+        Response::Records { .. } => "records",
+        Response::Statements { .. } => "statements",
+        Response::Checkpoint { .. } => "checkpoint",
+        Response::Proof { .. } => "proof",
+        Response::Error(_) => "error",
+    }
+}
+
 /// Whether a refusal by the peer may pass if the same thing is sent again later (§7).
 fn retryable(e: &WireError) -> bool {
     matches!(
@@ -270,11 +289,12 @@ async fn push_tips(state: &Arc<State>, conn: &Connection, fed: &Federation) -> R
         let outcomes = match answer {
             Response::SubmittedBatch { items } if items.len() == seqs.len() => items,
             Response::Error(e) => {
-                warn!(peer = %peer, code = %e.name, reason = %e.reason, "the peer relay refused a forward; retrying");
+                let code = ErrorCode::from_u16(e.code).map_or("unknown", ErrorCode::name);
+                warn!(peer = %peer, code, "the peer relay refused a forward; retrying");
                 pause = Duration::from_secs(1);
                 continue;
             }
-            other => return Err(LinkError::Protocol(format!("unexpected answer to forward: {other:?}"))),
+            other => return Err(LinkError::Protocol(format!("unexpected answer to forward: {}", answer_kind(&other)))),
         };
         let st = state.clone();
         let checked = tokio::task::spawn_blocking(move || crossed_items(&st, peer, &items, &seqs, outcomes))
@@ -365,6 +385,7 @@ async fn push_notices(state: &Arc<State>, conn: &Connection, peer: Jurisdiction)
         let mut done = after;
         let mut acks: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut retry = false;
+        let batch_end = notices.last().map_or(after, |n| n.index);
         for n in notices {
             match n.body {
                 NoticeBody::Ack(a) => acks.push((n.index, a)),
@@ -386,16 +407,22 @@ async fn push_notices(state: &Arc<State>, conn: &Connection, peer: Jurisdiction)
                             refused_across(state, peer, "feedback", &e);
                             done = n.index;
                         }
-                        other => return Err(LinkError::Protocol(format!("unexpected answer to feedback: {other:?}"))),
+                        other => {
+                            return Err(LinkError::Protocol(format!(
+                                "unexpected answer to feedback: {}",
+                                answer_kind(&other)
+                            )))
+                        }
                     }
                 }
-                // Never queued for the link (crossed receipts go to authors here).
-                NoticeBody::Crossed(_) => done = n.index,
+                // Never queued for the link (crossed receipts go to authors here): passed
+                // over once everything before it in this batch went through.
+                NoticeBody::Crossed(_) => {}
             }
         }
         if !retry {
             match send_acks(state, conn, peer, acks).await? {
-                Some(last) => done = done.max(last),
+                Some(_) => done = done.max(batch_end),
                 None => retry = true,
             }
         }
@@ -423,7 +450,11 @@ async fn send_acks(
         return Ok(Some(0));
     };
     let envelopes: Vec<Vec<u8>> = acks.into_iter().map(|(_, a)| a).collect();
+    let sent = envelopes.len();
     match request(conn, &Request::AckBatch { envelopes }).await? {
+        Response::AckedBatch { items } if items.len() != sent => {
+            Err(LinkError::Protocol(format!("{} outcomes for {sent} acks", items.len())))
+        }
         Response::AckedBatch { items } => {
             if items.iter().any(|r| matches!(r, Err(e) if retryable(e))) {
                 return Ok(None);
@@ -438,17 +469,19 @@ async fn send_acks(
             refused_across(state, peer, "ack_batch", &e);
             Ok(Some(last))
         }
-        other => Err(LinkError::Protocol(format!("unexpected answer to ack_batch: {other:?}"))),
+        other => Err(LinkError::Protocol(format!("unexpected answer to ack_batch: {}", answer_kind(&other)))),
     }
 }
 
 /// A final refusal by the peer of something this side forwarded: logged and recorded in
 /// the audit log (never silently dropped).
 fn refused_across(state: &State, peer: Jurisdiction, what: &str, e: &WireError) {
-    error!(peer = %peer, what, code = %e.name, reason = %e.reason, "the peer relay refused a forwarded {what}");
+    // The code's own name, never text the peer chose.
+    let code = ErrorCode::from_u16(e.code).map_or("unknown", ErrorCode::name);
+    error!(peer = %peer, what, code, "the peer relay refused a forwarded {what}");
     state.store.event(Event {
         to: Some(peer.to_string()),
-        code: Some(e.name.clone()),
+        code: Some(code.to_owned()),
         subject: Some(what.to_owned()),
         ..Event::new("refused_across", storage::now())
     });
@@ -480,7 +513,9 @@ async fn push_statements(state: &Arc<State>, conn: &Connection, peer: Jurisdicti
                     refused_across(state, peer, "statement", &e);
                     done = s.index;
                 }
-                other => return Err(LinkError::Protocol(format!("unexpected answer to statement: {other:?}"))),
+                other => {
+                    return Err(LinkError::Protocol(format!("unexpected answer to statement: {}", answer_kind(&other))))
+                }
             }
         }
         if done > after {
@@ -530,12 +565,14 @@ fn check_forwarded(
     now: tiprelay_proto::Timestamp,
     f: ForwardedTip,
 ) -> Result<Forwarded, Rejection> {
-    let rv = verify::<Receipt>(&f.receipt, trust, now).map_err(|e| (None, proto_error(&e)))?;
+    // Receipt and tip are judged at the home relay's acceptance time (bounded by this
+    // relay's clock): a tip that waited for the link is not refused for a validity (the
+    // tip's, its author's or the home relay's certificate) that ended meanwhile.
+    let claimed = tiprelay_proto::parse::<Receipt>(&f.receipt).map_err(|e| (None, proto_error(&e)))?.message.accepted;
+    let at = claimed.min(now.saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS));
+    let rv = verify::<Receipt>(&f.receipt, trust, at).map_err(|e| (None, proto_error(&e)))?;
     let home = rv.message;
     let id = Some(home.tip.to_string());
-    // Judged at the home relay's acceptance time (bounded by this relay's clock): a tip
-    // that waited for the link is not refused for a validity that ended meanwhile.
-    let at = home.accepted.min(now.saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS));
     let tv = verify::<Tip>(&f.tip, trust, at).map_err(|e| (id.clone(), proto_error(&e)))?;
     rules::home_receipt_matches(&home, &rv.signer, &tv.message, &tv.digest, &peer.identity, fed.home)
         .map_err(|e| (id.clone(), e))?;
@@ -599,20 +636,26 @@ pub(super) async fn forward_in(state: &Arc<State>, peer: &Arc<Peer>, items: Vec<
             rules::forwarded(seq, last, held.as_ref().map(|h| HeldHere { digest: &h.digest, seq: h.seq }), &digest);
         match (step, held) {
             (Ok(Step::Resend), Some(h)) => out.push(Some(Ok((h.receipt, true)))),
-            (Ok(Step::New), _) if !blocked => {
-                last = seq;
-                out.push(None);
-                slots.push((out.len() - 1, seq, tip.id));
-                writes.push((tip, digest, envelope));
-            }
-            (Ok(_), _) => {
+            // After a refusal in this forward, a new tip (or the gap it now seems to leave)
+            // waits: the sender forwards it again after the refused one.
+            (Ok(Step::New), _) | (Err(_), None) if blocked => {
                 out.push(Some(Err(WireError::new(
                     ErrorCode::Unavailable,
                     "an earlier tip of this forward was refused; forward this one again after it",
                 ))));
             }
+            (Ok(Step::New), _) => {
+                last = seq;
+                out.push(None);
+                slots.push((out.len() - 1, seq, tip.id));
+                writes.push((tip, digest, envelope));
+            }
+            (Ok(Step::Resend), None) => {
+                out.push(Some(Err(WireError::new(ErrorCode::Unavailable, "the tip went missing; forward it again"))));
+                blocked = true;
+            }
             (Err(e), _) => {
-                if e.code == ErrorCode::SequenceGap as u16 && !blocked {
+                if e.code == ErrorCode::SequenceGap as u16 {
                     alarm_gap(state, peer, from, to, seq, &e);
                 }
                 reject(state, peer, Some(tip.id.to_string()), &e);
@@ -622,7 +665,8 @@ pub(super) async fn forward_in(state: &Arc<State>, peer: &Arc<Peer>, items: Vec<
         }
     }
     if !writes.is_empty() {
-        let results = match state.store.submit_many(writes).await {
+        let seqs = slots.iter().map(|(_, seq, _)| *seq).collect();
+        let results = match state.store.forward_many(writes, seqs).await {
             Ok(r) => r,
             Err(e) => slots.iter().map(|_| Err(e.clone())).collect(),
         };
@@ -633,7 +677,7 @@ pub(super) async fn forward_in(state: &Arc<State>, peer: &Arc<Peer>, items: Vec<
                     Ok((s.receipt, s.duplicate))
                 }
                 Ok(s) => {
-                    // Cannot happen while forwards are taken one at a time: alarm if it does.
+                    // The writer refuses another number: cannot happen; alarm if it does.
                     error!(tip = %id, home = seq, here = s.seq, "ALARM: a forwarded tip was numbered differently here");
                     Err(WireError::new(ErrorCode::SequenceGap, format!("numbered {} here, {seq} at home", s.seq)))
                 }
@@ -652,6 +696,18 @@ pub(super) async fn forward_in(state: &Arc<State>, peer: &Arc<Peer>, items: Vec<
 fn alarm_gap(state: &State, peer: &Peer, from: Jurisdiction, to: Jurisdiction, seq: u64, e: &WireError) {
     error!(peer = %peer.identity, %from, %to, seq, reason = %e.reason, "ALARM: gap in a forwarded home sequence");
     state.metrics.peer_sequence_gaps.get_or_create(&labels(from)).inc();
+    // At most one audit entry per 10 s (the metric and the log count every one): a peer
+    // repeating a gapped forward cannot grow the log without bound.
+    {
+        let mut last = match state.gap_alarm.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if last.is_some_and(|t: std::time::Instant| t.elapsed() < Duration::from_secs(10)) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+    }
     state.store.event(Event {
         principal: Some(peer.identity.to_string()),
         from: Some(from.to_string()),

@@ -559,7 +559,20 @@ impl Store {
     pub async fn submit_many(&self, tips: Vec<TipToWrite>) -> Result<Vec<Result<Submitted, StoreError>>, StoreError> {
         let (reply, rx) = oneshot::channel();
         let permit = self.queue_permit(tips.len()).await?;
-        self.call(writer::WriteOp::Submit { tips, reply, permit }, rx).await
+        self.call(writer::WriteOp::Submit { tips, forwarded: None, reply, permit }, rx).await
+    }
+
+    /// Federation: commits tips forwarded by the peer relay, each under exactly its home
+    /// number `seqs[i]` (never another: `sequence_gap`), not held to the pending quota; one
+    /// outcome per tip, in order.
+    pub async fn forward_many(
+        &self,
+        tips: Vec<TipToWrite>,
+        seqs: Vec<u64>,
+    ) -> Result<Vec<Result<Submitted, StoreError>>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        let permit = self.queue_permit(tips.len()).await?;
+        self.call(writer::WriteOp::Submit { tips, forwarded: Some(seqs), reply, permit }, rx).await
     }
 
     /// Records a verified DeliveryAck; returns true if it was the tip's first.
@@ -641,6 +654,12 @@ impl Store {
     /// A counter (None when never set).
     pub fn meta(&self, key: &str) -> Result<Option<u64>, StoreError> {
         self.engine.read()?.counter(key)
+    }
+
+    /// Sets counters to the given values, durably, in one transaction.
+    pub async fn set_meta(&self, entries: Vec<(String, u64)>) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.call(writer::WriteOp::SetMeta { entries, reply }, rx).await?
     }
 
     /// Raises counters to at least the given values, durably.

@@ -38,6 +38,11 @@ pub enum WriteOp {
     Submit {
         /// The tips.
         tips: Vec<TipToWrite>,
+        /// Federation: tips forwarded by the peer relay, with the home number each must get
+        /// here (one per tip); such a tip is not held to the pending quota, and one that
+        /// would get any other number is refused with `sequence_gap` and nothing is written
+        /// for it.
+        forwarded: Option<Vec<u64>>,
         /// Where the outcomes go.
         reply: oneshot::Sender<Vec<Result<Submitted, StoreError>>>,
         /// Its place in the queue.
@@ -106,6 +111,14 @@ pub enum WriteOp {
     },
     /// An audit event (best effort).
     Event(Box<Event>),
+    /// Sets counters to the given values, in one transaction (a witness's view of the
+    /// peer's log).
+    SetMeta {
+        /// (counter, value).
+        entries: Vec<(String, u64)>,
+        /// Where the outcome goes.
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
     /// Raises counters to at least the given values (CRL-number floors).
     RaiseMeta {
         /// (counter, value).
@@ -401,9 +414,9 @@ impl Preparer {
         let mut submits = Vec::new();
         for op in ops {
             match op {
-                WriteOp::Submit { tips, reply, permit } => {
+                WriteOp::Submit { tips, forwarded, reply, permit } => {
                     drop(permit);
-                    submits.push((tips, reply));
+                    submits.push((tips, forwarded, reply));
                 }
                 other => batch.others.push(other),
             }
@@ -418,7 +431,7 @@ impl Preparer {
                 v
             }
             Err(e) => {
-                for (tips, reply) in submits {
+                for (tips, _, reply) in submits {
                     batch.submits.push((reply, tips.iter().map(|_| Slot::Done(Err(e.clone()))).collect()));
                 }
                 return batch;
@@ -431,7 +444,7 @@ impl Preparer {
         let first_index = match first_index {
             Ok(n) => n,
             Err(e) => {
-                for (tips, reply) in submits {
+                for (tips, _, reply) in submits {
                     batch.submits.push((reply, tips.iter().map(|_| Slot::Done(Err(e.clone()))).collect()));
                 }
                 return batch;
@@ -449,7 +462,7 @@ impl Preparer {
         // database engine), and each author's stored pending bytes once.
         let wanted: Vec<(String, Vec<u8>)> = submits
             .iter()
-            .flat_map(|(tips, _)| tips.iter())
+            .flat_map(|(tips, _, _)| tips.iter())
             .filter(|(t, _, _)| !self.overlay.contains_key(&(t.from, *t.id.as_bytes())))
             .map(|(t, _, _)| (t.from.as_str().to_owned(), t.id.as_bytes().to_vec()))
             .collect();
@@ -463,7 +476,7 @@ impl Preparer {
                 })
                 .collect(),
             Err(e) => {
-                for (tips, reply) in submits {
+                for (tips, _, reply) in submits {
                     batch.submits.push((reply, tips.iter().map(|_| Slot::Done(Err(e.clone()))).collect()));
                 }
                 return batch;
@@ -471,9 +484,10 @@ impl Preparer {
         };
         let mut pending_of: HashMap<String, u64> = HashMap::new();
         let mut replies = Vec::with_capacity(submits.len());
-        for (tips, reply) in submits {
+        for (tips, forwarded, reply) in submits {
             let mut slots = Vec::with_capacity(tips.len());
-            for (tip, digest, envelope) in tips {
+            for (i, (tip, digest, envelope)) in tips.into_iter().enumerate() {
+                let expected = forwarded.as_ref().map(|f| f.get(i).copied().unwrap_or(0));
                 let key = (tip.from, *tip.id.as_bytes());
                 if let Some((i, d)) = in_batch.get(&key) {
                     // The same tip twice in one batch: the first is accepted, this is its replay.
@@ -488,18 +502,19 @@ impl Preparer {
                     });
                     continue;
                 }
-                let slot = match self.decide(&*view, &known, &mut pending_of, &tip, &digest, &envelope, &added) {
-                    Err(e) => Slot::Done(Err(e)),
-                    Ok(Decision::Answer(s)) => Slot::Done(Ok(s)),
-                    Ok(Decision::Accept { seq }) => {
-                        *added.entry(tip.author.to_string()).or_insert(0) += envelope.len() as u64;
-                        self.dirs.insert((tip.from, tip.to), seq);
-                        in_batch.insert(key, (jobs.len(), digest.0));
-                        let index = first_index + jobs.len() as u64;
-                        jobs.push(Job { tip, digest, envelope, seq, index, accepted: at });
-                        Slot::New(jobs.len() - 1)
-                    }
-                };
+                let slot =
+                    match self.decide(&*view, &known, &mut pending_of, (&tip, &digest, &envelope), &added, expected) {
+                        Err(e) => Slot::Done(Err(e)),
+                        Ok(Decision::Answer(s)) => Slot::Done(Ok(s)),
+                        Ok(Decision::Accept { seq }) => {
+                            *added.entry(tip.author.to_string()).or_insert(0) += envelope.len() as u64;
+                            self.dirs.insert((tip.from, tip.to), seq);
+                            in_batch.insert(key, (jobs.len(), digest.0));
+                            let index = first_index + jobs.len() as u64;
+                            jobs.push(Job { tip, digest, envelope, seq, index, accepted: at });
+                            Slot::New(jobs.len() - 1)
+                        }
+                    };
                 slots.push(slot);
             }
             replies.push((reply, slots));
@@ -616,16 +631,14 @@ impl Preparer {
         earlier.saturating_add(added.get(author).copied().unwrap_or(0))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn decide(
         &mut self,
         view: &dyn super::ReadTables,
         known: &HashMap<(Jurisdiction, [u8; 16]), TipRecord>,
         pending_of: &mut HashMap<String, u64>,
-        tip: &tiprelay_proto::Tip,
-        digest: &Digest,
-        envelope: &[u8],
+        (tip, digest, envelope): (&tiprelay_proto::Tip, &Digest, &[u8]),
         added: &HashMap<String, u64>,
+        expected: Option<u64>,
     ) -> Result<Decision, StoreError> {
         let (from, to) = (tip.from, tip.to);
         let key = (from, *tip.id.as_bytes());
@@ -656,7 +669,18 @@ impl Preparer {
             }
         };
         let held_ref = held.as_ref().map(|(d, seq)| Held { digest: d, seq: *seq });
-        match tips::admit(held_ref, digest, envelope.len() as u64, pending, self.pending_quota, last) {
+        // A forwarded tip was held to its author's quota at home.
+        let quota = if expected.is_some() { u64::MAX } else { self.pending_quota };
+        let admission = tips::admit(held_ref, digest, envelope.len() as u64, pending, quota, last);
+        if let (Some(want), Admission::Duplicate { seq } | Admission::Accept { seq, .. }) = (expected, &admission) {
+            if want != *seq {
+                return Err(StoreError::Refused(tiprelay_proto::wire::WireError::new(
+                    tiprelay_proto::ErrorCode::SequenceGap,
+                    format!("tip {} is number {want} at home but would be number {seq} here", tip.id),
+                )));
+            }
+        }
+        match admission {
             Admission::Duplicate { seq } => {
                 Ok(Decision::Answer(Submitted { receipt: receipt.unwrap_or_default(), duplicate: true, seq }))
             }
@@ -819,7 +843,10 @@ fn refuse_op(op: WriteOp, e: &StoreError) {
         WriteOp::Checkpoint { reply } => {
             let _ = reply.send(Err(e.clone()));
         }
-        WriteOp::Cosign { reply, .. } | WriteOp::RaiseMeta { reply, .. } | WriteOp::Crossed { reply, .. } => {
+        WriteOp::Cosign { reply, .. }
+        | WriteOp::RaiseMeta { reply, .. }
+        | WriteOp::SetMeta { reply, .. }
+        | WriteOp::Crossed { reply, .. } => {
             let _ = reply.send(Err(e.clone()));
         }
         WriteOp::Purge { reply, .. } => {
@@ -1033,6 +1060,14 @@ impl Committer {
                         return Err(e);
                     }
                     replies.push(Reply::Purge(reply, r));
+                }
+                WriteOp::SetMeta { entries, reply } => {
+                    let r = entries.iter().try_for_each(|(k, v)| t.set_counter(k, *v));
+                    if let Err(e) = fatal(&r) {
+                        let _ = reply.send(Err(e.clone()));
+                        return Err(e);
+                    }
+                    replies.push(Reply::Unit(reply, r));
                 }
                 WriteOp::RaiseMeta { entries, reply } => {
                     let r = entries.iter().try_for_each(|(k, v)| apply::raise(t, k, *v));
