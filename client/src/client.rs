@@ -929,7 +929,7 @@ impl Client {
     }
 
     /// Federation: the **peer relay's** records of tips accepted in `[since, until)`, asked
-    /// through this principal's own relay over the link (`peer_records`, PROTOCOL §14.6).
+    /// through this principal's own relay over the link (`peer_records`, PROTOCOL §14.7).
     pub async fn peer_records(&self, conn: &RelayConn, since: u64, until: u64) -> Result<Vec<TipFacts>, ClientError> {
         self.records_of(conn, since, until, true).await
     }

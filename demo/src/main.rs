@@ -527,10 +527,20 @@ async fn run_federated(dir: Option<PathBuf>, keep: bool) -> Result<()> {
 
     say(
         "8/8",
-        "Audit on both ends: each side witnesses (cosigns) its own relay's log; each log exports and verifies offline.",
+        "Audit on both ends: each relay witnesses (cosigns) the other's log over the link, each side's analyst its own \
+         relay's; each log exports and verifies offline.",
     );
-    for (who, c, conn, rt) in [("MX", &mx, &cmx, &rt_mx), ("US", &us, &cus, &rt_us)] {
-        let head = c.check_log_fresh(conn, true, true).await?;
+    for (who, c, conn, rt, other) in
+        [("MX", &mx, &cmx, &rt_mx, "tiprelay://US/relay/us"), ("US", &us, &cus, &rt_us, "tiprelay://MX/relay/mx")]
+    {
+        until("the other relay cosigns this relay's newest checkpoint", async || {
+            Ok(c.check_log(conn, false).await?.cosigners.iter().any(|w| w == other))
+        })
+        .await?;
+        let head = c.check_log(conn, true).await?;
+        if !head.cosigners.iter().any(|w| w == other) {
+            anyhow::bail!("{who}'s relay's newest checkpoint is not cosigned by {other}");
+        }
         let cp = head.checkpoint.context("the relay signed no checkpoint")?;
         let bundle = base.join(format!("{who}-relay-audit.bundle"));
         let header =
@@ -542,7 +552,7 @@ async fn run_federated(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         })
         .map_err(|e| anyhow::anyhow!("{who}'s relay audit bundle does not verify: {e}"))?;
         println!(
-            "    {who}'s relay: checkpoint of {} entries cosigned by {}; {} entries exported, VALID offline ({})",
+            "    {who}'s relay: checkpoint of {} entries cosigned by {other} and {}; {} entries exported, VALID offline ({})",
             cp.size,
             c.cfg.principal,
             header.count,

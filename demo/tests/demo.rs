@@ -48,8 +48,8 @@ fn the_federated_demo_goes_through_both_relays_and_survives_a_cut_link() {
         "1 tip(s) queued for the link",
         "US received seq 2 and acknowledged it",
         "each hold 2 tips with the same numbers",
-        "MX's relay: checkpoint of",
-        "US's relay: checkpoint of",
+        "cosigned by tiprelay://US/relay/us and tiprelay://MX/analyst/analyst-1",
+        "cosigned by tiprelay://MX/relay/mx and tiprelay://US/analyst/analyst-1",
         "Done: each side's tips crossed the border exactly once",
     ] {
         assert!(out.contains(expect), "federated demo output lacks `{expect}`:\n{out}");

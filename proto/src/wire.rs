@@ -134,7 +134,7 @@ pub enum Request {
         /// The Cosignature envelope.
         envelope: Vec<u8>,
     },
-    /// Federation (PROTOCOL §14.6): the **peer relay's** per-tip facts for `[since, until)`,
+    /// Federation (PROTOCOL §14.7): the **peer relay's** per-tip facts for `[since, until)`,
     /// which this principal's own relay asks of its peer over the link and passes on
     /// unchanged (answered like `records`), so the two relays' records can be reconciled.
     PeerRecords {

@@ -123,6 +123,11 @@ pub struct Metrics {
     /// Federation: forwarded tips refused with `sequence_gap` (either way across the
     /// link): proof of omission, worth an alert.
     pub peer_sequence_gaps: Family<PeerLabels, Counter>,
+    /// Federation: size of the peer relay's log this relay last cosigned.
+    pub peer_witnessed_size: Family<PeerLabels, Gauge>,
+    /// Federation: the peer's log failed a witness check (fork, rollback, inconsistent
+    /// proof, bad signature): alert.
+    pub peer_log_alarms: Family<PeerLabels, Counter>,
     /// Set when the relay serves (listening, store open); cleared at shutdown.
     ready: AtomicBool,
 }
@@ -209,6 +214,18 @@ impl Metrics {
         let peer_oldest_queued_seconds = Family::<PeerLabels, Gauge>::default();
         let peer_tips_crossed = Family::<PeerLabels, Counter>::default();
         let peer_sequence_gaps = Family::<PeerLabels, Counter>::default();
+        let peer_witnessed_size = Family::<PeerLabels, Gauge>::default();
+        let peer_log_alarms = Family::<PeerLabels, Counter>::default();
+        registry.register(
+            "tiprelay_peer_witnessed_size",
+            "Federation: size of the peer relay's audit log this relay last verified and cosigned",
+            peer_witnessed_size.clone(),
+        );
+        registry.register(
+            "tiprelay_peer_log_alarms",
+            "Federation: the peer relay's audit log failed a witness check (fork, rollback, bad proof): alert",
+            peer_log_alarms.clone(),
+        );
         registry.register("tiprelay_peer_up", "Federation: 1 while the link to the peer relay is up", peer_up.clone());
         registry.register(
             "tiprelay_peer_queued_tips",
@@ -248,6 +265,8 @@ impl Metrics {
             peer_oldest_queued_seconds,
             peer_tips_crossed,
             peer_sequence_gaps,
+            peer_witnessed_size,
+            peer_log_alarms,
             trust_reloads,
             crl_next_update,
             ready: AtomicBool::new(false),

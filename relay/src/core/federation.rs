@@ -119,10 +119,52 @@ pub fn peer_receipt_matches(
     Ok(())
 }
 
+/// What a relay witnessing its peer's log does with the peer's newest checkpoint of `size`
+/// and `root`, given the last one it cosigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Witness {
+    /// The first checkpoint seen: cosign it (trust on first use, as a client does).
+    First,
+    /// The one cosigned last: nothing to do.
+    Same,
+    /// A larger log: cosign once a consistency proof from the last one verifies.
+    Extends {
+        /// The last cosigned size.
+        old_size: u64,
+        /// Its root.
+        old_root: tiprelay_proto::Digest,
+    },
+    /// The same size with another root: two histories (alarm; never cosigned).
+    Fork,
+    /// A smaller log than one already cosigned: a rollback (alarm; never cosigned).
+    Rollback,
+}
+
+/// Decides what to do with the peer's checkpoint (see [`Witness`]).
+pub fn witness_step(last: Option<(u64, tiprelay_proto::Digest)>, size: u64, root: &tiprelay_proto::Digest) -> Witness {
+    match last {
+        None => Witness::First,
+        Some((s, r)) if s == size && r == *root => Witness::Same,
+        Some((s, _)) if s == size => Witness::Fork,
+        Some((s, _)) if size < s => Witness::Rollback,
+        Some((old_size, old_root)) => Witness::Extends { old_size, old_root },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tiprelay_proto::{Timestamp, TipId};
+
+    #[test]
+    fn a_witness_cosigns_only_a_log_that_extends_what_it_cosigned() {
+        let (a, b) = (d(1), d(2));
+        assert_eq!(witness_step(None, 5, &a), Witness::First);
+        assert_eq!(witness_step(Some((5, a)), 5, &a), Witness::Same);
+        assert_eq!(witness_step(Some((5, a)), 5, &b), Witness::Fork);
+        assert_eq!(witness_step(Some((5, a)), 4, &b), Witness::Rollback);
+        assert_eq!(witness_step(Some((5, a)), 9, &b), Witness::Extends { old_size: 5, old_root: a });
+    }
 
     fn d(b: u8) -> Digest {
         Digest([b; 32])

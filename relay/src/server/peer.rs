@@ -127,7 +127,7 @@ fn current_link(state: &State) -> Option<Connection> {
     }
 }
 
-/// `peer_records` (PROTOCOL §14.6): the peer relay's records, asked over the link and
+/// `peer_records` (PROTOCOL §14.7): the peer relay's records, asked over the link and
 /// passed on unchanged (the principal checks and reconciles them).
 pub(super) async fn peer_records(state: &Arc<State>, records: Request) -> Response {
     let Some(fed) = state.config.federation.as_ref() else {
@@ -191,6 +191,7 @@ async fn drive(state: &Arc<State>, conn: &Connection, fed: &Federation) -> LinkE
         r = push_tips(state, conn, fed) => r,
         r = push_notices(state, conn, fed.peer.jurisdiction) => r,
         r = push_statements(state, conn, fed.peer.jurisdiction) => r,
+        r = witness(state, conn, fed) => r,
         e = conn.closed() => Err(LinkError::Lost(e.to_string())),
     };
     match r {
@@ -528,6 +529,173 @@ async fn push_statements(state: &Arc<State>, conn: &Connection, peer: Jurisdicti
             }
         }
     }
+}
+
+/// Counters holding the peer log this relay last cosigned: its size, and its root as four
+/// big-endian 64-bit words.
+fn witness_keys(peer: Jurisdiction) -> [String; 5] {
+    let p = peer.as_str();
+    [
+        format!("witness_size:{p}"),
+        format!("witness_root0:{p}"),
+        format!("witness_root1:{p}"),
+        format!("witness_root2:{p}"),
+        format!("witness_root3:{p}"),
+    ]
+}
+
+fn witnessed(state: &State, peer: Jurisdiction) -> Result<Option<(u64, tiprelay_proto::Digest)>, StoreError> {
+    let keys = witness_keys(peer);
+    let Some(size) = state.store.meta(&keys[0])? else {
+        return Ok(None);
+    };
+    let mut root = [0u8; 32];
+    for (i, k) in keys[1..].iter().enumerate() {
+        let w = state.store.meta(k)?.unwrap_or(0).to_be_bytes();
+        root[i * 8..i * 8 + 8].copy_from_slice(&w);
+    }
+    Ok(Some((size, tiprelay_proto::Digest(root))))
+}
+
+/// A witness check of the peer's log failed: logged, counted, recorded (never cosigned).
+fn log_alarm(state: &State, fed: &Federation, what: &str, size: u64) {
+    error!(peer = %fed.peer.identity, size, what, "ALARM: the peer relay's audit log fails its witness check; not cosigned");
+    state.metrics.peer_log_alarms.get_or_create(&labels(fed.peer.jurisdiction)).inc();
+    state.store.event(Event {
+        principal: Some(fed.peer.identity.to_string()),
+        seq: Some(size),
+        code: Some(what.to_owned()),
+        ..Event::new("witness_alarm", storage::now())
+    });
+}
+
+/// Witnesses the peer relay's audit log (PROTOCOL §14.5): every `checkpoint_secs`, takes
+/// its newest checkpoint, checks its signature and that it extends the last one this
+/// relay cosigned (an RFC 9162 consistency proof), then cosigns it. A fork, a rollback or
+/// a proof that does not verify is an alarm and is never cosigned.
+async fn witness(state: &Arc<State>, conn: &Connection, fed: &Federation) -> Result<(), LinkError> {
+    let peer = fed.peer.jurisdiction;
+    let signer = Arc::new(
+        files::read_signer(&state.config.signing_key, &state.config.signing_cert)
+            .map_err(|e| LinkError::Setup(e.to_string()))?,
+    );
+    loop {
+        let sc = match request(conn, &Request::Checkpoint { fresh: false }).await? {
+            Response::Checkpoint { checkpoint: Some(sc) } => Some(sc),
+            Response::Checkpoint { checkpoint: None } => None,
+            Response::Error(e) => {
+                let code = ErrorCode::from_u16(e.code).map_or("unknown", ErrorCode::name);
+                warn!(peer = %peer, code, "the peer relay refused its checkpoint; witnessing later");
+                None
+            }
+            other => {
+                return Err(LinkError::Protocol(format!("unexpected answer to checkpoint: {}", answer_kind(&other))))
+            }
+        };
+        if let Some(sc) = sc {
+            witness_once(state, conn, fed, &signer, &sc.checkpoint).await?;
+        }
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return Err(LinkError::Stopping),
+            _ = tokio::time::sleep(state.config.checkpoint_every) => {}
+        }
+    }
+}
+
+async fn witness_once(
+    state: &Arc<State>,
+    conn: &Connection,
+    fed: &Federation,
+    signer: &Arc<tiprelay_proto::Signer>,
+    envelope: &[u8],
+) -> Result<(), LinkError> {
+    let now = storage::now();
+    let checked = tiprelay_proto::parse::<tiprelay_proto::Checkpoint>(envelope)
+        .map_err(|e| e.to_string())
+        .and_then(|p| {
+            if p.message.time > now.saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) {
+                return Err("it is dated in the future".to_owned());
+            }
+            verify::<tiprelay_proto::Checkpoint>(envelope, &state.trust.get(), p.message.time)
+                .map_err(|e| e.to_string())
+        })
+        .and_then(|v| {
+            if v.signer == fed.peer.identity {
+                Ok(v.message)
+            } else {
+                Err(format!("it is signed by {}, not by the peer relay", v.signer))
+            }
+        });
+    let cp = match checked {
+        Ok(cp) => cp,
+        Err(why) => {
+            warn!(peer = %fed.peer.identity, %why, "the peer relay's checkpoint does not verify");
+            log_alarm(state, fed, "bad_checkpoint", 0);
+            return Ok(());
+        }
+    };
+    let last = witnessed(state, fed.peer.jurisdiction)?;
+    match rules::witness_step(last, cp.size, &cp.root) {
+        rules::Witness::Same => return Ok(()),
+        rules::Witness::Fork => {
+            log_alarm(state, fed, "fork", cp.size);
+            return Ok(());
+        }
+        rules::Witness::Rollback => {
+            log_alarm(state, fed, "rollback", cp.size);
+            return Ok(());
+        }
+        rules::Witness::First => {}
+        rules::Witness::Extends { old_size, old_root } => {
+            let proof = match request(conn, &Request::Consistency { old: old_size, new: cp.size }).await? {
+                Response::Proof { proof, .. } => proof,
+                Response::Error(_) => return Ok(()),
+                other => {
+                    return Err(LinkError::Protocol(format!(
+                        "unexpected answer to consistency: {}",
+                        answer_kind(&other)
+                    )))
+                }
+            };
+            if tiprelay_proto::merkle::verify_consistency(old_size, cp.size, &old_root, &cp.root, &proof).is_err() {
+                log_alarm(state, fed, "inconsistent", cp.size);
+                return Ok(());
+            }
+        }
+    }
+    let cs = tiprelay_proto::Cosignature {
+        log: cp.log.clone(),
+        size: cp.size,
+        root: cp.root,
+        checkpoint_time: cp.time,
+        by: signer.identity().clone(),
+        created: storage::now(),
+    };
+    let envelope = signer.sign(&cs).map_err(|e| LinkError::Setup(format!("cannot sign a cosignature: {e}")))?;
+    match request(conn, &Request::Cosign { envelope }).await? {
+        Response::Acked => {}
+        Response::Error(e) => {
+            let code = ErrorCode::from_u16(e.code).map_or("unknown", ErrorCode::name);
+            warn!(peer = %fed.peer.identity, code, size = cp.size, "the peer relay refused this relay's cosignature");
+            return Ok(());
+        }
+        other => return Err(LinkError::Protocol(format!("unexpected answer to cosign: {}", answer_kind(&other)))),
+    }
+    let keys = witness_keys(fed.peer.jurisdiction);
+    let mut entries = vec![(keys[0].clone(), cp.size)];
+    for (i, k) in keys[1..].iter().enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&cp.root.0[i * 8..i * 8 + 8]);
+        entries.push((k.clone(), u64::from_be_bytes(w)));
+    }
+    state.store.set_meta(entries).await?;
+    state
+        .metrics
+        .peer_witnessed_size
+        .get_or_create(&labels(fed.peer.jurisdiction))
+        .set(i64::try_from(cp.size).unwrap_or(i64::MAX));
+    info!(peer = %fed.peer.identity, size = cp.size, "cosigned the peer relay's checkpoint");
+    Ok(())
 }
 
 /// Keeps the link's queue gauges current from the store, once a second, whether the link

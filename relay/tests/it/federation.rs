@@ -111,6 +111,14 @@ async fn an_mx_tip_reaches_the_us_analyst_through_both_relays_with_both_receipts
     })
     .await;
 
+    // Each relay witnesses the other's log: the newest checkpoint each side's analyst sees
+    // of its own relay carries the other relay's cosignature.
+    for (c, conn, other) in [(&mx, &cm, "tiprelay://US/relay/us"), (&us, &cu, "tiprelay://MX/relay/mx")] {
+        eventually("the peer relay cosigns this relay's checkpoint", async || {
+            c.check_log(conn, false).await.unwrap().cosigners.iter().any(|w| w == other)
+        })
+        .await;
+    }
     for c in [cm, cu] {
         c.close().await;
     }
