@@ -513,7 +513,12 @@ async fn reconcile_now(
         _ => None,
     });
     if let (true, Some(peer_j)) = (c.cfg.federated(), counterpart) {
-        match c.peer_records(conn, r.start.as_unix_ms(), r.end.as_unix_ms()).await {
+        // A day's slack on each side: a tip accepted at home just before a boundary is
+        // accepted across just after it (only what both sides' numbers span is compared).
+        const SLACK_MS: u64 = 86_400_000;
+        let (since, until) =
+            (r.start.as_unix_ms().saturating_sub(SLACK_MS), r.end.as_unix_ms().saturating_add(SLACK_MS));
+        match c.peer_records(conn, since, until).await {
             Ok(peer) => {
                 compared.push(format!("{peer_j}'s relay's records ({} tips)", peer.len()));
                 discrepancies.extend(reconcile_relays(&scope, (me, &relay), (peer_j, &peer)));

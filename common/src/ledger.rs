@@ -946,71 +946,91 @@ pub fn reconcile_with_relay(scope: &ReconcileScope<'_>, mine: &[TipFacts], relay
     out
 }
 
-/// Federation (PROTOCOL §14): compares the home relay's records with the peer relay's, tip by
-/// tip, for tips accepted at home or there in `scope.range`. Both relays number each
+/// Federation (PROTOCOL §14.7): compares the home relay's records of tips it accepted in
+/// `scope.range` with the peer relay's records, tip by tip. Both relays number each
 /// direction the same way, gap-free, and a relay holds number N of a direction only after
-/// every lower one, so a tip one relay numbered at or below the highest number the other
-/// holds in that direction, and that the other does not hold, is one the other relay
-/// says it never received (`missing_at_peer` / `missing_at_home`). A tip above it that was
-/// accepted more than the grace ago has not crossed yet (`not_across`). The same tip under
-/// two numbers is `numbered_differently`. `home` and `peer` name the two relays' jurisdictions.
+/// every lower one. So a tip one relay numbered N, where the other's records of that
+/// direction span numbers around N but not this tip, is one the other says it never
+/// received (`missing_at_peer` / `missing_at_home`); a home tip above the peer's highest
+/// number, accepted more than the grace ago, has not crossed yet (`not_across`); the same tip
+/// under two numbers is `numbered_differently`. Ask the peer for a window wider than the
+/// range (a tip accepted at home just before a boundary is accepted there just after it):
+/// only numbers inside what the other side's records span are compared.
 pub fn reconcile_relays(
     scope: &ReconcileScope<'_>,
     (home_j, home): (Jurisdiction, &[TipFacts]),
     (peer_j, peer): (Jurisdiction, &[TipFacts]),
 ) -> Vec<Discrepancy> {
-    let index = |v: &[TipFacts]| -> HashMap<(Jurisdiction, TipId), u64> {
+    type Dir = (Jurisdiction, Jurisdiction);
+    let index = |v: &[&TipFacts]| -> HashMap<(Jurisdiction, TipId), u64> {
         v.iter().map(|f| ((f.from, f.id), f.seq.unwrap_or(0))).collect()
     };
-    let highest = |v: &[TipFacts]| -> HashMap<(Jurisdiction, Jurisdiction), u64> {
-        let mut m: HashMap<(Jurisdiction, Jurisdiction), u64> = HashMap::new();
+    let span = |v: &[&TipFacts]| -> HashMap<Dir, (u64, u64)> {
+        let mut m: HashMap<Dir, (u64, u64)> = HashMap::new();
         for f in v {
-            let e = m.entry((f.from, f.to)).or_default();
-            *e = (*e).max(f.seq.unwrap_or(0));
+            let s = f.seq.unwrap_or(0);
+            let e = m.entry((f.from, f.to)).or_insert((s, s));
+            *e = (e.0.min(s), e.1.max(s));
         }
         m
     };
-    let (home_by, peer_by) = (index(home), index(peer));
-    let (home_max, peer_max) = (highest(home), highest(peer));
+    let home: Vec<&TipFacts> = home.iter().filter(|f| f.accepted.is_some_and(|a| scope.range.contains(a))).collect();
+    let peer: Vec<&TipFacts> = peer.iter().collect();
+    let (home_by, peer_by) = (index(&home), index(&peer));
+    let (home_span, peer_span) = (span(&home), span(&peer));
     let settled = |f: &TipFacts| f.accepted.is_some_and(|a| a.as_unix_ms() + scope.grace_ms <= scope.now.as_unix_ms());
+    let inside = |spans: &HashMap<Dir, (u64, u64)>, f: &TipFacts| {
+        let s = f.seq.unwrap_or(0);
+        spans.get(&(f.from, f.to)).is_some_and(|(lo, hi)| *lo <= s && s <= *hi)
+    };
     let mut out = Vec::new();
-    let sides = [(home_j, home, &peer_by, &peer_max, peer_j), (peer_j, peer, &home_by, &home_max, home_j)];
-    for (holder, facts, other_by, other_max, other) in sides {
-        for f in facts {
-            if !f.accepted.is_some_and(|a| scope.range.contains(a)) {
-                continue;
-            }
-            let seq = f.seq.unwrap_or(0);
-            match other_by.get(&(f.from, f.id)) {
-                Some(s) if *s == seq => {}
-                Some(s) if holder == home_j => out.push(Discrepancy::tip(
-                    f.id,
-                    "numbered_differently",
-                    format!("{holder}'s relay numbered it {seq} in {} → {}, {other}'s relay {s}", f.from, f.to),
-                )),
-                Some(_) => {}
-                None if seq <= other_max.get(&(f.from, f.to)).copied().unwrap_or(0) => {
-                    let kind = if holder == home_j { "missing_at_peer" } else { "missing_at_home" };
-                    out.push(Discrepancy::tip(
-                        f.id,
-                        kind,
-                        format!(
-                            "{holder}'s relay holds it as number {seq} of {} → {}; {other}'s relay holds later \
-                             numbers of that direction but not this one: it says it never received it",
-                            f.from, f.to
-                        ),
-                    ));
-                }
-                None if f.from == holder && settled(f) => out.push(Discrepancy::tip(
+    for f in &home {
+        let seq = f.seq.unwrap_or(0);
+        match peer_by.get(&(f.from, f.id)) {
+            Some(s) if *s == seq => {}
+            Some(s) => out.push(Discrepancy::tip(
+                f.id,
+                "numbered_differently",
+                format!("{home_j}'s relay numbered it {seq} in {} → {}, {peer_j}'s relay {s}", f.from, f.to),
+            )),
+            None if inside(&peer_span, f) => out.push(Discrepancy::tip(
+                f.id,
+                "missing_at_peer",
+                format!(
+                    "{home_j}'s relay holds it as number {seq} of {} → {}; {peer_j}'s relay holds numbers around it \
+                     in that direction but not this one: it says it never received it",
+                    f.from, f.to
+                ),
+            )),
+            None if f.from == home_j
+                && settled(f)
+                && peer_span.get(&(f.from, f.to)).is_none_or(|(_, hi)| seq > *hi) =>
+            {
+                out.push(Discrepancy::tip(
                     f.id,
                     "not_across",
                     format!(
-                        "accepted by {holder}'s relay as number {seq} of {} → {}, not yet received by {other}'s relay",
+                        "accepted by {home_j}'s relay as number {seq} of {} → {}, not yet received by {peer_j}'s relay",
                         f.from, f.to
                     ),
-                )),
-                None => {}
+                ))
             }
+            None => {}
+        }
+    }
+    for f in &peer {
+        if !home_by.contains_key(&(f.from, f.id)) && inside(&home_span, f) {
+            out.push(Discrepancy::tip(
+                f.id,
+                "missing_at_home",
+                format!(
+                    "{peer_j}'s relay holds it as number {} of {} → {}; {home_j}'s relay holds numbers around it in \
+                     that direction but not this one",
+                    f.seq.unwrap_or(0),
+                    f.from,
+                    f.to
+                ),
+            ));
         }
     }
     out
@@ -1226,7 +1246,11 @@ mod tests {
         let d = reconcile_relays(&scope, (mx, &home), (us, &peer));
         let kinds: Vec<(&str, TipId)> = d.iter().map(|x| (x.kind, x.tip.unwrap())).collect();
         assert_eq!(kinds, vec![("missing_at_peer", home[1].id), ("not_across", home[3].id)], "{d:?}");
-        assert!(d[0].message.contains("US's relay holds later numbers"), "{}", d[0].message);
+        assert!(d[0].message.contains("US's relay holds numbers around it"), "{}", d[0].message);
+        // A peer window wider than the range: tips accepted there outside it, or numbers
+        // outside what home's records span, are no discrepancy.
+        let edge = reconcile_relays(&scope, (mx, &home[2..3]), (us, &peer));
+        assert!(edge.is_empty(), "{edge:?}");
         // The other way round: the peer holds a tip numbered below what home holds, that home
         // does not (home lost MX → US 2): `missing_at_home`.
         let lost_here = [home[0].clone(), home[2].clone()];

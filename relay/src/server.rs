@@ -1336,7 +1336,7 @@ async fn verify_at_off_thread<M: tiprelay_proto::Message + Send + 'static>(
     let (verified, envelope) = tokio::task::spawn_blocking(move || {
         let now = storage::now();
         let at = match claimed {
-            Some(f) => judge_time(tiprelay_proto::parse::<M>(&envelope).ok().map(|p| f(&p.message)), now),
+            Some(f) => judge_time(&trust, tiprelay_proto::parse::<M>(&envelope).ok().map(|p| f(&p.message)), now),
             None => now,
         };
         (verify::<M>(&envelope, &trust, at), envelope)
@@ -1348,8 +1348,17 @@ async fn verify_at_off_thread<M: tiprelay_proto::Message + Send + 'static>(
 
 /// When a message a peer relay forwards is judged (federation): at the time it claims,
 /// bounded by this relay's clock plus the allowed skew, as a recipient judges it (§14.2),
-/// so a certificate that reached its end while the link was down does not void it.
-fn judge_time(claimed: Option<tiprelay_proto::Timestamp>, now: tiprelay_proto::Timestamp) -> tiprelay_proto::Timestamp {
+/// so a certificate that reached its end while the link was down does not void it. While
+/// a CRL is past its grace the message is judged now: a claimed (peer-signed, so
+/// backdatable) time never hides a stale CRL.
+pub(crate) fn judge_time(
+    trust: &tiprelay_proto::TrustStore,
+    claimed: Option<tiprelay_proto::Timestamp>,
+    now: tiprelay_proto::Timestamp,
+) -> tiprelay_proto::Timestamp {
+    if !trust.expired_crls(now).is_empty() {
+        return now;
+    }
     claimed.map_or(now, |t| t.min(now.saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS)))
 }
 
@@ -1501,7 +1510,7 @@ fn check_ack(
     envelope: Vec<u8>,
 ) -> Result<(DeliveryAck, Vec<u8>), Rejection> {
     let at = if peer.identity.kind() == PrincipalKind::Relay {
-        judge_time(tiprelay_proto::parse::<DeliveryAck>(&envelope).ok().map(|p| p.message.received), now)
+        judge_time(trust, tiprelay_proto::parse::<DeliveryAck>(&envelope).ok().map(|p| p.message.received), now)
     } else {
         now
     };

@@ -71,6 +71,15 @@ fn labels(peer: Jurisdiction) -> PeerLabels {
 pub(super) async fn link(state: Arc<State>, endpoint: Endpoint, fed: Federation) {
     let peer = fed.peer.jurisdiction;
     tokio::spawn(gauges(state.clone(), fed.clone()));
+    // The witness signs with the relay's key; without it the link still carries everything
+    // else (and says why it does not witness).
+    let signer = match files::read_signer(&state.config.signing_key, &state.config.signing_cert) {
+        Ok(s) => Some(Arc::new(s)),
+        Err(e) => {
+            error!(error = %e, "cannot load the signing key to witness the peer relay's log; not witnessing");
+            None
+        }
+    };
     let mut backoff = BACKOFF_MIN;
     let mut said_down: Option<String> = None;
     loop {
@@ -88,7 +97,7 @@ pub(super) async fn link(state: Arc<State>, endpoint: Endpoint, fed: Federation)
                 set_link(&state, Some(conn.clone()));
                 backoff = BACKOFF_MIN;
                 said_down = None;
-                let why = drive(&state, &conn, &fed).await;
+                let why = drive(&state, &conn, &fed, signer.as_ref()).await;
                 set_link(&state, None);
                 state.metrics.peer_up.get_or_create(&labels(peer)).set(0);
                 conn.close(0u32.into(), b"link restarts");
@@ -145,7 +154,9 @@ pub(super) async fn peer_records(state: &Arc<State>, records: Request) -> Respon
     };
     match request(&conn, &records).await {
         Ok(r @ Response::Records { .. }) => r,
-        Ok(Response::Error(e)) => unavailable(format!("it answered {}: {}", e.name, e.reason)),
+        Ok(Response::Error(e)) => {
+            unavailable(format!("it answered {}", ErrorCode::from_u16(e.code).map_or("unknown", ErrorCode::name)))
+        }
         Ok(_) => unavailable("it answered with something else than records".into()),
         Err(e) => unavailable(e.to_string()),
     }
@@ -185,13 +196,18 @@ async fn connect(state: &State, endpoint: &Endpoint, fed: &Federation) -> Result
 }
 
 /// Runs the three outgoing streams over one connection until one fails.
-async fn drive(state: &Arc<State>, conn: &Connection, fed: &Federation) -> LinkError {
+async fn drive(
+    state: &Arc<State>,
+    conn: &Connection,
+    fed: &Federation,
+    signer: Option<&Arc<tiprelay_proto::Signer>>,
+) -> LinkError {
     let r = tokio::select! {
         _ = state.shutdown.cancelled() => Err(LinkError::Stopping),
         r = push_tips(state, conn, fed) => r,
         r = push_notices(state, conn, fed.peer.jurisdiction) => r,
         r = push_statements(state, conn, fed.peer.jurisdiction) => r,
-        r = witness(state, conn, fed) => r,
+        r = witness(state, conn, fed, signer) => r,
         e = conn.closed() => Err(LinkError::Lost(e.to_string())),
     };
     match r {
@@ -310,17 +326,16 @@ async fn push_tips(state: &Arc<State>, conn: &Connection, fed: &Federation) -> R
         pause = match stop {
             None => Duration::ZERO,
             Some((seq, e)) => {
+                // The code's own name, never the peer's text.
+                let code = ErrorCode::from_u16(e.code).map_or("unknown", ErrorCode::name);
                 if e.code == ErrorCode::SequenceGap as u16 {
                     state.metrics.peer_sequence_gaps.get_or_create(&labels(peer)).inc();
-                    error!(
-                        peer = %peer, seq, reason = %e.reason,
-                        "ALARM: the peer relay reports a gap in the home sequence {home} → {peer}"
-                    );
+                    error!(peer = %peer, seq, "ALARM: the peer relay reports a gap in the home sequence {home} → {peer}");
                 } else if retryable(&e) {
-                    info!(peer = %peer, seq, code = %e.name, "the peer relay asks to retry a forwarded tip later");
+                    info!(peer = %peer, seq, code, "the peer relay asks to retry a forwarded tip later");
                 } else {
                     error!(
-                        peer = %peer, seq, code = %e.name, reason = %e.reason,
+                        peer = %peer, seq, code,
                         "the peer relay refuses tip number {seq} {home} → {peer}; the link's tips wait behind it"
                     );
                 }
@@ -531,28 +546,44 @@ async fn push_statements(state: &Arc<State>, conn: &Connection, peer: Jurisdicti
     }
 }
 
-/// Counters holding the peer log this relay last cosigned: its size, and its root as four
-/// big-endian 64-bit words.
-fn witness_keys(peer: Jurisdiction) -> [String; 5] {
-    let p = peer.as_str();
-    [
-        format!("witness_size:{p}"),
-        format!("witness_root0:{p}"),
-        format!("witness_root1:{p}"),
-        format!("witness_root2:{p}"),
-        format!("witness_root3:{p}"),
-    ]
+/// Counters holding the peer log this relay last cosigned, per peer identity: its size, and
+/// its root as eight big-endian 32-bit words (every engine keeps them exactly: a
+/// database's signed 64-bit integers hold any 32-bit word).
+fn witness_keys(peer: &tiprelay_proto::PrincipalId) -> [String; 9] {
+    let word = |i: usize| format!("witness:{peer}:root{i}");
+    [format!("witness:{peer}:size"), word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7)]
 }
 
-fn witnessed(state: &State, peer: Jurisdiction) -> Result<Option<(u64, tiprelay_proto::Digest)>, StoreError> {
+/// The counters for a cosigned `(size, root)`.
+fn witness_entries(peer: &tiprelay_proto::PrincipalId, size: u64, root: &tiprelay_proto::Digest) -> Vec<(String, u64)> {
     let keys = witness_keys(peer);
-    let Some(size) = state.store.meta(&keys[0])? else {
+    let mut out = vec![(keys[0].clone(), size)];
+    for (i, k) in keys[1..].iter().enumerate() {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&root.0[i * 4..i * 4 + 4]);
+        out.push((k.clone(), u64::from(u32::from_be_bytes(w))));
+    }
+    out
+}
+
+/// The peer log this relay last cosigned, read in one snapshot; an incomplete or damaged
+/// record is an error (never read as another root).
+fn witnessed(
+    state: &State,
+    peer: &tiprelay_proto::PrincipalId,
+) -> Result<Option<(u64, tiprelay_proto::Digest)>, StoreError> {
+    let keys = witness_keys(peer);
+    let r = state.store.engine().read()?;
+    let Some(size) = r.counter(&keys[0])?.filter(|s| *s > 0) else {
         return Ok(None);
     };
     let mut root = [0u8; 32];
     for (i, k) in keys[1..].iter().enumerate() {
-        let w = state.store.meta(k)?.unwrap_or(0).to_be_bytes();
-        root[i * 8..i * 8 + 8].copy_from_slice(&w);
+        let w = r
+            .counter(k)?
+            .and_then(|w| u32::try_from(w).ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("the witness record of {peer} is incomplete ({k})")))?;
+        root[i * 4..i * 4 + 4].copy_from_slice(&w.to_be_bytes());
     }
     Ok(Some((size, tiprelay_proto::Digest(root))))
 }
@@ -573,27 +604,37 @@ fn log_alarm(state: &State, fed: &Federation, what: &str, size: u64) {
 /// its newest checkpoint, checks its signature and that it extends the last one this
 /// relay cosigned (an RFC 9162 consistency proof), then cosigns it. A fork, a rollback or
 /// a proof that does not verify is an alarm and is never cosigned.
-async fn witness(state: &Arc<State>, conn: &Connection, fed: &Federation) -> Result<(), LinkError> {
+async fn witness(
+    state: &Arc<State>,
+    conn: &Connection,
+    fed: &Federation,
+    signer: Option<&Arc<tiprelay_proto::Signer>>,
+) -> Result<(), LinkError> {
+    let Some(signer) = signer else {
+        // Nothing to witness with: this stream waits (the others carry on).
+        state.shutdown.cancelled().await;
+        return Err(LinkError::Stopping);
+    };
     let peer = fed.peer.jurisdiction;
-    let signer = Arc::new(
-        files::read_signer(&state.config.signing_key, &state.config.signing_cert)
-            .map_err(|e| LinkError::Setup(e.to_string()))?,
-    );
     loop {
-        let sc = match request(conn, &Request::Checkpoint { fresh: false }).await? {
-            Response::Checkpoint { checkpoint: Some(sc) } => Some(sc),
-            Response::Checkpoint { checkpoint: None } => None,
-            Response::Error(e) => {
-                let code = ErrorCode::from_u16(e.code).map_or("unknown", ErrorCode::name);
-                warn!(peer = %peer, code, "the peer relay refused its checkpoint; witnessing later");
-                None
-            }
-            other => {
-                return Err(LinkError::Protocol(format!("unexpected answer to checkpoint: {}", answer_kind(&other))))
+        // A failed round (a slow answer, a store error) is logged and retried at the next
+        // tick: witnessing never takes the link down.
+        let round = async {
+            match request(conn, &Request::Checkpoint { fresh: false }).await? {
+                Response::Checkpoint { checkpoint: Some(sc) } => {
+                    witness_once(state, conn, fed, signer, &sc.checkpoint).await
+                }
+                Response::Checkpoint { checkpoint: None } => Ok(()),
+                Response::Error(e) => {
+                    let code = ErrorCode::from_u16(e.code).map_or("unknown", ErrorCode::name);
+                    warn!(peer = %peer, code, "the peer relay refused its checkpoint; witnessing later");
+                    Ok(())
+                }
+                other => Err(LinkError::Protocol(format!("unexpected answer to checkpoint: {}", answer_kind(&other)))),
             }
         };
-        if let Some(sc) = sc {
-            witness_once(state, conn, fed, &signer, &sc.checkpoint).await?;
+        if let Err(e) = round.await {
+            warn!(peer = %peer, error = %e, "witnessing the peer relay's log failed; retrying at the next tick");
         }
         tokio::select! {
             _ = state.shutdown.cancelled() => return Err(LinkError::Stopping),
@@ -630,11 +671,15 @@ async fn witness_once(
         Ok(cp) => cp,
         Err(why) => {
             warn!(peer = %fed.peer.identity, %why, "the peer relay's checkpoint does not verify");
-            log_alarm(state, fed, "bad_checkpoint", 0);
+            // This relay's own CRL of the peer's jurisdiction being past its grace is no
+            // fault of the peer: only warned about (the CRL reload warns too).
+            if state.trust.get().expired_crls(now).is_empty() {
+                log_alarm(state, fed, "bad_checkpoint", 0);
+            }
             return Ok(());
         }
     };
-    let last = witnessed(state, fed.peer.jurisdiction)?;
+    let last = witnessed(state, &fed.peer.identity)?;
     match rules::witness_step(last, cp.size, &cp.root) {
         rules::Witness::Same => return Ok(()),
         rules::Witness::Fork => {
@@ -649,7 +694,14 @@ async fn witness_once(
         rules::Witness::Extends { old_size, old_root } => {
             let proof = match request(conn, &Request::Consistency { old: old_size, new: cp.size }).await? {
                 Response::Proof { proof, .. } => proof,
-                Response::Error(_) => return Ok(()),
+                Response::Error(e) => {
+                    let code = ErrorCode::from_u16(e.code).map_or("unknown", ErrorCode::name);
+                    warn!(
+                        peer = %fed.peer.identity, old_size, size = cp.size, code,
+                        "the peer relay refused a consistency proof of its log; not cosigned"
+                    );
+                    return Ok(());
+                }
                 other => {
                     return Err(LinkError::Protocol(format!(
                         "unexpected answer to consistency: {}",
@@ -672,6 +724,9 @@ async fn witness_once(
         created: storage::now(),
     };
     let envelope = signer.sign(&cs).map_err(|e| LinkError::Setup(format!("cannot sign a cosignature: {e}")))?;
+    // Recorded before it leaves: once signed, this relay stands by this history, and any
+    // other at this size is a fork, whatever becomes of this cosignature on the way.
+    state.store.set_meta(witness_entries(&fed.peer.identity, cp.size, &cp.root)).await?;
     match request(conn, &Request::Cosign { envelope }).await? {
         Response::Acked => {}
         Response::Error(e) => {
@@ -681,14 +736,6 @@ async fn witness_once(
         }
         other => return Err(LinkError::Protocol(format!("unexpected answer to cosign: {}", answer_kind(&other)))),
     }
-    let keys = witness_keys(fed.peer.jurisdiction);
-    let mut entries = vec![(keys[0].clone(), cp.size)];
-    for (i, k) in keys[1..].iter().enumerate() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&cp.root.0[i * 8..i * 8 + 8]);
-        entries.push((k.clone(), u64::from_be_bytes(w)));
-    }
-    state.store.set_meta(entries).await?;
     state
         .metrics
         .peer_witnessed_size
@@ -737,7 +784,7 @@ fn check_forwarded(
     // relay's clock): a tip that waited for the link is not refused for a validity (the
     // tip's, its author's or the home relay's certificate) that ended meanwhile.
     let claimed = tiprelay_proto::parse::<Receipt>(&f.receipt).map_err(|e| (None, proto_error(&e)))?.message.accepted;
-    let at = claimed.min(now.saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS));
+    let at = super::judge_time(trust, Some(claimed), now);
     let rv = verify::<Receipt>(&f.receipt, trust, at).map_err(|e| (None, proto_error(&e)))?;
     let home = rv.message;
     let id = Some(home.tip.to_string());

@@ -563,8 +563,7 @@ impl Store {
     }
 
     /// Federation: commits tips forwarded by the peer relay, each under exactly its home
-    /// number `seqs[i]` (never another: `sequence_gap`), not held to the pending quota; one
-    /// outcome per tip, in order.
+    /// number `seqs[i]` (never another: `sequence_gap`); one outcome per tip, in order.
     pub async fn forward_many(
         &self,
         tips: Vec<TipToWrite>,

@@ -669,9 +669,9 @@ impl Preparer {
             }
         };
         let held_ref = held.as_ref().map(|(d, seq)| Held { digest: d, seq: *seq });
-        // A forwarded tip was held to its author's quota at home.
-        let quota = if expected.is_some() { u64::MAX } else { self.pending_quota };
-        let admission = tips::admit(held_ref, digest, envelope.len() as u64, pending, quota, last);
+        // A forwarded tip is held to its author's quota here too (retryable: the link waits
+        // until the recipients acknowledge), so a peer cannot fill this relay's store.
+        let admission = tips::admit(held_ref, digest, envelope.len() as u64, pending, self.pending_quota, last);
         if let (Some(want), Admission::Duplicate { seq } | Admission::Accept { seq, .. }) = (expected, &admission) {
             if want != *seq {
                 return Err(StoreError::Refused(tiprelay_proto::wire::WireError::new(
