@@ -328,22 +328,7 @@ pub async fn ack_batches(conn: &RelayConn, envelopes: Vec<Vec<u8>>) -> Vec<Resul
 
 /// Names an unexpected answer without echoing its content (it may carry envelopes).
 fn unexpected(r: &Response) -> String {
-    let kind = match r {
-        Response::Submitted { .. } => "submitted",
-        Response::SubmittedBatch { .. } => "submitted_batch",
-        Response::AckedBatch { .. } => "acked_batch",
-        Response::Deliveries { .. } => "deliveries",
-        Response::Acked => "acked",
-        Response::Acks { .. } => "acks",
-        Response::Status { .. } => "status",
-        Response::Event { .. } => "event",
-        Response::Records { .. } => "records",
-        Response::Statements { .. } => "statements",
-        Response::Checkpoint { .. } => "checkpoint",
-        Response::Proof { .. } => "proof",
-        Response::Error(_) => "error",
-    };
-    format!("unexpected `{kind}` answer")
+    format!("unexpected `{}` answer", r.kind())
 }
 
 /// The current time.

@@ -611,6 +611,26 @@ impl Request {
 }
 
 impl Response {
+    /// The answer's `kind` on the wire (`error` for an error), for messages and logs that
+    /// must name an answer without echoing its content.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Submitted { .. } => "submitted",
+            Self::SubmittedBatch { .. } => "submitted_batch",
+            Self::AckedBatch { .. } => "acked_batch",
+            Self::Deliveries { .. } => "deliveries",
+            Self::Acked => "acked",
+            Self::Acks { .. } => "acks",
+            Self::Status { .. } => "status",
+            Self::Event { .. } => "event",
+            Self::Records { .. } => "records",
+            Self::Statements { .. } => "statements",
+            Self::Checkpoint { .. } => "checkpoint",
+            Self::Proof { .. } => "proof",
+            Self::Error(_) => "error",
+        }
+    }
+
     /// Encodes as a framed CBOR map: `{"ok": {...}}` or `{"error": {...}}`.
     pub fn encode(&self) -> Vec<u8> {
         let ok = |kind: &str, w: MapWriter| MapWriter::new().put("ok", w.put("kind", cbor::text(kind)).into_value());

@@ -245,25 +245,6 @@ async fn wait_news(state: &State, rx: Option<&mut tokio::sync::watch::Receiver<u
     }
 }
 
-/// A name for an answer's kind, for logs (never its content).
-fn answer_kind(r: &Response) -> &'static str {
-    match r {
-        Response::Submitted { .. } => "submitted",
-        Response::SubmittedBatch { .. } => "submitted_batch",
-        Response::AckedBatch { .. } => "acked_batch",
-        Response::Deliveries { .. } => "deliveries",
-        Response::Acked => "acked",
-        Response::Acks { .. } => "acks",
-        Response::Status { .. } => "status",
-        Response::Event { .. } => "event",
-        Response::Records { .. } => "records",
-        Response::Statements { .. } => "statements",
-        Response::Checkpoint { .. } => "checkpoint",
-        Response::Proof { .. } => "proof",
-        Response::Error(_) => "error",
-    }
-}
-
 /// Whether a refusal by the peer may pass if the same thing is sent again later (§7).
 fn retryable(e: &WireError) -> bool {
     matches!(
@@ -311,7 +292,7 @@ async fn push_tips(state: &Arc<State>, conn: &Connection, fed: &Federation) -> R
                 pause = Duration::from_secs(1);
                 continue;
             }
-            other => return Err(LinkError::Protocol(format!("unexpected answer to forward: {}", answer_kind(&other)))),
+            other => return Err(LinkError::Protocol(format!("unexpected answer to forward: {}", other.kind()))),
         };
         let st = state.clone();
         let checked = tokio::task::spawn_blocking(move || crossed_items(&st, peer, &items, &seqs, outcomes))
@@ -413,23 +394,11 @@ async fn push_notices(state: &Arc<State>, conn: &Connection, peer: Jurisdiction)
                             break;
                         }
                     }
-                    match request(conn, &Request::Feedback { envelope: feedback }).await? {
-                        Response::Submitted { .. } => done = n.index,
-                        Response::Error(e) if retryable(&e) => {
-                            retry = true;
-                            break;
-                        }
-                        Response::Error(e) => {
-                            refused_across(state, peer, "feedback", &e);
-                            done = n.index;
-                        }
-                        other => {
-                            return Err(LinkError::Protocol(format!(
-                                "unexpected answer to feedback: {}",
-                                answer_kind(&other)
-                            )))
-                        }
+                    if !send_one(state, conn, peer, "feedback", Request::Feedback { envelope: feedback }).await? {
+                        retry = true;
+                        break;
                     }
+                    done = n.index;
                 }
                 // Never queued for the link (crossed receipts go to authors here): passed
                 // over once everything before it in this batch went through.
@@ -485,7 +454,27 @@ async fn send_acks(
             refused_across(state, peer, "ack_batch", &e);
             Ok(Some(last))
         }
-        other => Err(LinkError::Protocol(format!("unexpected answer to ack_batch: {}", answer_kind(&other)))),
+        other => Err(LinkError::Protocol(format!("unexpected answer to ack_batch: {}", other.kind()))),
+    }
+}
+
+/// Sends one feedback or statement across: true when it is done with (accepted, or refused
+/// for good and recorded by [`refused_across`]), false to send it again later.
+async fn send_one(
+    state: &State,
+    conn: &Connection,
+    peer: Jurisdiction,
+    what: &str,
+    req: Request,
+) -> Result<bool, LinkError> {
+    match request(conn, &req).await? {
+        Response::Submitted { .. } => Ok(true),
+        Response::Error(e) if retryable(&e) => Ok(false),
+        Response::Error(e) => {
+            refused_across(state, peer, what, &e);
+            Ok(true)
+        }
+        other => Err(LinkError::Protocol(format!("unexpected answer to {what}: {}", other.kind()))),
     }
 }
 
@@ -519,20 +508,11 @@ async fn push_statements(state: &Arc<State>, conn: &Connection, peer: Jurisdicti
         let mut done = after;
         let mut retry = false;
         for s in items {
-            match request(conn, &Request::Statement { envelope: s.statement }).await? {
-                Response::Submitted { .. } => done = s.index,
-                Response::Error(e) if retryable(&e) => {
-                    retry = true;
-                    break;
-                }
-                Response::Error(e) => {
-                    refused_across(state, peer, "statement", &e);
-                    done = s.index;
-                }
-                other => {
-                    return Err(LinkError::Protocol(format!("unexpected answer to statement: {}", answer_kind(&other))))
-                }
+            if !send_one(state, conn, peer, "statement", Request::Statement { envelope: s.statement }).await? {
+                retry = true;
+                break;
             }
+            done = s.index;
         }
         if done > after {
             state.store.raise_meta(vec![(cursor_key.clone(), done)]).await?;
@@ -630,7 +610,7 @@ async fn witness(
                     warn!(peer = %peer, code, "the peer relay refused its checkpoint; witnessing later");
                     Ok(())
                 }
-                other => Err(LinkError::Protocol(format!("unexpected answer to checkpoint: {}", answer_kind(&other)))),
+                other => Err(LinkError::Protocol(format!("unexpected answer to checkpoint: {}", other.kind()))),
             }
         };
         if let Err(e) = round.await {
@@ -703,10 +683,7 @@ async fn witness_once(
                     return Ok(());
                 }
                 other => {
-                    return Err(LinkError::Protocol(format!(
-                        "unexpected answer to consistency: {}",
-                        answer_kind(&other)
-                    )))
+                    return Err(LinkError::Protocol(format!("unexpected answer to consistency: {}", other.kind())))
                 }
             };
             if tiprelay_proto::merkle::verify_consistency(old_size, cp.size, &old_root, &cp.root, &proof).is_err() {
@@ -734,7 +711,7 @@ async fn witness_once(
             warn!(peer = %fed.peer.identity, code, size = cp.size, "the peer relay refused this relay's cosignature");
             return Ok(());
         }
-        other => return Err(LinkError::Protocol(format!("unexpected answer to cosign: {}", answer_kind(&other)))),
+        other => return Err(LinkError::Protocol(format!("unexpected answer to cosign: {}", other.kind()))),
     }
     state
         .metrics
