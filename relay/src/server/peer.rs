@@ -411,15 +411,7 @@ async fn push_notices(state: &Arc<State>, conn: &Connection, peer: Jurisdiction)
                 None => retry = true,
             }
         }
-        if done > after {
-            state.store.raise_meta(vec![(cursor_key.clone(), done)]).await?;
-        }
-        if retry {
-            tokio::select! {
-                _ = state.shutdown.cancelled() => return Err(LinkError::Stopping),
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-        }
+        settle(state, &cursor_key, after, done, retry).await?;
     }
 }
 
@@ -456,6 +448,21 @@ async fn send_acks(
         }
         other => Err(LinkError::Protocol(format!("unexpected answer to ack_batch: {}", other.kind()))),
     }
+}
+
+/// Ends a round of a stream: moves its durable cursor from `after` to `done` (when it
+/// moved), then, when something is to be sent again, waits a second (or for shutdown).
+async fn settle(state: &State, cursor_key: &str, after: u64, done: u64, retry: bool) -> Result<(), LinkError> {
+    if done > after {
+        state.store.raise_meta(vec![(cursor_key.to_owned(), done)]).await?;
+    }
+    if retry {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return Err(LinkError::Stopping),
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+    Ok(())
 }
 
 /// Sends one feedback or statement across: true when it is done with (accepted, or refused
@@ -514,15 +521,7 @@ async fn push_statements(state: &Arc<State>, conn: &Connection, peer: Jurisdicti
             }
             done = s.index;
         }
-        if done > after {
-            state.store.raise_meta(vec![(cursor_key.clone(), done)]).await?;
-        }
-        if retry {
-            tokio::select! {
-                _ = state.shutdown.cancelled() => return Err(LinkError::Stopping),
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-        }
+        settle(state, &cursor_key, after, done, retry).await?;
     }
 }
 
