@@ -919,6 +919,36 @@ impl Client {
         self.records_of(conn, since, until, true).await
     }
 
+    /// Federation: the **peer relay's** LedgerStatement of its own records of the pair for
+    /// `[since, until)`, asked through this principal's own relay (`peer_statement`,
+    /// PROTOCOL §14.7), verified: signed by a relay of `peer`, stating for `peer`, for
+    /// exactly that period.
+    pub async fn peer_statement(
+        &self,
+        conn: &RelayConn,
+        peer: Jurisdiction,
+        since: u64,
+        until: u64,
+    ) -> Result<LedgerStatement, ClientError> {
+        let untrusted = |why: String| ClientError::Untrusted { what: "peer relay statement", why };
+        let envelope = match conn.request(&Request::PeerStatement { since, until }).await? {
+            Response::RelayStatement { envelope } => envelope,
+            other => return Err(ConnError::Protocol(unexpected(&other)).into()),
+        };
+        let created =
+            tiprelay_proto::parse::<LedgerStatement>(&envelope).map_err(|e| untrusted(e.to_string()))?.message.created;
+        let at = created.min(now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS));
+        let v = verify::<LedgerStatement>(&envelope, &self.trust, at).map_err(|e| untrusted(e.to_string()))?;
+        let st = v.message;
+        if v.signer.kind() != tiprelay_proto::PrincipalKind::Relay || v.signer.jurisdiction() != Some(peer) {
+            return Err(untrusted(format!("it is signed by {}, not by {peer}'s relay", v.signer)));
+        }
+        if st.jurisdiction != peer || st.period_start.as_unix_ms() != since || st.period_end.as_unix_ms() != until {
+            return Err(untrusted("it states for another jurisdiction or period than asked".into()));
+        }
+        Ok(st)
+    }
+
     async fn records_of(
         &self,
         conn: &RelayConn,

@@ -516,11 +516,42 @@ async fn reconcile_now(
         // A day's slack on each side: a tip accepted at home just before a boundary is
         // accepted across just after it (only what both sides' numbers span is compared).
         const SLACK_MS: u64 = 86_400_000;
-        let (since, until) =
-            (r.start.as_unix_ms().saturating_sub(SLACK_MS), r.end.as_unix_ms().saturating_add(SLACK_MS));
-        match c.peer_records(conn, since, until).await {
-            Ok(peer) => {
-                compared.push(format!("{peer_j}'s relay's records ({} tips)", peer.len()));
+        let since = r.start.as_unix_ms().saturating_sub(SLACK_MS);
+        let until = r.end.as_unix_ms().saturating_add(SLACK_MS);
+        // A tip or an ack landing at the peer between the two requests changes its counts:
+        // asked once more before a difference is reported.
+        let asked = async {
+            let mut last = None;
+            for _ in 0..2 {
+                let st = c.peer_statement(conn, peer_j, since, until).await?;
+                let records = c.peer_records(conn, since, until).await?;
+                let unsigned = reconcile_statement(&st, &records);
+                let agree = unsigned.is_empty();
+                last = Some((records, unsigned));
+                if agree {
+                    break;
+                }
+            }
+            last.ok_or_else(|| anyhow::anyhow!("no answer"))
+        };
+        match asked.await {
+            Ok((peer, unsigned)) => {
+                // The records are the peer relay's own, signed: its statement of them agrees.
+                compared.push(format!(
+                    "{peer_j}'s relay's records ({} tips{})",
+                    peer.len(),
+                    if unsigned.is_empty() { ", as its signed statement states" } else { "" }
+                ));
+                for d in unsigned {
+                    discrepancies.push(tiprelay_client::ledger::Discrepancy {
+                        tip: d.tip,
+                        kind: "peer_records_unsigned",
+                        message: format!(
+                            "{peer_j}'s relay's records differ from its own signed statement: {}",
+                            d.message
+                        ),
+                    });
+                }
                 discrepancies.extend(reconcile_relays(&scope, (me, &relay), (peer_j, &peer)));
             }
             Err(e) => {

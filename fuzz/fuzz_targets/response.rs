@@ -40,6 +40,7 @@ fn contents(r: &Response) {
             drop(parse::<LedgerStatement>(&s.statement));
             drop(parse::<Receipt>(&s.receipt));
         }),
+        Response::RelayStatement { envelope } => drop(parse::<LedgerStatement>(envelope)),
         Response::Checkpoint { checkpoint: Some(c) } => {
             drop(parse::<Checkpoint>(&c.checkpoint));
             c.cosignatures.iter().for_each(|s| drop(parse::<Cosignature>(s)));

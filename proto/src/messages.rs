@@ -54,6 +54,9 @@ const RELAY: &[PrincipalKind] = &[PrincipalKind::Relay];
 /// Who may cosign a relay's checkpoint: a jurisdiction's principals, and in a federated
 /// deployment the other jurisdiction's relay (PROTOCOL §14).
 const WITNESSES: &[PrincipalKind] = &[PrincipalKind::Analyst, PrincipalKind::Feed, PrincipalKind::Relay];
+/// Who may sign a ledger statement: an analyst of the stating jurisdiction, or in a
+/// federated deployment that jurisdiction's relay, stating its own records (PROTOCOL §14.7).
+const STATERS: &[PrincipalKind] = &[PrincipalKind::Analyst, PrincipalKind::Relay];
 
 fn check_created(kind: &'static str, created: Timestamp, now: Timestamp) -> Result<(), ProtoError> {
     if created > now.saturating_add_ms(MAX_CLOCK_SKEW_MS) {
@@ -572,8 +575,8 @@ impl Message for LedgerStatement {
             authority: Authority::Jurisdiction(self.jurisdiction),
             field: "by",
             claimed: self.by.clone(),
-            roles: ANALYST,
-            roles_text: "an analyst of the stating jurisdiction",
+            roles: STATERS,
+            roles_text: "an analyst of the stating jurisdiction, or (federation) its relay",
         }
     }
     fn check_time(&self, now: Timestamp) -> Result<(), ProtoError> {

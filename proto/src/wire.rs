@@ -147,6 +147,24 @@ pub enum Request {
         /// At most this many (1..=1024).
         limit: u64,
     },
+    /// Federation (PROTOCOL §14.7): the peer relay's signed LedgerStatement of its own
+    /// records of the pair for `[since, until)`, asked by this principal's own relay over
+    /// the link (`relay_statement`) and passed on unchanged.
+    PeerStatement {
+        /// Start (ms, inclusive).
+        since: u64,
+        /// End (ms, exclusive).
+        until: u64,
+    },
+    /// Relay to relay (federation, PROTOCOL §14.7): this relay's LedgerStatement of its own
+    /// records of the pair for `[since, until)`, signed with its key; answered
+    /// `relay_statement`.
+    RelayStatement {
+        /// Start (ms, inclusive).
+        since: u64,
+        /// End (ms, exclusive).
+        until: u64,
+    },
     /// Relay to relay (federation, PROTOCOL §14): up to [`MAX_BATCH_TIPS`] tips the
     /// sending relay accepted, each with its own receipt, in home sequence order (frame body
     /// at most [`MAX_BATCH_REQUEST_BYTES`]). Answered like `submit_batch`, with the
@@ -289,6 +307,12 @@ pub enum Response {
         entry: Option<Vec<u8>>,
         /// The proof's hashes, in RFC 9162 order.
         proof: Vec<Digest>,
+    },
+    /// Answer to `relay_statement` and `peer_statement` (federation): a LedgerStatement
+    /// envelope signed by a relay.
+    RelayStatement {
+        /// The LedgerStatement envelope.
+        envelope: Vec<u8>,
     },
     /// An error.
     Error(WireError),
@@ -526,6 +550,14 @@ impl Request {
             Self::Cosign { envelope } => {
                 MapWriter::new().put("op", op("cosign")).put("envelope", Value::Bytes(envelope.clone()))
             }
+            Self::PeerStatement { since, until } => MapWriter::new()
+                .put("op", op("peer_statement"))
+                .put("since", cbor::uint(*since))
+                .put("until", cbor::uint(*until)),
+            Self::RelayStatement { since, until } => MapWriter::new()
+                .put("op", op("relay_statement"))
+                .put("since", cbor::uint(*since))
+                .put("until", cbor::uint(*until)),
             Self::PeerRecords { since, until, after, limit } => MapWriter::new()
                 .put("op", op("peer_records"))
                 .put("since", cbor::uint(*since))
@@ -597,6 +629,8 @@ impl Request {
             "consistency" => Self::Consistency { old: m.uint("old")?, new: m.uint("new")? },
             "cosign" => Self::Cosign { envelope: as_bytes(m.req("envelope")?, "envelope")? },
             "forward" => Self::Forward { items: forwarded_tips(&mut m)? },
+            "peer_statement" => Self::PeerStatement { since: m.uint("since")?, until: m.uint("until")? },
+            "relay_statement" => Self::RelayStatement { since: m.uint("since")?, until: m.uint("until")? },
             "peer_records" => Self::PeerRecords {
                 since: m.uint("since")?,
                 until: m.uint("until")?,
@@ -627,6 +661,7 @@ impl Response {
             Self::Statements { .. } => "statements",
             Self::Checkpoint { .. } => "checkpoint",
             Self::Proof { .. } => "proof",
+            Self::RelayStatement { .. } => "relay_statement",
             Self::Error(_) => "error",
         }
     }
@@ -732,6 +767,9 @@ impl Response {
                 "checkpoint",
                 MapWriter::new().put_opt("checkpoint", checkpoint.as_ref().map(SignedCheckpoint::encode)),
             ),
+            Self::RelayStatement { envelope } => {
+                ok("relay_statement", MapWriter::new().put("envelope", Value::Bytes(envelope.clone())))
+            }
             Self::Proof { entry, proof } => ok(
                 "proof",
                 MapWriter::new()
@@ -830,6 +868,7 @@ impl Response {
             "checkpoint" => {
                 Self::Checkpoint { checkpoint: m.take("checkpoint").map(SignedCheckpoint::decode).transpose()? }
             }
+            "relay_statement" => Self::RelayStatement { envelope: as_bytes(m.req("envelope")?, "envelope")? },
             "proof" => Self::Proof {
                 entry: m.take("entry").map(|e| as_bytes(e, "entry")).transpose()?,
                 proof: {
@@ -893,6 +932,8 @@ mod tests {
             Request::Consistency { old: 3, new: 9 },
             Request::Cosign { envelope: vec![1] },
             Request::PeerRecords { since: 1, until: 2, after: None, limit: 10 },
+            Request::PeerStatement { since: 1, until: 2 },
+            Request::RelayStatement { since: 3, until: 4 },
             Request::Forward {
                 items: vec![
                     ForwardedTip { tip: vec![1, 2], receipt: vec![3] },
@@ -924,6 +965,7 @@ mod tests {
                 ],
             },
             Response::Records { items: vec![], next: None },
+            Response::RelayStatement { envelope: vec![9, 9] },
             Response::Statements { items: vec![ForwardedStatement { index: 1, statement: vec![2], receipt: vec![3] }] },
             Response::Checkpoint { checkpoint: None },
             Response::Checkpoint {

@@ -53,7 +53,11 @@ pub fn rate_of(req: &Request) -> (RateKind, u32) {
         Request::Ack { .. } => (RateKind::Acks, 1),
         Request::AckBatch { envelopes } => (RateKind::Acks, n(envelopes)),
         Request::Forward { items } => (RateKind::Tips, u32::try_from(items.len()).unwrap_or(u32::MAX).max(1)),
-        Request::Feedback { .. } | Request::Statement { .. } | Request::Cosign { .. } => (RateKind::Reports, 1),
+        Request::Feedback { .. }
+        | Request::Statement { .. }
+        | Request::Cosign { .. }
+        | Request::PeerStatement { .. }
+        | Request::RelayStatement { .. } => (RateKind::Reports, 1),
         Request::Checkpoint { fresh: true } => (RateKind::FreshCheckpoints, 1),
         _ => (RateKind::Reads, 1),
     }

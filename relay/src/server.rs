@@ -57,6 +57,9 @@ struct State {
     link_in: tokio::sync::Mutex<()>,
     /// Federation: this relay's connection to its peer while the link is up.
     link_out: std::sync::Mutex<Option<Connection>>,
+    /// The relay's signing key (federation: relay statements and cosignatures of the
+    /// peer's log; receipts are signed by the writer's own copy).
+    signer: Arc<tiprelay_proto::Signer>,
     /// Federation: when the last `sequence_gap` audit entry was written.
     gap_alarm: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -340,6 +343,7 @@ pub async fn start_until(
         link_in: tokio::sync::Mutex::new(()),
         link_out: std::sync::Mutex::new(None),
         gap_alarm: std::sync::Mutex::new(None),
+        signer: Arc::new(files::read_signer(&config.signing_key, &config.signing_cert)?),
         config,
         trust,
         store,
@@ -1197,6 +1201,17 @@ async fn handle(state: &Arc<State>, peer: &Arc<Peer>, req: Request) -> Response 
             }
         }
         Request::Forward { items } => Response::SubmittedBatch { items: peer::forward_in(state, peer, items).await },
+        Request::PeerStatement { since, until } => {
+            peer::peer_records(state, Request::RelayStatement { since, until }).await
+        }
+        Request::RelayStatement { since, until } => {
+            let st = state.clone();
+            match tokio::task::spawn_blocking(move || peer::relay_statement(&st, since, until)).await {
+                Ok(Ok(envelope)) => Response::RelayStatement { envelope },
+                Ok(Err(e)) => Response::Error(e),
+                Err(_) => Response::Error(WireError::new(ErrorCode::Unavailable, "statement task failed")),
+            }
+        }
         Request::PeerRecords { since, until, after, limit } => {
             peer::peer_records(state, Request::Records { since, until, after, limit: limit.min(MAX_RECORDS) }).await
         }

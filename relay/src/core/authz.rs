@@ -10,7 +10,8 @@
 //! | `statements`, `inclusion`, `peer_records` | yes | no | no |
 //! | `records` | yes | no | yes (for reconciliation across the link) |
 //! | `checkpoint`, `consistency`, `cosign` | yes | no | yes |
-//! | `forward` | no | no | yes |
+//! | `forward`, `relay_statement` | no | no | yes |
+//! | `peer_statement` | yes | no | no |
 //!
 //! Feeds only send: they read nothing of the bilateral exchange but the notices about
 //! their own tips. A principal of kind `relay` connects only to a federated relay, as its
@@ -68,13 +69,15 @@ pub fn request_name(req: &Request) -> &'static str {
         Request::Cosign { .. } => "cosign",
         Request::Forward { .. } => "forward",
         Request::PeerRecords { .. } => "peer_records",
+        Request::PeerStatement { .. } => "peer_statement",
+        Request::RelayStatement { .. } => "relay_statement",
     }
 }
 
 /// Whether a principal of `kind` may make `req`; the refusal is `not_permitted`.
 pub fn authorize(kind: PrincipalKind, req: &Request) -> Result<(), WireError> {
     let allowed = match kind {
-        PrincipalKind::Analyst => !matches!(req, Request::Forward { .. }),
+        PrincipalKind::Analyst => !matches!(req, Request::Forward { .. } | Request::RelayStatement { .. }),
         PrincipalKind::Feed => matches!(
             req,
             Request::Submit { .. }
@@ -91,6 +94,7 @@ pub fn authorize(kind: PrincipalKind, req: &Request) -> Result<(), WireError> {
                 | Request::Statement { .. }
                 | Request::Status
                 | Request::Records { .. }
+                | Request::RelayStatement { .. }
                 | Request::Checkpoint { .. }
                 | Request::Consistency { .. }
                 | Request::Cosign { .. }
@@ -101,7 +105,7 @@ pub fn authorize(kind: PrincipalKind, req: &Request) -> Result<(), WireError> {
     }
     let why = match kind {
         PrincipalKind::Feed => "feeds may only submit tips and read the status and notices of their own tips",
-        PrincipalKind::Analyst => "`forward` is the peer relay's request (federation)",
+        PrincipalKind::Analyst => "`forward` and `relay_statement` are the peer relay's requests (federation)",
         PrincipalKind::Relay => {
             "a peer relay forwards its jurisdiction's messages and witnesses the log; it does not \
                                  submit, fetch or read as a principal"
@@ -137,6 +141,8 @@ mod tests {
             Request::Cosign { envelope: vec![] },
             Request::Forward { items: vec![] },
             Request::PeerRecords { since: 0, until: 1, after: None, limit: 1 },
+            Request::PeerStatement { since: 0, until: 1 },
+            Request::RelayStatement { since: 0, until: 1 },
         ]
     }
 
@@ -147,7 +153,7 @@ mod tests {
             .filter(|r| authorize(PrincipalKind::Analyst, r).is_err())
             .map(request_name)
             .collect();
-        assert_eq!(refused, ["forward"]);
+        assert_eq!(refused, ["forward", "relay_statement"]);
     }
 
     #[test]
@@ -176,7 +182,8 @@ mod tests {
                 "checkpoint",
                 "consistency",
                 "cosign",
-                "forward"
+                "forward",
+                "relay_statement"
             ]
         );
         let e = authorize(PrincipalKind::Relay, &Request::Fetch { limit: 1 }).unwrap_err();

@@ -71,15 +71,7 @@ fn labels(peer: Jurisdiction) -> PeerLabels {
 pub(super) async fn link(state: Arc<State>, endpoint: Endpoint, fed: Federation) {
     let peer = fed.peer.jurisdiction;
     tokio::spawn(gauges(state.clone(), fed.clone()));
-    // The witness signs with the relay's key; without it the link still carries everything
-    // else (and says why it does not witness).
-    let signer = match files::read_signer(&state.config.signing_key, &state.config.signing_cert) {
-        Ok(s) => Some(Arc::new(s)),
-        Err(e) => {
-            error!(error = %e, "cannot load the signing key to witness the peer relay's log; not witnessing");
-            None
-        }
-    };
+    let signer = Some(state.signer.clone());
     let mut backoff = BACKOFF_MIN;
     let mut said_down: Option<String> = None;
     loop {
@@ -136,8 +128,9 @@ fn current_link(state: &State) -> Option<Connection> {
     }
 }
 
-/// `peer_records` (PROTOCOL §14.7): the peer relay's records, asked over the link and
-/// passed on unchanged (the principal checks and reconciles them).
+/// `peer_records` and `peer_statement` (PROTOCOL §14.7): the peer relay's records, or its
+/// signed statement of them, asked over the link and passed on unchanged (the principal
+/// checks and reconciles them).
 pub(super) async fn peer_records(state: &Arc<State>, records: Request) -> Response {
     let Some(fed) = state.config.federation.as_ref() else {
         return Response::Error(WireError::new(
@@ -153,13 +146,61 @@ pub(super) async fn peer_records(state: &Arc<State>, records: Request) -> Respon
         return unavailable("the link is down".into());
     };
     match request(&conn, &records).await {
-        Ok(r @ Response::Records { .. }) => r,
+        Ok(r @ (Response::Records { .. } | Response::RelayStatement { .. })) => r,
         Ok(Response::Error(e)) => {
             unavailable(format!("it answered {}", ErrorCode::from_u16(e.code).map_or("unknown", ErrorCode::name)))
         }
         Ok(_) => unavailable("it answered with something else than records".into()),
         Err(e) => unavailable(e.to_string()),
     }
+}
+
+/// `relay_statement` (PROTOCOL §14.7, blocking): this relay's LedgerStatement of its own
+/// records of the pair for `[since, until)`, signed with its key.
+pub(super) fn relay_statement(state: &State, since: u64, until: u64) -> Result<Vec<u8>, WireError> {
+    let Some(fed) = state.config.federation.as_ref() else {
+        return Err(WireError::new(ErrorCode::NotPermitted, "this relay is not federated"));
+    };
+    let (start, end) =
+        match (tiprelay_proto::Timestamp::from_unix_ms(since), tiprelay_proto::Timestamp::from_unix_ms(until)) {
+            (Some(s), Some(e)) if s < e => (s, e),
+            _ => return Err(WireError::new(ErrorCode::BadRequest, "the period must have since < until")),
+        };
+    let mut facts = Vec::new();
+    let mut after = None;
+    // Bounded: at most 20 million records of the pair in one period.
+    for _ in 0..20_000 {
+        let q = storage::RecordQuery {
+            since,
+            until,
+            after: after.take(),
+            party: Some(fed.peer.jurisdiction),
+            limit: usize::try_from(tiprelay_proto::wire::MAX_RECORDS).unwrap_or(1024),
+        };
+        let (items, next) = state.store.records(&q).map_err(|e| super::store_error(&e))?;
+        facts.extend(items);
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let now = storage::now();
+    let mut r = [0u8; 10];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut r)
+        .map_err(|_| WireError::new(ErrorCode::Unavailable, "no randomness for a statement id"))?;
+    let st = tiprelay_common::ledger::build_statement(
+        &facts,
+        fed.home,
+        fed.peer.jurisdiction,
+        tiprelay_common::ledger::Range { start, end },
+        state.relay_id.clone(),
+        tiprelay_proto::TipId::new_v7(now, r),
+        now,
+    );
+    state
+        .signer
+        .sign(&st)
+        .map_err(|e| WireError::new(ErrorCode::Unavailable, format!("cannot sign the statement: {e}")))
 }
 
 /// Dials the peer relay and checks who answered.

@@ -339,7 +339,7 @@ async fn a_tip_deleted_from_the_us_relays_store_is_named_by_the_mx_reconcile() {
     let o = reconcile(&p.config("MX", "analyst"));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(o.status.success(), "{v}\n{}", String::from_utf8_lossy(&o.stderr));
-    assert!(v["compared"].to_string().contains("US's relay's records (4 tips)"), "{v}");
+    assert!(v["compared"].to_string().contains("US's relay's records (4 tips, as its signed statement states)"), "{v}");
 
     // The US relay loses MX's tip number 2 (surgery on its stopped store).
     let (dir, mut relays) = (p.dir, p.relays);
@@ -375,6 +375,8 @@ async fn a_tip_deleted_from_the_us_relays_store_is_named_by_the_mx_reconcile() {
         (Some("missing_at_peer"), Some(ids[1].to_string().as_str()))
     );
     assert!(d[0]["message"].as_str().unwrap().contains("never received"), "{named}");
+    // The US relay's records are its own: its signed statement states the same three tips.
+    assert!(named["compared"].to_string().contains("(3 tips, as its signed statement states)"), "{named}");
     for r in relays {
         r.shutdown().await.unwrap();
     }
