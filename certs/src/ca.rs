@@ -142,7 +142,7 @@ impl Ca {
             serial: profile::random_serial(),
         };
         let cert = profile::make_root(authority, &key, &v)?;
-        fsutil::write_new(&dir.join("ca.key"), key.serialize_pem().as_bytes(), SECRET_MODE)?;
+        fsutil::write_new(&dir.join("ca.key"), crate::keys::pkcs8_v1_pem(&key)?.as_bytes(), SECRET_MODE)?;
         fsutil::write_new(&dir.join("ca.crt"), cert.pem().as_bytes(), PUBLIC_MODE)?;
         let cert_der = cert.der().to_vec();
         let mut ca = Ca {
@@ -259,7 +259,7 @@ impl Ca {
             LeafKind::TlsServer => ("tls", "tls-server"),
             LeafKind::TlsPeerRelay => ("tls", "tls-server-and-peer-client"),
         };
-        fsutil::write_new(&dir.join(format!("{stem}.key")), key.serialize_pem().as_bytes(), SECRET_MODE)?;
+        fsutil::write_new(&dir.join(format!("{stem}.key")), crate::keys::pkcs8_v1_pem(&key)?.as_bytes(), SECRET_MODE)?;
         fsutil::write_new(&dir.join(format!("{stem}.crt")), cert.pem().as_bytes(), PUBLIC_MODE)?;
         self.state.issued.push(IssuedRecord {
             serial: hex(v.serial.as_ref()),

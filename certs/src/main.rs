@@ -144,6 +144,11 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// Private key files.
+    Keys {
+        #[command(subcommand)]
+        cmd: KeysCmd,
+    },
     /// Print a readable summary of certificates and CRLs in a file.
     Show {
         /// PEM or DER file.
@@ -152,6 +157,53 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Rewrite Ed25519 private keys written by earlier versions (PKCS#8 v2, which OpenSSL 3.0
+    /// and Python's `cryptography` refuse) as PKCS#8 v1, in place, atomically, mode 0600. The
+    /// keys themselves do not change; files already in v1 are left as they are.
+    #[command(after_help = "Example: tipcerts keys convert /etc/tiprelay/*/*.key /secure/mx-ca/ca.key\n\
+                      Then `openssl pkey -in FILE -noout` reads each of them.")]
+    Convert {
+        /// Key files (PEM).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object: {"converted": [..], "already_v1": [..], "failed": [{"file", "error"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn keys_convert(files: &[PathBuf], json: bool) -> Result<()> {
+    use tiprelay_certs::keys::{convert, Converted};
+    let (mut done, mut already, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+    for f in files {
+        match convert(f) {
+            Ok(Converted::Rewritten) => done.push(f.display().to_string()),
+            Ok(Converted::AlreadyV1) => already.push(f.display().to_string()),
+            Err(e) => failed.push((f.display().to_string(), e.to_string())),
+        }
+    }
+    if json {
+        let failed: Vec<_> = failed.iter().map(|(f, e)| serde_json::json!({"file": f, "error": e})).collect();
+        println!("{}", serde_json::json!({"converted": done, "already_v1": already, "failed": failed}));
+    } else {
+        for f in &done {
+            println!("converted to PKCS#8 v1: {f}");
+        }
+        for f in &already {
+            println!("already PKCS#8 v1:     {f}");
+        }
+        for (_, e) in &failed {
+            eprintln!("tipcerts: error: {e}");
+        }
+    }
+    if !failed.is_empty() {
+        bail!("{} of {} file(s) could not be converted (left as they were)", failed.len(), files.len());
+    }
+    Ok(())
 }
 
 fn now() -> Timestamp {
@@ -259,6 +311,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Cmd::Keys { cmd: KeysCmd::Convert { files, json } } => keys_convert(&files, json)?,
         Cmd::Show { file, json } => {
             let items = show::show(&file, now())?;
             if json {

@@ -319,3 +319,77 @@ fn bad_input_gets_a_clear_message_and_leaves_nothing() {
         assert!(!name.starts_with('.'), "left behind: {name}");
     }
 }
+
+/// Every file under `dir` with one of the extensions, recursively.
+fn files_with(dir: &Path, exts: &[&str]) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_with(&p, exts));
+        } else if exts.iter().any(|x| p.to_str().unwrap().ends_with(x)) {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn openssl(args: &[&str]) -> Output {
+    Command::new("openssl").args(args).output().unwrap_or_else(|e| {
+        panic!("openssl is needed by this test (Debian: apt-get install openssl; .ci/run installs it): {e}")
+    })
+}
+
+/// Operators inspect, back up and import keys with standard tools: OpenSSL 3.0 reads every
+/// key, certificate and CRL that `tipcerts dev` writes, in both modes, and `tipcerts keys
+/// convert` turns a key of an earlier version (PKCS#8 v2, which OpenSSL 3.0 refuses) into one
+/// it reads, the same key.
+#[test]
+fn openssl_reads_every_key_certificate_and_crl_tipcerts_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (hub, fed) = (tmp.path().join("hub"), tmp.path().join("fed"));
+    ok(&["dev", "--out", s(&hub)]);
+    ok(&["dev", "--federated", "--out", s(&fed)]);
+    let mut keys = 0;
+    for dir in [&hub, &fed] {
+        for k in files_with(dir, &[".key"]) {
+            let o = openssl(&["pkey", "-in", s(&k), "-noout", "-text"]);
+            assert!(o.status.success(), "openssl cannot read {}: {}", k.display(), String::from_utf8_lossy(&o.stderr));
+            assert!(String::from_utf8_lossy(&o.stdout).contains("ED25519 Private-Key"), "{}", k.display());
+            keys += 1;
+        }
+        for c in files_with(dir, &[".crt"]) {
+            let o = openssl(&["x509", "-in", s(&c), "-noout", "-text"]);
+            assert!(o.status.success(), "openssl cannot read {}: {}", c.display(), String::from_utf8_lossy(&o.stderr));
+        }
+        for c in files_with(dir, &["crl.pem"]) {
+            let o = openssl(&["crl", "-in", s(&c), "-noout", "-text"]);
+            assert!(o.status.success(), "openssl cannot read {}: {}", c.display(), String::from_utf8_lossy(&o.stderr));
+        }
+    }
+    // hub: 3 CAs, the relay's 2 keys, 4 principals × 2; federated: 2 CAs, 2 relays × 2, 4 × 2.
+    assert_eq!(keys, (3 + 2 + 8) + (2 + 4 + 8));
+
+    // A key written the earlier way (PKCS#8 v2): OpenSSL 3.0 refuses it; converted, it reads
+    // it, with the same public key as before.
+    let old = tmp.path().join("old.key");
+    let key = tiprelay_certs::profile::random_key().unwrap();
+    std::fs::write(&old, key.serialize_pem()).unwrap();
+    let before = openssl(&["pkey", "-in", s(&old), "-noout"]);
+    let v2_refused = !before.status.success();
+    let out = ok(&["keys", "convert", s(&old), s(&hub.join("MX/analyst/sign.key"))]);
+    assert!(out.contains("converted to PKCS#8 v1") && out.contains("already PKCS#8 v1"), "{out}");
+    let o = openssl(&["pkey", "-in", s(&old), "-pubout", "-outform", "DER"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stdout.ends_with(key.public_key_raw()), "the converted key is another key");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&old).unwrap().permissions().mode() & 0o777, 0o600);
+    eprintln!("a PKCS#8 v2 key before conversion: OpenSSL {}", if v2_refused { "refused it" } else { "read it" });
+    // Not a key: refused, exit 1, the file left as it was.
+    let crt = hub.join("MX/analyst/sign.crt");
+    let was = std::fs::read(&crt).unwrap();
+    let err = fails(&["keys", "convert", s(&crt)]);
+    assert!(err.contains("not a PKCS#8 PRIVATE KEY"), "{err}");
+    assert_eq!(std::fs::read(&crt).unwrap(), was);
+}
