@@ -752,16 +752,25 @@ impl Client {
         })
     }
 
+    /// Verifies a message (§6) at the time it claims (`claimed`), bounded by this clock
+    /// plus the allowed skew: what a relay forwarded may have waited, and a certificate that
+    /// ended meanwhile does not void it.
+    fn verify_as_claimed<M: tiprelay_proto::Message>(
+        &self,
+        bytes: &[u8],
+        claimed: impl Fn(&M) -> tiprelay_proto::Timestamp,
+    ) -> Result<tiprelay_proto::Verified<M>, tiprelay_proto::ProtoError> {
+        let p = tiprelay_proto::parse::<M>(bytes)?;
+        let at = claimed(&p.message).min(now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS));
+        verify::<M>(bytes, &self.trust, at)
+    }
+
     /// Verifies and stores a `crossed` notice: the recipient jurisdiction's relay's receipt
     /// of a tip of ours, with the same number as our own relay's receipt (federation).
     /// Returns `Some(Some(id))` when it is new here, `Some(None)` when it was stored
     /// before, and None when it does not check (counted in `bad_crossed`).
     fn accept_crossed(&self, bytes: &[u8]) -> Result<Option<Option<TipId>>, ClientError> {
-        let Ok(p) = tiprelay_proto::parse::<Receipt>(bytes) else {
-            return Ok(None);
-        };
-        let at = p.message.accepted.min(now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS));
-        let Ok(v) = verify::<Receipt>(bytes, &self.trust, at) else {
+        let Ok(v) = self.verify_as_claimed::<Receipt>(bytes, |r| r.accepted) else {
             return Ok(None);
         };
         let r = v.message;
@@ -935,10 +944,9 @@ impl Client {
             Response::RelayStatement { envelope } => envelope,
             other => return Err(ConnError::Protocol(unexpected(&other)).into()),
         };
-        let created =
-            tiprelay_proto::parse::<LedgerStatement>(&envelope).map_err(|e| untrusted(e.to_string()))?.message.created;
-        let at = created.min(now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS));
-        let v = verify::<LedgerStatement>(&envelope, &self.trust, at).map_err(|e| untrusted(e.to_string()))?;
+        let v = self
+            .verify_as_claimed::<LedgerStatement>(&envelope, |s| s.created)
+            .map_err(|e| untrusted(e.to_string()))?;
         let st = v.message;
         if v.signer.kind() != tiprelay_proto::PrincipalKind::Relay || v.signer.jurisdiction() != Some(peer) {
             return Err(untrusted(format!("it is signed by {}, not by {peer}'s relay", v.signer)));
@@ -1156,11 +1164,7 @@ impl Client {
     /// Verifies and stores a forwarded feedback on a tip of ours; None when it is not
     /// acceptable (counted in `bad_feedback`).
     fn accept_feedback(&self, fb_bytes: &[u8], receipt: &[u8]) -> Result<Option<Feedback>, ClientError> {
-        let Ok(p) = tiprelay_proto::parse::<Feedback>(fb_bytes) else {
-            return Ok(None);
-        };
-        let at = p.message.created.min(now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS));
-        let Ok(v) = verify::<Feedback>(fb_bytes, &self.trust, at) else {
+        let Ok(v) = self.verify_as_claimed::<Feedback>(fb_bytes, |f| f.created) else {
             return Ok(None);
         };
         let fb = v.message;

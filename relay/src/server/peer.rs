@@ -71,7 +71,6 @@ fn labels(peer: Jurisdiction) -> PeerLabels {
 pub(super) async fn link(state: Arc<State>, endpoint: Endpoint, fed: Federation) {
     let peer = fed.peer.jurisdiction;
     tokio::spawn(gauges(state.clone(), fed.clone()));
-    let signer = Some(state.signer.clone());
     let mut backoff = BACKOFF_MIN;
     let mut said_down: Option<String> = None;
     loop {
@@ -89,7 +88,7 @@ pub(super) async fn link(state: Arc<State>, endpoint: Endpoint, fed: Federation)
                 set_link(&state, Some(conn.clone()));
                 backoff = BACKOFF_MIN;
                 said_down = None;
-                let why = drive(&state, &conn, &fed, signer.as_ref()).await;
+                let why = drive(&state, &conn, &fed).await;
                 set_link(&state, None);
                 state.metrics.peer_up.get_or_create(&labels(peer)).set(0);
                 conn.close(0u32.into(), b"link restarts");
@@ -237,18 +236,13 @@ async fn connect(state: &State, endpoint: &Endpoint, fed: &Federation) -> Result
 }
 
 /// Runs the three outgoing streams over one connection until one fails.
-async fn drive(
-    state: &Arc<State>,
-    conn: &Connection,
-    fed: &Federation,
-    signer: Option<&Arc<tiprelay_proto::Signer>>,
-) -> LinkError {
+async fn drive(state: &Arc<State>, conn: &Connection, fed: &Federation) -> LinkError {
     let r = tokio::select! {
         _ = state.shutdown.cancelled() => Err(LinkError::Stopping),
         r = push_tips(state, conn, fed) => r,
         r = push_notices(state, conn, fed.peer.jurisdiction) => r,
         r = push_statements(state, conn, fed.peer.jurisdiction) => r,
-        r = witness(state, conn, fed, signer) => r,
+        r = witness(state, conn, fed) => r,
         e = conn.closed() => Err(LinkError::Lost(e.to_string())),
     };
     match r {
@@ -624,26 +618,14 @@ fn log_alarm(state: &State, fed: &Federation, what: &str, size: u64) {
 /// its newest checkpoint, checks its signature and that it extends the last one this
 /// relay cosigned (an RFC 9162 consistency proof), then cosigns it. A fork, a rollback or
 /// a proof that does not verify is an alarm and is never cosigned.
-async fn witness(
-    state: &Arc<State>,
-    conn: &Connection,
-    fed: &Federation,
-    signer: Option<&Arc<tiprelay_proto::Signer>>,
-) -> Result<(), LinkError> {
-    let Some(signer) = signer else {
-        // Nothing to witness with: this stream waits (the others carry on).
-        state.shutdown.cancelled().await;
-        return Err(LinkError::Stopping);
-    };
+async fn witness(state: &Arc<State>, conn: &Connection, fed: &Federation) -> Result<(), LinkError> {
     let peer = fed.peer.jurisdiction;
     loop {
         // A failed round (a slow answer, a store error) is logged and retried at the next
         // tick: witnessing never takes the link down.
         let round = async {
             match request(conn, &Request::Checkpoint { fresh: false }).await? {
-                Response::Checkpoint { checkpoint: Some(sc) } => {
-                    witness_once(state, conn, fed, signer, &sc.checkpoint).await
-                }
+                Response::Checkpoint { checkpoint: Some(sc) } => witness_once(state, conn, fed, &sc.checkpoint).await,
                 Response::Checkpoint { checkpoint: None } => Ok(()),
                 Response::Error(e) => {
                     let code = ErrorCode::from_u16(e.code).map_or("unknown", ErrorCode::name);
@@ -667,7 +649,6 @@ async fn witness_once(
     state: &Arc<State>,
     conn: &Connection,
     fed: &Federation,
-    signer: &Arc<tiprelay_proto::Signer>,
     envelope: &[u8],
 ) -> Result<(), LinkError> {
     let now = storage::now();
@@ -737,10 +718,10 @@ async fn witness_once(
         size: cp.size,
         root: cp.root,
         checkpoint_time: cp.time,
-        by: signer.identity().clone(),
+        by: state.relay_id.clone(),
         created: storage::now(),
     };
-    let envelope = signer.sign(&cs).map_err(|e| LinkError::Setup(format!("cannot sign a cosignature: {e}")))?;
+    let envelope = state.signer.sign(&cs).map_err(|e| LinkError::Setup(format!("cannot sign a cosignature: {e}")))?;
     // Recorded before it leaves: once signed, this relay stands by this history, and any
     // other at this size is a fork, whatever becomes of this cosignature on the way.
     state.store.set_meta(witness_entries(&fed.peer.identity, cp.size, &cp.root)).await?;
