@@ -32,7 +32,7 @@ fn bench(c: &mut Criterion) {
         location: Some(Location {
             lat: 32.54,
             lon: -117.03,
-            radius_m: 500,
+            radius_m: Some(500),
             place: Some("Otay Mesa".into()),
             sector: None,
             port_of_entry: None,

@@ -45,7 +45,8 @@ pub struct TipFields {
 pub struct LocationFields {
     lat: f64,
     lon: f64,
-    radius_m: u64,
+    #[serde(default)]
+    radius_m: Option<u64>,
     #[serde(default)]
     place: Option<String>,
     #[serde(default)]

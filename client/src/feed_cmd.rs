@@ -35,14 +35,94 @@ pub struct FeedArgs {
     #[arg(long)]
     strict: bool,
     /// Lines signed and stored per transaction (1..=4096).
-    #[arg(long, default_value_t = 512)]
-    batch: usize,
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    batch: u16,
+    /// Input format: JSON lines (docs/FEED.md) or a STIX 2.1 bundle (docs/STIX.md), whose
+    /// indicators, sightings, observed-data and reports become tips, each STIX id its
+    /// source_ref; rejected objects are named by their position in `objects`.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl, ignore_case = true)]
+    format: Format,
+    /// STIX: the receiving jurisdiction of objects that do not name one.
+    #[arg(long)]
+    to: Option<String>,
+    /// STIX: the category of objects that do not carry one (default: other).
+    #[arg(long)]
+    category: Option<String>,
+    /// STIX: the TLP label of objects with no TLP marking (otherwise they are rejected).
+    #[arg(long)]
+    tlp: Option<String>,
+    /// STIX: the urgency of objects that do not carry one (default: routine).
+    #[arg(long)]
+    urgency: Option<String>,
+}
+
+/// What `tipctl feed` reads.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object per line (docs/FEED.md).
+    Jsonl,
+    /// A STIX 2.1 bundle (docs/STIX.md).
+    #[value(name = "stix2.1", alias = "stix")]
+    Stix21,
+}
+
+/// The largest STIX bundle read (it is parsed whole).
+const MAX_BUNDLE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Where the events come from: lines, or the objects of a STIX bundle.
+enum Source {
+    Lines(Box<dyn AsyncBufRead + Unpin + Send>),
+    Stix {
+        items: std::vec::IntoIter<(tiprelay_client::stix::ImportItem, Vec<u8>)>,
+        /// The current object as given (for the rejects file).
+        raw: Vec<u8>,
+    },
+}
+
+/// One unit of input (a line or an object), its bytes in the caller's buffer.
+enum Unit {
+    /// A line to parse; true when it was too long.
+    Line(bool),
+    /// An object the STIX mapping refused, with the reason.
+    Rejected(String),
+    /// A STIX object that is context, not a tip.
+    Context,
+}
+
+impl Source {
+    async fn next(&mut self, buf: &mut Vec<u8>) -> std::io::Result<Option<Unit>> {
+        match self {
+            Source::Lines(r) => Ok(read_line(r, buf).await?.map(Unit::Line)),
+            Source::Stix { items, raw } => Ok(items.next().map(|(item, object)| {
+                use tiprelay_client::stix::ImportItem;
+                buf.clear();
+                *raw = object;
+                match item {
+                    ImportItem::Event(line) => {
+                        buf.extend_from_slice(&line);
+                        Unit::Line(false)
+                    }
+                    ImportItem::Rejected(why) => Unit::Rejected(why),
+                    ImportItem::Context => Unit::Context,
+                }
+            })),
+        }
+    }
+
+    /// What the rejects file keeps of the current unit: the line, or the STIX object as given.
+    fn given<'a>(&'a self, buf: &'a [u8]) -> &'a [u8] {
+        match self {
+            Source::Lines(_) => &buf[..buf.len().min(MAX_LINE_BYTES)],
+            Source::Stix { raw, .. } => raw,
+        }
+    }
 }
 
 /// The reader's counts (the sender's are in [`Shared`]).
 #[derive(Default)]
 struct Stats {
     read: u64,
+    context: u64,
     rejected: u64,
     duplicates: u64,
     queued: u64,
@@ -52,7 +132,7 @@ impl Stats {
     fn json(&self, event: &str, started: Instant, s: &Shared) -> serde_json::Value {
         let secs = started.elapsed().as_secs_f64().max(1e-9);
         let (receipted, refused) = (s.receipted.load(Ordering::Acquire), s.refused.load(Ordering::Acquire));
-        json!({"event": event, "read": self.read, "rejected": self.rejected, "duplicates": self.duplicates,
+        json!({"event": event, "read": self.read, "context": self.context, "rejected": self.rejected, "duplicates": self.duplicates,
                "queued": self.queued, "receipted": receipted, "refused": refused,
                "seconds": (secs * 1000.0).round() / 1000.0, "receipted_per_sec": (receipted as f64 / secs).round()})
     }
@@ -269,9 +349,54 @@ async fn sign_all(c: &Arc<Client>, mut items: Vec<ToSign>) -> Result<Vec<SignedL
 pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let stdin = a.input == "-";
-    let batch = a.batch.clamp(1, 4096);
-    let (mut reader, cursor_key): (Box<dyn AsyncBufRead + Unpin + Send>, Option<String>) = if stdin {
-        (Box::new(tokio::io::BufReader::new(tokio::io::stdin())), None)
+    let batch = usize::from(a.batch);
+    let stix = a.format == Format::Stix21;
+    if stix && a.follow {
+        anyhow::bail!("--follow reads lines as they are appended; a STIX bundle is one document (drop --follow)");
+    }
+    if !stix && (a.to.is_some() || a.category.is_some() || a.tlp.is_some() || a.urgency.is_some()) {
+        anyhow::bail!("--to, --category, --tlp and --urgency are defaults for STIX objects: use them with --format stix2.1 (a JSON line names its own)");
+    }
+    let (mut source, cursor_key): (Source, Option<String>) = if stix {
+        let mut bytes = Vec::new();
+        if stdin {
+            tokio::io::AsyncReadExt::take(tokio::io::stdin(), MAX_BUNDLE_BYTES + 1).read_to_end(&mut bytes).await?;
+        } else {
+            let f = tokio::fs::File::open(&a.input).await.with_context(|| format!("cannot open {}", a.input))?;
+            tokio::io::AsyncReadExt::take(f, MAX_BUNDLE_BYTES + 1).read_to_end(&mut bytes).await?;
+        }
+        if bytes.len() as u64 > MAX_BUNDLE_BYTES {
+            anyhow::bail!("{}: a STIX bundle of more than {} MiB; split it", a.input, MAX_BUNDLE_BYTES >> 20);
+        }
+        let defaults = tiprelay_client::stix::ImportDefaults {
+            to: a.to.clone(),
+            category: a.category.clone(),
+            urgency: a.urgency.clone(),
+            tlp: a.tlp.as_deref().map(str::to_ascii_lowercase),
+        };
+        let items = tiprelay_client::stix::import(&bytes, &defaults).with_context(|| a.input.clone())?;
+        // The raw objects, for the rejects file.
+        let raw: Vec<Vec<u8>> = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("objects").and_then(|o| o.as_array()).cloned())
+            .unwrap_or_default()
+            .iter()
+            .map(|o| serde_json::to_vec(o).unwrap_or_default())
+            .collect();
+        let t = tiprelay_client::stix::tally(&items);
+        eprintln!(
+            "tipctl: {}: {} object(s): {} to send as tips, {} rejected by the mapping, {} context (not tips)",
+            a.input,
+            items.len(),
+            t.get("events").unwrap_or(&0),
+            t.get("rejected").unwrap_or(&0),
+            t.get("context").unwrap_or(&0)
+        );
+        let key = (!stdin).then(|| format!("feed_cursor:stix:{}", &tiprelay_proto::Digest::of(&bytes).to_hex()[..32]));
+        let paired: Vec<_> = items.into_iter().zip(raw.into_iter().chain(std::iter::repeat(Vec::new()))).collect();
+        (Source::Stix { items: paired.into_iter(), raw: Vec::new() }, key)
+    } else if stdin {
+        (Source::Lines(Box::new(tokio::io::BufReader::new(tokio::io::stdin()))), None)
     } else {
         let path = std::fs::canonicalize(&a.input).with_context(|| format!("cannot open {}", a.input))?;
         // The position belongs to this file's content, not just its name: a file replaced
@@ -286,8 +411,9 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
         let identity = tiprelay_proto::Digest::of(&first).to_hex();
         let f = tokio::fs::File::open(&path).await.with_context(|| format!("cannot open {}", path.display()))?;
         let key = format!("feed_cursor:{}:{}", path.display(), &identity[..16]);
-        (Box::new(tokio::io::BufReader::with_capacity(1 << 20, f)), Some(key))
+        (Source::Lines(Box::new(tokio::io::BufReader::with_capacity(1 << 20, f))), Some(key))
     };
+    let unit = if stix { "object" } else { "line" };
     let resume_after = match &cursor_key {
         Some(k) => c.store.meta(k)?,
         None => 0,
@@ -312,7 +438,7 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
         None
     };
     if resume_after > 0 {
-        eprintln!("tipctl: resuming {} after line {resume_after} (already signed and stored)", a.input);
+        eprintln!("tipctl: resuming {} after {unit} {resume_after} (already signed and stored)", a.input);
     }
     let mut stats = Stats::default();
     let shared = Arc::new(Shared::default());
@@ -366,26 +492,30 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
             let mut eof = false;
             let mut last_line = line_no;
             while to_sign.len() < batch {
-                let Some(too_long) = read_line(&mut reader, &mut buf).await? else {
+                let Some(got) = source.next(&mut buf).await? else {
                     eof = true;
                     break;
                 };
                 line_no += 1;
                 last_line = line_no;
-                if line_no <= resume_after || buf.iter().all(u8::is_ascii_whitespace) {
+                if line_no <= resume_after || (!stix && buf.iter().all(u8::is_ascii_whitespace)) {
                     continue;
                 }
-                stats.read += 1;
-                let parsed = if too_long {
-                    Err(format!("line too long (more than {MAX_LINE_BYTES} bytes)"))
-                } else {
-                    parse_line(&buf).map_err(|e| e.to_string())
+                let parsed = match got {
+                    Unit::Context => {
+                        stats.context += 1;
+                        continue;
+                    }
+                    Unit::Rejected(why) => Err(why),
+                    Unit::Line(true) => Err(format!("line too long (more than {MAX_LINE_BYTES} bytes)")),
+                    Unit::Line(false) => parse_line(&buf).map_err(|e| e.to_string()),
                 };
+                stats.read += 1;
                 let ev = match parsed {
                     Ok(ev) => ev,
                     Err(reason) => {
                         let mut rec = format!("{line_no}\t{reason}\t").into_bytes();
-                        rec.extend_from_slice(&buf[..buf.len().min(MAX_LINE_BYTES)]);
+                        rec.extend_from_slice(source.given(&buf));
                         rec.push(b'\n');
                         bad.push((line_no, reason, rec));
                         continue;
@@ -421,7 +551,7 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
             bad.sort_by_key(|b| b.0);
             for (line, reason, rec) in &bad {
                 stats.rejected += 1;
-                eprintln!("tipctl: line {line}: rejected: {reason}");
+                eprintln!("tipctl: {unit} {line}: rejected: {reason}");
                 write_reject(&mut rejects, &rejects_path, rec).await?;
             }
             if let Some(f) = rejects.as_mut() {
@@ -504,7 +634,7 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
     let (receipted, refused) = (shared.receipted.load(Ordering::Acquire), shared.refused.load(Ordering::Acquire));
     if tty {
         eprintln!(
-            "{}: read {} lines, rejected {} (in {}), {} duplicate source_ref, {} signed, {receipted} receipted, {refused} refused, {:.0} receipted/s; {waiting} waiting in the outbox",
+            "{}: read {} {unit}s, rejected {} (in {}), {} duplicate source_ref, {} signed, {receipted} receipted, {refused} refused, {:.0} receipted/s; {waiting} waiting in the outbox",
             if interrupted { "stopped" } else { "done" },
             stats.read,
             stats.rejected,

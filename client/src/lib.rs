@@ -12,6 +12,7 @@ pub mod conn;
 pub mod feed;
 pub mod output;
 pub mod report;
+pub mod stix;
 pub mod store;
 
 pub use tiprelay_common::{auditlog, files, ledger};

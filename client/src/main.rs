@@ -17,6 +17,7 @@ use tiprelay_proto::{
 };
 
 mod audit_cmd;
+mod export_cmd;
 mod feed_cmd;
 mod ledger_cmd;
 
@@ -123,6 +124,13 @@ enum Cmd {
         after_help = "Examples:\n  tipctl --config dev-pki/MX/feed.toml feed --input plates-2026-11-30.jsonl\n  sensor-bridge | tipctl --config feed.toml feed --input - --follow\n\nExit: 0 when every valid line has its receipt (rejected lines are in the summary and the rejects file);\n1 with --strict if any line was rejected, or if the relay refused a tip; 130 on Ctrl-C (nothing is lost)."
     )]
     Feed(Box<feed_cmd::FeedArgs>),
+    /// The tips held here as a STIX 2.1 bundle for a threat-intelligence platform (MISP,
+    /// OpenCTI): each tip a report with its location, TLP 2.0 marking, author jurisdiction,
+    /// signature check and feedback (docs/STIX.md). Ids are stable: a re-export updates.
+    #[command(
+        after_help = "Examples:\n  tipctl export --format stix2.1 --out tips.json\n  tipctl export --direction in --since -7d --out last-week.json\n  tipctl export --since 2026-11-01 --until 2026-12-01 | curl -H 'Content-Type: application/json' --data-binary @- …"
+    )]
+    Export(Box<export_cmd::ExportArgs>),
     /// Send every tip in the outbox that has no receipt yet.
     Resend,
     /// Relay identity, connection health and pending counts; non-zero exit if the relay cannot be reached.
@@ -156,9 +164,9 @@ struct SendArgs {
     /// Longitude (WGS84 degrees).
     #[arg(long, requires = "lat", allow_negative_numbers = true)]
     lon: Option<f64>,
-    /// Uncertainty radius in metres.
-    #[arg(long, default_value_t = 1000)]
-    radius_m: u64,
+    /// Uncertainty radius in metres (1-500000); without it the radius is unknown, and shown so.
+    #[arg(long, requires = "lat")]
+    radius_m: Option<u64>,
     /// Place name.
     #[arg(long)]
     place: Option<String>,
@@ -172,7 +180,7 @@ struct SendArgs {
     #[arg(long)]
     details_file: Option<PathBuf>,
     /// Expiry: RFC 3339 time or +DURATION (e.g. +6h, +30m, +2d).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     valid_until: Option<String>,
     /// When observed: RFC 3339 time or -DURATION (e.g. -15m).
     #[arg(long, allow_hyphen_values = true)]
@@ -214,8 +222,15 @@ fn parse_time(s: &str, field: &str) -> Result<Timestamp> {
         let ms = now.as_unix_ms() as i64 + sign * secs * 1000;
         return Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0)).context("time out of range");
     }
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .with_context(|| format!("--{field}: `{s}` is neither RFC 3339 (2026-12-01T18:00:00Z) nor a duration (+6h)"))?;
+    // A bare date is its first instant, UTC.
+    let day = time::macros::format_description!("[year]-[month]-[day]");
+    if let Ok(d) = time::Date::parse(s, &day) {
+        let ms = d.midnight().assume_utc().unix_timestamp_nanos() / 1_000_000;
+        return Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0)).context("time out of range");
+    }
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).with_context(|| {
+        format!("--{field}: `{s}` is neither RFC 3339 (2026-12-01T18:00:00Z), a date (2026-12-01) nor a duration (+6h)")
+    })?;
     let ms = t.unix_timestamp_nanos() / 1_000_000;
     Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0)).context("time out of range")
 }
@@ -555,6 +570,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Ledger(a) => {
             let c = open(&cli)?;
             return ledger_cmd::run(&c, a).await;
+        }
+        Cmd::Export(a) => {
+            let c = open(&cli)?;
+            return export_cmd::run(&c, a, parse_time);
         }
         Cmd::Resend => {
             let c = open(&cli)?;

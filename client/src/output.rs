@@ -206,7 +206,10 @@ pub fn show_text(tip: &Tip, signer: &str, receipt: Option<&Receipt>, delivery: &
         line("valid until", t.to_string());
     }
     if let Some(l) = &tip.location {
-        let mut s = format!("{:.5}, {:.5} ±{} m", l.lat, l.lon, l.radius_m);
+        let mut s = match l.radius_m {
+            Some(r) => format!("{:.5}, {:.5} ±{r} m", l.lat, l.lon),
+            None => format!("{:.5}, {:.5} (radius unknown)", l.lat, l.lon),
+        };
         for n in [&l.place, &l.sector, &l.port_of_entry].into_iter().flatten() {
             s.push_str(&format!(" · {}", printable(n, false)));
         }

@@ -106,7 +106,7 @@ async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         location: Some(Location {
             lat: 31.7625,
             lon: -107.6225,
-            radius_m: 2500,
+            radius_m: Some(2500),
             place: Some("Puerto Palomas".into()),
             sector: None,
             port_of_entry: Some("Columbus, NM".into()),
@@ -151,7 +151,7 @@ async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         location: Some(Location {
             lat: 31.3340,
             lon: -110.9400,
-            radius_m: 300,
+            radius_m: Some(300),
             place: Some("Nogales, AZ".into()),
             sector: Some("Tucson".into()),
             port_of_entry: None,
@@ -346,7 +346,7 @@ fn a_tip(to: &str, category: Category, summary: &str, lat: f64, lon: f64) -> Res
         summary: summary.into(),
         details: None,
         lang: None,
-        location: Some(Location { lat, lon, radius_m: 500, place: None, sector: None, port_of_entry: None }),
+        location: Some(Location { lat, lon, radius_m: Some(500), place: None, sector: None, port_of_entry: None }),
         observed_at: None,
         valid_until: None,
         source_reliability: Some(SourceReliability::B),

@@ -200,8 +200,9 @@ pub struct Location {
     pub lat: f64,
     /// Longitude in degrees, -180..=180.
     pub lon: f64,
-    /// Uncertainty radius in metres, 1..=500000.
-    pub radius_m: u64,
+    /// Uncertainty radius in metres, 1..=500000; `None` when the source gives none (a plate
+    /// reader, a port scanner): unknown, never a guessed default.
+    pub radius_m: Option<u64>,
     /// Place name, ≤ 200 characters.
     pub place: Option<String>,
     /// Border sector, ≤ 200 characters.
@@ -219,7 +220,7 @@ impl Location {
         if !self.lon.is_finite() || !(-180.0..=180.0).contains(&self.lon) {
             return Err(FieldError::LongitudeOutOfRange);
         }
-        if !(1..=MAX_RADIUS_M).contains(&self.radius_m) {
+        if self.radius_m.is_some_and(|r| !(1..=MAX_RADIUS_M).contains(&r)) {
             return Err(FieldError::RadiusOutOfRange);
         }
         for (field, v) in [("place", &self.place), ("sector", &self.sector), ("port_of_entry", &self.port_of_entry)] {
@@ -234,7 +235,7 @@ impl Location {
         MapWriter::new()
             .put("lat", Value::Float(self.lat))
             .put("lon", Value::Float(self.lon))
-            .put("radius_m", cbor::uint(self.radius_m))
+            .put_opt("radius_m", self.radius_m.map(cbor::uint))
             .put_opt("place", self.place.as_deref().map(cbor::text))
             .put_opt("sector", self.sector.as_deref().map(cbor::text))
             .put_opt("port_of_entry", self.port_of_entry.as_deref().map(cbor::text))
@@ -246,7 +247,7 @@ impl Location {
         let loc = Self {
             lat: as_float(m.req("lat")?, "lat")?,
             lon: as_float(m.req("lon")?, "lon")?,
-            radius_m: m.uint("radius_m")?,
+            radius_m: m.opt_uint("radius_m")?,
             place: m.opt_text("place")?,
             sector: m.opt_text("sector")?,
             port_of_entry: m.opt_text("port_of_entry")?,

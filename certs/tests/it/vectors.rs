@@ -76,7 +76,7 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
         location: Some(Location {
             lat: 31.7625,
             lon: -107.6225,
-            radius_m: 2500,
+            radius_m: Some(2500),
             place: Some("Puerto Palomas".into()),
             sector: None,
             port_of_entry: Some("Columbus, NM".into()),

@@ -17,3 +17,4 @@ mod ha;
 mod ledger;
 mod metrics;
 mod rejections;
+mod stix;
