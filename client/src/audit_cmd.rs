@@ -19,7 +19,7 @@ use tiprelay_proto::{parse, Checkpoint, Timestamp};
 #[derive(clap::Subcommand)]
 pub enum AuditCmd {
     /// Verify the relay's newest checkpoint against the one verified here before
-    /// (consistency proof) and cosign it as this principal. Exit 1 on a fork or rollback.
+    /// (consistency proof) and cosign it as this principal. Exit 5 on a fork or rollback.
     Witness {
         /// JSON object.
         #[arg(long)]
@@ -32,7 +32,7 @@ pub enum AuditCmd {
         json: bool,
     },
     /// Verify an audit bundle offline (from `tiprelay audit export`): every entry against
-    /// the signed roots, every checkpoint and cosignature. Exit 0 if valid; otherwise 1,
+    /// the signed roots, every checkpoint and cosignature. Exit 0 if valid; otherwise 5,
     /// naming the first bad entry (or checkpoint) and why.
     #[command(
         after_help = "Signatures are checked against your configured roots (--config/TIPCTL_CONFIG) when available,\notherwise against the roots carried in the bundle, whose fingerprints are printed for comparison."
@@ -223,7 +223,7 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                     } else {
                         println!("INVALID: {e}");
                     }
-                    Ok(ExitCode::from(1))
+                    Ok(ExitCode::from(tiprelay_client::exit::UNVERIFIED))
                 }
             }
         }
@@ -245,7 +245,7 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                 }
             })? {
                 eprintln!("tipctl: error: the bundle does not verify: {e}");
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(tiprelay_client::exit::UNVERIFIED));
             }
             let opt = |s: &Option<String>| s.clone().unwrap_or_default();
             if *json {
@@ -316,7 +316,7 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                     Ok(s) => Some(s),
                     Err(e @ ClientError::LogInconsistent(_)) => {
                         eprintln!("tipctl: {e}");
-                        return Ok(ExitCode::from(1));
+                        return Ok(ExitCode::from(tiprelay_client::exit::UNVERIFIED));
                     }
                     Err(e) => return Err(e.into()),
                 }
@@ -358,7 +358,7 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                     println!("ALERT {}: {a}", ts(*t));
                 }
             }
-            Ok(if alerts.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if alerts.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(tiprelay_client::exit::UNVERIFIED) })
         }
         AuditCmd::Export { out } => {
             let path = config.context("no configuration: pass --config FILE or set TIPCTL_CONFIG")?;
@@ -402,7 +402,7 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                 Ok(p) => p,
                 Err(e @ (ClientError::LogInconsistent(_) | ClientError::Untrusted { .. })) => {
                     eprintln!("tipctl: {e}");
-                    return Ok(ExitCode::from(1));
+                    return Ok(ExitCode::from(tiprelay_client::exit::UNVERIFIED));
                 }
                 Err(e) => return Err(e.into()),
             };

@@ -13,6 +13,8 @@ use crate::files::{existing_relative, relative_to, TrustFiles};
 struct Raw {
     principal: String,
     lang: String,
+    #[serde(default)]
+    ui_lang: Option<String>,
     store: String,
     relay: RawRelay,
     keys: RawKeys,
@@ -41,6 +43,8 @@ struct RawRelay {
     operator_ca: Option<String>,
     #[serde(default)]
     operator_crl: Option<String>,
+    #[serde(default)]
+    connect_timeout_ms: Option<u64>,
 }
 
 /// `address = "host:port"`, or a list of the relays of one deployment in order of preference.
@@ -109,6 +113,12 @@ pub struct ClientConfig {
     pub jurisdiction: Jurisdiction,
     /// Default tip language.
     pub lang: Lang,
+    /// The language of messages, tables and help (`ui_lang`, `es` or `en`), when set;
+    /// otherwise `LC_ALL`/`LC_MESSAGES`/`LANG`, then `lang`.
+    pub ui_lang: Option<crate::i18n::Locale>,
+    /// How long a connection attempt may take before the relay is reported unreachable
+    /// (`[relay] connect_timeout_ms`, 100..=60000, default 2000).
+    pub connect_timeout: std::time::Duration,
     /// Local store file.
     pub store: PathBuf,
     /// Relay UDP address (the first of `relay_addrs`).
@@ -205,7 +215,21 @@ impl ClientConfig {
         if relay_addrs.len() > 8 {
             return Err(bad("relay.address", format!("{} addresses; at most 8", relay_addrs.len())));
         }
+        let ui_lang = match &raw.ui_lang {
+            None => None,
+            Some(l) => Some(
+                crate::i18n::Locale::parse(l)
+                    .filter(|_| matches!(l.as_str(), "es" | "en"))
+                    .ok_or_else(|| bad("ui_lang", format!("`{l}`: es or en")))?,
+            ),
+        };
+        let connect_ms = raw.relay.connect_timeout_ms.unwrap_or(2000);
+        if !(100..=60_000).contains(&connect_ms) {
+            return Err(bad("relay.connect_timeout_ms", format!("{connect_ms}: from 100 to 60000 (milliseconds)")));
+        }
         Ok(Self {
+            ui_lang,
+            connect_timeout: std::time::Duration::from_millis(connect_ms),
             lang: raw.lang.parse().map_err(|e| bad("lang", format!("{e}")))?,
             store: relative_to(path, &raw.store),
             relay_addr,

@@ -26,6 +26,15 @@ pub enum ConnError {
         /// Why.
         why: String,
     },
+    /// The TLS handshake failed on a certificate: the relay's (it failed this client's
+    /// check) or this client's (the relay refused it, e.g. revoked); `why` says whose.
+    #[error("TLS authentication with the relay at {addr} failed: {why}")]
+    CertificateRefused {
+        /// Relay address.
+        addr: String,
+        /// Whose certificate, and why.
+        why: String,
+    },
     /// The connection broke mid-request.
     #[error("connection to the relay failed: {0}")]
     Transport(String),
@@ -46,9 +55,6 @@ pub struct RelayConn {
     conn: Connection,
 }
 
-/// Connection timeout.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// With several relay addresses, the next one is tried when the previous has not answered
 /// within this (and the first to complete its handshake is used).
 pub const NEXT_ADDRESS_AFTER: Duration = Duration::from_millis(250);
@@ -56,7 +62,12 @@ pub const NEXT_ADDRESS_AFTER: Duration = Duration::from_millis(250);
 /// Connects to the first of `addrs` that completes a handshake: the first at once, each
 /// next one `NEXT_ADDRESS_AFTER` later unless one has succeeded (a dead relay costs a
 /// quarter second, not a timeout). The error names every address tried.
-async fn race(endpoint: &Endpoint, addrs: &[SocketAddr], server_name: &str) -> Result<quinn::Connection, ConnError> {
+async fn race(
+    endpoint: &Endpoint,
+    addrs: &[SocketAddr],
+    server_name: &str,
+    timeout: Duration,
+) -> Result<quinn::Connection, ConnError> {
     let mut set = tokio::task::JoinSet::new();
     for (i, addr) in addrs.iter().copied().enumerate() {
         let (endpoint, server_name) = (endpoint.clone(), server_name.to_owned());
@@ -65,9 +76,9 @@ async fn race(endpoint: &Endpoint, addrs: &[SocketAddr], server_name: &str) -> R
             let delay = NEXT_ADDRESS_AFTER * u32::try_from(i).unwrap_or(u32::MAX);
             tokio::time::sleep(delay).await;
             let r = match endpoint.connect(addr, &server_name) {
-                Err(e) => Err(e.to_string()),
-                Ok(c) => match tokio::time::timeout(CONNECT_TIMEOUT, c).await {
-                    Err(_) => Err("timed out".to_string()),
+                Err(e) => Err((false, e.to_string())),
+                Ok(c) => match tokio::time::timeout(timeout, c).await {
+                    Err(_) => Err((false, format!("no answer within {} ms", timeout.as_millis()))),
                     Ok(Err(e)) => Err(explain_connect(&e)),
                     Ok(Ok(conn)) => Ok(conn),
                 },
@@ -76,10 +87,14 @@ async fn race(endpoint: &Endpoint, addrs: &[SocketAddr], server_name: &str) -> R
         });
     }
     let mut failures = Vec::new();
+    let mut refused = false;
     while let Some(done) = set.join_next().await {
         match done {
             Ok((_, Ok(conn))) => return Ok(conn),
-            Ok((addr, Err(why))) => failures.push((addr, why)),
+            Ok((addr, Err((r, why)))) => {
+                refused |= r;
+                failures.push((addr, why));
+            }
             Err(_) => failures.push((addrs.first().copied().unwrap_or(([0, 0, 0, 0], 0).into()), "task failed".into())),
         }
     }
@@ -90,6 +105,9 @@ async fn race(endpoint: &Endpoint, addrs: &[SocketAddr], server_name: &str) -> R
     } else {
         failures.iter().map(|(a, w)| format!("{a}: {w}")).collect::<Vec<_>>().join("; ")
     };
+    if refused {
+        return Err(ConnError::CertificateRefused { addr, why });
+    }
     Err(ConnError::Connect { addr, why })
 }
 
@@ -156,7 +174,7 @@ impl RelayConn {
         let mut endpoint = Endpoint::client(bind).map_err(setup)?;
         endpoint.set_default_client_config(qc);
         ServerName::try_from(cfg.server_name.clone()).map_err(setup)?;
-        let conn = race(&endpoint, &addrs, &cfg.server_name).await?;
+        let conn = race(&endpoint, &addrs, &cfg.server_name, cfg.connect_timeout).await?;
         Ok(Self { endpoint, conn })
     }
 
@@ -257,11 +275,46 @@ pub async fn next_event(recv: &mut quinn::RecvStream) -> Option<String> {
     }
 }
 
-fn explain_connect(e: &quinn::ConnectionError) -> String {
+/// Why a handshake failed, naming whose certificate failed; true when it is a
+/// certificate problem (refused), false for the network.
+fn explain_connect(e: &quinn::ConnectionError) -> (bool, String) {
     let s = e.to_string();
-    if s.contains("certificate") || s.contains("alert") {
-        format!("TLS authentication failed ({s}); check that your certificate is valid, not revoked, and issued by your jurisdiction's CA")
-    } else {
-        s
+    match e {
+        // Our own TLS stack refused the relay's certificate.
+        quinn::ConnectionError::TransportError(t) if s.contains("certificate") => (
+            true,
+            format!(
+                "the RELAY's certificate failed this client's check ({}): it is not issued by the relay root this \
+                 client trusts (another PKI?), has expired, is revoked, or is for another name than relay.server_name",
+                t.reason
+            ),
+        ),
+        // The relay closed the handshake with a TLS alert: it refused our certificate.
+        quinn::ConnectionError::ConnectionClosed(c) => {
+            let code = u64::from(c.error_code);
+            match code.checked_sub(0x100).filter(|a| *a < 0x100) {
+                Some(44) => (
+                    true,
+                    "the relay refused THIS CLIENT's certificate: it is REVOKED (TLS alert certificate_revoked); \
+                     ask your jurisdiction's CA for a new one"
+                        .into(),
+                ),
+                Some(45) => (
+                    true,
+                    "the relay refused THIS CLIENT's certificate: it has EXPIRED (TLS alert certificate_expired); \
+                     renew it"
+                        .into(),
+                ),
+                Some(alert) => (
+                    true,
+                    format!(
+                        "the relay refused THIS CLIENT's certificate (TLS alert {alert}): it is not issued by a \
+                         jurisdiction CA the relay trusts, not a principal it admits, or not valid now"
+                    ),
+                ),
+                None => (false, s),
+            }
+        }
+        _ => (false, s),
     }
 }

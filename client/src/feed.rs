@@ -175,9 +175,16 @@ impl TipFields {
         }
         let field = |field: &'static str, e: &dyn std::fmt::Display| EventError::Field { field, why: e.to_string() };
         let draft = Draft {
-            to: l.to.parse().map_err(|e| field("to", &e))?,
-            category: l.category.parse().map_err(|e| field("category", &e))?,
-            urgency: l.urgency.as_deref().unwrap_or("routine").parse().map_err(|e| field("urgency", &e))?,
+            // Enumerated values in any case (`AMBER`, `Fuel_Theft`, `us`); signed in canonical form.
+            to: l.to.to_ascii_uppercase().parse().map_err(|e| field("to", &e))?,
+            category: l.category.to_ascii_lowercase().parse().map_err(|e| field("category", &e))?,
+            urgency: l
+                .urgency
+                .as_deref()
+                .unwrap_or("routine")
+                .to_ascii_lowercase()
+                .parse()
+                .map_err(|e| field("urgency", &e))?,
             summary: l.summary,
             // Lines end in LF in a signed tip (a CR is refused): CRLF from a Windows system
             // is normalised before signing.
@@ -205,7 +212,7 @@ impl TipFields {
                 .map_err(EventError::Time)?,
             source_reliability: l
                 .source_reliability
-                .map(|x| x.parse())
+                .map(|x| x.to_ascii_uppercase().parse())
                 .transpose()
                 .map_err(|e| field("source_reliability", &e))?,
             info_credibility: l
@@ -213,7 +220,7 @@ impl TipFields {
                 .map(InfoCredibility::new)
                 .transpose()
                 .map_err(|e| field("info_credibility", &e))?,
-            tlp: l.tlp.parse().map_err(|e| field("tlp", &e))?,
+            tlp: l.tlp.to_ascii_lowercase().parse().map_err(|e| field("tlp", &e))?,
             refs: l.refs.iter().map(|r| r.parse::<TipId>()).collect::<Result<_, _>>().map_err(|e| field("refs", &e))?,
         };
         Ok(Event { draft, source_ref: l.source_ref })

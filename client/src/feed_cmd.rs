@@ -617,7 +617,7 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
                         b.finish_and_clear();
                     }
                     eprintln!("tipctl: stopped at once; unsent tips wait in the outbox for the next run");
-                    return Ok(ExitCode::from(130));
+                    return Ok(ExitCode::from(tiprelay_client::exit::INTERRUPTED));
                 }
                 stopping = true;
                 shared.stop.store(true, Ordering::Release);
@@ -652,9 +652,11 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
         println!("{v}");
     }
     Ok(if interrupted {
-        ExitCode::from(130)
-    } else if refused > 0 || (a.strict && stats.rejected > 0) {
-        ExitCode::from(1)
+        ExitCode::from(tiprelay_client::exit::INTERRUPTED)
+    } else if refused > 0 {
+        ExitCode::from(tiprelay_client::exit::REFUSED)
+    } else if a.strict && stats.rejected > 0 {
+        ExitCode::from(tiprelay_client::exit::FAILED)
     } else {
         ExitCode::SUCCESS
     })

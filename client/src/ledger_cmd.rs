@@ -13,7 +13,7 @@ use tiprelay_client::ledger::{
 };
 use tiprelay_client::report::{render_html, ReportInput, ReportLang};
 use tiprelay_client::{Client, RelayConn};
-use tiprelay_proto::{parse, Jurisdiction, LedgerStatement, TipFacts, TipId};
+use tiprelay_proto::{parse, Jurisdiction, LedgerStatement, Timestamp, TipFacts, TipId};
 
 /// Options of `tipctl ledger`.
 #[derive(clap::Args)]
@@ -88,9 +88,16 @@ enum LedgerCmd {
     /// Sign this side's statement for a period (counts and a digest over the tip ids it
     /// covers); write it to a file and/or send it to the counterpart through the relay.
     Statement {
-        /// The period (UTC): 2026-11, 2026-W48, 2026-11-30 or 2026.
+        /// The period (UTC): 2026-11, 2026-W48, 2026-11-30 or 2026 (default: the last closed month).
         #[arg(long = "for", value_name = "PERIOD")]
-        of: String,
+        of: Option<String>,
+        /// Sign a period that has not ended yet (its counts can still grow, and the
+        /// counterpart's reconciliation will then differ).
+        #[arg(long)]
+        allow_open: bool,
+        /// Sign even when the statement covers no tip (it asserts nothing was exchanged).
+        #[arg(long)]
+        yes: bool,
         /// The counterpart (default: the only one configured).
         #[arg(long)]
         to: Option<String>,
@@ -116,8 +123,8 @@ enum LedgerCmd {
         out: PathBuf,
     },
     /// Compare this side's records with the relay's, tip by tip, and the relay's with the
-    /// counterpart's signed statement. Exit 0 when all agree, 1 when something differs,
-    /// 2 when the statement itself is unacceptable.
+    /// counterpart's signed statement (default period: the current month). Exit 0 when all
+    /// agree, 6 when something differs, 5 when the statement itself does not verify.
     Reconcile {
         #[command(flatten)]
         range: RangeArgs,
@@ -217,8 +224,21 @@ fn counterpart(c: &Client, to: Option<&str>) -> Result<Jurisdiction> {
 pub async fn run(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
     match &a.cmd {
         None => ledger(c, a).await,
-        Some(LedgerCmd::Statement { of, to, out, send, json, merge }) => {
-            statement(c, of, to.as_deref(), out, *send, *json, merge).await
+        Some(LedgerCmd::Statement { of, allow_open, yes, to, out, send, json, merge }) => {
+            let of = match of {
+                Some(p) => p.clone(),
+                None => {
+                    let p = month_key(now(), -1);
+                    eprintln!("{}", tiprelay_client::t!("statement-default-period", "period" => p.clone()));
+                    p
+                }
+            };
+            let range = Range::parse_period(&of)?;
+            if range.end > now() && !allow_open {
+                bail!("{}", tiprelay_client::t!("statement-open-period", "period" => of.clone()));
+            }
+            let opts = StatementOpts { yes: *yes, to: to.as_deref(), out, send: *send, json: *json, merge };
+            statement(c, &of, opts).await
         }
         Some(LedgerCmd::Export { out }) => {
             if let Ok(conn) = sync(c).await {
@@ -236,11 +256,15 @@ pub async fn run(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
             match rec {
                 Err(why) => {
                     eprintln!("tipctl: error: the statement is not acceptable: {why}");
-                    Ok(ExitCode::from(2))
+                    Ok(ExitCode::from(tiprelay_client::exit::UNVERIFIED))
                 }
                 Ok(r) => {
                     print_reconciliation(&r, *json);
-                    Ok(if r.discrepancies.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+                    Ok(if r.discrepancies.is_empty() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(tiprelay_client::exit::DIFFERENCES)
+                    })
                 }
             }
         }
@@ -366,15 +390,18 @@ async fn ledger(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn statement(
-    c: &Client,
-    of: &str,
-    to: Option<&str>,
-    out: &Option<PathBuf>,
+/// What `ledger statement` does besides its period.
+struct StatementOpts<'a> {
+    yes: bool,
+    to: Option<&'a str>,
+    out: &'a Option<PathBuf>,
     send: bool,
     json: bool,
-    merge: &[PathBuf],
-) -> Result<ExitCode> {
+    merge: &'a [PathBuf],
+}
+
+async fn statement(c: &Client, of: &str, o: StatementOpts<'_>) -> Result<ExitCode> {
+    let StatementOpts { yes, to, out, send, json, merge } = o;
     let range = Range::parse_period(of)?;
     let cp = counterpart(c, to)?;
     if out.is_none() && !send {
@@ -389,6 +416,12 @@ async fn statement(
         Err(e) => return Err(e),
     };
     let (facts, _) = local_facts(c, range, merge)?;
+    if facts.is_empty() && !yes {
+        if let Some(conn) = conn {
+            conn.close().await;
+        }
+        bail!("{}", tiprelay_client::t!("statement-empty", "period" => of.to_owned()));
+    }
     let created = now();
     let mut rnd = [0u8; 10];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut rnd);
@@ -461,7 +494,11 @@ async fn reconcile(
     let r = match (&file_statement, range.given()) {
         (_, true) => range.range()?,
         (Some(s), false) => Range { start: s.period_start, end: s.period_end },
-        (None, false) => bail!("say which period: --for 2026-11 (or --since/--until, or --statement FILE)"),
+        (None, false) => {
+            let p = month_key(now(), 0);
+            eprintln!("{}", tiprelay_client::t!("reconcile-default-period", "period" => p.clone()));
+            Range::parse_period(&p)?
+        }
     };
     if let Some(s) = &file_statement {
         if s.period_start != r.start || s.period_end != r.end {
@@ -503,9 +540,22 @@ async fn reconcile_now(
         receives: c.principal().kind() == tiprelay_proto::PrincipalKind::Analyst,
     };
     let mut discrepancies = reconcile_with_relay(&scope, &mine, &relay);
+    // The relay also holds tips of this jurisdiction's other principals (its feeds, other
+    // analysts): say how many, so "agree" is not read as "the same count".
+    let others = relay.iter().filter(|f| f.from == me && !authors.contains(&f.author)).count();
+    let tips = |n: usize| if n == 1 { "1 tip".to_owned() } else { format!("{n} tips") };
     let mut compared = vec![
-        format!("{} records ({} tips)", authors.join(" + "), mine.len()),
-        format!("relay records ({} tips)", relay.len()),
+        format!("{} records ({})", authors.join(" + "), tips(mine.len())),
+        if others > 0 {
+            format!(
+                "relay records ({}, of which {} written by other principals of {me}: compared with their authors' \
+                 records only when merged with --merge)",
+                tips(relay.len()),
+                tips(others)
+            )
+        } else {
+            format!("relay records ({})", tips(relay.len()))
+        },
     ];
     // Federation: this side's relay against the counterpart's, over the link.
     let counterpart = c.cfg.trust.iter().find_map(|t| match t.authority {
@@ -610,4 +660,25 @@ fn print_reconciliation(r: &Reconciliation, json: bool) {
         t.add_row([d.tip.map(|t| t.to_string()).unwrap_or_else(|| "-".into()), d.kind.to_owned(), d.message.clone()]);
     }
     println!("{t}\n{} discrepancies", r.discrepancies.len());
+}
+
+/// The month (`2026-11`) of `t` moved by `delta` months (UTC).
+fn month_key(t: Timestamp, delta: i32) -> String {
+    let secs = i64::try_from(t.as_unix_ms() / 1000).unwrap_or(0);
+    let d = time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let months = d.year() * 12 + i32::from(u8::from(d.month())) - 1 + delta;
+    format!("{:04}-{:02}", months.div_euclid(12), months.rem_euclid(12) + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn month_keys_step_across_years() {
+        let t = Timestamp::from_unix_ms(1_767_225_600_000).unwrap(); // 2026-01-01T00:00:00Z
+        assert_eq!(month_key(t, 0), "2026-01");
+        assert_eq!(month_key(t, -1), "2025-12");
+        assert_eq!(month_key(t, 12), "2027-01");
+    }
 }

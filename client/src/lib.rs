@@ -9,13 +9,14 @@ pub mod audit;
 pub mod client;
 pub mod config;
 pub mod conn;
+pub mod exit;
 pub mod feed;
 pub mod output;
 pub mod report;
 pub mod stix;
 pub mod store;
 
-pub use tiprelay_common::{auditlog, files, ledger};
+pub use tiprelay_common::{auditlog, files, i18n, ledger, t};
 
 pub use client::{Client, ClientError, Draft};
 pub use config::{ClientConfig, ClientConfigError};

@@ -1,14 +1,16 @@
 //! `tipctl`: the analyst CLI of tiprelay. See `tipctl --help`.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::json;
 use tiprelay_client::feed::TipFields;
-use tiprelay_client::output;
+use tiprelay_client::{exit, output, t};
 use tiprelay_client::{Client, ClientConfig, Draft, RelayConn};
 use tiprelay_proto::wire::{Request, Response};
 use tiprelay_proto::{
@@ -31,7 +33,7 @@ mod ledger_cmd;
 #[command(
     name = "tipctl",
     version,
-    after_help = "Configuration: --config FILE or TIPCTL_CONFIG (a file made by `tipcerts dev`, e.g. dev-pki/MX/analyst.toml)."
+    after_help = "Configuration: --config FILE or TIPCTL_CONFIG (a file made by `tipcerts dev`, e.g. dev-pki/MX/analyst.toml).\nLanguage: ui_lang in the configuration, else LC_ALL / LC_MESSAGES / LANG (es or en).\nExit codes: 0 done, 1 failed here, 2 usage, 3 relay unreachable, 4 refused, 5 verification failed,\n6 differences found, 130 interrupted."
 )]
 struct Cli {
     /// Configuration file of this principal.
@@ -62,7 +64,7 @@ enum Cmd {
     },
     /// One tip in full (received or sent), with its TLP banner, signer, receipt and delivery status.
     Show {
-        /// The tip id.
+        /// The tip id, or a prefix of it (at least 4 characters) as shown in tables.
         id: String,
         /// JSON instead of text.
         #[arg(long)]
@@ -89,7 +91,7 @@ enum Cmd {
         after_help = "Example: tipctl feedback 0193a5b4-7c1e-7d2f-8a3b-1c2d3e4f5a6b --outcome seizure --note '340 kg seized at Nogales'"
     )]
     Feedback {
-        /// The id of a tip you received.
+        /// The id of a tip you received, or a prefix of it (at least 4 characters).
         id: String,
         /// under_review, actioned, interdicted, arrest, seizure, unfounded, duplicate, outside_jurisdiction.
         #[arg(long)]
@@ -121,7 +123,7 @@ enum Cmd {
     /// pipelined; bad lines go to a rejects file and the rest goes on. Resumes where it was
     /// after a crash or an outage; a `source_ref` makes re-reading a file harmless.
     #[command(
-        after_help = "Examples:\n  tipctl --config dev-pki/MX/feed.toml feed --input plates-2026-11-30.jsonl\n  sensor-bridge | tipctl --config feed.toml feed --input - --follow\n\nExit: 0 when every valid line has its receipt (rejected lines are in the summary and the rejects file);\n1 with --strict if any line was rejected, or if the relay refused a tip; 130 on Ctrl-C (nothing is lost)."
+        after_help = "Examples:\n  tipctl --config dev-pki/MX/feed.toml feed --input plates-2026-11-30.jsonl\n  sensor-bridge | tipctl --config feed.toml feed --input - --follow\n\nExit: 0 when every valid line has its receipt (rejected lines are in the summary and the rejects file);\n4 if the relay refused a tip; 1 with --strict if any line was rejected; 130 on Ctrl-C (nothing is lost)."
     )]
     Feed(Box<feed_cmd::FeedArgs>),
     /// The tips held here as a STIX 2.1 bundle for a threat-intelligence platform (MISP,
@@ -132,8 +134,27 @@ enum Cmd {
     )]
     Export(Box<export_cmd::ExportArgs>),
     /// Send every tip in the outbox that has no receipt yet.
-    Resend,
-    /// Relay identity, connection health and pending counts; non-zero exit if the relay cannot be reached.
+    Resend {
+        /// One JSON object: {"sent": [{"id", "seq"}], "refused": [{"id", "reason"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shell completion script for bash, zsh, fish, elvish or powershell, on standard output.
+    #[command(
+        after_help = "Examples:\n  tipctl completions bash > /etc/bash_completion.d/tipctl\n  tipctl completions zsh > \"${fpath[1]}/_tipctl\"\n  tipctl completions fish > ~/.config/fish/completions/tipctl.fish"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum, ignore_case = true)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (tipctl.1, tipctl-send.1, …) to a directory, in the current language.
+    Man {
+        /// The directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Relay identity, connection health and pending counts; exit 3 if the relay cannot be reached.
     Status {
         /// JSON object.
         #[arg(long)]
@@ -264,12 +285,12 @@ fn draft_from_args(a: &SendArgs) -> Result<Draft> {
         None => None,
     };
     Ok(Draft {
-        to: req(&a.to, "to")?.parse()?,
-        category: req(&a.category, "category")?.parse::<Category>()?,
-        urgency: a.urgency.parse::<Urgency>()?,
+        to: req(&a.to, "to")?.to_ascii_uppercase().parse()?,
+        category: req(&a.category, "category")?.to_ascii_lowercase().parse::<Category>()?,
+        urgency: a.urgency.to_ascii_lowercase().parse::<Urgency>()?,
         summary: req(&a.summary, "summary")?,
         details,
-        lang: a.lang.as_deref().map(str::parse).transpose()?,
+        lang: a.lang.as_deref().map(|l| l.to_ascii_lowercase().parse()).transpose()?,
         location: match (a.lat, a.lon) {
             (Some(lat), Some(lon)) => Some(Location {
                 lat,
@@ -283,20 +304,33 @@ fn draft_from_args(a: &SendArgs) -> Result<Draft> {
         },
         observed_at: a.observed_at.as_deref().map(|s| parse_time(s, "observed-at")).transpose()?,
         valid_until: a.valid_until.as_deref().map(|s| parse_time(s, "valid-until")).transpose()?,
-        source_reliability: a.reliability.as_deref().map(str::parse::<SourceReliability>).transpose()?,
+        source_reliability: a
+            .reliability
+            .as_deref()
+            .map(|r| r.to_ascii_uppercase().parse::<SourceReliability>())
+            .transpose()?,
         info_credibility: a.credibility.map(InfoCredibility::new).transpose()?,
-        tlp: req(&a.tlp, "tlp")?.parse::<Tlp>()?,
+        tlp: req(&a.tlp, "tlp")?.to_ascii_lowercase().parse::<Tlp>()?,
         refs: a.refs.iter().map(|r| r.parse::<TipId>()).collect::<Result<_, _>>()?,
     })
 }
 
 fn open(cli: &Cli) -> Result<Client> {
-    let path = cli.config.clone().context("no configuration: pass --config FILE or set TIPCTL_CONFIG")?;
+    let path = cli.config.clone().with_context(|| t!("no-config"))?;
     let cfg = ClientConfig::load(&path)?;
+    // The interface language: ui_lang, else the environment's, else the tips' language.
+    let ui = cfg.ui_lang.or_else(tiprelay_client::i18n::env_locale).unwrap_or(if cfg.lang.as_str() == "es" {
+        tiprelay_client::i18n::Locale::Es
+    } else {
+        tiprelay_client::i18n::Locale::En
+    });
+    tiprelay_client::i18n::set_locale(ui);
     let c = Client::open(cfg)?;
     for (authority, next) in c.trust().stale_crls(tiprelay_client::client::now()) {
         eprintln!(
-            "tipctl: WARNING: the {authority} revocation list was due for renewal at {next}; ask for a fresh CRL"
+            "tipctl: {}: {}",
+            t!("warning"),
+            t!("crl-stale", "authority" => authority.to_string(), "next" => next.to_string())
         );
     }
     Ok(c)
@@ -311,10 +345,14 @@ async fn connect(c: &Client) -> Result<RelayConn> {
     let conn = RelayConn::connect(&c.cfg).await?;
     let resent = c.resend(&conn).await?;
     if !resent.sent.is_empty() {
-        eprintln!("tipctl: sent {} tip(s) waiting in the outbox", resent.sent.len());
+        eprintln!("tipctl: {}", t!("outbox-sent", "count" => resent.sent.len()));
     }
     for (id, e) in &resent.refused {
-        eprintln!("tipctl: WARNING: the relay refused outbox tip {id} for good: {e}; it will not be resent");
+        eprintln!(
+            "tipctl: {}: {}",
+            t!("warning"),
+            t!("outbox-refused", "id" => id.to_string(), "reason" => e.to_string())
+        );
     }
     check_log(c, &conn).await?;
     Ok(conn)
@@ -332,7 +370,7 @@ async fn check_log(c: &Client, conn: &RelayConn) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e @ tiprelay_client::ClientError::LogInconsistent(_)) => Err(e.into()),
         Err(e) => {
-            eprintln!("tipctl: WARNING: the relay's audit log could not be checked: {e}");
+            eprintln!("tipctl: {}: {}", t!("warning"), t!("log-unchecked", "reason" => e.to_string()));
             Ok(())
         }
     }
@@ -341,10 +379,8 @@ async fn check_log(c: &Client, conn: &RelayConn) -> Result<()> {
 fn warn_gaps(c: &Client) -> Result<Vec<(String, Vec<u64>)>> {
     let gaps = c.store.gaps()?;
     for (from, missing) in &gaps {
-        eprintln!(
-            "tipctl: WARNING: sequence gap in tips from {from}: missing seq {:?}; the relay may have dropped tips — report it",
-            missing.iter().take(20).collect::<Vec<_>>()
-        );
+        let missing = format!("{:?}", missing.iter().take(20).collect::<Vec<_>>());
+        eprintln!("tipctl: {}: {}", t!("warning"), t!("sequence-gap", "from" => from.clone(), "missing" => missing));
     }
     Ok(gaps)
 }
@@ -378,12 +414,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let draft = draft_from_args(a)?;
             let c = open(&cli)?;
             let (tip, _) = c.compose(draft)?;
-            let safe = || {
-                format!(
-                    "tip {} is safe in the outbox and will be sent by the next tipctl command or `tipctl resend`",
-                    tip.id
-                )
-            };
+            let safe = || t!("send-safe", "id" => tip.id.to_string());
             let mut conn = RelayConn::connect(&c.cfg).await.with_context(safe)?;
             // A relay that dies mid-request: the next address answers (several relays).
             let sent = c.send_failover(&mut conn, &tip.id, SEND_FAILOVER).await.with_context(safe)?;
@@ -399,8 +430,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 );
             } else {
                 println!(
-                    "accepted: tip {} to {} — receipt seq {} at {}, signed by {}",
-                    tip.id, tip.to, sent.receipt.seq, sent.receipt.accepted, sent.receipt.relay
+                    "{}",
+                    t!("send-accepted", "id" => tip.id.to_string(), "to" => tip.to.to_string(), "seq" => sent.receipt.seq,
+                       "at" => sent.receipt.accepted.to_string(), "relay" => sent.receipt.relay.to_string())
                 );
             }
         }
@@ -412,14 +444,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     let _ = c.sync_acks(&conn).await;
                     conn.close().await;
                     for f in &report.failed {
-                        eprintln!("tipctl: WARNING: a delivery failed verification and was NOT accepted: {f}");
+                        eprintln!("tipctl: {}: {}", t!("warning"), t!("delivery-failed", "reason" => f.to_string()));
                     }
                     let fresh = report.received.iter().filter(|g| g.fresh).count();
                     if fresh > 0 && !json {
-                        eprintln!("tipctl: {fresh} new tip(s) verified, stored and acknowledged");
+                        eprintln!("tipctl: {}", t!("new-tips", "count" => fresh));
                     }
                 }
-                Err(e) => eprintln!("tipctl: WARNING: relay unreachable, showing local tips only: {e:#}"),
+                Err(e) => {
+                    eprintln!("tipctl: {}: {}", t!("warning"), t!("unreachable-local", "reason" => format!("{e:#}")))
+                }
             }
             warn_gaps(&c)?;
             let mut rows = c.store.inbox()?;
@@ -434,14 +468,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 let v: Vec<_> = rows.iter().filter_map(|r| output::inbox_json(&r.2)).collect();
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else if rows.is_empty() {
-                println!("no tips");
+                println!("{}", t!("no-tips"));
             } else {
                 println!("{}", output::inbox_table(&rows));
             }
         }
         Cmd::Show { id, json } => {
             let c = open(&cli)?;
-            let id: TipId = id.parse()?;
+            let id: TipId = resolve_id(&c, id)?;
             if let Some((from, _, rec)) = c.store.inbox()?.into_iter().find(|(_, i, _)| i == id.as_bytes()) {
                 let tip = parse::<Tip>(&rec.envelope)?.message;
                 let receipt = parse::<Receipt>(&rec.receipt)?.message;
@@ -454,12 +488,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     }
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 } else {
-                    let delivery = if rec.acked {
-                        "received here and acknowledged to the relay"
-                    } else {
-                        "received here; acknowledgement pending"
-                    };
-                    let text = output::show_text(&tip, &rec.signer, Some(&receipt), delivery);
+                    let delivery = if rec.acked { t!("delivery-in-acked") } else { t!("delivery-in-pending") };
+                    let text = output::show_text(&tip, &rec.signer, Some(&receipt), &delivery);
                     print!("{}", with_feedback(&text, &fb));
                 }
             } else if let Some(rec) = c.store.get_out(id.as_bytes())? {
@@ -475,24 +505,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 } else {
                     let across = rec.across.as_deref().and_then(|a| parse::<Receipt>(a).ok()).map(|p| p.message.relay);
                     let delivery = match (&rec.acked_by, across) {
-                        (Some(by), _) => format!("acknowledged by {by}"),
-                        (None, Some(relay)) => {
-                            format!("accepted across the border by {relay}; not yet acknowledged by the counterpart")
-                        }
-                        (None, None) if output::not_yet_across(&rec) => {
-                            "accepted at home by this jurisdiction's relay; not yet across to the counterpart's relay"
-                                .into()
-                        }
-                        (None, None) if receipt.is_some() => {
-                            "accepted by the relay; not yet acknowledged by the counterpart".into()
-                        }
-                        (None, None) => "not yet sent".into(),
+                        (Some(by), _) => t!("delivery-acked", "by" => by.clone()),
+                        (None, Some(relay)) => t!("delivery-across", "relay" => relay.to_string()),
+                        (None, None) if output::not_yet_across(&rec) => t!("delivery-home"),
+                        (None, None) if receipt.is_some() => t!("delivery-relay"),
+                        (None, None) => t!("delivery-unsent"),
                     };
                     let text = output::show_text(&tip, &tip.author.to_string(), receipt.as_ref(), &delivery);
                     print!("{}", with_feedback(&text, &fb));
                 }
             } else {
-                bail!("no tip {id} in the local store (run `tipctl inbox` to fetch new tips)");
+                bail!("{}", t!("no-such-tip", "id" => id.to_string()));
             }
         }
         Cmd::Watch { json } => {
@@ -506,7 +529,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     let _ = c.sync_acks(&conn).await;
                     conn.close().await;
                 }
-                Err(e) => eprintln!("tipctl: WARNING: relay unreachable, showing local state: {e:#}"),
+                Err(e) => {
+                    eprintln!("tipctl: {}: {}", t!("warning"), t!("unreachable-state", "reason" => format!("{e:#}")))
+                }
             }
             let rows = c.store.outbox()?;
             let from = c.cfg.jurisdiction.to_string();
@@ -526,22 +551,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else if rows.is_empty() {
-                println!("no tips sent");
+                println!("{}", t!("no-tips-sent"));
             } else {
                 println!("{}", output::outbox_table(&rows, &feedback));
             }
         }
         Cmd::Feedback { id, outcome, note, json } => {
-            let id: TipId = id.parse()?;
-            let outcome: Outcome = outcome.parse()?;
+            let outcome: Outcome = outcome.to_ascii_lowercase().parse()?;
             let c = open(&cli)?;
+            let id: TipId = resolve_id(&c, id)?;
             let (from, rec) = c.compose_feedback(&id, outcome, note.clone())?;
-            let conn = RelayConn::connect(&c.cfg).await.with_context(|| {
-                format!(
-                    "feedback {} is stored here and will be sent by the next tipctl command or `tipctl resend`",
-                    rec.id
-                )
-            })?;
+            let conn = RelayConn::connect(&c.cfg).await.with_context(|| t!("feedback-safe", "id" => rec.id.clone()))?;
             let fid = rec.id.clone();
             let receipt = c.send_feedback(&conn, &from, id.as_bytes(), rec).await?;
             let _ = c.resend(&conn).await;
@@ -553,10 +573,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 );
             } else {
                 println!(
-                    "accepted: feedback {fid} ({}) on tip {id} — receipt seq {} at {}; relayed to the tip's author",
-                    outcome.as_str(),
-                    receipt.seq,
-                    receipt.accepted
+                    "{}",
+                    t!("feedback-accepted", "id" => fid, "outcome" => outcome.as_str(), "tip" => id.to_string(),
+                       "seq" => receipt.seq, "at" => receipt.accepted.to_string())
                 );
             }
         }
@@ -575,21 +594,38 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let c = open(&cli)?;
             return export_cmd::run(&c, a, parse_time);
         }
-        Cmd::Resend => {
+        Cmd::Resend { json } => {
             let c = open(&cli)?;
             let conn = RelayConn::connect(&c.cfg).await?;
             let r = c.resend(&conn).await?;
             conn.close().await;
-            for s in &r.sent {
-                println!("accepted: tip {} — receipt seq {}", s.tip.id, s.receipt.seq);
+            if *json {
+                println!(
+                    "{}",
+                    json!({"sent": r.sent.iter().map(|s| json!({"id": s.tip.id.to_string(), "seq": s.receipt.seq})).collect::<Vec<_>>(),
+                           "refused": r.refused.iter().map(|(id, e)| json!({"id": id.to_string(), "reason": e.to_string()})).collect::<Vec<_>>()})
+                );
+            } else {
+                for s in &r.sent {
+                    println!("{}", t!("resend-accepted", "id" => s.tip.id.to_string(), "seq" => s.receipt.seq));
+                }
+                for (id, e) in &r.refused {
+                    println!("{}", t!("resend-refused", "id" => id.to_string(), "reason" => e.to_string()));
+                }
+                println!("{}", t!("resend-summary", "sent" => r.sent.len(), "refused" => r.refused.len()));
             }
-            for (id, e) in &r.refused {
-                println!("refused:  tip {id} — {e} (kept in the outbox as rejected)");
-            }
-            println!("{} tip(s) sent, {} refused; nothing else is waiting", r.sent.len(), r.refused.len());
             if !r.refused.is_empty() {
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(exit::REFUSED));
             }
+        }
+        Cmd::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(*shell, &mut cmd, "tipctl", &mut std::io::stdout());
+        }
+        Cmd::Man { out } => {
+            std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+            let n = write_man(&tiprelay_client::i18n::localize_help(Cli::command()), "tipctl", out)?;
+            println!("{}", t!("man-written", "count" => n, "dir" => out.display().to_string()));
         }
         Cmd::Status { json } => {
             let c = open(&cli)?;
@@ -626,10 +662,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let gaps = warn_gaps(&c)?;
             // The address that answered, or every configured one when none did.
             let every = c.cfg.relay_addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            let mut code = exit::UNVERIFIED;
             let (ok, relay, pending, err, address) = match res {
                 Ok((Response::Status { relay, pending, .. }, at)) => (true, relay, pending, None, at.to_string()),
                 Ok((_, at)) => (false, String::new(), 0, Some("unexpected answer".to_string()), at.to_string()),
-                Err(e) => (false, String::new(), 0, Some(format!("{e:#}")), every),
+                Err(e) => {
+                    code = exit_class(&e);
+                    (false, String::new(), 0, Some(format!("{e:#}")), every)
+                }
             };
             if *json {
                 println!(
@@ -643,36 +683,51 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                            "counters": counters})
                 );
             } else {
-                println!("principal:  {}", c.cfg.principal);
+                let label = |id: &str| format!("{:<11}", format!("{}:", t!(id)));
+                println!("{} {}", label("status-principal"), c.cfg.principal);
                 match &err {
-                    None => println!("relay:      {relay} at {address} (authenticated, {rtt} ms)"),
-                    Some(e) => println!("relay:      UNREACHABLE at {address}: {e}"),
+                    None => println!(
+                        "{} {}",
+                        label("status-relay"),
+                        t!("status-relay-ok", "relay" => relay.clone(), "address" => address.clone(), "ms" => rtt as u64)
+                    ),
+                    Some(e) => println!(
+                        "{} {}",
+                        label("status-relay"),
+                        t!("status-relay-down", "address" => address.clone(), "reason" => e.clone())
+                    ),
                 }
-                println!("waiting:    {pending} tip(s) at the relay for you");
-                println!("outbox:     {unreceipted} tip(s) without receipt");
+                println!("{} {}", label("status-waiting"), t!("status-waiting-value", "count" => pending));
+                println!("{} {}", label("status-outbox"), t!("status-outbox-value", "count" => unreceipted));
                 if federated {
                     let now = std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
                     let age = oldest_not_across.map(|t| now.saturating_sub(t) / 1000);
                     println!(
-                        "across:     {} tip(s) accepted at home, not yet across{}",
-                        not_across.len(),
-                        age.map(|a| format!(" (oldest receipted {a} s ago)")).unwrap_or_default()
+                        "{} {}{}",
+                        label("status-across"),
+                        t!("status-across-value", "count" => not_across.len()),
+                        age.map(|a| format!(" {}", t!("status-across-oldest", "secs" => a))).unwrap_or_default()
                     );
                 }
-                println!("inbox:      {} tip(s), {} unread", inbox.len(), inbox.iter().filter(|r| !r.2.read).count());
                 println!(
-                    "sequence:   {}",
+                    "{} {}",
+                    label("status-inbox"),
+                    t!("status-inbox-value", "count" => inbox.len(), "unread" => inbox.iter().filter(|r| !r.2.read).count())
+                );
+                println!(
+                    "{} {}",
+                    label("status-sequence"),
                     if gaps.is_empty() {
-                        "no gaps".to_string()
+                        t!("status-no-gaps")
                     } else {
-                        format!("GAPS from {}", gaps.iter().map(|g| g.0.as_str()).collect::<Vec<_>>().join(", "))
+                        t!("status-gaps", "from" => gaps.iter().map(|g| g.0.as_str()).collect::<Vec<_>>().join(", "))
                     }
                 );
             }
             if !ok {
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(code));
             }
         }
     }
@@ -686,12 +741,12 @@ async fn watch(c: &Client, json: bool) -> Result<()> {
             let conn = connect(c).await?;
             let mut events = conn.subscribe().await?;
             if !json {
-                eprintln!("tipctl: watching as {} (Ctrl-C to stop)", c.cfg.principal);
+                eprintln!("tipctl: {}", t!("watching", "principal" => c.cfg.principal.to_string()));
             }
             loop {
                 let report = c.fetch_inbox(&conn).await?;
                 for f in &report.failed {
-                    eprintln!("tipctl: WARNING: a delivery failed verification and was NOT accepted: {f}");
+                    eprintln!("tipctl: {}: {}", t!("warning"), t!("delivery-failed", "reason" => f.to_string()));
                 }
                 for r in report.received.iter().filter(|r| r.fresh) {
                     print_received(r, json);
@@ -705,7 +760,7 @@ async fn watch(c: &Client, json: bool) -> Result<()> {
                             json!({"event": "acks", "count": n, "tips": notices.acks.iter().map(|t| t.to_string()).collect::<Vec<_>>()})
                         );
                     } else {
-                        println!("  {n} of your tip(s) acknowledged by the counterpart");
+                        println!("  {}", t!("watch-acks", "count" => n));
                     }
                 }
                 for f in &notices.feedback {
@@ -717,10 +772,8 @@ async fn watch(c: &Client, json: bool) -> Result<()> {
                         );
                     } else {
                         println!(
-                            "  feedback on your tip {}: {} by {}{}",
-                            f.tip,
-                            f.outcome.as_str(),
-                            f.by,
+                            "  {}{}",
+                            t!("watch-feedback", "tip" => f.tip.to_string(), "outcome" => f.outcome.as_str(), "by" => f.by.to_string()),
                             f.note
                                 .as_deref()
                                 .map(|n| format!(" — {}", output::printable(n, false)))
@@ -740,7 +793,10 @@ async fn watch(c: &Client, json: bool) -> Result<()> {
             _ = tokio::signal::ctrl_c() => return Ok(()),
             r = session => {
                 if let Err(e) = r {
-                    eprintln!("tipctl: {e:#}; reconnecting in {} ms", backoff.as_millis());
+                    eprintln!(
+                        "tipctl: {}",
+                        t!("watch-reconnect", "reason" => format!("{e:#}"), "ms" => u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX))
+                    );
                 }
             }
         }
@@ -764,20 +820,112 @@ fn with_feedback(text: &str, fb: &[tiprelay_client::store::FeedbackRecord]) -> S
     }
 }
 
+/// Resolves a tip id: the full UUID, or a prefix (at least 4 characters, hyphens optional)
+/// of exactly one tip held here; an ambiguous prefix lists the candidates.
+fn resolve_id(c: &Client, given: &str) -> Result<TipId> {
+    if let Ok(id) = given.parse::<TipId>() {
+        return Ok(id);
+    }
+    let want: String = given.chars().filter(|c| *c != '-').collect::<String>().to_ascii_lowercase();
+    if want.len() < 4 || !want.chars().all(|c| c.is_ascii_hexdigit()) {
+        bail!("{}", t!("id-not-an-id", "given" => output::printable(given, false)));
+    }
+    let mut found: Vec<TipId> = Vec::new();
+    let held = c.store.inbox()?.into_iter().map(|(_, i, _)| i).chain(c.store.outbox()?.into_iter().map(|(i, _)| i));
+    for raw in held {
+        let Ok(id) = TipId::from_bytes(raw) else { continue };
+        if id.to_string().replace('-', "").starts_with(&want) && !found.contains(&id) {
+            found.push(id);
+        }
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => bail!("{}", t!("id-no-match", "given" => given.to_owned())),
+        n => bail!(
+            "{}",
+            t!("id-ambiguous", "given" => given.to_owned(), "count" => n,
+               "candidates" => found.iter().take(10).map(ToString::to_string).collect::<Vec<_>>().join(", "))
+        ),
+    }
+}
+
+/// Writes one manual page per command (tipctl.1, tipctl-send.1, …); returns how many.
+fn write_man(cmd: &clap::Command, name: &str, dir: &std::path::Path) -> Result<usize> {
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(cmd.clone().name(name.to_owned())).render(&mut buf)?;
+    let path = dir.join(format!("{name}.1"));
+    std::fs::write(&path, buf).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut n = 1;
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        n += write_man(sub, &format!("{name}-{}", sub.get_name()), dir)?;
+    }
+    Ok(n)
+}
+
+/// The exit code of a failure: the class of the first typed error in its chain.
+fn exit_class(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if let Some(c) = cause.downcast_ref::<tiprelay_client::ClientError>() {
+            return exit::of_client(c);
+        }
+        if let Some(c) = cause.downcast_ref::<tiprelay_client::conn::ConnError>() {
+            return exit::of_conn(c);
+        }
+    }
+    exit::FAILED
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A closed standard output (`tipctl inbox --json | head -5`) ends the command quietly:
+    // printing to it is the only way there to fail, and the reader has what it wanted.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let p = info.payload();
+        let msg = p.downcast_ref::<String>().map(String::as_str).or_else(|| p.downcast_ref::<&str>().copied());
+        if msg.is_some_and(|m| m.contains("failed printing to stdout") && m.contains("Broken pipe")) {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
+    let matches = tiprelay_client::i18n::localize_help(Cli::command()).try_get_matches();
+    let cli = match matches.and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            eprint!("{}", tiprelay_client::i18n::render_clap_error(&e, "tipctl"));
+            return ExitCode::from(exit::USAGE);
+        }
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("tipctl: error: cannot start: {e}");
-            return ExitCode::from(1);
+            eprintln!("tipctl: {}: {e}", t!("error"));
+            return ExitCode::from(exit::FAILED);
         }
     };
     match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("tipctl: error: {e:#}");
-            ExitCode::from(1)
+            eprintln!("tipctl: {}: {e:#}", t!("error"));
+            ExitCode::from(exit_class(&e))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_and_option_has_its_spanish_help() {
+        let missing: Vec<String> = tiprelay_client::i18n::help_ids(&Cli::command())
+            .into_iter()
+            .filter(|id| !tiprelay_client::i18n::has(tiprelay_client::i18n::Locale::Es, id))
+            .collect();
+        assert!(missing.is_empty(), "add to common/locales/es.ftl: {missing:?}");
     }
 }

@@ -5,6 +5,10 @@ use tiprelay_proto::{parse, DeliveryAck, Feedback, Receipt, Timestamp, Tip, Tlp}
 
 use crate::store::{FeedbackRecord, InRecord, OutRecord};
 
+fn tr(id: &str) -> String {
+    crate::i18n::tr(id, &[])
+}
+
 /// The TLP 2.0 banner every reader sees above a tip.
 pub fn tlp_banner(tlp: Tlp) -> String {
     let rule = match tlp {
@@ -136,23 +140,80 @@ fn short(s: &str, n: usize) -> String {
     }
 }
 
-/// The inbox as a table, newest first.
-pub fn inbox_table(rows: &[(String, [u8; 16], InRecord)]) -> String {
+/// The shortest prefixes of `ids` (canonical UUID text, at least 8 characters) that tell
+/// them apart, in the same order: what tables show and `show`/`feedback` accept.
+pub fn short_ids(ids: &[String]) -> Vec<String> {
+    let mut sorted: Vec<&str> = ids.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    let common = |a: &str, b: &str| a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    ids.iter()
+        .map(|id| {
+            let i = sorted.binary_search(&id.as_str()).unwrap_or(0);
+            let mut need = 8;
+            if i > 0 && sorted[i - 1] != id {
+                need = need.max(common(sorted[i - 1], id) + 1);
+            }
+            if let Some(next) = sorted.get(i + 1).filter(|n| *n != id) {
+                need = need.max(common(next, id) + 1);
+            }
+            let mut p: String = id.chars().take(need).collect();
+            if p.ends_with('-') {
+                p.extend(id.chars().nth(need));
+            }
+            p
+        })
+        .collect()
+}
+
+/// A table that fits the terminal (or `COLUMNS`), wrapping the widest columns.
+fn table(header: Vec<String>) -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
-    t.set_header(["", "received", "from", "seq", "TLP", "urgency", "category", "summary", "author"]);
-    for (_, _, r) in rows {
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    if let Some(w) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<u16>().ok()).filter(|w| *w >= 40) {
+        t.set_width(w);
+    }
+    t.set_header(header);
+    t
+}
+
+/// The inbox as a table, newest first.
+pub fn inbox_table(rows: &[(String, [u8; 16], InRecord)]) -> String {
+    let mut t = table(
+        [
+            "",
+            "col-id",
+            "col-received",
+            "col-from",
+            "col-seq",
+            "col-tlp",
+            "col-urgency",
+            "col-category",
+            "col-summary",
+            "col-author",
+        ]
+        .iter()
+        .map(|h| if h.is_empty() { String::new() } else { crate::i18n::tr(h, &[]) })
+        .collect(),
+    );
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|(_, id, _)| tiprelay_proto::TipId::from_bytes(*id).map(|i| i.to_string()).unwrap_or_default())
+        .collect();
+    let prefixes = short_ids(&ids);
+    for (i, (_, _, r)) in rows.iter().enumerate() {
         let Ok(tip) = parse::<Tip>(&r.envelope) else { continue };
         let tip = tip.message;
         t.add_row([
             if r.read { " " } else { "●" }.to_owned(),
+            prefixes.get(i).cloned().unwrap_or_default(),
             ts(r.received_at).chars().take(19).collect(),
             tip.from.to_string(),
             r.seq.to_string(),
             tip.tlp.as_str().to_uppercase(),
             tip.urgency.as_str().into(),
             tip.category.as_str().into(),
-            short(&tip.summary, 48),
+            short(&tip.summary, 64),
             r.signer.clone(),
         ]);
     }
@@ -161,23 +222,41 @@ pub fn inbox_table(rows: &[(String, [u8; 16], InRecord)]) -> String {
 
 /// The outbox as a table, with the latest feedback per tip (`feedback[i]` belongs to `rows[i]`).
 pub fn outbox_table(rows: &[([u8; 16], OutRecord)], feedback: &[Vec<FeedbackRecord>]) -> String {
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
-    t.set_header(["created", "id", "to", "seq", "status", "feedback", "TLP", "category", "summary"]);
+    let mut t = table(
+        [
+            "col-created",
+            "col-id",
+            "col-to",
+            "col-seq",
+            "col-status",
+            "col-feedback",
+            "col-tlp",
+            "col-category",
+            "col-summary",
+        ]
+        .iter()
+        .map(|h| crate::i18n::tr(h, &[]))
+        .collect(),
+    );
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|(id, _)| tiprelay_proto::TipId::from_bytes(*id).map(|i| i.to_string()).unwrap_or_default())
+        .collect();
+    let prefixes = short_ids(&ids);
     for (i, (_, r)) in rows.iter().enumerate() {
         let fb = feedback.get(i).and_then(|f| f.last()).map(|f| f.outcome.clone()).unwrap_or_else(|| "-".into());
         let Ok(tip) = parse::<Tip>(&r.envelope) else { continue };
         let tip = tip.message;
         t.add_row([
             ts(r.created).chars().take(19).collect(),
-            tip.id.to_string(),
+            prefixes.get(i).cloned().unwrap_or_default(),
             tip.to.to_string(),
             r.seq.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
             out_status(r).into(),
             fb,
             tip.tlp.as_str().to_uppercase(),
             tip.category.as_str().into(),
-            short(&tip.summary, 40),
+            short(&tip.summary, 64),
         ]);
     }
     t.to_string()
@@ -191,44 +270,49 @@ pub fn show_text(tip: &Tip, signer: &str, receipt: Option<&Receipt>, delivery: &
     let mut line = |k: &str, v: String| {
         o.push_str(&format!("{k:>18}  {v}\n"));
     };
-    line("id", tip.id.to_string());
-    line("direction", format!("{} → {}", tip.from, tip.to));
-    line("category", tip.category.as_str().into());
-    line("urgency", tip.urgency.as_str().into());
-    line("summary", printable(&tip.summary, false));
-    line("author", tip.author.to_string());
-    line("signature", format!("verified: signed by {signer}, chain to the {} root CA", tip.from));
-    line("created", tip.created.to_string());
+    line(&tr("col-id"), tip.id.to_string());
+    line(&tr("show-direction"), format!("{} → {}", tip.from, tip.to));
+    line(&tr("show-category"), tip.category.as_str().into());
+    line(&tr("show-urgency"), tip.urgency.as_str().into());
+    line(&tr("show-summary"), printable(&tip.summary, false));
+    line(&tr("show-author"), tip.author.to_string());
+    line(
+        &tr("show-signature"),
+        crate::t!("show-signature-value", "signer" => signer.to_owned(), "root" => tip.from.to_string()),
+    );
+    line(&tr("show-created"), tip.created.to_string());
     if let Some(t) = tip.observed_at {
-        line("observed at", t.to_string());
+        line(&tr("show-observed"), t.to_string());
     }
     if let Some(t) = tip.valid_until {
-        line("valid until", t.to_string());
+        line(&tr("show-valid-until"), t.to_string());
     }
     if let Some(l) = &tip.location {
         let mut s = match l.radius_m {
             Some(r) => format!("{:.5}, {:.5} ±{r} m", l.lat, l.lon),
-            None => format!("{:.5}, {:.5} (radius unknown)", l.lat, l.lon),
+            None => format!("{:.5}, {:.5} ({})", l.lat, l.lon, tr("show-radius-unknown")),
         };
         for n in [&l.place, &l.sector, &l.port_of_entry].into_iter().flatten() {
             s.push_str(&format!(" · {}", printable(n, false)));
         }
-        line("location", s);
+        line(&tr("show-location"), s);
     }
     if let (Some(r), Some(c)) = (tip.source_reliability, tip.info_credibility) {
-        line("grading", format!("{}{}", r.as_str(), c.get()));
+        line(&tr("show-grading"), format!("{}{}", r.as_str(), c.get()));
     }
-    line("language", tip.lang.to_string());
+    line(&tr("show-language"), tip.lang.to_string());
     if !tip.refs.is_empty() {
-        line("related", tip.refs.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", "));
+        line(&tr("show-related"), tip.refs.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", "));
     }
     match receipt {
-        Some(r) => {
-            line("receipt", format!("seq {} accepted {} by {} (log index {})", r.seq, r.accepted, r.relay, r.log_index))
-        }
-        None => line("receipt", "none yet (in the outbox; `tipctl resend` pushes it)".into()),
+        Some(r) => line(
+            &tr("show-receipt"),
+            crate::t!("show-receipt-value", "seq" => r.seq, "at" => r.accepted.to_string(),
+                          "relay" => r.relay.to_string(), "index" => r.log_index),
+        ),
+        None => line(&tr("show-receipt"), tr("show-receipt-none")),
     }
-    line("delivery", delivery.to_owned());
+    line(&tr("show-delivery"), delivery.to_owned());
     if let Some(d) = &tip.details {
         o.push('\n');
         o.push_str(&printable(d, true));

@@ -334,7 +334,38 @@ fn range_text(range: &Range, lang: ReportLang) -> String {
     if *range == Range::all() {
         lang.t(K::AllTime).into()
     } else {
-        fill(lang.t(K::FromTo), &[&range.start.to_string(), &range.end.to_string()])
+        fill(lang.t(K::FromTo), &[&human_time(range.start, lang), &human_time(range.end, lang)])
+    }
+}
+
+/// A date as people read it: "1 de noviembre de 2026" / "1 November 2026", with the time
+/// (UTC) when it is not midnight.
+fn human_time(t: Timestamp, lang: ReportLang) -> String {
+    const ES: [&str; 12] = [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ];
+    let secs = i64::try_from(t.as_unix_ms() / 1000).unwrap_or(0);
+    let Ok(d) = time::OffsetDateTime::from_unix_timestamp(secs) else { return t.to_string() };
+    let m = usize::from(u8::from(d.month())).saturating_sub(1);
+    let date = match lang {
+        ReportLang::Es => format!("{} de {} de {}", d.day(), ES.get(m).copied().unwrap_or(""), d.year()),
+        ReportLang::En => format!("{} {} {}", d.day(), d.month(), d.year()),
+    };
+    if (d.hour(), d.minute(), d.second()) == (0, 0, 0) {
+        date
+    } else {
+        format!("{date}, {:02}:{:02} UTC", d.hour(), d.minute())
     }
 }
 
@@ -547,7 +578,7 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
         l.pairs.iter().map(|p| format!("{} ⇄ {}", p.a, p.b)).collect::<Vec<_>>().join(", ")
     };
     let range = range_text(&l.range, lang);
-    let generated = input.generated.to_string();
+    let generated = human_time(input.generated, lang);
     let mut h = String::with_capacity(64 * 1024);
     h.push_str(&format!(
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -1105,7 +1136,7 @@ mod tests {
             assert!(!html.contains("<svg class=\"chart\""));
         }
         let es = render(&ledger, &[], None, ReportLang::Es);
-        assert!(es.contains("del 2026-11-01T00:00:00.000Z al 2026-12-01T00:00:00.000Z") && es.contains("semana ISO"));
+        assert!(es.contains("del 1 de noviembre de 2026 al 1 de diciembre de 2026") && es.contains("semana ISO"));
         assert!(
             es.contains("No hay asuntos pendientes.") && es.contains("No hay retroalimentación en este intervalo.")
         );

@@ -14,4 +14,5 @@
 
 pub mod auditlog;
 pub mod files;
+pub mod i18n;
 pub mod ledger;

@@ -122,13 +122,13 @@ fn the_readme_flow_works_from_the_binaries() {
     // Graceful shutdown exits 0; then status reports the relay unreachable and exits non-zero.
     assert_eq!(relay.terminate(), Some(0), "SIGTERM must end the relay cleanly");
     let o = tipctl(&us, &["status"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3), "exit 3: relay unreachable");
     assert!(String::from_utf8_lossy(&o.stdout).contains("UNREACHABLE"));
 
     // A tip written while the relay is down waits in the outbox and goes out on the next command.
     let o =
         tipctl(&mx, &["send", "--to", "US", "--category", "other", "--summary", "written offline", "--tlp", "green"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("safe in the outbox"),
         "{}",
@@ -377,8 +377,20 @@ fn feedback_ledgers_statements_and_reconcile_from_the_binaries() {
     // Statements and reconciliation: US states, MX reconciles clean (exit 0).
     let month = l["rows"][0]["period"].as_str().unwrap().to_owned();
     let st_file = dir.path().join("us-statement.cose");
-    let st =
-        ok_json(&us, &["ledger", "statement", "--for", &month, "--out", st_file.to_str().unwrap(), "--send", "--json"]);
+    let st = ok_json(
+        &us,
+        &[
+            "ledger",
+            "statement",
+            "--for",
+            &month,
+            "--allow-open",
+            "--out",
+            st_file.to_str().unwrap(),
+            "--send",
+            "--json",
+        ],
+    );
     assert_eq!(st["tip_count"], 3);
     assert!(st["receipt"]["seq"].is_u64());
     let listed = ok_json(&mx, &["ledger", "statements", "--json"]);
@@ -388,18 +400,36 @@ fn feedback_ledgers_statements_and_reconcile_from_the_binaries() {
     assert_eq!(rec.status.code(), Some(0), "{v}");
     assert_eq!(v["agree"], true);
     assert!(v["compared"].as_array().unwrap().iter().any(|c| c.as_str().unwrap().contains("US's statement")));
-    // The statement file, for another period: refused (exit 2); its own side's: refused.
+    // Without a period, reconcile takes the current month, and says so.
+    let rec = tipctl(&mx, &["ledger", "reconcile", "--grace", "0s", "--json"]);
+    assert_eq!(rec.status.code(), Some(0), "{}", String::from_utf8_lossy(&rec.stderr));
+    assert!(String::from_utf8_lossy(&rec.stderr).contains(&format!("the current period, {month}")));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&rec.stdout).unwrap()["agree"], true);
+    // A statement of the month still open is refused without --allow-open; one covering no
+    // tip needs --yes; with no period, the last closed month is stated.
+    let o = tipctl(&us, &["ledger", "statement", "--for", &month, "--out", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("has not ended yet"));
+    let empty = dir.path().join("empty.cose");
+    let o = tipctl(&us, &["ledger", "statement", "--for", "2020-01", "--out", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("covers no tip") && !empty.exists());
+    let o = tipctl(&us, &["ledger", "statement", "--out", empty.to_str().unwrap(), "--yes", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the last closed month"));
+    assert!(empty.exists());
+    // The statement file, for another period: refused (exit 5); its own side's: refused.
     let o = tipctl(&mx, &["ledger", "reconcile", "--for", "2020-01", "--statement", st_file.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not the period reconciled"));
     let o = tipctl(&us, &["ledger", "reconcile", "--statement", st_file.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(5));
     let mut bytes = std::fs::read(&st_file).unwrap();
     let n = bytes.len();
     bytes[n - 10] ^= 0x40;
     std::fs::write(&st_file, &bytes).unwrap();
     let o = tipctl(&mx, &["ledger", "reconcile", "--statement", st_file.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2), "a tampered statement is refused");
+    assert_eq!(o.status.code(), Some(5), "a tampered statement is refused");
 
     // HTML report, both languages.
     let html = dir.path().join("report.html");
@@ -413,13 +443,13 @@ fn feedback_ledgers_statements_and_reconcile_from_the_binaries() {
     assert_eq!(mode(&dir.path().join("pki/US/analyst/tipctl.redb")), 0o600, "a tipctl store");
     assert!(!page.contains("<script"));
 
-    // Inject a discrepancy: US loses tip b from its store; reconcile names it (exit 1).
+    // Inject a discrepancy: US loses tip b from its store; reconcile names it (exit 6).
     let store = tiprelay_client::store::LocalStore::open(&dir.path().join("pki/US/analyst/tipctl.redb")).unwrap();
     let id: tiprelay_proto::TipId = b.parse().unwrap();
     assert!(store.forget_tip("MX", id.as_bytes()).unwrap());
     drop(store);
     let rec = tipctl(&us, &["ledger", "reconcile", "--for", &month, "--grace", "0s", "--json"]);
-    assert_eq!(rec.status.code(), Some(1));
+    assert_eq!(rec.status.code(), Some(6));
     let v: serde_json::Value = serde_json::from_slice(&rec.stdout).unwrap();
     let d = v["discrepancies"].as_array().unwrap();
     assert!(d.iter().any(|x| x["tip"] == b.as_str()), "{v}");
@@ -490,12 +520,12 @@ fn audit_export_verify_log_and_prove_from_the_binaries() {
     let bad = dir.path().join("bad.bundle");
     std::fs::write(&bad, &bytes).unwrap();
     let o = tipctl(&mx, &["audit", "verify", bad.to_str().unwrap(), "--json"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(5));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["valid"], false);
     assert!(v["error"]["place"].is_string() && v["error"]["why"].is_string(), "{v}");
     let o = tipctl(&mx, &["audit", "log", bad.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "a bundle that does not verify is not shown as a log");
+    assert_eq!(o.status.code(), Some(5), "a bundle that does not verify is not shown as a log");
 
     // Each client's own local audit log: exported, signed by the principal, verified the same way.
     let local = dir.path().join("mx-local.bundle");
@@ -522,7 +552,7 @@ fn audit_export_verify_log_and_prove_from_the_binaries() {
     let n = bytes.len();
     bytes[n / 2] ^= 0x10;
     std::fs::write(&local, &bytes).unwrap();
-    assert_eq!(tipctl(&mx, &["audit", "verify", local.to_str().unwrap()]).status.code(), Some(1));
+    assert_eq!(tipctl(&mx, &["audit", "verify", local.to_str().unwrap()]).status.code(), Some(5));
     relay.terminate();
 }
 
@@ -574,7 +604,7 @@ fn a_client_with_two_relay_addresses_moves_to_the_second_when_the_first_dies() {
 
     b.kill9();
     let o = tipctl(&both, &["status"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains(&addr_a) && out.contains(&addr_b), "{out}");
 }
@@ -612,4 +642,115 @@ fn tiprelay_migrate_creates_the_postgres_schema_once() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("the database cannot be reached"), "{err}");
+}
+
+/// Issue 17's conventions, from the binary: Spanish help and errors, case-insensitive
+/// values, negative durations, id prefixes, exit codes by class, whose certificate failed,
+/// completions and man pages.
+#[test]
+fn the_cli_conventions_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut relay, mx, us) = start(dir.path());
+    let es = |cfg: &Path, args: &[&str]| {
+        Command::new(tipctl_bin()).env("TIPCTL_CONFIG", cfg).env("LANG", "es_MX.UTF-8").args(args).output().unwrap()
+    };
+
+    // Spanish help and usage errors (exit 2).
+    let o = Command::new(tipctl_bin()).env("LANG", "es_MX.UTF-8").arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && help.contains("Uso:") && help.contains("Comandos:"), "{help}");
+    assert!(help.contains("Escribir, firmar y enviar un aviso"), "{help}");
+    let o = es(&mx, &["sned"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("comando desconocido"));
+
+    // Enumerated values in any case; a negative duration is a value, not a flag.
+    let sent = ok_json(
+        &mx,
+        &[
+            "send",
+            "--to",
+            "us",
+            "--category",
+            "FUEL_THEFT",
+            "--summary",
+            "Toma clandestina km 212",
+            "--tlp",
+            "AMBER",
+            "--urgency",
+            "Priority",
+            "--observed-at",
+            "-15m",
+            "--valid-until",
+            "+6h",
+            "--reliability",
+            "b",
+            "--json",
+        ],
+    );
+    assert_eq!(sent["tlp"], "amber");
+    let second = ok_json(
+        &mx,
+        &["send", "--to", "US", "--category", "other", "--summary", "segundo", "--tlp", "green", "--json"],
+    );
+
+    // The inbox table shows short ids; `show` takes any unique prefix and lists ambiguous ones.
+    let table = String::from_utf8_lossy(&tipctl(&us, &["inbox"]).stdout).into_owned();
+    let (a, b) = (sent["id"].as_str().unwrap().to_owned(), second["id"].as_str().unwrap().to_owned());
+    let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    let unique: String = a.chars().take(common.max(7) + 1).collect();
+    assert!(table.contains(&unique[..8]), "{table}");
+    let shown = String::from_utf8_lossy(&tipctl(&us, &["show", &unique]).stdout).into_owned();
+    assert!(shown.contains(&a) && shown.contains("Toma clandestina"), "{shown}");
+    if common >= 4 {
+        let o = tipctl(&us, &["show", &a[..common]]);
+        assert_eq!(o.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(&a) && err.contains(&b), "an ambiguous prefix lists the candidates: {err}");
+    }
+    let o = es(&us, &["show", "zz"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no es un identificador"), "errors in Spanish");
+    // Spanish tables and status.
+    let o = es(&us, &["status"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("entrada:"), "{}", String::from_utf8_lossy(&o.stdout));
+    let v = ok_json(&mx, &["resend", "--json"]);
+    assert!(v["sent"].is_array() && v["refused"].is_array(), "{v}");
+
+    // A client of another PKI: the relay's certificate is the one that failed, exit 4.
+    let other = tempfile::tempdir().unwrap();
+    let addr = std::fs::read_to_string(&mx).unwrap();
+    let addr = addr.lines().find(|l| l.starts_with("address")).unwrap().split('"').nth(1).unwrap().parse().unwrap();
+    make_pki(other.path(), addr, |_| {});
+    let o = tipctl(&other.path().join("pki/US/analyst.toml"), &["status"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(4), "a certificate refusal is exit 4: {out}");
+    assert!(out.contains("RELAY's certificate failed this client's check"), "{out}");
+    let o = tipctl(&other.path().join("pki/US/analyst.toml"), &["inbox"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("RELAY's certificate"));
+    let o = tipctl(&other.path().join("pki/US/analyst.toml"), &["resend"]);
+    assert_eq!(o.status.code(), Some(4), "a certificate refusal is exit 4");
+
+    // Completions and man pages, in the current language.
+    let o = Command::new(tipctl_bin()).args(["completions", "bash"]).output().unwrap();
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("_tipctl"));
+    let man = dir.path().join("man");
+    let o = Command::new(tipctl_bin())
+        .env("LANG", "es_MX.UTF-8")
+        .args(["man", "--out", man.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = std::fs::read_to_string(man.join("tipctl-send.1")).unwrap();
+    assert!(page.contains("firmar y enviar"), "{page}");
+    assert!(man.join("tipctl-ledger-reconcile.1").exists());
+
+    // A stopped relay is reported within the configured 2 s, saying so.
+    relay.terminate();
+    let o = tipctl(&us, &["status"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("no answer within 2000 ms"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 }

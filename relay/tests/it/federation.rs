@@ -362,7 +362,7 @@ async fn a_tip_deleted_from_the_us_relays_store_is_named_by_the_mx_reconcile() {
     for _ in 0..100 {
         let o = reconcile(&dir.path().join("pki/MX/analyst.toml"));
         named = serde_json::from_slice(&o.stdout).unwrap_or_default();
-        if o.status.code() == Some(1) && named["discrepancies"].to_string().contains("missing_at_peer") {
+        if o.status.code() == Some(6) && named["discrepancies"].to_string().contains("missing_at_peer") {
             break;
         }
         // The link may still be coming back up.

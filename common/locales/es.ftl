@@ -1,0 +1,312 @@
+# tiprelay: mensajes en español (tipctl, tiprelay, tipcerts).
+# Todo mensaje de en.ftl existe aquí (una prueba lo comprueba); los mensajes `help-…` solo
+# existen aquí, porque la ayuda en inglés son los comentarios de documentación de los comandos.
+
+## Comunes
+error = error
+warning = AVISO
+help-flag = Muestra la ayuda
+version-flag = Muestra la versión
+help-template = {"{"}before-help{"}"}{"{"}about-with-newline{"}"}
+    Uso: {"{"}usage{"}"}
+
+    {"{"}all-args{"}"}{"{"}after-help{"}"}
+heading-options = Opciones
+heading-arguments = Argumentos
+heading-commands = Comandos
+clap-unknown-argument = error: argumento inesperado «{ $arg }»
+clap-invalid-subcommand = error: comando desconocido «{ $command }»
+clap-missing-argument = error: falta un argumento obligatorio: { $arg }
+clap-invalid-value = error: valor no válido «{ $value }» para «{ $arg }»
+clap-valid-values = valores posibles: { $valid }
+clap-conflict = error: «{ $arg }» no se puede usar junto con «{ $prior }»
+clap-missing-command = error: indique qué comando (vea --help)
+clap-see-help = Para más información, pruebe «{ $bin } --help».
+
+## tipctl: configuración y conexión
+no-config = sin configuración: use --config ARCHIVO o defina TIPCTL_CONFIG
+crl-stale = la lista de revocación de { $authority } debía renovarse el { $next }; pida una CRL nueva
+outbox-sent = { $count ->
+        [one] enviado 1 aviso
+       *[other] enviados { $count } avisos
+    } que esperaban en la bandeja de salida
+outbox-refused = el relé rechazó definitivamente el aviso { $id } de la bandeja de salida: { $reason }; no se reenviará
+log-unchecked = no se pudo comprobar el registro de auditoría del relé: { $reason }
+sequence-gap = hueco en la secuencia de avisos de { $from }: faltan los números { $missing }; el relé pudo haber perdido avisos: repórtelo
+delivery-failed = una entrega no superó la verificación y NO se aceptó: { $reason }
+unreachable-local = relé inalcanzable; se muestran solo los avisos locales: { $reason }
+unreachable-state = relé inalcanzable; se muestra el estado local: { $reason }
+new-tips = { $count ->
+        [one] 1 aviso nuevo verificado, guardado y confirmado
+       *[other] { $count } avisos nuevos verificados, guardados y confirmados
+    }
+
+## tipctl: comandos
+send-safe = el aviso { $id } está a salvo en la bandeja de salida y lo enviará el próximo comando de tipctl o `tipctl resend`
+send-accepted = aceptado: aviso { $id } para { $to } — recibo n.º { $seq } del { $at }, firmado por { $relay }
+no-tips = no hay avisos
+no-tips-sent = no se ha enviado ningún aviso
+no-such-tip = no hay ningún aviso { $id } en el almacén local (ejecute `tipctl inbox` para traer avisos nuevos)
+id-not-an-id = «{ $given }» no es un identificador de aviso ni el comienzo de uno (al menos 4 caracteres hexadecimales)
+id-no-match = ningún aviso guardado aquí tiene un identificador que empiece por «{ $given }» (ejecute `tipctl inbox` para traer avisos nuevos)
+id-ambiguous = «{ $given }» es el comienzo de { $count } identificadores: { $candidates }; dé más caracteres
+feedback-safe = la respuesta { $id } está guardada aquí y la enviará el próximo comando de tipctl o `tipctl resend`
+feedback-accepted = aceptada: respuesta { $id } ({ $outcome }) sobre el aviso { $tip } — recibo n.º { $seq } del { $at }; transmitida al autor del aviso
+resend-accepted = aceptado: aviso { $id } — recibo n.º { $seq }
+resend-refused = rechazado: aviso { $id } — { $reason } (se conserva en la bandeja de salida como rechazado)
+resend-summary = { $sent ->
+        [one] 1 aviso enviado
+       *[other] { $sent } avisos enviados
+    }, { $refused } rechazados; no queda nada pendiente
+man-written = { $count } páginas de manual escritas en { $dir }
+watching = vigilando como { $principal } (Ctrl-C para terminar)
+watch-acks = { $count ->
+        [one] la contraparte confirmó 1 de sus avisos
+       *[other] la contraparte confirmó { $count } de sus avisos
+    }
+watch-feedback = respuesta sobre su aviso { $tip }: { $outcome } de { $by }
+watch-reconnect = { $reason }; reconectando en { $ms } ms
+statement-default-period = tipctl: la declaración cubre { $period }, el último mes cerrado (use --for para elegir otro)
+statement-open-period = { $period } aún no ha terminado: sus cifras pueden crecer y la conciliación de la contraparte no coincidiría; firme un periodo cerrado o añada --allow-open
+statement-empty = la declaración de { $period } no cubre ningún aviso: afirmaría que no hubo intercambio; revise el periodo o confirme con --yes
+reconcile-default-period = tipctl: conciliando el periodo en curso, { $period } (use --for para elegir otro)
+
+## tipctl status
+status-principal = principal
+status-relay = relé
+status-relay-ok = { $relay } en { $address } (autenticado, { $ms } ms)
+status-relay-down = INALCANZABLE en { $address }: { $reason }
+status-waiting = en espera
+status-waiting-value = { $count ->
+        [one] 1 aviso para usted en el relé
+       *[other] { $count } avisos para usted en el relé
+    }
+status-outbox = salida
+status-outbox-value = { $count ->
+        [one] 1 aviso sin recibo
+       *[other] { $count } avisos sin recibo
+    }
+status-across = cruce
+status-across-value = { $count ->
+        [one] 1 aviso aceptado en casa, aún sin cruzar
+       *[other] { $count } avisos aceptados en casa, aún sin cruzar
+    }
+status-across-oldest = (el más antiguo recibido hace { $secs } s)
+status-inbox = entrada
+status-inbox-value = { $count ->
+        [one] 1 aviso
+       *[other] { $count } avisos
+    }, { $unread } sin leer
+status-sequence = secuencia
+status-no-gaps = sin huecos
+status-gaps = HUECOS de { $from }
+
+## Tablas y presentación de un aviso
+col-id = id
+col-received = recibido
+col-from = de
+col-to = para
+col-seq = n.º
+col-tlp = TLP
+col-urgency = urgencia
+col-category = categoría
+col-summary = resumen
+col-author = autor
+col-created = creado
+col-status = estado
+col-feedback = respuesta
+show-direction = dirección
+show-from = de
+show-to = para
+show-category = categoría
+show-urgency = urgencia
+show-summary = resumen
+show-author = autor
+show-signature = firma
+show-signature-value = verificada: firmada por { $signer }, cadena hasta la CA raíz de { $root }
+show-created = creado
+show-observed = observado
+show-valid-until = válido hasta
+show-location = ubicación
+show-radius-unknown = radio desconocido
+show-grading = valoración
+show-language = idioma
+show-related = relacionados
+show-receipt = recibo
+show-receipt-value = n.º { $seq } aceptado el { $at } por { $relay } (índice en el registro { $index })
+show-receipt-none = aún ninguno (en la bandeja de salida; `tipctl resend` lo envía)
+show-delivery = entrega
+delivery-in-acked = recibido aquí y confirmado al relé
+delivery-in-pending = recibido aquí; confirmación pendiente
+delivery-acked = confirmado por { $by }
+delivery-across = aceptado al otro lado de la frontera por { $relay }; la contraparte aún no lo ha confirmado
+delivery-home = aceptado en casa por el relé de esta jurisdicción; aún no ha cruzado al relé de la contraparte
+delivery-relay = aceptado por el relé; la contraparte aún no lo ha confirmado
+delivery-unsent = aún no enviado
+
+## Ayuda de tipctl (--help)
+help-tipctl = La herramienta del analista de tiprelay: enviar avisos a la jurisdicción contraparte, recibir y confirmar los suyos, y ver qué pasó con cada uno
+help-tipctl-long = La herramienta del analista de tiprelay: enviar avisos a la jurisdicción contraparte, recibir y confirmar los suyos, y ver qué pasó con cada uno.
+
+    Cada aviso se firma con su clave de firma y el destinatario lo verifica de extremo a extremo. Los avisos se escriben en una bandeja de salida local antes de enviarse: tras una caída o un corte, cualquier comando que se conecte (o `tipctl resend`) envía lo que aún no tiene recibo.
+help-tipctl-after = Configuración: --config ARCHIVO o TIPCTL_CONFIG (un archivo creado por `tipcerts dev`, p. ej. dev-pki/MX/analyst.toml).
+    Idioma: ui_lang en la configuración; si no, LC_ALL / LC_MESSAGES / LANG (es o en).
+    Códigos de salida: 0 hecho, 1 fallo local, 2 uso, 3 relé inalcanzable, 4 rechazado, 5 verificación fallida,
+    6 diferencias encontradas, 130 interrumpido.
+help-tipctl--config = Archivo de configuración de este principal
+help-tipctl-send = Escribir, firmar y enviar un aviso; termina con 0 cuando el recibo firmado del relé está verificado y guardado
+help-tipctl-send-after = Ejemplo: tipctl send --to US --category armed_group_crossing --urgency flash \
+        --summary 'Grupo armado de ~20 hacia el cruce de Palomas' --tlp amber --lat 31.76 --lon -107.62 --radius-m 2000
+help-tipctl-send--to = Jurisdicción destinataria (p. ej. US)
+help-tipctl-send--category = armed_group_crossing, tunnel_located, fentanyl_precursors, drug_shipment, arms_trafficking, fuel_theft, illicit_finance, human_smuggling, irregular_migration, other
+help-tipctl-send--summary = Una línea, como máximo 500 caracteres
+help-tipctl-send--tlp = Etiqueta TLP 2.0: clear, green, amber, amber+strict, red (obligatoria)
+help-tipctl-send--urgency = flash, immediate, priority, routine
+help-tipctl-send--lat = Latitud (grados WGS84)
+help-tipctl-send--lon = Longitud (grados WGS84)
+help-tipctl-send--radius_m = Radio de incertidumbre en metros (1-500000); sin él, el radio es desconocido y así se muestra
+help-tipctl-send--place = Nombre del lugar
+help-tipctl-send--sector = Sector fronterizo
+help-tipctl-send--port_of_entry = Puerto de entrada
+help-tipctl-send--details_file = Archivo con el texto de detalles (como máximo 16 KiB)
+help-tipctl-send--valid_until = Caducidad: hora RFC 3339 o +DURACIÓN (p. ej. +6h, +30m, +2d)
+help-tipctl-send--observed_at = Cuándo se observó: hora RFC 3339 o -DURACIÓN (p. ej. -15m)
+help-tipctl-send--reliability = Fiabilidad de la fuente A-F
+help-tipctl-send--credibility = Credibilidad de la información 1-6
+help-tipctl-send--lang = Idioma del texto (por omisión, el configurado)
+help-tipctl-send--refs = Id de un aviso relacionado (repetible)
+help-tipctl-send--file = Leer el aviso completo de un archivo TOML o JSON (mismos nombres de campo que el aviso)
+help-tipctl-send--json = Imprimir un objeto JSON: {"{"}"id", "receipt": {"{"}"seq", ...{"}"}, ...{"}"}
+help-tipctl-inbox = Traer avisos nuevos (verificar, guardar, confirmar) y listar los avisos guardados aquí, los más recientes primero
+help-tipctl-inbox--unread = Solo los avisos aún no mostrados con `show`
+help-tipctl-inbox--limit = Como máximo N avisos
+help-tipctl-inbox--json = Un arreglo JSON en lugar de una tabla
+help-tipctl-show = Un aviso completo (recibido o enviado), con su banda TLP, firmante, recibo y estado de entrega
+help-tipctl-show--id = El id del aviso, o su comienzo (al menos 4 caracteres) tal como aparece en las tablas
+help-tipctl-show--json = JSON en lugar de texto
+help-tipctl-watch = Permanecer conectado e imprimir cada aviso al llegar (confirmándolo), y las confirmaciones de sus avisos
+help-tipctl-watch--json = Un objeto JSON por línea
+help-tipctl-outbox = Avisos que usted envió, con su recibo y estado de confirmación
+help-tipctl-outbox--json = Arreglo JSON
+help-tipctl-feedback = Informar qué resultó de un aviso recibido: una respuesta firmada, transmitida a su autor
+help-tipctl-feedback-long = Informar qué resultó de un aviso recibido: una respuesta firmada, transmitida a su autor.
+
+    Varias respuestas por aviso son normales (p. ej. under_review y después seizure); se conservan todas. La respuesta se guarda primero aquí: si el relé no está disponible, la envía el próximo comando que se conecte.
+help-tipctl-feedback-after = Ejemplo: tipctl feedback 0193a5b4 --outcome seizure --note '340 kg asegurados en Nogales'
+help-tipctl-feedback--id = El id de un aviso recibido, o su comienzo (al menos 4 caracteres)
+help-tipctl-feedback--outcome = under_review, actioned, interdicted, arrest, seizure, unfounded, duplicate, outside_jurisdiction
+help-tipctl-feedback--note = Una nota breve (una línea, como máximo 500 caracteres)
+help-tipctl-feedback--json = Un objeto JSON: {"{"}"id", "tip", "outcome", "receipt": {"{"}...{"}"}{"}"}
+help-tipctl-ledger = Libro de reciprocidad a partir de sus propios registros (y los del relé): lo dado y lo recibido, confirmado y atendido, por dirección, categoría y periodo
+help-tipctl-ledger-after = Ejemplos:
+      tipctl ledger                                   tabla de todo el tiempo, por mes
+      tipctl ledger --period week --for 2026-11 --json
+      tipctl ledger --html informe.html --lang es      informe para el grupo de implementación
+      tipctl ledger statement --send                  firmar la declaración del último mes cerrado y enviarla
+      tipctl ledger reconcile                         comparar el mes en curso con el relé y la declaración de la contraparte
+help-tipctl-ledger--of = Un periodo con nombre (UTC): 2026, 2026-11, 2026-W48 o 2026-11-30
+help-tipctl-ledger--since = Avisos aceptados en esta fecha u hora RFC 3339 o después
+help-tipctl-ledger--until = Avisos aceptados antes de esta fecha u hora RFC 3339
+help-tipctl-ledger--period = Granularidad de las filas: day, week o month
+help-tipctl-ledger--relay = Contar a partir de los registros del relé (pares en los que participa su jurisdicción) en lugar de los suyos
+help-tipctl-ledger--offline = No contactar al relé: contar lo que hay aquí ahora
+help-tipctl-ledger--json = Un objeto JSON: {"{"}"view", "period", "since", "until", "rows": [...], "pairs": [...]{"}"}
+help-tipctl-ledger--csv = CSV con una línea de encabezado
+help-tipctl-ledger--html = Escribir el informe del grupo de implementación (un único archivo HTML autocontenido) en ARCHIVO
+help-tipctl-ledger--lang = Idioma del informe: en o es
+help-tipctl-ledger--open_ack_hours = Pendientes: avisos sin confirmar durante más de estas horas
+help-tipctl-ledger--open_feedback_days = Pendientes: avisos confirmados sin respuesta tras estos días
+help-tipctl-ledger--merge = Contar también los registros de otro principal de su jurisdicción (un archivo de `tipctl ledger export` con la configuración de ese principal); repetible
+help-tipctl-ledger-statement = Firmar la declaración de este lado para un periodo (cifras y un resumen criptográfico de los ids de aviso que cubre); escribirla en un archivo y/o enviarla a la contraparte a través del relé
+help-tipctl-ledger-statement--of = El periodo (UTC): 2026-11, 2026-W48, 2026-11-30 o 2026 (por omisión, el último mes cerrado)
+help-tipctl-ledger-statement--allow_open = Firmar un periodo que aún no ha terminado (sus cifras aún pueden crecer y la conciliación de la contraparte diferiría)
+help-tipctl-ledger-statement--yes = Firmar aunque la declaración no cubra ningún aviso (afirma que no hubo intercambio)
+help-tipctl-ledger-statement--to = La contraparte (por omisión, la única configurada)
+help-tipctl-ledger-statement--out = Escribir la declaración firmada (bytes COSE_Sign1) en ARCHIVO
+help-tipctl-ledger-statement--send = Enviarla a la contraparte a través del relé
+help-tipctl-ledger-statement--json = Resumen JSON
+help-tipctl-ledger-statement--merge = Cubrir también los registros de otros principales de su jurisdicción (archivos de `tipctl ledger export`)
+help-tipctl-ledger-export = Escribir los registros de este principal (hechos por aviso, sin su contenido) en un archivo, para que el libro, la declaración o la conciliación de un colega cubran toda la jurisdicción con `--merge ARCHIVO`
+help-tipctl-ledger-export--out = Archivo de salida
+help-tipctl-ledger-reconcile = Comparar los registros de este lado con los del relé, aviso por aviso, y los del relé con la declaración firmada de la contraparte (periodo por omisión: el mes en curso). Sale con 0 si todo coincide, 6 si algo difiere y 5 si la declaración misma no se verifica
+help-tipctl-ledger-reconcile--of = Un periodo con nombre (UTC): 2026, 2026-11, 2026-W48 o 2026-11-30
+help-tipctl-ledger-reconcile--since = Avisos aceptados en esta fecha u hora RFC 3339 o después
+help-tipctl-ledger-reconcile--until = Avisos aceptados antes de esta fecha u hora RFC 3339
+help-tipctl-ledger-reconcile--statement = El archivo de declaración de la contraparte (por omisión, la última recibida a través del relé para exactamente este periodo, si la hay)
+help-tipctl-ledger-reconcile--grace = Los avisos aceptados hace menos de esto están en tránsito, no son discrepancias (s, m, h, d)
+help-tipctl-ledger-reconcile--json = Un objeto JSON: {"{"}"compared", "agree", "discrepancies": [{"{"}"tip", "kind", "message"{"}"}]{"}"}
+help-tipctl-ledger-reconcile--merge = Comparar también los registros de otros principales de su jurisdicción (archivos de `tipctl ledger export`)
+help-tipctl-ledger-statements = Declaraciones recibidas de la contraparte (traídas antes del relé)
+help-tipctl-ledger-statements--json = Arreglo JSON
+help-tipctl-audit = El registro de auditoría a prueba de manipulación del relé: atestiguar (cofirmar) puntos de control, verificar y revisar paquetes exportados sin conexión, probar la aceptación de un aviso
+help-tipctl-audit-after = Ejemplos:
+      tipctl audit witness                 verificar que el último punto de control del relé extiende el anterior, y cofirmarlo
+      tipctl audit verify relay-2026-11.bundle
+      tipctl audit log relay-2026-11.bundle --event rejected --since 2026-11-01
+      tipctl audit prove 0193a5b4
+help-tipctl-audit-witness = Verificar el punto de control más reciente del relé contra el verificado antes aquí (prueba de consistencia) y cofirmarlo como este principal. Sale con 5 ante una bifurcación o una vuelta atrás
+help-tipctl-audit-witness--json = Objeto JSON
+help-tipctl-audit-status = El punto de control verificado aquí, quién lo cofirmó y las alertas de auditoría registradas
+help-tipctl-audit-status--json = Objeto JSON
+help-tipctl-audit-verify = Verificar sin conexión un paquete de auditoría (de `tiprelay audit export`): cada entrada contra las raíces firmadas, cada punto de control y cofirma. Sale con 0 si es válido; si no, con 5, nombrando la primera entrada (o punto de control) errónea y por qué
+help-tipctl-audit-verify-after = Las firmas se comprueban contra sus raíces configuradas (--config/TIPCTL_CONFIG) cuando las hay;
+    si no, contra las raíces que trae el paquete, cuyas huellas se imprimen para compararlas.
+help-tipctl-audit-verify--bundle = El archivo del paquete
+help-tipctl-audit-verify--anchors_from_bundle = Sin configuración, confiar en las raíces que trae el paquete (y comparar después las huellas impresas con las que publica cada autoridad)
+help-tipctl-audit-verify--json = Objeto JSON: {"{"}"valid", "log", "first", "count", "checkpoints", "head", "error"{"}"}
+help-tipctl-audit-log = Revisar las entradas de un paquete como tabla (verificado antes)
+help-tipctl-audit-log--bundle = El archivo del paquete
+help-tipctl-audit-log--since = Entradas en esta fecha u hora RFC 3339 o después
+help-tipctl-audit-log--until = Entradas antes de esta fecha u hora RFC 3339
+help-tipctl-audit-log--from = Solo avisos de esta jurisdicción
+help-tipctl-audit-log--to = Solo avisos para esta jurisdicción
+help-tipctl-audit-log--category = Solo esta categoría de aviso
+help-tipctl-audit-log--event = Solo este tipo de evento (accepted, rejected, delivered, acked, feedback, statement, auth_failed, relay_started, relay_stopped, trust_reloaded, purged; registros locales: written, receipted, received, acked, ack_received, feedback_given, feedback_received)
+help-tipctl-audit-log--principal = Solo eventos de este principal (URI)
+help-tipctl-audit-log--json = Arreglo JSON
+help-tipctl-audit-log--csv = CSV con una línea de encabezado
+help-tipctl-audit-export = Exportar el registro de auditoría local de este principal (lo que escribió, envió, recibió y confirmó, las respuestas y los puntos de control del relé que verificó) como paquete firmado con su clave de firma; `tipctl audit verify` lo comprueba como el del relé
+help-tipctl-audit-export--out = Archivo de salida (no debe existir)
+help-tipctl-audit-prove = Traer y verificar la prueba de inclusión de la aceptación de un aviso en el registro del relé, contra un punto de control consistente con todos los verificados aquí
+help-tipctl-audit-prove--id = Id del aviso (enviado o recibido aquí)
+help-tipctl-audit-prove--json = Objeto JSON
+help-tipctl-feed = Alimentación automática: eventos de un sistema fronterizo como líneas JSON (docs/FEED.md) o un paquete STIX 2.1, cada uno validado, firmado con la clave de este principal (feed), guardado en la bandeja de salida y enviado en cadena; las líneas erróneas van a un archivo de rechazos y el resto sigue. Continúa donde iba tras una caída o un corte; un `source_ref` hace inocuo releer un archivo
+help-tipctl-feed-after = Ejemplos:
+      tipctl --config dev-pki/MX/feed.toml feed --input placas-2026-11-30.jsonl
+      sensor-bridge | tipctl --config feed.toml feed --input - --follow
+      tipctl --config feed.toml feed --format stix2.1 --input paquete.json --to US --tlp amber
+
+    Salida: 0 cuando toda línea válida tiene su recibo (las rechazadas están en el resumen y en el archivo de rechazos);
+    4 si el relé rechazó un aviso; 1 con --strict si se rechazó alguna línea; 130 con Ctrl-C (no se pierde nada).
+help-tipctl-feed--input = El archivo de eventos, o `-` para la entrada estándar
+help-tipctl-feed--follow = Seguir leyendo a medida que crece el archivo (o la entrada estándar), como `tail -f`, hasta Ctrl-C
+help-tipctl-feed--rejects = Adónde van las líneas rechazadas (número de línea, motivo, la línea). Por omisión: ENTRADA.rejects (feed.rejects en el directorio actual para la entrada estándar)
+help-tipctl-feed--strict = Terminar con un código distinto de cero si se rechazó alguna línea
+help-tipctl-feed--batch = Líneas firmadas y guardadas por transacción (1..=4096)
+help-tipctl-feed--format = Formato de entrada: líneas JSON (docs/FEED.md) o un paquete STIX 2.1 (docs/STIX.md), cuyos indicadores, avistamientos, datos observados e informes se vuelven avisos, cada id STIX su source_ref; los objetos rechazados se nombran por su posición en `objects`
+help-tipctl-feed--to = STIX: la jurisdicción destinataria de los objetos que no la nombran
+help-tipctl-feed--category = STIX: la categoría de los objetos que no la traen (por omisión: other)
+help-tipctl-feed--tlp = STIX: la etiqueta TLP de los objetos sin marca TLP (si no, se rechazan)
+help-tipctl-feed--urgency = STIX: la urgencia de los objetos que no la traen (por omisión: routine)
+help-tipctl-export = Los avisos guardados aquí como paquete STIX 2.1 para una plataforma de inteligencia (MISP, OpenCTI): cada aviso un informe con su ubicación, marca TLP 2.0, jurisdicción autora, comprobación de firma y respuestas (docs/STIX.md). Los ids son estables: una nueva exportación actualiza
+help-tipctl-export-after = Ejemplos:
+      tipctl export --format stix2.1 --out avisos.json
+      tipctl export --direction in --since -7d --out ultima-semana.json
+      tipctl export --since 2026-11-01 --until 2026-12-01 --out noviembre.json --json
+help-tipctl-export--format = El formato
+help-tipctl-export--since = Avisos escritos en esta hora o después: RFC 3339, una fecha (2026-11-01) o -DURACIÓN (-7d)
+help-tipctl-export--until = Avisos escritos antes de esta hora (mismas formas que --since)
+help-tipctl-export--direction = Avisos recibidos, enviados, o ambos
+help-tipctl-export--out = Escribir el paquete en ARCHIVO (de forma atómica) en lugar de la salida estándar
+help-tipctl-export--json = Con --out: imprimir un resumen JSON {"{"}"tips", "objects", "out", "bundle"{"}"} en lugar de una frase
+help-tipctl-resend = Enviar todo aviso de la bandeja de salida que aún no tenga recibo
+help-tipctl-resend--json = Un objeto JSON: {"{"}"sent": [{"{"}"id", "seq"{"}"}], "refused": [{"{"}"id", "reason"{"}"}]{"}"}
+help-tipctl-completions = Guion de autocompletado para bash, zsh, fish, elvish o powershell, en la salida estándar
+help-tipctl-completions-after = Ejemplos:
+      tipctl completions bash > /etc/bash_completion.d/tipctl
+      tipctl completions fish > ~/.config/fish/completions/tipctl.fish
+help-tipctl-completions--shell = El intérprete de órdenes
+help-tipctl-man = Escribir las páginas de manual (tipctl.1, tipctl-send.1, …) en un directorio, en el idioma actual
+help-tipctl-man--out = El directorio (se crea si no existe)
+help-tipctl-status = Identidad del relé, estado de la conexión y avisos pendientes; termina con 3 si no se puede alcanzar el relé
+help-tipctl-status--json = Objeto JSON
