@@ -1,5 +1,7 @@
 //! `tipcerts`: PKI tooling for tiprelay. See `tipcerts --help`.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +25,10 @@ use tiprelay_proto::{Authority, Jurisdiction, PrincipalId, Timestamp};
     after_help = "Quick start: `tipcerts dev --out ./dev-pki` creates a complete two-jurisdiction setup."
 )]
 struct Cli {
+    /// Print one JSON object (what was created, issued, revoked or written, with paths)
+    /// instead of sentences.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -153,9 +159,6 @@ enum Cmd {
     Show {
         /// PEM or DER file.
         file: PathBuf,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -170,9 +173,6 @@ enum KeysCmd {
         /// Key files (PEM).
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// One JSON object: {"converted": [..], "already_v1": [..], "failed": [{"file", "error"}]}.
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -233,7 +233,19 @@ fn federated_addrs(js: &[Jurisdiction], given: &[String]) -> Result<[(Jurisdicti
     Ok(out)
 }
 
+/// Prints `lines` for people, or `v` with --json.
+fn say(json: bool, v: serde_json::Value, lines: &[String]) {
+    if json {
+        println!("{v}");
+    } else {
+        for l in lines {
+            println!("{l}");
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
+    let json = cli.json;
     match cli.cmd {
         Cmd::InitCa { jurisdiction, relay_operator, out, days } => {
             let authority = match (jurisdiction, relay_operator) {
@@ -242,40 +254,61 @@ fn run(cli: Cli) -> Result<()> {
                 (None, false) => bail!("give --jurisdiction CODE or --relay-operator"),
             };
             let dir = Ca::init(&out, authority, days).with_context(|| format!("creating the {authority} CA"))?;
-            println!("created the {authority} root CA in {}", dir.display());
-            println!(
-                "  public:  {}/ca.crt and {}/crl.pem (give these to the relay and the counterpart)",
-                dir.display(),
-                dir.display()
+            let d = dir.display();
+            say(
+                json,
+                serde_json::json!({"created": "ca", "authority": authority.to_string(), "dir": d.to_string(),
+                    "certificate": format!("{d}/ca.crt"), "crl": format!("{d}/crl.pem"), "key": format!("{d}/ca.key")}),
+                &[
+                    format!("created the {authority} root CA in {d}"),
+                    format!("  public:  {d}/ca.crt and {d}/crl.pem (give these to the relay and the counterpart)"),
+                    format!("  secret:  {d}/ca.key (mode 0600; keep it on this machine)"),
+                ],
             );
-            println!("  secret:  {}/ca.key (mode 0600; keep it on this machine)", dir.display());
         }
         Cmd::Issue { ca, principal, out, days } => {
             let id: PrincipalId = principal.parse()?;
             let mut ca = Ca::load(&ca)?;
             let dir = ca.issue_principal(&id, &out, days).with_context(|| format!("issuing {id}"))?;
-            println!("issued {id} into {}", dir.display());
-            println!("  tls.crt / tls.key    TLS client certificate (id-kp-clientAuth)");
-            println!("  sign.crt / sign.key  signing certificate (id-kp-documentSigning)");
+            say(
+                json,
+                serde_json::json!({"issued": id.to_string(), "dir": dir.display().to_string(), "days": days}),
+                &[
+                    format!("issued {id} into {}", dir.display()),
+                    "  tls.crt / tls.key    TLS client certificate (id-kp-clientAuth)".into(),
+                    "  sign.crt / sign.key  signing certificate (id-kp-documentSigning)".into(),
+                ],
+            );
         }
         Cmd::IssueRelay { ca, name, dns, ip, out, days } => {
             let mut ca = Ca::load(&ca)?;
             let (dir, id) = ca.issue_relay(&name, &dns, &ip, &out, days).context("issuing the relay certificates")?;
-            println!("issued {id} into {}", dir.display());
+            say(
+                json,
+                serde_json::json!({"issued": id.to_string(), "dir": dir.display().to_string(), "days": days}),
+                &[format!("issued {id} into {}", dir.display())],
+            );
         }
         Cmd::Revoke { ca, cert } => {
             let mut ca = Ca::load(&ca)?;
             let who = ca.revoke(&cert)?;
-            println!(
-                "revoked {who}; the CRL is now number {} — publish it to the relay and the counterpart",
-                ca.state().crl_number
+            let n = ca.state().crl_number;
+            say(
+                json,
+                serde_json::json!({"revoked": who.to_string(), "crl_number": n}),
+                &[format!("revoked {who}; the CRL is now number {n} — publish it to the relay and the counterpart")],
             );
         }
         Cmd::Crl { ca: dir, out, days } => {
             let mut ca = Ca::load(&dir)?;
             let out = out.unwrap_or_else(|| dir.join("crl.pem"));
             ca.write_crl(&out, days)?;
-            println!("wrote CRL number {} to {} (next update in {days} days)", ca.state().crl_number, out.display());
+            let n = ca.state().crl_number;
+            say(
+                json,
+                serde_json::json!({"crl": out.display().to_string(), "crl_number": n, "next_update_days": days}),
+                &[format!("wrote CRL number {n} to {} (next update in {days} days)", out.display())],
+            );
         }
         Cmd::Dev { out, jurisdictions, relay_addr, federated, force } => {
             let jurisdictions =
@@ -283,15 +316,19 @@ fn run(cli: Cli) -> Result<()> {
             if federated {
                 let relays = federated_addrs(&jurisdictions, &relay_addr)?;
                 let dir = dev::create_federated(&dev::FederatedOptions { out, relays, force })?;
-                println!("federated development setup in {}", dir.display());
+                let d = dir.display();
+                let mut lines = vec![format!("federated development setup in {d}")];
+                let mut sides = Vec::new();
                 for (j, addr) in relays {
-                    println!(
-                        "  {j}: relay {0}/{j}/relay.toml (tiprelay://{j}/relay/{1} on {addr}); \
-                         clients {0}/{j}/analyst.toml, {0}/{j}/feed.toml",
-                        dir.display(),
+                    lines.push(format!(
+                        "  {j}: relay {d}/{j}/relay.toml (tiprelay://{j}/relay/{} on {addr}); \
+                         clients {d}/{j}/analyst.toml, {d}/{j}/feed.toml",
                         dev::federated_relay_name(j)
-                    );
+                    ));
+                    sides.push(serde_json::json!({"jurisdiction": j.as_str(), "relay_config": format!("{d}/{j}/relay.toml"),
+                        "address": addr.to_string(), "analyst": format!("{d}/{j}/analyst.toml"), "feed": format!("{d}/{j}/feed.toml")}));
                 }
+                say(json, serde_json::json!({"dir": d.to_string(), "federated": true, "relays": sides}), &lines);
             } else {
                 let relay_addr = match relay_addr.as_slice() {
                     [] => SocketAddr::from(([127, 0, 0, 1], 4433)),
@@ -300,19 +337,32 @@ fn run(cli: Cli) -> Result<()> {
                 };
                 let dir =
                     dev::create(&dev::DevOptions { out, jurisdictions: jurisdictions.clone(), relay_addr, force })?;
-                println!("development setup in {}", dir.display());
-                println!(
-                    "  relay:    {}/relay.toml (tiprelay://OPERATOR/relay/{} on {relay_addr})",
-                    dir.display(),
-                    dev::DEV_RELAY_NAME
-                );
+                let d = dir.display();
+                let mut lines = vec![
+                    format!("development setup in {d}"),
+                    format!(
+                        "  relay:    {d}/relay.toml (tiprelay://OPERATOR/relay/{} on {relay_addr})",
+                        dev::DEV_RELAY_NAME
+                    ),
+                ];
+                let mut clients = Vec::new();
                 for j in &jurisdictions {
-                    println!("  {j}:       {0}/{j}/analyst.toml, {0}/{j}/feed.toml", dir.display());
+                    lines.push(format!("  {j}:       {d}/{j}/analyst.toml, {d}/{j}/feed.toml"));
+                    clients.push(
+                        serde_json::json!({"jurisdiction": j.as_str(), "analyst": format!("{d}/{j}/analyst.toml"),
+                        "feed": format!("{d}/{j}/feed.toml")}),
+                    );
                 }
+                say(
+                    json,
+                    serde_json::json!({"dir": d.to_string(), "federated": false, "relay_config": format!("{d}/relay.toml"),
+                        "address": relay_addr.to_string(), "clients": clients}),
+                    &lines,
+                );
             }
         }
-        Cmd::Keys { cmd: KeysCmd::Convert { files, json } } => keys_convert(&files, json)?,
-        Cmd::Show { file, json } => {
+        Cmd::Keys { cmd: KeysCmd::Convert { files } } => keys_convert(&files, json)?,
+        Cmd::Show { file } => {
             let items = show::show(&file, now())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&items)?);
@@ -325,12 +375,27 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = match tiprelay_common::i18n::parse_args("tipcerts") {
+        Ok(c) => c,
+        Err(code) => return ExitCode::from(code),
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tipcerts: error: {e:#}");
+            eprintln!("tipcerts: {}: {e:#}", tiprelay_common::t!("error"));
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_and_option_has_its_spanish_help() {
+        use clap::CommandFactory;
+        let missing = tiprelay_common::i18n::missing_spanish_help(&Cli::command());
+        assert!(missing.is_empty(), "add to common/locales/es.ftl:\n{}", missing.join("\n"));
     }
 }

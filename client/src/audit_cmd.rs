@@ -89,6 +89,9 @@ pub enum AuditCmd {
         /// Output file (must not exist).
         #[arg(long)]
         out: PathBuf,
+        /// One JSON object: {"out", "log", "entries", "root"}.
+        #[arg(long)]
+        json: bool,
     },
     /// Fetch and verify the inclusion proof of one tip's acceptance in the relay's log,
     /// against a checkpoint consistent with every one verified here.
@@ -360,7 +363,7 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
             }
             Ok(if alerts.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(tiprelay_client::exit::UNVERIFIED) })
         }
-        AuditCmd::Export { out } => {
+        AuditCmd::Export { out, json } => {
             let path = config.context("no configuration: pass --config FILE or set TIPCTL_CONFIG")?;
             let c = Client::open(ClientConfig::load(path)?)?;
             if out.exists() {
@@ -388,7 +391,14 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
             tiprelay_client::files::write_new(out, |w| {
                 c.store.write_local_bundle(&header, w).map_err(anyhow::Error::from)
             })?;
-            println!("wrote {}: local audit log of {me}, {size} entries, root {}", out.display(), root.to_hex());
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::json!({"out": out.display().to_string(), "log": me.to_string(), "entries": size, "root": root.to_hex()})
+                );
+            } else {
+                println!("wrote {}: local audit log of {me}, {size} entries, root {}", out.display(), root.to_hex());
+            }
             Ok(ExitCode::SUCCESS)
         }
         AuditCmd::Prove { id, json } => {

@@ -239,7 +239,7 @@ impl RelayConn {
 
 async fn request_on(conn: &Connection, frame: Vec<u8>) -> Result<Response, ConnError> {
     let fut = async {
-        let (mut send, mut recv) = conn.open_bi().await.map_err(|e| ConnError::Transport(e.to_string()))?;
+        let (mut send, mut recv) = conn.open_bi().await.map_err(|e| lost(conn, e.to_string()))?;
         // The relay may refuse a request from its length alone and stop reading it: its
         // answer is still on the way, so a failed write is reported only if none comes.
         let wrote = match send.write_all(&frame).await {
@@ -247,8 +247,8 @@ async fn request_on(conn: &Connection, frame: Vec<u8>) -> Result<Response, ConnE
             Err(e) => Err(e.to_string()),
         };
         let bytes = recv.read_to_end(MAX_FRAME_BYTES + 4).await.map_err(|e| match &wrote {
-            Err(w) => ConnError::Transport(w.clone()),
-            Ok(()) => ConnError::Transport(e.to_string()),
+            Err(w) => lost(conn, w.clone()),
+            Ok(()) => lost(conn, e.to_string()),
         })?;
         let body = unframe(&bytes, MAX_FRAME_BYTES).map_err(|e| ConnError::Protocol(e.to_string()))?;
         match Response::decode_body(body).map_err(|e| ConnError::Protocol(e.to_string()))? {
@@ -273,6 +273,19 @@ pub async fn next_event(recv: &mut quinn::RecvStream) -> Option<String> {
         Response::Event { kind } => Some(kind),
         _ => None,
     }
+}
+
+/// A request that failed because the connection ended: in QUIC the relay checks this
+/// client's certificate after the client's side of the handshake is done, so a refusal
+/// (revoked, expired, unknown CA) arrives as the connection closing with a TLS alert.
+fn lost(conn: &Connection, fallback: String) -> ConnError {
+    if let Some(reason) = conn.close_reason() {
+        let (refused, why) = explain_connect(&reason);
+        if refused {
+            return ConnError::CertificateRefused { addr: conn.remote_address().to_string(), why };
+        }
+    }
+    ConnError::Transport(fallback)
 }
 
 /// Why a handshake failed, naming whose certificate failed; true when it is a
@@ -305,16 +318,26 @@ fn explain_connect(e: &quinn::ConnectionError) -> (bool, String) {
                      renew it"
                         .into(),
                 ),
-                Some(alert) => (
+                // handshake_failure, bad/unsupported certificate, unknown CA, access denied,
+                // certificate required: a refusal of this client's certificate.
+                Some(alert @ (40 | 42 | 43 | 46 | 48 | 49 | 116)) => (
                     true,
                     format!(
                         "the relay refused THIS CLIENT's certificate (TLS alert {alert}): it is not issued by a \
                          jurisdiction CA the relay trusts, not a principal it admits, or not valid now"
                     ),
                 ),
-                None => (false, s),
+                _ => (false, s),
             }
         }
+        // The relay closed a live connection because the certificate stopped being valid.
+        quinn::ConnectionError::ApplicationClosed(a) if String::from_utf8_lossy(&a.reason).contains("certificate") => (
+            true,
+            format!(
+                "the relay closed the connection: {} (this client's certificate was revoked or expired meanwhile)",
+                String::from_utf8_lossy(&a.reason).chars().filter(|c| !c.is_control()).take(200).collect::<String>()
+            ),
+        ),
         _ => (false, s),
     }
 }

@@ -23,10 +23,9 @@ use crate::conn::ConnError;
 /// The class of a connection failure.
 pub fn of_conn(e: &ConnError) -> u8 {
     match e {
-        ConnError::Setup(_) => FAILED,
+        ConnError::Setup(_) | ConnError::Protocol(_) => FAILED,
         ConnError::Connect { .. } | ConnError::Transport(_) => UNREACHABLE,
         ConnError::CertificateRefused { .. } | ConnError::Refused(_) | ConnError::BatchRefused(_) => REFUSED,
-        ConnError::Protocol(_) => UNVERIFIED,
     }
 }
 

@@ -52,13 +52,18 @@ pub struct ExportArgs {
     json: bool,
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed.
+/// Writes `bytes` to `path` atomically and owner-only (the bundle holds tips of every TLP
+/// level): a new temporary file beside it (mode 0600, never an existing file or a symlink),
+/// synced, then renamed over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().context("--out must name a file")?.to_string_lossy().into_owned();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut rnd = [0u8; 8];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut rnd);
+    let tmp = dir.join(format!(".{name}.tmp-{}", tiprelay_proto::Digest::of(&rnd).to_hex().get(..16).unwrap_or("0")));
     let r = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;

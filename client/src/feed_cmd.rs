@@ -375,14 +375,6 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
             tlp: a.tlp.as_deref().map(str::to_ascii_lowercase),
         };
         let items = tiprelay_client::stix::import(&bytes, &defaults).with_context(|| a.input.clone())?;
-        // The raw objects, for the rejects file.
-        let raw: Vec<Vec<u8>> = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
-            .and_then(|v| v.get("objects").and_then(|o| o.as_array()).cloned())
-            .unwrap_or_default()
-            .iter()
-            .map(|o| serde_json::to_vec(o).unwrap_or_default())
-            .collect();
         let t = tiprelay_client::stix::tally(&items);
         eprintln!(
             "tipctl: {}: {} object(s): {} to send as tips, {} rejected by the mapping, {} context (not tips)",
@@ -392,8 +384,15 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
             t.get("rejected").unwrap_or(&0),
             t.get("context").unwrap_or(&0)
         );
-        let key = (!stdin).then(|| format!("feed_cursor:stix:{}", &tiprelay_proto::Digest::of(&bytes).to_hex()[..32]));
-        let paired: Vec<_> = items.into_iter().zip(raw.into_iter().chain(std::iter::repeat(Vec::new()))).collect();
+        // The position belongs to this bundle read with these defaults: a rerun with the
+        // --tlp or --to a rejection asked for reads the bundle again (source_refs dedupe).
+        let mut keyed = bytes.clone();
+        for v in [&a.to, &a.category, &a.tlp, &a.urgency] {
+            keyed.push(0);
+            keyed.extend_from_slice(v.as_deref().unwrap_or("").as_bytes());
+        }
+        let key = (!stdin).then(|| format!("feed_cursor:stix:{}", &tiprelay_proto::Digest::of(&keyed).to_hex()[..32]));
+        let paired = items;
         (Source::Stix { items: paired.into_iter(), raw: Vec::new() }, key)
     } else if stdin {
         (Source::Lines(Box::new(tokio::io::BufReader::new(tokio::io::stdin()))), None)
@@ -551,7 +550,7 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
             bad.sort_by_key(|b| b.0);
             for (line, reason, rec) in &bad {
                 stats.rejected += 1;
-                eprintln!("tipctl: {unit} {line}: rejected: {reason}");
+                eprintln!("tipctl: {unit} {line}: rejected: {}", tiprelay_client::output::printable(reason, false));
                 write_reject(&mut rejects, &rejects_path, rec).await?;
             }
             if let Some(f) = rejects.as_mut() {

@@ -121,6 +121,9 @@ enum LedgerCmd {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+        /// One JSON object: {"out", "principal", "records"}.
+        #[arg(long)]
+        json: bool,
     },
     /// Compare this side's records with the relay's, tip by tip, and the relay's with the
     /// counterpart's signed statement (default period: the current month). Exit 0 when all
@@ -240,14 +243,21 @@ pub async fn run(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
             let opts = StatementOpts { yes: *yes, to: to.as_deref(), out, send: *send, json: *json, merge };
             statement(c, &of, opts).await
         }
-        Some(LedgerCmd::Export { out }) => {
+        Some(LedgerCmd::Export { out, json }) => {
             if let Ok(conn) = sync(c).await {
                 conn.close().await;
             }
             let facts = c.store.facts(0, u64::MAX)?;
             tiprelay_client::files::write_private(out, &export_facts(&c.principal().to_string(), &facts))
                 .with_context(|| format!("cannot write {}", out.display()))?;
-            println!("{} tip records of {} written to {}", facts.len(), c.principal(), out.display());
+            if *json {
+                println!(
+                    "{}",
+                    json!({"out": out.display().to_string(), "principal": c.principal().to_string(), "records": facts.len()})
+                );
+            } else {
+                println!("{} tip records of {} written to {}", facts.len(), c.principal(), out.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Some(LedgerCmd::Reconcile { range, statement, grace, json, merge }) => {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use serde_json::json;
 use tiprelay_client::feed::TipFields;
 use tiprelay_client::{exit, output, t};
@@ -559,7 +559,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Feedback { id, outcome, note, json } => {
             let outcome: Outcome = outcome.to_ascii_lowercase().parse()?;
             let c = open(&cli)?;
-            let id: TipId = resolve_id(&c, id)?;
+            let id: TipId = resolve_id_in(&c, id, true)?;
             let (from, rec) = c.compose_feedback(&id, outcome, note.clone())?;
             let conn = RelayConn::connect(&c.cfg).await.with_context(|| t!("feedback-safe", "id" => rec.id.clone()))?;
             let fid = rec.id.clone();
@@ -823,15 +823,23 @@ fn with_feedback(text: &str, fb: &[tiprelay_client::store::FeedbackRecord]) -> S
 /// Resolves a tip id: the full UUID, or a prefix (at least 4 characters, hyphens optional)
 /// of exactly one tip held here; an ambiguous prefix lists the candidates.
 fn resolve_id(c: &Client, given: &str) -> Result<TipId> {
+    resolve_id_in(c, given, false)
+}
+
+/// [`resolve_id`]; with `received_only` (feedback, which cannot be taken back) only tips
+/// received here count and a prefix needs the 8 characters tables show.
+fn resolve_id_in(c: &Client, given: &str, received_only: bool) -> Result<TipId> {
     if let Ok(id) = given.parse::<TipId>() {
         return Ok(id);
     }
     let want: String = given.chars().filter(|c| *c != '-').collect::<String>().to_ascii_lowercase();
-    if want.len() < 4 || !want.chars().all(|c| c.is_ascii_hexdigit()) {
-        bail!("{}", t!("id-not-an-id", "given" => output::printable(given, false)));
+    let min = if received_only { 8 } else { 4 };
+    if want.len() < min || !want.chars().all(|c| c.is_ascii_hexdigit()) {
+        bail!("{}", t!("id-not-an-id", "given" => output::printable(given, false), "min" => min));
     }
     let mut found: Vec<TipId> = Vec::new();
-    let held = c.store.inbox()?.into_iter().map(|(_, i, _)| i).chain(c.store.outbox()?.into_iter().map(|(i, _)| i));
+    let sent = if received_only { Vec::new() } else { c.store.outbox()? };
+    let held = c.store.inbox()?.into_iter().map(|(_, i, _)| i).chain(sent.into_iter().map(|(i, _)| i));
     for raw in held {
         let Ok(id) = TipId::from_bytes(raw) else { continue };
         if id.to_string().replace('-', "").starts_with(&want) && !found.contains(&id) {
@@ -883,22 +891,15 @@ fn main() -> ExitCode {
         let p = info.payload();
         let msg = p.downcast_ref::<String>().map(String::as_str).or_else(|| p.downcast_ref::<&str>().copied());
         if msg.is_some_and(|m| m.contains("failed printing to stdout") && m.contains("Broken pipe")) {
-            std::process::exit(0);
+            // Quietly, with the status of a process ended by SIGPIPE (128 + 13): a
+            // supervisor of `feed` does not read a cut-off run as a finished one.
+            std::process::exit(141);
         }
         default_hook(info);
     }));
-    let matches = tiprelay_client::i18n::localize_help(Cli::command()).try_get_matches();
-    let cli = match matches.and_then(|m| Cli::from_arg_matches(&m)) {
+    let cli: Cli = match tiprelay_client::i18n::parse_args("tipctl") {
         Ok(c) => c,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                let _ = e.print();
-                return ExitCode::SUCCESS;
-            }
-            eprint!("{}", tiprelay_client::i18n::render_clap_error(&e, "tipctl"));
-            return ExitCode::from(exit::USAGE);
-        }
+        Err(code) => return ExitCode::from(code),
     };
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
@@ -922,10 +923,7 @@ mod tests {
 
     #[test]
     fn every_command_and_option_has_its_spanish_help() {
-        let missing: Vec<String> = tiprelay_client::i18n::help_ids(&Cli::command())
-            .into_iter()
-            .filter(|id| !tiprelay_client::i18n::has(tiprelay_client::i18n::Locale::Es, id))
-            .collect();
-        assert!(missing.is_empty(), "add to common/locales/es.ftl: {missing:?}");
+        let missing = tiprelay_client::i18n::missing_spanish_help(&Cli::command());
+        assert!(missing.is_empty(), "add to common/locales/es.ftl:\n{}", missing.join("\n"));
     }
 }

@@ -334,7 +334,13 @@ fn range_text(range: &Range, lang: ReportLang) -> String {
     if *range == Range::all() {
         lang.t(K::AllTime).into()
     } else {
-        fill(lang.t(K::FromTo), &[&human_time(range.start, lang), &human_time(range.end, lang)])
+        // The end is exclusive: a range ending at midnight is shown by its last day.
+        let end = match range.end.as_unix_ms() {
+            ms if ms % 86_400_000 == 0 && ms > range.start.as_unix_ms() => Timestamp::from_unix_ms(ms - 86_400_000),
+            _ => None,
+        };
+        let end = end.map_or_else(|| human_time(range.end, lang), |d| human_time(d, lang));
+        fill(lang.t(K::FromTo), &[&human_time(range.start, lang), &end])
     }
 }
 
@@ -1136,7 +1142,7 @@ mod tests {
             assert!(!html.contains("<svg class=\"chart\""));
         }
         let es = render(&ledger, &[], None, ReportLang::Es);
-        assert!(es.contains("del 1 de noviembre de 2026 al 1 de diciembre de 2026") && es.contains("semana ISO"));
+        assert!(es.contains("del 1 de noviembre de 2026 al 30 de noviembre de 2026") && es.contains("semana ISO"));
         assert!(
             es.contains("No hay asuntos pendientes.") && es.contains("No hay retroalimentación en este intervalo.")
         );

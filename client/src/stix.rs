@@ -233,9 +233,20 @@ fn tip_objects(t: &ExportTip, out: &mut Vec<Value>) {
         ext.insert("receipt_accepted".into(), json!(stix_time(r.accepted.as_unix_ms())));
     }
     let published = t.receipt.as_ref().map_or(created.clone(), |r| stix_time(r.accepted.as_unix_ms()));
+    // A later receipt or feedback changes what the report says: a new version for the
+    // platforms (same id, later `modified`).
+    let last = t
+        .feedback
+        .iter()
+        .map(|f| f.created.as_unix_ms())
+        .chain(t.receipt.as_ref().map(|r| r.accepted.as_unix_ms()))
+        .chain(std::iter::once(tip.created.as_unix_ms()))
+        .max()
+        .unwrap_or(0);
+    let modified = stix_time(last);
     let mut report = json!({
         "type": "report", "spec_version": "2.1", "id": report_id, "created_by_ref": author,
-        "created": created, "modified": created, "name": tip.summary, "published": published,
+        "created": created, "modified": modified, "name": tip.summary, "published": published,
         "report_types": ["threat-report"], "object_refs": refs, "lang": tip.lang.as_str(),
         "labels": [tip.category.as_str(), format!("urgency:{}", tip.urgency.as_str())],
         "object_marking_refs": [marking], "extensions": {EXTENSION_ID: Value::Object(ext)},
@@ -255,7 +266,7 @@ fn tip_objects(t: &ExportTip, out: &mut Vec<Value>) {
     };
     out.push(json!({
         "type": "note", "spec_version": "2.1", "id": id("note", &format!("{key}:signature")),
-        "created": created, "modified": created, "abstract": abstract_, "content": content,
+        "created": created, "modified": published, "abstract": abstract_, "content": content,
         "authors": ["tipctl"], "object_refs": [report_id], "object_marking_refs": [marking],
     }));
     for f in &t.feedback {
@@ -379,9 +390,13 @@ fn str_of<'a>(o: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
     o.get(k).and_then(Value::as_str)
 }
 
+/// Most objects read from one bundle.
+pub const MAX_OBJECTS: usize = 100_000;
+
 /// Splits a bundle into what the feed does with each object, in `objects` order
-/// (position = index + 1).
-pub fn import(bytes: &[u8], d: &ImportDefaults) -> Result<Vec<ImportItem>, BundleError> {
+/// (position = index + 1), each with the object as given (compact JSON, for the rejects
+/// file).
+pub fn import(bytes: &[u8], d: &ImportDefaults) -> Result<Vec<(ImportItem, Vec<u8>)>, BundleError> {
     let v: Value = serde_json::from_slice(bytes).map_err(|e| {
         BundleError::NotABundle(format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()))
     })?;
@@ -393,20 +408,48 @@ pub fn import(bytes: &[u8], d: &ImportDefaults) -> Result<Vec<ImportItem>, Bundl
         .get("objects")
         .and_then(Value::as_array)
         .ok_or_else(|| BundleError::NotABundle("no `objects` array".into()))?;
+    if objects.len() > MAX_OBJECTS {
+        return Err(BundleError::NotABundle(format!("{} objects; at most {MAX_OBJECTS}: split it", objects.len())));
+    }
     let mut by_id: HashMap<&str, &Map<String, Value>> = HashMap::new();
+    // Later versions of an id already seen (position of the first).
+    let mut first_at: HashMap<&str, usize> = HashMap::new();
+    let mut duplicate: Vec<Option<usize>> = vec![None; objects.len()];
     // located-at relationships: source → location ids.
     let mut located: HashMap<&str, Vec<&str>> = HashMap::new();
-    for o in objects.iter().filter_map(Value::as_object) {
+    for (pos, o) in objects.iter().enumerate() {
+        let Some(o) = o.as_object() else { continue };
         if let Some(i) = str_of(o, "id") {
+            if let Some(first) = first_at.get(i) {
+                duplicate[pos] = Some(*first + 1);
+                continue;
+            }
+            first_at.insert(i, pos);
             by_id.insert(i, o);
         }
         if str_of(o, "type") == Some("relationship") && str_of(o, "relationship_type") == Some("located-at") {
             if let (Some(s), Some(t)) = (str_of(o, "source_ref"), str_of(o, "target_ref")) {
-                located.entry(s).or_default().push(t);
+                let targets = located.entry(s).or_default();
+                // A bounded number of places per object: the first ones are what is used.
+                if targets.len() < 16 {
+                    targets.push(t);
+                }
             }
         }
     }
-    Ok(objects.iter().map(|o| item(o, &by_id, &located, d)).collect())
+    Ok(objects
+        .iter()
+        .zip(duplicate)
+        .map(|(o, dup)| {
+            let it = match dup {
+                Some(first) => ImportItem::Rejected(format!(
+                    "the same id as object {first} (another version): a tip cannot be changed once sent; send a new object"
+                )),
+                None => item(o, &by_id, &located, d),
+            };
+            (it, serde_json::to_vec(o).unwrap_or_default())
+        })
+        .collect())
 }
 
 fn item(
@@ -420,6 +463,9 @@ fn item(
     if !matches!(kind, "indicator" | "sighting" | "observed-data" | "report") {
         return ImportItem::Context;
     }
+    if o.get("revoked").and_then(Value::as_bool) == Some(true) {
+        return ImportItem::Rejected(format!("{kind}: revoked by its producer; not sent"));
+    }
     match event(kind, o, by_id, located, d) {
         Ok(line) => match serde_json::to_vec(&line) {
             Ok(b) => ImportItem::Event(b),
@@ -429,63 +475,117 @@ fn item(
     }
 }
 
-fn tlp_of(o: &Map<String, Value>, by_id: &HashMap<&str, &Map<String, Value>>) -> Option<String> {
-    let refs = o.get("object_marking_refs").and_then(Value::as_array)?;
-    // The most restrictive marking wins when several are given.
-    let rank = |l: &str| ["clear", "green", "amber", "amber+strict", "red"].iter().position(|x| *x == l);
-    refs.iter()
-        .filter_map(Value::as_str)
-        .filter_map(|r| {
-            TLP2.iter()
-                .find(|(_, m, _)| *m == r)
-                .map(|(_, _, l)| (*l).to_owned())
-                .or_else(|| TLP1.iter().find(|(m, _)| *m == r).map(|(_, l)| (*l).to_owned()))
-                .or_else(|| {
-                    let m = by_id.get(r)?;
-                    let name = str_of(m, "name")?.strip_prefix("TLP:")?.to_ascii_lowercase();
-                    Some(if name == "white" { "clear".into() } else { name })
-                })
-        })
-        .filter(|l| rank(l).is_some())
-        .max_by_key(|l| rank(l))
+/// The TLP of one marking reference: Some(Some(label)) for a TLP marking, Some(None) for a
+/// marking that is not TLP (a statement), None when it cannot be resolved.
+fn marking(r: &str, by_id: &HashMap<&str, &Map<String, Value>>) -> Option<Option<String>> {
+    if let Some((_, _, l)) = TLP2.iter().find(|(_, m, _)| *m == r) {
+        return Some(Some((*l).to_owned()));
+    }
+    if let Some((_, l)) = TLP1.iter().find(|(m, _)| *m == r) {
+        return Some(Some((*l).to_owned()));
+    }
+    let m = by_id.get(r).filter(|m| str_of(m, "type") == Some("marking-definition"))?;
+    let norm = |l: &str| {
+        let l = l.trim().to_ascii_lowercase();
+        if l == "white" {
+            "clear".to_owned()
+        } else {
+            l
+        }
+    };
+    // TLP 2.0 extension, TLP 1.0 definition, or a name "TLP:…".
+    let ext =
+        m.get("extensions").and_then(|e| e.get(TLP2_EXTENSION)).and_then(|e| e.get("tlp_2_0")).and_then(Value::as_str);
+    let def = (str_of(m, "definition_type") == Some("tlp"))
+        .then(|| m.get("definition").and_then(|d| d.get("tlp")).and_then(Value::as_str))
+        .flatten();
+    let named = str_of(m, "name").and_then(|n| n.strip_prefix("TLP:"));
+    match ext.or(def).or(named) {
+        Some(l) => Some(Some(norm(l))),
+        None if str_of(m, "definition_type") == Some("statement") => Some(None),
+        None => None,
+    }
 }
 
-fn location_of(
+/// The most restrictive TLP marking on `objs` (object and granular markings); an error
+/// names a marking that cannot be resolved (an unknown marking is never read as none).
+fn tlp_of(objs: &[&Map<String, Value>], by_id: &HashMap<&str, &Map<String, Value>>) -> Result<Option<String>, String> {
+    let rank = |l: &str| ["clear", "green", "amber", "amber+strict", "red"].iter().position(|x| *x == l);
+    let mut best: Option<String> = None;
+    for o in objs {
+        let mut refs: Vec<&str> = o
+            .get("object_marking_refs")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if let Some(g) = o.get("granular_markings").and_then(Value::as_array) {
+            refs.extend(g.iter().filter_map(|m| m.get("marking_ref")).filter_map(Value::as_str));
+        }
+        if refs.len() > 64 {
+            return Err("more than 64 markings".into());
+        }
+        for r in refs {
+            match marking(r, by_id) {
+                None => return Err(format!("marking `{}` cannot be resolved to a TLP level", clip_chars(r, 80))),
+                Some(None) => {}
+                Some(Some(l)) => {
+                    let Some(level) = rank(&l) else { return Err("a TLP marking of an unknown level".into()) };
+                    if best.as_deref().and_then(rank).is_none_or(|b| b < level) {
+                        best = Some(l);
+                    }
+                }
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// The `location` an object points to (where sighted, its refs, or a located-at
+/// relationship) that has coordinates, if any.
+fn location_obj<'a>(
     o: &Map<String, Value>,
-    kind: &str,
-    by_id: &HashMap<&str, &Map<String, Value>>,
+    by_id: &HashMap<&str, &'a Map<String, Value>>,
     located: &HashMap<&str, Vec<&str>>,
-) -> Result<Option<Value>, String> {
+) -> Option<&'a Map<String, Value>> {
     let mut cands: Vec<&str> = Vec::new();
     for k in ["where_sighted_refs", "object_refs"] {
         if let Some(a) = o.get(k).and_then(Value::as_array) {
-            cands.extend(a.iter().filter_map(Value::as_str));
+            cands.extend(a.iter().take(256).filter_map(Value::as_str));
         }
     }
     if let Some(own) = str_of(o, "id").and_then(|i| located.get(i)) {
         cands.extend(own.iter().copied());
     }
-    let _ = kind;
-    for c in cands.into_iter().filter(|c| c.starts_with("location--")) {
-        let Some(l) = by_id.get(c) else { continue };
-        let (Some(lat), Some(lon)) = (l.get("latitude"), l.get("longitude")) else { continue };
-        let (Some(lat), Some(lon)) = (lat.as_f64(), lon.as_f64()) else {
-            return Err("location: latitude and longitude must be numbers".into());
-        };
-        let mut loc = json!({"lat": lat, "lon": lon});
-        if let Some(m) = loc.as_object_mut() {
-            if let Some(p) = l.get("precision").and_then(Value::as_f64) {
-                if p.is_finite() && p >= 0.0 {
-                    m.insert("radius_m".into(), json!((p.ceil() as u64).max(1)));
-                }
-            }
-            if let Some(n) = str_of(l, "name") {
-                m.insert("place".into(), json!(clip_chars(&one_line(n), 200)));
+    cands
+        .into_iter()
+        .filter(|c| c.starts_with("location--"))
+        .filter_map(|c| by_id.get(c).copied())
+        .find(|l| l.get("latitude").is_some() && l.get("longitude").is_some())
+}
+
+fn location_of(
+    o: &Map<String, Value>,
+    by_id: &HashMap<&str, &Map<String, Value>>,
+    located: &HashMap<&str, Vec<&str>>,
+) -> Result<Option<Value>, String> {
+    let Some(l) = location_obj(o, by_id, located) else { return Ok(None) };
+    let (Some(lat), Some(lon)) =
+        (l.get("latitude").and_then(Value::as_f64), l.get("longitude").and_then(Value::as_f64))
+    else {
+        return Err("location: latitude and longitude must be numbers".into());
+    };
+    let mut loc = json!({"lat": lat, "lon": lon});
+    if let Some(m) = loc.as_object_mut() {
+        if let Some(p) = l.get("precision").and_then(Value::as_f64) {
+            if p.is_finite() && p >= 0.0 {
+                m.insert("radius_m".into(), json!((p.ceil() as u64).max(1)));
             }
         }
-        return Ok(Some(loc));
+        if let Some(n) = str_of(l, "name") {
+            m.insert("place".into(), json!(clip_chars(&one_line(n), 200)));
+        }
     }
-    Ok(None)
+    Ok(Some(loc))
 }
 
 fn event(
@@ -496,9 +596,13 @@ fn event(
     d: &ImportDefaults,
 ) -> Result<Value, String> {
     let sid = str_of(o, "id").ok_or("no `id`")?;
-    let ok_id = sid.strip_prefix(kind).and_then(|r| r.strip_prefix("--")).is_some_and(|u| Uuid::parse_str(u).is_ok());
+    // Canonical form only (lower-case, hyphenated): one object, one source_ref.
+    let ok_id = sid
+        .strip_prefix(kind)
+        .and_then(|r| r.strip_prefix("--"))
+        .is_some_and(|u| Uuid::parse_str(u).is_ok_and(|x| x.hyphenated().to_string() == u));
     if !ok_id {
-        return Err("`id` is not `<type>--<UUID>`".into());
+        return Err("`id` is not `<type>--<UUID>` (lower-case, hyphenated)".into());
     }
     let ext = o.get("extensions").and_then(|e| e.get(EXTENSION_ID)).and_then(Value::as_object);
     let ext_str = |k: &str| ext.and_then(|e| str_of(e, k)).map(str::to_owned);
@@ -537,7 +641,16 @@ fn event(
         details.push_str(&format!("STIX pattern ({}): {p}", str_of(o, "pattern_type").unwrap_or("stix")));
     }
     let details = details.replace("\r\n", "\n").replace('\r', "\n");
-    let tlp = match tlp_of(o, by_id).or_else(|| d.tlp.clone()) {
+    // The TLP covers the object and every object whose text is copied into the tip (what a
+    // sighting sighted, the place): the most restrictive of their markings.
+    let mut sources: Vec<&Map<String, Value>> = vec![o];
+    if let Some(t) = str_of(o, "sighting_of_ref").and_then(|r| by_id.get(r)) {
+        sources.push(t);
+    }
+    if let Some(l) = location_obj(o, by_id, located) {
+        sources.push(l);
+    }
+    let tlp = match tlp_of(&sources, by_id)?.or_else(|| d.tlp.clone()) {
         Some(t) => t,
         None => return Err("no TLP marking (object_marking_refs); give --tlp for unmarked objects".into()),
     };
@@ -562,7 +675,7 @@ fn event(
     if let Some(l) = str_of(o, "lang") {
         line.insert("lang".into(), json!(l));
     }
-    let mut loc = location_of(o, kind, by_id, located)?;
+    let mut loc = location_of(o, by_id, located)?;
     if let (Some(Value::Object(m)), Some(e)) = (loc.as_mut(), ext) {
         for k in ["sector", "port_of_entry"] {
             if let Some(v) = str_of(e, k) {
@@ -606,9 +719,9 @@ fn event(
 }
 
 /// Counts of a bundle's objects by what the feed does with them.
-pub fn tally(items: &[ImportItem]) -> BTreeMap<&'static str, usize> {
+pub fn tally(items: &[(ImportItem, Vec<u8>)]) -> BTreeMap<&'static str, usize> {
     let mut m = BTreeMap::new();
-    for i in items {
+    for (i, _) in items {
         let k = match i {
             ImportItem::Event(_) => "events",
             ImportItem::Rejected(_) => "rejected",
@@ -650,7 +763,7 @@ mod tests {
           {"type":"report","id":"report--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3","published":"2026-11-30T10:00:00Z"}
         ]}"#;
         let d = ImportDefaults { to: Some("US".into()), ..Default::default() };
-        let items = import(bundle, &d).unwrap();
+        let items: Vec<ImportItem> = import(bundle, &d).unwrap().into_iter().map(|(i, _)| i).collect();
         assert!(matches!(items[0], ImportItem::Context));
         let ImportItem::Event(line) = &items[2] else { panic!("{:?}", items[2]) };
         let ev = crate::feed::parse_line(line).unwrap();
@@ -658,19 +771,42 @@ mod tests {
         assert_eq!(ev.draft.tlp, Tlp::Amber);
         let loc = ev.draft.location.unwrap();
         assert_eq!((loc.radius_m, loc.place.as_deref()), (Some(250), Some("Ysleta")));
-        // No TLP marking and no --tlp: rejected, naming why.
-        let ImportItem::Rejected(why) = &items[4] else { panic!() };
-        assert!(why.contains("TLP"), "{why}");
+        // The unmarked sighting takes the AMBER of the indicator whose name it copies.
+        let ImportItem::Event(line) = &items[4] else { panic!("{:?}", items[4]) };
+        assert_eq!(crate::feed::parse_line(line).unwrap().draft.tlp, Tlp::Amber);
         let ImportItem::Rejected(why) = &items[5] else { panic!() };
         assert!(why.contains("`id`"), "{why}");
         let ImportItem::Rejected(why) = &items[6] else { panic!() };
         assert!(why.contains("summarise"), "{why}");
         // With a default TLP the sighting goes through, summarised from what it sighted.
+        // With --tlp green still at the indicator's AMBER: the sighting copies its name.
         let d = ImportDefaults { tlp: Some("green".into()), ..d };
-        let items = import(bundle, &d).unwrap();
+        let items: Vec<ImportItem> = import(bundle, &d).unwrap().into_iter().map(|(i, _)| i).collect();
         let ImportItem::Event(line) = &items[4] else { panic!() };
-        assert_eq!(crate::feed::parse_line(line).unwrap().draft.summary, "Sighting of Tanker plates");
+        let ev = crate::feed::parse_line(line).unwrap();
+        assert_eq!(ev.draft.summary, "Sighting of Tanker plates");
+        assert_eq!(ev.draft.tlp, Tlp::Amber);
         assert!(import(b"[1,2]", &d).is_err());
+        // An unresolvable marking is not read as "unmarked" (so never as --tlp green); a
+        // revoked object, a second version of an id and a non-canonical id are refused.
+        let hostile = br#"{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[
+          {"type":"indicator","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","name":"x","object_marking_refs":["marking-definition--00000000-0000-4000-8000-000000000001"]},
+          {"type":"indicator","id":"indicator--9e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","name":"x","revoked":true},
+          {"type":"indicator","id":"indicator--ae2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","name":"x","granular_markings":[{"marking_ref":"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1","selectors":["name"]}]},
+          {"type":"indicator","id":"indicator--ae2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","name":"y"},
+          {"type":"indicator","id":"indicator--BE2E2D2B-17D4-4CBF-938F-98EE46B3CD3F","name":"z"}
+        ]}"#;
+        let items: Vec<ImportItem> = import(hostile, &d).unwrap().into_iter().map(|(i, _)| i).collect();
+        let why = |i: usize| match &items[i] {
+            ImportItem::Rejected(w) => w.clone(),
+            other => panic!("object {i}: {other:?}"),
+        };
+        assert!(why(0).contains("cannot be resolved"), "{}", why(0));
+        assert!(why(1).contains("revoked"));
+        let ImportItem::Event(line) = &items[2] else { panic!("{:?}", items[2]) };
+        assert_eq!(crate::feed::parse_line(line).unwrap().draft.tlp, Tlp::Red, "granular markings count");
+        assert!(why(3).contains("the same id as object 3"), "{}", why(3));
+        assert!(why(4).contains("lower-case"));
         assert!(import(b"{\"type\":\"indicator\"}", &d).is_err());
     }
 }

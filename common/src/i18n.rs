@@ -186,6 +186,34 @@ pub fn help_ids(cmd: &clap::Command) -> Vec<String> {
     out
 }
 
+/// The help messages `cmd` needs that es.ftl lacks, each with its English text (for the
+/// test that every command and option has its Spanish help, and for the translator).
+pub fn missing_spanish_help(cmd: &clap::Command) -> Vec<String> {
+    fn walk(c: &clap::Command, path: &str, out: &mut Vec<String>) {
+        if let Some(a) = c.get_about() {
+            let id = format!("help-{path}");
+            if !has(Locale::Es, &id) {
+                out.push(format!("{id} = {a}"));
+            }
+        }
+        for a in c.get_arguments() {
+            let id = a.get_id().as_str();
+            if let (Some(h), false) = (a.get_help(), id == "help" || id == "version") {
+                let key = format!("help-{path}--{id}");
+                if !has(Locale::Es, &key) {
+                    out.push(format!("{key} = {}", h.to_string().replace('\n', " ")));
+                }
+            }
+        }
+        for s in c.get_subcommands().filter(|s| s.get_name() != "help") {
+            walk(s, &format!("{path}-{}", s.get_name()), out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(cmd, cmd.get_name(), &mut out);
+    out
+}
+
 /// The command tree with its help in this process's language: in Spanish, every about
 /// and argument help from `help-…` messages (a long about from `help-<path>-long` when
 /// there is one), the section headings, and the help and version flags. English is the
@@ -251,6 +279,25 @@ pub fn localize_help(cmd: clap::Command) -> clap::Command {
     }
     let name = cmd.get_name().to_owned();
     walk(cmd.disable_help_subcommand(true), name)
+}
+
+/// Parses the command line of `bin` with help and usage errors in this process's language.
+/// Err(exit code) when the process should end now: 0 after printing help or the version,
+/// 2 (usage) after printing the error.
+pub fn parse_args<T: clap::CommandFactory + clap::FromArgMatches>(bin: &str) -> Result<T, u8> {
+    match localize_help(T::command()).try_get_matches().and_then(|m| T::from_arg_matches(&m)) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                Err(0)
+            } else {
+                eprint!("{}", render_clap_error(&e, bin));
+                Err(2)
+            }
+        }
+    }
 }
 
 /// A clap error in this process's language: Spanish for the kinds a user meets (unknown

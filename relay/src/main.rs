@@ -1,5 +1,7 @@
 //! `tiprelay`: the relay binary. See `tiprelay --help`.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -78,6 +80,9 @@ enum Cmd {
         /// Relay configuration (TOML).
         #[arg(long, short)]
         config: PathBuf,
+        /// One JSON object: {"ok", "listen", "jurisdictions", "pairs", "store", "federation", "notes"}.
+        #[arg(long)]
+        json: bool,
     },
     /// The relay's reciprocity ledger, from its own commits: tips accepted, delivered,
     /// acknowledged and with feedback per direction, category and period, with latencies.
@@ -195,7 +200,7 @@ fn relay_ledger(
 
 /// Checks the configuration and, for a PostgreSQL store, that the database answers (TLS
 /// verified when configured), takes writes, and holds this relay's schema.
-fn check_config(config: &std::path::Path) -> Result<()> {
+fn check_config(config: &std::path::Path, json: bool) -> Result<()> {
     let c = RelayConfig::load(config)?;
     let store = tiprelay::storage::describe(&c);
     let mut notes = Vec::new();
@@ -216,11 +221,25 @@ fn check_config(config: &std::path::Path) -> Result<()> {
             notes.push(format!("store lease: epoch {}, last taken by {} at {}", h.epoch, h.holder, h.since));
         }
     }
+    let jurisdictions: Vec<&str> = c.jurisdictions.iter().map(|j| j.as_str()).collect();
+    let pairs: Vec<String> = c.pairs.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+    if json {
+        let federation = c.federation.as_ref().map(|f| {
+            serde_json::json!({"home": f.home.as_str(), "peer": f.peer.jurisdiction.as_str(),
+                               "address": f.peer.address.to_string(), "server_name": f.peer.server_name})
+        });
+        println!(
+            "{}",
+            serde_json::json!({"ok": true, "listen": c.listen.to_string(), "jurisdictions": jurisdictions, "pairs": pairs,
+                               "store": store, "federation": federation, "notes": notes})
+        );
+        return Ok(());
+    }
     println!(
         "configuration OK: listen {}, jurisdictions {}, pairs {}, store {store}",
         c.listen,
-        c.jurisdictions.iter().map(|j| j.as_str()).collect::<Vec<_>>().join(", "),
-        c.pairs.iter().map(|(a, b)| format!("{a}-{b}")).collect::<Vec<_>>().join(", ")
+        jurisdictions.join(", "),
+        pairs.join(", ")
     );
     if let Some(f) = &c.federation {
         println!(
@@ -341,7 +360,10 @@ fn audit_export(
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = match tiprelay_common::i18n::parse_args("tiprelay") {
+        Ok(c) => c,
+        Err(code) => return ExitCode::from(code),
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -354,7 +376,7 @@ fn main() -> ExitCode {
             init_logs(cli.log_format, "info");
             rt.block_on(serve(config))
         }
-        Cmd::CheckConfig { config } => check_config(&config),
+        Cmd::CheckConfig { config, json } => check_config(&config, json),
         Cmd::Peers { config, json } => peers(&config, json),
         Cmd::Migrate { config, json } => migrate(&config, json),
         Cmd::Ledger { config, period, of, since, until, json, csv } => {
@@ -370,8 +392,20 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tiprelay: error: {e:#}");
+            eprintln!("tiprelay: {}: {e:#}", tiprelay_common::t!("error"));
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_and_option_has_its_spanish_help() {
+        use clap::CommandFactory;
+        let missing = tiprelay_common::i18n::missing_spanish_help(&Cli::command());
+        assert!(missing.is_empty(), "add to common/locales/es.ftl:\n{}", missing.join("\n"));
     }
 }

@@ -90,10 +90,21 @@ impl ClientCertVerifier for TrustVerifier {
             summary.identity.ok_or_else(|| reject("no tiprelay:// identity in the client certificate".into()))?;
         let now = Timestamp::from_unix_seconds(i64::try_from(now.as_secs()).unwrap_or(i64::MAX));
         let inter: Vec<&[u8]> = intermediates.iter().map(|c| c.as_ref()).collect();
-        self.trust
-            .get()
-            .verify_cert(end_entity, &inter, identity.authority(), CertUsage::TlsClient, now)
-            .map_err(|e| reject(e.to_string()))?;
+        self.trust.get().verify_cert(end_entity, &inter, identity.authority(), CertUsage::TlsClient, now).map_err(
+            |e| {
+                // The alert tells the client what failed (certificate_revoked, certificate_expired),
+                // so its user reads "your certificate is revoked", not "connection lost".
+                let kind = match &e {
+                    tiprelay_proto::ProtoError::Revoked(_) => Some(rustls::CertificateError::Revoked),
+                    tiprelay_proto::ProtoError::CertificateNotValidNow { .. } => {
+                        Some(rustls::CertificateError::Expired)
+                    }
+                    _ => None,
+                };
+                let general = reject(e.to_string());
+                kind.map_or(general, rustls::Error::InvalidCertificate)
+            },
+        )?;
         crate::core::authz::admitted(&identity, self.federation.as_ref().map(|(h, p)| (*h, p))).map_err(reject)?;
         Ok(ClientCertVerified::assertion())
     }
