@@ -58,7 +58,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tiprelay-demo: error: {e:#}");
+            eprintln!("tiprelay-demo: {}: {e:#}", tiprelay_client::t!("error"));
             std::process::ExitCode::from(1)
         }
     }

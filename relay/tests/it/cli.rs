@@ -694,8 +694,11 @@ fn the_cli_conventions_hold() {
         &["send", "--to", "US", "--category", "other", "--summary", "segundo", "--tlp", "green", "--json"],
     );
 
-    // The inbox table shows short ids; `show` takes any unique prefix and lists ambiguous ones.
-    let table = String::from_utf8_lossy(&tipctl(&us, &["inbox"]).stdout).into_owned();
+    // The inbox table shows short ids and fits the terminal; `show` takes any unique prefix
+    // and lists ambiguous ones.
+    let o = Command::new(tipctl_bin()).env("TIPCTL_CONFIG", &us).env("COLUMNS", "100").arg("inbox").output().unwrap();
+    let table = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(table.lines().all(|l| l.chars().count() <= 100), "wider than 100 columns:\n{table}");
     let (a, b) = (sent["id"].as_str().unwrap().to_owned(), second["id"].as_str().unwrap().to_owned());
     let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
     let unique: String = a.chars().take(common.max(7) + 1).collect();
