@@ -35,7 +35,7 @@ pub enum ClientError {
     #[error("{0}")]
     Invalid(ProtoError),
     /// The tip is addressed to a jurisdiction this client does not know.
-    #[error("{to} is not a jurisdiction this client exchanges tips with (configured: {known})")]
+    #[error("{}", crate::t!("client-unknown-recipient", "to" => to.clone(), "known" => known.clone()))]
     UnknownRecipient {
         /// The recipient asked for.
         to: String,
@@ -43,7 +43,7 @@ pub enum ClientError {
         known: String,
     },
     /// The relay's answer does not verify.
-    #[error("the relay's {what} does not verify: {why}")]
+    #[error("{}", crate::t!("client-untrusted", "what" => *what, "why" => why.clone()))]
     Untrusted {
         /// Receipt, tip, ack.
         what: &'static str,
@@ -51,14 +51,14 @@ pub enum ClientError {
         why: String,
     },
     /// No such tip here.
-    #[error("no tip {0} in the local store")]
+    #[error("{}", crate::t!("no-such-tip", "id" => .0.clone()))]
     NotFound(String),
     /// Not allowed (e.g. feedback on a tip this principal did not receive).
     #[error("{0}")]
     NotPermitted(String),
     /// The relay's audit log is not consistent with a checkpoint this client verified
     /// before: a fork (two histories) or a rollback. Recorded as an alert in the store.
-    #[error("AUDIT ALERT: {0}")]
+    #[error("{}", crate::t!("client-audit-alert", "why" => .0.clone()))]
     LogInconsistent(String),
     /// A revocation list older than one this client already accepted.
     #[error("{0}")]

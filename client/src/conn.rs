@@ -19,7 +19,7 @@ pub enum ConnError {
     #[error("{0}")]
     Setup(String),
     /// Could not connect or authenticate.
-    #[error("cannot reach the relay at {addr}: {why}")]
+    #[error("{}", tr2("conn-connect", addr, why))]
     Connect {
         /// Relay address.
         addr: String,
@@ -28,7 +28,7 @@ pub enum ConnError {
     },
     /// The TLS handshake failed on a certificate: the relay's (it failed this client's
     /// check) or this client's (the relay refused it, e.g. revoked); `why` says whose.
-    #[error("TLS authentication with the relay at {addr} failed: {why}")]
+    #[error("{}", tr2("conn-certificate", addr, why))]
     CertificateRefused {
         /// Relay address.
         addr: String,
@@ -36,17 +36,27 @@ pub enum ConnError {
         why: String,
     },
     /// The connection broke mid-request.
-    #[error("connection to the relay failed: {0}")]
+    #[error("{}", tr1("conn-transport", .0))]
     Transport(String),
     /// The relay answered with a typed error.
-    #[error("the relay refused: {0}")]
+    #[error("{}", tr1("conn-refused", &.0.to_string()))]
     Refused(WireError),
     /// The relay refused a whole batch request (not any one tip in it): retryable.
-    #[error("the relay refused a whole batch request: {0}")]
+    #[error("{}", tr1("conn-batch-refused", &.0.to_string()))]
     BatchRefused(WireError),
     /// The relay's answer was malformed.
-    #[error("malformed answer from the relay: {0}")]
+    #[error("{}", tr1("conn-protocol", .0))]
     Protocol(String),
+}
+
+/// A message with one argument `why`, in this process's language.
+fn tr1(id: &str, why: &str) -> String {
+    crate::t!(id, "why" => why.to_owned())
+}
+
+/// A message with `addr` and `why`, in this process's language.
+fn tr2(id: &str, addr: &str, why: &str) -> String {
+    crate::t!(id, "addr" => addr.to_owned(), "why" => why.to_owned())
 }
 
 /// An open, authenticated connection.
@@ -78,7 +88,10 @@ async fn race(
             let r = match endpoint.connect(addr, &server_name) {
                 Err(e) => Err((false, e.to_string())),
                 Ok(c) => match tokio::time::timeout(timeout, c).await {
-                    Err(_) => Err((false, format!("no answer within {} ms", timeout.as_millis()))),
+                    Err(_) => Err((
+                        false,
+                        crate::t!("conn-no-answer", "ms" => u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
+                    )),
                     Ok(Err(e)) => Err(explain_connect(&e)),
                     Ok(Ok(conn)) => Ok(conn),
                 },
@@ -294,48 +307,29 @@ fn explain_connect(e: &quinn::ConnectionError) -> (bool, String) {
     let s = e.to_string();
     match e {
         // Our own TLS stack refused the relay's certificate.
-        quinn::ConnectionError::TransportError(t) if s.contains("certificate") => (
-            true,
-            format!(
-                "the RELAY's certificate failed this client's check ({}): it is not issued by the relay root this \
-                 client trusts (another PKI?), has expired, is revoked, or is for another name than relay.server_name",
-                t.reason
-            ),
-        ),
+        quinn::ConnectionError::TransportError(t) if s.contains("certificate") => {
+            (true, crate::t!("cert-relay-failed", "reason" => t.reason.clone()))
+        }
         // The relay closed the handshake with a TLS alert: it refused our certificate.
         quinn::ConnectionError::ConnectionClosed(c) => {
             let code = u64::from(c.error_code);
             match code.checked_sub(0x100).filter(|a| *a < 0x100) {
-                Some(44) => (
-                    true,
-                    "the relay refused THIS CLIENT's certificate: it is REVOKED (TLS alert certificate_revoked); \
-                     ask your jurisdiction's CA for a new one"
-                        .into(),
-                ),
-                Some(45) => (
-                    true,
-                    "the relay refused THIS CLIENT's certificate: it has EXPIRED (TLS alert certificate_expired); \
-                     renew it"
-                        .into(),
-                ),
+                Some(44) => (true, crate::t!("cert-client-revoked")),
+                Some(45) => (true, crate::t!("cert-client-expired")),
                 // handshake_failure, bad/unsupported certificate, unknown CA, access denied,
                 // certificate required: a refusal of this client's certificate.
-                Some(alert @ (40 | 42 | 43 | 46 | 48 | 49 | 116)) => (
-                    true,
-                    format!(
-                        "the relay refused THIS CLIENT's certificate (TLS alert {alert}): it is not issued by a \
-                         jurisdiction CA the relay trusts, not a principal it admits, or not valid now"
-                    ),
-                ),
+                Some(alert @ (40 | 42 | 43 | 46 | 48 | 49 | 116)) => {
+                    (true, crate::t!("cert-client-refused", "alert" => alert))
+                }
                 _ => (false, s),
             }
         }
         // The relay closed a live connection because the certificate stopped being valid.
         quinn::ConnectionError::ApplicationClosed(a) if String::from_utf8_lossy(&a.reason).contains("certificate") => (
             true,
-            format!(
-                "the relay closed the connection: {} (this client's certificate was revoked or expired meanwhile)",
-                String::from_utf8_lossy(&a.reason).chars().filter(|c| !c.is_control()).take(200).collect::<String>()
+            crate::t!(
+                "cert-closed",
+                "reason" => String::from_utf8_lossy(&a.reason).chars().filter(|c| !c.is_control()).take(200).collect::<String>()
             ),
         ),
         _ => (false, s),

@@ -143,3 +143,20 @@ delivery-across = accepted across the border by { $relay }; not yet acknowledged
 delivery-home = accepted at home by this jurisdiction's relay; not yet across to the counterpart's relay
 delivery-relay = accepted by the relay; not yet acknowledged by the counterpart
 delivery-unsent = not yet sent
+
+## Connection and verification errors (tipctl)
+conn-connect = cannot reach the relay at { $addr }: { $why }
+conn-certificate = TLS authentication with the relay at { $addr } failed: { $why }
+conn-transport = connection to the relay failed: { $why }
+conn-refused = the relay refused: { $why }
+conn-batch-refused = the relay refused a whole batch request: { $why }
+conn-protocol = malformed answer from the relay: { $why }
+conn-no-answer = no answer within { $ms } ms
+cert-relay-failed = the RELAY's certificate failed this client's check ({ $reason }): it is not issued by the relay root this client trusts (another PKI?), has expired, is revoked, or is for another name than relay.server_name
+cert-client-revoked = the relay refused THIS CLIENT's certificate: it is REVOKED (TLS alert certificate_revoked); ask your jurisdiction's CA for a new one
+cert-client-expired = the relay refused THIS CLIENT's certificate: it has EXPIRED (TLS alert certificate_expired); renew it
+cert-client-refused = the relay refused THIS CLIENT's certificate (TLS alert { $alert }): it is not issued by a jurisdiction CA the relay trusts, not a principal it admits, or not valid now
+cert-closed = the relay closed the connection: { $reason } (this client's certificate was revoked or expired meanwhile)
+client-unknown-recipient = { $to } is not a jurisdiction this client exchanges tips with (configured: { $known })
+client-untrusted = the relay's { $what } does not verify: { $why }
+client-audit-alert = AUDIT ALERT: { $why }

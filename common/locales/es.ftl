@@ -380,3 +380,20 @@ help-tipcerts-keys-convert = Reescribir las claves privadas Ed25519 escritas por
 help-tipcerts-keys-convert--files = Archivos de claves (PEM)
 help-tipcerts-show = Imprimir un resumen legible de los certificados y CRL de un archivo
 help-tipcerts-show--file = Archivo PEM o DER
+
+## Errores de conexión y verificación (tipctl)
+conn-connect = no se puede alcanzar el relé en { $addr }: { $why }
+conn-certificate = falló la autenticación TLS con el relé en { $addr }: { $why }
+conn-transport = falló la conexión con el relé: { $why }
+conn-refused = el relé rechazó la petición: { $why }
+conn-batch-refused = el relé rechazó un lote completo: { $why }
+conn-protocol = respuesta mal formada del relé: { $why }
+conn-no-answer = sin respuesta en { $ms } ms
+cert-relay-failed = el certificado del RELÉ no superó la comprobación de este cliente ({ $reason }): no lo emitió la raíz de relé en la que confía este cliente (¿otra PKI?), caducó, está revocado o es para otro nombre que relay.server_name
+cert-client-revoked = el relé rechazó el certificado de ESTE CLIENTE: está REVOCADO (alerta TLS certificate_revoked); pida uno nuevo a la CA de su jurisdicción
+cert-client-expired = el relé rechazó el certificado de ESTE CLIENTE: ha CADUCADO (alerta TLS certificate_expired); renuévelo
+cert-client-refused = el relé rechazó el certificado de ESTE CLIENTE (alerta TLS { $alert }): no lo emitió una CA de jurisdicción en la que confíe el relé, no es un principal que admita o no es válido ahora
+cert-closed = el relé cerró la conexión: { $reason } (el certificado de este cliente fue revocado o caducó entretanto)
+client-unknown-recipient = { $to } no es una jurisdicción con la que este cliente intercambie avisos (configuradas: { $known })
+client-untrusted = { $what } del relé no se verifica: { $why }
+client-audit-alert = ALERTA DE AUDITORÍA: { $why }

@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     for d in [&bare, &full] {
         if let Ok(items) = import(data, d) {
             let _ = tally(&items);
-            for i in &items {
+            for (i, _) in &items {
                 if let ImportItem::Event(line) = i {
                     let _ = parse_line(line);
                 }
