@@ -924,6 +924,6 @@ mod tests {
     #[test]
     fn every_command_and_option_has_its_spanish_help() {
         let missing = tiprelay_client::i18n::missing_spanish_help(&Cli::command());
-        assert!(missing.is_empty(), "add to common/locales/es.ftl:\n{}", missing.join("\n"));
+        assert!(missing.is_empty(), "add to common/locales/es/main.ftl:\n{}", missing.join("\n"));
     }
 }

@@ -1,5 +1,6 @@
 //! Spanish and English for every user-facing string of `tipctl`, `tiprelay` and `tipcerts`,
-//! from Fluent resources (`common/locales/{en,es}.ftl`), never strings scattered in code.
+//! from Fluent resources (`common/locales/{en,es}/*.ftl`, one file per domain), never
+//! strings scattered in code.
 //!
 //! The language is chosen once per process: the configuration's `lang` when the program
 //! has one ([`set_locale`]), else `LC_ALL`, `LC_MESSAGES`, `LANG` (the first one set), else
@@ -15,10 +16,17 @@ use std::sync::OnceLock;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource};
 
-/// The English messages.
-pub const EN_FTL: &str = include_str!("../locales/en.ftl");
-/// The Spanish messages.
-pub const ES_FTL: &str = include_str!("../locales/es.ftl");
+/// The message resources, one per domain: (name, English, Spanish). A message id is
+/// defined in one resource only (a test checks).
+pub const RESOURCES: &[(&str, &str, &str)] = &[
+    ("main", include_str!("../locales/en/main.ftl"), include_str!("../locales/es/main.ftl")),
+    ("errors", include_str!("../locales/en/errors.ftl"), include_str!("../locales/es/errors.ftl")),
+    ("tipctl", include_str!("../locales/en/tipctl.ftl"), include_str!("../locales/es/tipctl.ftl")),
+    ("ledger", include_str!("../locales/en/ledger.ftl"), include_str!("../locales/es/ledger.ftl")),
+    ("relay", include_str!("../locales/en/relay.ftl"), include_str!("../locales/es/relay.ftl")),
+    ("certs", include_str!("../locales/en/certs.ftl"), include_str!("../locales/es/certs.ftl")),
+    ("demo", include_str!("../locales/en/demo.ftl"), include_str!("../locales/es/demo.ftl")),
+];
 
 /// A user-interface language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,20 +95,26 @@ struct Bundles {
     es: FluentBundle<FluentResource>,
 }
 
-fn bundle(tag: &str, ftl: &'static str) -> FluentBundle<FluentResource> {
+fn bundle<'a>(tag: &str, ftls: impl Iterator<Item = &'a str>) -> FluentBundle<FluentResource> {
     let lang: unic_langid::LanguageIdentifier = tag.parse().unwrap_or_default();
     let mut b = FluentBundle::new_concurrent(vec![lang]);
     // No Unicode isolation marks around arguments: the output is a terminal or a file.
     b.set_use_isolating(false);
-    // A resource with a syntax error still yields its good messages; the test catches it.
-    let res = FluentResource::try_new(ftl.to_owned()).unwrap_or_else(|(r, _)| r);
-    let _ = b.add_resource(res);
+    for ftl in ftls {
+        // A resource with a syntax error or a message defined twice still yields its good
+        // messages; the tests catch both.
+        let res = FluentResource::try_new(ftl.to_owned()).unwrap_or_else(|(r, _)| r);
+        b.add_resource_overriding(res);
+    }
     b
 }
 
 fn bundles() -> &'static Bundles {
     static B: OnceLock<Bundles> = OnceLock::new();
-    B.get_or_init(|| Bundles { en: bundle("en", EN_FTL), es: bundle("es", ES_FTL) })
+    B.get_or_init(|| Bundles {
+        en: bundle("en", RESOURCES.iter().map(|r| r.1)),
+        es: bundle("es", RESOURCES.iter().map(|r| r.2)),
+    })
 }
 
 fn format_in(b: &FluentBundle<FluentResource>, id: &str, args: Option<&FluentArgs<'_>>) -> Option<String> {
@@ -186,7 +200,7 @@ pub fn help_ids(cmd: &clap::Command) -> Vec<String> {
     out
 }
 
-/// The help messages `cmd` needs that es.ftl lacks, each with its English text (for the
+/// The help messages `cmd` needs that the Spanish resources lack, each with its English text (for the
 /// test that every command and option has its Spanish help, and for the translator).
 pub fn missing_spanish_help(cmd: &clap::Command) -> Vec<String> {
     fn walk(c: &clap::Command, path: &str, out: &mut Vec<String>) {
@@ -351,22 +365,59 @@ mod tests {
 
     #[test]
     fn both_resources_parse_and_hold_the_same_messages() {
-        for (name, ftl) in [("en", EN_FTL), ("es", ES_FTL)] {
-            if let Err((_, errs)) = FluentResource::try_new(ftl.to_owned()) {
-                panic!("{name}.ftl has syntax errors: {errs:?}");
+        let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+        for (name, en_ftl, es_ftl) in RESOURCES {
+            for (lang, ftl) in [("en", en_ftl), ("es", es_ftl)] {
+                if let Err((_, errs)) = FluentResource::try_new((*ftl).to_owned()) {
+                    panic!("{lang}/{name}.ftl has syntax errors: {errs:?}");
+                }
+                for id in ids(ftl) {
+                    let here = format!("{lang}/{name}.ftl");
+                    if let Some(before) = seen.insert(format!("{lang}:{id}"), here.clone()) {
+                        panic!("message `{id}` is defined in {before} and again in {here}");
+                    }
+                }
+            }
+            // Help messages exist in Spanish only (English is the doc comments); every
+            // other message exists in both.
+            let en: std::collections::BTreeSet<String> = ids(en_ftl).into_iter().collect();
+            let es: std::collections::BTreeSet<String> = ids(es_ftl)
+                .into_iter()
+                .filter(|i| !i.starts_with("help-") || i == "help-flag" || i == "help-template")
+                .collect();
+            let only_en: Vec<_> = en.difference(&es).collect();
+            let only_es: Vec<_> = es.difference(&en).collect();
+            assert!(only_en.is_empty(), "missing in es/{name}.ftl: {only_en:?}");
+            assert!(only_es.is_empty(), "missing in en/{name}.ftl: {only_es:?}");
+        }
+        // Every message formats in both languages without a Fluent error (an unknown
+        // variable or term shows up here, not in front of a user).
+        let b = bundles();
+        for (lang, bundle) in [("en", &b.en), ("es", &b.es)] {
+            for (_, en_ftl, es_ftl) in RESOURCES {
+                for id in ids(if lang == "en" { en_ftl } else { es_ftl }) {
+                    let Some(msg) = bundle.get_message(&id) else { panic!("{lang}: `{id}` not loaded") };
+                    if let Some(p) = msg.value() {
+                        let mut errors = Vec::new();
+                        let _ = bundle.format_pattern(p, None, &mut errors);
+                        let bad: Vec<_> = errors
+                            .iter()
+                            .filter(|e| {
+                                !matches!(
+                                    e,
+                                    fluent_bundle::FluentError::ResolverError(
+                                        fluent_bundle::resolver::ResolverError::Reference(
+                                            fluent_bundle::resolver::errors::ReferenceKind::Variable { .. }
+                                        )
+                                    )
+                                )
+                            })
+                            .collect();
+                        assert!(bad.is_empty(), "{lang}: `{id}` does not format: {bad:?}");
+                    }
+                }
             }
         }
-        // Help messages exist in Spanish only (English is the doc comments); every other
-        // message exists in both.
-        let en: std::collections::BTreeSet<String> = ids(EN_FTL).into_iter().collect();
-        let es: std::collections::BTreeSet<String> = ids(ES_FTL)
-            .into_iter()
-            .filter(|i| !i.starts_with("help-") || i == "help-flag" || i == "help-template")
-            .collect();
-        let only_en: Vec<_> = en.difference(&es).collect();
-        let only_es: Vec<_> = es.difference(&en).collect();
-        assert!(only_en.is_empty(), "missing in es.ftl: {only_en:?}");
-        assert!(only_es.is_empty(), "missing in en.ftl: {only_es:?}");
     }
 
     #[test]

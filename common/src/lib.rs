@@ -8,7 +8,8 @@
 //! * [`files`]: loading keys, certificates, roots and CRLs from files, paths relative to a
 //!   configuration file, owner-only file writing;
 //! * [`ledger`]: reciprocity accounting by period, category and direction, statements, and
-//!   reconciliation tip by tip.
+//!   reconciliation tip by tip;
+//! * [`i18n`] and [`localize`]: Spanish and English for every user-facing string.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
@@ -16,3 +17,4 @@ pub mod auditlog;
 pub mod files;
 pub mod i18n;
 pub mod ledger;
+pub mod localize;

@@ -406,6 +406,6 @@ mod tests {
     fn every_command_and_option_has_its_spanish_help() {
         use clap::CommandFactory;
         let missing = tiprelay_common::i18n::missing_spanish_help(&Cli::command());
-        assert!(missing.is_empty(), "add to common/locales/es.ftl:\n{}", missing.join("\n"));
+        assert!(missing.is_empty(), "add to common/locales/es/main.ftl:\n{}", missing.join("\n"));
     }
 }

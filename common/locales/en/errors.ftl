@@ -1,0 +1,1 @@
+# tiprelay: English messages, errors.

@@ -1,0 +1,1 @@
+# tiprelay: mensajes en español, demo.
