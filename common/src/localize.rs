@@ -7,11 +7,26 @@
 
 use std::error::Error;
 
-/// An error's text for a person, in this process's language.
+use crate::i18n::{locale, Locale};
+
+/// An error's text for a person.
 pub trait Localize {
-    /// The message, including the localised text of the sources its English `Display`
-    /// includes.
-    fn localize(&self) -> String;
+    /// The message in `l`, including the localised text of the sources its English
+    /// `Display` includes. In English it equals the `Display` text.
+    fn localize_in(&self, l: Locale) -> String;
+
+    /// The message in this process's language.
+    fn localize(&self) -> String {
+        self.localize_in(locale())
+    }
+}
+
+/// A refusal received from the relay, for a person: its wire code (language-neutral)
+/// says what happened, in this process's language; `detail` is the relay's own English
+/// text, kept as sent.
+pub fn wire_reason(code: tiprelay_proto::error::ErrorCode, detail: &str) -> String {
+    let _ = code;
+    detail.to_owned()
 }
 
 /// The localised text of one cause when its type is one this crate knows; None otherwise.
