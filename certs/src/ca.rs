@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use rcgen::{CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevokedCertParams, SerialNumber};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+use rustls_pki_types::CertificateDer;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use tiprelay_proto::{Authority, PrincipalId, PrincipalKind};
@@ -20,6 +20,7 @@ use tiprelay_proto::{Authority, PrincipalId, PrincipalKind};
 use crate::error::CertsError;
 use crate::fsutil::{self, Staging, PUBLIC_MODE, SECRET_MODE};
 use crate::profile::{self, LeafKind, Validity};
+use tiprelay_common::localize::Msg;
 
 /// Default lifetime of a root CA: 10 years.
 pub const DEFAULT_CA_DAYS: i64 = 3650;
@@ -72,6 +73,60 @@ pub struct RevokedRecord {
     pub revoked_at: String,
 }
 
+/// One certificate a renewal replaces (left as it is: not revoked).
+#[derive(Debug, Clone)]
+pub struct OldCert {
+    /// Its file.
+    pub path: PathBuf,
+    /// Serial, hex.
+    pub serial: String,
+    /// notAfter: until then it keeps verifying (and old signatures with it).
+    pub not_after: tiprelay_proto::Timestamp,
+}
+
+/// What [`Ca::renew`] made.
+#[derive(Debug, Clone)]
+pub struct Renewed {
+    /// The identity, the same as the old certificates'.
+    pub identity: PrincipalId,
+    /// Whether it is a relay's (TLS server certificate with DNS and IP names).
+    pub relay: bool,
+    /// The new directory: tls.crt, tls.key, sign.crt, sign.key, ca.crt.
+    pub dir: PathBuf,
+    /// The directory of the old certificate given (where the new files are to go).
+    pub old_dir: PathBuf,
+    /// The old certificates found there for this identity (the one given first).
+    pub old: Vec<OldCert>,
+    /// notAfter of the new certificates.
+    pub not_after: tiprelay_proto::Timestamp,
+    /// The DNS names carried over (relays).
+    pub dns: Vec<String>,
+    /// The IP addresses carried over (relays).
+    pub ips: Vec<IpAddr>,
+}
+
+/// The DNS and IP subject alternative names of a certificate.
+fn dns_and_ips(cert: &x509_parser::certificate::X509Certificate<'_>) -> (Vec<String>, Vec<IpAddr>) {
+    use x509_parser::extensions::GeneralName;
+    let (mut dns, mut ips) = (Vec::new(), Vec::new());
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for n in &san.value.general_names {
+            match n {
+                GeneralName::DNSName(d) => dns.push((*d).to_owned()),
+                GeneralName::IPAddress(b) => {
+                    if let Ok(a) = <[u8; 4]>::try_from(*b) {
+                        ips.push(IpAddr::from(a));
+                    } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
+                        ips.push(IpAddr::from(a));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    (dns, ips)
+}
+
 /// A loaded CA: its key, certificate and state.
 pub struct Ca {
     dir: PathBuf,
@@ -97,22 +152,25 @@ fn hex(b: &[u8]) -> String {
 pub fn read_cert(path: &Path) -> Result<Vec<u8>, CertsError> {
     let bytes = fsutil::read(path)?;
     if bytes.starts_with(b"-----") {
-        CertificateDer::from_pem_slice(&bytes).map(|c| c.to_vec()).map_err(|_| CertsError::BadCertificate {
-            path: path.to_path_buf(),
-            why: "no CERTIFICATE block in this PEM file".into(),
-        })
+        CertificateDer::from_pem_slice(&bytes)
+            .map(|c| c.to_vec())
+            .map_err(|_| CertsError::BadCertificate { path: path.to_path_buf(), why: Msg::new("certs-no-cert-block") })
     } else {
         Ok(bytes)
     }
 }
 
+/// The CA's key: owner-only and owned by this user, encrypted or not (a passphrase from
+/// TIPRELAY_KEY_PASSPHRASE_FILE or asked at the terminal), as the relay and tipctl read theirs.
 fn read_key(path: &Path) -> Result<KeyPair, CertsError> {
-    let bytes = fsutil::read(path)?;
-    let der = PrivatePkcs8KeyDer::from_pem_slice(&bytes).map_err(|_| CertsError::BadCaDir {
-        path: path.to_path_buf(),
-        why: "ca.key holds no PKCS#8 PRIVATE KEY block".into(),
+    let der = tiprelay_common::files::read_key(path).map_err(|e| match e {
+        tiprelay_common::files::FileError::Content { .. } => {
+            CertsError::BadCaDir { path: path.to_path_buf(), why: Msg::new("certs-ca-key-no-pkcs8") }
+        }
+        // Its permissions, owner or passphrase: the file's own message says what to do.
+        other => CertsError::Invalid(Msg::of_error(&other)),
     })?;
-    Ok(KeyPair::try_from(der.secret_pkcs8_der())?)
+    Ok(KeyPair::try_from(der.secret_der())?)
 }
 
 fn now_utc() -> OffsetDateTime {
@@ -132,7 +190,7 @@ impl Ca {
     /// Writes a new CA into an existing empty directory.
     pub(crate) fn init_into(dir: &Path, authority: Authority, days: i64) -> Result<Ca, CertsError> {
         if days <= 0 {
-            return Err(CertsError::Invalid("--days must be positive".into()));
+            return Err(CertsError::Invalid(Msg::new("certs-days-positive")));
         }
         let key = profile::random_key()?;
         let now = now_utc();
@@ -158,19 +216,22 @@ impl Ca {
 
     /// Loads a CA directory, checking that key, certificate and state agree.
     pub fn load(dir: &Path) -> Result<Ca, CertsError> {
-        let bad = |why: String| CertsError::BadCaDir { path: dir.to_path_buf(), why };
+        let bad = |why: Msg| CertsError::BadCaDir { path: dir.to_path_buf(), why };
         if !dir.is_dir() {
-            return Err(bad("it does not exist or is not a directory (create one with `tipcerts init-ca`)".into()));
+            return Err(bad(Msg::new("certs-ca-dir-missing")));
         }
-        let state_text =
-            std::fs::read_to_string(dir.join("ca.toml")).map_err(|e| bad(format!("cannot read ca.toml: {e}")))?;
-        let state: CaState = toml::from_str(&state_text).map_err(|e| bad(format!("ca.toml: {e}")))?;
-        let authority: Authority = state.authority.parse().map_err(|e| bad(format!("ca.toml authority: {e}")))?;
+        let state_text = std::fs::read_to_string(dir.join("ca.toml"))
+            .map_err(|e| bad(Msg::new("certs-ca-toml-unreadable").error("error", &e)))?;
+        let state: CaState =
+            toml::from_str(&state_text).map_err(|e| bad(Msg::new("certs-ca-toml-bad").error("error", &e)))?;
+        let authority: Authority =
+            state.authority.parse().map_err(|e| bad(Msg::new("certs-ca-toml-authority").error("error", &e)))?;
         let key = read_key(&dir.join("ca.key"))?;
         let cert_der = read_cert(&dir.join("ca.crt"))?;
-        let summary = tiprelay_proto::summarize_certificate(&cert_der).map_err(|e| bad(format!("ca.crt: {e}")))?;
+        let summary = tiprelay_proto::summarize_certificate(&cert_der)
+            .map_err(|e| bad(Msg::new("certs-ca-crt-bad").error("error", &e)))?;
         if summary.ed25519_public_key.as_ref().map(|k| k.as_slice()) != Some(key.public_key_raw()) {
-            return Err(bad("ca.key does not belong to ca.crt".into()));
+            return Err(bad(Msg::new("certs-ca-key-mismatch")));
         }
         Ok(Ca { dir: dir.to_path_buf(), authority, key, cert_der, state })
     }
@@ -196,19 +257,19 @@ impl Ca {
 
     /// Writes `ca.toml`.
     pub(crate) fn save(&self) -> Result<(), CertsError> {
-        let text = toml::to_string_pretty(&self.state).map_err(|e| CertsError::Invalid(e.to_string()))?;
+        let text = toml::to_string_pretty(&self.state).map_err(|e| CertsError::Invalid(Msg::of_error(&e)))?;
         let header = "# tiprelay CA state: written by tipcerts; do not edit by hand.\n";
         fsutil::write_atomic(&self.dir.join("ca.toml"), format!("{header}{text}").as_bytes(), PUBLIC_MODE)
     }
 
     fn check_may_issue(&self, identity: &PrincipalId) -> Result<(), CertsError> {
         if identity.authority() != self.authority {
-            return Err(CertsError::NotAuthorized(format!(
-                "the {} CA cannot issue {identity}: each CA issues identities of its own authority only \
-                 ({identity} belongs to {})",
-                self.authority,
-                identity.authority()
-            )));
+            return Err(CertsError::NotAuthorized(
+                Msg::new("certs-not-own-authority")
+                    .text("ca", self.authority)
+                    .text("identity", identity)
+                    .text("owner", identity.authority()),
+            ));
         }
         Ok(())
     }
@@ -223,7 +284,7 @@ impl Ca {
         ips: &[IpAddr],
     ) -> Result<Vec<u8>, CertsError> {
         if days <= 0 {
-            return Err(CertsError::Invalid("--days must be positive".into()));
+            return Err(CertsError::Invalid(Msg::new("certs-days-positive")));
         }
         let now = now_utc();
         self.issue_leaf_between(dir, identity, kind, now - Duration::minutes(5), now + Duration::days(days), dns, ips)
@@ -241,7 +302,7 @@ impl Ca {
         ips: &[IpAddr],
     ) -> Result<Vec<u8>, CertsError> {
         if not_after <= not_before {
-            return Err(CertsError::Invalid("the validity period must end after it starts".into()));
+            return Err(CertsError::Invalid(Msg::new("certs-validity-order")));
         }
         let key = profile::random_key()?;
         let ca_end =
@@ -308,7 +369,7 @@ impl Ca {
     ) -> Result<(), CertsError> {
         self.check_may_issue(identity)?;
         if identity.kind() == PrincipalKind::Relay {
-            return Err(CertsError::NotAuthorized("relay identities are issued with `tipcerts issue-relay`".into()));
+            return Err(CertsError::NotAuthorized(Msg::new("certs-relay-via-issue-relay")));
         }
         self.issue_leaf(dir, identity, LeafKind::TlsClient, days, &[], &[])?;
         self.issue_leaf(dir, identity, LeafKind::Signing, days, &[], &[])?;
@@ -346,10 +407,10 @@ impl Ca {
         days: i64,
     ) -> Result<PrincipalId, CertsError> {
         if dns.is_empty() && ips.is_empty() {
-            return Err(CertsError::Invalid("give at least one --dns or --ip name that clients will dial".into()));
+            return Err(CertsError::Invalid(Msg::new("certs-relay-needs-name")));
         }
         let identity = PrincipalId::new(self.authority, PrincipalKind::Relay, name)
-            .map_err(|e| CertsError::Invalid(e.to_string()))?;
+            .map_err(|e| CertsError::Invalid(Msg::of_error(&e)))?;
         let tls = match self.authority {
             Authority::Operator => LeafKind::TlsServer,
             Authority::Jurisdiction(_) => LeafKind::TlsPeerRelay,
@@ -366,21 +427,116 @@ impl Ca {
         fsutil::write_new(&dir.join("ca.crt"), &pem, PUBLIC_MODE)
     }
 
+    /// Checks that `der` (read from `path`) was issued by this CA; returns its serial (hex).
+    fn issued_here(&self, path: &Path, der: &[u8]) -> Result<String, CertsError> {
+        let bad = |why: Msg| CertsError::BadCertificate { path: path.to_path_buf(), why };
+        let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|_| bad(Msg::new("certs-not-x509")))?;
+        let (_, root) = x509_parser::parse_x509_certificate(&self.cert_der)
+            .map_err(|_| bad(Msg::new("certs-ca-cert-unreadable")))?;
+        if cert.issuer().as_raw() != root.subject().as_raw() || cert.verify_signature(Some(root.public_key())).is_err()
+        {
+            return Err(bad(Msg::new("certs-not-issued-here")
+                .text("ca", self.authority)
+                .text("dir", self.dir.display())));
+        }
+        Ok(hex(cert.raw_serial()))
+    }
+
+    /// Renews the certificates of the principal or relay whose certificate is `old_cert`
+    /// (its `tls.crt` or `sign.crt`; the other one is looked for beside it): new keys, the
+    /// same identity (a relay's TLS certificate: the same DNS and IP names), valid from now
+    /// for `days`, written to a new directory `out` as `issue`/`issue-relay` would. The old
+    /// certificates are not revoked: they stay valid until their notAfter, so receipts and
+    /// tips signed with the old keys keep verifying (the overlap). Refused for a certificate
+    /// of another CA, a root, a certificate without a `tiprelay://` identity and a revoked
+    /// one (renewing would reinstate a revoked principal).
+    pub fn renew(&mut self, old_cert: &Path, out: &Path, days: i64) -> Result<Renewed, CertsError> {
+        let bad = |why: Msg| CertsError::BadCertificate { path: old_cert.to_path_buf(), why };
+        let der = read_cert(old_cert)?;
+        let serial = self.issued_here(old_cert, &der)?;
+        let summary = tiprelay_proto::summarize_certificate(&der).map_err(|e| bad(Msg::of_error(&e)))?;
+        if summary.role == tiprelay_proto::CertRole::Ca {
+            return Err(bad(Msg::new("certs-renew-root")));
+        }
+        let identity = summary.identity.ok_or_else(|| bad(Msg::new("certs-renew-no-identity")))?;
+        self.check_may_issue(&identity)?;
+        if let Some(r) = self.state.revoked.iter().find(|r| r.serial == serial) {
+            return Err(bad(Msg::new("certs-renew-revoked").text("identity", &identity).text("at", &r.revoked_at)));
+        }
+        let old_dir = old_cert.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut old = vec![OldCert { path: old_cert.to_path_buf(), serial, not_after: summary.not_after }];
+        let mut tls_sans = None;
+        if matches!(summary.role, tiprelay_proto::CertRole::TlsServer | tiprelay_proto::CertRole::TlsPeerRelay) {
+            tls_sans = x509_parser::parse_x509_certificate(&der).ok().map(|(_, c)| dns_and_ips(&c));
+        }
+        // The other certificate of the pair, when it is beside the one given and is the
+        // same identity's from this CA.
+        for sibling in ["tls.crt", "sign.crt"].map(|f| old_dir.join(f)) {
+            let same_file = match (sibling.canonicalize(), old_cert.canonicalize()) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => false,
+            };
+            if same_file || !sibling.is_file() {
+                continue;
+            }
+            let Ok(d) = read_cert(&sibling) else { continue };
+            let Ok(s) = tiprelay_proto::summarize_certificate(&d) else { continue };
+            if s.identity.as_ref() != Some(&identity) {
+                continue;
+            }
+            let Ok(serial) = self.issued_here(&sibling, &d) else { continue };
+            if tls_sans.is_none()
+                && matches!(s.role, tiprelay_proto::CertRole::TlsServer | tiprelay_proto::CertRole::TlsPeerRelay)
+            {
+                tls_sans = x509_parser::parse_x509_certificate(&d).ok().map(|(_, c)| dns_and_ips(&c));
+            }
+            old.push(OldCert { path: sibling, serial, not_after: s.not_after });
+        }
+        let relay = identity.kind() == PrincipalKind::Relay;
+        let (dns, ips) = if relay {
+            let sans =
+                tls_sans.ok_or_else(|| bad(Msg::new("certs-renew-relay-needs-tls").text("identity", &identity)))?;
+            if sans.0.is_empty() && sans.1.is_empty() {
+                return Err(bad(Msg::new("certs-renew-relay-needs-tls").text("identity", &identity)));
+            }
+            sans
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let staging = Staging::new(out, false)?;
+        if relay {
+            let id = self.issue_relay_into(identity.name(), &dns, &ips, staging.path(), days)?;
+            if id != identity {
+                return Err(bad(Msg::new("certs-not-own-authority")
+                    .text("ca", self.authority)
+                    .text("identity", &identity)
+                    .text("owner", identity.authority())));
+            }
+        } else {
+            self.issue_principal_into(&identity, staging.path(), days)?;
+        }
+        let new_sign = read_cert(&staging.path().join("sign.crt"))?;
+        let not_after = tiprelay_proto::summarize_certificate(&new_sign)
+            .map(|s| s.not_after)
+            .map_err(|e| CertsError::Invalid(Msg::of_error(&e)))?;
+        self.save()?;
+        let dir = staging.commit()?;
+        Ok(Renewed { identity, relay, dir, old_dir, old, not_after, dns, ips })
+    }
+
     /// Revokes the certificate in `cert_file` (it must have been issued by this CA) and
     /// rewrites `crl.pem`. Revoking twice is harmless. Returns the identity revoked.
     pub fn revoke(&mut self, cert_file: &Path) -> Result<String, CertsError> {
         let der = read_cert(cert_file)?;
-        let bad = |why: &str| CertsError::BadCertificate { path: cert_file.to_path_buf(), why: why.to_owned() };
-        let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(|_| bad("not an X.509 certificate"))?;
-        let (_, root) =
-            x509_parser::parse_x509_certificate(&self.cert_der).map_err(|_| bad("unreadable CA certificate"))?;
+        let bad = |why: Msg| CertsError::BadCertificate { path: cert_file.to_path_buf(), why };
+        let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(|_| bad(Msg::new("certs-not-x509")))?;
+        let (_, root) = x509_parser::parse_x509_certificate(&self.cert_der)
+            .map_err(|_| bad(Msg::new("certs-ca-cert-unreadable")))?;
         if cert.issuer().as_raw() != root.subject().as_raw() || cert.verify_signature(Some(root.public_key())).is_err()
         {
-            return Err(bad(&format!(
-                "this certificate was not issued by the {} CA in {}",
-                self.authority,
-                self.dir.display()
-            )));
+            return Err(bad(Msg::new("certs-not-issued-here")
+                .text("ca", self.authority)
+                .text("dir", self.dir.display())));
         }
         let serial = hex(cert.raw_serial());
         let identity = tiprelay_proto::summarize_certificate(&der)
@@ -403,14 +559,14 @@ impl Ca {
     /// Writes a fresh CRL (next number, valid `days`) to `out`, and records the number.
     pub fn write_crl(&mut self, out: &Path, days: i64) -> Result<PathBuf, CertsError> {
         if days <= 0 {
-            return Err(CertsError::Invalid("--days must be positive".into()));
+            return Err(CertsError::Invalid(Msg::new("certs-days-positive")));
         }
         let now = now_utc();
         let mut revoked_certs = Vec::with_capacity(self.state.revoked.len());
         for r in &self.state.revoked {
             let serial = hex::decode(&r.serial).map_err(|_| CertsError::BadCaDir {
                 path: self.dir.clone(),
-                why: format!("ca.toml has a bad serial {}", r.serial),
+                why: Msg::new("certs-ca-toml-bad-serial").text("serial", &r.serial),
             })?;
             revoked_certs.push(RevokedCertParams {
                 serial_number: SerialNumber::from(serial),

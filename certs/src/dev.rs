@@ -30,6 +30,7 @@ use tiprelay_proto::{Authority, Jurisdiction, PrincipalId, PrincipalKind};
 use crate::ca::{Ca, DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS};
 use crate::error::CertsError;
 use crate::fsutil::{self, Staging, PUBLIC_MODE};
+use tiprelay_common::localize::Msg;
 
 /// Name of the relay identity in a dev setup: `tiprelay://OPERATOR/relay/dev-relay`.
 pub const DEV_RELAY_NAME: &str = "dev-relay";
@@ -188,7 +189,7 @@ pub struct KeysSection {
 }
 
 fn write_toml<T: Serialize>(path: &Path, header: &str, v: &T) -> Result<(), CertsError> {
-    let body = toml::to_string_pretty(v).map_err(|e| CertsError::Invalid(e.to_string()))?;
+    let body = toml::to_string_pretty(v).map_err(|e| CertsError::Invalid(Msg::of_error(&e)))?;
     fsutil::write_new(path, format!("{header}\n{body}").as_bytes(), PUBLIC_MODE)
 }
 
@@ -198,7 +199,7 @@ pub fn create(opts: &DevOptions) -> Result<PathBuf, CertsError> {
     js.sort();
     js.dedup();
     if js.len() < 2 || js.len() != opts.jurisdictions.len() {
-        return Err(CertsError::Invalid("--jurisdictions needs at least two distinct codes, e.g. MX,US".into()));
+        return Err(CertsError::Invalid(Msg::new("certs-dev-two-jurisdictions")));
     }
     let staging = Staging::new(&opts.out, opts.force)?;
     let root = staging.path();
@@ -277,8 +278,8 @@ fn write_principals(
 ) -> Result<(), CertsError> {
     let jdir = staging.subdir(j.as_str())?;
     for (kind, name) in [(PrincipalKind::Analyst, "analyst-1"), (PrincipalKind::Feed, "feed-1")] {
-        let id =
-            PrincipalId::new(Authority::Jurisdiction(j), kind, name).map_err(|e| CertsError::Invalid(e.to_string()))?;
+        let id = PrincipalId::new(Authority::Jurisdiction(j), kind, name)
+            .map_err(|e| CertsError::Invalid(Msg::of_error(&e)))?;
         let sub = staging.subdir(&format!("{j}/{}", kind.as_str()))?;
         ca.issue_principal_into(&id, &sub, DEFAULT_LEAF_DAYS)?;
         let cfg = ClientConfigFile {
@@ -342,10 +343,10 @@ pub fn federated_relay_name(j: Jurisdiction) -> String {
 pub fn create_federated(opts: &FederatedOptions) -> Result<PathBuf, CertsError> {
     let [(a, _), (b, _)] = opts.relays;
     if a == b {
-        return Err(CertsError::Invalid("a federated setup needs two distinct jurisdictions, e.g. MX and US".into()));
+        return Err(CertsError::Invalid(Msg::new("certs-dev-federated-two")));
     }
     if opts.relays[0].1 == opts.relays[1].1 {
-        return Err(CertsError::Invalid("the two relays need distinct addresses".into()));
+        return Err(CertsError::Invalid(Msg::new("certs-dev-distinct-addresses")));
     }
     let all = [a, b];
     let staging = Staging::new(&opts.out, opts.force)?;

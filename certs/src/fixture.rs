@@ -13,6 +13,7 @@ use tiprelay_proto::{Authority, Digest, PrincipalId, Signer, TrustStore};
 
 use crate::error::CertsError;
 use crate::profile::{self, LeafKind, Validity};
+use tiprelay_common::localize::Msg;
 
 /// A fixture CA.
 pub struct FixtureCa {
@@ -87,7 +88,7 @@ impl FixturePki {
 
     /// The CA of `a`.
     pub fn ca(&self, a: Authority) -> Result<&FixtureCa, CertsError> {
-        self.cas.get(&a).ok_or_else(|| CertsError::Invalid(format!("no fixture CA for {a}")))
+        self.cas.get(&a).ok_or_else(|| CertsError::Invalid(Msg::raw(format!("no fixture CA for {a}"))))
     }
 
     /// Issues a leaf for `identity` from its own authority's CA, valid for a year from base.
@@ -117,7 +118,7 @@ impl FixturePki {
         let cert = profile::make_leaf(identity, kind, &key, &issuer_ref, &v, dns, ips)?;
         let key_pkcs8 = ed25519_dalek::SigningKey::from_bytes(&s)
             .to_pkcs8_der()
-            .map_err(|e| CertsError::Invalid(e.to_string()))?
+            .map_err(|e| CertsError::Invalid(Msg::of_error(&e)))?
             .as_bytes()
             .to_vec();
         Ok(FixtureLeaf { identity: identity.clone(), seed: s, key_pkcs8, cert_der: cert.der().to_vec(), serial })
@@ -151,9 +152,9 @@ impl FixturePki {
     pub fn trust_store(&self) -> Result<TrustStore, CertsError> {
         let mut t = TrustStore::new();
         for (a, ca) in &self.cas {
-            t.add_root(*a, &ca.cert_der).map_err(|e| CertsError::Invalid(e.to_string()))?;
+            t.add_root(*a, &ca.cert_der).map_err(|e| CertsError::Invalid(Msg::of_error(&e)))?;
             let crl = self.crl(*a, &[], 1)?;
-            t.set_crl(*a, &crl).map_err(|e| CertsError::Invalid(e.to_string()))?;
+            t.set_crl(*a, &crl).map_err(|e| CertsError::Invalid(Msg::of_error(&e)))?;
         }
         Ok(t)
     }

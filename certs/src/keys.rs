@@ -10,21 +10,25 @@ use rcgen::KeyPair;
 
 use crate::error::CertsError;
 use crate::fsutil::{self, SECRET_MODE};
+use tiprelay_common::localize::Msg;
 
-fn bad(path: &Path, why: &str) -> CertsError {
-    CertsError::Invalid(format!("{}: {why}", path.display()))
+fn bad(path: &Path, why: Msg) -> CertsError {
+    CertsError::Invalid(Msg::new("certs-key-file").text("path", path.display()).msg("why", why))
 }
 
 /// The PKCS#8 v1 PEM of an Ed25519 key pair (`-----BEGIN PRIVATE KEY-----`).
 pub fn pkcs8_v1_pem(key: &KeyPair) -> Result<String, CertsError> {
-    v1_pem_from_der(&key.serialize_der()).map_err(|why| CertsError::Invalid(format!("cannot encode a key: {why}")))
+    v1_pem_from_der(&key.serialize_der())
+        .map_err(|why| CertsError::Invalid(Msg::new("certs-key-encode").msg("why", why)))
 }
 
 /// Re-encodes an Ed25519 PKCS#8 DER (v1 or v2) as v1 PEM.
-fn v1_pem_from_der(der: &[u8]) -> Result<String, String> {
-    let kp = KeypairBytes::from_pkcs8_der(der).map_err(|e| format!("not an Ed25519 PKCS#8 private key ({e})"))?;
+fn v1_pem_from_der(der: &[u8]) -> Result<String, Msg> {
+    let kp =
+        KeypairBytes::from_pkcs8_der(der).map_err(|e| Msg::new("certs-key-not-ed25519-because").text("error", e))?;
     let v1 = KeypairBytes { secret_key: kp.secret_key, public_key: None };
-    let pem = v1.to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF).map_err(|e| e.to_string())?;
+    let pem =
+        v1.to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF).map_err(|e| Msg::raw(e.to_string()))?;
     Ok(pem.to_string())
 }
 
@@ -41,17 +45,17 @@ pub enum Converted {
 /// 0600; the key itself does not change. Anything else is refused, and the file is left.
 pub fn convert(path: &Path) -> Result<Converted, CertsError> {
     let bytes = fsutil::read(path)?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| bad(path, "not a PEM file"))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| bad(path, Msg::new("certs-key-not-pem")))?;
     let (label, der) = ed25519_dalek::pkcs8::spki::der::pem::decode_vec(text.trim().as_bytes())
-        .map_err(|_| bad(path, "not a PEM file"))?;
+        .map_err(|_| bad(path, Msg::new("certs-key-not-pem")))?;
     if label != "PRIVATE KEY" {
-        return Err(bad(path, &format!("holds a {label} block, not a PKCS#8 PRIVATE KEY")));
+        return Err(bad(path, Msg::new("certs-key-wrong-block").text("label", label)));
     }
-    let kp = KeypairBytes::from_pkcs8_der(&der).map_err(|_| bad(path, "not an Ed25519 PKCS#8 private key"))?;
+    let kp = KeypairBytes::from_pkcs8_der(&der).map_err(|_| bad(path, Msg::new("certs-key-not-ed25519")))?;
     if kp.public_key.is_none() {
         return Ok(Converted::AlreadyV1);
     }
-    let pem = v1_pem_from_der(&der).map_err(|why| bad(path, &why))?;
+    let pem = v1_pem_from_der(&der).map_err(|why| bad(path, why))?;
     fsutil::write_atomic(path, pem.as_bytes(), SECRET_MODE)?;
     Ok(Converted::Rewritten)
 }

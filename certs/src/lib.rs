@@ -13,8 +13,10 @@ pub mod error;
 pub mod fixture;
 pub mod fsutil;
 pub mod keys;
+
 pub mod profile;
 pub mod show;
 
 pub use ca::Ca;
 pub use error::CertsError;
+pub use tiprelay_common::localize::Msg;

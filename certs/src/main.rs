@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use tiprelay_certs::ca::{DEFAULT_CA_DAYS, DEFAULT_CRL_DAYS, DEFAULT_LEAF_DAYS};
-use tiprelay_certs::{dev, show, Ca};
+use tiprelay_certs::{dev, show, Ca, CertsError};
+use tiprelay_common::localize::Localize;
+use tiprelay_common::t;
 use tiprelay_proto::{Authority, Jurisdiction, PrincipalId, Timestamp};
 
 /// PKI tooling for tiprelay: jurisdiction CAs, principal and relay certificates, CRLs.
@@ -98,6 +100,31 @@ enum Cmd {
         #[arg(long, default_value_t = DEFAULT_LEAF_DAYS)]
         days: i64,
     },
+    /// Renew a principal's or a relay's certificates before they expire: new keys, the same
+    /// identity (and, for a relay, the same DNS and IP names), valid from now. The old
+    /// certificates are not revoked: receipts and tips signed with the old keys keep
+    /// verifying until the old certificates expire.
+    #[command(after_help = "Examples:\n  \
+        tipcerts renew --ca /secure/mx-ca --cert /etc/tipctl/ana/sign.crt --out ./ana-2027\n      \
+        a principal: renews its tls.crt and sign.crt (the pair beside the file given)\n  \
+        tipcerts renew --ca /secure/operator-ca --cert /etc/tiprelay/tls.crt --out ./relay-2027\n      \
+        the relay: the same name, DNS and IP names; then restart it on the new files\n\
+        See docs/OPERATIONS.md, \"Renewing certificates\".")]
+    Renew {
+        /// The CA directory that issued the certificate.
+        #[arg(long)]
+        ca: PathBuf,
+        /// A current certificate (tls.crt or sign.crt; the other one is looked for beside
+        /// it). A relay's needs its tls.crt beside it, for the DNS and IP names.
+        #[arg(long)]
+        cert: PathBuf,
+        /// New directory for tls.crt, tls.key, sign.crt, sign.key, ca.crt.
+        #[arg(long)]
+        out: PathBuf,
+        /// Validity in days from now (capped at the CA's own expiry).
+        #[arg(long, default_value_t = DEFAULT_LEAF_DAYS)]
+        days: i64,
+    },
     /// Revoke a certificate issued by this CA and rewrite the CA's crl.pem.
     Revoke {
         /// The CA directory.
@@ -174,6 +201,84 @@ enum KeysCmd {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Encrypt private keys with a passphrase, in place, atomically, mode 0600: PKCS#8 PBES2
+    /// (scrypt, AES-256-CBC), which tiprelay, tipctl, tipcerts and OpenSSL 3 read. The relay
+    /// and tipctl then take the passphrase from the file named by TIPRELAY_KEY_PASSPHRASE_FILE,
+    /// the systemd credential key-passphrase, or (tipctl, tipcerts) a prompt.
+    #[command(
+        after_help = "Example: tipcerts keys encrypt --passphrase-file /run/credentials/pass /secure/mx-ca/ca.key\n\
+                      Then `openssl pkey -in FILE -passin file:PASSFILE -noout` reads it."
+    )]
+    Encrypt {
+        /// Key files (PEM); files already encrypted are left as they are.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// File holding the passphrase (one line, at least 12 characters); without it, the
+        /// passphrase is asked twice at the terminal.
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+    },
+}
+
+/// The passphrase for `keys encrypt`: from the file, else asked twice at the terminal.
+fn new_passphrase(file: Option<&std::path::Path>) -> Result<zeroize::Zeroizing<String>> {
+    let p = match file {
+        Some(f) => {
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(f)
+                    .with_context(|| t!("certs-read-failed", "path" => f.display().to_string()))?,
+            );
+            zeroize::Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_owned())
+        }
+        None => {
+            let first =
+                zeroize::Zeroizing::new(rpassword::prompt_password(format!("{} ", t!("certs-passphrase-new")))?);
+            let again =
+                zeroize::Zeroizing::new(rpassword::prompt_password(format!("{} ", t!("certs-passphrase-again")))?);
+            if first != again {
+                bail!(t!("certs-passphrase-differ"));
+            }
+            first
+        }
+    };
+    if p.chars().count() < 12 {
+        bail!(t!("certs-passphrase-short"));
+    }
+    Ok(p)
+}
+
+fn keys_encrypt(files: &[PathBuf], passphrase_file: Option<&std::path::Path>, json: bool) -> Result<()> {
+    use rustls_pki_types::pem::PemObject;
+    let pass = new_passphrase(passphrase_file)?;
+    let (mut done, mut already) = (Vec::new(), Vec::new());
+    for f in files {
+        tiprelay_common::files::check_key_file(f)?;
+        let bytes = zeroize::Zeroizing::new(
+            std::fs::read(f).with_context(|| t!("certs-read-failed", "path" => f.display().to_string()))?,
+        );
+        if String::from_utf8_lossy(&bytes).contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+            already.push(f.display().to_string());
+            continue;
+        }
+        let der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(&bytes)
+            .map_err(|_| anyhow::anyhow!(t!("certs-not-a-key", "path" => f.display().to_string())))?;
+        let pem = tiprelay_common::files::encrypt_key_pem(der.secret_pkcs8_der(), pass.as_bytes())
+            .map_err(|e| anyhow::anyhow!(t!("certs-encrypt-failed", "path" => f.display().to_string(), "why" => e)))?;
+        tiprelay_common::files::write_private(f, pem.as_bytes())
+            .with_context(|| t!("certs-write-failed", "path" => f.display().to_string()))?;
+        done.push(f.display().to_string());
+    }
+    if json {
+        println!("{}", serde_json::json!({"encrypted": done, "already_encrypted": already}));
+    } else {
+        for f in &done {
+            println!("{}", t!("certs-encrypted", "file" => f.as_str()));
+        }
+        for f in &already {
+            println!("{}", t!("certs-already-encrypted", "file" => f.as_str()));
+        }
+    }
+    Ok(())
 }
 
 fn keys_convert(files: &[PathBuf], json: bool) -> Result<()> {
@@ -183,26 +288,81 @@ fn keys_convert(files: &[PathBuf], json: bool) -> Result<()> {
         match convert(f) {
             Ok(Converted::Rewritten) => done.push(f.display().to_string()),
             Ok(Converted::AlreadyV1) => already.push(f.display().to_string()),
-            Err(e) => failed.push((f.display().to_string(), e.to_string())),
+            Err(e) => failed.push((f.display().to_string(), e.to_string(), e.localize())),
         }
     }
     if json {
-        let failed: Vec<_> = failed.iter().map(|(f, e)| serde_json::json!({"file": f, "error": e})).collect();
+        let failed: Vec<_> = failed.iter().map(|(f, e, _)| serde_json::json!({"file": f, "error": e})).collect();
         println!("{}", serde_json::json!({"converted": done, "already_v1": already, "failed": failed}));
     } else {
         for f in &done {
-            println!("converted to PKCS#8 v1: {f}");
+            println!("{}", t!("certs-converted", "file" => f.as_str()));
         }
         for f in &already {
-            println!("already PKCS#8 v1:     {f}");
+            println!("{}", t!("certs-already-v1", "file" => f.as_str()));
         }
-        for (_, e) in &failed {
-            eprintln!("tipcerts: error: {e}");
+        for (_, _, e) in &failed {
+            eprintln!("tipcerts: {}: {e}", t!("error"));
         }
     }
     if !failed.is_empty() {
-        bail!("{} of {} file(s) could not be converted (left as they were)", failed.len(), files.len());
+        bail!(t!("certs-convert-failed", "failed" => failed.len(), "total" => files.len()));
     }
+    Ok(())
+}
+
+/// `tipcerts renew`: the new certificates, what to install where, and how long the old
+/// ones stay valid.
+fn renew(ca: &std::path::Path, cert: &std::path::Path, out: &std::path::Path, days: i64, json: bool) -> Result<()> {
+    let mut ca = Ca::load(ca)?;
+    let r =
+        ca.renew(cert, out, days).with_context(|| t!("certs-renew-renewing", "cert" => cert.display().to_string()))?;
+    let (new, old) = (r.dir.display().to_string(), r.old_dir.display().to_string());
+    let join = |d: &str, f: &str| std::path::Path::new(d).join(f).display().to_string();
+    let install: Vec<(String, String)> = ["tls.crt", "tls.key", "sign.crt", "sign.key", "ca.crt"]
+        .iter()
+        .map(|f| (join(&new, f), join(&old, f)))
+        .collect();
+    // The old certificates keep verifying until the first of them ends.
+    let old_until = r.old.iter().map(|o| o.not_after).min().unwrap_or(r.not_after);
+    let old_expired = old_until < now();
+    if json {
+        let v = serde_json::json!({
+            "renewed": r.identity.to_string(),
+            "kind": if r.relay { "relay" } else { "principal" },
+            "dir": new,
+            "days": days,
+            "not_after": r.not_after.to_string(),
+            "dns": r.dns,
+            "ip": r.ips.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "install": install.iter().map(|(n, o)| serde_json::json!({"new": n, "replaces": o})).collect::<Vec<_>>(),
+            "old": r.old.iter().map(|o| serde_json::json!({"file": o.path.display().to_string(), "serial": o.serial,
+                "not_after": o.not_after.to_string()})).collect::<Vec<_>>(),
+            "old_valid_until": old_until.to_string(),
+            "old_expired": old_expired,
+            "old_revoked": false,
+        });
+        println!("{v}");
+        return Ok(());
+    }
+    let date = tiprelay_common::expiry::date;
+    println!(
+        "{}",
+        t!("certs-renew-done", "identity" => r.identity.to_string(), "dir" => new.as_str(), "until" => date(r.not_after))
+    );
+    for pair in install.chunks(2) {
+        let line = pair.iter().map(|(n, o)| t!("certs-renew-install", "new" => n.as_str(), "old" => o.as_str()));
+        println!("{}", sub(line.collect::<Vec<_>>().join("; ")));
+    }
+    println!(
+        "{}",
+        sub(if old_expired {
+            t!("certs-renew-old-expired", "until" => date(old_until))
+        } else {
+            t!("certs-renew-overlap", "until" => date(old_until))
+        })
+    );
+    println!("{}", sub(if r.relay { t!("certs-renew-then-relay") } else { t!("certs-renew-then-principal") }));
     Ok(())
 }
 
@@ -215,22 +375,34 @@ fn now() -> Timestamp {
 /// defaults for those not given.
 fn federated_addrs(js: &[Jurisdiction], given: &[String]) -> Result<[(Jurisdiction, SocketAddr); 2]> {
     let [a, b] = js else {
-        bail!("--federated peers exactly two jurisdictions (--jurisdictions MX,US)");
+        bail!(t!("certs-federated-two"));
     };
     let [da, db] = dev::default_federated_addrs();
     let mut out = [(*a, da), (*b, db)];
     for g in given {
         let Some((j, addr)) = g.split_once('=') else {
-            bail!("--relay-addr {g}: with --federated, say whose relay: J=HOST:PORT (e.g. MX=127.0.0.1:4433)");
+            bail!(t!("certs-relay-addr-whose", "given" => g.as_str()));
         };
         let j: Jurisdiction = j.trim().parse()?;
-        let addr: SocketAddr = addr.trim().parse().with_context(|| format!("--relay-addr {g}: not J=HOST:PORT"))?;
+        let addr: SocketAddr =
+            addr.trim().parse().with_context(|| t!("certs-relay-addr-not-j-host-port", "given" => g.as_str()))?;
         match out.iter_mut().find(|(k, _)| *k == j) {
             Some(slot) => slot.1 = addr,
-            None => bail!("--relay-addr {g}: {j} is not one of --jurisdictions {a},{b}"),
+            None => bail!(t!(
+                "certs-relay-addr-not-listed",
+                "given" => g.as_str(),
+                "jurisdiction" => j.to_string(),
+                "a" => a.to_string(),
+                "b" => b.to_string()
+            )),
         }
     }
     Ok(out)
+}
+
+/// A line under a summary's first line.
+fn sub(s: String) -> String {
+    format!("  {s}")
 }
 
 /// Prints `lines` for people, or `v` with --json.
@@ -251,44 +423,48 @@ fn run(cli: Cli) -> Result<()> {
             let authority = match (jurisdiction, relay_operator) {
                 (_, true) => Authority::Operator,
                 (Some(j), false) => Authority::Jurisdiction(j.parse::<Jurisdiction>()?),
-                (None, false) => bail!("give --jurisdiction CODE or --relay-operator"),
+                (None, false) => bail!(t!("certs-init-ca-which")),
             };
-            let dir = Ca::init(&out, authority, days).with_context(|| format!("creating the {authority} CA"))?;
+            let dir = Ca::init(&out, authority, days)
+                .with_context(|| t!("certs-creating-ca", "authority" => authority.to_string()))?;
             let d = dir.display();
             say(
                 json,
                 serde_json::json!({"created": "ca", "authority": authority.to_string(), "dir": d.to_string(),
                     "certificate": format!("{d}/ca.crt"), "crl": format!("{d}/crl.pem"), "key": format!("{d}/ca.key")}),
                 &[
-                    format!("created the {authority} root CA in {d}"),
-                    format!("  public:  {d}/ca.crt and {d}/crl.pem (give these to the relay and the counterpart)"),
-                    format!("  secret:  {d}/ca.key (mode 0600; keep it on this machine)"),
+                    t!("certs-created-ca", "authority" => authority.to_string(), "dir" => d.to_string()),
+                    sub(t!("certs-created-ca-public", "dir" => d.to_string())),
+                    sub(t!("certs-created-ca-secret", "dir" => d.to_string())),
                 ],
             );
         }
         Cmd::Issue { ca, principal, out, days } => {
             let id: PrincipalId = principal.parse()?;
             let mut ca = Ca::load(&ca)?;
-            let dir = ca.issue_principal(&id, &out, days).with_context(|| format!("issuing {id}"))?;
+            let dir = ca
+                .issue_principal(&id, &out, days)
+                .with_context(|| t!("certs-issuing", "identity" => id.to_string()))?;
             say(
                 json,
                 serde_json::json!({"issued": id.to_string(), "dir": dir.display().to_string(), "days": days}),
                 &[
-                    format!("issued {id} into {}", dir.display()),
-                    "  tls.crt / tls.key    TLS client certificate (id-kp-clientAuth)".into(),
-                    "  sign.crt / sign.key  signing certificate (id-kp-documentSigning)".into(),
+                    t!("certs-issued", "identity" => id.to_string(), "dir" => dir.display().to_string()),
+                    sub(t!("certs-issued-tls")),
+                    sub(t!("certs-issued-sign")),
                 ],
             );
         }
         Cmd::IssueRelay { ca, name, dns, ip, out, days } => {
             let mut ca = Ca::load(&ca)?;
-            let (dir, id) = ca.issue_relay(&name, &dns, &ip, &out, days).context("issuing the relay certificates")?;
+            let (dir, id) = ca.issue_relay(&name, &dns, &ip, &out, days).with_context(|| t!("certs-issuing-relay"))?;
             say(
                 json,
                 serde_json::json!({"issued": id.to_string(), "dir": dir.display().to_string(), "days": days}),
-                &[format!("issued {id} into {}", dir.display())],
+                &[t!("certs-issued", "identity" => id.to_string(), "dir" => dir.display().to_string())],
             );
         }
+        Cmd::Renew { ca, cert, out, days } => renew(&ca, &cert, &out, days, json)?,
         Cmd::Revoke { ca, cert } => {
             let mut ca = Ca::load(&ca)?;
             let who = ca.revoke(&cert)?;
@@ -296,7 +472,7 @@ fn run(cli: Cli) -> Result<()> {
             say(
                 json,
                 serde_json::json!({"revoked": who.to_string(), "crl_number": n}),
-                &[format!("revoked {who}; the CRL is now number {n} — publish it to the relay and the counterpart")],
+                &[t!("certs-revoked", "identity" => who.as_str(), "number" => n)],
             );
         }
         Cmd::Crl { ca: dir, out, days } => {
@@ -307,7 +483,7 @@ fn run(cli: Cli) -> Result<()> {
             say(
                 json,
                 serde_json::json!({"crl": out.display().to_string(), "crl_number": n, "next_update_days": days}),
-                &[format!("wrote CRL number {n} to {} (next update in {days} days)", out.display())],
+                &[t!("certs-crl-written", "number" => n, "file" => out.display().to_string(), "days" => days)],
             );
         }
         Cmd::Dev { out, jurisdictions, relay_addr, federated, force } => {
@@ -317,14 +493,16 @@ fn run(cli: Cli) -> Result<()> {
                 let relays = federated_addrs(&jurisdictions, &relay_addr)?;
                 let dir = dev::create_federated(&dev::FederatedOptions { out, relays, force })?;
                 let d = dir.display();
-                let mut lines = vec![format!("federated development setup in {d}")];
+                let mut lines = vec![t!("certs-dev-federated", "dir" => d.to_string())];
                 let mut sides = Vec::new();
                 for (j, addr) in relays {
-                    lines.push(format!(
-                        "  {j}: relay {d}/{j}/relay.toml (tiprelay://{j}/relay/{} on {addr}); \
-                         clients {d}/{j}/analyst.toml, {d}/{j}/feed.toml",
-                        dev::federated_relay_name(j)
-                    ));
+                    lines.push(sub(t!(
+                        "certs-dev-federated-side",
+                        "jurisdiction" => j.to_string(),
+                        "dir" => d.to_string(),
+                        "identity" => format!("tiprelay://{j}/relay/{}", dev::federated_relay_name(j)),
+                        "address" => addr.to_string()
+                    )));
                     sides.push(serde_json::json!({"jurisdiction": j.as_str(), "relay_config": format!("{d}/{j}/relay.toml"),
                         "address": addr.to_string(), "analyst": format!("{d}/{j}/analyst.toml"), "feed": format!("{d}/{j}/feed.toml")}));
                 }
@@ -332,22 +510,26 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 let relay_addr = match relay_addr.as_slice() {
                     [] => SocketAddr::from(([127, 0, 0, 1], 4433)),
-                    [one] => one.parse().with_context(|| format!("--relay-addr {one}: not HOST:PORT"))?,
-                    _ => bail!("one --relay-addr without --federated (a single relay)"),
+                    [one] => {
+                        one.parse().with_context(|| t!("certs-relay-addr-not-host-port", "given" => one.as_str()))?
+                    }
+                    _ => bail!(t!("certs-dev-one-relay-addr")),
                 };
                 let dir =
                     dev::create(&dev::DevOptions { out, jurisdictions: jurisdictions.clone(), relay_addr, force })?;
                 let d = dir.display();
                 let mut lines = vec![
-                    format!("development setup in {d}"),
-                    format!(
-                        "  relay:    {d}/relay.toml (tiprelay://OPERATOR/relay/{} on {relay_addr})",
-                        dev::DEV_RELAY_NAME
-                    ),
+                    t!("certs-dev-setup", "dir" => d.to_string()),
+                    sub(t!(
+                        "certs-dev-relay",
+                        "dir" => d.to_string(),
+                        "identity" => format!("tiprelay://OPERATOR/relay/{}", dev::DEV_RELAY_NAME),
+                        "address" => relay_addr.to_string()
+                    )),
                 ];
                 let mut clients = Vec::new();
                 for j in &jurisdictions {
-                    lines.push(format!("  {j}:       {d}/{j}/analyst.toml, {d}/{j}/feed.toml"));
+                    lines.push(sub(t!("certs-dev-clients", "jurisdiction" => j.to_string(), "dir" => d.to_string())));
                     clients.push(
                         serde_json::json!({"jurisdiction": j.as_str(), "analyst": format!("{d}/{j}/analyst.toml"),
                         "feed": format!("{d}/{j}/feed.toml")}),
@@ -362,6 +544,9 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Cmd::Keys { cmd: KeysCmd::Convert { files } } => keys_convert(&files, json)?,
+        Cmd::Keys { cmd: KeysCmd::Encrypt { files, passphrase_file } } => {
+            keys_encrypt(&files, passphrase_file.as_deref(), json)?
+        }
         Cmd::Show { file } => {
             let items = show::show(&file, now())?;
             if json {
@@ -374,6 +559,11 @@ fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
+/// An error for a person, in this process's language (`tipcerts`' own errors from Fluent).
+fn render_error(e: &anyhow::Error) -> String {
+    tiprelay_common::localize::render_chain(e.chain(), &|c| c.downcast_ref::<CertsError>().map(|e| e.localize()))
+}
+
 fn main() -> ExitCode {
     let cli: Cli = match tiprelay_common::i18n::parse_args("tipcerts") {
         Ok(c) => c,
@@ -382,7 +572,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tipcerts: {}: {e:#}", tiprelay_common::t!("error"));
+            eprintln!("tipcerts: {}: {}", t!("error"), render_error(&e));
             ExitCode::from(1)
         }
     }

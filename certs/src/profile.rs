@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use tiprelay_proto::{Authority, PrincipalId};
 
 use crate::error::CertsError;
+use tiprelay_common::localize::Msg;
 
 /// The id-kp-documentSigning arcs (RFC 9336), for rcgen.
 pub const DOCUMENT_SIGNING_ARCS: [u64; 9] = [1, 3, 6, 1, 5, 5, 7, 3, 36];
@@ -19,7 +20,7 @@ pub const DOCUMENT_SIGNING_ARCS: [u64; 9] = [1, 3, 6, 1, 5, 5, 7, 3, 36];
 /// An Ed25519 key for rcgen, built from a 32-byte seed.
 pub fn key_from_seed(seed: &[u8; 32]) -> Result<KeyPair, CertsError> {
     let sk = ed25519_dalek::SigningKey::from_bytes(seed);
-    let der = sk.to_pkcs8_der().map_err(|e| CertsError::Invalid(format!("cannot encode key: {e}")))?;
+    let der = sk.to_pkcs8_der().map_err(|e| CertsError::Invalid(Msg::new("certs-key-encode").text("why", e)))?;
     Ok(KeyPair::try_from(der.as_bytes())?)
 }
 
@@ -114,11 +115,13 @@ pub enum LeafKind {
     TlsPeerRelay,
 }
 
-/// Issues an end-entity certificate for `identity` with `key`, signed by `issuer`.
+/// Issues an end-entity certificate for `identity` with `key`, signed by `issuer`. `key`
+/// is the subject's public key: a [`KeyPair`], or a public key alone (e.g. an
+/// `rcgen::SubjectPublicKeyInfo` of a key that lives in a PKCS#11 token).
 pub fn make_leaf(
     identity: &PrincipalId,
     kind: LeafKind,
-    key: &KeyPair,
+    key: &impl rcgen::PublicKeyData,
     issuer: &Issuer<'_, &KeyPair>,
     v: &Validity,
     dns: &[String],

@@ -9,6 +9,15 @@ use tiprelay_proto::{parse, verify, Checkpoint, Cosignature, Receipt, TipId};
 
 use crate::client::{now, Client, ClientError};
 use crate::conn::{ConnError, RelayConn};
+use crate::i18n::{self, FluentValue, Locale};
+use crate::t;
+
+/// Fluent arguments: `args!("name" => value, …)`.
+macro_rules! args {
+    ($($k:literal => $v:expr),* $(,)?) => {
+        &[$(($k, FluentValue::from($v))),*]
+    };
+}
 
 /// What a log check established.
 #[derive(Debug, Clone)]
@@ -39,7 +48,7 @@ pub struct Proven {
 }
 
 fn unexpected(what: &str) -> ClientError {
-    ConnError::Protocol(format!("unexpected answer to `{what}`")).into()
+    ConnError::Protocol(t!("audit-unexpected-answer", "request" => what.to_owned())).into()
 }
 
 impl Client {
@@ -47,11 +56,11 @@ impl Client {
         let untrusted = |why: String| ClientError::Untrusted { what: "checkpoint", why };
         let at = parse::<Checkpoint>(&sc.checkpoint).map_err(|e| untrusted(e.to_string()))?.message.time;
         if at > now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) {
-            return Err(untrusted("it is dated in the future".into()));
+            return Err(untrusted(t!("audit-future-checkpoint")));
         }
         let c = verify::<Checkpoint>(&sc.checkpoint, self.trust(), at).map_err(|e| untrusted(e.to_string()))?.message;
         if c.relay.kind() != tiprelay_proto::PrincipalKind::Relay {
-            return Err(untrusted(format!("it is {}'s local log, not the relay's", c.relay)));
+            return Err(untrusted(t!("audit-local-not-relay", "log" => c.relay.to_string())));
         }
         // The log of this principal's own relay (never the other jurisdiction's, served by ours).
         self.own_relay(&c.relay).map_err(|e| untrusted(e.to_string()))?;
@@ -73,10 +82,14 @@ impl Client {
         Ok((c, cosigners))
     }
 
-    fn alert(&self, text: String) -> ClientError {
-        let _ = self.store.add_audit_alert(now().as_unix_ms(), &text);
-        tracing::error!(alert = %text, "audit log inconsistency");
-        ClientError::LogInconsistent(text)
+    /// Records the alert `id` (in English: the local store and the log keep it as data, and
+    /// `tipctl audit status --json` shows it as stored) and returns it as an error in this
+    /// process's language.
+    fn alert(&self, id: &str, args: &[(&str, FluentValue<'_>)]) -> ClientError {
+        let stored = i18n::tr_in(Locale::En, id, args);
+        let _ = self.store.add_audit_alert(now().as_unix_ms(), &stored);
+        tracing::error!(alert = %stored, "audit log inconsistency");
+        ClientError::LogInconsistent(i18n::tr(id, args))
     }
 
     /// Fetches the relay's newest checkpoint, verifies its signature and that it extends
@@ -105,68 +118,64 @@ impl Client {
         };
         let Some(sc) = sc else {
             if let Some(p) = prev {
-                return Err(self.alert(format!(
-                    "the relay now shows no signed checkpoint at all, but this client verified one of size {} \
-                     (root {}): its log was rolled back or replaced",
-                    p.size,
-                    p.root.to_hex()
-                )));
+                return Err(self.alert(
+                    "audit-alert-no-checkpoint",
+                    args!("size" => p.size.to_string(), "root" => p.root.to_hex()),
+                ));
             }
             return Ok(LogStatus { checkpoint: None, previous_size: None, cosigners: vec![], witnessed: false });
         };
         let (c, cosigners) = match self.verify_checkpoint(&sc) {
             Ok(x) => x,
-            Err(e) => return Err(self.alert(format!("the relay's newest checkpoint does not verify: {e}"))),
+            Err(e) => return Err(self.alert("audit-alert-unverified", args!("reason" => e.to_string()))),
         };
         if let Some(p) = &prev {
             if c.time < p.time {
-                return Err(self.alert(format!(
-                    "the relay's checkpoint is dated {} , before the one verified earlier ({})",
-                    c.time, p.time
-                )));
+                return Err(self.alert(
+                    "audit-alert-earlier",
+                    args!("time" => c.time.to_string(), "before" => p.time.to_string()),
+                ));
             }
         }
         if let Some(p) = &prev {
             if c.log != p.log {
-                return Err(self.alert(format!("the relay's log is now {}, not {}", c.log, p.log)));
+                return Err(
+                    self.alert("audit-alert-other-log", args!("log" => c.log.clone(), "before" => p.log.clone()))
+                );
             }
             if c.size < p.size {
-                return Err(self.alert(format!(
-                    "the relay's log shrank from {} entries (verified before, root {}) to {} (root {}): \
-                     it was rolled back",
-                    p.size,
-                    p.root.to_hex(),
-                    c.size,
-                    c.root.to_hex()
-                )));
+                return Err(self.alert(
+                    "audit-alert-shrank",
+                    args!(
+                        "before" => p.size.to_string(),
+                        "before_root" => p.root.to_hex(),
+                        "size" => c.size.to_string(),
+                        "root" => c.root.to_hex(),
+                    ),
+                ));
             }
             if c.size == p.size && c.root != p.root {
-                return Err(self.alert(format!(
-                    "two different signed roots for the first {} entries ({} verified before, {} now): \
-                     the relay shows different histories",
-                    c.size,
-                    p.root.to_hex(),
-                    c.root.to_hex()
-                )));
+                return Err(self.alert(
+                    "audit-alert-two-roots",
+                    args!("size" => c.size.to_string(), "before_root" => p.root.to_hex(), "root" => c.root.to_hex()),
+                ));
             }
             if c.size > p.size {
                 let proof = match conn.request(&Request::Consistency { old: p.size, new: c.size }).await {
                     Ok(Response::Proof { proof, .. }) => proof,
                     Ok(_) | Err(ConnError::Refused(_)) | Err(ConnError::Protocol(_)) => {
-                        return Err(self.alert(format!(
-                            "the relay signed a checkpoint of {} entries but will not prove it extends the one of {} \
-                             verified before",
-                            c.size, p.size
-                        )))
+                        return Err(self.alert(
+                            "audit-alert-no-proof",
+                            args!("size" => c.size.to_string(), "before" => p.size.to_string()),
+                        ))
                     }
                     Err(e) => return Err(e.into()),
                 };
                 if let Err(e) = verify_consistency(p.size, c.size, &p.root, &c.root, &proof) {
-                    return Err(self.alert(format!(
-                        "the relay's checkpoint of {} entries does not extend the one of {} verified before \
-                         ({e}): the relay shows different histories",
-                        c.size, p.size
-                    )));
+                    return Err(self.alert(
+                        "audit-alert-not-extending",
+                        args!("size" => c.size.to_string(), "before" => p.size.to_string(), "reason" => e.to_string()),
+                    ));
                 }
             }
         }
@@ -185,7 +194,7 @@ impl Client {
             match conn.request(&Request::Cosign { envelope }).await {
                 Ok(_) => witnessed = true,
                 Err(ConnError::Refused(e)) => {
-                    return Err(self.alert(format!("the relay refused this client's cosignature: {e}")));
+                    return Err(self.alert("audit-alert-cosign-refused", args!("reason" => e.to_string())));
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -197,7 +206,9 @@ impl Client {
     /// here), against a fresh checkpoint consistent with every one verified before.
     pub async fn prove(&self, conn: &RelayConn, id: &TipId) -> Result<Proven, ClientError> {
         let receipt_bytes = match self.store.get_out(id.as_bytes())? {
-            Some(r) => r.receipt.ok_or_else(|| ClientError::NotFound(format!("{id} (it has no receipt yet)")))?,
+            Some(r) => {
+                r.receipt.ok_or_else(|| ClientError::NotFound(t!("audit-no-receipt-yet", "tip" => id.to_string())))?
+            }
             None => self.find_received(id)?.ok_or_else(|| ClientError::NotFound(id.to_string()))?.1.receipt,
         };
         let receipt = parse::<Receipt>(&receipt_bytes).map_err(ClientError::Invalid)?.message;
@@ -205,29 +216,26 @@ impl Client {
         if status.checkpoint.as_ref().is_none_or(|c| c.size <= receipt.log_index) {
             status = self.check_log_fresh(conn, false, true).await?;
         }
-        let c = status.checkpoint.ok_or_else(|| ClientError::NotFound("a relay checkpoint".into()))?;
+        let c = status.checkpoint.ok_or_else(|| ClientError::NotFound(t!("audit-a-relay-checkpoint")))?;
         let (entry, proof) = match conn.request(&Request::Inclusion { index: receipt.log_index, size: c.size }).await? {
             Response::Proof { entry: Some(entry), proof } => (entry, proof),
             Response::Proof { entry: None, .. } => {
-                return Err(ClientError::Untrusted {
-                    what: "proof",
-                    why: "the relay did not return the entry of this tip".into(),
-                })
+                return Err(ClientError::Untrusted { what: "proof", why: t!("audit-no-entry") })
             }
             _ => return Err(unexpected("inclusion")),
         };
         let bad = |why: String| ClientError::Untrusted { what: "proof", why };
-        let e = AuditEntry::decode(&entry).map_err(|e| bad(format!("the log entry is unreadable: {e}")))?;
+        let e = AuditEntry::decode(&entry).map_err(|e| bad(t!("audit-entry-unreadable", "reason" => e.to_string())))?;
         let matches = e.index == receipt.log_index
             && e.kind == "accepted"
             && e.tip.as_deref() == Some(id.to_string().as_str())
             && e.digest.as_deref() == Some(receipt.digest.to_hex().as_str())
             && e.seq == Some(receipt.seq);
         if !matches {
-            return Err(bad(format!("entry {} is not the acceptance of tip {id} named by its receipt", e.index)));
+            return Err(bad(t!("audit-entry-mismatch", "index" => e.index.to_string(), "tip" => id.to_string())));
         }
         verify_inclusion(&leaf_hash(&entry), receipt.log_index, c.size, &proof, &c.root)
-            .map_err(|err| bad(format!("the inclusion proof does not verify: {err}")))?;
+            .map_err(|err| bad(t!("audit-inclusion-failed", "reason" => err.to_string())))?;
         Ok(Proven { receipt, entry: e, proof_len: proof.len(), checkpoint: c, cosigners: status.cosigners })
     }
 }

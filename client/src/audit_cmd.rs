@@ -8,8 +8,9 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use tiprelay_client::client::now;
 use tiprelay_client::client::ClientError;
+use tiprelay_client::i18n::{self, Locale};
 use tiprelay_client::ledger::Range;
-use tiprelay_client::{Client, ClientConfig, RelayConn};
+use tiprelay_client::{t, Client, ClientConfig, RelayConn};
 use tiprelay_proto::audit::{
     verify_bundle, AuditEntry, BundleError, BundleHeader, BundleReport, Place, SignedCheckpoint,
 };
@@ -130,7 +131,7 @@ fn verify_file(
     config: Option<&ClientConfig>,
     on_entry: impl FnMut(&AuditEntry),
 ) -> Result<Result<BundleReport, BundleError>> {
-    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let f = std::fs::File::open(path).with_context(|| t!("audit-cannot-open", "path" => path.display().to_string()))?;
     let trust = match config {
         Some(c) => Some(tiprelay_client::files::load_trust(&c.trust)?),
         None => None,
@@ -164,16 +165,68 @@ fn error_json(e: &BundleError) -> serde_json::Value {
     json!({"valid": false, "error": {"place": place, "index": index, "why": e.why, "message": e.to_string()}})
 }
 
+/// A bundle's failure for a person (its type's localised text when there is one).
+fn bundle_error_text(e: &BundleError) -> String {
+    tiprelay_common::localize::localize_known(e).unwrap_or_else(|| e.to_string())
+}
+
+/// What `audit verify` prints for a valid bundle, in `l`: which log, its entries and
+/// checkpoints, its head and who cosigned it, and which roots the signatures were checked
+/// against (`principal`: the configured principal; None: the bundle's own roots, with their
+/// fingerprints to compare).
+fn verify_text(r: &BundleReport, secs: f64, principal: Option<&str>, l: Locale) -> String {
+    use i18n::FluentValue as V;
+    let tr = |id: &str, args: &[(&str, V<'_>)]| i18n::tr_in(l, id, args) + "\n";
+    let whose = match r.head().map(|h| h.checkpoint.relay.kind()) {
+        Some(tiprelay_proto::PrincipalKind::Relay) => "audit-valid-relay",
+        _ => "audit-valid-local",
+    };
+    let mut s = tr(
+        whose,
+        &[
+            ("log", V::from(r.log.as_str())),
+            ("first", V::from(r.first.to_string())),
+            ("end", V::from((r.first + r.count).to_string())),
+            ("count", V::from(r.count.to_string())),
+            ("checkpoints", V::from(r.checkpoints.len())),
+            ("secs", V::from(format!("{secs:.2}"))),
+        ],
+    );
+    if let Some(h) = r.head() {
+        s += &tr(
+            "audit-head",
+            &[
+                ("size", V::from(h.checkpoint.size.to_string())),
+                ("root", V::from(h.checkpoint.root.to_hex())),
+                ("time", V::from(h.checkpoint.time.to_string())),
+                ("by", V::from(h.checkpoint.relay.to_string())),
+            ],
+        );
+        s += &if h.cosigners.is_empty() {
+            tr("audit-cosigned-nobody", &[])
+        } else {
+            tr("audit-cosigned-by", &[("list", V::from(h.cosigners.join(", ")))])
+        };
+    }
+    match principal {
+        Some(p) => s += &tr("audit-roots-configured", &[("principal", V::from(p))]),
+        None => {
+            s += &tr("audit-roots-bundle", &[]);
+            for (a, f) in &r.anchors {
+                s += &format!("  {a}: sha256 {f}\n");
+            }
+        }
+    }
+    s
+}
+
 /// Runs `tipctl audit …`. `config` is the principal's configuration, if given.
 pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
     match cmd {
         AuditCmd::Verify { bundle, json, anchors_from_bundle } => {
             let cfg = open_config(config)?;
             if cfg.is_none() && !anchors_from_bundle {
-                anyhow::bail!(
-                    "no roots to check signatures against: pass --config FILE (your configured roots) or \
-                     --anchors-from-bundle (the bundle's own roots; compare the fingerprints it prints)"
-                );
+                anyhow::bail!("{}", t!("audit-no-roots"));
             }
             let started = std::time::Instant::now();
             match verify_file(bundle, cfg.as_ref(), |_| {})? {
@@ -181,42 +234,9 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                     if *json {
                         println!("{}", report_json(&r));
                     } else {
-                        let whose = match r.head().map(|h| h.checkpoint.relay.kind()) {
-                            Some(tiprelay_proto::PrincipalKind::Relay) => "the relay's log",
-                            _ => "the local audit log of",
-                        };
-                        println!(
-                            "VALID: {whose} {}, entries {}..{} ({}), {} signed checkpoints, verified in {:.2} s",
-                            r.log,
-                            r.first,
-                            r.first + r.count,
-                            r.count,
-                            r.checkpoints.len(),
-                            started.elapsed().as_secs_f64()
-                        );
-                        if let Some(h) = r.head() {
-                            println!(
-                                "head: size {} root {} signed {} by {}",
-                                h.checkpoint.size,
-                                h.checkpoint.root.to_hex(),
-                                h.checkpoint.time,
-                                h.checkpoint.relay
-                            );
-                            if h.cosigners.is_empty() {
-                                println!("cosigned by: nobody yet");
-                            } else {
-                                println!("cosigned by: {}", h.cosigners.join(", "));
-                            }
-                        }
-                        match cfg {
-                            Some(c) => println!("signatures checked against the roots configured for {}", c.principal),
-                            None => {
-                                println!("signatures checked against the roots carried in the bundle; compare their fingerprints:");
-                                for (a, f) in &r.anchors {
-                                    println!("  {a}: sha256 {f}");
-                                }
-                            }
-                        }
+                        let secs = started.elapsed().as_secs_f64();
+                        let principal = cfg.as_ref().map(|c| c.principal.to_string());
+                        print!("{}", verify_text(&r, secs, principal.as_deref(), i18n::locale()));
                     }
                     Ok(ExitCode::SUCCESS)
                 }
@@ -224,7 +244,7 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                     if *json {
                         println!("{}", error_json(&e));
                     } else {
-                        println!("INVALID: {e}");
+                        println!("{}", t!("audit-invalid", "reason" => bundle_error_text(&e)));
                     }
                     Ok(ExitCode::from(tiprelay_client::exit::UNVERIFIED))
                 }
@@ -247,7 +267,11 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                     rows.push(e.clone());
                 }
             })? {
-                eprintln!("tipctl: error: the bundle does not verify: {e}");
+                eprintln!(
+                    "tipctl: {}: {}",
+                    t!("error"),
+                    t!("audit-bundle-unverified", "reason" => bundle_error_text(&e))
+                );
                 return Ok(ExitCode::from(tiprelay_client::exit::UNVERIFIED));
             }
             let opt = |s: &Option<String>| s.clone().unwrap_or_default();
@@ -284,7 +308,20 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
             } else {
                 let mut t = comfy_table::Table::new();
                 t.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
-                t.set_header(["#", "time", "event", "principal", "from→to", "tip", "category", "seq", "code/outcome"]);
+                t.set_header(
+                    [
+                        "audit-col-index",
+                        "audit-col-time",
+                        "audit-col-event",
+                        "audit-col-principal",
+                        "audit-col-direction",
+                        "audit-col-tip",
+                        "audit-col-category",
+                        "audit-col-seq",
+                        "audit-col-code",
+                    ]
+                    .map(|id| t!(id)),
+                );
                 for e in &rows {
                     t.add_row([
                         e.index.to_string(),
@@ -301,12 +338,12 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                         e.code.clone().or_else(|| e.outcome.clone()).unwrap_or_default(),
                     ]);
                 }
-                println!("{t}\n{} entries (bundle verified)", rows.len());
+                println!("{t}\n{}", t!("audit-log-count", "count" => rows.len()));
             }
             Ok(ExitCode::SUCCESS)
         }
         AuditCmd::Witness { json } | AuditCmd::Status { json } => {
-            let path = config.context("no configuration: pass --config FILE or set TIPCTL_CONFIG")?;
+            let path = config.with_context(|| t!("no-config"))?;
             let c = Client::open(ClientConfig::load(path)?)?;
             let witness = matches!(cmd, AuditCmd::Witness { .. });
             let status = if witness {
@@ -341,37 +378,36 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
             } else {
                 match &held {
                     Some(h) => println!(
-                        "checkpoint verified here: size {} root {} signed {} ({})",
-                        h.size,
-                        h.root.to_hex(),
-                        h.time,
-                        h.log
+                        "{}",
+                        t!("audit-checkpoint-held", "size" => h.size.to_string(), "root" => h.root.to_hex(),
+                           "time" => h.time.to_string(), "log" => h.log.clone())
                     ),
-                    None => println!("no checkpoint verified here yet"),
+                    None => println!("{}", t!("audit-no-checkpoint")),
                 }
                 if let Some(s) = &status {
                     if s.witnessed {
-                        println!("cosigned now by {}", c.cfg.principal);
+                        println!("{}", t!("audit-cosigned-now", "principal" => c.cfg.principal.to_string()));
                     }
                     if !s.cosigners.is_empty() {
-                        println!("cosigned by: {}", s.cosigners.join(", "));
+                        println!("{}", t!("audit-cosigned-by", "list" => s.cosigners.join(", ")));
                     }
                 }
-                for (t, a) in &alerts {
-                    println!("ALERT {}: {a}", ts(*t));
+                // An alert is shown as recorded (the store keeps its English text).
+                for (time, a) in &alerts {
+                    println!("{}", t!("audit-alert", "time" => ts(*time), "alert" => a.clone()));
                 }
             }
             Ok(if alerts.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(tiprelay_client::exit::UNVERIFIED) })
         }
         AuditCmd::Export { out, json } => {
-            let path = config.context("no configuration: pass --config FILE or set TIPCTL_CONFIG")?;
+            let path = config.with_context(|| t!("no-config"))?;
             let c = Client::open(ClientConfig::load(path)?)?;
             if out.exists() {
-                anyhow::bail!("{} exists already; choose another name", out.display());
+                anyhow::bail!("{}", t!("audit-out-exists", "path" => out.display().to_string()));
             }
             let (size, root) = c.store.local_audit_head()?;
             if size == 0 {
-                anyhow::bail!("nothing is in this principal's local audit log yet");
+                anyhow::bail!("{}", t!("audit-local-empty"));
             }
             let me = c.principal().clone();
             let cp = Checkpoint { log: me.to_string(), size, root, time: now(), relay: me.clone() };
@@ -397,12 +433,16 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                     serde_json::json!({"out": out.display().to_string(), "log": me.to_string(), "entries": size, "root": root.to_hex()})
                 );
             } else {
-                println!("wrote {}: local audit log of {me}, {size} entries, root {}", out.display(), root.to_hex());
+                println!(
+                    "{}",
+                    t!("audit-export-written", "path" => out.display().to_string(), "principal" => me.to_string(),
+                       "count" => size, "root" => root.to_hex())
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
         AuditCmd::Prove { id, json } => {
-            let path = config.context("no configuration: pass --config FILE or set TIPCTL_CONFIG")?;
+            let path = config.with_context(|| t!("no-config"))?;
             let c = Client::open(ClientConfig::load(path)?)?;
             let id = id.parse()?;
             let conn = RelayConn::connect(&c.cfg).await?;
@@ -425,21 +465,74 @@ pub async fn run(cmd: &AuditCmd, config: Option<&Path>) -> Result<ExitCode> {
                 );
             } else {
                 println!(
-                    "PROVEN: tip {id} accepted as entry {} (seq {}, {}) is in the relay's log of {} entries, root {}",
-                    p.entry.index,
-                    p.receipt.seq,
-                    ts(p.entry.time),
-                    p.checkpoint.size,
-                    p.checkpoint.root.to_hex()
+                    "{}",
+                    t!("audit-proven", "tip" => id.to_string(), "index" => p.entry.index.to_string(),
+                       "seq" => p.receipt.seq.to_string(), "time" => ts(p.entry.time), "size" => p.checkpoint.size,
+                       "root" => p.checkpoint.root.to_hex())
                 );
+                let cosigners = if p.cosigners.is_empty() { t!("audit-nobody-yet") } else { p.cosigners.join(", ") };
                 println!(
-                    "checkpoint signed {} by {}; cosigned by: {}",
-                    p.checkpoint.time,
-                    p.checkpoint.relay,
-                    if p.cosigners.is_empty() { "nobody yet".to_owned() } else { p.cosigners.join(", ") }
+                    "{}",
+                    t!("audit-proof-checkpoint", "time" => p.checkpoint.time.to_string(),
+                       "by" => p.checkpoint.relay.to_string(), "cosigners" => cosigners)
                 );
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tiprelay_proto::audit::VerifiedCheckpoint;
+
+    fn report(relay: &str, cosigners: &[&str]) -> BundleReport {
+        let checkpoint = Checkpoint {
+            log: "tiprelay://MX/relay/relay-1".into(),
+            size: 42,
+            root: tiprelay_proto::Digest([0xab; 32]),
+            time: Timestamp::from_unix_ms(1_767_225_600_000).unwrap(),
+            relay: relay.parse().unwrap(),
+        };
+        BundleReport {
+            log: checkpoint.log.clone(),
+            first: 0,
+            count: 42,
+            checkpoints: vec![VerifiedCheckpoint {
+                checkpoint,
+                cosigners: cosigners.iter().map(|c| c.to_string()).collect(),
+            }],
+            anchors: vec![("MX".into(), "00ff".into())],
+        }
+    }
+
+    #[test]
+    fn a_valid_bundle_is_reported_in_spanish_or_english() {
+        let r = report("tiprelay://MX/relay/relay-1", &[]);
+        let es = verify_text(&r, 0.5, None, Locale::Es);
+        assert!(
+            es.starts_with(
+                "VÁLIDO: el registro del relé tiprelay://MX/relay/relay-1, entradas 0..42 (42), 1 punto de control \
+                 firmado, verificado en 0.50 s\n"
+            ),
+            "{es}"
+        );
+        assert!(
+            es.contains("cofirmado por: nadie todavía\n") && es.contains("compare sus huellas:\n  MX: sha256 00ff\n")
+        );
+        let en = verify_text(&r, 0.5, None, Locale::En);
+        assert!(en.starts_with(
+            "VALID: the relay's log tiprelay://MX/relay/relay-1, entries 0..42 (42), 1 signed checkpoint"
+        ));
+        assert!(en.contains("head: size 42 root abab") && en.contains("fingerprints"), "{en}");
+        let local = report("tiprelay://MX/analyst/a-1", &["tiprelay://US/analyst/b"]);
+        let en = verify_text(&local, 1.0, Some("tiprelay://US/analyst/b"), Locale::En);
+        assert!(en.starts_with("VALID: the local audit log of "), "{en}");
+        assert!(en.ends_with("cosigned by: tiprelay://US/analyst/b\nsignatures checked against the roots configured for tiprelay://US/analyst/b\n"));
+        assert_eq!(
+            i18n::tr_in(Locale::Es, "audit-log-count", &[("count", i18n::FluentValue::from(3))]),
+            "3 entradas (paquete verificado)"
+        );
     }
 }

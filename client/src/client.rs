@@ -32,7 +32,7 @@ pub enum ClientError {
     #[error(transparent)]
     Files(#[from] files::FileError),
     /// A tip could not be built or signed.
-    #[error("{0}")]
+    #[error("{}", human(.0))]
     Invalid(ProtoError),
     /// The tip is addressed to a jurisdiction this client does not know.
     #[error("{}", crate::t!("client-unknown-recipient", "to" => to.clone(), "known" => known.clone()))]
@@ -43,17 +43,18 @@ pub enum ClientError {
         known: String,
     },
     /// The relay's answer does not verify.
-    #[error("{}", crate::t!("client-untrusted", "what" => *what, "why" => why.clone()))]
+    #[error("{}", untrusted_text(what, why))]
     Untrusted {
-        /// Receipt, tip, ack.
+        /// Receipt, tip, records, statement, peer relay statement.
         what: &'static str,
-        /// Why.
+        /// Why (in this process's language).
         why: String,
     },
     /// No such tip here.
     #[error("{}", crate::t!("no-such-tip", "id" => .0.clone()))]
     NotFound(String),
-    /// Not allowed (e.g. feedback on a tip this principal did not receive).
+    /// Not allowed (e.g. feedback on a tip this principal did not receive); the text is in
+    /// this process's language.
     #[error("{0}")]
     NotPermitted(String),
     /// The relay's audit log is not consistent with a checkpoint this client verified
@@ -61,11 +62,39 @@ pub enum ClientError {
     #[error("{}", crate::t!("client-audit-alert", "why" => .0.clone()))]
     LogInconsistent(String),
     /// A revocation list older than one this client already accepted.
-    #[error("{0}")]
+    #[error("{}", human(.0))]
     Trust(#[from] tiprelay_proto::TrustError),
     /// A worker thread of this client failed (a bug, never input).
-    #[error("internal error: {0}")]
+    #[error("{}", crate::t!("tipctl-internal", "what" => *.0))]
     Internal(&'static str),
+}
+
+impl ClientError {
+    /// The text in English whatever this process's language, for machine-readable records
+    /// (the feed's rejects file) of the errors signing a tip can give; other errors give
+    /// their text for a person.
+    pub fn english(&self) -> String {
+        match self {
+            ClientError::Invalid(p) => p.to_string(),
+            ClientError::Trust(t) => t.to_string(),
+            ClientError::UnknownRecipient { to, known } => crate::i18n::tr_in(
+                crate::i18n::Locale::En,
+                "client-unknown-recipient",
+                &[("to", to.as_str().into()), ("known", known.as_str().into())],
+            ),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A proto error's text for a person, in this process's language.
+fn human(e: &(dyn std::error::Error + 'static)) -> String {
+    tiprelay_common::localize::localize_known(e).unwrap_or_else(|| e.to_string())
+}
+
+/// "The relay's receipt does not verify: …", in this process's language.
+fn untrusted_text(what: &str, why: &str) -> String {
+    crate::t!("tipctl-untrusted", "what" => what.to_owned(), "key" => what.replace(' ', "-"), "why" => why.to_owned())
 }
 
 /// What the author writes; the client fills in id, from, author and created.
@@ -121,6 +150,28 @@ pub struct Received {
     pub signer: String,
     /// First time here (false for a redelivery).
     pub fresh: bool,
+    /// Set when the author's certificate has been revoked since: when the CRL says it
+    /// stopped vouching for signatures, which is after the relay accepted the tip (else it
+    /// would not have verified; PROTOCOL §6.3).
+    pub author_revoked: Option<Timestamp>,
+}
+
+impl Received {
+    /// "Signed by X; its certificate was revoked on D, after the relay accepted this tip
+    /// on T", in this process's language, when the author's certificate has been revoked
+    /// since the relay accepted the tip.
+    pub fn revocation_note(&self) -> Option<String> {
+        self.author_revoked.map(|revoked| revocation_note(&self.signer, revoked, self.receipt.accepted))
+    }
+}
+
+/// The note shown with a tip whose author's certificate was revoked after the relay accepted
+/// it, in this process's language.
+pub fn revocation_note(signer: &str, revoked: Timestamp, accepted: Timestamp) -> String {
+    crate::t!(
+        "revocation-note",
+        "signer" => signer.to_owned(), "revoked" => revoked.to_string(), "accepted" => accepted.to_string()
+    )
 }
 
 /// Outcome of an inbox synchronisation.
@@ -264,24 +315,29 @@ where
     let mut out = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
     for (chunk, answer) in chunks.into_iter().zip(answers) {
         let n = chunk.len();
-        let why =
-            match answer.map(&ops.items) {
-                Ok(Ok(got)) if got.len() == n => {
-                    out.extend(got.into_iter().map(|i| i.map_err(ConnError::Refused)));
-                    continue;
-                }
-                Ok(Ok(got)) => ConnError::Protocol(format!("{} outcomes for a batch of {n}", got.len())),
-                Ok(Err(other)) => ConnError::Protocol(format!("{} for a batch of {n}", unexpected(&other))),
-                Err(ConnError::Refused(e)) if e.code == tiprelay_proto::ErrorCode::BadRequest as u16 => {
-                    let singles = conn.request_many(chunk.into_iter().map(&ops.single).collect()).await;
-                    out.extend(singles.into_iter().map(|a| {
-                        a.and_then(|r| (ops.one)(r).map_err(|other| ConnError::Protocol(unexpected(&other))))
-                    }));
-                    continue;
-                }
-                Err(ConnError::Refused(e)) => ConnError::BatchRefused(e),
-                Err(e) => e,
-            };
+        let why = match answer.map(&ops.items) {
+            Ok(Ok(got)) if got.len() == n => {
+                out.extend(got.into_iter().map(|i| i.map_err(ConnError::Refused)));
+                continue;
+            }
+            Ok(Ok(got)) => ConnError::Protocol(
+                crate::t!("tipctl-batch-outcomes", "what" => crate::t!("tipctl-outcomes", "count" => got.len()), "n" => n),
+            ),
+            Ok(Err(other)) => {
+                ConnError::Protocol(crate::t!("tipctl-batch-outcomes", "what" => unexpected(&other), "n" => n))
+            }
+            Err(ConnError::Refused(e)) if e.code == tiprelay_proto::ErrorCode::BadRequest as u16 => {
+                let singles = conn.request_many(chunk.into_iter().map(&ops.single).collect()).await;
+                out.extend(
+                    singles
+                        .into_iter()
+                        .map(|a| a.and_then(|r| (ops.one)(r).map_err(|other| ConnError::Protocol(unexpected(&other))))),
+                );
+                continue;
+            }
+            Err(ConnError::Refused(e)) => ConnError::BatchRefused(e),
+            Err(e) => e,
+        };
         out.extend((0..n).map(|_| Err(why.clone())));
     }
     out
@@ -328,7 +384,28 @@ pub async fn ack_batches(conn: &RelayConn, envelopes: Vec<Vec<u8>>) -> Vec<Resul
 
 /// Names an unexpected answer without echoing its content (it may carry envelopes).
 fn unexpected(r: &Response) -> String {
-    format!("unexpected `{}` answer", r.kind())
+    crate::t!("tipctl-unexpected-answer", "kind" => r.kind().to_string())
+}
+
+/// Verifies a message a relay's receipt (verified by the caller) proves existed at
+/// `accepted`, at that time: first as any message; if its signer's certificate is on the
+/// CRL, once more through [`TrustStore::as_of_receipt`], which accepts it only when it was
+/// revoked strictly after `accepted`. Returns when it was revoked in that case.
+fn verify_as_of_receipt<M: tiprelay_proto::Message>(
+    trust: &TrustStore,
+    bytes: &[u8],
+    accepted: Timestamp,
+) -> Result<(tiprelay_proto::Verified<M>, Option<Timestamp>), ProtoError> {
+    match verify::<M>(bytes, trust, accepted) {
+        Err(ProtoError::Revoked(_)) => {
+            let parsed = tiprelay_proto::parse::<M>(bytes)?;
+            let cert = parsed.chain.first().cloned().unwrap_or_default();
+            let v = tiprelay_proto::verify_parsed(parsed, &trust.as_of_receipt(accepted), accepted)?;
+            let revoked = trust.revoked_at(&cert, v.signer.authority());
+            Ok((v, revoked))
+        }
+        other => other.map(|v| (v, None)),
+    }
 }
 
 /// The current time.
@@ -501,13 +578,13 @@ impl Client {
         loop {
             let failure = if connected {
                 match tokio::time::timeout_at(deadline, self.send(conn, id)).await {
-                    Err(_) => return Err(ConnError::Transport("no answer from the relay in time".into()).into()),
+                    Err(_) => return Err(ConnError::Transport(crate::t!("tipctl-no-answer-in-time")).into()),
                     Ok(Err(ClientError::Conn(e @ (ConnError::Transport(_) | ConnError::BatchRefused(_))))) => e,
                     Ok(Err(ClientError::Conn(ConnError::Refused(e)))) if !is_permanent(&e) => ConnError::Refused(e),
                     Ok(other) => return other,
                 }
             } else {
-                ConnError::Transport("not connected".into())
+                ConnError::Transport(crate::t!("tipctl-not-connected"))
             };
             if tokio::time::Instant::now() >= deadline {
                 return Err(failure.into());
@@ -589,8 +666,10 @@ impl Client {
                     }
                     Some(Err(e)) => failure = failure.or(Some(e)),
                     None => {
-                        failure =
-                            failure.or(Some(ClientError::Untrusted { what: "receipt", why: "not checked".into() }))
+                        failure = failure.or(Some(ClientError::Untrusted {
+                            what: "receipt",
+                            why: crate::t!("tipctl-why-unchecked"),
+                        }))
                     }
                 },
                 Ok(other) => failure = failure.or(Some(ConnError::Protocol(unexpected(&other)).into())),
@@ -608,7 +687,7 @@ impl Client {
 
     fn check_receipt(&self, bytes: &[u8], tip: &Tip, envelope: &[u8]) -> Result<Receipt, ClientError> {
         let untrusted = |why: String| ClientError::Untrusted { what: "receipt", why };
-        let v = verify::<Receipt>(bytes, &self.trust, now()).map_err(|e| untrusted(e.to_string()))?;
+        let v = verify::<Receipt>(bytes, &self.trust, now()).map_err(|e| untrusted(human(&e)))?;
         self.own_relay(&v.signer)?;
         let r = v.message;
         if r.subject != Subject::Tip
@@ -617,7 +696,7 @@ impl Client {
             || r.to != tip.to
             || r.digest != Digest::of(envelope)
         {
-            return Err(untrusted("it names another tip or another digest".into()));
+            return Err(untrusted(crate::t!("tipctl-why-other-tip")));
         }
         Ok(r)
     }
@@ -673,9 +752,7 @@ impl Client {
     ) -> Result<(String, FeedbackRecord), ClientError> {
         let Some((from, rec)) = self.find_received(tip)? else {
             if self.store.get_out(tip.as_bytes())?.is_some() {
-                return Err(ClientError::NotPermitted(format!(
-                    "tip {tip} was sent from here; feedback is given by the jurisdiction that received it"
-                )));
+                return Err(ClientError::NotPermitted(crate::t!("tipctl-feedback-own-tip", "id" => tip.to_string())));
             }
             return Err(ClientError::NotFound(tip.to_string()));
         };
@@ -748,7 +825,10 @@ impl Client {
         }
         Err(ClientError::Untrusted {
             what: "receipt",
-            why: format!("it is signed by {signer}, which is not the relay that serves {}", self.cfg.jurisdiction),
+            why: crate::t!(
+                "tipctl-why-not-our-relay",
+                "signer" => signer.to_string(), "jurisdiction" => self.cfg.jurisdiction.to_string()
+            ),
         })
     }
 
@@ -810,15 +890,15 @@ impl Client {
         envelope: &[u8],
     ) -> Result<Receipt, ClientError> {
         let untrusted = |why: String| ClientError::Untrusted { what: "receipt", why };
-        let at = tiprelay_proto::parse::<Receipt>(bytes).map_err(|e| untrusted(e.to_string()))?.message.accepted;
+        let at = tiprelay_proto::parse::<Receipt>(bytes).map_err(|e| untrusted(human(&e)))?.message.accepted;
         if at > now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) {
-            return Err(untrusted("its acceptance time is in the future".into()));
+            return Err(untrusted(crate::t!("tipctl-why-future")));
         }
-        let v = verify::<Receipt>(bytes, &self.trust, at).map_err(|e| untrusted(e.to_string()))?;
+        let v = verify::<Receipt>(bytes, &self.trust, at).map_err(|e| untrusted(human(&e)))?;
         self.own_relay(&v.signer)?;
         let r = v.message;
         if r.subject != subject || r.tip != *id || r.from != from || r.to != to || r.digest != Digest::of(envelope) {
-            return Err(untrusted(format!("it is not the receipt of this {}", subject.as_str())));
+            return Err(untrusted(crate::t!("tipctl-why-not-this-receipt", "subject" => subject.as_str())));
         }
         Ok(r)
     }
@@ -867,14 +947,15 @@ impl Client {
     /// Verifies a ledger statement made by the counterpart for this jurisdiction.
     pub fn check_statement(&self, envelope: &[u8]) -> Result<ReceivedStatement, ClientError> {
         let untrusted = |why: String| ClientError::Untrusted { what: "statement", why };
-        let at =
-            tiprelay_proto::parse::<LedgerStatement>(envelope).map_err(|e| untrusted(e.to_string()))?.message.created;
+        let at = tiprelay_proto::parse::<LedgerStatement>(envelope).map_err(|e| untrusted(human(&e)))?.message.created;
         let at = at.min(now());
-        let v = verify::<LedgerStatement>(envelope, &self.trust, at).map_err(|e| untrusted(e.to_string()))?;
+        let v = verify::<LedgerStatement>(envelope, &self.trust, at).map_err(|e| untrusted(human(&e)))?;
         if v.message.counterpart != self.cfg.jurisdiction {
-            return Err(untrusted(format!(
-                "it is {}'s statement for {}, not for {}",
-                v.message.jurisdiction, v.message.counterpart, self.cfg.jurisdiction
+            return Err(untrusted(crate::t!(
+                "tipctl-why-other-statement",
+                "by" => v.message.jurisdiction.to_string(),
+                "for" => v.message.counterpart.to_string(),
+                "us" => self.cfg.jurisdiction.to_string()
             )));
         }
         Ok(ReceivedStatement { statement: v.message, signer: v.signer.to_string() })
@@ -944,15 +1025,16 @@ impl Client {
             Response::RelayStatement { envelope } => envelope,
             other => return Err(ConnError::Protocol(unexpected(&other)).into()),
         };
-        let v = self
-            .verify_as_claimed::<LedgerStatement>(&envelope, |s| s.created)
-            .map_err(|e| untrusted(e.to_string()))?;
+        let v =
+            self.verify_as_claimed::<LedgerStatement>(&envelope, |s| s.created).map_err(|e| untrusted(human(&e)))?;
         let st = v.message;
         if v.signer.kind() != tiprelay_proto::PrincipalKind::Relay || v.signer.jurisdiction() != Some(peer) {
-            return Err(untrusted(format!("it is signed by {}, not by {peer}'s relay", v.signer)));
+            return Err(untrusted(
+                crate::t!("tipctl-why-not-peer-relay", "signer" => v.signer.to_string(), "peer" => peer.to_string()),
+            ));
         }
         if st.jurisdiction != peer || st.period_start.as_unix_ms() != since || st.period_end.as_unix_ms() != until {
-            return Err(untrusted("it states for another jurisdiction or period than asked".into()));
+            return Err(untrusted(crate::t!("tipctl-why-other-period")));
         }
         Ok(st)
     }
@@ -966,7 +1048,7 @@ impl Client {
     ) -> Result<Vec<TipFacts>, ClientError> {
         let mut out = Vec::new();
         let mut after: Option<RecordCursor> = None;
-        let bad = |why: &str| ClientError::Untrusted { what: "records", why: why.to_owned() };
+        let bad = |id: &str| ClientError::Untrusted { what: "records", why: crate::t!(id) };
         // Bounded: at most 20 million records (a busy decade), and the cursor must advance.
         for _ in 0..20_000 {
             let req = if peer {
@@ -979,18 +1061,18 @@ impl Client {
                 other => return Err(ConnError::Protocol(unexpected(&other)).into()),
             };
             if items.len() as u64 > MAX_RECORDS {
-                return Err(bad("an answer holds more records than asked for"));
+                return Err(bad("tipctl-why-too-many-records"));
             }
             for f in &items {
                 let t = f.accepted.map_or(0, Timestamp::as_unix_ms);
                 if t < since || t >= until {
-                    return Err(bad("a record lies outside the period asked for"));
+                    return Err(bad("tipctl-why-record-outside"));
                 }
             }
             out.extend(items);
             match next {
                 Some(n) if after.as_ref().is_none_or(|a| n > *a) => after = Some(n),
-                Some(_) => return Err(bad("the paging cursor went backwards")),
+                Some(_) => return Err(bad("tipctl-why-cursor-back")),
                 None => break,
             }
         }
@@ -1029,9 +1111,9 @@ impl Client {
                             .seq_owner(got.tip.from.as_str(), got.receipt.seq)?
                             .is_some_and(|o| o != *got.tip.id.as_bytes()) =>
                     {
-                        report.failed.push(format!(
-                            "the relay numbered tip {} as seq {} from {}, a number it already gave another tip; refused",
-                            got.tip.id, got.receipt.seq, got.tip.from
+                        report.failed.push(crate::t!(
+                            "tipctl-seq-reused",
+                            "id" => got.tip.id.to_string(), "seq" => got.receipt.seq, "from" => got.tip.from.to_string()
                         ));
                     }
                     Ok((got, rec)) => {
@@ -1078,44 +1160,39 @@ impl Client {
         // (and a certificate may reach its end) while it waits for us, and that must not make
         // it unverifiable. That instant may not lie in our future.
         let accepted = tiprelay_proto::parse::<Receipt>(receipt_bytes)
-            .map_err(|e| ClientError::Untrusted { what: "receipt", why: e.to_string() })?
+            .map_err(|e| ClientError::Untrusted { what: "receipt", why: human(&e) })?
             .message
             .accepted;
         if accepted > now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) {
-            return Err(ClientError::Untrusted { what: "receipt", why: "its acceptance time is in the future".into() });
+            return Err(ClientError::Untrusted { what: "receipt", why: crate::t!("tipctl-why-future") });
         }
         // The CRLs' freshness is judged now, not at the (relay-signed, so backdatable)
         // acceptance time: a CRL past its grace refuses its authority's tips today.
         if let Some((a, next)) = self.trust.expired_crls(now()).into_iter().next() {
             return Err(ClientError::Untrusted {
                 what: "tip",
-                why: format!(
-                    "the {a} revocation list was due to be replaced at {next} and its grace has passed; install a \
-                     fresh CRL of {a} to verify tips"
-                ),
+                why: crate::t!("tipctl-why-crl-expired", "authority" => a.to_string(), "next" => next.to_string()),
             });
         }
         let rv = verify::<Receipt>(receipt_bytes, &self.trust, accepted)
-            .map_err(|e| ClientError::Untrusted { what: "receipt", why: e.to_string() })?;
+            .map_err(|e| ClientError::Untrusted { what: "receipt", why: human(&e) })?;
         self.own_relay(&rv.signer)?;
         let receipt = rv.message;
-        let tv = verify::<Tip>(tip_bytes, &self.trust, receipt.accepted)
-            .map_err(|e| ClientError::Untrusted { what: "tip", why: e.to_string() })?;
+        let (tv, author_revoked) = self
+            .verify_tip_as_of(tip_bytes, receipt.accepted)
+            .map_err(|e| ClientError::Untrusted { what: "tip", why: human(&e) })?;
         if receipt.subject != Subject::Tip
             || receipt.tip != tv.message.id
             || receipt.digest != tv.digest
             || receipt.from != tv.message.from
             || receipt.to != tv.message.to
         {
-            return Err(ClientError::Untrusted {
-                what: "receipt",
-                why: "it does not match the tip it came with".into(),
-            });
+            return Err(ClientError::Untrusted { what: "receipt", why: crate::t!("tipctl-why-receipt-mismatch") });
         }
         if tv.message.to != self.cfg.jurisdiction {
             return Err(ClientError::Untrusted {
                 what: "tip",
-                why: format!("it is addressed to {}, not to us", tv.message.to),
+                why: crate::t!("tipctl-why-not-ours", "to" => tv.message.to.to_string()),
             });
         }
         let rec = InRecord {
@@ -1127,7 +1204,29 @@ impl Client {
             acked: false,
             read: false,
         };
-        Ok((Received { tip: tv.message, receipt, signer: tv.signer.to_string(), fresh: true }, rec))
+        Ok((Received { tip: tv.message, receipt, signer: tv.signer.to_string(), fresh: true, author_revoked }, rec))
+    }
+
+    /// Verifies a tip at `accepted`, the acceptance time of the relay's receipt (already
+    /// verified by the caller). An author whose certificate the CRL lists still vouches for
+    /// it when the revocation came strictly after that time (RFC 5280 §5.3.2, PROTOCOL
+    /// §6.3): then also returns when the certificate was revoked, for the note shown with
+    /// the tip. Revoked at or before `accepted`: [`ProtoError::RevokedBefore`].
+    pub fn verify_tip_as_of(
+        &self,
+        tip_bytes: &[u8],
+        accepted: Timestamp,
+    ) -> Result<(tiprelay_proto::Verified<Tip>, Option<Timestamp>), ProtoError> {
+        verify_as_of_receipt::<Tip>(&self.trust, tip_bytes, accepted)
+    }
+
+    /// The revocation note of a stored received tip (`tipctl show`, `inbox`): None when its
+    /// author's certificate is not revoked, or when the tip no longer verifies as of its
+    /// receipt (then there is nothing to explain, only a failure to report elsewhere).
+    pub fn revocation_note_of(&self, envelope: &[u8], receipt: &[u8]) -> Option<String> {
+        let accepted = tiprelay_proto::parse::<Receipt>(receipt).ok()?.message.accepted;
+        let (v, revoked) = self.verify_tip_as_of(envelope, accepted).ok()?;
+        revoked.map(|r| revocation_note(&v.signer.to_string(), r, accepted))
     }
 
     fn ack_request(&self, got: &Received) -> Result<Request, ClientError> {
@@ -1164,8 +1263,25 @@ impl Client {
     /// Verifies and stores a forwarded feedback on a tip of ours; None when it is not
     /// acceptable (counted in `bad_feedback`).
     fn accept_feedback(&self, fb_bytes: &[u8], receipt: &[u8]) -> Result<Option<Feedback>, ClientError> {
-        let Ok(v) = self.verify_as_claimed::<Feedback>(fb_bytes, |f| f.created) else {
-            return Ok(None);
+        let v = match self.verify_as_claimed::<Feedback>(fb_bytes, |f| f.created) {
+            Ok(v) => v,
+            // Its signer's certificate has been revoked since: the relay's receipt may prove
+            // the feedback older than the revocation (PROTOCOL §6.3).
+            Err(ProtoError::Revoked(_)) => {
+                let Ok(p) = tiprelay_proto::parse::<Feedback>(fb_bytes) else {
+                    return Ok(None);
+                };
+                let f = p.message;
+                let Ok(r) = self.check_subject_receipt(receipt, Subject::Feedback, &f.id, f.from, f.to, fb_bytes)
+                else {
+                    return Ok(None);
+                };
+                match verify_as_of_receipt::<Feedback>(&self.trust, fb_bytes, r.accepted) {
+                    Ok((v, _)) => v,
+                    Err(_) => return Ok(None),
+                }
+            }
+            Err(_) => return Ok(None),
         };
         let fb = v.message;
         if fb.from != self.cfg.jurisdiction || self.store.get_out(fb.tip.as_bytes())?.is_none() {

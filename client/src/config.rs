@@ -77,7 +77,7 @@ struct RawTrust {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientConfigError {
     /// The file cannot be read.
-    #[error("cannot read the configuration {path}: {error}")]
+    #[error("{}", crate::t!("config-read", "path" => path.display().to_string(), "error" => human(error)))]
     Read {
         /// The configuration file.
         path: PathBuf,
@@ -93,15 +93,20 @@ pub enum ClientConfigError {
         error: toml::de::Error,
     },
     /// A key whose value is invalid, or a required entry that is missing.
-    #[error("{path}: key `{key}`: {why}")]
+    #[error("{}", crate::t!("config-key", "path" => path.display().to_string(), "key" => key.clone(), "why" => why.clone()))]
     Key {
         /// The configuration file.
         path: PathBuf,
         /// The key, e.g. `relay.address` or `trust[0].ca`.
         key: String,
-        /// What is wrong with it.
+        /// What is wrong with it (in this process's language).
         why: String,
     },
+}
+
+/// A validation error's text for a person (the proto's own errors are localised there).
+fn human(e: &(dyn std::error::Error + 'static)) -> String {
+    tiprelay_common::localize::localize_known(e).unwrap_or_else(|| e.to_string())
 }
 
 /// A validated client configuration.
@@ -162,12 +167,12 @@ impl ClientConfig {
             toml::from_str(&text).map_err(|error| ClientConfigError::Syntax { path: path.to_path_buf(), error })?;
         let bad =
             |key: &str, why: String| ClientConfigError::Key { path: path.to_path_buf(), key: key.to_owned(), why };
-        let principal: PrincipalId = raw.principal.parse().map_err(|e| bad("principal", format!("{e}")))?;
-        let jurisdiction = principal
-            .jurisdiction()
-            .ok_or_else(|| bad("principal", "a client is an analyst or a feed of a jurisdiction".into()))?;
+        let principal: PrincipalId = raw.principal.parse().map_err(|e| bad("principal", human(&e)))?;
+        let jurisdiction =
+            principal.jurisdiction().ok_or_else(|| bad("principal", crate::t!("config-not-a-client")))?;
         let file = |key: &str, v: &str| -> Result<PathBuf, ClientConfigError> {
-            existing_relative(path, v).map_err(|p| bad(key, format!("{} does not exist", p.display())))
+            existing_relative(path, v)
+                .map_err(|p| bad(key, crate::t!("config-no-file", "path" => p.display().to_string())))
         };
         // The shared relay (hub mode) is certified by the relay operator's CA; a
         // jurisdiction's own relay (federation) by that jurisdiction's CA, whose root is
@@ -180,11 +185,15 @@ impl ClientConfig {
                 crl: file("relay.operator_crl", crl)?,
             }),
             (None, None) => {}
-            (Some(_), None) => return Err(bad("relay.operator_crl", "missing: give it with relay.operator_ca".into())),
-            (None, Some(_)) => return Err(bad("relay.operator_ca", "missing: give it with relay.operator_crl".into())),
+            (Some(_), None) => {
+                return Err(bad("relay.operator_crl", crate::t!("config-missing-with", "other" => "relay.operator_ca")))
+            }
+            (None, Some(_)) => {
+                return Err(bad("relay.operator_ca", crate::t!("config-missing-with", "other" => "relay.operator_crl")))
+            }
         }
         for (i, t) in raw.trust.iter().enumerate() {
-            let code: Jurisdiction = t.code.parse().map_err(|e| bad(&format!("trust[{i}].code"), format!("{e}")))?;
+            let code: Jurisdiction = t.code.parse().map_err(|e| bad(&format!("trust[{i}].code"), human(&e)))?;
             trust.push(TrustFiles {
                 authority: Authority::Jurisdiction(code),
                 ca: file(&format!("trust[{i}].ca"), &t.ca)?,
@@ -192,10 +201,7 @@ impl ClientConfig {
             });
         }
         if !trust.iter().any(|t| t.authority == Authority::Jurisdiction(jurisdiction)) {
-            return Err(bad(
-                "trust",
-                format!("no [[trust]] entry for this principal's own jurisdiction {jurisdiction}"),
-            ));
+            return Err(bad("trust", crate::t!("config-no-own-trust", "jurisdiction" => jurisdiction.to_string())));
         }
         let addresses = match &raw.relay.address {
             RawAddresses::One(a) => vec![a.clone()],
@@ -203,34 +209,35 @@ impl ClientConfig {
         };
         let mut relay_addrs = Vec::with_capacity(addresses.len());
         for a in &addresses {
-            let addr: SocketAddr =
-                a.parse().map_err(|e| bad("relay.address", format!("`{a}` is not host:port: {e}")))?;
+            let addr: SocketAddr = a.parse().map_err(|e: std::net::AddrParseError| {
+                bad("relay.address", crate::t!("config-not-host-port", "value" => a.clone(), "error" => e.to_string()))
+            })?;
             if !relay_addrs.contains(&addr) {
                 relay_addrs.push(addr);
             }
         }
         let Some(relay_addr) = relay_addrs.first().copied() else {
-            return Err(bad("relay.address", "give at least one host:port".into()));
+            return Err(bad("relay.address", crate::t!("config-no-address")));
         };
         if relay_addrs.len() > 8 {
-            return Err(bad("relay.address", format!("{} addresses; at most 8", relay_addrs.len())));
+            return Err(bad("relay.address", crate::t!("config-too-many-addresses", "count" => relay_addrs.len())));
         }
         let ui_lang = match &raw.ui_lang {
             None => None,
             Some(l) => Some(
                 crate::i18n::Locale::parse(l)
                     .filter(|_| matches!(l.as_str(), "es" | "en"))
-                    .ok_or_else(|| bad("ui_lang", format!("`{l}`: es or en")))?,
+                    .ok_or_else(|| bad("ui_lang", crate::t!("config-ui-lang", "value" => l.clone())))?,
             ),
         };
         let connect_ms = raw.relay.connect_timeout_ms.unwrap_or(2000);
         if !(100..=60_000).contains(&connect_ms) {
-            return Err(bad("relay.connect_timeout_ms", format!("{connect_ms}: from 100 to 60000 (milliseconds)")));
+            return Err(bad("relay.connect_timeout_ms", crate::t!("config-connect-timeout", "value" => connect_ms)));
         }
         Ok(Self {
             ui_lang,
             connect_timeout: std::time::Duration::from_millis(connect_ms),
-            lang: raw.lang.parse().map_err(|e| bad("lang", format!("{e}")))?,
+            lang: raw.lang.parse().map_err(|e| bad("lang", human(&e)))?,
             store: relative_to(path, &raw.store),
             relay_addr,
             relay_addrs,

@@ -39,10 +39,10 @@ pub enum ConnError {
     #[error("{}", tr1("conn-transport", .0))]
     Transport(String),
     /// The relay answered with a typed error.
-    #[error("{}", tr1("conn-refused", &.0.to_string()))]
+    #[error("{}", tr1("conn-refused", &crate::output::refusal(.0)))]
     Refused(WireError),
     /// The relay refused a whole batch request (not any one tip in it): retryable.
-    #[error("{}", tr1("conn-batch-refused", &.0.to_string()))]
+    #[error("{}", tr1("conn-batch-refused", &crate::output::refusal(.0)))]
     BatchRefused(WireError),
     /// The relay's answer was malformed.
     #[error("{}", tr1("conn-protocol", .0))]
@@ -108,7 +108,8 @@ async fn race(
                 refused |= r;
                 failures.push((addr, why));
             }
-            Err(_) => failures.push((addrs.first().copied().unwrap_or(([0, 0, 0, 0], 0).into()), "task failed".into())),
+            Err(_) => failures
+                .push((addrs.first().copied().unwrap_or(([0, 0, 0, 0], 0).into()), crate::t!("tipctl-task-failed"))),
         }
     }
     failures.sort_by_key(|(a, _)| addrs.iter().position(|x| x == a));
@@ -151,7 +152,7 @@ impl RelayConn {
             .or_else(|| {
                 cfg.trust.iter().find(|t| t.authority == tiprelay_proto::Authority::Jurisdiction(cfg.jurisdiction))
             })
-            .ok_or_else(|| setup("no root configured for the relay (relay.operator_ca, or this jurisdiction's)"))?;
+            .ok_or_else(|| setup(crate::t!("tipctl-no-relay-root")))?;
         let mut roots = rustls::RootCertStore::empty();
         roots.add(files::read_cert(&op.ca).map_err(setup)?).map_err(setup)?;
         let crl = files::read_crl(&op.crl).map_err(setup)?;
@@ -225,7 +226,9 @@ impl RelayConn {
                 }
             }
         }
-        out.into_iter().map(|r| r.unwrap_or_else(|| Err(ConnError::Transport("request task failed".into())))).collect()
+        out.into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(ConnError::Transport(crate::t!("tipctl-task-failed")))))
+            .collect()
     }
 
     /// Opens a subscription; returns a receiver of event kinds (`tips`, `acks`).
@@ -269,7 +272,9 @@ async fn request_on(conn: &Connection, frame: Vec<u8>) -> Result<Response, ConnE
             r => Ok(r),
         }
     };
-    tokio::time::timeout(REQUEST_TIMEOUT, fut).await.map_err(|_| ConnError::Transport("request timed out".into()))?
+    tokio::time::timeout(REQUEST_TIMEOUT, fut)
+        .await
+        .map_err(|_| ConnError::Transport(crate::t!("tipctl-request-timed-out")))?
 }
 
 /// Reads the next event frame of a subscription (None when it ends).

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde_json::json;
 use tiprelay_client::stix::{export, Direction, ExportTip};
-use tiprelay_client::Client;
+use tiprelay_client::{t, Client};
 use tiprelay_proto::{parse, verify, Feedback, Receipt, Timestamp, Tip};
 
 /// Which tips `export` takes.
@@ -58,7 +58,7 @@ pub struct ExportArgs {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().context("--out must name a file")?.to_string_lossy().into_owned();
+    let name = path.file_name().with_context(|| t!("export-out-not-a-file"))?.to_string_lossy().into_owned();
     let mut rnd = [0u8; 8];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut rnd);
     let tmp = dir.join(format!(".{name}.tmp-{}", tiprelay_proto::Digest::of(&rnd).to_hex().get(..16).unwrap_or("0")));
@@ -72,7 +72,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if r.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    r.with_context(|| format!("cannot write {}", path.display()))
+    r.with_context(|| t!("tipctl-cannot-write", "path" => path.display().to_string()))
 }
 
 /// One held tip, verified again now at its relay's acceptance time.
@@ -80,17 +80,24 @@ fn held(c: &Client, envelope: &[u8], receipt: Option<&[u8]>, direction: Directio
     let tip = parse::<Tip>(envelope)?.message;
     let receipt = receipt.map(parse::<Receipt>).transpose()?.map(|p| p.message);
     let at = receipt.as_ref().map_or(tip.created, |r| r.accepted);
-    let verification = match verify::<Tip>(envelope, c.trust(), at) {
-        Ok(v) => Ok(format!(
+    // With a receipt, as of its acceptance time: an author revoked after it still vouches
+    // for the tip (PROTOCOL §6.3), and the note says when the revocation came.
+    let checked = match receipt.as_ref() {
+        Some(_) => c.verify_tip_as_of(envelope, at),
+        None => verify::<Tip>(envelope, c.trust(), at).map(|v| (v, None)),
+    };
+    let verification = match checked {
+        Ok((v, revoked)) => Ok(format!(
             "Ed25519 COSE_Sign1 signature of {} verified by {} when this bundle was written: the certificate chains to \
-             the {} root CA and was valid and not revoked at {at}{}",
+             the {} root CA and was valid and not revoked at {at}{}{}",
             v.signer,
             c.principal(),
             tip.from,
             receipt
                 .as_ref()
                 .map(|r| format!(", when {} accepted the tip (receipt seq {})", r.relay, r.seq))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            revoked.map(|r| format!("; the certificate was revoked later, at {r}")).unwrap_or_default()
         )),
         Err(e) => Err(format!("verification failed when this bundle was written: {e}")),
     };
@@ -144,7 +151,10 @@ pub fn run(c: &Client, a: &ExportArgs, parse_time: impl Fn(&str, &str) -> Result
                     json!({"tips": tips.len(), "objects": objects, "out": path.display().to_string(), "bundle": bundle.get("id")})
                 );
             } else {
-                println!("wrote {} tip(s) as {objects} STIX 2.1 objects to {}", tips.len(), path.display());
+                println!(
+                    "{}",
+                    t!("export-wrote", "tips" => tips.len(), "objects" => objects, "path" => path.display().to_string())
+                );
             }
         }
         None => {

@@ -6,6 +6,8 @@ use serde::Deserialize;
 use tiprelay_proto::{InfoCredibility, Location, Timestamp, TipId};
 
 use crate::client::Draft;
+use crate::i18n::{tr_in, FluentValue, Locale};
+use tiprelay_common::localize::{localize_known, Localize};
 
 /// A tip as written by a person or a system, in the tip's own field names: a feed line, or
 /// the file of `tipctl send --file` (TOML or JSON). `from`, `author`, `id` and `created`
@@ -71,48 +73,113 @@ pub struct Event {
 
 /// Why a feed line or a tip file was refused: a one-line reason that names the field, never
 /// its content. `T` is the error of the time parser given to [`TipFields::into_event`].
-#[derive(Debug, thiserror::Error)]
+///
+/// The `Display` text is English: it is what the rejects file (a machine-readable record)
+/// keeps. People read [`Localize::localize`], in their language.
+#[derive(Debug)]
 pub enum EventError<T = TimeError> {
     /// The line is longer than [`MAX_LINE_BYTES`].
-    #[error("line too long ({len} bytes; at most {MAX_LINE_BYTES})")]
     TooLong {
         /// Its length in bytes.
         len: usize,
     },
     /// The line is not UTF-8.
-    #[error("invalid UTF-8 at byte {valid_up_to}")]
     NotUtf8 {
         /// Bytes before the first invalid one.
         valid_up_to: usize,
     },
     /// Not a JSON object of the tip's fields.
-    #[error("not a valid event: {why}")]
     NotAnEvent {
-        /// What is wrong: a missing, unknown or duplicate field, or the kind and column of
-        /// the JSON error (never the value).
+        /// What is wrong, in English: a missing, unknown or duplicate field, or the kind
+        /// and column of the JSON error (never the value).
         why: String,
+        /// The same, for the other languages.
+        problem: JsonProblem,
     },
     /// `source_ref` is empty, too long or has control characters.
-    #[error("source_ref: 1 to {MAX_SOURCE_REF_CHARS} characters, no control characters")]
     SourceRef,
     /// A field's value is invalid.
-    #[error("{field}: {why}")]
     Field {
         /// The field.
         field: &'static str,
         /// Why (the validation error, which never quotes free text).
-        why: String,
+        error: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A time field (`observed_at`, `valid_until`) is invalid; the message names it.
-    #[error("{0}")]
     Time(T),
 }
 
-/// Why a time field of a feed line was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// What is wrong with a line that is not a JSON object of the tip's fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonProblem {
+    /// A required field is missing.
+    MissingField(String),
+    /// A field the tip does not have.
+    UnknownField(String),
+    /// A field given twice.
+    DuplicateField(String),
+    /// Not JSON, or a value of the wrong type: the JSON error's kind and column.
+    Json {
+        /// `Syntax`, `Data`, `Eof` or `Io`.
+        class: String,
+        /// The column.
+        column: usize,
+    },
+}
+
+impl<T: std::fmt::Display + 'static> Localize for EventError<T> {
+    fn localize_in(&self, l: Locale) -> String {
+        let tr = |id: &str, args: &[(&str, FluentValue<'_>)]| tr_in(l, id, args);
+        match self {
+            EventError::TooLong { len } => {
+                tr("feed-line-too-long", &[("len", (*len).into()), ("max", MAX_LINE_BYTES.into())])
+            }
+            EventError::NotUtf8 { valid_up_to } => tr("feed-not-utf8", &[("at", (*valid_up_to).into())]),
+            EventError::NotAnEvent { why, .. } if l == Locale::En => {
+                tr("feed-not-an-event", &[("why", why.clone().into())])
+            }
+            EventError::NotAnEvent { problem, .. } => {
+                let why = match problem {
+                    JsonProblem::MissingField(f) => tr("feed-json-missing-field", &[("field", f.clone().into())]),
+                    JsonProblem::UnknownField(f) => tr("feed-json-unknown-field", &[("field", f.clone().into())]),
+                    JsonProblem::DuplicateField(f) => tr("feed-json-duplicate-field", &[("field", f.clone().into())]),
+                    JsonProblem::Json { class, column } => {
+                        tr("feed-json-error", &[("class", class.clone().into()), ("column", (*column).into())])
+                    }
+                };
+                tr("feed-not-an-event", &[("why", why.into())])
+            }
+            EventError::SourceRef => tr("feed-source-ref", &[("max", MAX_SOURCE_REF_CHARS.into())]),
+            EventError::Field { field, error } => {
+                let why = if l == Locale::En {
+                    error.to_string()
+                } else {
+                    let e: &(dyn std::error::Error + 'static) = error.as_ref();
+                    localize_known(e).unwrap_or_else(|| error.to_string())
+                };
+                format!("{field}: {why}")
+            }
+            EventError::Time(t) => match (t as &dyn std::any::Any).downcast_ref::<TimeError>() {
+                Some(te) => te.localize_in(l),
+                None => t.to_string(),
+            },
+        }
+    }
+}
+
+impl<T: std::fmt::Display + std::fmt::Debug + 'static> std::fmt::Display for EventError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.localize_in(Locale::En))
+    }
+}
+
+impl<T: std::fmt::Display + std::fmt::Debug + 'static> std::error::Error for EventError<T> {}
+
+/// Why a time field of a feed line was refused. `Display` is English (the rejects file);
+/// [`Localize`] gives the person's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimeError {
     /// Not an RFC 3339 time.
-    #[error("{field}: `{value}` is not an RFC 3339 time")]
     NotRfc3339 {
         /// The field.
         field: String,
@@ -120,18 +187,36 @@ pub enum TimeError {
         value: String,
     },
     /// Before the Unix epoch.
-    #[error("{field}: before 1970")]
     Before1970 {
         /// The field.
         field: String,
     },
     /// Too far in the future for a tip time.
-    #[error("{field}: out of range")]
     OutOfRange {
         /// The field.
         field: String,
     },
 }
+
+impl Localize for TimeError {
+    fn localize_in(&self, l: Locale) -> String {
+        match self {
+            TimeError::NotRfc3339 { field, value } => {
+                tr_in(l, "feed-time-not-rfc3339", &[("field", field.clone().into()), ("value", value.clone().into())])
+            }
+            TimeError::Before1970 { field } => tr_in(l, "feed-time-before-1970", &[("field", field.clone().into())]),
+            TimeError::OutOfRange { field } => tr_in(l, "feed-time-out-of-range", &[("field", field.clone().into())]),
+        }
+    }
+}
+
+impl std::fmt::Display for TimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.localize_in(Locale::En))
+    }
+}
+
+impl std::error::Error for TimeError {}
 
 fn time(s: &str, field: &str) -> Result<Timestamp, TimeError> {
     let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map_err(|_| {
@@ -152,13 +237,29 @@ pub fn parse_line(bytes: &[u8]) -> Result<Event, EventError> {
     let l: TipFields = serde_json::from_str(text).map_err(|e| {
         // Keep serde's words only when they name a field; a type error would quote the value.
         let m = e.to_string();
-        let why =
-            if m.starts_with("missing field") || m.starts_with("unknown field") || m.starts_with("duplicate field") {
-                m.split(" at line").next().unwrap_or(&m).to_owned()
-            } else {
-                format!("{:?} error at column {}", e.classify(), e.column())
-            };
-        EventError::NotAnEvent { why }
+        // The field a message names, between its first pair of backticks.
+        let named = || m.split('`').nth(1).unwrap_or_default().to_owned();
+        let problem = if m.starts_with("missing field") {
+            Some(JsonProblem::MissingField(named()))
+        } else if m.starts_with("unknown field") {
+            Some(JsonProblem::UnknownField(named()))
+        } else if m.starts_with("duplicate field") {
+            Some(JsonProblem::DuplicateField(named()))
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => {
+                EventError::NotAnEvent { why: m.split(" at line").next().unwrap_or(&m).to_owned(), problem }
+            }
+            None => {
+                let class = format!("{:?}", e.classify());
+                EventError::NotAnEvent {
+                    why: format!("{class} error at column {}", e.column()),
+                    problem: JsonProblem::Json { class, column: e.column() },
+                }
+            }
+        }
     })?;
     l.into_event(time)
 }
@@ -173,23 +274,25 @@ impl TipFields {
                 return Err(EventError::SourceRef);
             }
         }
-        let field = |field: &'static str, e: &dyn std::fmt::Display| EventError::Field { field, why: e.to_string() };
+        fn field<E, X: std::error::Error + Send + Sync + 'static>(field: &'static str, e: X) -> EventError<E> {
+            EventError::Field { field, error: Box::new(e) }
+        }
         let draft = Draft {
             // Enumerated values in any case (`AMBER`, `Fuel_Theft`, `us`); signed in canonical form.
-            to: l.to.to_ascii_uppercase().parse().map_err(|e| field("to", &e))?,
-            category: l.category.to_ascii_lowercase().parse().map_err(|e| field("category", &e))?,
+            to: l.to.to_ascii_uppercase().parse().map_err(|e| field::<E, _>("to", e))?,
+            category: l.category.to_ascii_lowercase().parse().map_err(|e| field::<E, _>("category", e))?,
             urgency: l
                 .urgency
                 .as_deref()
                 .unwrap_or("routine")
                 .to_ascii_lowercase()
                 .parse()
-                .map_err(|e| field("urgency", &e))?,
+                .map_err(|e| field::<E, _>("urgency", e))?,
             summary: l.summary,
             // Lines end in LF in a signed tip (a CR is refused): CRLF from a Windows system
             // is normalised before signing.
             details: l.details.map(|d| d.replace("\r\n", "\n")),
-            lang: l.lang.map(|x| x.parse()).transpose().map_err(|e| field("lang", &e))?,
+            lang: l.lang.map(|x| x.parse()).transpose().map_err(|e| field::<E, _>("lang", e))?,
             location: l.location.map(|x| Location {
                 lat: x.lat,
                 lon: x.lon,
@@ -214,14 +317,19 @@ impl TipFields {
                 .source_reliability
                 .map(|x| x.to_ascii_uppercase().parse())
                 .transpose()
-                .map_err(|e| field("source_reliability", &e))?,
+                .map_err(|e| field::<E, _>("source_reliability", e))?,
             info_credibility: l
                 .info_credibility
                 .map(InfoCredibility::new)
                 .transpose()
-                .map_err(|e| field("info_credibility", &e))?,
-            tlp: l.tlp.to_ascii_lowercase().parse().map_err(|e| field("tlp", &e))?,
-            refs: l.refs.iter().map(|r| r.parse::<TipId>()).collect::<Result<_, _>>().map_err(|e| field("refs", &e))?,
+                .map_err(|e| field::<E, _>("info_credibility", e))?,
+            tlp: l.tlp.to_ascii_lowercase().parse().map_err(|e| field::<E, _>("tlp", e))?,
+            refs: l
+                .refs
+                .iter()
+                .map(|r| r.parse::<TipId>())
+                .collect::<Result<_, _>>()
+                .map_err(|e| field::<E, _>("refs", e))?,
         };
         Ok(Event { draft, source_ref: l.source_ref })
     }
@@ -264,6 +372,15 @@ mod tests {
         }
         let secret = br#"{"to":"US","category":"bogus","summary":"SECRET-CANARY","tlp":"green"}"#;
         assert!(!parse_line(secret).unwrap_err().to_string().contains("SECRET-CANARY"), "reasons never echo content");
+    }
+
+    #[test]
+    fn reasons_read_in_spanish_and_stay_english_for_the_rejects_file() {
+        let e = parse_line(br#"{"to":"US","category":"other","summary":"x"}"#).unwrap_err();
+        assert_eq!(e.to_string(), "not a valid event: missing field `tlp`");
+        assert_eq!(e.localize_in(Locale::Es), "no es un evento válido: falta el campo `tlp`");
+        let e = parse_line(br#"{"to":"US","category":"other","summary":"x","tlp":"green","observed_at":"ayer"}"#);
+        assert!(e.unwrap_err().localize_in(Locale::Es).contains("no es una hora RFC 3339"));
     }
 
     #[test]

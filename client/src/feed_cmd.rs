@@ -13,7 +13,9 @@ use serde_json::json;
 use tiprelay_client::client::{now, submit_batches, ClientError, Resent};
 use tiprelay_client::conn::ConnError;
 use tiprelay_client::feed::{id_for, parse_line, MAX_LINE_BYTES};
-use tiprelay_client::{Client, RelayConn};
+use tiprelay_client::i18n::{tr_in, Locale};
+use tiprelay_client::{output, t, Client, RelayConn};
+use tiprelay_common::localize::Localize as _;
 use tiprelay_proto::TipId;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
@@ -84,7 +86,7 @@ enum Unit {
     /// A line to parse; true when it was too long.
     Line(bool),
     /// An object the STIX mapping refused, with the reason.
-    Rejected(String),
+    Rejected(tiprelay_client::stix::Reject),
     /// A STIX object that is context, not a tip.
     Context,
 }
@@ -206,9 +208,9 @@ impl Sender {
                     }
                     Err(e) => {
                         eprintln!(
-                            "tipctl: relay unreachable ({e}); {} tip(s) wait in the outbox; retrying in {} ms",
-                            pending.len(),
-                            self.backoff.as_millis()
+                            "tipctl: {}",
+                            t!("feed-unreachable", "reason" => e.to_string(), "count" => pending.len(),
+                               "ms" => u64::try_from(self.backoff.as_millis()).unwrap_or(u64::MAX))
                         );
                         tokio::time::sleep(self.backoff).await;
                         self.backoff = (self.backoff * 2).min(Duration::from_secs(15));
@@ -265,25 +267,25 @@ impl Sender {
 type Settled = Result<(Resent, Option<ClientError>), ClientError>;
 
 fn settled(r: Result<Settled, tokio::task::JoinError>, s: &Shared) -> Result<bool> {
-    let (r, failure) = r.context("a verifying task failed")??;
+    let (r, failure) = r.with_context(|| t!("feed-task-failed", "task" => "verify"))??;
     s.receipted.fetch_add(r.sent.len() as u64, Ordering::AcqRel);
     s.refused.fetch_add(r.refused.len() as u64, Ordering::AcqRel);
     s.sent.notify_one();
     for (id, e) in &r.refused {
-        eprintln!("tipctl: the relay refused tip {id} for good: {e}");
+        eprintln!("tipctl: {}", t!("feed-refused-tip", "id" => id.to_string(), "reason" => output::refusal(e)));
     }
     match failure {
         None => Ok(false),
         Some(ClientError::Conn(e @ ConnError::BatchRefused(_))) => {
-            eprintln!("tipctl: {e}; retrying");
+            eprintln!("tipctl: {}", t!("feed-retrying", "reason" => e.to_string()));
             Ok(true)
         }
         Some(ClientError::Conn(ConnError::Refused(e))) => {
-            eprintln!("tipctl: the relay refused a batch ({e}); retrying");
+            eprintln!("tipctl: {}", t!("feed-batch-refused", "reason" => output::refusal(&e)));
             Ok(true)
         }
         Some(ClientError::Conn(e)) => {
-            eprintln!("tipctl: connection lost ({e}); reconnecting");
+            eprintln!("tipctl: {}", t!("feed-connection-lost", "reason" => e.to_string()));
             Ok(true)
         }
         Some(e) => Err(e.into()),
@@ -324,7 +326,9 @@ struct ToSign {
     source_ref: Option<String>,
 }
 
-type SignedLine = (u64, Option<String>, Result<([u8; 16], tiprelay_client::store::OutRecord), String>);
+/// A signed line, or why it could not be signed (in English for the rejects file, and for
+/// the person).
+type SignedLine = (u64, Option<String>, Result<([u8; 16], tiprelay_client::store::OutRecord), (String, String)>);
 
 /// Signs a batch on the blocking pool, in two halves (one per core).
 async fn sign_all(c: &Arc<Client>, mut items: Vec<ToSign>) -> Result<Vec<SignedLine>> {
@@ -334,14 +338,15 @@ async fn sign_all(c: &Arc<Client>, mut items: Vec<ToSign>) -> Result<Vec<SignedL
             part.into_iter()
                 .map(|t| {
                     let r = c.sign_tip(t.draft, t.id, t.created).map(|(_, rec)| (*t.id.as_bytes(), rec));
-                    (t.line, t.source_ref, r.map_err(|e| e.to_string()))
+                    (t.line, t.source_ref, r.map_err(|e| (e.english(), e.to_string())))
                 })
                 .collect::<Vec<_>>()
         })
     };
     let (a, b) = tokio::join!(run(c.clone(), items), run(c.clone(), second));
-    let mut out = a.context("a signing task failed")?;
-    out.extend(b.context("a signing task failed")?);
+    let failed = || t!("feed-task-failed", "task" => "sign");
+    let mut out = a.with_context(failed)?;
+    out.extend(b.with_context(failed)?);
     Ok(out)
 }
 
@@ -352,21 +357,23 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
     let batch = usize::from(a.batch);
     let stix = a.format == Format::Stix21;
     if stix && a.follow {
-        anyhow::bail!("--follow reads lines as they are appended; a STIX bundle is one document (drop --follow)");
+        anyhow::bail!("{}", t!("feed-stix-follow"));
     }
     if !stix && (a.to.is_some() || a.category.is_some() || a.tlp.is_some() || a.urgency.is_some()) {
-        anyhow::bail!("--to, --category, --tlp and --urgency are defaults for STIX objects: use them with --format stix2.1 (a JSON line names its own)");
+        anyhow::bail!("{}", t!("feed-stix-defaults"));
     }
     let (mut source, cursor_key): (Source, Option<String>) = if stix {
         let mut bytes = Vec::new();
         if stdin {
             tokio::io::AsyncReadExt::take(tokio::io::stdin(), MAX_BUNDLE_BYTES + 1).read_to_end(&mut bytes).await?;
         } else {
-            let f = tokio::fs::File::open(&a.input).await.with_context(|| format!("cannot open {}", a.input))?;
+            let f = tokio::fs::File::open(&a.input)
+                .await
+                .with_context(|| t!("tipctl-cannot-open", "path" => a.input.clone()))?;
             tokio::io::AsyncReadExt::take(f, MAX_BUNDLE_BYTES + 1).read_to_end(&mut bytes).await?;
         }
         if bytes.len() as u64 > MAX_BUNDLE_BYTES {
-            anyhow::bail!("{}: a STIX bundle of more than {} MiB; split it", a.input, MAX_BUNDLE_BYTES >> 20);
+            anyhow::bail!("{}", t!("feed-stix-too-big", "path" => a.input.clone(), "mib" => MAX_BUNDLE_BYTES >> 20));
         }
         let defaults = tiprelay_client::stix::ImportDefaults {
             to: a.to.clone(),
@@ -377,12 +384,10 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
         let items = tiprelay_client::stix::import(&bytes, &defaults).with_context(|| a.input.clone())?;
         let t = tiprelay_client::stix::tally(&items);
         eprintln!(
-            "tipctl: {}: {} object(s): {} to send as tips, {} rejected by the mapping, {} context (not tips)",
-            a.input,
-            items.len(),
-            t.get("events").unwrap_or(&0),
-            t.get("rejected").unwrap_or(&0),
-            t.get("context").unwrap_or(&0)
+            "tipctl: {}",
+            t!("feed-stix-tally", "path" => a.input.clone(), "count" => items.len(),
+               "events" => *t.get("events").unwrap_or(&0), "rejected" => *t.get("rejected").unwrap_or(&0),
+               "context" => *t.get("context").unwrap_or(&0))
         );
         // The position belongs to this bundle read with these defaults: a rerun with the
         // --tlp or --to a rejection asked for reads the bundle again (source_refs dedupe).
@@ -397,18 +402,22 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
     } else if stdin {
         (Source::Lines(Box::new(tokio::io::BufReader::new(tokio::io::stdin()))), None)
     } else {
-        let path = std::fs::canonicalize(&a.input).with_context(|| format!("cannot open {}", a.input))?;
+        let path =
+            std::fs::canonicalize(&a.input).with_context(|| t!("tipctl-cannot-open", "path" => a.input.clone()))?;
         // The position belongs to this file's content, not just its name: a file replaced
         // at the same path (rotation) starts from its first line again (source_refs still
         // deduplicate), while a file that only grew resumes where it was.
         let mut first = Vec::new();
         {
-            let f = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+            let f = std::fs::File::open(&path)
+                .with_context(|| t!("tipctl-cannot-open", "path" => path.display().to_string()))?;
             let mut r = std::io::Read::take(std::io::BufReader::new(f), MAX_LINE_BYTES as u64);
             std::io::BufRead::read_until(&mut r, b'\n', &mut first)?;
         }
         let identity = tiprelay_proto::Digest::of(&first).to_hex();
-        let f = tokio::fs::File::open(&path).await.with_context(|| format!("cannot open {}", path.display()))?;
+        let f = tokio::fs::File::open(&path)
+            .await
+            .with_context(|| t!("tipctl-cannot-open", "path" => path.display().to_string()))?;
         let key = format!("feed_cursor:{}:{}", path.display(), &identity[..16]);
         (Source::Lines(Box::new(tokio::io::BufReader::with_capacity(1 << 20, f))), Some(key))
     };
@@ -437,7 +446,10 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
         None
     };
     if resume_after > 0 {
-        eprintln!("tipctl: resuming {} after {unit} {resume_after} (already signed and stored)", a.input);
+        eprintln!(
+            "tipctl: {}",
+            t!("feed-resuming", "path" => a.input.clone(), "unit" => unit, "after" => resume_after)
+        );
     }
     let mut stats = Stats::default();
     let shared = Arc::new(Shared::default());
@@ -455,12 +467,10 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
     let work = async {
         let mut report = |stats: &Stats, force: bool| {
             let (receipted, _) = (shared.receipted.load(Ordering::Acquire), ());
-            let msg = format!(
-                "read {} · rejected {} · receipted {} · {:.0}/s",
-                stats.read,
-                stats.rejected,
-                receipted,
-                receipted as f64 / started.elapsed().as_secs_f64().max(1e-9)
+            let msg = t!(
+                "feed-progress",
+                "read" => stats.read, "rejected" => stats.rejected, "receipted" => receipted,
+                "rate" => format!("{:.0}", receipted as f64 / started.elapsed().as_secs_f64().max(1e-9))
             );
             match &bar {
                 Some(b) => b.set_message(msg),
@@ -485,7 +495,8 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
                 break;
             }
             let mut to_sign = Vec::new();
-            // Rejected lines of this batch (line, reason, record), reported in line order.
+            // Rejected lines of this batch (line, reason for the person, record with the
+            // English reason), reported in line order.
             let mut bad: Vec<(u64, String, Vec<u8>)> = Vec::new();
             let mut seen: HashSet<String> = HashSet::new();
             let mut eof = false;
@@ -505,15 +516,18 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
                         stats.context += 1;
                         continue;
                     }
-                    Unit::Rejected(why) => Err(why),
-                    Unit::Line(true) => Err(format!("line too long (more than {MAX_LINE_BYTES} bytes)")),
-                    Unit::Line(false) => parse_line(&buf).map_err(|e| e.to_string()),
+                    Unit::Rejected(why) => Err((why.to_string(), why.localize())),
+                    Unit::Line(true) => Err((
+                        tr_in(Locale::En, "feed-line-too-long-more", &[("max", MAX_LINE_BYTES.into())]),
+                        t!("feed-line-too-long-more", "max" => MAX_LINE_BYTES),
+                    )),
+                    Unit::Line(false) => parse_line(&buf).map_err(|e| (e.to_string(), e.localize())),
                 };
                 stats.read += 1;
                 let ev = match parsed {
                     Ok(ev) => ev,
-                    Err(reason) => {
-                        let mut rec = format!("{line_no}\t{reason}\t").into_bytes();
+                    Err((english, reason)) => {
+                        let mut rec = format!("{line_no}\t{english}\t").into_bytes();
                         rec.extend_from_slice(source.given(&buf));
                         rec.push(b'\n');
                         bad.push((line_no, reason, rec));
@@ -541,16 +555,20 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
             for (line, source_ref, r) in sign_all(&c, to_sign).await? {
                 match r {
                     Ok((id, rec)) => items.push((id, rec, source_ref)),
-                    Err(e) => {
-                        let rec = format!("{line}\t{e}\t(see the input)\n").into_bytes();
-                        bad.push((line, e, rec));
+                    Err((english, reason)) => {
+                        let rec = format!("{line}\t{english}\t(see the input)\n").into_bytes();
+                        bad.push((line, reason, rec));
                     }
                 }
             }
             bad.sort_by_key(|b| b.0);
             for (line, reason, rec) in &bad {
                 stats.rejected += 1;
-                eprintln!("tipctl: {unit} {line}: rejected: {}", tiprelay_client::output::printable(reason, false));
+                eprintln!(
+                    "tipctl: {}",
+                    t!("feed-rejected", "unit" => unit, "line" => *line,
+                       "reason" => tiprelay_client::output::printable(reason, false))
+                );
                 write_reject(&mut rejects, &rejects_path, rec).await?;
             }
             if let Some(f) = rejects.as_mut() {
@@ -566,10 +584,7 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
                 .and_then(|()| c.store.put_feed_batch(&items, cursor_key.as_deref().map(|k| (k, last_line))))
             {
                 if e.is_full() {
-                    return Err(anyhow::Error::new(e).context(format!(
-                        "stopped reading after line {committed}: every line up to it is signed, stored and \
-                         sent; free space (or raise max_store_mb) and run the feed again to continue"
-                    )));
+                    return Err(anyhow::Error::new(e).context(t!("feed-stopped-full", "line" => committed)));
                 }
                 return Err(e.into());
             }
@@ -602,11 +617,11 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
     let mut stopping = interrupted;
     let sent_result = loop {
         tokio::select! {
-            r = &mut sending => break r.context("the sending task failed").and_then(|r| r),
+            r = &mut sending => break r.with_context(|| t!("feed-task-failed", "task" => "send")).and_then(|r| r),
             _ = tokio::time::sleep(Duration::from_millis(200)) => {
                 if let Some(b) = &bar {
                     let receipted = shared.receipted.load(Ordering::Acquire);
-                    b.set_message(format!("read {} · rejected {} · receipted {receipted} · sending the rest", stats.read, stats.rejected));
+                    b.set_message(t!("feed-progress-rest", "read" => stats.read, "rejected" => stats.rejected, "receipted" => receipted));
                 }
             }
             _ = tokio::signal::ctrl_c() => {
@@ -615,7 +630,7 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
                     if let Some(b) = &bar {
                         b.finish_and_clear();
                     }
-                    eprintln!("tipctl: stopped at once; unsent tips wait in the outbox for the next run");
+                    eprintln!("tipctl: {}", t!("feed-stopped-at-once"));
                     return Ok(ExitCode::from(tiprelay_client::exit::INTERRUPTED));
                 }
                 stopping = true;
@@ -633,14 +648,13 @@ pub async fn run(c: Arc<Client>, a: &FeedArgs) -> Result<ExitCode> {
     let (receipted, refused) = (shared.receipted.load(Ordering::Acquire), shared.refused.load(Ordering::Acquire));
     if tty {
         eprintln!(
-            "{}: read {} {unit}s, rejected {} (in {}), {} duplicate source_ref, {} signed, {receipted} receipted, {refused} refused, {:.0} receipted/s; {waiting} waiting in the outbox",
-            if interrupted { "stopped" } else { "done" },
-            stats.read,
-            stats.rejected,
-            rejects_path.display(),
-            stats.duplicates,
-            stats.queued,
-            receipted as f64 / started.elapsed().as_secs_f64().max(1e-9)
+            "{}",
+            t!("feed-summary", "state" => if interrupted { "stopped" } else { "done" }, "read" => stats.read,
+               "unit" => unit, "rejected" => stats.rejected, "rejects" => rejects_path.display().to_string(),
+               "duplicates" => stats.duplicates, "signed" => stats.queued, "receipted" => receipted,
+               "refused" => refused,
+               "rate" => format!("{:.0}", receipted as f64 / started.elapsed().as_secs_f64().max(1e-9)),
+               "waiting" => waiting)
         );
     } else {
         let mut v = stats.json(if interrupted { "stopped" } else { "summary" }, started, &shared);
@@ -670,7 +684,7 @@ async fn write_reject(f: &mut Option<tokio::fs::File>, path: &std::path::Path, r
                 .append(true)
                 .open(path)
                 .await
-                .with_context(|| format!("cannot open {}", path.display()))?,
+                .with_context(|| t!("tipctl-cannot-open", "path" => path.display().to_string()))?,
         );
     }
     if let Some(f) = f.as_mut() {

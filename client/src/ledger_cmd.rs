@@ -7,12 +7,13 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use tiprelay_client::client::now;
+use tiprelay_client::i18n::{self, Locale};
 use tiprelay_client::ledger::{
     aggregate, build_statement, export_facts, import_facts, merge_facts, open_items, reconcile_relays,
-    reconcile_statement, reconcile_with_relay, Period, Range, ReconcileScope, Reconciliation,
+    reconcile_statement, reconcile_with_relay, Discrepancy, Msg, Period, Range, ReconcileScope, Reconciliation,
 };
 use tiprelay_client::report::{render_html, ReportInput, ReportLang};
-use tiprelay_client::{Client, RelayConn};
+use tiprelay_client::{t, Client, RelayConn};
 use tiprelay_proto::{parse, Jurisdiction, LedgerStatement, Timestamp, TipFacts, TipId};
 
 /// Options of `tipctl ledger`.
@@ -41,9 +42,9 @@ pub struct LedgerArgs {
     /// Write the implementation group's report (one self-contained HTML file) to FILE.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
-    /// Report language: en or es.
-    #[arg(long, default_value = "en")]
-    lang: String,
+    /// Report language: en or es (default: the interface language, from ui_lang or LANG).
+    #[arg(long)]
+    lang: Option<String>,
     /// Open items: tips unacknowledged for more than this many hours.
     #[arg(long, default_value_t = 24)]
     open_ack_hours: u64,
@@ -162,11 +163,11 @@ async fn sync(c: &Client) -> Result<RelayConn> {
     }
     let resent = c.resend(&conn).await?;
     if !resent.sent.is_empty() {
-        eprintln!("tipctl: sent {} tip(s) waiting in the outbox", resent.sent.len());
+        eprintln!("tipctl: {}", t!("outbox-sent", "count" => resent.sent.len()));
     }
     let inbox = c.fetch_inbox(&conn).await?;
     for f in &inbox.failed {
-        eprintln!("tipctl: WARNING: a delivery failed verification and was NOT accepted: {f}");
+        eprintln!("tipctl: {}: {}", t!("warning"), t!("delivery-failed", "reason" => f.to_string()));
     }
     c.sync_notices(&conn).await?;
     c.sync_statements(&conn).await?;
@@ -175,13 +176,13 @@ async fn sync(c: &Client) -> Result<RelayConn> {
 
 fn parse_duration_ms(s: &str) -> Result<u64> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().with_context(|| format!("`{s}` is not a duration like 1h, 30m, 2d"))?;
+    let n: u64 = num.parse().with_context(|| t!("ledger-grace-not-duration", "given" => s.to_owned()))?;
     let unit_ms = match unit {
         "s" => 1_000,
         "m" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
-        _ => bail!("`{s}`: the unit must be s, m, h or d"),
+        _ => bail!("{}", t!("ledger-grace-unit", "given" => s.to_owned())),
     };
     Ok(n.saturating_mul(unit_ms))
 }
@@ -196,12 +197,17 @@ fn local_facts(c: &Client, range: Range, merge: &[PathBuf]) -> Result<(Vec<TipFa
     }
     let mut views = vec![mine];
     for p in merge {
-        let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
-        let (who, facts) = import_facts(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        let bytes = std::fs::read(p).with_context(|| t!("ledger-cannot-read", "path" => p.display().to_string()))?;
+        // The export's own error stays a cause of its own (people see it localised).
+        let (who, facts) = import_facts(&bytes).with_context(|| p.display().to_string())?;
         let whose: tiprelay_proto::PrincipalId =
-            who.parse().with_context(|| format!("{}: bad principal", p.display()))?;
+            who.parse().with_context(|| t!("ledger-merge-bad-principal", "path" => p.display().to_string()))?;
         if whose.jurisdiction() != Some(c.cfg.jurisdiction) {
-            bail!("{}: records of {who}, not of a principal of {}", p.display(), c.cfg.jurisdiction);
+            bail!(
+                "{}",
+                t!("ledger-merge-other-jurisdiction", "path" => p.display().to_string(), "who" => who,
+                   "jurisdiction" => c.cfg.jurisdiction.to_string())
+            );
         }
         authors.push(who);
         views.push(facts.into_iter().filter(|f| range.contains(f.period_time())).collect());
@@ -215,10 +221,10 @@ fn counterpart(c: &Client, to: Option<&str>) -> Result<Jurisdiction> {
     }
     match c.counterparts().as_slice() {
         [one] => Ok(*one),
-        [] => bail!("no counterpart jurisdiction is configured ([[trust]] lists only your own)"),
+        [] => bail!("{}", t!("ledger-no-counterpart")),
         many => bail!(
-            "several counterparts are configured ({}); choose one with --to",
-            many.iter().map(|j| j.to_string()).collect::<Vec<_>>().join(", ")
+            "{}",
+            t!("ledger-several-counterparts", "list" => many.iter().map(|j| j.to_string()).collect::<Vec<_>>().join(", "))
         ),
     }
 }
@@ -232,13 +238,13 @@ pub async fn run(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
                 Some(p) => p.clone(),
                 None => {
                     let p = month_key(now(), -1);
-                    eprintln!("{}", tiprelay_client::t!("statement-default-period", "period" => p.clone()));
+                    eprintln!("{}", t!("statement-default-period", "period" => p.clone()));
                     p
                 }
             };
             let range = Range::parse_period(&of)?;
             if range.end > now() && !allow_open {
-                bail!("{}", tiprelay_client::t!("statement-open-period", "period" => of.clone()));
+                bail!("{}", t!("statement-open-period", "period" => of.clone()));
             }
             let opts = StatementOpts { yes: *yes, to: to.as_deref(), out, send: *send, json: *json, merge };
             statement(c, &of, opts).await
@@ -249,14 +255,18 @@ pub async fn run(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
             }
             let facts = c.store.facts(0, u64::MAX)?;
             tiprelay_client::files::write_private(out, &export_facts(&c.principal().to_string(), &facts))
-                .with_context(|| format!("cannot write {}", out.display()))?;
+                .with_context(|| t!("ledger-cannot-write", "path" => out.display().to_string()))?;
             if *json {
                 println!(
                     "{}",
                     json!({"out": out.display().to_string(), "principal": c.principal().to_string(), "records": facts.len()})
                 );
             } else {
-                println!("{} tip records of {} written to {}", facts.len(), c.principal(), out.display());
+                println!(
+                    "{}",
+                    t!("ledger-export-written", "count" => facts.len(), "principal" => c.principal().to_string(),
+                       "path" => out.display().to_string())
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -265,11 +275,15 @@ pub async fn run(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
             let (rec, _) = reconcile(c, range, statement.as_ref(), grace, merge).await?;
             match rec {
                 Err(why) => {
-                    eprintln!("tipctl: error: the statement is not acceptable: {why}");
+                    eprintln!("tipctl: {}: {}", t!("error"), t!("ledger-statement-unacceptable", "why" => why));
                     Ok(ExitCode::from(tiprelay_client::exit::UNVERIFIED))
                 }
                 Ok(r) => {
-                    print_reconciliation(&r, *json);
+                    if *json {
+                        println!("{}", r.json());
+                    } else {
+                        print!("{}", reconciliation_text(&r, i18n::locale()));
+                    }
                     Ok(if r.discrepancies.is_empty() {
                         ExitCode::SUCCESS
                     } else {
@@ -281,7 +295,11 @@ pub async fn run(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
         Some(LedgerCmd::Statements { json }) => {
             match sync(c).await {
                 Ok(conn) => conn.close().await,
-                Err(e) => eprintln!("tipctl: WARNING: relay unreachable, showing statements held here: {e:#}"),
+                Err(e) => eprintln!(
+                    "tipctl: {}: {}",
+                    t!("warning"),
+                    t!("ledger-unreachable-statements", "reason" => format!("{e:#}"))
+                ),
             }
             let mut list = Vec::new();
             for s in c.store.statements()?.into_iter().filter(|s| !s.own) {
@@ -293,19 +311,18 @@ pub async fn run(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
                 let v: Vec<_> = list.iter().map(statement_json).collect();
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else if list.is_empty() {
-                println!("no statements received");
+                println!("{}", t!("ledger-no-statements"));
             } else {
                 for s in &list {
-                    println!(
-                        "{}  {} for {} to {}  by {}  {} tips, digest {}",
-                        s.id,
-                        s.jurisdiction,
-                        s.period_start,
-                        s.period_end,
-                        s.by,
-                        s.tip_count,
-                        s.tips_digest.to_hex()
-                    );
+                    let line = Msg::new("ledger-statement-line")
+                        .text("id", s.id)
+                        .text("jurisdiction", s.jurisdiction)
+                        .text("start", s.period_start)
+                        .text("end", s.period_end)
+                        .text("by", &s.by)
+                        .number("count", s.tip_count)
+                        .text("digest", s.tips_digest.to_hex());
+                    println!("{}", line.in_locale(i18n::locale()));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -336,17 +353,26 @@ fn statement_json(s: &LedgerStatement) -> serde_json::Value {
 async fn ledger(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
     let period: Period = a.period.parse()?;
     let range = a.range.range()?;
-    let lang: Option<ReportLang> = a.html.as_ref().map(|_| a.lang.parse().map_err(anyhow::Error::msg)).transpose()?;
+    let ui = match i18n::locale() {
+        i18n::Locale::Es => "es",
+        i18n::Locale::En => "en",
+    };
+    let lang: Option<ReportLang> =
+        a.html.as_ref().map(|_| a.lang.as_deref().unwrap_or(ui).parse::<ReportLang>()).transpose()?;
     let conn = if a.offline {
         None
     } else {
         match sync(c).await {
             Ok(conn) => Some(conn),
             Err(e) if !a.relay && a.html.is_none() => {
-                eprintln!("tipctl: WARNING: relay unreachable, counting what is held here: {e:#}");
+                eprintln!(
+                    "tipctl: {}: {}",
+                    t!("warning"),
+                    t!("ledger-unreachable-counting", "reason" => format!("{e:#}"))
+                );
                 None
             }
-            Err(e) => return Err(e.context("the relay is needed for this (use --offline for local records only)")),
+            Err(e) => return Err(e.context(t!("ledger-relay-needed"))),
         }
     };
     let facts: Vec<TipFacts> = match (&conn, a.relay) {
@@ -375,17 +401,16 @@ async fn ledger(c: &Client, a: &LedgerArgs) -> Result<ExitCode> {
             lang,
         });
         tiprelay_client::files::write_private(path, html.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .with_context(|| t!("ledger-cannot-write", "path" => path.display().to_string()))?;
+        let verdict = match &reconciliation {
+            Some(r) if r.discrepancies.is_empty() => t!("ledger-all-agree"),
+            Some(r) => t!("ledger-discrepancies", "count" => r.discrepancies.len()),
+            None => t!("ledger-report-not-run"),
+        };
         eprintln!(
-            "tipctl: report written to {} ({} rows, {} open items, reconciliation: {})",
-            path.display(),
-            l.rows.len(),
-            open.len(),
-            match &reconciliation {
-                Some(r) if r.discrepancies.is_empty() => "all views agree".to_owned(),
-                Some(r) => format!("{} discrepancies", r.discrepancies.len()),
-                None => "not run (relay unreachable)".to_owned(),
-            }
+            "{}",
+            t!("ledger-report-written", "path" => path.display().to_string(), "rows" => l.rows.len(),
+               "open" => open.len(), "reconciliation" => verdict)
         );
     } else if a.json {
         println!("{}", l.to_json());
@@ -415,12 +440,16 @@ async fn statement(c: &Client, of: &str, o: StatementOpts<'_>) -> Result<ExitCod
     let range = Range::parse_period(of)?;
     let cp = counterpart(c, to)?;
     if out.is_none() && !send {
-        bail!("say where the statement goes: --out FILE, --send, or both");
+        bail!("{}", t!("ledger-statement-where"));
     }
     let conn = match sync(c).await {
         Ok(conn) => Some(conn),
         Err(e) if !send => {
-            eprintln!("tipctl: WARNING: relay unreachable, the statement covers what is held here: {e:#}");
+            eprintln!(
+                "tipctl: {}: {}",
+                t!("warning"),
+                t!("ledger-unreachable-statement", "reason" => format!("{e:#}"))
+            );
             None
         }
         Err(e) => return Err(e),
@@ -430,7 +459,7 @@ async fn statement(c: &Client, of: &str, o: StatementOpts<'_>) -> Result<ExitCod
         if let Some(conn) = conn {
             conn.close().await;
         }
-        bail!("{}", tiprelay_client::t!("statement-empty", "period" => of.to_owned()));
+        bail!("{}", t!("statement-empty", "period" => of.to_owned()));
     }
     let created = now();
     let mut rnd = [0u8; 10];
@@ -447,7 +476,7 @@ async fn statement(c: &Client, of: &str, o: StatementOpts<'_>) -> Result<ExitCod
     let envelope = c.sign_statement(&st)?;
     if let Some(path) = out {
         tiprelay_client::files::write_private(path, &envelope)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .with_context(|| t!("ledger-cannot-write", "path" => path.display().to_string()))?;
     }
     let receipt = match (&conn, send) {
         (Some(conn), true) => Some(c.send_statement(conn, &envelope).await?),
@@ -464,20 +493,23 @@ async fn statement(c: &Client, of: &str, o: StatementOpts<'_>) -> Result<ExitCod
         }
         println!("{v}");
     } else {
-        println!(
-            "statement {} by {} for {}–{}: {} tips, digest {}",
-            st.id,
-            st.by,
-            st.period_start,
-            st.period_end,
-            st.tip_count,
-            st.tips_digest.to_hex()
-        );
+        let signed = Msg::new("ledger-statement-signed")
+            .text("id", st.id)
+            .text("by", &st.by)
+            .text("start", st.period_start)
+            .text("end", st.period_end)
+            .number("count", st.tip_count)
+            .text("digest", st.tips_digest.to_hex());
+        println!("{}", signed.in_locale(i18n::locale()));
         if let Some(p) = out {
-            println!("written to {}", p.display());
+            println!("{}", t!("ledger-statement-file", "path" => p.display().to_string()));
         }
         if let Some(r) = receipt {
-            println!("sent to {cp} through the relay: receipt seq {} at {}", r.seq, r.accepted);
+            println!(
+                "{}",
+                t!("ledger-statement-sent", "to" => cp.to_string(), "seq" => r.seq.to_string(),
+                   "at" => r.accepted.to_string())
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -493,7 +525,8 @@ async fn reconcile(
 ) -> Result<(std::result::Result<Reconciliation, String>, Range)> {
     let file_statement = match statement_file {
         Some(p) => {
-            let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+            let bytes =
+                std::fs::read(p).with_context(|| t!("ledger-cannot-read", "path" => p.display().to_string()))?;
             match c.check_statement(&bytes) {
                 Ok(s) => Some(s.statement),
                 Err(e) => return Ok((Err(e.to_string()), Range::all())),
@@ -506,22 +539,20 @@ async fn reconcile(
         (Some(s), false) => Range { start: s.period_start, end: s.period_end },
         (None, false) => {
             let p = month_key(now(), 0);
-            eprintln!("{}", tiprelay_client::t!("reconcile-default-period", "period" => p.clone()));
+            eprintln!("{}", t!("reconcile-default-period", "period" => p.clone()));
             Range::parse_period(&p)?
         }
     };
     if let Some(s) = &file_statement {
         if s.period_start != r.start || s.period_end != r.end {
             return Ok((
-                Err(format!(
-                    "it covers {} to {}, not the period reconciled ({} to {})",
-                    s.period_start, s.period_end, r.start, r.end
-                )),
+                Err(t!("ledger-statement-other-period", "start" => s.period_start.to_string(),
+                       "end" => s.period_end.to_string(), "from" => r.start.to_string(), "until" => r.end.to_string())),
                 r,
             ));
         }
     }
-    let conn = sync(c).await.context("reconciliation needs the relay's records")?;
+    let conn = sync(c).await.with_context(|| t!("ledger-reconcile-needs-records"))?;
     let out = reconcile_now(c, Some(&conn), r, file_statement, grace_ms, merge).await;
     conn.close().await;
     out
@@ -536,7 +567,7 @@ async fn reconcile_now(
     merge: &[PathBuf],
 ) -> Result<(std::result::Result<Reconciliation, String>, Range)> {
     let Some(conn) = conn else {
-        bail!("reconciliation needs the relay");
+        bail!("{}", t!("ledger-reconcile-needs-relay"));
     };
     let me = c.cfg.jurisdiction;
     let (mine, authors) = local_facts(c, r, merge)?;
@@ -553,18 +584,15 @@ async fn reconcile_now(
     // The relay also holds tips of this jurisdiction's other principals (its feeds, other
     // analysts): say how many, so "agree" is not read as "the same count".
     let others = relay.iter().filter(|f| f.from == me && !authors.contains(&f.author)).count();
-    let tips = |n: usize| if n == 1 { "1 tip".to_owned() } else { format!("{n} tips") };
     let mut compared = vec![
-        format!("{} records ({})", authors.join(" + "), tips(mine.len())),
+        Msg::new("ledger-compared-local").text("authors", authors.join(" + ")).number("count", mine.len()),
         if others > 0 {
-            format!(
-                "relay records ({}, of which {} written by other principals of {me}: compared with their authors' \
-                 records only when merged with --merge)",
-                tips(relay.len()),
-                tips(others)
-            )
+            Msg::new("ledger-compared-relay-others")
+                .number("count", relay.len())
+                .number("others", others)
+                .text("me", me)
         } else {
-            format!("relay records ({})", tips(relay.len()))
+            Msg::new("ledger-compared-relay").number("count", relay.len())
         },
     ];
     // Federation: this side's relay against the counterpart's, over the link.
@@ -592,37 +620,29 @@ async fn reconcile_now(
                     break;
                 }
             }
-            last.ok_or_else(|| anyhow::anyhow!("no answer"))
+            last.ok_or_else(|| anyhow::anyhow!("{}", t!("ledger-no-answer")))
         };
         match asked.await {
             Ok((peer, unsigned)) => {
                 // The records are the peer relay's own, signed: its statement of them agrees.
-                compared.push(format!(
-                    "{peer_j}'s relay's records ({} tips{})",
-                    peer.len(),
-                    if unsigned.is_empty() { ", as its signed statement states" } else { "" }
-                ));
+                let id = if unsigned.is_empty() { "ledger-compared-peer-signed" } else { "ledger-compared-peer" };
+                compared.push(Msg::new(id).text("peer", peer_j).number("count", peer.len()));
                 for d in unsigned {
-                    discrepancies.push(tiprelay_client::ledger::Discrepancy {
-                        tip: d.tip,
-                        kind: "peer_records_unsigned",
-                        message: format!(
-                            "{peer_j}'s relay's records differ from its own signed statement: {}",
-                            d.message
-                        ),
-                    });
+                    discrepancies.push(Discrepancy::new(
+                        d.tip,
+                        "peer_records_unsigned",
+                        Msg::new("ledger-diff-peer-unsigned").text("peer", peer_j).msg("detail", d.text),
+                    ));
                 }
                 discrepancies.extend(reconcile_relays(&scope, (me, &relay), (peer_j, &peer)));
             }
             Err(e) => {
-                compared.push(format!("{peer_j}'s relay's records: UNAVAILABLE"));
-                discrepancies.push(tiprelay_client::ledger::Discrepancy {
-                    tip: None,
-                    kind: "peer_unavailable",
-                    message: format!(
-                        "{peer_j}'s relay could not be asked through ours ({e}); what crossed the link is not reconciled"
-                    ),
-                });
+                compared.push(Msg::new("ledger-compared-peer-unavailable").text("peer", peer_j));
+                discrepancies.push(Discrepancy::new(
+                    None,
+                    "peer_unavailable",
+                    Msg::new("ledger-diff-peer-unavailable").text("peer", peer_j).text("reason", e),
+                ));
             }
         }
     }
@@ -645,31 +665,38 @@ async fn reconcile_now(
     };
     match &statement {
         Some(s) => {
-            compared.push(format!("{}'s statement {} by {} ({} tips)", s.jurisdiction, s.id, s.by, s.tip_count));
+            compared.push(
+                Msg::new("ledger-compared-statement")
+                    .text("side", s.jurisdiction)
+                    .text("id", s.id)
+                    .text("by", &s.by)
+                    .number("count", s.tip_count),
+            );
             discrepancies.extend(reconcile_statement(s, &relay));
         }
-        None => compared.push("no counterpart statement for this period".into()),
+        None => compared.push(Msg::new("ledger-compared-none")),
     }
     Ok((Ok(Reconciliation { compared, discrepancies }), r))
 }
 
-fn print_reconciliation(r: &Reconciliation, json: bool) {
-    if json {
-        println!("{}", r.json());
-        return;
-    }
-    println!("compared: {}", r.compared.join("; "));
+/// A reconciliation as printed, in `l`: what was compared, then the verdict or a table of
+/// differences (`kind` stays the machine-readable code `--json` carries).
+fn reconciliation_text(r: &Reconciliation, l: Locale) -> String {
+    let tr = |id: &str| i18n::tr_in(l, id, &[]);
+    let list = r.compared.iter().map(|c| c.in_locale(l)).collect::<Vec<_>>().join("; ");
+    let mut s = Msg::new("ledger-compared").text("list", list).in_locale(l) + "\n";
     if r.discrepancies.is_empty() {
-        println!("all views agree");
-        return;
+        return s + &tr("ledger-all-agree") + "\n";
     }
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
-    t.set_header(["tip", "kind", "difference"]);
+    t.set_header(["ledger-col-tip", "ledger-col-kind", "ledger-col-difference"].map(tr));
     for d in &r.discrepancies {
-        t.add_row([d.tip.map(|t| t.to_string()).unwrap_or_else(|| "-".into()), d.kind.to_owned(), d.message.clone()]);
+        t.add_row([d.tip.map(|t| t.to_string()).unwrap_or_else(|| "-".into()), d.kind.to_owned(), d.text_in(l)]);
     }
-    println!("{t}\n{} discrepancies", r.discrepancies.len());
+    let count = Msg::new("ledger-discrepancies").number("count", r.discrepancies.len()).in_locale(l);
+    s += &format!("{t}\n{count}\n");
+    s
 }
 
 /// The month (`2026-11`) of `t` moved by `delta` months (UTC).
@@ -690,5 +717,54 @@ mod tests {
         assert_eq!(month_key(t, 0), "2026-01");
         assert_eq!(month_key(t, -1), "2025-12");
         assert_eq!(month_key(t, 12), "2027-01");
+    }
+
+    #[test]
+    fn a_reconciliation_prints_in_spanish_and_keeps_english_json() {
+        let tip = TipId::new_v7(Timestamp::from_unix_ms(1_767_225_600_000).unwrap(), [7; 10]);
+        let r = Reconciliation {
+            compared: vec![
+                Msg::new("ledger-compared-local").text("authors", "tiprelay://MX/analyst/a-1").number("count", 2u64),
+                Msg::new("ledger-compared-relay").number("count", 1u64),
+                Msg::new("ledger-compared-none"),
+            ],
+            discrepancies: vec![Discrepancy::new(
+                Some(tip),
+                "not_accepted",
+                Msg::new("ledger-diff-not-accepted").text("me", "MX").text("tip", tip).text("to", "US"),
+            )],
+        };
+        let es = reconciliation_text(&r, Locale::Es);
+        let compared = "se comparó: registros de tiprelay://MX/analyst/a-1 (2 avisos); registros del relé (1 aviso); \
+                        no hay declaración de la contraparte para este periodo";
+        assert!(es.starts_with(compared), "{es}");
+        assert!(es.contains("diferencia") && es.contains("not_accepted"), "the kind stays a code: {es}");
+        assert!(es.contains(&format!("MX dice que envió el aviso {tip} a US; el relé no tiene su recibo")), "{es}");
+        assert!(es.ends_with("1 discrepancia\n"), "{es}");
+        assert_eq!(
+            i18n::tr_in(Locale::Es, "ledger-discrepancies", &[("count", i18n::FluentValue::from(3))]),
+            "3 discrepancias"
+        );
+        let en = reconciliation_text(&r, Locale::En);
+        assert!(
+            en.starts_with("compared: tiprelay://MX/analyst/a-1 records (2 tips); relay records (1 tip); "),
+            "{en}"
+        );
+        assert!(en.ends_with("1 discrepancy\n"), "{en}");
+        let json = r.json();
+        assert_eq!(json["compared"][2], "no counterpart statement for this period");
+        assert_eq!(
+            json["discrepancies"][0]["message"],
+            format!("MX says it sent tip {tip} to US; the relay has no receipt for it").as_str()
+        );
+        let agree = Reconciliation {
+            compared: vec![Msg::new("ledger-compared-relay").number("count", 0u64)],
+            discrepancies: vec![],
+        };
+        assert_eq!(
+            reconciliation_text(&agree, Locale::Es),
+            "se comparó: registros del relé (0 avisos)\ntodas las vistas coinciden\n"
+        );
+        assert_eq!(reconciliation_text(&agree, Locale::En), "compared: relay records (0 tips)\nall views agree\n");
     }
 }

@@ -16,7 +16,7 @@ pub mod report;
 pub mod stix;
 pub mod store;
 
-pub use tiprelay_common::{auditlog, files, i18n, ledger, t};
+pub use tiprelay_common::{auditlog, files, i18n, ledger, localize, t};
 
 pub use client::{Client, ClientError, Draft};
 pub use config::{ClientConfig, ClientConfigError};

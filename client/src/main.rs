@@ -12,6 +12,7 @@ use serde_json::json;
 use tiprelay_client::feed::TipFields;
 use tiprelay_client::{exit, output, t};
 use tiprelay_client::{Client, ClientConfig, Draft, RelayConn};
+use tiprelay_common::localize::Localize as _;
 use tiprelay_proto::wire::{Request, Response};
 use tiprelay_proto::{
     parse, Category, InfoCredibility, Location, Outcome, Receipt, SourceReliability, Timestamp, Tip, TipId, Tlp,
@@ -133,6 +134,24 @@ enum Cmd {
         after_help = "Examples:\n  tipctl export --format stix2.1 --out tips.json\n  tipctl export --direction in --since -7d --out last-week.json\n  tipctl export --since 2026-11-01 --until 2026-12-01 | curl -H 'Content-Type: application/json' --data-binary @- …"
     )]
     Export(Box<export_cmd::ExportArgs>),
+    /// Back up this principal's local store (outbox with receipts, inbox, feedback,
+    /// statements, the relay checkpoint verified here, the local audit log), also while
+    /// another tipctl such as `tipctl watch` has it open: one consistent snapshot copied to
+    /// a new file (owner-only, fsynced) and checked before it is kept.
+    #[command(
+        after_help = "Examples:\n  tipctl backup --out ~/backups/tipctl-$(date -u +%F).redb\n  tipctl backup --out tipctl.redb.bak --force --json\n\nRestore: stop every tipctl of this principal, then put the copy in place of the store file named by `store` in the configuration."
+    )]
+    Backup {
+        /// The backup file (refused if it exists, unless --force).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace an existing --out file (never the store itself).
+        #[arg(long)]
+        force: bool,
+        /// One JSON object: {"out", "bytes", "sha256", "millis", "schema_version", "outbox", "inbox", "audit_entries", "tables"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Send every tip in the outbox that has no receipt yet.
     Resend {
         /// One JSON object: {"sent": [{"id", "seq"}], "refused": [{"id", "reason"}]}.
@@ -232,53 +251,55 @@ fn parse_time(s: &str, field: &str) -> Result<Timestamp> {
     if let Some(rest) = s.strip_prefix('+').map(|r| (1i64, r)).or_else(|| s.strip_prefix('-').map(|r| (-1i64, r))) {
         let (sign, r) = rest;
         let (num, unit) = r.split_at(r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len()));
-        let n: i64 = num.parse().with_context(|| format!("--{field}: `{s}` is not a duration like +6h"))?;
+        let n: i64 = num
+            .parse()
+            .with_context(|| t!("tipctl-not-a-duration", "field" => field.to_owned(), "value" => s.to_owned()))?;
         let secs = match unit {
             "s" => n,
             "m" => n * 60,
             "h" => n * 3600,
             "d" => n * 86400,
-            _ => bail!("--{field}: unit must be s, m, h or d (e.g. +6h)"),
+            _ => bail!("{}", t!("tipctl-duration-unit", "field" => field.to_owned())),
         };
         let ms = now.as_unix_ms() as i64 + sign * secs * 1000;
-        return Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0)).context("time out of range");
+        return Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0)).with_context(|| t!("tipctl-time-out-of-range"));
     }
     // A bare date is its first instant, UTC.
     let day = time::macros::format_description!("[year]-[month]-[day]");
     if let Ok(d) = time::Date::parse(s, &day) {
         let ms = d.midnight().assume_utc().unix_timestamp_nanos() / 1_000_000;
-        return Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0)).context("time out of range");
+        return Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0)).with_context(|| t!("tipctl-time-out-of-range"));
     }
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).with_context(|| {
-        format!("--{field}: `{s}` is neither RFC 3339 (2026-12-01T18:00:00Z), a date (2026-12-01) nor a duration (+6h)")
-    })?;
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .with_context(|| t!("tipctl-not-a-time", "field" => field.to_owned(), "value" => s.to_owned()))?;
     let ms = t.unix_timestamp_nanos() / 1_000_000;
-    Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0)).context("time out of range")
+    Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(0)).with_context(|| t!("tipctl-time-out-of-range"))
 }
 
 fn draft_from_args(a: &SendArgs) -> Result<Draft> {
     if let Some(f) = &a.file {
-        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let text =
+            std::fs::read_to_string(f).with_context(|| t!("tipctl-cannot-read", "path" => f.display().to_string()))?;
         let tf: TipFields = if f.extension().is_some_and(|e| e == "json") {
             serde_json::from_str(&text).with_context(|| format!("{}", f.display()))?
         } else {
             toml::from_str(&text).with_context(|| format!("{}", f.display()))?
         };
         let ev = tf
-            .into_event(|s, field| parse_time(s, field).map_err(|e| format!("{e:#}")))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+            .into_event(|s, field| parse_time(s, field).map_err(|e| render_error(&e)))
+            .map_err(|e| anyhow::anyhow!("{}: {}", f.display(), e.localize()))?;
         if ev.source_ref.is_some() {
-            bail!("{}: source_ref is for `tipctl feed`; a tip sent by hand has no source_ref", f.display());
+            bail!("{}", t!("tipctl-no-source-ref", "path" => f.display().to_string()));
         }
         return Ok(ev.draft);
     }
-    let req = |v: &Option<String>, n: &str| v.clone().with_context(|| format!("--{n} is required"));
+    let req = |v: &Option<String>, n: &str| v.clone().with_context(|| t!("tipctl-required", "flag" => n.to_owned()));
     let details = match &a.details_file {
         Some(p) => {
             // Lines end in LF in a signed tip (a CR is refused): CRLF is normalised.
             Some(
                 std::fs::read_to_string(p)
-                    .with_context(|| format!("cannot read --details-file {}", p.display()))?
+                    .with_context(|| t!("tipctl-cannot-read-details", "path" => p.display().to_string()))?
                     .replace("\r\n", "\n"),
             )
         }
@@ -336,6 +357,43 @@ fn open(cli: &Cli) -> Result<Client> {
     Ok(c)
 }
 
+/// `tipctl backup`: the store is opened read-only (never as a [`Client`], which would
+/// need it writable), so this works beside a running `tipctl watch`.
+fn backup(cli: &Cli, out: &std::path::Path, force: bool, json: bool) -> Result<()> {
+    let path = cli.config.clone().with_context(|| t!("no-config"))?;
+    let cfg = ClientConfig::load(&path)?;
+    let ui = cfg.ui_lang.or_else(tiprelay_client::i18n::env_locale).unwrap_or(if cfg.lang.as_str() == "es" {
+        tiprelay_client::i18n::Locale::Es
+    } else {
+        tiprelay_client::i18n::Locale::En
+    });
+    tiprelay_client::i18n::set_locale(ui);
+    let r = tiprelay_client::store::backup_to(&cfg.store, out, force)?;
+    if json {
+        println!(
+            "{}",
+            json!({"ok": true, "store": cfg.store.display().to_string(), "out": r.out.display().to_string(),
+                   "bytes": r.bytes, "sha256": r.sha256, "millis": r.millis, "schema_version": r.schema_version,
+                   "outbox": r.outbox, "inbox": r.inbox, "audit_entries": r.audit_entries, "audit_root": r.audit_root,
+                   "tables": r.tables})
+        );
+        return Ok(());
+    }
+    println!(
+        "{}",
+        t!("tipctl-backup-done", "store" => cfg.store.display().to_string(), "file" => r.out.display().to_string(),
+           "bytes" => r.bytes, "ms" => r.millis)
+    );
+    println!("  {}", t!("tipctl-backup-sha256", "sha256" => r.sha256.as_str()));
+    println!(
+        "  {}",
+        t!("tipctl-backup-counts", "outbox" => r.outbox, "inbox" => r.inbox, "entries" => r.audit_entries,
+           "root" => r.audit_root.as_str(), "version" => r.schema_version)
+    );
+    println!("  {}", t!("tipctl-backup-keep"));
+    Ok(())
+}
+
 /// How long `tipctl send` keeps trying when the relay is lost mid-request (a dead relay is
 /// noticed within the 3 s idle timeout; the next relay address answers at once).
 const SEND_FAILOVER: std::time::Duration = std::time::Duration::from_secs(15);
@@ -351,7 +409,7 @@ async fn connect(c: &Client) -> Result<RelayConn> {
         eprintln!(
             "tipctl: {}: {}",
             t!("warning"),
-            t!("outbox-refused", "id" => id.to_string(), "reason" => e.to_string())
+            t!("outbox-refused", "id" => id.to_string(), "reason" => output::refusal(e))
         );
     }
     check_log(c, &conn).await?;
@@ -376,6 +434,27 @@ async fn check_log(c: &Client, conn: &RelayConn) -> Result<()> {
     }
 }
 
+/// The certificates of this principal's configuration (TLS, signing, every trusted root,
+/// the relay operator's) that expire within 30 days or have expired, and a message for
+/// each one that cannot be read.
+fn expiring_certificates(
+    cfg: &ClientConfig,
+) -> (Vec<tiprelay_common::expiry::CertExpiry>, Vec<tiprelay_common::localize::Msg>) {
+    use tiprelay_common::expiry::{self, ExpiryState};
+    let certs = expiry::configured(&cfg.tls_cert, &cfg.signing_cert, &cfg.trust);
+    let (mut expiring, mut unreadable) = (Vec::new(), Vec::new());
+    for (named, r) in certs.iter().zip(expiry::check(&certs, expiry::now(), expiry::WARN_MS)) {
+        match r {
+            Ok(e) if e.state != ExpiryState::Valid => expiring.push(e),
+            Ok(_) => {}
+            Err(err) => unreadable.push(
+                tiprelay_common::localize::Msg::new("expiry-unreadable").text("name", &named.name).error("error", &err),
+            ),
+        }
+    }
+    (expiring, unreadable)
+}
+
 fn warn_gaps(c: &Client) -> Result<Vec<(String, Vec<u64>)>> {
     let gaps = c.store.gaps()?;
     for (from, missing) in &gaps {
@@ -391,20 +470,21 @@ fn print_received(r: &tiprelay_client::client::Received, json: bool) {
             "{}",
             json!({"event": "tip", "id": r.tip.id.to_string(), "from": r.tip.from.as_str(), "to": r.tip.to.as_str(),
                    "author": r.tip.author.to_string(), "category": r.tip.category.as_str(), "urgency": r.tip.urgency.as_str(),
-                   "summary": r.tip.summary, "tlp": r.tip.tlp.as_str(), "seq": r.receipt.seq, "verified": true})
+                   "summary": r.tip.summary, "tlp": r.tip.tlp.as_str(), "seq": r.receipt.seq, "verified": true,
+                   "author_revoked_at": r.author_revoked.map(|t| t.to_string())})
         );
     } else {
         println!("{}", output::tlp_banner(r.tip.tlp));
         println!(
-            "  {} → seq {}  [{} / {}]  {}\n  signed by {} (verified)  id {}",
-            r.tip.from,
-            r.receipt.seq,
-            r.tip.urgency,
-            r.tip.category,
-            output::printable(&r.tip.summary, false),
-            r.signer,
-            r.tip.id
+            "  {}\n  {}",
+            t!("tipctl-received-head", "from" => r.tip.from.to_string(), "seq" => r.receipt.seq,
+               "urgency" => r.tip.urgency.as_str(), "category" => r.tip.category.as_str(),
+               "summary" => output::printable(&r.tip.summary, false)),
+            t!("tipctl-received-signed", "signer" => r.signer.clone(), "id" => r.tip.id.to_string())
         );
+        if let Some(note) = r.revocation_note() {
+            println!("  {note}");
+        }
     }
 }
 
@@ -450,9 +530,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     if fresh > 0 && !json {
                         eprintln!("tipctl: {}", t!("new-tips", "count" => fresh));
                     }
+                    for note in report.received.iter().filter(|g| g.fresh).filter_map(|g| g.revocation_note()) {
+                        eprintln!("tipctl: {note}");
+                    }
                 }
                 Err(e) => {
-                    eprintln!("tipctl: {}: {}", t!("warning"), t!("unreachable-local", "reason" => format!("{e:#}")))
+                    eprintln!("tipctl: {}: {}", t!("warning"), t!("unreachable-local", "reason" => render_error(&e)))
                 }
             }
             warn_gaps(&c)?;
@@ -481,16 +564,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 let receipt = parse::<Receipt>(&rec.receipt)?.message;
                 c.store.update_in(&from, id.as_bytes(), |r| r.read = true)?;
                 let fb = c.store.feedback_for(&from, id.as_bytes())?;
+                let note = c.revocation_note_of(&rec.envelope, &rec.receipt);
                 if *json {
                     let mut v = output::inbox_json(&rec).unwrap_or_default();
                     if let Some(o) = v.as_object_mut() {
                         o.insert("feedback".into(), fb.iter().map(output::feedback_json).collect());
+                        // Language-neutral: when the author's certificate was revoked (after
+                        // the relay accepted the tip; PROTOCOL §6.3), not the note's text.
+                        let revoked = c.verify_tip_as_of(&rec.envelope, receipt.accepted).ok().and_then(|(_, r)| r);
+                        o.insert("author_revoked_at".into(), json!(revoked.map(|t| t.to_string())));
                     }
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 } else {
                     let delivery = if rec.acked { t!("delivery-in-acked") } else { t!("delivery-in-pending") };
                     let text = output::show_text(&tip, &rec.signer, Some(&receipt), &delivery);
                     print!("{}", with_feedback(&text, &fb));
+                    if let Some(note) = note {
+                        println!("{note}");
+                    }
                 }
             } else if let Some(rec) = c.store.get_out(id.as_bytes())? {
                 let tip = parse::<Tip>(&rec.envelope)?.message;
@@ -530,7 +621,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     conn.close().await;
                 }
                 Err(e) => {
-                    eprintln!("tipctl: {}: {}", t!("warning"), t!("unreachable-state", "reason" => format!("{e:#}")))
+                    eprintln!("tipctl: {}: {}", t!("warning"), t!("unreachable-state", "reason" => render_error(&e)))
                 }
             }
             let rows = c.store.outbox()?;
@@ -594,6 +685,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let c = open(&cli)?;
             return export_cmd::run(&c, a, parse_time);
         }
+        Cmd::Backup { out, force, json } => backup(&cli, out, *force, *json)?,
         Cmd::Resend { json } => {
             let c = open(&cli)?;
             let conn = RelayConn::connect(&c.cfg).await?;
@@ -610,7 +702,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     println!("{}", t!("resend-accepted", "id" => s.tip.id.to_string(), "seq" => s.receipt.seq));
                 }
                 for (id, e) in &r.refused {
-                    println!("{}", t!("resend-refused", "id" => id.to_string(), "reason" => e.to_string()));
+                    println!("{}", t!("resend-refused", "id" => id.to_string(), "reason" => output::refusal(e)));
                 }
                 println!("{}", t!("resend-summary", "sent" => r.sent.len(), "refused" => r.refused.len()));
             }
@@ -623,7 +715,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             clap_complete::generate(*shell, &mut cmd, "tipctl", &mut std::io::stdout());
         }
         Cmd::Man { out } => {
-            std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+            std::fs::create_dir_all(out)
+                .with_context(|| t!("tipctl-cannot-create", "path" => out.display().to_string()))?;
             let n = write_man(&tiprelay_client::i18n::localize_help(Cli::command()), "tipctl", out)?;
             println!("{}", t!("man-written", "count" => n, "dir" => out.display().to_string()));
         }
@@ -660,15 +753,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 "tips_received_unread": inbox.iter().filter(|r| !r.2.read).count(),
             });
             let gaps = warn_gaps(&c)?;
+            let (expiring, unreadable) = expiring_certificates(&c.cfg);
             // The address that answered, or every configured one when none did.
             let every = c.cfg.relay_addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
             let mut code = exit::UNVERIFIED;
             let (ok, relay, pending, err, address) = match res {
                 Ok((Response::Status { relay, pending, .. }, at)) => (true, relay, pending, None, at.to_string()),
-                Ok((_, at)) => (false, String::new(), 0, Some("unexpected answer".to_string()), at.to_string()),
+                Ok((_, at)) => (false, String::new(), 0, Some(t!("tipctl-status-unexpected")), at.to_string()),
                 Err(e) => {
                     code = exit_class(&e);
-                    (false, String::new(), 0, Some(format!("{e:#}")), every)
+                    (false, String::new(), 0, Some(render_error(&e)), every)
                 }
             };
             if *json {
@@ -680,7 +774,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                            "oldest_not_yet_across_ms": oldest_not_across,
                            "inbox": inbox.len(), "unread": inbox.iter().filter(|r| !r.2.read).count(),
                            "gaps": gaps.iter().map(|(f, m)| json!({"from": f, "missing": m})).collect::<Vec<_>>(), "error": err,
-                           "counters": counters})
+                           "counters": counters, "expiring": expiring.iter().map(|e| e.json()).collect::<Vec<_>>()})
                 );
             } else {
                 let label = |id: &str| format!("{:<11}", format!("{}:", t!(id)));
@@ -725,6 +819,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         t!("status-gaps", "from" => gaps.iter().map(|g| g.0.as_str()).collect::<Vec<_>>().join(", "))
                     }
                 );
+                let locale = tiprelay_common::i18n::locale();
+                if expiring.is_empty() && unreadable.is_empty() {
+                    let ok = t!("expiry-status-ok", "days" => tiprelay_common::expiry::WARN_DAYS);
+                    println!("{} {ok}", label("expiry-status-label"));
+                }
+                for w in expiring.iter().filter_map(|e| e.warning()).chain(unreadable) {
+                    println!("{} {}: {}", label("expiry-status-label"), t!("warning"), w.in_locale(locale));
+                }
             }
             if !ok {
                 return Ok(ExitCode::from(code));
@@ -783,7 +885,7 @@ async fn watch(c: &Client, json: bool) -> Result<()> {
                 }
                 warn_gaps(c)?;
                 if tiprelay_client::conn::next_event(&mut events).await.is_none() {
-                    anyhow::bail!("the relay closed the subscription");
+                    anyhow::bail!("{}", t!("tipctl-subscription-closed"));
                 }
             }
             #[allow(unreachable_code)]
@@ -795,7 +897,7 @@ async fn watch(c: &Client, json: bool) -> Result<()> {
                 if let Err(e) = r {
                     eprintln!(
                         "tipctl: {}",
-                        t!("watch-reconnect", "reason" => format!("{e:#}"), "ms" => u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX))
+                        t!("watch-reconnect", "reason" => render_error(&e), "ms" => u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX))
                     );
                 }
             }
@@ -862,12 +964,25 @@ fn write_man(cmd: &clap::Command, name: &str, dir: &std::path::Path) -> Result<u
     let mut buf = Vec::new();
     clap_mangen::Man::new(cmd.clone().name(name.to_owned())).render(&mut buf)?;
     let path = dir.join(format!("{name}.1"));
-    std::fs::write(&path, buf).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(&path, buf).with_context(|| t!("tipctl-cannot-write", "path" => path.display().to_string()))?;
     let mut n = 1;
     for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
         n += write_man(sub, &format!("{name}-{}", sub.get_name()), dir)?;
     }
     Ok(n)
+}
+
+/// A failure as a person reads it (anyhow's `{:#}` form), in this process's language: each
+/// cause localised, the client's own errors (which say their causes) ending the chain.
+fn render_error(e: &anyhow::Error) -> String {
+    let mut causes: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
+    for c in e.chain() {
+        causes.push(c);
+        if output::says_its_causes(c) {
+            break;
+        }
+    }
+    tiprelay_common::localize::render_chain(causes, &output::localize_client)
 }
 
 /// The exit code of a failure: the class of the first typed error in its chain.
@@ -911,7 +1026,7 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("tipctl: {}: {e:#}", t!("error"));
+            eprintln!("tipctl: {}: {}", t!("error"), render_error(&e));
             ExitCode::from(exit_class(&e))
         }
     }

@@ -9,14 +9,48 @@ fn tr(id: &str) -> String {
     crate::i18n::tr(id, &[])
 }
 
+/// A refusal received from the relay, for a person: its wire code and name, then what the
+/// code means (in this process's language) with the relay's own text.
+pub fn refusal(w: &tiprelay_proto::wire::WireError) -> String {
+    match tiprelay_proto::ErrorCode::from_u16(w.code) {
+        Some(c) => format!("{} ({}): {}", w.name, w.code, tiprelay_common::localize::wire_reason(c, &w.reason)),
+        None => w.to_string(),
+    }
+}
+
+/// The localised text of this crate's error types whose `Display` is English (because a
+/// machine-readable file keeps it): for [`tiprelay_common::localize::render_chain`].
+pub fn localize_client(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use tiprelay_common::localize::Localize;
+    if let Some(x) = e.downcast_ref::<crate::feed::EventError>() {
+        return Some(x.localize());
+    }
+    if let Some(x) = e.downcast_ref::<crate::feed::TimeError>() {
+        return Some(x.localize());
+    }
+    if let Some(x) = e.downcast_ref::<crate::stix::BundleError>() {
+        return Some(x.localize());
+    }
+    None
+}
+
+/// Whether an error's own text already says its causes, in this process's language (the
+/// client's errors): a rendering of the chain stops there.
+pub fn says_its_causes(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.is::<crate::client::ClientError>()
+        || e.is::<crate::conn::ConnError>()
+        || e.is::<crate::store::StoreError>()
+        || e.is::<crate::config::ClientConfigError>()
+}
+
 /// The TLP 2.0 banner every reader sees above a tip.
 pub fn tlp_banner(tlp: Tlp) -> String {
     let rule = match tlp {
-        Tlp::Clear => "disclosure is not limited",
-        Tlp::Green => "share within the recipient's community, not publicly",
-        Tlp::Amber => "share on a need-to-know basis within the recipient's organisation and its clients",
-        Tlp::AmberStrict => "share on a need-to-know basis within the recipient's organisation only",
-        Tlp::Red => "for the named recipients only; do not share",
+        Tlp::Clear => tr("tipctl-tlp-clear"),
+        Tlp::Green => tr("tipctl-tlp-green"),
+        Tlp::Amber => tr("tipctl-tlp-amber"),
+        Tlp::AmberStrict => tr("tipctl-tlp-amber-strict"),
+        Tlp::Red => tr("tipctl-tlp-red"),
     };
     format!("==== TLP:{} ==== {rule}", tlp.as_str().to_uppercase())
 }
@@ -359,12 +393,12 @@ pub fn feedback_text(list: &[FeedbackRecord]) -> String {
     for f in list {
         let note = parse::<Feedback>(&f.envelope).ok().and_then(|p| p.message.note);
         o.push_str(&format!(
-            "{:>18}  {} by {} at {} ({}){}\n",
-            "feedback",
-            f.outcome,
-            f.by,
-            ts(f.created),
-            feedback_status(f),
+            "{:>18}  {}{}\n",
+            tr("col-feedback"),
+            crate::t!(
+                "tipctl-feedback-line",
+                "outcome" => f.outcome.clone(), "by" => f.by.clone(), "at" => ts(f.created), "status" => feedback_status(f)
+            ),
             note.map(|n| format!(": {}", printable(&n, false))).unwrap_or_default()
         ));
     }

@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use tiprelay_proto::{Category, Jurisdiction, Outcome, Timestamp};
 
+use crate::i18n::{tr_in, FluentValue, Locale};
 use crate::ledger::{fmt_latency, fmt_ms, Ledger, OpenItem, Period, Range, Reconciliation};
 
 /// Open items (and discrepancies) listed one by one; the rest are only counted.
@@ -37,22 +38,26 @@ impl ReportLang {
         }
     }
 
-    fn pick(self, en: &'static str, es: &'static str) -> &'static str {
-        match self {
-            Self::En => en,
-            Self::Es => es,
-        }
+    /// A label in this language; its positional slots `{0}`, `{1}`, `{2}` are left for
+    /// [`fill`].
+    fn t(self, key: K) -> String {
+        let slots = [("a0", "{0}"), ("a1", "{1}"), ("a2", "{2}")];
+        let args: Vec<(&str, FluentValue<'_>)> = slots.iter().map(|(k, v)| (*k, FluentValue::from(*v))).collect();
+        tr_in(self.locale(), label(key), &args)
     }
 
-    fn t(self, key: K) -> &'static str {
-        let (en, es) = label(key);
-        self.pick(en, es)
+    /// The interface language of the same name (for texts from the Fluent resources).
+    fn locale(self) -> Locale {
+        match self {
+            Self::En => Locale::En,
+            Self::Es => Locale::Es,
+        }
     }
 }
 
 /// A report language other than `en` or `es` was asked for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown report language `{0}`: use `en` (English) or `es` (Spanish)")]
+#[error("{}", crate::t!("ledger-report-lang", "lang" => .0.clone()))]
 pub struct UnknownLangError(pub String);
 
 impl FromStr for ReportLang {
@@ -151,131 +156,87 @@ enum K {
     Disagree,
     NotRun,
     Message,
-    MsgNote,
 }
 
-fn label(key: K) -> (&'static str, &'static str) {
+/// The Fluent message of each label (`common/locales/{en,es}/ledger.ftl`, `report-…`),
+/// exhaustive by construction.
+fn label(key: K) -> &'static str {
     match key {
-        K::Title => ("Reciprocity report", "Informe de reciprocidad"),
-        K::View => ("Records of", "Registros de"),
-        K::Pairs => ("Jurisdictions", "Jurisdicciones"),
-        K::Range => ("Range", "Intervalo"),
-        K::AllTime => ("all time", "todo el historial"),
-        K::FromTo => ("{0} to {1}", "del {0} al {1}"),
-        K::Granularity => ("Period granularity", "Granularidad del periodo"),
-        K::Day => ("day", "día"),
-        K::Week => ("ISO week", "semana ISO"),
-        K::Month => ("month", "mes"),
-        K::PreparedBy => ("Prepared by", "Elaborado por"),
-        K::Generated => ("Generated at", "Generado el"),
-        K::HSummary => ("Reciprocity summary", "Resumen de reciprocidad"),
-        K::HTips => ("Tips sent by direction", "Pistas enviadas por dirección"),
-        K::HLatency => ("Acknowledgement latency", "Latencia del acuse de recibo"),
-        K::HOutcomes => ("Feedback outcomes", "Resultados de la retroalimentación"),
-        K::HOpen => ("Open items", "Asuntos pendientes"),
-        K::HRecon => ("Reconciliation", "Conciliación"),
-        K::Direction => ("Direction", "Dirección"),
-        K::TipsAccepted => ("Tips accepted", "Pistas aceptadas"),
-        K::AckCol => ("Acknowledgement", "Acuse de recibo"),
-        K::FeedbackCol => ("Feedback", "Retroalimentación"),
-        K::Ratio => ("Ratio", "Proporción"),
-        K::RatesNote => (
-            "Percentages are of the tips accepted in that direction.",
-            "Los porcentajes se calculan sobre las pistas aceptadas en esa dirección.",
-        ),
-        K::SummaryChart => {
-            ("Tips, acknowledgements and feedback: {0}", "Pistas, acuses de recibo y retroalimentación: {0}")
-        }
-        K::Category => ("Category", "Categoría"),
-        K::Period => ("Period", "Periodo"),
-        K::Accepted => ("Accepted", "Aceptadas"),
-        K::Delivered => ("Delivered", "Entregadas"),
-        K::Acknowledged => ("Acknowledged", "Con acuse de recibo"),
-        K::WithFeedback => ("With feedback", "Con retroalimentación"),
-        K::NoTips => ("No tips in this range.", "No hay pistas en este intervalo."),
-        K::PerPeriodChart => ("Tips accepted per period and direction", "Pistas aceptadas por periodo y dirección"),
-        K::LastPeriods => {
-            ("The chart shows the last {0} of {1} periods.", "El gráfico muestra los últimos {0} de {1} periodos.")
-        }
-        K::Acks => ("Acknowledgements", "Acuses de recibo"),
-        K::AckTime => ("Time to acknowledgement (median/p90)", "Tiempo hasta el acuse de recibo (mediana/p90)"),
-        K::FbTime => ("Time to first feedback (median/p90)", "Tiempo hasta la primera retroalimentación (mediana/p90)"),
-        K::LatencyNote => (
-            "Measured from acceptance by the relay. Medians of different periods cannot be combined, so the table \
-             lists each period and the chart the most recent one.",
-            "Medido desde la aceptación por el retransmisor. Las medianas de periodos distintos no se pueden \
-             combinar: la tabla muestra cada periodo y el gráfico, el más reciente.",
-        ),
-        K::MedianChart => {
-            ("Median time to acknowledgement, period {0}", "Mediana del tiempo hasta el acuse de recibo, periodo {0}")
-        }
-        K::NoAcks => ("No acknowledgements in this range.", "No hay acuses de recibo en este intervalo."),
-        K::Outcome => ("Outcome", "Resultado"),
-        K::Total => ("Total", "Total"),
-        K::OutcomesNote => (
-            "Feedback messages per outcome (a tip may receive several).",
-            "Mensajes de retroalimentación por resultado (una pista puede recibir varios).",
-        ),
-        K::OutcomesChart => ("Feedback outcomes per direction", "Resultados de la retroalimentación por dirección"),
-        K::NoFeedback => ("No feedback in this range.", "No hay retroalimentación en este intervalo."),
-        K::Tip => ("Tip", "Pista"),
-        K::Kind => ("Kind", "Tipo"),
-        K::Age => ("Age", "Antigüedad"),
-        K::Unacked => ("Unacknowledged", "Sin acuse de recibo"),
-        K::NoFb => ("No feedback", "Sin retroalimentación"),
-        K::RuleAck => (
-            "{0}: accepted by the relay more than {1} ago and not acknowledged by the recipient.",
-            "{0}: aceptada por el retransmisor hace más de {1} y sin acuse de recibo del destinatario.",
-        ),
-        K::RuleFb => (
-            "{0}: acknowledged, but no feedback more than {1} after acceptance.",
-            "{0}: con acuse de recibo, pero sin retroalimentación más de {1} después de su aceptación.",
-        ),
-        K::OneDay => ("1 day", "1 día"),
-        K::Days => ("{0} days", "{0} días"),
-        K::NoOpen => ("No open items.", "No hay asuntos pendientes."),
-        K::AndMore => ("… and {0} more.", "… y {0} más."),
-        K::Compared => ("Views compared", "Vistas comparadas"),
-        K::Agree => ("All views agree.", "Todas las vistas coinciden."),
-        K::Disagree => ("Discrepancies found: {0}", "Discrepancias encontradas: {0}"),
-        K::NotRun => ("Reconciliation not run.", "No se ejecutó la conciliación."),
-        K::Message => ("Message", "Mensaje"),
-        K::MsgNote => ("", "Los mensajes se muestran tal como los registra el sistema, en inglés."),
+        K::Title => "report-title",
+        K::View => "report-view",
+        K::Pairs => "report-pairs",
+        K::Range => "report-range",
+        K::AllTime => "report-all-time",
+        K::FromTo => "report-from-to",
+        K::Granularity => "report-granularity",
+        K::Day => "report-day",
+        K::Week => "report-week",
+        K::Month => "report-month",
+        K::PreparedBy => "report-prepared-by",
+        K::Generated => "report-generated",
+        K::HSummary => "report-h-summary",
+        K::HTips => "report-h-tips",
+        K::HLatency => "report-h-latency",
+        K::HOutcomes => "report-h-outcomes",
+        K::HOpen => "report-h-open",
+        K::HRecon => "report-h-recon",
+        K::Direction => "report-direction",
+        K::TipsAccepted => "report-tips-accepted",
+        K::AckCol => "report-ack-col",
+        K::FeedbackCol => "report-feedback-col",
+        K::Ratio => "report-ratio",
+        K::RatesNote => "report-rates-note",
+        K::SummaryChart => "report-summary-chart",
+        K::Category => "report-category",
+        K::Period => "report-period",
+        K::Accepted => "report-accepted",
+        K::Delivered => "report-delivered",
+        K::Acknowledged => "report-acknowledged",
+        K::WithFeedback => "report-with-feedback",
+        K::NoTips => "report-no-tips",
+        K::PerPeriodChart => "report-per-period-chart",
+        K::LastPeriods => "report-last-periods",
+        K::Acks => "report-acks",
+        K::AckTime => "report-ack-time",
+        K::FbTime => "report-fb-time",
+        K::LatencyNote => "report-latency-note",
+        K::MedianChart => "report-median-chart",
+        K::NoAcks => "report-no-acks",
+        K::Outcome => "report-outcome",
+        K::Total => "report-total",
+        K::OutcomesNote => "report-outcomes-note",
+        K::OutcomesChart => "report-outcomes-chart",
+        K::NoFeedback => "report-no-feedback",
+        K::Tip => "report-tip",
+        K::Kind => "report-kind",
+        K::Age => "report-age",
+        K::Unacked => "report-unacked",
+        K::NoFb => "report-no-fb",
+        K::RuleAck => "report-rule-ack",
+        K::RuleFb => "report-rule-fb",
+        K::OneDay => "report-one-day",
+        K::Days => "report-days",
+        K::NoOpen => "report-no-open",
+        K::AndMore => "report-and-more",
+        K::Compared => "report-compared",
+        K::Agree => "report-agree",
+        K::Disagree => "report-disagree",
+        K::NotRun => "report-not-run",
+        K::Message => "report-message",
     }
 }
 
-fn category_name(c: Category, lang: ReportLang) -> &'static str {
-    let (en, es) = match c {
-        Category::ArmedGroupCrossing => ("Armed group crossing", "Cruce de grupo armado"),
-        Category::TunnelLocated => ("Tunnel located", "Túnel localizado"),
-        Category::FentanylPrecursors => ("Fentanyl precursors", "Precursores de fentanilo"),
-        Category::DrugShipment => ("Drug shipment", "Cargamento de drogas"),
-        Category::ArmsTrafficking => ("Arms trafficking", "Tráfico de armas"),
-        Category::FuelTheft => ("Fuel theft", "Robo de combustible"),
-        Category::IllicitFinance => ("Illicit finance", "Finanzas ilícitas"),
-        Category::HumanSmuggling => ("Human smuggling", "Tráfico de personas"),
-        Category::IrregularMigration => ("Irregular migration", "Migración irregular"),
-        Category::Other => ("Other", "Otro"),
-    };
-    lang.pick(en, es)
+fn category_name(c: Category, lang: ReportLang) -> String {
+    tr_in(lang.locale(), &format!("report-category-{}", c.as_str()), &[])
 }
 
-fn outcome_name(o: Outcome, lang: ReportLang) -> &'static str {
-    let (en, es) = match o {
-        Outcome::UnderReview => ("Under review", "En revisión"),
-        Outcome::Actioned => ("Actioned", "Atendida"),
-        Outcome::Interdicted => ("Interdicted", "Interceptada"),
-        Outcome::Arrest => ("Arrest", "Detención"),
-        Outcome::Seizure => ("Seizure", "Aseguramiento"),
-        Outcome::Unfounded => ("Unfounded", "Infundada"),
-        Outcome::Duplicate => ("Duplicate", "Duplicada"),
-        Outcome::OutsideJurisdiction => ("Outside jurisdiction", "Fuera de jurisdicción"),
-    };
-    lang.pick(en, es)
+fn outcome_name(o: Outcome, lang: ReportLang) -> String {
+    tr_in(lang.locale(), &format!("report-outcome-{}", o.as_str()), &[])
 }
 
 /// Escapes `s` for HTML (and SVG) text and quoted attribute values.
-fn esc(s: &str) -> String {
+fn esc(s: impl AsRef<str>) -> String {
+    let s = s.as_ref();
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
@@ -292,7 +253,8 @@ fn esc(s: &str) -> String {
 
 /// Replaces `{0}`…`{9}` in a static template with `args` (already escaped by the caller),
 /// in one pass so that an argument is never itself substituted.
-fn fill(template: &str, args: &[&str]) -> String {
+fn fill(template: impl AsRef<str>, args: &[&str]) -> String {
+    let template = template.as_ref();
     let mut out = String::with_capacity(template.len() + 32);
     let mut rest = template;
     while let Some(i) = rest.find('{') {
@@ -332,7 +294,7 @@ fn pct(n: u64, of: u64) -> String {
 
 fn range_text(range: &Range, lang: ReportLang) -> String {
     if *range == Range::all() {
-        lang.t(K::AllTime).into()
+        lang.t(K::AllTime)
     } else {
         // The end is exclusive: a range ending at midnight is shown by its last day.
         let end = match range.end.as_unix_ms() {
@@ -347,31 +309,23 @@ fn range_text(range: &Range, lang: ReportLang) -> String {
 /// A date as people read it: "1 de noviembre de 2026" / "1 November 2026", with the time
 /// (UTC) when it is not midnight.
 fn human_time(t: Timestamp, lang: ReportLang) -> String {
-    const ES: [&str; 12] = [
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ];
     let secs = i64::try_from(t.as_unix_ms() / 1000).unwrap_or(0);
     let Ok(d) = time::OffsetDateTime::from_unix_timestamp(secs) else { return t.to_string() };
-    let m = usize::from(u8::from(d.month())).saturating_sub(1);
-    let date = match lang {
-        ReportLang::Es => format!("{} de {} de {}", d.day(), ES.get(m).copied().unwrap_or(""), d.year()),
-        ReportLang::En => format!("{} {} {}", d.day(), d.month(), d.year()),
-    };
+    let l = lang.locale();
+    let month = tr_in(l, &format!("report-month-{}", u8::from(d.month())), &[]);
+    let date = tr_in(
+        l,
+        "report-date",
+        &[("day", d.day().into()), ("month", month.into()), ("year", d.year().to_string().into())],
+    );
     if (d.hour(), d.minute(), d.second()) == (0, 0, 0) {
         date
     } else {
-        format!("{date}, {:02}:{:02} UTC", d.hour(), d.minute())
+        tr_in(
+            l,
+            "report-date-time",
+            &[("date", date.into()), ("time", format!("{:02}:{:02}", d.hour(), d.minute()).into())],
+        )
     }
 }
 
@@ -382,7 +336,7 @@ enum Cell {
     Id(String),
 }
 
-fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<Cell>>) -> String {
+fn table<S: AsRef<str>>(headers: &[S], rows: impl IntoIterator<Item = Vec<Cell>>) -> String {
     let mut s = String::from("<table>\n<thead><tr>");
     for h in headers {
         s.push_str(&format!("<th scope=\"col\">{}</th>", esc(h)));
@@ -516,7 +470,8 @@ fn hbar_svg(c: &Chart, fmt: fn(u64) -> String) -> String {
 }
 
 /// Vertical grouped bars with axes: one group per period, one bar per series, each labelled.
-fn vbar_svg(c: &Chart, x_axis: &str, y_axis: &str) -> String {
+fn vbar_svg(c: &Chart, x_axis: impl AsRef<str>, y_axis: impl AsRef<str>) -> String {
+    let (x_axis, y_axis) = (x_axis.as_ref(), y_axis.as_ref());
     const H: f64 = 330.0;
     const LEFT: f64 = 60.0;
     const RIGHT: f64 = 10.0;
@@ -604,7 +559,7 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
     for (k, v) in [
         (K::Pairs, pairs.as_str()),
         (K::Range, range.as_str()),
-        (K::Granularity, lang.t(granularity)),
+        (K::Granularity, &lang.t(granularity)),
         (K::View, l.view.as_str()),
         (K::PreparedBy, input.prepared_by),
         (K::Generated, generated.as_str()),
@@ -669,7 +624,7 @@ fn summary_section(l: &Ledger, lang: ReportLang) -> String {
     for p in &l.pairs {
         let (ab, ba) = (dir(p.a, p.b), dir(p.b, p.a));
         let ratio = p.ratio().map(|r| format!("{r:.2}")).unwrap_or_else(|| "—".into());
-        s.push_str(&format!("<h3>{}</h3>\n", esc(&format!("{} ⇄ {}", p.a, p.b))));
+        s.push_str(&format!("<h3>{}</h3>\n", esc(format!("{} ⇄ {}", p.a, p.b))));
         let rows =
             [(&ab, p.a_to_b, p.acked_a_to_b, p.feedback_a_to_b), (&ba, p.b_to_a, p.acked_b_to_a, p.feedback_b_to_a)]
                 .map(|(d, n, acked, fb)| {
@@ -691,9 +646,9 @@ fn summary_section(l: &Ledger, lang: ReportLang) -> String {
             title: fill(lang.t(K::SummaryChart), &[&format!("{} ⇄ {}", p.a, p.b)]),
             series: vec![ab, ba],
             groups: vec![
-                (lang.t(K::TipsAccepted).into(), vec![Some(p.a_to_b), Some(p.b_to_a)]),
-                (lang.t(K::Acknowledged).into(), vec![Some(p.acked_a_to_b), Some(p.acked_b_to_a)]),
-                (lang.t(K::WithFeedback).into(), vec![Some(p.feedback_a_to_b), Some(p.feedback_b_to_a)]),
+                (lang.t(K::TipsAccepted), vec![Some(p.a_to_b), Some(p.b_to_a)]),
+                (lang.t(K::Acknowledged), vec![Some(p.acked_a_to_b), Some(p.acked_b_to_a)]),
+                (lang.t(K::WithFeedback), vec![Some(p.feedback_a_to_b), Some(p.feedback_b_to_a)]),
             ],
         };
         s.push_str(&hbar_svg(&chart, |v| v.to_string()));
@@ -720,7 +675,7 @@ fn tips_section(l: &Ledger, lang: ReportLang) -> String {
     }
     let total = per.len();
     let chart = Chart {
-        title: lang.t(K::PerPeriodChart).into(),
+        title: lang.t(K::PerPeriodChart),
         series: dirs.iter().map(|(f, t)| dir(*f, *t)).collect(),
         groups: per
             .into_iter()
@@ -731,7 +686,7 @@ fn tips_section(l: &Ledger, lang: ReportLang) -> String {
     let mut s = vbar_svg(&chart, lang.t(K::Period), lang.t(K::TipsAccepted));
     if total > MAX_CHART_PERIODS {
         let (shown, all) = (MAX_CHART_PERIODS.to_string(), total.to_string());
-        s.push_str(&para("note", &fill(&esc(lang.t(K::LastPeriods)), &[&shown, &all])));
+        s.push_str(&para("note", &fill(esc(lang.t(K::LastPeriods)), &[&shown, &all])));
     }
     let heads = [
         lang.t(K::Direction),
@@ -747,7 +702,7 @@ fn tips_section(l: &Ledger, lang: ReportLang) -> String {
         l.rows.iter().map(|r| {
             vec![
                 Cell::Text(dir(r.from, r.to)),
-                Cell::Text(category_name(r.category, lang).into()),
+                Cell::Text(category_name(r.category, lang)),
                 Cell::Text(r.period.clone()),
                 Cell::Num(r.accepted.to_string()),
                 Cell::Num(r.delivered.to_string()),
@@ -796,7 +751,7 @@ fn latency_section(l: &Ledger, lang: ReportLang) -> String {
         rows.iter().map(|r| {
             vec![
                 Cell::Text(dir(r.from, r.to)),
-                Cell::Text(category_name(r.category, lang).into()),
+                Cell::Text(category_name(r.category, lang)),
                 Cell::Text(r.period.clone()),
                 Cell::Num(r.ack_latency.n.to_string()),
                 Cell::Num(fmt_latency(&r.ack_latency)),
@@ -823,23 +778,23 @@ fn outcomes_section(l: &Ledger, lang: ReportLang) -> String {
     let series: Vec<String> = dirs.iter().map(|(f, t)| dir(*f, *t)).collect();
     let per_outcome = |i: usize| counts.iter().map(move |c| c.get(i).copied().unwrap_or(0));
     let mut heads = vec![lang.t(K::Outcome)];
-    heads.extend(series.iter().map(String::as_str));
+    heads.extend(series.iter().cloned());
     let mut rows: Vec<Vec<Cell>> = Outcome::ALL
         .iter()
         .enumerate()
         .map(|(i, o)| {
-            let mut row = vec![Cell::Text(outcome_name(*o, lang).into())];
+            let mut row = vec![Cell::Text(outcome_name(*o, lang))];
             row.extend(per_outcome(i).map(|n| Cell::Num(n.to_string())));
             row
         })
         .collect();
-    let mut total = vec![Cell::Text(lang.t(K::Total).into())];
+    let mut total = vec![Cell::Text(lang.t(K::Total))];
     total.extend(counts.iter().map(|c| Cell::Num(c.iter().sum::<u64>().to_string())));
     rows.push(total);
     let mut s = para("note", &esc(lang.t(K::OutcomesNote)));
     s.push_str(&table(&heads, rows));
     let chart = Chart {
-        title: lang.t(K::OutcomesChart).into(),
+        title: lang.t(K::OutcomesChart),
         groups: Outcome::ALL
             .iter()
             .enumerate()
@@ -853,14 +808,14 @@ fn outcomes_section(l: &Ledger, lang: ReportLang) -> String {
 
 fn kind_name(kind: &str, lang: ReportLang) -> String {
     match kind {
-        "unacknowledged" => lang.t(K::Unacked).into(),
-        "no_feedback" => lang.t(K::NoFb).into(),
+        "unacknowledged" => lang.t(K::Unacked),
+        "no_feedback" => lang.t(K::NoFb),
         other => other.into(),
     }
 }
 
 fn and_more(n: usize, lang: ReportLang) -> String {
-    para("note", &fill(&esc(lang.t(K::AndMore)), &[&n.to_string()]))
+    para("note", &fill(esc(lang.t(K::AndMore)), &[&n.to_string()]))
 }
 
 fn open_section(input: &ReportInput<'_>) -> String {
@@ -872,7 +827,7 @@ fn open_section(input: &ReportInput<'_>) -> String {
     };
     let mut s = String::from("<ul class=\"note\">\n");
     for (key, kind, after) in [(K::RuleAck, K::Unacked, fmt_ms(input.ack_threshold_ms)), (K::RuleFb, K::NoFb, days)] {
-        let line = fill(&esc(lang.t(key)), &[&format!("<strong>{}</strong>", esc(lang.t(kind))), &esc(&after)]);
+        let line = fill(esc(lang.t(key)), &[&format!("<strong>{}</strong>", esc(lang.t(kind))), &esc(&after)]);
         s.push_str(&format!("<li>{line}</li>\n"));
     }
     s.push_str("</ul>\n");
@@ -888,7 +843,7 @@ fn open_section(input: &ReportInput<'_>) -> String {
             vec![
                 Cell::Id(o.tip.to_string()),
                 Cell::Text(dir(o.from, o.to)),
-                Cell::Text(category_name(o.category, lang).into()),
+                Cell::Text(category_name(o.category, lang)),
                 Cell::Text(kind_name(o.kind, lang)),
                 Cell::Num(fmt_ms(o.age_ms)),
             ]
@@ -906,7 +861,8 @@ fn reconciliation_section(r: Option<&Reconciliation>, lang: ReportLang) -> Strin
     };
     let mut s = String::new();
     if !r.compared.is_empty() {
-        let items: Vec<String> = r.compared.iter().map(|c| format!("<li>{}</li>", esc(c))).collect();
+        let items: Vec<String> =
+            r.compared.iter().map(|c| format!("<li>{}</li>", esc(c.in_locale(lang.locale())))).collect();
         s.push_str(&format!("<p>{}:</p>\n<ul>\n{}\n</ul>\n", esc(lang.t(K::Compared)), items.join("\n")));
     }
     if r.discrepancies.is_empty() {
@@ -914,18 +870,14 @@ fn reconciliation_section(r: Option<&Reconciliation>, lang: ReportLang) -> Strin
         return s;
     }
     let n = r.discrepancies.len().to_string();
-    s.push_str(&para("bad", &format!("✘ {}", fill(&esc(lang.t(K::Disagree)), &[&n]))));
-    let note = lang.t(K::MsgNote);
-    if !note.is_empty() {
-        s.push_str(&para("note", &esc(note)));
-    }
+    s.push_str(&para("bad", &format!("✘ {}", fill(esc(lang.t(K::Disagree)), &[&n]))));
     s.push_str(&table(
-        &[lang.t(K::Tip), lang.t(K::Kind), lang.t(K::Message)],
+        &[lang.t(K::Tip), lang.t(K::Kind), lang.t(K::Message)][..],
         r.discrepancies.iter().take(MAX_LISTED_ROWS).map(|d| {
             vec![
                 Cell::Id(d.tip.map(|t| t.to_string()).unwrap_or_else(|| "—".into())),
                 Cell::Id(d.kind.to_owned()),
-                Cell::Text(d.message.clone()),
+                Cell::Text(d.text_in(lang.locale())),
             ]
         }),
     ));
@@ -940,7 +892,7 @@ mod tests {
     use tiprelay_proto::{TipFacts, TipId};
 
     use super::*;
-    use crate::ledger::{aggregate, open_items, Discrepancy};
+    use crate::ledger::{aggregate, open_items, Discrepancy, Msg};
 
     const BASE: u64 = 1_764_460_800_000; // 2025-11-30T00:00:00Z
     const HOUR: u64 = 3_600_000;
@@ -996,9 +948,9 @@ mod tests {
     const HEADINGS_ES: [&str; 7] = [
         "Informe de reciprocidad",
         "Resumen de reciprocidad",
-        "Pistas enviadas por dirección",
-        "Latencia del acuse de recibo",
-        "Resultados de la retroalimentación",
+        "Avisos enviados por dirección",
+        "Latencia de la confirmación",
+        "Resultados de las respuestas",
         "Asuntos pendientes",
         "Conciliación",
     ];
@@ -1084,7 +1036,7 @@ mod tests {
         {
             assert!(es.contains(word), "{word}");
         }
-        assert!(es.contains("Sin acuse de recibo") && es.contains("7 días") && es.contains("Proporción"));
+        assert!(es.contains("Sin confirmar") && es.contains("7 días") && es.contains("Proporción"));
         assert!(es.contains("todo el historial") && es.contains("día</dd>"));
         assert!(section(&es, "reconciliation").contains("No se ejecutó la conciliación."));
         let en = render(&ledger, &open, None, ReportLang::En);
@@ -1102,11 +1054,11 @@ mod tests {
         let ledger = aggregate("tiprelay://MX/analyst/<b>x</b>", &f, Period::Month, Range::all());
         let rec = Reconciliation {
             compared: vec!["<img src=x onerror=alert(1)>".into()],
-            discrepancies: vec![Discrepancy {
-                tip: Some(id(1)),
-                kind: "relay_missing",
-                message: "<script>alert(1)</script> \"quoted\" 'single'".into(),
-            }],
+            discrepancies: vec![Discrepancy::new(
+                Some(id(1)),
+                "relay_missing",
+                Msg::raw("<script>alert(1)</script> \"quoted\" 'single'"),
+            )],
         };
         let html = render_html(&ReportInput {
             ledger: &ledger,
@@ -1131,10 +1083,32 @@ mod tests {
     }
 
     #[test]
+    fn reconciliation_lines_follow_the_report_language() {
+        let ledger = aggregate("relay", &facts(), Period::Month, Range::all());
+        let rec = Reconciliation {
+            compared: vec![Msg::new("ledger-compared-relay").number("count", 4u64)],
+            discrepancies: vec![Discrepancy::new(
+                Some(id(3)),
+                "unacknowledged",
+                Msg::new("ledger-diff-undelivered").text("tip", id(3)).text("to", "US"),
+            )],
+        };
+        let es = render(&ledger, &[], Some(&rec), ReportLang::Es);
+        let s = section(&es, "reconciliation");
+        assert!(
+            s.contains("registros del relé (4 avisos)") && s.contains("el relé aún no ha entregado el aviso"),
+            "{s}"
+        );
+        let en = render(&ledger, &[], Some(&rec), ReportLang::En);
+        let s = section(&en, "reconciliation");
+        assert!(s.contains("relay records (4 tips)") && s.contains("relay has not delivered tip"), "{s}");
+    }
+
+    #[test]
     fn empty_ledger_says_no_tips() {
         let ledger = aggregate("relay", &[], Period::Week, Range::parse_period("2026-11").unwrap());
         for (lang, msg) in
-            [(ReportLang::En, "No tips in this range."), (ReportLang::Es, "No hay pistas en este intervalo.")]
+            [(ReportLang::En, "No tips in this range."), (ReportLang::Es, "No hay avisos en este intervalo.")]
         {
             let html = render(&ledger, &[], None, lang);
             assert_self_contained(&html);
@@ -1143,9 +1117,7 @@ mod tests {
         }
         let es = render(&ledger, &[], None, ReportLang::Es);
         assert!(es.contains("del 1 de noviembre de 2026 al 30 de noviembre de 2026") && es.contains("semana ISO"));
-        assert!(
-            es.contains("No hay asuntos pendientes.") && es.contains("No hay retroalimentación en este intervalo.")
-        );
+        assert!(es.contains("No hay asuntos pendientes.") && es.contains("No hay respuestas en este intervalo."));
     }
 
     #[test]

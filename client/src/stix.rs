@@ -19,6 +19,9 @@ use serde_json::{json, Map, Value};
 use tiprelay_proto::{Feedback, Jurisdiction, Outcome, Receipt, Tip, Tlp};
 use uuid::Uuid;
 
+use crate::i18n::{tr_in, FluentValue, Locale};
+use tiprelay_common::localize::Localize;
+
 /// The namespace of every UUIDv5 this module makes.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2b9e_3d4a_4e8b_9c71_2a5d_8e0f_4b13);
 /// The id of the `tiprelay-tip` extension definition: UUIDv5(NAMESPACE, "extension:tiprelay-tip:1").
@@ -343,18 +346,107 @@ pub enum ImportItem {
     /// A feed line (docs/FEED.md JSON) for the same parser as the JSON-lines feed.
     Event(Vec<u8>),
     /// Refused here, with a reason that names the property, never its content.
-    Rejected(String),
+    Rejected(Reject),
     /// Context only (an identity, a location, a marking, a relationship, a malware …): not a tip.
     Context,
 }
 
-/// Why a whole input is not a STIX bundle.
-#[derive(Debug, thiserror::Error)]
-pub enum BundleError {
-    /// Not JSON, or JSON of another shape.
-    #[error("not a STIX 2.1 bundle: {0}")]
-    NotABundle(String),
+/// Why the STIX mapping refused an object: the message `id` with its arguments, after the
+/// object's type when known. `Display` is English (the rejects file keeps it);
+/// [`Localize`] gives the person's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    /// The object's STIX type, when the reason is about an object of a known type.
+    kind: Option<String>,
+    /// The message id (`feed-stix-…`).
+    id: &'static str,
+    /// Its arguments.
+    args: Vec<(&'static str, String)>,
 }
+
+impl Reject {
+    fn new(id: &'static str) -> Self {
+        Self { kind: None, id, args: Vec::new() }
+    }
+
+    fn with(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.args.push((name, value.to_string()));
+        self
+    }
+
+    fn of(mut self, kind: &str) -> Self {
+        self.kind = Some(kind.to_owned());
+        self
+    }
+}
+
+impl Localize for Reject {
+    fn localize_in(&self, l: Locale) -> String {
+        let args: Vec<(&str, FluentValue<'_>)> =
+            self.args.iter().map(|(k, v)| (*k, FluentValue::from(v.as_str()))).collect();
+        let text = tr_in(l, self.id, &args);
+        match &self.kind {
+            Some(k) => format!("{k}: {text}"),
+            None => text,
+        }
+    }
+}
+
+impl std::fmt::Display for Reject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.localize_in(Locale::En))
+    }
+}
+
+/// Why a whole input is not a STIX bundle. `Display` is English; [`Localize`] gives the
+/// person's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BundleError {
+    /// Not JSON: the JSON error's kind and place.
+    Json {
+        /// `Syntax`, `Data`, `Eof` or `Io`.
+        class: String,
+        /// Line.
+        line: usize,
+        /// Column.
+        column: usize,
+    },
+    /// JSON, but not an object.
+    NotAnObject,
+    /// An object whose `type` is not `bundle`.
+    NotABundle,
+    /// No `objects` array.
+    NoObjects,
+    /// More than [`MAX_OBJECTS`] objects.
+    TooMany(usize),
+}
+
+impl Localize for BundleError {
+    fn localize_in(&self, l: Locale) -> String {
+        let why = match self {
+            BundleError::Json { class, line, column } => tr_in(
+                l,
+                "feed-stix-json",
+                &[("class", class.as_str().into()), ("line", (*line).into()), ("column", (*column).into())],
+            ),
+            BundleError::NotAnObject => tr_in(l, "feed-stix-not-an-object", &[]),
+            BundleError::NotABundle => tr_in(l, "feed-stix-not-bundle-type", &[]),
+            BundleError::NoObjects => tr_in(l, "feed-stix-no-objects", &[]),
+            BundleError::TooMany(n) => {
+                tr_in(l, "feed-stix-too-many", &[("count", (*n).into()), ("max", MAX_OBJECTS.into())])
+            }
+        };
+        tr_in(l, "feed-stix-not-a-bundle", &[("why", why.into())])
+    }
+}
+
+impl std::fmt::Display for BundleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.localize_in(Locale::En))
+    }
+}
+
+impl std::error::Error for BundleError {}
 
 /// Longest summary (as in a tip).
 const SUMMARY_CHARS: usize = 500;
@@ -397,19 +489,18 @@ pub const MAX_OBJECTS: usize = 100_000;
 /// (position = index + 1), each with the object as given (compact JSON, for the rejects
 /// file).
 pub fn import(bytes: &[u8], d: &ImportDefaults) -> Result<Vec<(ImportItem, Vec<u8>)>, BundleError> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| {
-        BundleError::NotABundle(format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()))
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| BundleError::Json {
+        class: format!("{:?}", e.classify()),
+        line: e.line(),
+        column: e.column(),
     })?;
-    let b = v.as_object().ok_or_else(|| BundleError::NotABundle("not a JSON object".into()))?;
+    let b = v.as_object().ok_or(BundleError::NotAnObject)?;
     if str_of(b, "type") != Some("bundle") {
-        return Err(BundleError::NotABundle("its `type` is not `bundle`".into()));
+        return Err(BundleError::NotABundle);
     }
-    let objects = b
-        .get("objects")
-        .and_then(Value::as_array)
-        .ok_or_else(|| BundleError::NotABundle("no `objects` array".into()))?;
+    let objects = b.get("objects").and_then(Value::as_array).ok_or(BundleError::NoObjects)?;
     if objects.len() > MAX_OBJECTS {
-        return Err(BundleError::NotABundle(format!("{} objects; at most {MAX_OBJECTS}: split it", objects.len())));
+        return Err(BundleError::TooMany(objects.len()));
     }
     let mut by_id: HashMap<&str, &Map<String, Value>> = HashMap::new();
     // Later versions of an id already seen (position of the first).
@@ -442,9 +533,7 @@ pub fn import(bytes: &[u8], d: &ImportDefaults) -> Result<Vec<(ImportItem, Vec<u
         .zip(duplicate)
         .map(|(o, dup)| {
             let it = match dup {
-                Some(first) => ImportItem::Rejected(format!(
-                    "the same id as object {first} (another version): a tip cannot be changed once sent; send a new object"
-                )),
+                Some(first) => ImportItem::Rejected(Reject::new("feed-stix-same-id").with("first", first)),
                 None => item(o, &by_id, &located, d),
             };
             (it, serde_json::to_vec(o).unwrap_or_default())
@@ -458,20 +547,20 @@ fn item(
     located: &HashMap<&str, Vec<&str>>,
     d: &ImportDefaults,
 ) -> ImportItem {
-    let Some(o) = o.as_object() else { return ImportItem::Rejected("not a JSON object".into()) };
-    let Some(kind) = str_of(o, "type") else { return ImportItem::Rejected("no `type`".into()) };
+    let Some(o) = o.as_object() else { return ImportItem::Rejected(Reject::new("feed-stix-object-not-object")) };
+    let Some(kind) = str_of(o, "type") else { return ImportItem::Rejected(Reject::new("feed-stix-no-type")) };
     if !matches!(kind, "indicator" | "sighting" | "observed-data" | "report") {
         return ImportItem::Context;
     }
     if o.get("revoked").and_then(Value::as_bool) == Some(true) {
-        return ImportItem::Rejected(format!("{kind}: revoked by its producer; not sent"));
+        return ImportItem::Rejected(Reject::new("feed-stix-revoked").of(kind));
     }
     match event(kind, o, by_id, located, d) {
         Ok(line) => match serde_json::to_vec(&line) {
             Ok(b) => ImportItem::Event(b),
-            Err(e) => ImportItem::Rejected(format!("cannot encode: {e}")),
+            Err(e) => ImportItem::Rejected(Reject::new("feed-stix-encode").with("why", e)),
         },
-        Err(why) => ImportItem::Rejected(format!("{kind}: {why}")),
+        Err(why) => ImportItem::Rejected(why.of(kind)),
     }
 }
 
@@ -509,7 +598,7 @@ fn marking(r: &str, by_id: &HashMap<&str, &Map<String, Value>>) -> Option<Option
 
 /// The most restrictive TLP marking on `objs` (object and granular markings); an error
 /// names a marking that cannot be resolved (an unknown marking is never read as none).
-fn tlp_of(objs: &[&Map<String, Value>], by_id: &HashMap<&str, &Map<String, Value>>) -> Result<Option<String>, String> {
+fn tlp_of(objs: &[&Map<String, Value>], by_id: &HashMap<&str, &Map<String, Value>>) -> Result<Option<String>, Reject> {
     let rank = |l: &str| ["clear", "green", "amber", "amber+strict", "red"].iter().position(|x| *x == l);
     let mut best: Option<String> = None;
     for o in objs {
@@ -522,14 +611,14 @@ fn tlp_of(objs: &[&Map<String, Value>], by_id: &HashMap<&str, &Map<String, Value
             refs.extend(g.iter().filter_map(|m| m.get("marking_ref")).filter_map(Value::as_str));
         }
         if refs.len() > 64 {
-            return Err("more than 64 markings".into());
+            return Err(Reject::new("feed-stix-markings"));
         }
         for r in refs {
             match marking(r, by_id) {
-                None => return Err(format!("marking `{}` cannot be resolved to a TLP level", clip_chars(r, 80))),
+                None => return Err(Reject::new("feed-stix-marking").with("marking", clip_chars(r, 80))),
                 Some(None) => {}
                 Some(Some(l)) => {
-                    let Some(level) = rank(&l) else { return Err("a TLP marking of an unknown level".into()) };
+                    let Some(level) = rank(&l) else { return Err(Reject::new("feed-stix-tlp-level")) };
                     if best.as_deref().and_then(rank).is_none_or(|b| b < level) {
                         best = Some(l);
                     }
@@ -567,12 +656,12 @@ fn location_of(
     o: &Map<String, Value>,
     by_id: &HashMap<&str, &Map<String, Value>>,
     located: &HashMap<&str, Vec<&str>>,
-) -> Result<Option<Value>, String> {
+) -> Result<Option<Value>, Reject> {
     let Some(l) = location_obj(o, by_id, located) else { return Ok(None) };
     let (Some(lat), Some(lon)) =
         (l.get("latitude").and_then(Value::as_f64), l.get("longitude").and_then(Value::as_f64))
     else {
-        return Err("location: latitude and longitude must be numbers".into());
+        return Err(Reject::new("feed-stix-location"));
     };
     let mut loc = json!({"lat": lat, "lon": lon});
     if let Some(m) = loc.as_object_mut() {
@@ -594,15 +683,15 @@ fn event(
     by_id: &HashMap<&str, &Map<String, Value>>,
     located: &HashMap<&str, Vec<&str>>,
     d: &ImportDefaults,
-) -> Result<Value, String> {
-    let sid = str_of(o, "id").ok_or("no `id`")?;
+) -> Result<Value, Reject> {
+    let sid = str_of(o, "id").ok_or_else(|| Reject::new("feed-stix-no-id"))?;
     // Canonical form only (lower-case, hyphenated): one object, one source_ref.
     let ok_id = sid
         .strip_prefix(kind)
         .and_then(|r| r.strip_prefix("--"))
         .is_some_and(|u| Uuid::parse_str(u).is_ok_and(|x| x.hyphenated().to_string() == u));
     if !ok_id {
-        return Err("`id` is not `<type>--<UUID>` (lower-case, hyphenated)".into());
+        return Err(Reject::new("feed-stix-bad-id"));
     }
     let ext = o.get("extensions").and_then(|e| e.get(EXTENSION_ID)).and_then(Value::as_object);
     let ext_str = |k: &str| ext.and_then(|e| str_of(e, k)).map(str::to_owned);
@@ -626,9 +715,9 @@ fn event(
         }
         ("indicator", None, None) => match str_of(o, "pattern") {
             Some(p) => format!("Indicator {}", one_line(p)),
-            None => return Err("no `name`, `description` or `pattern` to summarise".into()),
+            None => return Err(Reject::new("feed-stix-no-summary-pattern")),
         },
-        _ => return Err("no `name` or `description` to summarise".into()),
+        _ => return Err(Reject::new("feed-stix-no-summary")),
     };
     let mut details = String::new();
     if let (Some(_), Some(desc)) = (&name, description) {
@@ -652,11 +741,11 @@ fn event(
     }
     let tlp = match tlp_of(&sources, by_id)?.or_else(|| d.tlp.clone()) {
         Some(t) => t,
-        None => return Err("no TLP marking (object_marking_refs); give --tlp for unmarked objects".into()),
+        None => return Err(Reject::new("feed-stix-no-tlp")),
     };
     let to = match d.to.clone().or_else(|| ext_str("to_jurisdiction")) {
         Some(t) => t,
-        None => return Err("no recipient: give --to".into()),
+        None => return Err(Reject::new("feed-stix-no-recipient")),
     };
     let mut line = Map::new();
     line.insert("to".into(), json!(to));
@@ -775,9 +864,9 @@ mod tests {
         let ImportItem::Event(line) = &items[4] else { panic!("{:?}", items[4]) };
         assert_eq!(crate::feed::parse_line(line).unwrap().draft.tlp, Tlp::Amber);
         let ImportItem::Rejected(why) = &items[5] else { panic!() };
-        assert!(why.contains("`id`"), "{why}");
+        assert!(why.to_string().contains("`id`"), "{why}");
         let ImportItem::Rejected(why) = &items[6] else { panic!() };
-        assert!(why.contains("summarise"), "{why}");
+        assert!(why.to_string().contains("summarise"), "{why}");
         // With a default TLP the sighting goes through, summarised from what it sighted.
         // With --tlp green still at the indicator's AMBER: the sighting copies its name.
         let d = ImportDefaults { tlp: Some("green".into()), ..d };
@@ -798,7 +887,7 @@ mod tests {
         ]}"#;
         let items: Vec<ImportItem> = import(hostile, &d).unwrap().into_iter().map(|(i, _)| i).collect();
         let why = |i: usize| match &items[i] {
-            ImportItem::Rejected(w) => w.clone(),
+            ImportItem::Rejected(w) => w.to_string(),
             other => panic!("object {i}: {other:?}"),
         };
         assert!(why(0).contains("cannot be resolved"), "{}", why(0));

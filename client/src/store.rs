@@ -17,6 +17,15 @@ const PENDING: TableDefinition<&[u8], ()> = TableDefinition::new("pending");
 const INBOX: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("inbox");
 const SEQS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("seqs");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// The schema version of the store this tipctl writes, in `meta` under [`SCHEMA_KEY`].
+/// Version 1 is the tables of this file as of 2026-12-07; a store without the key was made
+/// before versions were recorded (version 0, the same tables): opening it records the
+/// version. A store of a newer version is refused unchanged.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// The `meta` key of the schema version.
+pub const SCHEMA_KEY: &str = "schema_version";
 /// Per-tip accounting facts ([`TipFacts::pack`]) by (from, id), kept in step with the
 /// outbox, the inbox and feedback, so a ledger is one scan without parsing envelopes.
 const FACTS: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("facts");
@@ -145,13 +154,50 @@ pub struct StatementRecord {
     pub stored_at: u64,
 }
 
-/// Store failure.
+/// Store failure (its text in this process's language).
 #[derive(Debug, thiserror::Error)]
-#[error("local store {path}: {why}")]
+#[error("{}", store_text(path, why))]
 pub struct StoreError {
     path: String,
-    why: String,
+    why: Why,
     full: bool,
+}
+
+/// What went wrong in the store.
+#[derive(Debug)]
+enum Why {
+    /// The database's or the OS's own error text.
+    Failed(String),
+    /// The same, when it means the disk is full.
+    DiskFull(String),
+    /// The configured size limit is reached.
+    Limit {
+        /// The store file's size.
+        size: u64,
+        /// `max_store_mb` in bytes.
+        limit: u64,
+    },
+    /// A record that does not decode.
+    Corrupt(String),
+    /// The database cannot be opened (perhaps held by another process).
+    Busy(String),
+    /// The store was written by a later release (its schema version is newer).
+    Newer {
+        /// The store's schema version.
+        found: u64,
+    },
+}
+
+fn store_text(path: &str, why: &Why) -> String {
+    let why = match why {
+        Why::Failed(w) => w.clone(),
+        Why::DiskFull(w) => crate::t!("store-disk-full", "why" => w.clone()),
+        Why::Limit { size, limit } => crate::t!("store-limit", "size" => *size, "limit" => *limit),
+        Why::Corrupt(w) => crate::t!("store-corrupt", "why" => w.clone()),
+        Why::Busy(w) => crate::t!("store-busy", "why" => w.clone()),
+        Why::Newer { found } => crate::t!("store-newer", "found" => *found, "supported" => SCHEMA_VERSION),
+    };
+    crate::t!("store-error", "path" => path.to_owned(), "why" => why)
 }
 
 impl StoreError {
@@ -231,8 +277,7 @@ impl Failure for &str {}
 impl LocalStore {
     fn err(&self, e: impl Failure) -> StoreError {
         let full = e.disk_full();
-        let why = e.to_string();
-        let why = if full { format!("{why} (the disk is full)") } else { why };
+        let why = if full { Why::DiskFull(e.to_string()) } else { Why::Failed(e.to_string()) };
         StoreError { path: self.path.clone(), why, full }
     }
 
@@ -247,36 +292,47 @@ impl LocalStore {
         let Some(limit) = self.limit else { return Ok(()) };
         let size = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
         if size >= limit {
-            return Err(StoreError {
-                path: self.path.clone(),
-                why: format!("the store has reached its size limit ({size} of {limit} bytes, max_store_mb)"),
-                full: true,
-            });
+            return Err(StoreError { path: self.path.clone(), why: Why::Limit { size, limit }, full: true });
         }
         Ok(())
     }
 
     fn dec<T: for<'de> Deserialize<'de>>(&self, b: &[u8]) -> Result<T, StoreError> {
-        ciborium::de::from_reader(b).map_err(|e| self.err(format!("corrupt record: {e}")))
+        ciborium::de::from_reader(b).map_err(|e| StoreError {
+            path: self.path.clone(),
+            why: Why::Corrupt(e.to_string()),
+            full: false,
+        })
     }
 
     /// Opens or creates the store.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let ps = path.display().to_string();
-        let mk = |why: String| StoreError { path: ps.clone(), why, full: false };
+        let mk = |why: String| StoreError { path: ps.clone(), why: Why::Failed(why), full: false };
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d).map_err(|e| mk(e.to_string()))?;
         }
         crate::files::create_private(path).map_err(|e| mk(e.to_string()))?;
+        // SingleWriter: one tipctl writes at a time (another gets "busy", as before), and
+        // `tipctl backup` may open it read-only beside a running `tipctl watch`.
         let db = Database::builder()
             .set_cache_size(32 * 1024 * 1024)
+            .set_concurrency_mode(redb::ConcurrencyMode::SingleWriter)
             .create(path)
-            .map_err(|e| mk(format!("{e} (is another tipctl using it?)")))?;
+            .map_err(|e| StoreError { path: ps.clone(), why: Why::Busy(e.to_string()), full: false })?;
         // The store holds tip bodies: owner-only.
         std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
             .map_err(|e| mk(e.to_string()))?;
         let s = Self { db, path: ps, limit: None };
         let w = s.db.begin_write().map_err(|e| s.err(e))?;
+        // The schema version: none in a new store or one made before versions were
+        // recorded (version 0, whose tables are version 1's); a newer one is refused
+        // before anything is written.
+        let found = w.open_table(META).map_err(|e| s.err(e))?.get(SCHEMA_KEY).map_err(|e| s.err(e))?.map(|g| g.value());
+        if let Some(found) = found.filter(|v| *v > SCHEMA_VERSION) {
+            w.abort().map_err(|e| s.err(e))?;
+            return Err(StoreError { path: s.path.clone(), why: Why::Newer { found }, full: false });
+        }
         w.open_table(OUTBOX).map_err(|e| s.err(e))?;
         w.open_table(PENDING).map_err(|e| s.err(e))?;
         w.open_table(INBOX).map_err(|e| s.err(e))?;
@@ -287,8 +343,19 @@ impl LocalStore {
         w.open_table(STATEMENTS).map_err(|e| s.err(e))?;
         w.open_table(AUDIT).map_err(|e| s.err(e))?;
         w.open_table(FEED_REFS).map_err(|e| s.err(e))?;
+        // Migrations from each older version to the next go here, in order; 0 → 1 only
+        // records the version.
+        w.open_table(META).map_err(|e| s.err(e))?.insert(SCHEMA_KEY, SCHEMA_VERSION).map_err(|e| s.err(e))?;
         w.commit().map_err(|e| s.err(e))?;
         Ok(s)
+    }
+
+    /// The schema version recorded in the store.
+    pub fn schema_version(&self) -> Result<u64, StoreError> {
+        let r = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = r.open_table(META).map_err(|e| self.err(e))?;
+        let v = t.get(SCHEMA_KEY).map_err(|e| self.err(e))?.map(|g| g.value());
+        Ok(v.unwrap_or(0))
     }
 
     /// Appends to this principal's local audit log, in the caller's transaction.
@@ -858,6 +925,273 @@ impl LocalStore {
     }
 }
 
+/// What `tipctl backup` copied and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupReport {
+    /// The backup file.
+    pub out: std::path::PathBuf,
+    /// Rows per table, by table name (every table of the store).
+    pub tables: std::collections::BTreeMap<String, u64>,
+    /// Tips written here (outbox records).
+    pub outbox: u64,
+    /// Tips received here (inbox records).
+    pub inbox: u64,
+    /// Entries of this principal's local audit log.
+    pub audit_entries: u64,
+    /// The local audit log's Merkle root (hex), recomputed from the copy's entries.
+    pub audit_root: String,
+    /// The store's schema version.
+    pub schema_version: u64,
+    /// The file's size in bytes.
+    pub bytes: u64,
+    /// SHA-256 of the file (hex).
+    pub sha256: String,
+    /// How long the copy and its check took, in milliseconds.
+    pub millis: u64,
+}
+
+/// Every table of a local store, by name (the audit log's two are those of [`auditlog`]).
+const BACKUP_TABLES: [&str; 12] = [
+    "outbox",
+    "pending",
+    "inbox",
+    "seqs",
+    "meta",
+    "facts",
+    "feedback",
+    "statements",
+    "audit",
+    "feed_refs",
+    "audit_entries",
+    "audit_nodes",
+];
+
+/// Calls `$f!(definition)` for every table of the local store.
+macro_rules! each_local_table {
+    ($f:ident) => {{
+        $f!(OUTBOX);
+        $f!(PENDING);
+        $f!(INBOX);
+        $f!(SEQS);
+        $f!(META);
+        $f!(FACTS);
+        $f!(FEEDBACK);
+        $f!(STATEMENTS);
+        $f!(AUDIT);
+        $f!(FEED_REFS);
+        $f!(auditlog::ENTRIES);
+        $f!(auditlog::NODES);
+    }};
+}
+
+/// Copies every row of `def` from a snapshot into a write transaction; returns how many.
+fn copy_rows<K: redb::Key + 'static, V: redb::Value + 'static>(
+    r: &redb::ReadTransaction,
+    w: &redb::WriteTransaction,
+    def: TableDefinition<K, V>,
+) -> Result<u64, String> {
+    let mut dst = w.open_table(def).map_err(|e| e.to_string())?;
+    let src = match r.open_table(def) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut n = 0u64;
+    for row in src.iter().map_err(|e| e.to_string())? {
+        let (k, v) = row.map_err(|e| e.to_string())?;
+        dst.insert(k.value(), v.value()).map_err(|e| e.to_string())?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// `tipctl backup`: copies one consistent snapshot of the local store at `store` into a
+/// new file `out`, also while another tipctl (`tipctl watch`) has the store open: redb
+/// read-only, one read transaction, every table. The copy is written to `OUT.partial`
+/// (created 0600), committed durably, read back and checked (rows per table, the local
+/// audit log's entries against their stored leaves and root), then put at `out`: never
+/// over an existing file unless `force`, never over the store itself. On any failure
+/// nothing is left at `out`.
+pub fn backup_to(store: &Path, out: &Path, force: bool) -> Result<BackupReport, StoreError> {
+    use redb::{MultimapTableHandle, ReadableTableMetadata, TableHandle};
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let started = std::time::Instant::now();
+    let fail =
+        |path: &Path, why: String| StoreError { path: path.display().to_string(), why: Why::Failed(why), full: false };
+    let io = |path: &Path, e: std::io::Error| {
+        let full = io_full(&e);
+        let why = if full { Why::DiskFull(e.to_string()) } else { Why::Failed(e.to_string()) };
+        StoreError { path: path.display().to_string(), why, full }
+    };
+    let check_out = || -> Result<(), StoreError> {
+        match std::fs::symlink_metadata(out) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(out, e)),
+            Ok(_) => {
+                let same = std::fs::metadata(out)
+                    .ok()
+                    .zip(std::fs::metadata(store).ok())
+                    .is_some_and(|(o, s)| o.dev() == s.dev() && o.ino() == s.ino());
+                if same {
+                    Err(fail(out, crate::t!("tipctl-backup-is-the-store")))
+                } else if force {
+                    Ok(())
+                } else {
+                    Err(fail(out, crate::t!("tipctl-backup-exists")))
+                }
+            }
+        }
+    };
+    check_out()?;
+    if !store.exists() {
+        return Err(fail(store, crate::t!("tipctl-backup-no-store")));
+    }
+    let src = Database::builder()
+        .set_concurrency_mode(redb::ConcurrencyMode::SingleWriter)
+        .open_read_only(store)
+        .map_err(|e| StoreError { path: store.display().to_string(), why: Why::Busy(e.to_string()), full: false })?;
+    let mut name = out.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    name.push(".partial");
+    let tmp = out.with_file_name(name);
+    let made = (|| -> Result<BackupReport, StoreError> {
+        let r = src.begin_read().map_err(|e| fail(store, e.to_string()))?;
+        // A newer release's store (a newer schema, or a table this tipctl does not know)
+        // is refused rather than copied in part.
+        let version = match r.open_table(META) {
+            Ok(t) => t.get(SCHEMA_KEY).map_err(|e| fail(store, e.to_string()))?.map(|g| g.value()).unwrap_or(0),
+            Err(_) => 0,
+        };
+        if version > SCHEMA_VERSION {
+            return Err(StoreError {
+                path: store.display().to_string(),
+                why: Why::Newer { found: version },
+                full: false,
+            });
+        }
+        for t in r.list_tables().map_err(|e| fail(store, e.to_string()))? {
+            if !BACKUP_TABLES.contains(&t.name()) {
+                return Err(fail(store, crate::t!("tipctl-backup-unknown-table", "name" => t.name().to_owned())));
+            }
+        }
+        if let Some(t) = r.list_multimap_tables().map_err(|e| fail(store, e.to_string()))?.next() {
+            return Err(fail(store, crate::t!("tipctl-backup-unknown-table", "name" => t.name().to_owned())));
+        }
+        // A `.partial` left by a crashed backup is ours to replace; create_new (O_EXCL)
+        // refuses a symbolic link planted at that name.
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&tmp, e)),
+            _ => {}
+        }
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(|e| io(&tmp, e))?;
+        let mut copied = std::collections::BTreeMap::new();
+        {
+            let db = Database::builder()
+                .set_cache_size(32 * 1024 * 1024)
+                .create(&tmp)
+                .map_err(|e| fail(&tmp, e.to_string()))?;
+            let w = db.begin_write().map_err(|e| fail(&tmp, e.to_string()))?;
+            macro_rules! copy {
+                ($def:expr) => {
+                    copied.insert($def.name().to_owned(), copy_rows(&r, &w, $def).map_err(|e| fail(&tmp, e))?);
+                };
+            }
+            each_local_table!(copy);
+            // Durable (redb's default): on disk before commit returns.
+            w.commit().map_err(|e| fail(&tmp, e.to_string()))?;
+            db.close().map_err(|e| fail(&tmp, e.to_string()))?;
+        }
+        drop(r);
+        std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| io(&tmp, e))?;
+
+        // Read back and checked on its own.
+        let unverified = |why: String| fail(&tmp, crate::t!("tipctl-backup-unverified", "why" => why));
+        let copy = Database::builder()
+            .set_concurrency_mode(redb::ConcurrencyMode::SingleWriter)
+            .open_read_only(&tmp)
+            .map_err(|e| unverified(e.to_string()))?;
+        let cr = copy.begin_read().map_err(|e| unverified(e.to_string()))?;
+        let mut tables = std::collections::BTreeMap::new();
+        macro_rules! count {
+            ($def:expr) => {{
+                let n = cr
+                    .open_table($def)
+                    .map_err(|e| unverified(e.to_string()))?
+                    .len()
+                    .map_err(|e| unverified(e.to_string()))?;
+                tables.insert($def.name().to_owned(), n);
+            }};
+        }
+        each_local_table!(count);
+        if tables != copied {
+            return Err(unverified(format!("rows {tables:?} != {copied:?}")));
+        }
+        let size = cr
+            .open_table(META)
+            .map_err(|e| unverified(e.to_string()))?
+            .get(AUDIT_SIZE)
+            .map_err(|e| unverified(e.to_string()))?
+            .map(|g| g.value())
+            .unwrap_or(0);
+        let log = auditlog::RedbLog {
+            entries: cr.open_table(auditlog::ENTRIES).map_err(|e| unverified(e.to_string()))?,
+            nodes: cr.open_table(auditlog::NODES).map_err(|e| unverified(e.to_string()))?,
+        };
+        let mut tree = tiprelay_proto::merkle::CompactTree::new();
+        let mut next = 0u64;
+        for row in log.entries.iter().map_err(|e| unverified(e.to_string()))? {
+            let (k, v) = row.map_err(|e| unverified(e.to_string()))?;
+            let leaf = tiprelay_proto::merkle::leaf_hash(v.value());
+            if k.value() != next || auditlog::node(&log, 0, next).map_err(|e| unverified(e.to_string()))? != leaf {
+                return Err(unverified(crate::t!("tipctl-backup-entry", "index" => next)));
+            }
+            tree.append(leaf).map_err(|e| unverified(e.to_string()))?;
+            next += 1;
+        }
+        let root = auditlog::root(&log, size).map_err(|e| unverified(e.to_string()))?;
+        if next != size || tree.root() != root {
+            return Err(unverified(crate::t!("tipctl-backup-root", "size" => size)));
+        }
+        drop(log);
+        drop(cr);
+        drop(copy);
+
+        check_out()?;
+        if force {
+            std::fs::rename(&tmp, out).map_err(|e| io(out, e))?;
+        } else {
+            // A hard link never replaces: an `out` made meanwhile is kept.
+            std::fs::hard_link(&tmp, out).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => fail(out, crate::t!("tipctl-backup-exists")),
+                _ => io(out, e),
+            })?;
+            std::fs::remove_file(&tmp).map_err(|e| io(&tmp, e))?;
+        }
+        let dir = match out.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io(dir, e))?;
+        // The whole file in memory: a local store is small (max_store_mb bounds it).
+        let bytes = std::fs::read(out).map_err(|e| io(out, e))?;
+        Ok(BackupReport {
+            out: out.to_path_buf(),
+            outbox: tables.get("outbox").copied().unwrap_or(0),
+            inbox: tables.get("inbox").copied().unwrap_or(0),
+            tables,
+            audit_entries: size,
+            audit_root: root.to_hex(),
+            schema_version: version,
+            bytes: bytes.len() as u64,
+            sha256: tiprelay_proto::Digest::of(&bytes).to_hex(),
+            millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+    })();
+    if made.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    made
+}
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
@@ -962,6 +1296,142 @@ fn keep_feedback(mut f: TipFacts, old: Option<TipFacts>) -> TipFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn previous_release(name: &str, dir: &Path) -> std::path::PathBuf {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/previous-release").join(name);
+        let to = dir.join(name);
+        std::fs::copy(from, &to).unwrap();
+        to
+    }
+
+    #[test]
+    fn stores_of_the_previous_release_are_migrated_and_keep_every_tip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mx = LocalStore::open(&previous_release("mx-analyst-tipctl.redb", dir.path())).unwrap();
+        assert_eq!(mx.schema_version().unwrap(), SCHEMA_VERSION);
+        let out = mx.outbox().unwrap();
+        assert_eq!(out.len(), 3);
+        assert!(out.iter().all(|(_, r)| r.acked_by.as_deref() == Some("tiprelay://US/analyst/analyst-1")));
+        drop(mx);
+        let us = LocalStore::open(&previous_release("us-analyst-tipctl.redb", dir.path())).unwrap();
+        assert_eq!(us.schema_version().unwrap(), SCHEMA_VERSION);
+        let inbox = us.inbox().unwrap();
+        assert_eq!(inbox.len(), 3);
+        assert!(inbox.iter().all(|(from, _, r)| from == "MX" && r.acked));
+        assert_eq!(us.outbox().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_store_of_a_newer_schema_is_refused_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = previous_release("us-analyst-tipctl.redb", dir.path());
+        {
+            let s = LocalStore::open(&path).unwrap();
+            let w = s.db.begin_write().unwrap();
+            w.open_table(META).unwrap().insert(SCHEMA_KEY, SCHEMA_VERSION + 1).unwrap();
+            w.commit().unwrap();
+        }
+        let e = LocalStore::open(&path).err().expect("a newer store must be refused");
+        // In the process's language (the tests do not set one).
+        let text = e.to_string();
+        let said = [crate::i18n::Locale::En, crate::i18n::Locale::Es].iter().any(|l| {
+            text.contains(&crate::i18n::tr_in(
+                *l,
+                "store-newer",
+                &[("found", (SCHEMA_VERSION + 1).into()), ("supported", SCHEMA_VERSION.into())],
+            ))
+        });
+        assert!(said, "{text}");
+        let db = Database::open(&path).unwrap();
+        let r = db.begin_read().unwrap();
+        assert_eq!(r.open_table(META).unwrap().get(SCHEMA_KEY).unwrap().map(|g| g.value()), Some(SCHEMA_VERSION + 1));
+        assert_eq!(r.open_table(INBOX).unwrap().iter().unwrap().count(), 3);
+    }
+
+    /// Rows of a table as (key, value) bytes, by table name.
+    type Dump = std::collections::BTreeMap<String, Vec<(Vec<u8>, Vec<u8>)>>;
+
+    /// Every row of every table of a local store, as bytes, by table.
+    fn dump(path: &Path) -> Dump {
+        let db =
+            Database::builder().set_concurrency_mode(redb::ConcurrencyMode::SingleWriter).open_read_only(path).unwrap();
+        let r = db.begin_read().unwrap();
+        let mut out = std::collections::BTreeMap::new();
+        macro_rules! rows {
+            ($def:expr) => {{
+                use redb::{Key, TableHandle, Value};
+                fn bytes<K: Key + 'static, V: Value + 'static>(
+                    t: &redb::ReadOnlyTable<K, V>,
+                ) -> Vec<(Vec<u8>, Vec<u8>)> {
+                    t.iter()
+                        .unwrap()
+                        .map(|row| {
+                            let (k, v) = row.unwrap();
+                            let key = K::as_bytes(&k.value()).as_ref().to_vec();
+                            let value = V::as_bytes(&v.value()).as_ref().to_vec();
+                            (key, value)
+                        })
+                        .collect()
+                }
+                out.insert($def.name().to_owned(), bytes(&r.open_table($def).unwrap()));
+            }};
+        }
+        each_local_table!(rows);
+        out
+    }
+
+    #[test]
+    fn a_backup_copies_every_table_row_for_row_while_the_store_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tipctl.redb");
+        let s = LocalStore::open(&path).unwrap();
+        // A row in every table (their contents are copied as bytes, whatever they mean).
+        let w = s.db.begin_write().unwrap();
+        w.open_table(OUTBOX).unwrap().insert([1u8; 16].as_slice(), [2u8; 3].as_slice()).unwrap();
+        w.open_table(PENDING).unwrap().insert([1u8; 16].as_slice(), ()).unwrap();
+        w.open_table(INBOX).unwrap().insert(("MX", [3u8; 16].as_slice()), [4u8; 5].as_slice()).unwrap();
+        w.open_table(SEQS).unwrap().insert(("MX", 7u64), [3u8; 16].as_slice()).unwrap();
+        w.open_table(FACTS).unwrap().insert(("MX", [3u8; 16].as_slice()), [5u8; 2].as_slice()).unwrap();
+        w.open_table(FEEDBACK)
+            .unwrap()
+            .insert(("MX", [3u8; 16].as_slice(), [6u8; 16].as_slice()), [7u8].as_slice())
+            .unwrap();
+        w.open_table(STATEMENTS).unwrap().insert([8u8; 16].as_slice(), [9u8].as_slice()).unwrap();
+        w.open_table(FEED_REFS).unwrap().insert("plate-1", [1u8; 16].as_slice()).unwrap();
+        w.commit().unwrap();
+        // The audit table, the local log (entries, nodes) and its size in meta.
+        for i in 0..5 {
+            s.add_audit_alert(1_000 + i, &format!("alert {i}")).unwrap();
+        }
+        let out = dir.path().join("backup.redb");
+        // The store stays open (as under `tipctl watch`) while it is copied.
+        let r = backup_to(&path, &out, false).unwrap();
+        let (want, got) = (dump(&path), dump(&out));
+        assert_eq!(want.len(), BACKUP_TABLES.len());
+        for (table, rows) in &want {
+            assert!(!rows.is_empty(), "table {table} has no row to copy");
+            assert_eq!(got.get(table), Some(rows), "table {table}");
+        }
+        assert_eq!(r.tables.len(), BACKUP_TABLES.len());
+        assert_eq!((r.outbox, r.inbox, r.audit_entries), (1, 1, 5));
+        assert_eq!(r.audit_root, s.local_audit_head().unwrap().1.to_hex());
+        assert_eq!(r.sha256, tiprelay_proto::Digest::of(&std::fs::read(&out).unwrap()).to_hex());
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&out).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600, "the copy holds tip bodies");
+        assert!(!dir.path().join("backup.redb.partial").exists());
+
+        // An existing file is kept unless --force; the store itself never replaced.
+        std::fs::write(&out, b"older").unwrap();
+        assert!(backup_to(&path, &out, false).unwrap_err().to_string().contains("--force"));
+        assert_eq!(std::fs::read(&out).unwrap(), b"older");
+        backup_to(&path, &out, true).unwrap();
+        assert_eq!(dump(&out), want);
+        assert!(backup_to(&path, &path, true).is_err());
+        drop(s);
+        // The copy opens as a store, with what was copied.
+        let copy = LocalStore::open(&out).unwrap();
+        assert_eq!(copy.audit_alerts().unwrap().len(), 5);
+    }
 
     fn rec(seq: u64) -> InRecord {
         InRecord {

@@ -27,6 +27,43 @@ pub enum FileError {
         /// What is wrong.
         why: String,
     },
+    /// A private key that others than its owner may read or write.
+    #[error(
+        "{path}: a private key readable or writable by group or others (mode {mode:04o}); allow only its owner: chmod 600 {path}"
+    )]
+    KeyExposed {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// An encrypted private key, and no passphrase to open it.
+    #[error(
+        "{path}: the private key is encrypted and no passphrase was given: name a file holding it in \
+         TIPRELAY_KEY_PASSPHRASE_FILE (or give the systemd credential key-passphrase), or run from a terminal to be asked"
+    )]
+    KeyEncrypted {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// An encrypted private key the passphrase given does not open.
+    #[error("{path}: the passphrase does not open this private key")]
+    KeyPassphrase {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// A private key owned by another user than the one running this program.
+    #[error(
+        "{path}: a private key owned by uid {owner}, but this program runs as uid {user}; give it to the user that uses it: chown {user} {path}"
+    )]
+    KeyNotOwned {
+        /// The key file.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// The effective user of this process.
+        user: u32,
+    },
 }
 
 fn content(path: &Path, why: impl Into<String>) -> FileError {
@@ -54,11 +91,118 @@ pub fn read_cert(path: &Path) -> Result<CertificateDer<'static>, FileError> {
     read_certs(path)?.into_iter().next().ok_or_else(|| content(path, "no CERTIFICATE block"))
 }
 
-/// A PKCS#8 private key from a PEM file.
+/// Whether a private key file is fit to use: owned by this process's effective user and
+/// neither readable nor writable by group or others (mode 0600 or stricter). The relay,
+/// tipctl and `check-config` refuse any other, with the command that fixes it.
+pub fn check_key_file(path: &Path) -> Result<(), FileError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).map_err(|source| FileError::Io { path: path.to_path_buf(), source })?;
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(FileError::KeyExposed { path: path.to_path_buf(), mode });
+    }
+    let user = rustix::process::geteuid().as_raw();
+    if meta.uid() != user {
+        return Err(FileError::KeyNotOwned { path: path.to_path_buf(), owner: meta.uid(), user });
+    }
+    Ok(())
+}
+
+/// The environment variable naming a file that holds the passphrase of encrypted keys.
+pub const PASSPHRASE_FILE_ENV: &str = "TIPRELAY_KEY_PASSPHRASE_FILE";
+
+/// The systemd credential (`LoadCredential=key-passphrase:…`) holding that passphrase.
+pub const PASSPHRASE_CREDENTIAL: &str = "key-passphrase";
+
+/// A passphrase asked at the terminal, kept for the other keys of this process.
+static ASKED: std::sync::Mutex<Option<zeroize::Zeroizing<String>>> = std::sync::Mutex::new(None);
+
+/// The passphrase of an encrypted key: the file named by [`PASSPHRASE_FILE_ENV`], else the
+/// systemd credential [`PASSPHRASE_CREDENTIAL`], else (standard input a terminal) asked at
+/// the terminal without echo; `retry` asks again rather than reuse the one asked before.
+fn passphrase(path: &Path, retry: bool) -> Result<zeroize::Zeroizing<String>, FileError> {
+    use std::io::IsTerminal;
+    let from_file = |f: PathBuf| -> Result<zeroize::Zeroizing<String>, FileError> {
+        let text =
+            zeroize::Zeroizing::new(std::fs::read_to_string(&f).map_err(|source| FileError::Io { path: f, source })?);
+        // One line: a trailing newline (as `echo` writes it) is not part of it.
+        Ok(zeroize::Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_owned()))
+    };
+    if let Some(f) = std::env::var_os(PASSPHRASE_FILE_ENV).filter(|v| !v.is_empty()) {
+        return from_file(PathBuf::from(f));
+    }
+    if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+        let f = Path::new(&dir).join(PASSPHRASE_CREDENTIAL);
+        if f.exists() {
+            return from_file(f);
+        }
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(FileError::KeyEncrypted { path: path.to_path_buf() });
+    }
+    let mut asked = ASKED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let (false, Some(p)) = (retry, asked.as_ref()) {
+        return Ok(p.clone());
+    }
+    let prompt = crate::t!("files-passphrase-prompt", "path" => path.display().to_string());
+    let p = zeroize::Zeroizing::new(
+        rpassword::prompt_password(format!("{prompt} "))
+            .map_err(|source| FileError::Io { path: path.to_path_buf(), source })?,
+    );
+    *asked = Some(p.clone());
+    Ok(p)
+}
+
+/// A PKCS#8 private key from a PEM file, refused unless [`check_key_file`] accepts the file.
+/// An encrypted key (`ENCRYPTED PRIVATE KEY`, PKCS#8 PBES2 as `tipcerts keys encrypt` and
+/// `openssl pkcs8 -topk8 -v2 aes-256-cbc` write it) is opened with its passphrase (see
+/// [`PASSPHRASE_FILE_ENV`]).
 pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, FileError> {
-    let bytes = read(path)?;
-    let k = PrivatePkcs8KeyDer::from_pem_slice(&bytes).map_err(|_| content(path, "no PKCS#8 PRIVATE KEY block"))?;
-    Ok(PrivateKeyDer::Pkcs8(k))
+    check_key_file(path)?;
+    let bytes = zeroize::Zeroizing::new(read(path)?);
+    if let Ok(k) = PrivatePkcs8KeyDer::from_pem_slice(&bytes) {
+        return Ok(PrivateKeyDer::Pkcs8(k));
+    }
+    let Ok((label, der)) = pkcs8::der::pem::decode_vec(&bytes) else {
+        return Err(content(path, "no PKCS#8 PRIVATE KEY block"));
+    };
+    if label != "ENCRYPTED PRIVATE KEY" {
+        return Err(content(path, "no PKCS#8 PRIVATE KEY block"));
+    }
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
+        .map_err(|_| content(path, "not a PKCS#8 EncryptedPrivateKeyInfo"))?;
+    let interactive = std::env::var_os(PASSPHRASE_FILE_ENV).is_none();
+    for attempt in 0..3 {
+        let pass = passphrase(path, attempt > 0)?;
+        match info.decrypt(pass.as_bytes()) {
+            Ok(doc) => return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(doc.as_bytes().to_vec()))),
+            Err(_) if interactive && std::io::IsTerminal::is_terminal(&std::io::stdin()) && attempt < 2 => continue,
+            Err(_) => break,
+        }
+    }
+    Err(FileError::KeyPassphrase { path: path.to_path_buf() })
+}
+
+/// A private key (PKCS#8 DER) encrypted with `passphrase` as PEM `ENCRYPTED PRIVATE KEY`:
+/// PBES2 with scrypt (N = 2^14, r = 8, p = 1: 16 MiB, within OpenSSL's default limit) and
+/// AES-256-CBC (RFC 8018, RFC 7914), which OpenSSL 3 reads (`openssl pkey -passin …`).
+pub fn encrypt_key_pem(pkcs8_der: &[u8], passphrase: &[u8]) -> Result<zeroize::Zeroizing<String>, String> {
+    use pkcs8::der::EncodePem;
+    use rand_core::RngCore;
+    let info = pkcs8::PrivateKeyInfo::try_from(pkcs8_der).map_err(|e| e.to_string())?;
+    let mut salt = [0u8; 16];
+    let mut iv = [0u8; 16];
+    rand_core::OsRng.fill_bytes(&mut salt);
+    rand_core::OsRng.fill_bytes(&mut iv);
+    let kdf = pkcs8::pkcs5::scrypt::Params::new(14, 8, 1, 32).map_err(|e| e.to_string())?;
+    let params = pkcs8::pkcs5::pbes2::Parameters::scrypt_aes256cbc(kdf, &salt, &iv).map_err(|e| e.to_string())?;
+    let enc = info.encrypt_with_params(params, passphrase).map_err(|e| e.to_string())?;
+    let pem = enc
+        .decode_msg::<pkcs8::EncryptedPrivateKeyInfo<'_>>()
+        .map_err(|e| e.to_string())?
+        .to_pem(pkcs8::LineEnding::LF)
+        .map_err(|e| e.to_string())?;
+    Ok(zeroize::Zeroizing::new(pem))
 }
 
 /// A CRL from a PEM file.
@@ -258,6 +402,77 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_key_others_may_read_or_another_user_owns_is_refused_with_the_fix() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("sign.key");
+        let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF\n-----END PRIVATE KEY-----\n";
+        std::fs::write(&key, pem).unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o620, 0o660] {
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+            match super::read_key(&key) {
+                Err(e @ super::FileError::KeyExposed { .. }) => {
+                    let text = e.to_string();
+                    assert!(text.contains(&format!("mode {mode:04o}")) && text.contains("chmod 600"), "{text}");
+                }
+                other => panic!("mode {mode:o}: {other:?}"),
+            }
+        }
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        super::read_key(&key).unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o400)).unwrap();
+        super::read_key(&key).unwrap();
+        // Another owner: only root can make that file here, and the tests run as root in CI.
+        let me = rustix::process::geteuid().as_raw();
+        if me == 0 {
+            std::os::unix::fs::chown(&key, Some(10001), None).unwrap();
+            match super::read_key(&key) {
+                Err(e @ super::FileError::KeyNotOwned { owner: 10001, user: 0, .. }) => {
+                    assert!(e.to_string().contains("chown 0"), "{e}");
+                }
+                other => panic!("{other:?}"),
+            }
+        } else {
+            assert_eq!(std::fs::metadata(&key).unwrap().uid(), me);
+            eprintln!("NOTE: not root: the other-owner case is covered by CI (which runs as root)");
+        }
+    }
+
+    #[test]
+    fn an_encrypted_key_opens_with_its_passphrase_only_and_openssl_reads_it() {
+        use rustls_pki_types::pem::PemObject;
+        let dir = tempfile::tempdir().unwrap();
+        let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF\n-----END PRIVATE KEY-----\n";
+        let der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).unwrap();
+        let enc = super::encrypt_key_pem(der.secret_pkcs8_der(), b"correct horse").unwrap();
+        assert!(enc.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"), "{}", &enc[..40]);
+        assert!(!enc.contains("MC4CAQAwBQYDK2Vw"));
+        let key = dir.path().join("sign.key");
+        std::fs::write(&key, enc.as_bytes()).unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let pass = dir.path().join("pass");
+        std::fs::write(&pass, "correct horse\n").unwrap();
+        // The passphrase file is named in the environment (the test sets it for this
+        // process; no other test reads an encrypted key).
+        std::env::set_var(super::PASSPHRASE_FILE_ENV, &pass);
+        let k = super::read_key(&key).unwrap();
+        assert_eq!(k.secret_der(), der.secret_pkcs8_der(), "the same key comes out");
+        std::fs::write(&pass, "wrong horse").unwrap();
+        assert!(matches!(super::read_key(&key), Err(super::FileError::KeyPassphrase { .. })));
+        std::env::remove_var(super::PASSPHRASE_FILE_ENV);
+        // OpenSSL reads it with the passphrase (scrypt and AES-256-CBC in PBES2).
+        std::fs::write(&pass, "correct horse\n").unwrap();
+        let o = std::process::Command::new("openssl")
+            .args(["pkey", "-noout", "-in"])
+            .arg(&key)
+            .arg("-passin")
+            .arg(format!("file:{}", pass.display()))
+            .output()
+            .expect("openssl is installed by .ci/run");
+        assert!(o.status.success(), "openssl: {}", String::from_utf8_lossy(&o.stderr));
+    }
 
     #[test]
     fn private_files_are_owner_only_and_never_opened_through_a_symbolic_link() {

@@ -304,7 +304,12 @@ pub fn parse_args<T: clap::CommandFactory + clap::FromArgMatches>(bin: &str) -> 
         Err(e) => {
             use clap::error::ErrorKind;
             if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                let _ = e.print();
+                if locale() == Locale::Es && e.kind() == ErrorKind::DisplayHelp {
+                    // clap writes its usage placeholders in English; the rest is already ours.
+                    print!("{}", spanish_placeholders(&e.render().to_string()));
+                } else {
+                    let _ = e.print();
+                }
                 Err(0)
             } else {
                 eprint!("{}", render_clap_error(&e, bin));
@@ -312,6 +317,11 @@ pub fn parse_args<T: clap::CommandFactory + clap::FromArgMatches>(bin: &str) -> 
             }
         }
     }
+}
+
+/// clap's usage placeholders (`[OPTIONS]`, `<COMMAND>`, `[COMMAND]`) in Spanish.
+pub fn spanish_placeholders(text: &str) -> String {
+    text.replace("[OPTIONS]", "[OPCIONES]").replace("<COMMAND>", "<COMANDO>").replace("[COMMAND]", "[COMANDO]")
 }
 
 /// A clap error in this process's language: Spanish for the kinds a user meets (unknown

@@ -16,6 +16,10 @@ use tiprelay_proto::{
     Category, Jurisdiction, LedgerRow, LedgerStatement, Outcome, PrincipalId, Timestamp, TipFacts, TipId,
 };
 
+use crate::i18n::{self, Locale};
+
+pub use crate::localize::Msg;
+
 /// Ledger granularity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {
@@ -48,6 +52,18 @@ impl Period {
             }
             Self::Month => format!("{:04}-{:02}", d.year(), u8::from(d.month())),
         }
+    }
+}
+
+impl Period {
+    /// Its name for a person, in `l`.
+    pub fn name_in(self, l: Locale) -> String {
+        let id = match self {
+            Self::Day => "ledger-period-day",
+            Self::Week => "ledger-period-week",
+            Self::Month => "ledger-period-month",
+        };
+        i18n::tr_in(l, id, &[])
     }
 }
 
@@ -524,22 +540,31 @@ impl Ledger {
         s
     }
 
-    /// A terminal table and the pair summaries below it.
+    /// A terminal table and the pair summaries below it, in this process's language.
     pub fn to_table(&self) -> String {
+        self.to_table_in(i18n::locale())
+    }
+
+    /// A terminal table and the pair summaries below it, in `l`.
+    pub fn to_table_in(&self, l: Locale) -> String {
+        let tr = |id: &str| i18n::tr_in(l, id, &[]);
         let mut t = comfy_table::Table::new();
         t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-        t.set_header(vec![
-            "from→to",
-            "category",
-            "period",
-            "sent",
-            "accepted",
-            "delivered",
-            "acked",
-            "feedback",
-            "ack p50/p90",
-            "fb p50/p90",
-        ]);
+        t.set_header(
+            [
+                "ledger-col-direction",
+                "ledger-col-category",
+                "ledger-col-period",
+                "ledger-col-sent",
+                "ledger-col-accepted",
+                "ledger-col-delivered",
+                "ledger-col-acked",
+                "ledger-col-feedback",
+                "ledger-col-ack-latency",
+                "ledger-col-feedback-latency",
+            ]
+            .map(tr),
+        );
         for r in &self.rows {
             t.add_row(vec![
                 format!("{}→{}", r.from, r.to),
@@ -554,32 +579,42 @@ impl Ledger {
                 fmt_latency(&r.feedback_latency),
             ]);
         }
-        let mut s = format!("Ledger ({}), {} by {}\n{t}\n", self.view, self.range_text(), self.period.as_str());
+        let title = Msg::new("ledger-table-title")
+            .text("view", &self.view)
+            .text("range", self.range_text_in(l))
+            .text("period", self.period.name_in(l));
+        let mut s = format!("{}\n{t}\n", title.in_locale(l));
         if self.rows.is_empty() {
-            s.push_str("no tips in this range\n");
+            s.push_str(&tr("ledger-no-tips-in-range"));
+            s.push('\n');
         }
         for p in &self.pairs {
             let pct = |x: Option<f64>| x.map(|v| format!("{:.0}%", v * 100.0)).unwrap_or_else(|| "-".into());
-            s.push_str(&format!(
-                "{a}→{b}: {ab} tips, {b}→{a}: {ba} tips, ratio {r}; feedback rate {b} {rb}, {a} {ra}\n",
-                a = p.a,
-                b = p.b,
-                ab = p.a_to_b,
-                ba = p.b_to_a,
-                r = p.ratio().map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into()),
-                rb = pct(p.response_rate_b()),
-                ra = pct(p.response_rate_a()),
-            ));
+            let line = Msg::new("ledger-pair-line")
+                .text("a", p.a)
+                .text("b", p.b)
+                .number("ab", p.a_to_b)
+                .number("ba", p.b_to_a)
+                .text("ratio", p.ratio().map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into()))
+                .text("rate_b", pct(p.response_rate_b()))
+                .text("rate_a", pct(p.response_rate_a()));
+            s.push_str(&line.in_locale(l));
+            s.push('\n');
         }
         s
     }
 
-    /// The range in words.
+    /// The range in words, in this process's language.
     pub fn range_text(&self) -> String {
+        self.range_text_in(i18n::locale())
+    }
+
+    /// The range in words, in `l`.
+    pub fn range_text_in(&self, l: Locale) -> String {
         if self.range == Range::all() {
-            "all time".into()
+            i18n::tr_in(l, "ledger-range-all", &[])
         } else {
-            format!("{} to {}", self.range.start, self.range.end)
+            Msg::new("ledger-range").text("start", self.range.start).text("end", self.range.end).in_locale(l)
         }
     }
 }
@@ -773,13 +808,25 @@ pub struct Discrepancy {
     pub tip: Option<TipId>,
     /// Machine-readable kind (`relay_missing`, `not_accepted`, `missing_here`, …).
     pub kind: &'static str,
-    /// The difference in words.
+    /// The difference in words, in English (the `--json` form).
     pub message: String,
+    /// The same difference for a person, in any language.
+    pub text: Msg,
 }
 
 impl Discrepancy {
-    fn tip(id: TipId, kind: &'static str, message: String) -> Self {
-        Self { tip: Some(id), kind, message }
+    /// A difference described by `text` (its English form is [`Discrepancy::message`]).
+    pub fn new(tip: Option<TipId>, kind: &'static str, text: Msg) -> Self {
+        Self { tip, kind, message: text.to_string(), text }
+    }
+
+    fn tip(id: TipId, kind: &'static str, text: Msg) -> Self {
+        Self::new(Some(id), kind, text)
+    }
+
+    /// The difference in words, in `l`.
+    pub fn text_in(&self, l: Locale) -> String {
+        self.text.in_locale(l)
     }
 
     /// JSON form.
@@ -828,10 +875,11 @@ pub fn reconcile_with_relay(scope: &ReconcileScope<'_>, mine: &[TipFacts], relay
                 out.push(Discrepancy::tip(
                     r.id,
                     "missing_here",
-                    format!(
-                        "relay accepted tip {} from {me} (seq {seq}, by {}); {me}'s records hold no such tip",
-                        r.id, r.author
-                    ),
+                    Msg::new("ledger-diff-missing-here")
+                        .text("tip", r.id)
+                        .text("me", me)
+                        .text("seq", seq)
+                        .text("author", &r.author),
                 ));
                 continue;
             };
@@ -839,28 +887,30 @@ pub fn reconcile_with_relay(scope: &ReconcileScope<'_>, mine: &[TipFacts], relay
                 out.push(Discrepancy::tip(
                     r.id,
                     "receipt_not_held",
-                    format!("relay accepted tip {} (seq {seq}); {me} holds no receipt for it", r.id),
+                    Msg::new("ledger-diff-receipt-not-held").text("tip", r.id).text("seq", seq).text("me", me),
                 ));
             }
             match (r.acked.is_some(), m.acked.is_some()) {
                 (true, false) => out.push(Discrepancy::tip(
                     r.id,
                     "ack_not_received",
-                    format!("relay recorded {}'s ack of tip {}; {me} has not received it", r.to, r.id),
+                    Msg::new("ledger-diff-ack-not-received").text("to", r.to).text("tip", r.id).text("me", me),
                 )),
                 (false, true) => out.push(Discrepancy::tip(
                     r.id,
                     "ack_unknown_to_relay",
-                    format!("{me} holds {}'s ack of tip {}; the relay has no ack recorded", r.to, r.id),
+                    Msg::new("ledger-diff-ack-unknown-to-relay").text("me", me).text("to", r.to).text("tip", r.id),
                 )),
                 (false, false) if settled(r) => out.push(Discrepancy::tip(
                     r.id,
                     "unacknowledged",
-                    if r.delivered.is_some() {
-                        format!("relay says tip {} was delivered to {}; {} has no ack", r.id, r.to, r.to)
+                    Msg::new(if r.delivered.is_some() {
+                        "ledger-diff-delivered-unacked"
                     } else {
-                        format!("relay has not delivered tip {} to {} yet", r.id, r.to)
-                    },
+                        "ledger-diff-undelivered"
+                    })
+                    .text("tip", r.id)
+                    .text("to", r.to),
                 )),
                 _ => {}
             }
@@ -868,12 +918,11 @@ pub fn reconcile_with_relay(scope: &ReconcileScope<'_>, mine: &[TipFacts], relay
                 out.push(Discrepancy::tip(
                     r.id,
                     "feedback_mismatch",
-                    format!(
-                        "relay holds {} feedback on tip {}; {me} has received {}",
-                        r.feedback_count(),
-                        r.id,
-                        m.feedback_count()
-                    ),
+                    Msg::new("ledger-diff-feedback-at-relay")
+                        .number("relay", r.feedback_count())
+                        .text("tip", r.id)
+                        .text("me", me)
+                        .number("here", m.feedback_count()),
                 ));
             }
         } else if r.to == me && scope.receives {
@@ -881,10 +930,11 @@ pub fn reconcile_with_relay(scope: &ReconcileScope<'_>, mine: &[TipFacts], relay
                 out.push(Discrepancy::tip(
                     r.id,
                     "not_received",
-                    format!(
-                        "relay accepted tip {} from {} for {me} (seq {seq}); {me} has not received it",
-                        r.id, r.from
-                    ),
+                    Msg::new("ledger-diff-not-received")
+                        .text("tip", r.id)
+                        .text("from", r.from)
+                        .text("me", me)
+                        .text("seq", seq),
                 ));
                 continue;
             };
@@ -892,26 +942,25 @@ pub fn reconcile_with_relay(scope: &ReconcileScope<'_>, mine: &[TipFacts], relay
                 out.push(Discrepancy::tip(
                     r.id,
                     "not_acked_here",
-                    format!("{me} holds tip {} from {} but has not acknowledged it", r.id, r.from),
+                    Msg::new("ledger-diff-not-acked-here").text("me", me).text("tip", r.id).text("from", r.from),
                 ));
             }
             if m.acked.is_some() && r.acked.is_none() {
                 out.push(Discrepancy::tip(
                     r.id,
                     "ack_unknown_to_relay",
-                    format!("{me} acknowledged tip {}; the relay has no ack recorded", r.id),
+                    Msg::new("ledger-diff-acked-unknown-to-relay").text("me", me).text("tip", r.id),
                 ));
             }
             if m.feedback_count() > r.feedback_count() {
                 out.push(Discrepancy::tip(
                     r.id,
                     "feedback_mismatch",
-                    format!(
-                        "{me} gave {} feedback on tip {}; the relay holds {}",
-                        m.feedback_count(),
-                        r.id,
-                        r.feedback_count()
-                    ),
+                    Msg::new("ledger-diff-feedback-given")
+                        .text("me", me)
+                        .number("here", m.feedback_count())
+                        .text("tip", r.id)
+                        .number("relay", r.feedback_count()),
                 ));
             }
         }
@@ -927,19 +976,18 @@ pub fn reconcile_with_relay(scope: &ReconcileScope<'_>, mine: &[TipFacts], relay
             out.push(Discrepancy::tip(
                 m.id,
                 "not_accepted",
-                format!("{me} says it sent tip {} to {}; the relay has no receipt for it", m.id, m.to),
+                Msg::new("ledger-diff-not-accepted").text("me", me).text("tip", m.id).text("to", m.to),
             ));
         } else if m.accepted.is_some() {
             out.push(Discrepancy::tip(
                 m.id,
                 "relay_missing",
-                format!(
-                    "{me} holds the relay's receipt for tip {} ({}→{}, seq {}); the relay has no record of it",
-                    m.id,
-                    m.from,
-                    m.to,
-                    m.seq.unwrap_or(0)
-                ),
+                Msg::new("ledger-diff-relay-missing")
+                    .text("me", me)
+                    .text("tip", m.id)
+                    .text("from", m.from)
+                    .text("to", m.to)
+                    .text("seq", m.seq.unwrap_or(0)),
             ));
         }
     }
@@ -991,16 +1039,23 @@ pub fn reconcile_relays(
             Some(s) => out.push(Discrepancy::tip(
                 f.id,
                 "numbered_differently",
-                format!("{home_j}'s relay numbered it {seq} in {} → {}, {peer_j}'s relay {s}", f.from, f.to),
+                Msg::new("ledger-diff-numbered-differently")
+                    .text("home", home_j)
+                    .text("seq", seq)
+                    .text("from", f.from)
+                    .text("to", f.to)
+                    .text("peer", peer_j)
+                    .text("other", s),
             )),
             None if inside(&peer_span, f) => out.push(Discrepancy::tip(
                 f.id,
                 "missing_at_peer",
-                format!(
-                    "{home_j}'s relay holds it as number {seq} of {} → {}; {peer_j}'s relay holds numbers around it \
-                     in that direction but not this one: it says it never received it",
-                    f.from, f.to
-                ),
+                Msg::new("ledger-diff-missing-at-peer")
+                    .text("home", home_j)
+                    .text("seq", seq)
+                    .text("from", f.from)
+                    .text("to", f.to)
+                    .text("peer", peer_j),
             )),
             None if f.from == home_j
                 && settled(f)
@@ -1009,10 +1064,12 @@ pub fn reconcile_relays(
                 out.push(Discrepancy::tip(
                     f.id,
                     "not_across",
-                    format!(
-                        "accepted by {home_j}'s relay as number {seq} of {} → {}, not yet received by {peer_j}'s relay",
-                        f.from, f.to
-                    ),
+                    Msg::new("ledger-diff-not-across")
+                        .text("home", home_j)
+                        .text("seq", seq)
+                        .text("from", f.from)
+                        .text("to", f.to)
+                        .text("peer", peer_j),
                 ))
             }
             None => {}
@@ -1023,13 +1080,12 @@ pub fn reconcile_relays(
             out.push(Discrepancy::tip(
                 f.id,
                 "missing_at_home",
-                format!(
-                    "{peer_j}'s relay holds it as number {} of {} → {}; {home_j}'s relay holds numbers around it in \
-                     that direction but not this one",
-                    f.seq.unwrap_or(0),
-                    f.from,
-                    f.to
-                ),
+                Msg::new("ledger-diff-missing-at-home")
+                    .text("peer", peer_j)
+                    .text("seq", f.seq.unwrap_or(0))
+                    .text("from", f.from)
+                    .text("to", f.to)
+                    .text("home", home_j),
             ));
         }
     }
@@ -1043,19 +1099,18 @@ pub fn reconcile_statement(st: &LedgerStatement, relay: &[TipFacts]) -> Vec<Disc
     let mut out = Vec::new();
     let relay_view = build_statement(relay, a, b, range, st.by.clone(), st.id, st.created);
     if relay_view.tips_digest != st.tips_digest || relay_view.tip_count != st.tip_count {
-        out.push(Discrepancy {
-            tip: None,
-            kind: "statement_tips",
-            message: format!(
-                "{a}'s statement covers {} tips (digest {}); the relay holds {} for {}–{} (digest {})",
-                st.tip_count,
-                short(&st.tips_digest.to_hex()),
-                relay_view.tip_count,
-                range.start,
-                range.end,
-                short(&relay_view.tips_digest.to_hex())
-            ),
-        });
+        out.push(Discrepancy::new(
+            None,
+            "statement_tips",
+            Msg::new("ledger-diff-statement-tips")
+                .text("side", a)
+                .number("count", st.tip_count)
+                .text("digest", short(&st.tips_digest.to_hex()))
+                .text("held", relay_view.tip_count)
+                .text("start", range.start)
+                .text("end", range.end)
+                .text("held_digest", short(&relay_view.tips_digest.to_hex())),
+        ));
     }
     let key = |r: &LedgerRow| (r.from, r.to, r.category.as_str());
     let theirs: BTreeMap<_, &LedgerRow> = st.rows.iter().map(|r| (key(r), r)).collect();
@@ -1066,16 +1121,23 @@ pub fn reconcile_statement(st: &LedgerStatement, relay: &[TipFacts]) -> Vec<Disc
         let t = theirs.get(&k).copied().unwrap_or(&zero);
         let o = ours.get(&k).copied().unwrap_or(&zero);
         for (what, x, y) in [
-            ("accepted", t.accepted, o.accepted),
-            ("acknowledged", t.acknowledged, o.acknowledged),
-            ("with feedback", t.with_feedback, o.with_feedback),
+            ("ledger-what-accepted", t.accepted, o.accepted),
+            ("ledger-what-acknowledged", t.acknowledged, o.acknowledged),
+            ("ledger-what-feedback", t.with_feedback, o.with_feedback),
         ] {
             if x != y {
-                out.push(Discrepancy {
-                    tip: None,
-                    kind: "statement_count",
-                    message: format!("{}→{} {}: {a} states {x} {what}, the relay has {y}", k.0, k.1, k.2),
-                });
+                out.push(Discrepancy::new(
+                    None,
+                    "statement_count",
+                    Msg::new("ledger-diff-statement-count")
+                        .text("from", k.0)
+                        .text("to", k.1)
+                        .text("category", k.2)
+                        .text("side", a)
+                        .number("stated", x)
+                        .msg("what", Msg::new(what).number("count", x))
+                        .text("held", y),
+                ));
             }
         }
     }
@@ -1090,7 +1152,7 @@ fn short(hex: &str) -> &str {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reconciliation {
     /// What was compared, in words (e.g. `MX analyst-1 records`, `relay records`, `US statement 0193…`).
-    pub compared: Vec<String>,
+    pub compared: Vec<Msg>,
     /// Every difference found; empty when all views agree.
     pub discrepancies: Vec<Discrepancy>,
 }
@@ -1099,7 +1161,7 @@ impl Reconciliation {
     /// JSON form: `{"compared": [...], "agree": bool, "discrepancies": [{"tip", "kind", "message"}]}`.
     pub fn json(&self) -> Value {
         json!({
-            "compared": self.compared,
+            "compared": self.compared.iter().map(Msg::to_string).collect::<Vec<_>>(),
             "agree": self.discrepancies.is_empty(),
             "discrepancies": self.discrepancies.iter().map(Discrepancy::json).collect::<Vec<_>>(),
         })
@@ -1343,6 +1405,51 @@ mod tests {
         assert_eq!((mb.acked, mb.feedback_count()), (b.acked, 1));
         assert!(import_facts(b"garbage").is_err());
         assert!(import_facts(&[0xa0]).is_err());
+    }
+
+    #[test]
+    fn texts_keep_their_english_form_and_read_in_spanish() {
+        let m = Msg::new("ledger-diff-missing-at-peer")
+            .text("home", "MX")
+            .text("seq", 2)
+            .text("from", "MX")
+            .text("to", "US")
+            .text("peer", "US");
+        assert_eq!(
+            m.to_string(),
+            "MX's relay holds it as number 2 of MX → US; US's relay holds numbers around it in that direction but \
+             not this one: it says it never received it"
+        );
+        assert!(m.in_locale(Locale::Es).starts_with("el relé de MX lo tiene como número 2 de MX → US"), "{m:?}");
+        let d = Discrepancy::new(
+            None,
+            "x",
+            Msg::new("ledger-diff-statement-tips").text("side", "US").number("count", 1u64),
+        );
+        assert!(d.message.starts_with("US's statement covers 1 tip ("), "{}", d.message);
+        assert!(d.text_in(Locale::Es).starts_with("la declaración de US cubre 1 aviso ("));
+        let rec = Reconciliation {
+            compared: vec![Msg::new("ledger-compared-relay").number("count", 3u64)],
+            discrepancies: vec![d],
+        };
+        assert_eq!(rec.json()["compared"][0], "relay records (3 tips)", "JSON stays English");
+        assert!(rec.json()["discrepancies"][0]["message"].as_str().unwrap().contains("statement covers"));
+
+        let base = 1_764_460_800_000;
+        let (a, b, c) =
+            (fact(1, "MX", "US", Some(base)), fact(11, "MX", "US", Some(base)), fact(2, "US", "MX", Some(base)));
+        let l = aggregate("test", [&a, &b, &c], Period::Month, Range::all());
+        let en = l.to_table_in(Locale::En);
+        assert!(en.starts_with("Ledger (test), all time by month\n"), "{en}");
+        assert!(en.contains("from→to") && en.contains("ack p50/p90"), "{en}");
+        assert!(en.contains("MX→US: 2 tips, US→MX: 1 tip, ratio 2.00; feedback rate US 0%, MX 0%"), "{en}");
+        let es = l.to_table_in(Locale::Es);
+        assert!(es.starts_with("Libro de reciprocidad (test), todo el historial, por mes\n"), "{es}");
+        assert!(es.contains("de→para") && es.contains("confirmados"), "{es}");
+        assert!(es.contains("MX→US: 2 avisos, US→MX: 1 aviso, proporción 2.00; tasa de respuesta de US 0%"), "{es}");
+        let empty = aggregate("t", [&a], Period::Day, Range::parse_period("2024-01").unwrap());
+        assert!(empty.to_table_in(Locale::Es).contains("no hay avisos en este intervalo"));
+        assert!(empty.range_text_in(Locale::Es).starts_with("del 2024-01-01"));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //!
 //! * [`auditlog`]: the RFC 9162 Merkle audit log stored in redb tables (append, roots,
 //!   proofs, bundle items);
+//! * [`expiry`]: which configured certificates end within 30 days (warnings, the relay's
+//!   expiry metric);
 //! * [`files`]: loading keys, certificates, roots and CRLs from files, paths relative to a
 //!   configuration file, owner-only file writing;
 //! * [`ledger`]: reciprocity accounting by period, category and direction, statements, and
@@ -14,6 +16,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod auditlog;
+pub mod expiry;
 pub mod files;
 pub mod i18n;
 pub mod ledger;

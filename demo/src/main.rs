@@ -12,14 +12,27 @@ use tiprelay_certs::dev::{create, DevOptions};
 use tiprelay_client::ledger::{
     aggregate, build_statement, reconcile_statement, reconcile_with_relay, Period, Range, ReconcileScope,
 };
-use tiprelay_client::{Client, ClientConfig, Draft, RelayConn};
+use tiprelay_client::{t, Client, ClientConfig, Draft, RelayConn};
 use tiprelay_proto::{Category, InfoCredibility, Location, Outcome, SourceReliability, Tlp, Urgency};
 
 use tiprelay::config::RelayConfig;
 use tiprelay::server;
 
+/// A step's heading: its number and what happens in it.
 fn say(step: &str, text: &str) {
     println!("\n[{step}] {text}");
+}
+
+/// A step's detail, indented under it, one or more lines.
+fn detail(text: &str) {
+    for line in text.lines() {
+        println!("    {line}");
+    }
+}
+
+/// The milliseconds since `t`, with one decimal.
+fn ms_since(t: Instant) -> String {
+    format!("{:.1}", t.elapsed().as_secs_f64() * 1000.0)
 }
 
 /// A relay and two jurisdictions (MX and US) on this machine exchanging signed tips, with
@@ -40,14 +53,17 @@ struct Cli {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = <Cli as clap::Parser>::parse();
+    let cli: Cli = match tiprelay_client::i18n::parse_args("tiprelay-demo") {
+        Ok(c) => c,
+        Err(code) => return std::process::ExitCode::from(code),
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")
+        .with_context(|| t!("demo-err-runtime"))
         .and_then(|rt| {
             if cli.federated {
                 rt.block_on(run_federated(cli.dir, cli.keep))
@@ -58,7 +74,11 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tiprelay-demo: {}: {e:#}", tiprelay_client::t!("error"));
+            eprintln!(
+                "tiprelay-demo: {}: {}",
+                t!("error"),
+                tiprelay_client::localize::render_chain(e.chain(), &|_| None)
+            );
             std::process::ExitCode::from(1)
         }
     }
@@ -66,25 +86,23 @@ fn main() -> std::process::ExitCode {
 
 /// Runs the demo in `dir` (or a temporary directory, removed unless `keep`).
 async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
-    let tmp =
-        tempfile::Builder::new().prefix("tiprelay-demo-").tempdir().context("cannot create a temporary directory")?;
+    let tmp = tempfile::Builder::new().prefix("tiprelay-demo-").tempdir().with_context(|| t!("demo-err-tempdir"))?;
     let base = dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     let pki = base.join("pki");
-    let socket = UdpSocket::bind("127.0.0.1:0").context("cannot bind a loopback UDP port")?;
+    let socket = UdpSocket::bind("127.0.0.1:0").with_context(|| t!("demo-err-bind"))?;
     let addr = socket.local_addr()?;
 
-    say("1/9", "Each jurisdiction creates its own root CA; the relay operator creates its own.");
+    say("1/9", &t!("demo-step-pki"));
     create(&DevOptions {
         out: pki.clone(),
         jurisdictions: vec!["MX".parse()?, "US".parse()?],
         relay_addr: addr,
         force: false,
     })
-    .with_context(|| format!("the demo needs a fresh directory: {} must not exist yet", pki.display()))?;
-    println!("    MX root CA, US root CA, relay operator CA, CRLs, and for each side an analyst and a feed");
-    println!("    (TLS and signing certificates with separate keys) in {}", pki.display());
+    .with_context(|| t!("demo-err-fresh-dir", "dir" => pki.display().to_string()))?;
+    detail(&t!("demo-pki-made", "dir" => pki.display().to_string()));
 
-    say("2/9", &format!("The relay starts on {addr} (QUIC, TLS 1.3, mutual TLS, ALPN tiprelay/1)."));
+    say("2/9", &t!("demo-step-relay", "addr" => addr.to_string()));
     let relay_cfg = RelayConfig::load(&pki.join("relay.toml"))?;
     let relay_store = relay_cfg.store.clone();
     let relay = server::start(relay_cfg, Some(socket)).await?;
@@ -93,9 +111,9 @@ async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     let us = Client::open(ClientConfig::load(&pki.join("US/analyst.toml"))?)?;
     let cmx = RelayConn::connect(&mx.cfg).await?;
     let cus = RelayConn::connect(&us.cfg).await?;
-    println!("    {} and {} connected and authenticated", mx.cfg.principal, us.cfg.principal);
+    detail(&t!("demo-connected", "mx" => mx.cfg.principal.to_string(), "us" => us.cfg.principal.to_string()));
 
-    say("3/9", "MX analyst reports an armed group about to cross (signed, written to the outbox, then sent).");
+    say("3/9", &t!("demo-step-mx-tip"));
     let draft = Draft {
         to: "US".parse()?,
         category: Category::ArmedGroupCrossing,
@@ -121,26 +139,31 @@ async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     let t0 = Instant::now();
     let (tip1, _) = mx.compose(draft)?;
     let sent1 = mx.send(&cmx, &tip1.id).await?;
-    let receipt_ms = t0.elapsed().as_secs_f64() * 1000.0;
-    println!("    tip {} → US, TLP:AMBER, flash", tip1.id);
-    println!(
-        "    receipt: seq {} (MX→US), accepted {}, signed by {} — verified in {receipt_ms:.1} ms",
-        sent1.receipt.seq, sent1.receipt.accepted, sent1.receipt.relay
-    );
+    let receipt_ms = ms_since(t0);
+    detail(&t!("demo-tip-sent", "id" => tip1.id.to_string(), "to" => "US", "tlp" => "TLP:AMBER", "urgency" => "flash"));
+    detail(&t!(
+        "demo-receipt",
+        "seq" => sent1.receipt.seq,
+        "accepted" => sent1.receipt.accepted.to_string(),
+        "relay" => sent1.receipt.relay.to_string(),
+        "ms" => receipt_ms,
+    ));
 
-    say(
-        "4/9",
-        "US analyst fetches, verifies the author's signature itself (no trust in the relay), stores, acknowledges.",
-    );
+    say("4/9", &t!("demo-step-us-fetches"));
     let got = us.sync_inbox(&cus).await?;
-    let latency_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let latency_ms = ms_since(t0);
     for g in &got {
-        println!("    received seq {} from {}: \"{}\"", g.receipt.seq, g.tip.from, g.tip.summary);
-        println!("    verified signer: {} (chain to the MX root CA, not revoked); acknowledged", g.signer);
+        detail(&t!(
+            "demo-received",
+            "seq" => g.receipt.seq,
+            "from" => g.tip.from.to_string(),
+            "summary" => g.tip.summary.clone(),
+        ));
+        detail(&t!("demo-verified-signer", "signer" => g.signer.to_string()));
     }
-    println!("    end-to-end latency (compose → verified and stored in US): {latency_ms:.1} ms");
+    detail(&t!("demo-latency", "ms" => latency_ms));
 
-    say("5/9", "US analyst reports a tunnel located near Nogales, to MX.");
+    say("5/9", &t!("demo-step-us-tip"));
     let d2 = Draft {
         to: "MX".parse()?,
         category: Category::TunnelLocated,
@@ -166,50 +189,66 @@ async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     let t1 = Instant::now();
     let (tip2, _) = us.compose(d2)?;
     let sent2 = us.send(&cus, &tip2.id).await?;
-    println!("    tip {} → MX, TLP:AMBER+STRICT, receipt seq {} (US→MX)", tip2.id, sent2.receipt.seq);
+    detail(&t!(
+        "demo-tip-sent-receipt",
+        "id" => tip2.id.to_string(),
+        "to" => "MX",
+        "tlp" => "TLP:AMBER+STRICT",
+        "seq" => sent2.receipt.seq,
+    ));
     for g in mx.sync_inbox(&cmx).await? {
-        println!("    MX received seq {}: \"{}\"", g.receipt.seq, g.tip.summary);
-        println!(
-            "    verified signer: {}; acknowledged ({:.1} ms after compose)",
-            g.signer,
-            t1.elapsed().as_secs_f64() * 1000.0
-        );
+        detail(&t!("demo-mx-received", "seq" => g.receipt.seq, "summary" => g.tip.summary.clone()));
+        detail(&t!("demo-verified-acked", "signer" => g.signer.to_string(), "ms" => ms_since(t1)));
     }
 
-    say("6/9", "Each author collects the counterpart's signed acknowledgement; a replay is answered with the original receipt.");
+    say("6/9", &t!("demo-step-acks"));
     let n1 = mx.sync_acks(&cmx).await?;
     let n2 = us.sync_acks(&cus).await?;
     for (who, c, id) in [("MX", &mx, tip1.id), ("US", &us, tip2.id)] {
-        let rec = c.store.get_out(id.as_bytes())?.context("outbox entry missing")?;
-        println!("    {who}: tip {id} acknowledged by {}", rec.acked_by.as_deref().unwrap_or("(nobody yet)"));
+        let rec = c.store.get_out(id.as_bytes())?.with_context(|| t!("demo-err-outbox-missing"))?;
+        let by = rec.acked_by.unwrap_or_else(|| t!("demo-nobody-yet"));
+        detail(&t!("demo-acked-by", "who" => who, "id" => id.to_string(), "by" => by));
     }
     let replay = mx.send(&cmx, &tip1.id).await?;
-    println!(
-        "    MX re-sends tip {}: duplicate={}, same receipt seq {}",
-        tip1.id, replay.duplicate, replay.receipt.seq
-    );
+    detail(&t!(
+        "demo-replay",
+        "id" => tip1.id.to_string(),
+        "duplicate" => replay.duplicate.to_string(),
+        "seq" => replay.receipt.seq,
+    ));
     if n1 != 1 || n2 != 1 || !replay.duplicate || replay.receipt.seq != sent1.receipt.seq || got.len() != 1 {
-        anyhow::bail!("the demo did not see what it expected (acks {n1}/{n2}, replay duplicate {})", replay.duplicate);
+        anyhow::bail!(t!(
+            "demo-err-unexpected",
+            "mx" => n1,
+            "us" => n2,
+            "duplicate" => replay.duplicate.to_string(),
+        ));
     }
 
-    say("7/9", "US reports what came of the MX tip: signed feedback, relayed to its author with a receipt.");
+    say("7/9", &t!("demo-step-feedback"));
     let (from, fb) = us.compose_feedback(&tip1.id, Outcome::UnderReview, Some("Patrulla desplegada".into()))?;
     us.send_feedback(&cus, &from, tip1.id.as_bytes(), fb).await?;
     let (from, fb) =
         us.compose_feedback(&tip1.id, Outcome::Interdicted, Some("Group turned back at the line".into()))?;
     let fb_receipt = us.send_feedback(&cus, &from, tip1.id.as_bytes(), fb).await?;
-    println!("    US feedback on {}: under_review, then interdicted (receipt seq {})", tip1.id, fb_receipt.seq);
+    detail(&t!(
+        "demo-feedback-sent",
+        "id" => tip1.id.to_string(),
+        "first" => Outcome::UnderReview.as_str(),
+        "then" => Outcome::Interdicted.as_str(),
+        "seq" => fb_receipt.seq,
+    ));
     let notices = mx.sync_notices(&cmx).await?;
     for f in &notices.feedback {
-        println!("    MX received verified feedback from {}: {}", f.by, f.outcome.as_str());
+        detail(&t!("demo-feedback-received", "by" => f.by.to_string(), "outcome" => f.outcome.as_str()));
     }
 
-    say("8/9", "Reciprocity: each side's ledger from its own records, the relay's from its commits, statements, reconciliation.");
+    say("8/9", &t!("demo-step-ledgers"));
     let month = Range::parse_period(&Period::Month.key(tiprelay_client::client::now()))?;
     let (s0, s1) = (month.start.as_unix_ms(), month.end.as_unix_ms());
     for (who, c) in [("MX", &mx), ("US", &us)] {
         let l = aggregate(&c.cfg.principal.to_string(), &c.store.facts(s0, s1)?, Period::Month, month);
-        println!("    {who} ledger:");
+        detail(&t!("demo-ledger-of", "who" => who));
         for line in l.to_table().lines() {
             println!("      {line}");
         }
@@ -217,15 +256,13 @@ async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     let db = tiprelay::storage::open_read_only(&relay_store)?;
     let rl = tiprelay::storage::ledger(&db, Period::Month, month)?;
     drop(db);
-    println!(
-        "    relay ledger (read-only while it runs): {} rows; {}",
-        rl.rows.len(),
-        rl.pairs
-            .iter()
-            .map(|p| format!("{}→{} {}, {}→{} {}", p.a, p.b, p.a_to_b, p.b, p.a, p.b_to_a))
-            .collect::<Vec<_>>()
-            .join("; ")
-    );
+    let pairs = rl
+        .pairs
+        .iter()
+        .map(|p| format!("{}→{} {}, {}→{} {}", p.a, p.b, p.a_to_b, p.b, p.a, p.b_to_a))
+        .collect::<Vec<_>>()
+        .join("; ");
+    detail(&t!("demo-relay-ledger", "rows" => rl.rows.len(), "pairs" => pairs));
     let created = tiprelay_client::client::now();
     let st = build_statement(
         &us.store.facts(s0, s1)?,
@@ -238,13 +275,13 @@ async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     );
     let env = us.sign_statement(&st)?;
     let st_receipt = us.send_statement(&cus, &env).await?;
-    println!(
-        "    US signs its statement for {}: {} tips, digest {}…; sent through the relay (receipt seq {})",
-        Period::Month.key(created),
-        st.tip_count,
-        &st.tips_digest.to_hex()[..16],
-        st_receipt.seq
-    );
+    detail(&t!(
+        "demo-statement-sent",
+        "period" => Period::Month.key(created).to_string(),
+        "count" => st.tip_count,
+        "digest" => st.tips_digest.to_hex()[..16].to_owned(),
+        "seq" => st_receipt.seq,
+    ));
     let got_st = mx.sync_statements(&cmx).await?;
     let mine = mx.store.facts(s0, s1)?;
     let relay_view = mx.relay_records(&cmx, s0, s1).await?;
@@ -262,34 +299,24 @@ async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         diffs.extend(reconcile_statement(&s.statement, &relay_view));
     }
     if diffs.is_empty() && got_st.len() == 1 {
-        println!(
-            "    MX reconciles its records ({} tips), the relay's ({}) and US's signed statement: all agree",
-            mine.len(),
-            relay_view.len()
-        );
+        detail(&t!("demo-reconciled", "mine" => mine.len(), "relay" => relay_view.len()));
     } else {
         for d in &diffs {
-            println!("    DISCREPANCY {}: {}", d.kind, d.message);
+            detail(&t!("demo-discrepancy", "kind" => d.kind.to_string(), "message" => d.message.to_string()));
         }
-        anyhow::bail!("reconciliation found {} discrepancies", diffs.len());
+        anyhow::bail!(t!("demo-err-discrepancies", "count" => diffs.len()));
     }
 
-    say(
-        "9/9",
-        "Audit: both sides verify the relay's signed log head extends what they saw and cosign it; a reviewer verifies the log offline.",
-    );
+    say("9/9", &t!("demo-step-audit"));
     let head = mx.check_log_fresh(&cmx, true, true).await?;
     let us_view = us.check_log(&cus, true).await?;
-    let cp = head.checkpoint.context("the relay signed no checkpoint")?;
-    println!("    relay checkpoint: {} entries, root {}…, cosigned by MX and US", cp.size, &cp.root.to_hex()[..16]);
+    let cp = head.checkpoint.with_context(|| t!("demo-err-no-checkpoint"))?;
+    detail(&t!("demo-checkpoint", "size" => cp.size, "root" => cp.root.to_hex()[..16].to_owned()));
     if us_view.checkpoint.as_ref().map(|c| c.root) != Some(cp.root) {
-        anyhow::bail!("MX and US were shown different checkpoints");
+        anyhow::bail!(t!("demo-err-different-checkpoints"));
     }
     let proven = mx.prove(&cmx, &tip1.id).await?;
-    println!(
-        "    MX proves its tip's acceptance is entry {} of that log ({} hashes, RFC 9162 inclusion proof)",
-        proven.entry.index, proven.proof_len
-    );
+    detail(&t!("demo-proved", "index" => proven.entry.index, "hashes" => proven.proof_len));
     let bundle = base.join("relay-audit.bundle");
     let header = tiprelay::audit::export(
         &RelayConfig::load(&pki.join("relay.toml"))?,
@@ -301,27 +328,27 @@ async fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     let report = tiprelay_proto::audit::verify_bundle(std::io::BufReader::new(file), Some(mx.trust()), |e| {
         *kinds.entry(e.kind.clone()).or_default() += 1;
     })
-    .map_err(|e| anyhow::anyhow!("the exported audit bundle does not verify: {e}"))?;
+    .map_err(|e| anyhow::anyhow!(t!("demo-err-bundle-invalid", "reason" => e.to_string())))?;
     let cosigners = report.head().map(|h| h.cosigners.len()).unwrap_or(0);
-    println!(
-        "    exported {} entries and {} signed checkpoint(s); verified offline: VALID, head cosigned by {cosigners} jurisdictions",
-        header.count,
-        report.checkpoints.len()
-    );
-    println!("    entries: {}", kinds.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", "));
+    detail(&t!(
+        "demo-exported",
+        "count" => header.count,
+        "checkpoints" => report.checkpoints.len(),
+        "cosigners" => cosigners,
+    ));
+    let kinds = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ");
+    detail(&t!("demo-entries", "kinds" => kinds));
     if cosigners < 2 {
-        anyhow::bail!("the log head is not cosigned by both jurisdictions");
+        anyhow::bail!(t!("demo-err-not-cosigned"));
     }
 
     cmx.close().await;
     cus.close().await;
     relay.shutdown().await?;
-    println!("\nDone: 2 tips exchanged, both verified end to end, both receipted and acknowledged;");
-    println!("feedback relayed; ledgers on both sides and at the relay agree, and US's signed statement reconciles;");
-    println!("the relay's audit log verifies offline, with a head both jurisdictions cosigned.");
+    println!("\n{}", t!("demo-done"));
     if keep || dir.is_some() {
         let kept = if dir.is_some() { base } else { tmp.keep() };
-        println!("Kept {}: try `tipctl --config {}/pki/US/analyst.toml inbox` after `tiprelay serve --config {}/pki/relay.toml`.", kept.display(), kept.display(), kept.display());
+        println!("{}", t!("demo-kept", "dir" => kept.display().to_string()));
     }
     Ok(())
 }
@@ -335,7 +362,7 @@ async fn until(what: &str, mut f: impl AsyncFnMut() -> Result<bool>) -> Result<(
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    anyhow::bail!("{what}: not within 20 s")
+    anyhow::bail!(t!("demo-err-timeout", "what" => what, "seconds" => 20))
 }
 
 fn a_tip(to: &str, category: Category, summary: &str, lat: f64, lon: f64) -> Result<Draft> {
@@ -360,26 +387,27 @@ fn a_tip(to: &str, category: Category, summary: &str, lat: f64, lon: f64) -> Res
 /// peered; a tip through both, both receipts at the author, ack and feedback back, the link
 /// cut and restored, each log verified, and the two relays' records reconciled.
 async fn run_federated(dir: Option<PathBuf>, keep: bool) -> Result<()> {
-    let tmp =
-        tempfile::Builder::new().prefix("tiprelay-demo-").tempdir().context("cannot create a temporary directory")?;
+    let tmp = tempfile::Builder::new().prefix("tiprelay-demo-").tempdir().with_context(|| t!("demo-err-tempdir"))?;
     let base = dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     let pki = base.join("pki");
     let (smx, sus) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
     let (amx, aus) = (smx.local_addr()?, sus.local_addr()?);
 
-    say("1/8", "Each jurisdiction creates its root CA, and with it its own relay's certificates: no third party.");
+    say("1/8", &t!("demo-fed-step-pki"));
     tiprelay_certs::dev::create_federated(&tiprelay_certs::dev::FederatedOptions {
         out: pki.clone(),
         relays: [("MX".parse()?, amx), ("US".parse()?, aus)],
         force: false,
     })
-    .with_context(|| format!("the demo needs a fresh directory: {} must not exist yet", pki.display()))?;
-    println!(
-        "    tiprelay://MX/relay/mx (MX root) and tiprelay://US/relay/us (US root), principals, configs in {}",
-        pki.display()
-    );
+    .with_context(|| t!("demo-err-fresh-dir", "dir" => pki.display().to_string()))?;
+    detail(&t!(
+        "demo-fed-pki-made",
+        "mx" => "tiprelay://MX/relay/mx",
+        "us" => "tiprelay://US/relay/us",
+        "dir" => pki.display().to_string(),
+    ));
 
-    say("2/8", &format!("MX's relay starts on {amx}, the US relay on {aus}; they peer over one UDP port each."));
+    say("2/8", &t!("demo-fed-step-relays", "mx" => amx.to_string(), "us" => aus.to_string()));
     let rt_mx = pki.join("MX/relay.toml");
     let rt_us = pki.join("US/relay.toml");
     // The US relay first, so that MX's relay finds its peer listening at its first dial.
@@ -389,9 +417,9 @@ async fn run_federated(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     let us = Client::open(ClientConfig::load(&pki.join("US/analyst.toml"))?)?;
     let cmx = RelayConn::connect(&mx.cfg).await?;
     let mut cus = RelayConn::connect(&us.cfg).await?;
-    println!("    {} connected to MX's relay, {} to the US relay", mx.cfg.principal, us.cfg.principal);
+    detail(&t!("demo-fed-connected", "mx" => mx.cfg.principal.to_string(), "us" => us.cfg.principal.to_string()));
 
-    say("3/8", "MX analyst reports an armed group about to cross: accepted at home by MX's relay.");
+    say("3/8", &t!("demo-fed-step-mx-tip"));
     let t0 = Instant::now();
     let (tip1, _) = mx.compose(a_tip(
         "US",
@@ -401,58 +429,57 @@ async fn run_federated(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         -107.6225,
     )?)?;
     let sent1 = mx.send(&cmx, &tip1.id).await?;
-    println!("    home receipt: seq {} signed by {}", sent1.receipt.seq, sent1.receipt.relay);
+    detail(&t!("demo-fed-home-receipt", "seq" => sent1.receipt.seq, "relay" => sent1.receipt.relay.to_string()));
 
-    say("4/8", "It crosses the link: the US relay verifies author and home receipt itself, stores it, receipts it; the US analyst verifies and acknowledges.");
+    say("4/8", &t!("demo-fed-step-crosses"));
     let mut got = Vec::new();
-    until("the tip reaches the US analyst", async || {
+    until(&t!("demo-fed-wait-tip"), async || {
         got.extend(us.sync_inbox(&cus).await?);
         Ok(!got.is_empty())
     })
     .await?;
     for g in &got {
-        println!(
-            "    US received seq {} from {} ({:.0} ms after compose), receipted by {}; signer {} verified; acknowledged",
-            g.receipt.seq,
-            g.tip.from,
-            t0.elapsed().as_secs_f64() * 1000.0,
-            g.receipt.relay,
-            g.signer
-        );
+        detail(&t!(
+            "demo-fed-us-received",
+            "seq" => g.receipt.seq,
+            "from" => g.tip.from.to_string(),
+            "ms" => format!("{:.0}", t0.elapsed().as_secs_f64() * 1000.0),
+            "relay" => g.receipt.relay.to_string(),
+            "signer" => g.signer.to_string(),
+        ));
     }
-    until("both receipts and the ack reach the author", async || {
+    until(&t!("demo-fed-wait-receipts"), async || {
         mx.sync_notices(&cmx).await?;
-        let r = mx.store.get_out(tip1.id.as_bytes())?.context("outbox entry missing")?;
+        let r = mx.store.get_out(tip1.id.as_bytes())?.with_context(|| t!("demo-err-outbox-missing"))?;
         Ok(r.across.is_some() && r.ack.is_some())
     })
     .await?;
-    let out = mx.store.get_out(tip1.id.as_bytes())?.context("outbox entry missing")?;
+    let out = mx.store.get_out(tip1.id.as_bytes())?.with_context(|| t!("demo-err-outbox-missing"))?;
     let across = tiprelay_proto::parse::<tiprelay_proto::Receipt>(out.across.as_deref().unwrap_or_default())?.message;
-    println!(
-        "    MX holds both receipts: seq {} by {} (home) and seq {} by {} (across); acknowledged by {}",
-        sent1.receipt.seq,
-        sent1.receipt.relay,
-        across.seq,
-        across.relay,
-        out.acked_by.as_deref().unwrap_or("?")
-    );
+    detail(&t!(
+        "demo-fed-both-receipts",
+        "home-seq" => sent1.receipt.seq,
+        "home" => sent1.receipt.relay.to_string(),
+        "across-seq" => across.seq,
+        "across" => across.relay.to_string(),
+        "by" => out.acked_by.unwrap_or_else(|| "?".to_owned()),
+    ));
 
-    say("5/8", "US reports what came of it: signed feedback crosses back to its author.");
+    say("5/8", &t!("demo-fed-step-feedback"));
     let (from, fb) =
         us.compose_feedback(&tip1.id, Outcome::Interdicted, Some("Group turned back at the line".into()))?;
     us.send_feedback(&cus, &from, tip1.id.as_bytes(), fb).await?;
     let mut fbs = Vec::new();
-    until("the feedback reaches MX", async || {
+    until(&t!("demo-fed-wait-feedback"), async || {
         fbs.extend(mx.sync_notices(&cmx).await?.feedback);
         Ok(!fbs.is_empty())
     })
     .await?;
-    println!("    MX received verified feedback from {}: {}", fbs[0].by, fbs[0].outcome.as_str());
+    for f in fbs.iter().take(1) {
+        detail(&t!("demo-feedback-received", "by" => f.by.to_string(), "outcome" => f.outcome.as_str()));
+    }
 
-    say(
-        "6/8",
-        "The link is cut (the US relay stops): MX keeps accepting; the tip waits, accepted at home, not yet across.",
-    );
+    say("6/8", &t!("demo-fed-step-cut"));
     cus.close().await;
     if let Some(r) = relay_us.take() {
         r.shutdown().await?;
@@ -466,10 +493,12 @@ async fn run_federated(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         let db = tiprelay::storage::open_read_only(&RelayConfig::load(&rt_mx)?.store)?;
         tiprelay::storage::link_status(&db, home, peer)?
     };
-    println!(
-        "    MX tip {} receipted at home (seq {}); MX's relay: {} tip(s) queued for the link",
-        tip2.id, sent2.receipt.seq, queued.tips_queued
-    );
+    detail(&t!(
+        "demo-fed-queued",
+        "id" => tip2.id.to_string(),
+        "seq" => sent2.receipt.seq,
+        "count" => queued.tips_queued,
+    ));
     let mut socket = UdpSocket::bind(aus);
     for _ in 0..50 {
         if socket.is_ok() {
@@ -478,20 +507,15 @@ async fn run_federated(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         socket = UdpSocket::bind(aus);
     }
-    let socket = socket.context("the US relay's port did not free up")?;
+    let socket = socket.with_context(|| t!("demo-fed-err-port"))?;
     relay_us = Some(server::start(RelayConfig::load(&rt_us)?, Some(socket)).await?);
     cus = RelayConn::connect(&us.cfg).await?;
-    until("the queued tip crosses once the link is back", async || {
-        Ok(us.sync_inbox(&cus).await?.iter().any(|g| g.tip.id == tip2.id))
-    })
-    .await?;
-    println!(
-        "    the US relay is back: the link drains in order; US received seq {} and acknowledged it",
-        sent2.receipt.seq
-    );
+    until(&t!("demo-fed-wait-drain"), async || Ok(us.sync_inbox(&cus).await?.iter().any(|g| g.tip.id == tip2.id)))
+        .await?;
+    detail(&t!("demo-fed-drained", "seq" => sent2.receipt.seq));
 
-    say("7/8", "Each relay keeps its own ledger: both relays' records agree tip by tip, and each side reconciles with its own relay.");
-    until("the last receipts cross back", async || {
+    say("7/8", &t!("demo-fed-step-ledgers"));
+    until(&t!("demo-fed-wait-last"), async || {
         mx.sync_notices(&cmx).await?;
         Ok(mx.store.outbox()?.iter().all(|(_, r)| r.across.is_some() && r.ack.is_some()))
     })
@@ -516,32 +540,25 @@ async fn run_federated(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     }
     if !same || !diffs.is_empty() {
         for d in &diffs {
-            println!("    DISCREPANCY {}: {}", d.kind, d.message);
+            detail(&t!("demo-discrepancy", "kind" => d.kind.to_string(), "message" => d.message.to_string()));
         }
-        anyhow::bail!("the records do not agree");
+        anyhow::bail!(t!("demo-fed-err-disagree"));
     }
-    println!(
-        "    MX's relay and the US relay each hold {} tips with the same numbers, all acknowledged; MX and US agree with their relays",
-        mx_view.len()
-    );
+    detail(&t!("demo-fed-agree", "count" => mx_view.len()));
 
-    say(
-        "8/8",
-        "Audit on both ends: each relay witnesses (cosigns) the other's log over the link, each side's analyst its own \
-         relay's; each log exports and verifies offline.",
-    );
+    say("8/8", &t!("demo-fed-step-audit"));
     for (who, c, conn, rt, other) in
         [("MX", &mx, &cmx, &rt_mx, "tiprelay://US/relay/us"), ("US", &us, &cus, &rt_us, "tiprelay://MX/relay/mx")]
     {
-        until("the other relay cosigns this relay's newest checkpoint", async || {
+        until(&t!("demo-fed-wait-cosign"), async || {
             Ok(c.check_log(conn, false).await?.cosigners.iter().any(|w| w == other))
         })
         .await?;
         let head = c.check_log(conn, true).await?;
         if !head.cosigners.iter().any(|w| w == other) {
-            anyhow::bail!("{who}'s relay's newest checkpoint is not cosigned by {other}");
+            anyhow::bail!(t!("demo-fed-err-not-cosigned", "who" => who, "other" => other));
         }
-        let cp = head.checkpoint.context("the relay signed no checkpoint")?;
+        let cp = head.checkpoint.with_context(|| t!("demo-err-no-checkpoint"))?;
         let bundle = base.join(format!("{who}-relay-audit.bundle"));
         let header =
             tiprelay::audit::export(&RelayConfig::load(rt)?, tiprelay::storage::ExportRange::default(), &bundle)?;
@@ -550,14 +567,16 @@ async fn run_federated(dir: Option<PathBuf>, keep: bool) -> Result<()> {
         tiprelay_proto::audit::verify_bundle(std::io::BufReader::new(file), Some(c.trust()), |e| {
             *kinds.entry(e.kind.clone()).or_default() += 1;
         })
-        .map_err(|e| anyhow::anyhow!("{who}'s relay audit bundle does not verify: {e}"))?;
-        println!(
-            "    {who}'s relay: checkpoint of {} entries cosigned by {other} and {}; {} entries exported, VALID offline ({})",
-            cp.size,
-            c.cfg.principal,
-            header.count,
-            kinds.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
-        );
+        .map_err(|e| anyhow::anyhow!(t!("demo-fed-err-bundle-invalid", "who" => who, "reason" => e.to_string())))?;
+        detail(&t!(
+            "demo-fed-audit",
+            "who" => who,
+            "size" => cp.size,
+            "other" => other,
+            "analyst" => c.cfg.principal.to_string(),
+            "count" => header.count,
+            "kinds" => kinds.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", "),
+        ));
     }
 
     cmx.close().await;
@@ -566,14 +585,21 @@ async fn run_federated(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     if let Some(r) = relay_us {
         r.shutdown().await?;
     }
-    println!("\nDone: each side's tips crossed the border exactly once through both relays, with both receipts at the");
-    println!("author; ack and feedback came back; a cut link only delayed a tip; both relays' records agree.");
+    println!("\n{}", t!("demo-fed-done"));
     if keep || dir.is_some() {
         let kept = if dir.is_some() { base } else { tmp.keep() };
-        println!(
-            "Kept {}: `tiprelay serve --config {0}/pki/MX/relay.toml` and `… {0}/pki/US/relay.toml`, then `tipctl --config {0}/pki/MX/analyst.toml status`.",
-            kept.display()
-        );
+        println!("{}", t!("demo-fed-kept", "dir" => kept.display().to_string()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_option_has_its_spanish_help() {
+        let missing = tiprelay_client::i18n::missing_spanish_help(&<Cli as clap::CommandFactory>::command());
+        assert!(missing.is_empty(), "add to common/locales/es/demo.ftl:\n{}", missing.join("\n"));
+    }
 }

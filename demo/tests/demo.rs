@@ -5,11 +5,20 @@
 
 use std::process::Command;
 
+/// The demo narrating in English, whatever the language of the environment running the tests.
+fn english(mut c: Command) -> Command {
+    c.env_remove("LC_ALL").env_remove("LC_MESSAGES").env("LANG", "C.UTF-8");
+    c
+}
+
 #[test]
 fn the_demo_runs_and_narrates() {
     let dir = tempfile::tempdir().unwrap();
-    let o =
-        Command::new(env!("CARGO_BIN_EXE_tiprelay-demo")).arg("--dir").arg(dir.path().join("demo")).output().unwrap();
+    let o = english(Command::new(env!("CARGO_BIN_EXE_tiprelay-demo")))
+        .arg("--dir")
+        .arg(dir.path().join("demo"))
+        .output()
+        .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "demo failed: {out}\n{}", String::from_utf8_lossy(&o.stderr));
     for expect in [
@@ -23,8 +32,11 @@ fn the_demo_runs_and_narrates() {
         assert!(out.contains(expect), "demo output lacks `{expect}`:\n{out}");
     }
     // A second run into the same directory refuses instead of overwriting it.
-    let o =
-        Command::new(env!("CARGO_BIN_EXE_tiprelay-demo")).arg("--dir").arg(dir.path().join("demo")).output().unwrap();
+    let o = english(Command::new(env!("CARGO_BIN_EXE_tiprelay-demo")))
+        .arg("--dir")
+        .arg(dir.path().join("demo"))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("must not exist yet"));
 }
@@ -32,7 +44,7 @@ fn the_demo_runs_and_narrates() {
 #[test]
 fn the_federated_demo_goes_through_both_relays_and_survives_a_cut_link() {
     let dir = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_tiprelay-demo"))
+    let o = english(Command::new(env!("CARGO_BIN_EXE_tiprelay-demo")))
         .arg("--federated")
         .arg("--dir")
         .arg(dir.path().join("demo"))

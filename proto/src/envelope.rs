@@ -48,34 +48,92 @@ pub struct Parsed<T> {
     tbs: Vec<u8>,
 }
 
-/// A signing identity: an Ed25519 key and its signing certificate.
+/// An Ed25519 private key held outside this process — in a PKCS#11 token or an HSM — that
+/// signs on request and never hands the key out. The relay implements it over PKCS#11
+/// (`tiprelay::pkcs11`); proto knows nothing of tokens.
+pub trait ExternalKey: Send + Sync {
+    /// The key pair's Ed25519 public key (as the token reports it).
+    fn public_key(&self) -> [u8; 32];
+    /// A pure Ed25519 signature (RFC 8032, no context, no pre-hash) of `msg`.
+    fn sign(&self, msg: &[u8]) -> Result<[u8; ED25519_SIGNATURE_BYTES], ExternalKeyError>;
+}
+
+/// Why an [`ExternalKey`] did not sign (its English message, for logs: never key material).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ExternalKeyError(pub String);
+
+/// Where a [`Signer`]'s private key lives.
+#[derive(Clone)]
+enum SignerKey {
+    /// In this process's memory (a key file).
+    InMemory(SigningKey),
+    /// In a token, behind [`ExternalKey`]; `root` is the secret [`Signer::derive_secret`]
+    /// derives from (see [`Signer::from_external`]).
+    External { key: std::sync::Arc<dyn ExternalKey>, root: [u8; 32] },
+}
+
+/// A signing identity: an Ed25519 key (in memory, or in a token through [`ExternalKey`])
+/// and its signing certificate. Cloning shares the key.
+#[derive(Clone)]
 pub struct Signer {
-    key: SigningKey,
+    key: SignerKey,
     chain: Vec<Vec<u8>>,
     identity: PrincipalId,
     kid: Digest,
 }
 
+/// What [`Signer::from_external`] signs once to prove the token's private key is the
+/// certificate's, and to derive [`Signer::derive_secret`]'s root from. No COSE
+/// Sig_structure (a CBOR array, first byte 0x84) starts with these bytes, so the relay
+/// never makes this signature for anything it hands out.
+const EXTERNAL_ROOT_MESSAGE: &[u8] = b"tiprelay/v1/external-key-root\0";
+
 impl Signer {
     /// A 32-byte secret derived from this signer's private key for `context` (one-way:
     /// it reveals nothing of the key, and differs per context). The relay derives its QUIC
     /// stateless-reset key from it, so the key is the same across restarts and across the
-    /// relay processes of one deployment, which share the relay's key.
+    /// relay processes of one deployment, which share the relay's key. For a key in a token,
+    /// the secret comes from the key's (deterministic, RFC 8032) signature of a fixed
+    /// message, made once at construction: the same key gives the same secrets.
     pub fn derive_secret(&self, context: &str) -> [u8; 32] {
         use sha2::Digest as _;
         let mut h = sha2::Sha256::new();
         h.update(b"tiprelay/v1/derive\0");
         h.update((context.len() as u64).to_be_bytes());
         h.update(context.as_bytes());
-        h.update(self.key.to_bytes());
+        match &self.key {
+            SignerKey::InMemory(key) => h.update(key.to_bytes()),
+            SignerKey::External { root, .. } => h.update(root),
+        }
         h.finalize().into()
+    }
+
+    /// Whether the private key lives outside this process (a token).
+    pub fn is_external(&self) -> bool {
+        matches!(self.key, SignerKey::External { .. })
+    }
+
+    /// The Ed25519 signature of `tbs`.
+    fn raw_sign(&self, tbs: &[u8]) -> Result<Vec<u8>, ProtoError> {
+        match &self.key {
+            SignerKey::InMemory(key) => Ok(key.sign(tbs).to_bytes().to_vec()),
+            SignerKey::External { key, .. } => key
+                .sign(tbs)
+                .map(|s| s.to_vec())
+                .map_err(|e| ProtoError::Signing(format!("the key's token did not sign: {e}"))),
+        }
     }
 }
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print key material.
-        f.debug_struct("Signer").field("identity", &self.identity).field("kid", &self.kid).finish()
+        f.debug_struct("Signer")
+            .field("identity", &self.identity)
+            .field("kid", &self.kid)
+            .field("external", &self.is_external())
+            .finish()
     }
 }
 
@@ -101,19 +159,37 @@ impl Signer {
 
     /// From an in-memory key and the signing certificate (DER) for it.
     pub fn from_key(key: SigningKey, cert_der: Vec<u8>) -> Result<Self, ProtoError> {
-        let summary = summarize_certificate(&cert_der).map_err(|e| ProtoError::BadCertificate(e.to_string()))?;
-        let identity =
-            summary.identity.ok_or_else(|| ProtoError::BadCertificate("no single tiprelay:// URI SAN".into()))?;
-        if summary.ed25519_public_key != Some(key.verifying_key().to_bytes()) {
-            return Err(ProtoError::Signing(format!(
-                "the private key does not belong to the certificate of {identity}"
-            )));
-        }
-        if summary.role != crate::pki::CertRole::Signing {
-            return Err(ProtoError::WrongKeyUsage(identity));
-        }
-        let kid = Digest::of(&cert_der);
-        Ok(Self { key, chain: vec![cert_der], identity, kid })
+        let (identity, kid) = check_signing_cert(&cert_der, key.verifying_key().to_bytes())?;
+        Ok(Self { key: SignerKey::InMemory(key), chain: vec![cert_der], identity, kid })
+    }
+
+    /// From a key held in a token and the signing certificate (DER) for it. Checks the
+    /// certificate is a signing certificate for the token's public key, then has the token
+    /// sign once and verifies that signature with the certificate's key, so a token whose
+    /// private key is not the certificate's (or that cannot sign Ed25519) is refused here,
+    /// not at the first receipt.
+    pub fn from_external(key: std::sync::Arc<dyn ExternalKey>, cert_der: Vec<u8>) -> Result<Self, ProtoError> {
+        let public = key.public_key();
+        let (identity, kid) = check_signing_cert(&cert_der, public)?;
+        let probe = key
+            .sign(EXTERNAL_ROOT_MESSAGE)
+            .map_err(|e| ProtoError::Signing(format!("the key's token did not sign: {e}")))?;
+        let verifying = ed25519_dalek::VerifyingKey::from_bytes(&public)
+            .map_err(|_| ProtoError::Signing("the token's public key is not an Ed25519 point".into()))?;
+        verifying.verify_strict(EXTERNAL_ROOT_MESSAGE, &Signature::from_bytes(&probe)).map_err(|_| {
+            ProtoError::Signing(format!(
+                "the token's private key made a signature that the certificate of {identity} does not verify: the \
+                 private and public key objects are not one pair"
+            ))
+        })?;
+        let root = {
+            use sha2::Digest as _;
+            let mut h = sha2::Sha256::new();
+            h.update(b"tiprelay/v1/external-root\0");
+            h.update(probe);
+            h.finalize().into()
+        };
+        Ok(Self { key: SignerKey::External { key, root }, chain: vec![cert_der], identity, kid })
     }
 
     /// The certified identity this signer signs as.
@@ -122,7 +198,7 @@ impl Signer {
     }
 
     /// Validates and signs `msg`, returning the envelope bytes. Refuses a message whose
-    /// author/by/relay field is not this signer.
+    /// author/by/relay field is not this signer; fails if a token key does not sign.
     pub fn sign<M: Message>(&self, msg: &M) -> Result<Vec<u8>, ProtoError> {
         msg.validate().map_err(|source| ProtoError::Field { kind: M::KIND, source })?;
         let rule = msg.signer_rule();
@@ -135,13 +211,18 @@ impl Signer {
             });
         }
         let payload = cbor::encode_value(&msg.encode());
-        Ok(self.sign_payload(M::CONTENT_TYPE, M::AAD, payload))
+        self.envelope(M::CONTENT_TYPE, M::AAD, payload)
     }
 
     /// Signs raw payload bytes under a content type and aad. Test and vector use only:
-    /// it does not check the payload.
+    /// it does not check the payload. A token key that fails to sign gives an empty
+    /// envelope (which no parser accepts).
     #[doc(hidden)]
     pub fn sign_payload(&self, content_type: &str, aad: &[u8], payload: Vec<u8>) -> Vec<u8> {
+        self.envelope(content_type, aad, payload).unwrap_or_default()
+    }
+
+    fn envelope(&self, content_type: &str, aad: &[u8], payload: Vec<u8>) -> Result<Vec<u8>, ProtoError> {
         let chain = match self.chain.as_slice() {
             [one] => Value::Bytes(one.clone()),
             many => Value::Array(many.iter().cloned().map(Value::Bytes).collect()),
@@ -155,11 +236,24 @@ impl Signer {
         let sign1 = CoseSign1Builder::new()
             .protected(protected)
             .payload(payload)
-            .create_signature(aad, |tbs| self.key.sign(tbs).to_bytes().to_vec())
+            .try_create_signature(aad, |tbs| self.raw_sign(tbs))?
             .build();
-        // Encoding a COSE_Sign1 we built ourselves cannot fail.
-        sign1.to_tagged_vec().unwrap_or_default()
+        sign1.to_tagged_vec().map_err(|e| ProtoError::Signing(format!("cannot encode the envelope: {e}")))
     }
+}
+
+/// The identity and kid of `cert_der` after checking it certifies `public` for signing.
+fn check_signing_cert(cert_der: &[u8], public: [u8; 32]) -> Result<(PrincipalId, Digest), ProtoError> {
+    let summary = summarize_certificate(cert_der).map_err(|e| ProtoError::BadCertificate(e.to_string()))?;
+    let identity =
+        summary.identity.ok_or_else(|| ProtoError::BadCertificate("no single tiprelay:// URI SAN".into()))?;
+    if summary.ed25519_public_key != Some(public) {
+        return Err(ProtoError::Signing(format!("the private key does not belong to the certificate of {identity}")));
+    }
+    if summary.role != crate::pki::CertRole::Signing {
+        return Err(ProtoError::WrongKeyUsage(identity));
+    }
+    Ok((identity, Digest::of(cert_der)))
 }
 
 fn malformed(s: &str) -> ProtoError {

@@ -228,6 +228,20 @@ pub enum ProtoError {
     /// The certificate is on its CA's revocation list.
     #[error("certificate for {0} has been revoked by its CA")]
     Revoked(PrincipalId),
+    /// The certificate was revoked at or before the time a relay's receipt proves the
+    /// message existed, so its signature never counted (RFC 5280 §5.3.2).
+    #[error(
+        "certificate for {identity} was revoked by its CA on {revoked}, at or before the relay accepted this message \
+         ({accepted}); a signature counts only if a receipt proves it older than the revocation"
+    )]
+    RevokedBefore {
+        /// Identity in the certificate.
+        identity: PrincipalId,
+        /// When the CRL says the certificate stopped vouching for signatures.
+        revoked: Timestamp,
+        /// The relay's signed acceptance time.
+        accepted: Timestamp,
+    },
     /// No CRL is loaded for the authority, so revocation status is unknown.
     #[error("no revocation list is loaded for {0}; load its CRL before verifying")]
     RevocationUnknown(Authority),
@@ -513,7 +527,7 @@ impl ProtoError {
             Self::UnknownAuthority(_) => ErrorCode::UnknownAuthority,
             Self::UntrustedChain { .. } => ErrorCode::UntrustedChain,
             Self::CertificateNotValidNow { .. } => ErrorCode::CertificateNotValidNow,
-            Self::Revoked(_) => ErrorCode::Revoked,
+            Self::Revoked(_) | Self::RevokedBefore { .. } => ErrorCode::Revoked,
             Self::RevocationUnknown(_) => ErrorCode::RevocationUnknown,
             Self::WrongKeyUsage(_) | Self::WrongTlsUsage { .. } => ErrorCode::WrongKeyUsage,
             Self::CrlStale { .. } => ErrorCode::RevocationUnknown,

@@ -5,8 +5,13 @@
 //! tiprelay profile on top: exactly one `tiprelay://` URI SAN, an Ed25519 key,
 //! digitalSignature key usage, and the rule that an authority's root certifies only that
 //! authority's identities.
+//!
+//! Revocation is judged as RFC 5280 §5.3.2 has it: a certificate stops vouching for
+//! signatures from its revocation time on. A signature proven to exist earlier, by a
+//! relay's signed receipt of the message, stays valid (see [`TrustStore::as_of_receipt`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use rustls_pki_types::{CertificateDer, TrustAnchor};
 use webpki::{EndEntityCert, KeyUsage, OwnedCertRevocationList};
@@ -180,6 +185,8 @@ struct Profiled {
     key: [u8; 32],
     not_before: Timestamp,
     not_after: Timestamp,
+    /// The serial number's DER content octets, as a CRL lists them.
+    serial: Vec<u8>,
 }
 
 /// Checks the tiprelay end-entity profile for `usage` and returns the identity and key.
@@ -244,6 +251,7 @@ fn check_profile(der: &[u8], usage: CertUsage) -> Result<Profiled, ProtoError> {
         key,
         not_before: Timestamp::from_unix_seconds(validity.not_before.timestamp()),
         not_after: Timestamp::from_unix_seconds(validity.not_after.timestamp()),
+        serial: cert.raw_serial().to_vec(),
     })
 }
 
@@ -256,6 +264,9 @@ struct CachedCert {
     cert: VerifiedCert,
     not_before: Timestamp,
     not_after: Timestamp,
+    /// When the certificate was revoked, for one that verified only as of a receipt's
+    /// proven time before that (never served to a verification without one).
+    revoked_at: Option<Timestamp>,
 }
 
 type CacheKey = (Digest, Authority, u8);
@@ -327,10 +338,32 @@ pub enum TrustError {
     },
 }
 
+#[derive(Clone)]
 struct AuthorityTrust {
     root_der: CertificateDer<'static>,
     anchor: TrustAnchor<'static>,
-    crl: Option<(webpki::CertRevocationList<'static>, CrlInfo)>,
+    crl: Option<(Arc<webpki::CertRevocationList<'static>>, CrlInfo)>,
+    /// The loaded CRL's entries: serial (DER content octets) → when the certificate stopped
+    /// vouching for signatures ([`revocation_time`]).
+    revoked: Arc<HashMap<Vec<u8>, Timestamp>>,
+}
+
+/// When a CRL entry says its certificate stopped vouching for signatures: its
+/// revocationDate (RFC 5280 §5.3.2), or the invalidityDate extension when that is earlier
+/// (the key is known or suspected compromised since), and never later than the CRL's
+/// thisUpdate (a CA cannot date a revocation after the list that publishes it).
+pub fn revocation_time(
+    revocation_date: Timestamp,
+    invalidity_date: Option<Timestamp>,
+    this_update: Timestamp,
+) -> Timestamp {
+    invalidity_date.map_or(revocation_date, |i| i.min(revocation_date)).min(this_update)
+}
+
+/// Whether a certificate that stopped vouching at `revoked` still vouches for a signature
+/// proven to exist at `proven`: only if it was revoked strictly after that time.
+pub fn vouches_at(revoked: Timestamp, proven: Timestamp) -> bool {
+    proven < revoked
 }
 
 /// The roots and revocation lists a verifier trusts, per authority. Pure data: loading
@@ -342,10 +375,14 @@ struct AuthorityTrust {
 /// empties the cache, so a revocation takes effect on the next verification.
 #[derive(Default)]
 pub struct TrustStore {
-    authorities: BTreeMap<Authority, AuthorityTrust>,
-    cache: std::sync::Mutex<std::collections::HashMap<CacheKey, CachedCert>>,
+    /// Shared with the stores [`TrustStore::as_of_receipt`] makes (copied on change).
+    authorities: Arc<BTreeMap<Authority, AuthorityTrust>>,
+    cache: std::sync::Mutex<HashMap<CacheKey, CachedCert>>,
     /// With `Some(g)`, an authority whose CRL is past nextUpdate + g verifies nothing.
     crl_grace_ms: Option<u64>,
+    /// `Some(t)`: what this store verifies was proven, by a relay's signed receipt, to exist
+    /// at `t`, so a certificate revoked strictly after `t` still vouches for it.
+    proven_at: Option<Timestamp>,
 }
 
 impl std::fmt::Debug for TrustStore {
@@ -378,7 +415,8 @@ impl TrustStore {
         }
         let root_der = CertificateDer::from(root_der.to_vec());
         let anchor = webpki::anchor_from_trusted_cert(&root_der).map_err(|e| bad(&format!("{e:?}")))?.to_owned();
-        self.authorities.insert(authority, AuthorityTrust { root_der, anchor, crl: None });
+        Arc::make_mut(&mut self.authorities)
+            .insert(authority, AuthorityTrust { root_der, anchor, crl: None, revoked: Arc::default() });
         self.clear_cache();
         Ok(())
     }
@@ -386,7 +424,7 @@ impl TrustStore {
     /// Loads the CRL of `authority`: it must be signed by that authority's root, and not be
     /// older (by CRL number) than the one loaded. Returns its facts.
     pub fn set_crl(&mut self, authority: Authority, crl_der: &[u8]) -> Result<CrlInfo, TrustError> {
-        let entry = self.authorities.get_mut(&authority).ok_or(TrustError::NoRoot(authority))?;
+        let entry = Arc::make_mut(&mut self.authorities).get_mut(&authority).ok_or(TrustError::NoRoot(authority))?;
         let bad = |reason: String| TrustError::BadCrl { authority, reason };
         let (rest, crl) =
             CertificateRevocationList::from_der(crl_der).map_err(|e| bad(format!("not a DER CRL: {e}")))?;
@@ -399,9 +437,20 @@ impl TrustStore {
             return Err(TrustError::CrlWrongIssuer(authority));
         }
         let number = crl.crl_number().and_then(|n| u64::try_from(n).ok());
+        let this_update = Timestamp::from_unix_seconds(crl.last_update().timestamp());
+        let mut revoked = HashMap::new();
+        for r in crl.iter_revoked_certificates() {
+            let at = revocation_time(
+                Timestamp::from_unix_seconds(r.revocation_date.timestamp()),
+                r.invalidity_date().map(|(_, t)| Timestamp::from_unix_seconds(t.timestamp())),
+                this_update,
+            );
+            // A serial listed twice counts from its earliest date.
+            revoked.entry(r.raw_serial().to_vec()).and_modify(|e: &mut Timestamp| *e = (*e).min(at)).or_insert(at);
+        }
         let info = CrlInfo {
             number,
-            this_update: Timestamp::from_unix_seconds(crl.last_update().timestamp()),
+            this_update,
             next_update: crl.next_update().map(|t| Timestamp::from_unix_seconds(t.timestamp())),
             revoked: crl.iter_revoked_certificates().count(),
         };
@@ -413,7 +462,8 @@ impl TrustStore {
             }
         }
         let owned = OwnedCertRevocationList::from_der(crl_der).map_err(|e| bad(format!("{e:?}")))?;
-        entry.crl = Some((webpki::CertRevocationList::from(owned), info.clone()));
+        entry.crl = Some((Arc::new(webpki::CertRevocationList::from(owned)), info.clone()));
+        entry.revoked = Arc::new(revoked);
         self.clear_cache();
         Ok(info)
     }
@@ -450,7 +500,7 @@ impl TrustStore {
         floor: impl Fn(Authority) -> Option<u64>,
     ) -> Result<Vec<(Authority, u64)>, TrustError> {
         let mut numbers = Vec::new();
-        for (a, t) in &self.authorities {
+        for (a, t) in self.authorities.iter() {
             let Some((_, info)) = &t.crl else { continue };
             match (info.number, floor(*a)) {
                 (Some(n), Some(f)) if n < f => {
@@ -462,6 +512,35 @@ impl TrustStore {
             }
         }
         Ok(numbers)
+    }
+
+    /// The same roots, CRLs and grace, for verifying a message a relay's signed receipt
+    /// proves existed at `accepted` (the receipt's acceptance time, verified by the caller):
+    /// a certificate revoked strictly after `accepted` still vouches for it (RFC 5280
+    /// §5.3.2); one revoked at or before `accepted` is refused with
+    /// [`ProtoError::RevokedBefore`], and one the CRL lists with no usable date stays
+    /// refused. Chain and validity are judged at the time the caller verifies at, which
+    /// should be `accepted`. Everything else (TLS, signing, a relay's acceptance) uses the
+    /// store itself, where a listed certificate is refused whatever the time.
+    pub fn as_of_receipt(&self, accepted: Timestamp) -> TrustStore {
+        TrustStore {
+            authorities: Arc::clone(&self.authorities),
+            cache: std::sync::Mutex::default(),
+            crl_grace_ms: self.crl_grace_ms,
+            proven_at: Some(accepted),
+        }
+    }
+
+    /// The proven time of a store made by [`TrustStore::as_of_receipt`].
+    pub fn proven_at(&self) -> Option<Timestamp> {
+        self.proven_at
+    }
+
+    /// When the loaded CRL of `authority` says the certificate `der` stopped vouching for
+    /// signatures ([`revocation_time`]); None when it is not listed (or does not parse).
+    pub fn revoked_at(&self, der: &[u8], authority: Authority) -> Option<Timestamp> {
+        let (_, cert) = X509Certificate::from_der(der).ok()?;
+        self.authorities.get(&authority)?.revoked.get(cert.raw_serial()).copied()
     }
 
     /// The authorities with a root.
@@ -516,12 +595,13 @@ impl TrustStore {
         let key: Option<CacheKey> = Some((Digest::of(der), authority, usage as u8));
         if let (Some(k), Ok(cache)) = (&key, self.cache.lock()) {
             if let Some(hit) = cache.get(k) {
-                if hit.not_before <= now && now <= hit.not_after {
+                let vouches = hit.revoked_at.is_none_or(|r| self.proven_at.is_some_and(|p| vouches_at(r, p)));
+                if hit.not_before <= now && now <= hit.not_after && vouches {
                     return Ok(hit.cert.clone());
                 }
             }
         }
-        let Profiled { identity, key: public_key, not_before, not_after } = check_profile(der, usage)?;
+        let Profiled { identity, key: public_key, not_before, not_after, serial } = check_profile(der, usage)?;
         if identity.authority() != authority {
             return Err(ProtoError::WrongAuthority {
                 kind: "message",
@@ -537,7 +617,7 @@ impl TrustStore {
         let ee_der = CertificateDer::from(der);
         let ee = EndEntityCert::try_from(&ee_der).map_err(|e| ProtoError::BadCertificate(format!("{e}")))?;
         let inter: Vec<CertificateDer<'_>> = intermediates.iter().map(|d| CertificateDer::from(*d)).collect();
-        let crls = [crl];
+        let crls = [crl.as_ref()];
         let revocation = webpki::RevocationOptionsBuilder::new(&crls)
             .map_err(|_| ProtoError::RevocationUnknown(authority))?
             .with_depth(webpki::RevocationCheckDepth::Chain)
@@ -545,30 +625,50 @@ impl TrustStore {
             .with_expiration_policy(webpki::ExpirationPolicy::Ignore)
             .build();
         let anchors = [trust.anchor.clone()];
-        let result = ee.verify_for_usage(
-            &[webpki::ring::ED25519],
-            &anchors,
-            &inter,
-            now.to_unix_time(),
-            usage.webpki(),
-            Some(revocation),
-            None,
-        );
-        match result {
-            Ok(_) => {
-                let key_point = ed25519_dalek::VerifyingKey::from_bytes(&public_key)
-                    .map_err(|_| ProtoError::BadCertificate("the certified key is not a valid Ed25519 point".into()))?;
-                let cert = VerifiedCert { identity, public_key, key: key_point, fingerprint: Digest::of(der) };
-                if let (Some(k), Ok(mut cache)) = (key, self.cache.lock()) {
-                    if cache.len() >= CERT_CACHE_CAPACITY {
-                        cache.clear();
+        let verify = |revocation| {
+            ee.verify_for_usage(
+                &[webpki::ring::ED25519],
+                &anchors,
+                &inter,
+                now.to_unix_time(),
+                usage.webpki(),
+                revocation,
+                None,
+            )
+            .map(|_| ())
+        };
+        let mut revoked_at = None;
+        match verify(Some(revocation)) {
+            Ok(()) => {}
+            // Listed on the CRL: refused, unless a receipt proves the signature older than
+            // the revocation; then the chain, validity and usage are checked once more
+            // without the CRL (v1 chains have no intermediates: the end entity is the only
+            // certificate a CRL can list).
+            Err(webpki::Error::CertRevoked) => {
+                let Some(proven) = self.proven_at else {
+                    return Err(ProtoError::Revoked(identity));
+                };
+                match trust.revoked.get(&serial).copied() {
+                    Some(r) if vouches_at(r, proven) => {
+                        verify(None).map_err(|e| map_webpki_error(e, identity.clone(), authority, now))?;
+                        revoked_at = Some(r);
                     }
-                    cache.insert(k, CachedCert { cert: cert.clone(), not_before, not_after });
+                    Some(r) => return Err(ProtoError::RevokedBefore { identity, revoked: r, accepted: proven }),
+                    None => return Err(ProtoError::Revoked(identity)),
                 }
-                Ok(cert)
             }
-            Err(e) => Err(map_webpki_error(e, identity, authority, now)),
+            Err(e) => return Err(map_webpki_error(e, identity, authority, now)),
         }
+        let key_point = ed25519_dalek::VerifyingKey::from_bytes(&public_key)
+            .map_err(|_| ProtoError::BadCertificate("the certified key is not a valid Ed25519 point".into()))?;
+        let cert = VerifiedCert { identity, public_key, key: key_point, fingerprint: Digest::of(der) };
+        if let (Some(k), Ok(mut cache)) = (key, self.cache.lock()) {
+            if cache.len() >= CERT_CACHE_CAPACITY {
+                cache.clear();
+            }
+            cache.insert(k, CachedCert { cert: cert.clone(), not_before, not_after, revoked_at });
+        }
+        Ok(cert)
     }
 }
 
@@ -586,5 +686,61 @@ fn map_webpki_error(e: webpki::Error, identity: PrincipalId, authority: Authorit
             reason: format!("it was not issued by the {authority} root CA"),
         },
         other => ProtoError::UntrustedChain { identity, authority, reason: format!("{other}") },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn t(ms: u64) -> Timestamp {
+        Timestamp::from_unix_ms(ms).unwrap_or_else(|| unreachable!())
+    }
+
+    #[test]
+    fn a_signature_proven_before_the_revocation_still_counts_and_one_at_or_after_does_not() {
+        let revoked = t(1_800_000_000_000);
+        assert!(vouches_at(revoked, t(1_799_999_999_999)));
+        assert!(!vouches_at(revoked, revoked), "revoked at the proven instant: refused");
+        assert!(!vouches_at(revoked, t(1_800_000_000_001)));
+    }
+
+    #[test]
+    fn the_revocation_time_is_the_earliest_of_its_dates() {
+        let (rev, inv, this) = (t(2_000_000), t(1_000_000), t(3_000_000));
+        assert_eq!(revocation_time(rev, None, this), rev);
+        // An invalidityDate (key compromised since) earlier than the revocationDate wins.
+        assert_eq!(revocation_time(rev, Some(inv), this), inv);
+        // One later than the revocationDate changes nothing.
+        assert_eq!(revocation_time(rev, Some(t(2_500_000)), this), rev);
+        // A revocationDate after the CRL's own thisUpdate is capped at thisUpdate.
+        assert_eq!(revocation_time(t(4_000_000), None, this), this);
+    }
+
+    #[test]
+    fn a_store_as_of_a_receipt_keeps_the_roots_and_says_its_time() {
+        let plain = TrustStore::new();
+        assert_eq!(plain.proven_at(), None);
+        let at = plain.as_of_receipt(t(5_000));
+        assert_eq!(at.proven_at(), Some(t(5_000)));
+        assert_eq!(at.authorities().count(), 0);
+        assert_eq!(plain.revoked_at(b"not a certificate", Authority::Operator), None);
+    }
+
+    proptest! {
+        #[test]
+        fn vouching_is_exactly_proven_strictly_before_the_earliest_date(
+            rev in 0u64..=Timestamp::MAX_MS,
+            inv in proptest::option::of(0u64..=Timestamp::MAX_MS),
+            this in 0u64..=Timestamp::MAX_MS,
+            proven in 0u64..=Timestamp::MAX_MS,
+        ) {
+            let r = revocation_time(t(rev), inv.map(t), t(this));
+            let earliest = inv.map_or(rev, |i| i.min(rev)).min(this);
+            prop_assert_eq!(r.as_unix_ms(), earliest);
+            prop_assert_eq!(vouches_at(r, t(proven)), proven < earliest);
+        }
     }
 }

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use tiprelay::config::RelayConfig;
+use tiprelay_common::localize::Msg;
+use tiprelay_common::t;
 
 /// The tiprelay relay: stores and forwards signed intelligence tips between two
 /// jurisdictions over QUIC with mutual TLS, with signed receipts.
@@ -129,6 +131,27 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Back up the store while the relay serves: one consistent snapshot of the redb store,
+    /// copied into a new file (owner-only, fsynced) and checked before it is kept: every
+    /// table's rows, the audit log's entries against the newest signed checkpoint's root and
+    /// signature. PostgreSQL stores are refused: use pg_dump. Restore: docs/OPERATIONS.md.
+    #[command(
+        after_help = "Examples:\n  tiprelay backup --config /etc/tiprelay/relay.toml --out /var/backups/tiprelay/relay-$(date -u +%F).redb\n  tiprelay backup --config relay.toml --out relay.redb.bak --force --json"
+    )]
+    Backup {
+        /// Relay configuration (TOML).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The backup file (a redb store; refused if it exists, unless --force).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace an existing --out file (never the store itself).
+        #[arg(long)]
+        force: bool,
+        /// One JSON object: {"out", "bytes", "sha256", "millis", "schema_version", "tips", "audit_entries", "checkpoint", "tables"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// The relay's tamper-evident audit log.
     Audit {
         #[command(subcommand)]
@@ -203,27 +226,32 @@ fn relay_ledger(
 fn check_config(config: &std::path::Path, json: bool) -> Result<()> {
     let c = RelayConfig::load(config)?;
     let store = tiprelay::storage::describe(&c);
-    let mut notes = Vec::new();
+    let mut notes = c.check_material(config, tiprelay::storage::now())?;
     if let tiprelay::config::StoreBackend::Postgres(t) = &c.backend {
         let st = tiprelay::storage::postgres::inspect(t)
-            .with_context(|| format!("[store] {store}: the database cannot be reached"))?;
+            .with_context(|| t!("relay-db-unreachable", "store" => store.as_str()))?;
         let current = tiprelay::storage::postgres::schema::VERSION;
         notes.push(match st.schema {
-            0 => "database reachable; no relay store yet (`tiprelay serve` or `tiprelay migrate` creates it)".to_owned(),
-            v if v == current => format!("database reachable; relay schema version {v} (current)"),
-            v if v < current => format!("database reachable; relay schema version {v}: `tiprelay migrate` takes it to {current}"),
-            v => anyhow::bail!("[store] {store}: the database's relay schema is version {v}, newer than this relay's {current}: upgrade the relay"),
+            0 => Msg::new("relay-db-no-store"),
+            v if v == current => Msg::new("relay-db-current").number("version", v),
+            v if v < current => Msg::new("relay-db-older").number("version", v).number("current", current),
+            v => anyhow::bail!(t!("relay-db-newer", "store" => store.as_str(), "version" => v, "current" => current)),
         });
         if !st.writable {
-            notes.push("WARNING: this server is a standby (read-only): list the primary too, with target_session_attrs=read-write".into());
+            notes.push(Msg::new("relay-db-standby"));
         }
         if let Some(h) = st.holder.filter(|h| !h.holder.is_empty()) {
-            notes.push(format!("store lease: epoch {}, last taken by {} at {}", h.epoch, h.holder, h.since));
+            notes.push(
+                Msg::new("relay-db-lease").text("epoch", h.epoch).text("holder", &h.holder).text("since", &h.since),
+            );
         }
     }
+    notes.extend(certificate_expiry_notes(&c));
     let jurisdictions: Vec<&str> = c.jurisdictions.iter().map(|j| j.as_str()).collect();
     let pairs: Vec<String> = c.pairs.iter().map(|(a, b)| format!("{a}-{b}")).collect();
     if json {
+        // JSON stays language-neutral: the notes in English.
+        let notes: Vec<String> = notes.iter().map(|n| n.to_string()).collect();
         let federation = c.federation.as_ref().map(|f| {
             serde_json::json!({"home": f.home.as_str(), "peer": f.peer.jurisdiction.as_str(),
                                "address": f.peer.address.to_string(), "server_name": f.peer.server_name})
@@ -236,21 +264,49 @@ fn check_config(config: &std::path::Path, json: bool) -> Result<()> {
         return Ok(());
     }
     println!(
-        "configuration OK: listen {}, jurisdictions {}, pairs {}, store {store}",
-        c.listen,
-        jurisdictions.join(", "),
-        pairs.join(", ")
+        "{}",
+        t!(
+            "relay-config-ok",
+            "listen" => c.listen.to_string(),
+            "jurisdictions" => jurisdictions.join(", "),
+            "pairs" => pairs.join(", "),
+            "store" => store.as_str()
+        )
     );
     if let Some(f) = &c.federation {
         println!(
-            "  federation: {}'s own relay; peer: {}'s relay at {} (server name {})",
-            f.home, f.peer.jurisdiction, f.peer.address, f.peer.server_name
+            "  {}",
+            t!(
+                "relay-config-federation",
+                "home" => f.home.to_string(),
+                "peer" => f.peer.jurisdiction.to_string(),
+                "address" => f.peer.address.to_string(),
+                "server_name" => f.peer.server_name.as_str()
+            )
         );
     }
     for n in notes {
-        println!("  {n}");
+        println!("  {}", n.in_locale(tiprelay_common::i18n::locale()));
     }
     Ok(())
+}
+
+/// `check-config`: each configured certificate (TLS, signing, every trusted root) with its
+/// notAfter; a warning instead for one that expires within 30 days or has expired, and a
+/// line for one that cannot be read.
+fn certificate_expiry_notes(c: &RelayConfig) -> Vec<Msg> {
+    use tiprelay_common::expiry;
+    let certs = expiry::configured(&c.tls_cert, &c.signing_cert, &c.trust);
+    let checked = expiry::check(&certs, expiry::now(), expiry::WARN_MS);
+    certs
+        .iter()
+        .zip(checked)
+        .map(|(named, r)| match r {
+            Ok(e) => e.warning().map_or_else(|| e.line(), |w| Msg::new("expiry-flagged").msg("text", w)),
+            Err(err) => Msg::new("expiry-flagged")
+                .msg("text", Msg::new("expiry-unreadable").text("name", &named.name).error("error", &err)),
+        })
+        .collect()
 }
 
 /// Whether the running relay reports its link up: `Some(true/false)` from its metrics
@@ -271,10 +327,7 @@ fn link_up(metrics: Option<std::net::SocketAddr>, peer: &str) -> Option<bool> {
 fn peers(config: &std::path::Path, json: bool) -> Result<()> {
     let cfg = RelayConfig::load(config)?;
     let Some(fed) = cfg.federation.clone() else {
-        anyhow::bail!(
-            "{}: this relay is the shared relay of every jurisdiction (no [federation]): it has no peer relay",
-            config.display()
-        );
+        anyhow::bail!(t!("relay-peers-hub", "config" => config.display().to_string()));
     };
     let db = tiprelay::storage::open_engine(&cfg, false)?;
     let st = tiprelay::storage::link_status(&*db, fed.home, fed.peer.jurisdiction)?;
@@ -293,25 +346,44 @@ fn peers(config: &std::path::Path, json: bool) -> Result<()> {
         println!("{v}");
         return Ok(());
     }
-    println!("link {home} → {peer}: {peer}'s relay at {} (server name {})", fed.peer.address, fed.peer.server_name);
+    let (home, peer) = (home.to_string(), peer.to_string());
     println!(
-        "  link:          {}",
-        match up {
-            Some(true) => "up".to_owned(),
-            Some(false) => "DOWN (tips queue here; they cross in order when it returns)".to_owned(),
-            None => "unknown (set [metrics] listen to let `tiprelay peers` ask the running relay)".to_owned(),
-        }
+        "{}",
+        t!(
+            "relay-peers-link",
+            "home" => home.as_str(),
+            "peer" => peer.as_str(),
+            "address" => fed.peer.address.to_string(),
+            "server_name" => fed.peer.server_name.as_str()
+        )
     );
-    println!(
-        "  tips to {peer}:    {} accepted here; {} receipted by {peer}'s relay; {} queued{}",
-        st.tips_accepted_for_peer,
-        st.tips_crossed,
-        st.tips_queued,
-        age.map(|a| format!(" (oldest accepted {a} s ago)")).unwrap_or_default()
-    );
-    println!("  acks/feedback: {} waiting for the link", st.notices_queued);
-    println!("  statements:    {} waiting for the link", st.statements_queued);
-    println!("  tips from {peer}: {} received over the link", st.tips_received);
+    let state = match up {
+        Some(true) => t!("relay-peers-up"),
+        Some(false) => t!("relay-peers-down"),
+        None => t!("relay-peers-unknown"),
+    };
+    println!("  {}", t!("relay-peers-state", "state" => state));
+    let tips_to = match age {
+        Some(a) => t!(
+            "relay-peers-tips-to-oldest",
+            "peer" => peer.as_str(),
+            "accepted" => st.tips_accepted_for_peer,
+            "crossed" => st.tips_crossed,
+            "queued" => st.tips_queued,
+            "seconds" => a
+        ),
+        None => t!(
+            "relay-peers-tips-to",
+            "peer" => peer.as_str(),
+            "accepted" => st.tips_accepted_for_peer,
+            "crossed" => st.tips_crossed,
+            "queued" => st.tips_queued
+        ),
+    };
+    println!("  {tips_to}");
+    println!("  {}", t!("relay-peers-notices", "count" => st.notices_queued));
+    println!("  {}", t!("relay-peers-statements", "count" => st.statements_queued));
+    println!("  {}", t!("relay-peers-tips-from", "peer" => peer.as_str(), "count" => st.tips_received));
     Ok(())
 }
 
@@ -329,9 +401,9 @@ fn migrate(config: &std::path::Path, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::json!({"store": store, "schema_before": before, "schema": after}));
     } else if before == after {
-        println!("{store}: schema version {after}, nothing to migrate");
+        println!("{}", t!("relay-migrate-nothing", "store" => store.as_str(), "version" => after));
     } else {
-        println!("{store}: schema migrated from version {before} to {after}");
+        println!("{}", t!("relay-migrate-done", "store" => store.as_str(), "before" => before, "after" => after));
     }
     Ok(())
 }
@@ -348,14 +420,61 @@ fn audit_export(
     let range = tiprelay::storage::ExportRange { since: parse(since)?, until: parse(until)?, max_checkpoints: None };
     let header = tiprelay::audit::export(&cfg, range, out)?;
     println!(
-        "wrote {}: log {}, entries {}..{} ({}), {} signed checkpoints",
-        out.display(),
-        header.log,
-        header.first,
-        header.first + header.count,
-        header.count,
-        header.checkpoints.len()
+        "{}",
+        t!(
+            "relay-export-written",
+            "file" => out.display().to_string(),
+            "log" => header.log.to_string(),
+            "first" => header.first.to_string(),
+            "end" => (header.first + header.count).to_string(),
+            "count" => header.count,
+            "checkpoints" => header.checkpoints.len()
+        )
     );
+    Ok(())
+}
+
+/// `tiprelay backup`: a checked copy of the redb store beside the running relay.
+fn relay_backup(config: &std::path::Path, out: &std::path::Path, force: bool, json: bool) -> Result<()> {
+    use tiprelay::storage::redb::backup;
+    let cfg = RelayConfig::load(config)?;
+    // The backup's errors say their causes, in this process's language.
+    let r = backup::backup(&cfg, out, force)?;
+    if json {
+        let checkpoint = r.checkpoint.as_ref().map(
+            |c| serde_json::json!({"size": c.size, "root": c.root, "time": c.time, "cosignatures": c.cosignatures}),
+        );
+        println!(
+            "{}",
+            serde_json::json!({"ok": true, "out": r.out.display().to_string(), "bytes": r.bytes, "sha256": r.sha256,
+                               "millis": r.millis, "schema_version": r.schema_version, "tips": r.tips,
+                               "audit_entries": r.audit_entries, "checkpoint": checkpoint, "tables": r.tables})
+        );
+        return Ok(());
+    }
+    println!(
+        "{}",
+        t!("relay-backup-done", "file" => r.out.display().to_string(), "bytes" => r.bytes, "ms" => r.millis)
+    );
+    println!("  {}", t!("relay-backup-sha256", "sha256" => r.sha256.as_str()));
+    println!(
+        "  {}",
+        t!("relay-backup-counts", "tips" => r.tips, "entries" => r.audit_entries, "version" => r.schema_version)
+    );
+    match &r.checkpoint {
+        Some(c) => println!(
+            "  {}",
+            t!(
+                "relay-backup-checkpoint",
+                "size" => c.size,
+                "root" => c.root.as_str(),
+                "time" => c.time.as_str(),
+                "cosignatures" => c.cosignatures
+            )
+        ),
+        None => println!("  {}", t!("relay-backup-no-checkpoint")),
+    }
+    println!("  {}", t!("relay-backup-keep"));
     Ok(())
 }
 
@@ -367,7 +486,7 @@ fn main() -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("tiprelay: error: cannot start the runtime: {e}");
+            eprintln!("tiprelay: {}: {}", t!("error"), t!("relay-runtime", "error" => e.to_string()));
             return ExitCode::from(1);
         }
     };
@@ -382,6 +501,7 @@ fn main() -> ExitCode {
         Cmd::Ledger { config, period, of, since, until, json, csv } => {
             relay_ledger(&config, &period, of.as_deref(), since.as_deref(), until.as_deref(), json, csv)
         }
+        Cmd::Backup { config, out, force, json } => relay_backup(&config, &out, force, json),
         Cmd::Audit { cmd: AuditCmd::Export { config, out, since, until } } => {
             audit_export(&config, &out, since.as_deref(), until.as_deref())
         }
@@ -392,7 +512,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tiprelay: {}: {e:#}", tiprelay_common::t!("error"));
+            let text = tiprelay_common::localize::render_chain(e.chain(), &tiprelay::localize::localize_error);
+            eprintln!("tiprelay: {}: {text}", t!("error"));
             ExitCode::from(1)
         }
     }

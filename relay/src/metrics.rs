@@ -79,6 +79,13 @@ pub struct AuthorityLabels {
     pub authority: String,
 }
 
+/// A certificate of the relay's configuration.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CertificateLabels {
+    /// `tls`, `signing`, `root:MX`, `root:OPERATOR`, …
+    pub certificate: String,
+}
+
 /// Every metric of a relay.
 #[derive(Debug)]
 pub struct Metrics {
@@ -111,6 +118,8 @@ pub struct Metrics {
     pub trust_reloads: Family<OutcomeLabels, Counter>,
     /// nextUpdate of each authority's loaded CRL (Unix seconds), for CRL-age alerts.
     pub crl_next_update: Family<AuthorityLabels, Gauge>,
+    /// notAfter of each certificate of the configuration (Unix seconds), for expiry alerts.
+    pub certificate_expiry: Family<CertificateLabels, Gauge>,
     /// Federation: 1 while the link to the peer relay is up, by the peer's jurisdiction.
     pub peer_up: Family<PeerLabels, Gauge>,
     /// Federation: tips accepted here for the peer's jurisdiction and not yet receipted
@@ -164,6 +173,7 @@ impl Metrics {
         let audit_events_dropped = Counter::default();
         let trust_reloads = Family::<OutcomeLabels, Counter>::default();
         let crl_next_update = Family::<AuthorityLabels, Gauge>::default();
+        let certificate_expiry = Family::<CertificateLabels, Gauge>::default();
         registry.register("tiprelay_requests", "Requests answered, by kind and outcome", requests.clone());
         registry.register(
             "tiprelay_request_seconds",
@@ -208,6 +218,11 @@ impl Metrics {
             "tiprelay_crl_next_update_seconds",
             "nextUpdate of each authority's loaded CRL, Unix seconds",
             crl_next_update.clone(),
+        );
+        registry.register(
+            "tiprelay_certificate_expiry_seconds",
+            "notAfter of each certificate of the configuration (tls, signing, root:<authority>), Unix seconds",
+            certificate_expiry.clone(),
         );
         let peer_up = Family::<PeerLabels, Gauge>::default();
         let peer_queued_tips = Family::<PeerLabels, Gauge>::default();
@@ -269,6 +284,7 @@ impl Metrics {
             peer_log_alarms,
             trust_reloads,
             crl_next_update,
+            certificate_expiry,
             ready: AtomicBool::new(false),
         }
     }
@@ -285,6 +301,14 @@ impl Metrics {
                 let secs = i64::try_from(next.as_unix_ms() / 1000).unwrap_or(i64::MAX);
                 self.crl_next_update.get_or_create(&AuthorityLabels { authority: a.to_string() }).set(secs);
             }
+        }
+    }
+
+    /// Records the notAfter of the configuration's certificates.
+    pub fn certificates(&self, certs: &[tiprelay_common::expiry::CertExpiry]) {
+        for c in certs {
+            let labels = CertificateLabels { certificate: c.name.clone() };
+            self.certificate_expiry.get_or_create(&labels).set(c.not_after_unix_seconds());
         }
     }
 

@@ -161,8 +161,11 @@ pub enum ServeError {
         /// The identity in `relay.signing_cert`.
         identity: String,
         /// What the configuration needs.
-        expected: String,
+        expected: tiprelay_common::localize::Msg,
     },
+    /// The signing key in a PKCS#11 token cannot be used.
+    #[error(transparent)]
+    SigningKey(#[from] crate::pkcs11::Pkcs11Error),
     /// The relay's main task panicked or was cancelled.
     #[error("relay task")]
     Task {
@@ -235,6 +238,7 @@ pub async fn start_until(
     loaded.set_crl_grace(config.crl_grace);
     let metrics = Arc::new(Metrics::new());
     metrics.crls(&loaded);
+    check_certificate_expiry(&config, &metrics);
     let metrics_listener = match config.metrics_listen {
         Some(addr) => Some(metrics::bind(addr).await.map_err(|source| ServeError::MetricsListen { addr, source })?),
         None => None,
@@ -253,7 +257,8 @@ pub async fn start_until(
     }
     let chain = files::read_certs(&config.tls_cert)?;
     let key = files::read_key(&config.tls_key)?;
-    let signer = files::read_signer(&config.signing_key, &config.signing_cert)?;
+    // Opened once (a token key: one session, one login), shared by the store and the state.
+    let signer = read_signer(&config)?;
     let relay_id = signer.identity().clone();
     check_relay_identity(&relay_id, config.federation.as_ref())?;
     let trust = SharedTrust::new(loaded);
@@ -303,7 +308,7 @@ pub async fn start_until(
     };
     let (store, writer) = Store::start(
         engine,
-        signer,
+        signer.clone(),
         config.jurisdictions.iter().copied(),
         config.commit_batch,
         config.pending_quota,
@@ -343,7 +348,7 @@ pub async fn start_until(
         link_in: tokio::sync::Mutex::new(()),
         link_out: std::sync::Mutex::new(None),
         gap_alarm: std::sync::Mutex::new(None),
-        signer: Arc::new(files::read_signer(&config.signing_key, &config.signing_cert)?),
+        signer: Arc::new(signer),
         config,
         trust,
         store,
@@ -356,6 +361,17 @@ pub async fn start_until(
     Ok(RelayHandle { local_addr, metrics_addr, shutdown, main })
 }
 
+/// The relay's receipt and checkpoint signer from `signing_key` (a file or a key in a
+/// PKCS#11 token) and `signing_cert`, each checked against the other.
+pub fn read_signer(config: &RelayConfig) -> Result<tiprelay_proto::Signer, ServeError> {
+    match &config.signing_key {
+        crate::config::SigningKeySource::File(key) => Ok(files::read_signer(key, &config.signing_cert)?),
+        crate::config::SigningKeySource::Token(t) => {
+            Ok(crate::pkcs11::signer(t, files::read_cert(&config.signing_cert)?.to_vec())?)
+        }
+    }
+}
+
 /// The shared relay signs as `tiprelay://OPERATOR/relay/…`; a federated relay as its own
 /// jurisdiction's relay, `tiprelay://<home>/relay/…`.
 fn check_relay_identity(id: &PrincipalId, fed: Option<&crate::config::Federation>) -> Result<(), ServeError> {
@@ -363,14 +379,9 @@ fn check_relay_identity(id: &PrincipalId, fed: Option<&crate::config::Federation
         None if id.kind() == PrincipalKind::Relay && id.authority() == tiprelay_proto::Authority::Operator => {
             return Ok(())
         }
-        None => "the shared relay (no [federation]) is certified by the relay operator's CA as \
-                 tiprelay://OPERATOR/relay/NAME"
-            .to_owned(),
+        None => tiprelay_common::localize::Msg::new("relay-identity-expected-shared"),
         Some(f) if id.kind() == PrincipalKind::Relay && id.jurisdiction() == Some(f.home) => return Ok(()),
-        Some(f) => format!(
-            "[federation] home = \"{0}\" makes this {0}'s own relay, certified by {0}'s CA as tiprelay://{0}/relay/NAME",
-            f.home
-        ),
+        Some(f) => tiprelay_common::localize::Msg::new("relay-identity-expected-federated").text("home", f.home),
     };
     Err(ServeError::WrongRelayIdentity { identity: id.to_string(), expected })
 }
@@ -454,6 +465,7 @@ async fn run(
     let mut lease_lost_now = false;
     let mut tasks = JoinSet::new();
     tasks.spawn(reload_trust(state.clone()));
+    tasks.spawn(certificate_expiry(state.clone()));
     tasks.spawn(retention(state.clone()));
     tasks.spawn(checkpoints(state.clone()));
     tasks.spawn(audit_refusals(state.clone()));
@@ -564,6 +576,7 @@ async fn reload_trust(state: Arc<State>) {
                 }
                 warn_stale_crls(&t);
                 state.metrics.crls(&t);
+                check_certificate_expiry(&state.config, &state.metrics);
                 reloads("ok");
                 state.trust.set(t);
                 info!("trust material reloaded (roots and CRLs)");
@@ -575,6 +588,46 @@ async fn reload_trust(state: Arc<State>) {
             }
         }
     }
+}
+
+/// Checks the configuration's certificates once a day while serving (at start and at each
+/// trust reload too, outside this task): a warning per certificate within 30 days of its
+/// notAfter, an error per expired one, and `tiprelay_certificate_expiry_seconds`.
+async fn certificate_expiry(state: Arc<State>) {
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(86_400)) => {}
+        }
+        check_certificate_expiry(&state.config, &state.metrics);
+    }
+}
+
+/// One pass of [`certificate_expiry`]: TLS, signing, and every trusted root (jurisdictions,
+/// the relay operator, a federated peer's).
+fn check_certificate_expiry(config: &RelayConfig, metrics: &Metrics) {
+    use tiprelay_common::expiry::{self, ExpiryState};
+    let certs = expiry::configured(&config.tls_cert, &config.signing_cert, &config.trust);
+    let mut checked = Vec::new();
+    for r in expiry::check(&certs, storage::now(), expiry::WARN_MS) {
+        match r {
+            Ok(c) => {
+                let (file, not_after) = (c.path.display(), c.not_after);
+                match c.state {
+                    ExpiryState::Valid => {}
+                    ExpiryState::ExpiresSoon => warn!(certificate = %c.name, %file, identity = %c.identity, %not_after,
+                        days_left = c.days_left, "certificate expires within 30 days: renew it (tipcerts renew; a root: ask its authority) and install the new files"),
+                    ExpiryState::Expired => {
+                        tracing::error!(certificate = %c.name, %file, identity = %c.identity, %not_after,
+                        "certificate has EXPIRED: peers refuse it; renew it (tipcerts renew; a root: ask its authority) and install the new files")
+                    }
+                }
+                checked.push(c);
+            }
+            Err(e) => warn!(error = %e, "cannot read a configured certificate to check its expiry"),
+        }
+    }
+    metrics.certificates(&checked);
 }
 
 /// Signs an audit checkpoint every `checkpoint_secs` when the log grew (the writer also

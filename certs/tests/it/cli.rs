@@ -25,6 +25,17 @@ fn fails(args: &[&str]) -> String {
     String::from_utf8(o.stderr).unwrap()
 }
 
+/// `tipcerts` with `LANG=es_MX.UTF-8` (and no `LC_ALL` or `LC_MESSAGES` to override it).
+fn tipcerts_es(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tipcerts"))
+        .args(args)
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "es_MX.UTF-8")
+        .output()
+        .unwrap()
+}
+
 fn cert(p: &Path) -> Vec<u8> {
     CertificateDer::from_pem_file(p).unwrap().to_vec()
 }
@@ -287,6 +298,10 @@ fn bad_input_gets_a_clear_message_and_leaves_nothing() {
     std::fs::copy(ca.join("ca.toml"), broken.join("ca.toml")).unwrap();
     std::fs::copy(ca.join("ca.crt"), broken.join("ca.crt")).unwrap();
     std::fs::write(broken.join("ca.key"), "garbage").unwrap();
+    // A key others may read is refused first, with the command that fixes it.
+    let err = fails(&["issue", "--ca", s(&broken), "--principal", "tiprelay://MX/analyst/a", "--out", s(&out)]);
+    assert!(err.contains("mode 0644") && err.contains("chmod 600"), "{err}");
+    std::fs::set_permissions(broken.join("ca.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
     let err = fails(&["issue", "--ca", s(&broken), "--principal", "tiprelay://MX/analyst/a", "--out", s(&out)]);
     assert!(err.contains("PRIVATE KEY"), "{err}");
     assert!(!out.exists());
@@ -392,4 +407,77 @@ fn openssl_reads_every_key_certificate_and_crl_tipcerts_writes() {
     let err = fails(&["keys", "convert", s(&crt)]);
     assert!(err.contains("not a PKCS#8 PRIVATE KEY"), "{err}");
     assert_eq!(std::fs::read(&crt).unwrap(), was);
+}
+
+#[test]
+fn errors_are_in_spanish_with_a_spanish_locale() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("no-ca");
+    let out = tmp.path().join("ana");
+    let o = tipcerts_es(&["issue", "--ca", s(&ca), "--principal", "tiprelay://MX/analyst/ana", "--out", s(&out)]);
+    assert!(!o.status.success());
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.starts_with("tipcerts: error: ")
+            && err.contains("no es un directorio de CA utilizable")
+            && err.contains("`tipcerts init-ca`"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+/// `tipcerts keys encrypt`: a CA key encrypted with a passphrase, which OpenSSL reads with
+/// it, and which tipcerts then opens only with it (from TIPRELAY_KEY_PASSPHRASE_FILE; with
+/// no terminal and no passphrase it says what to do).
+#[test]
+fn an_encrypted_ca_key_issues_only_with_its_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |p: &str| dir.path().join(p).to_str().unwrap().to_owned();
+    ok(&["init-ca", "--jurisdiction", "MX", "--out", &d("mx-ca")]);
+    std::fs::write(d("pass"), "correct horse battery staple\n").unwrap();
+    std::fs::write(d("short"), "too short\n").unwrap();
+    std::fs::write(d("wrong"), "incorrect horse battery staple\n").unwrap();
+    let err = fails(&["keys", "encrypt", "--passphrase-file", &d("short"), &d("mx-ca/ca.key")]);
+    assert!(err.contains("at least 12 characters"), "{err}");
+    let out = ok(&["keys", "encrypt", "--passphrase-file", &d("pass"), &d("mx-ca/ca.key")]);
+    assert!(out.contains("encrypted") && out.contains("ca.key"), "{out}");
+    let pem = std::fs::read_to_string(d("mx-ca/ca.key")).unwrap();
+    assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"), "{pem}");
+    assert_eq!(std::fs::metadata(d("mx-ca/ca.key")).unwrap().permissions().mode() & 0o777, 0o600);
+    let out = ok(&["keys", "encrypt", "--passphrase-file", &d("pass"), &d("mx-ca/ca.key")]);
+    assert!(out.contains("already encrypted"), "{out}");
+    // OpenSSL reads it with the passphrase.
+    let o = Command::new("openssl")
+        .args(["pkey", "-noout", "-in", &d("mx-ca/ca.key"), "-passin", &format!("file:{}", d("pass"))])
+        .output()
+        .expect("openssl is installed by .ci/run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let issue = |pass: Option<&str>, out: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tipcerts"));
+        c.args(["issue", "--ca", &d("mx-ca"), "--principal", "tiprelay://MX/analyst/ana", "--out", &d(out)])
+            .stdin(std::process::Stdio::null())
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env("LANG", "C.UTF-8");
+        match pass {
+            Some(p) => c.env("TIPRELAY_KEY_PASSPHRASE_FILE", d(p)),
+            None => c.env_remove("TIPRELAY_KEY_PASSPHRASE_FILE"),
+        };
+        c.output().unwrap()
+    };
+    let o = issue(None, "ana1");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("encrypted and no passphrase was given") && err.contains("TIPRELAY_KEY_PASSPHRASE_FILE"),
+        "{err}"
+    );
+    let o = issue(Some("wrong"), "ana2");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("the passphrase does not open this private key"), "{err}");
+    assert!(!dir.path().join("ana1").exists() && !dir.path().join("ana2").exists(), "nothing half-written");
+    let o = issue(Some("pass"), "ana");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(dir.path().join("ana/sign.crt").exists());
 }

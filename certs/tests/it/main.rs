@@ -5,5 +5,6 @@
 
 mod cli;
 mod lockfloors;
+mod renew;
 mod vectors;
 mod verify;

@@ -160,3 +160,20 @@ cert-closed = the relay closed the connection: { $reason } (this client's certif
 client-unknown-recipient = { $to } is not a jurisdiction this client exchanges tips with (configured: { $known })
 client-untrusted = the relay's { $what } does not verify: { $why }
 client-audit-alert = AUDIT ALERT: { $why }
+
+## Certificate expiry (tipctl status, tiprelay, check-config)
+expiry-soon = certificate { $name } ({ $path }, { $identity }) expires on { $date }, in { $days ->
+        [one] 1 day
+       *[other] { $days } days
+    }: { $advice }
+expiry-expired = certificate { $name } ({ $path }, { $identity }) EXPIRED on { $date }: { $advice }
+expiry-valid = certificate { $name } ({ $path }, { $identity }) valid until { $date } ({ $days ->
+        [one] 1 day
+       *[other] { $days } days
+    } left)
+expiry-advice-leaf = renew it (`tipcerts renew --ca CA_DIR --cert { $path } --out NEW_DIR`, or ask your CA to) and install the new files in place of the old ones
+expiry-advice-root = ask that authority for its new root certificate and install it beside this one ({ $name }) before this date
+expiry-unreadable = cannot check the expiry of certificate { $name }: { $error }
+expiry-status-label = certificates
+expiry-status-ok = none expires within { $days } days
+expiry-flagged = WARNING: { $text }

@@ -213,7 +213,7 @@ help-tipctl-ledger--offline = No contactar al relé: contar lo que hay aquí aho
 help-tipctl-ledger--json = Un objeto JSON: {"{"}"view", "period", "since", "until", "rows": [...], "pairs": [...]{"}"}
 help-tipctl-ledger--csv = CSV con una línea de encabezado
 help-tipctl-ledger--html = Escribir el informe del grupo de implementación (un único archivo HTML autocontenido) en ARCHIVO
-help-tipctl-ledger--lang = Idioma del informe: en o es
+help-tipctl-ledger--lang = Idioma del informe: en o es (por omisión, el de la interfaz: ui_lang o LANG)
 help-tipctl-ledger--open_ack_hours = Pendientes: avisos sin confirmar durante más de estas horas
 help-tipctl-ledger--open_feedback_days = Pendientes: avisos confirmados sin respuesta tras estos días
 help-tipctl-ledger--merge = Contar también los registros de otro principal de su jurisdicción (un archivo de `tipctl ledger export` con la configuración de ese principal); repetible
@@ -397,3 +397,47 @@ cert-closed = el relé cerró la conexión: { $reason } (el certificado de este 
 client-unknown-recipient = { $to } no es una jurisdicción con la que este cliente intercambie avisos (configuradas: { $known })
 client-untrusted = { $what } del relé no se verifica: { $why }
 client-audit-alert = ALERTA DE AUDITORÍA: { $why }
+
+## Caducidad de certificados (tipctl status, tiprelay, check-config)
+expiry-soon = el certificado { $name } ({ $path }, { $identity }) caduca el { $date }, dentro de { $days ->
+        [one] 1 día
+       *[other] { $days } días
+    }: { $advice }
+expiry-expired = el certificado { $name } ({ $path }, { $identity }) CADUCÓ el { $date }: { $advice }
+expiry-valid = certificado { $name } ({ $path }, { $identity }) válido hasta el { $date } (quedan { $days ->
+        [one] 1 día
+       *[other] { $days } días
+    })
+expiry-advice-leaf = renuévelo (`tipcerts renew --ca DIR_CA --cert { $path } --out DIR_NUEVO`, o pídaselo a su CA) e instale los archivos nuevos en lugar de los anteriores
+expiry-advice-root = pida a esa autoridad su nuevo certificado raíz e instálelo junto a este ({ $name }) antes de esa fecha
+expiry-unreadable = no se puede comprobar la caducidad del certificado { $name }: { $error }
+expiry-status-label = certificados
+expiry-status-ok = ninguno caduca en los próximos { $days } días
+expiry-flagged = AVISO: { $text }
+
+## tiprelay backup, tipctl backup
+help-tiprelay-backup = Hacer una copia de seguridad del almacén mientras el relé sirve: una instantánea coherente del almacén redb, copiada a un archivo nuevo (solo para su propietario, sincronizado en disco) y comprobada antes de conservarla: las filas de cada tabla, las entradas del registro de auditoría contra la raíz y la firma del punto de control firmado más reciente. Los almacenes PostgreSQL se rechazan: use pg_dump. Restaurar: docs/OPERATIONS.md
+help-tiprelay-backup--config = Configuración del relé (TOML)
+help-tiprelay-backup--out = El archivo de la copia de seguridad (un almacén redb; se rechaza si existe, salvo con --force)
+help-tiprelay-backup--force = Reemplazar un archivo --out existente (nunca el propio almacén)
+help-tiprelay-backup--json = Un objeto JSON: {"{"}"out", "bytes", "sha256", "millis", "schema_version", "tips", "audit_entries", "checkpoint", "tables"{"}"}
+help-tipctl-backup = Hacer una copia de seguridad del almacén local de este principal, también mientras otro tipctl (p. ej. `tipctl watch`) lo tiene abierto: una instantánea coherente copiada a un archivo nuevo (solo para su propietario, sincronizado en disco) y comprobada antes de conservarla
+help-tipctl-backup--out = El archivo de la copia de seguridad (se rechaza si existe, salvo con --force)
+help-tipctl-backup--force = Reemplazar un archivo --out existente (nunca el propio almacén)
+help-tipctl-backup--json = Un objeto JSON: {"{"}"out", "bytes", "sha256", "millis", "schema_version", "outbox", "inbox", "audit_entries", "tables"{"}"}
+help-tipcerts-renew = Renovar los certificados de un principal o de un relé antes de que caduquen: claves nuevas, la misma identidad (y, para un relé, los mismos nombres DNS e IP), válidos desde ahora. Los certificados anteriores no se revocan: los recibos y los avisos firmados con las claves anteriores se siguen verificando hasta que caduquen
+help-tipcerts-renew--ca = El directorio de la CA que emitió el certificado
+help-tipcerts-renew--cert = Un certificado vigente (tls.crt o sign.crt; el otro se busca a su lado). El de un relé necesita su tls.crt al lado, por los nombres DNS e IP
+help-tipcerts-renew--out = Directorio nuevo para tls.crt, tls.key, sign.crt, sign.key, ca.crt
+help-tipcerts-renew--days = Validez en días desde ahora (limitada a la caducidad de la propia CA)
+help-tipcerts-renew-after = Ejemplos:
+      tipcerts renew --ca /secure/mx-ca --cert /etc/tipctl/ana/sign.crt --out ./ana-2027
+          un principal: renueva su tls.crt y su sign.crt (el par junto al archivo indicado)
+      tipcerts renew --ca /secure/operator-ca --cert /etc/tiprelay/tls.crt --out ./relay-2027
+          el relé: el mismo nombre y los mismos nombres DNS e IP; después reinícielo con los archivos nuevos
+    Vea docs/OPERATIONS.md, «Renewing certificates».
+help-tipcerts-keys-encrypt = Cifra claves privadas con una frase de paso, en su lugar, de forma atómica, modo 0600: PKCS#8 PBES2 (scrypt, AES-256-CBC), que leen tiprelay, tipctl, tipcerts y OpenSSL 3. El relé y tipctl toman entonces la frase de paso del archivo que nombra TIPRELAY_KEY_PASSPHRASE_FILE, de la credencial de systemd key-passphrase o (tipctl, tipcerts) la piden en la terminal.
+help-tipcerts-keys-encrypt--files = Archivos de clave (PEM); los ya cifrados se dejan como están.
+help-tipcerts-keys-encrypt--passphrase_file = Archivo con la frase de paso (una línea, al menos 12 caracteres); sin él, la frase de paso se pide dos veces en la terminal.
+help-tipcerts-keys-encrypt-after = Ejemplo: tipcerts keys encrypt --passphrase-file /run/credentials/pass /secure/mx-ca/ca.key
+    Después, `openssl pkey -in ARCHIVO -passin file:ARCHIVO_FRASE -noout` la lee.

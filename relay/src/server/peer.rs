@@ -786,7 +786,15 @@ fn check_forwarded(
     let rv = verify::<Receipt>(&f.receipt, trust, at).map_err(|e| (None, proto_error(&e)))?;
     let home = rv.message;
     let id = Some(home.tip.to_string());
-    let tv = verify::<Tip>(&f.tip, trust, at).map_err(|e| (id.clone(), proto_error(&e)))?;
+    // An author revoked after the home relay accepted the tip still vouches for it
+    // (PROTOCOL §6.3), as of that acceptance; not when a stale CRL moved the judging time.
+    let tv = match verify::<Tip>(&f.tip, trust, at) {
+        Err(tiprelay_proto::ProtoError::Revoked(_)) if at == claimed => {
+            verify::<Tip>(&f.tip, &trust.as_of_receipt(claimed), claimed)
+        }
+        other => other,
+    }
+    .map_err(|e| (id.clone(), proto_error(&e)))?;
     rules::home_receipt_matches(&home, &rv.signer, &tv.message, &tv.digest, &peer.identity, fed.home)
         .map_err(|e| (id.clone(), e))?;
     if !state.config.pair_allowed(tv.message.from, tv.message.to) {

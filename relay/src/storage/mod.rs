@@ -215,6 +215,10 @@ pub enum StoreError {
     /// The writer has stopped (shutdown).
     #[error("the relay is shutting down")]
     Closed,
+    /// The store cannot be used as it is (absent, in use, read-only, another schema,
+    /// nothing to export); the message says what to do.
+    #[error("{0}")]
+    Unusable(tiprelay_common::localize::Msg),
 }
 
 impl StoreError {
@@ -225,7 +229,7 @@ impl StoreError {
             Self::Refused(w) => ErrorCode::from_u16(w.code).unwrap_or(ErrorCode::Unavailable),
             Self::Full => ErrorCode::StorageFull,
             Self::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
-            Self::Corrupt(_) | Self::Failed(_) | Self::Closed => ErrorCode::Unavailable,
+            Self::Corrupt(_) | Self::Failed(_) | Self::Closed | Self::Unusable(_) => ErrorCode::Unavailable,
         }
     }
 

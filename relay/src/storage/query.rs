@@ -377,7 +377,7 @@ pub fn export_bundle(
     w: &mut dyn std::io::Write,
 ) -> Result<tiprelay_proto::audit::BundleHeader, StoreError> {
     let Some((head, head_env)) = r.last_checkpoint()? else {
-        return Err(StoreError::Failed("the relay has signed no checkpoint yet; nothing can be exported".into()));
+        return Err(StoreError::Unusable(tiprelay_common::localize::Msg::new("relay-store-no-checkpoint")));
     };
     let log =
         tiprelay_proto::parse::<Checkpoint>(&head_env).map_err(|e| StoreError::Corrupt(e.to_string()))?.message.log;

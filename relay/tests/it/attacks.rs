@@ -557,7 +557,7 @@ async fn non_reading_fetch_streams_keep_relay_memory_bounded() {
 
     // The backlog, written straight into the relay's store (signed tips, real receipts).
     {
-        let relay_signer = files::read_signer(&cfg.signing_key, &cfg.signing_cert).unwrap();
+        let relay_signer = tiprelay::server::read_signer(&cfg).unwrap();
         let (store, writer) = tiprelay::storage::Store::open(
             &cfg.store,
             relay_signer,

@@ -217,7 +217,28 @@ fn tipctl_reports_refusals_clearly_with_a_non_zero_exit() {
     }
     // Nothing invalid entered the outbox.
     assert_eq!(ok_json(&mx, &["outbox", "--json"]).as_array().unwrap().len(), 0);
+    // A signing key others may read: tipctl signs nothing with it and says how to fix it.
+    let key = dir.path().join("pki/MX/analyst/sign.key");
+    let mode = |m: u32| std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap();
+    mode(0o644);
+    let o = tipctl(&mx, &["send", "--to", "US", "--category", "other", "--summary", "x", "--tlp", "red"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("mode 0644") && err.contains(&format!("chmod 600 {}", key.display())), "{err}");
+    mode(0o600);
+    assert_eq!(ok_json(&mx, &["outbox", "--json"]).as_array().unwrap().len(), 0, "nothing signed with it");
     assert_eq!(relay.terminate(), Some(0));
+    // The relay refuses to start with a TLS key others may read.
+    let tls = dir.path().join("pki/relay/tls.key");
+    std::fs::set_permissions(&tls, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_tiprelay"))
+        .args(["serve", "--config"])
+        .arg(dir.path().join("pki/relay.toml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("mode 0640") && err.contains("chmod 600"), "{err}");
 }
 
 #[test]
@@ -658,7 +679,10 @@ fn the_cli_conventions_hold() {
     // Spanish help and usage errors (exit 2).
     let o = Command::new(tipctl_bin()).env("LANG", "es_MX.UTF-8").arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success() && help.contains("Uso:") && help.contains("Comandos:"), "{help}");
+    assert!(
+        o.status.success() && help.contains("Uso: tipctl [OPCIONES] <COMANDO>") && help.contains("Comandos:"),
+        "{help}"
+    );
     assert!(help.contains("Escribir, firmar y enviar un aviso"), "{help}");
     let o = es(&mx, &["sned"]);
     assert_eq!(o.status.code(), Some(2));
@@ -713,6 +737,21 @@ fn the_cli_conventions_hold() {
     }
     let o = es(&us, &["show", "zz"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("no es un identificador"), "errors in Spanish");
+    // A feed's rejected line is reported in Spanish on stderr; the rejects file (a
+    // machine-readable record) keeps the English reason.
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(&events, "{\"to\":\"US\",\"category\":\"weather\",\"summary\":\"x\",\"tlp\":\"green\"}\n").unwrap();
+    let o = es(&dir.path().join("pki/MX/feed.toml"), &["feed", "--input", events.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("línea 1: rechazada: category:") && err.contains("no es uno de"), "{err}");
+    let rejects = std::fs::read_to_string(dir.path().join("events.jsonl.rejects")).unwrap();
+    assert!(rejects.starts_with("1\tcategory: field `category`: `weather` is not one of"), "{rejects}");
+    // A proto validation error, in Spanish.
+    let o = es(&mx, &["send", "--to", "US", "--category", "other", "--summary", "", "--tlp", "green"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("`summary` está vacío"), "{err}");
     // Spanish tables and status.
     let o = es(&us, &["status"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("entrada:"), "{}", String::from_utf8_lossy(&o.stdout));

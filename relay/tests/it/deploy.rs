@@ -118,13 +118,111 @@ fn the_unit_and_containerfile_are_hardened() {
         "ProtectSystem=strict",
         "StateDirectory=tiprelay",
         "CapabilityBoundingSet=",
-        "DynamicUser=yes",
+        "User=tiprelay",
         "KillSignal=SIGTERM",
     ] {
         assert!(unit.lines().any(|l| l.trim() == line), "tiprelay.service lacks {line}");
     }
+    // A static user that owns its keys ahead of the first start, not a dynamic one.
+    assert!(!unit.lines().any(|l| l.trim().starts_with("DynamicUser=")), "the keys' owner must exist before the start");
+    let sysusers = deploy("sysusers.d/tiprelay.conf");
+    assert!(sysusers.lines().any(|l| l.starts_with("u tiprelay 10001 ")), "{sysusers}");
     let cf = deploy("Containerfile");
     assert!(cf.matches("FROM ").count() >= 2, "multi-stage build expected");
     assert!(cf.contains("USER tiprelay"), "the container must not run as root");
+    assert!(cf.contains("--uid 10001") && cf.contains("--gid 10001"), "the container's user must be the host's");
     assert!(cf.contains("--locked"));
+    let ignore = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.containerignore")).unwrap();
+    for l in ["target/", ".git/", "**/*.key"] {
+        assert!(ignore.lines().any(|x| x.trim() == l), ".containerignore lacks {l}");
+    }
+}
+
+/// `tiprelay check-config` on the files a configuration names: swapped roots, a key others
+/// may read, a key another user owns, a key that is not its certificate's and a value out
+/// of its range are each refused with what to do, in English and Spanish; a good
+/// configuration passes.
+#[test]
+fn check_config_refuses_swapped_roots_exposed_keys_and_out_of_range_values() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = crate::common::make_pki(dir.path(), "127.0.0.1:4433".parse().unwrap(), |_| {});
+    let pki = dir.path().join("pki");
+    let good = std::fs::read_to_string(&rt).unwrap();
+    let check = |text: &str, lang: &str| {
+        std::fs::write(&rt, text).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_tiprelay"))
+            .args(["check-config", "--config", rt.to_str().unwrap()])
+            .env("LANG", lang)
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr))
+    };
+    let (code, out) = check(&good, "C.UTF-8");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("configuration OK"), "{out}");
+
+    // The MX and US roots (and their CRLs, so that each CRL still matches its root) swapped.
+    let swapped = good.replace("MX/ca/", "@@/").replace("US/ca/", "MX/ca/").replace("@@/", "US/ca/");
+    assert_ne!(swapped, good);
+    let (code, out) = check(&swapped, "C.UTF-8");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("is the root CA of US") && out.contains("configured as the root of MX") && out.contains("swapped"),
+        "{out}"
+    );
+    let (_, out) = check(&swapped, "es_MX.UTF-8");
+    assert!(out.contains("¿se intercambiaron dos raíces?"), "{out}");
+
+    // A value out of its range is refused, never clamped.
+    let far = good.replace("[relay]\n", "[relay]\ncrl_reload_secs = 600\n");
+    assert_ne!(far, good);
+    let (code, out) = check(&far, "C.UTF-8");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("relay.crl_reload_secs") && out.contains("is 600, outside the allowed range 1 to 60"),
+        "{out}"
+    );
+    let (code, out) = check(&format!("{good}\n[limits]\nmax_connections = 0\n"), "C.UTF-8");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("limits.max_connections") && out.contains("is 0, outside the allowed range 1 to 100000"),
+        "{out}"
+    );
+
+    // A key others may read: refused with the chmod that fixes it.
+    let key = pki.join("relay/tls.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, out) = check(&good, "C.UTF-8");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("mode 0644") && out.contains(&format!("chmod 600 {}", key.display())), "{out}");
+    let (_, out) = check(&good, "es_MX.UTF-8");
+    assert!(out.contains("modo 0644") && out.contains("chmod 600"), "{out}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // A TLS key that is not the certificate's (the signing key in its place).
+    let (code, out) = check(&good.replace("tls_key = \"relay/tls.key\"", "tls_key = \"relay/sign.key\""), "C.UTF-8");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("is not the key of the certificate"), "{out}");
+
+    // A key another user owns (only root can make one; CI runs as root).
+    if rustix_euid_is_root() {
+        let sign = pki.join("relay/sign.key");
+        std::os::unix::fs::chown(&sign, Some(10001), None).unwrap();
+        let (code, out) = check(&good, "C.UTF-8");
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains("owned by uid 10001") && out.contains("chown 0"), "{out}");
+        std::os::unix::fs::chown(&sign, Some(0), None).unwrap();
+    }
+    let (code, out) = check(&good, "C.UTF-8");
+    assert_eq!(code, Some(0), "{out}");
+}
+
+fn rustix_euid_is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // A file this process creates is owned by its effective user.
+    let f = tempfile::NamedTempFile::new().unwrap();
+    f.as_file().metadata().unwrap().uid() == 0
 }

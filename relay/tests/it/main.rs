@@ -7,6 +7,7 @@ mod common;
 
 mod attacks;
 mod audit;
+mod backup;
 mod cli;
 mod crash;
 mod deploy;
@@ -14,7 +15,10 @@ mod e2e;
 mod federation;
 mod feed;
 mod ha;
+mod hsm;
 mod ledger;
+mod lifecycle;
 mod metrics;
 mod rejections;
+mod revocation;
 mod stix;

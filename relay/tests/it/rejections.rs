@@ -121,6 +121,8 @@ async fn bad_client_certificates_are_refused_and_the_relay_keeps_serving() {
     .unwrap();
     std::fs::write(w.path().join("mole.crt"), forged.pem()).unwrap();
     std::fs::write(w.path().join("mole.key"), key.serialize_pem()).unwrap();
+    // Owner-only, as tipctl requires of a key: the refusal must come from the relay.
+    std::fs::set_permissions(w.path().join("mole.key"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let msg = refused_at_connect(&with_tls(&base, &w.path().join("mole.crt"), &w.path().join("mole.key"))).await;
     assert!(!msg.is_empty());
 

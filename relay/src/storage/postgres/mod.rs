@@ -431,19 +431,21 @@ fn schema_version(c: &Conn) -> Result<i32, StoreError> {
 fn check_schema(c: &Conn) -> Result<(), StoreError> {
     match schema_version(c)? {
         v if v == schema::VERSION => Ok(()),
-        0 => Err(StoreError::Failed("the database holds no relay store yet (has this relay ever run?)".into())),
-        v => Err(StoreError::Failed(format!(
-            "the database's relay schema is version {v}, this tool's is {}: run `tiprelay migrate`, or upgrade",
-            schema::VERSION
-        ))),
+        0 => Err(StoreError::Unusable(tiprelay_common::localize::Msg::new("relay-store-db-empty"))),
+        v => Err(StoreError::Unusable(
+            tiprelay_common::localize::Msg::new("relay-store-db-other-schema")
+                .number("version", v)
+                .number("ours", schema::VERSION),
+        )),
     }
 }
 
 fn newer(version: i32) -> StoreError {
-    StoreError::Failed(format!(
-        "the database's relay schema is version {version}, newer than this relay's {}: upgrade the relay",
-        schema::VERSION
-    ))
+    StoreError::Unusable(
+        tiprelay_common::localize::Msg::new("relay-store-db-newer")
+            .number("version", version)
+            .number("ours", schema::VERSION),
+    )
 }
 
 /// Creates or migrates the schema in one transaction, under the writer's lock (one job on
