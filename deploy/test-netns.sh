@@ -145,51 +145,26 @@ EOF
     [[ $owner == tiprelay ]] || die "the relay runs as $owner, not tiprelay"
     echo "    relay pid $RELAY_PID, user $owner, listening on UDP 4433"
 
-    step "6/7" "Each side issues its analyst with its own CA; each workstation gets its tipctl configuration"
-    "$bin/tipcerts" issue --ca "$ca/mx-ca" --principal tiprelay://MX/analyst/ana --out "$mxhost/ana" >/dev/null
-    "$bin/tipcerts" issue --ca "$ca/us-ca" --principal tiprelay://US/analyst/bob --out "$ushost/bob" >/dev/null
+    step "6/7" "Each side issues its analyst with its own CA, with the workstation's tipctl configuration (--config-out)"
     for side in mx us; do
-        local host="$work/$side-host" relay_ip own other principal dir lang
+        local host="$work/$side-host" relay_ip own other principal dir
         if [[ $side == mx ]]; then
-            relay_ip=$mxnet.1 own=MX other=US principal=tiprelay://MX/analyst/ana dir=ana lang=es
+            relay_ip=$mxnet.1 own=MX other=US principal=tiprelay://MX/analyst/ana dir=ana
         else
-            relay_ip=$usnet.1 own=US other=MX principal=tiprelay://US/analyst/bob dir=bob lang=en
+            relay_ip=$usnet.1 own=US other=MX principal=tiprelay://US/analyst/bob dir=bob
         fi
         local own_lc=${own,,} other_lc=${other,,}
+        # The public material each workstation receives: the operator's and the other
+        # jurisdiction's roots and CRLs (its own come with its directory).
         mkdir -p "$host/roots"
         cp "$ca/operator-ca/ca.crt" "$host/roots/operator-ca.crt"
         cp "$ca/operator-ca/crl.pem" "$host/roots/operator-crl.pem"
-        cp "$ca/$own_lc-ca/ca.crt" "$host/roots/$own_lc-ca.crt"
-        cp "$ca/$own_lc-ca/crl.pem" "$host/roots/$own_lc-crl.pem"
         cp "$ca/$other_lc-ca/ca.crt" "$host/roots/$other_lc-ca.crt"
         cp "$ca/$other_lc-ca/crl.pem" "$host/roots/$other_lc-crl.pem"
-        cat >"$host/tipctl.toml" <<EOF
-principal = "$principal"
-lang = "$lang"
-store = "tipctl.redb"
-
-[relay]
-address = "$relay_ip:4433"
-server_name = "relay.tiprelay.test"
-operator_ca = "roots/operator-ca.crt"
-operator_crl = "roots/operator-crl.pem"
-
-[keys]
-tls_cert = "$dir/tls.crt"
-tls_key = "$dir/tls.key"
-signing_cert = "$dir/sign.crt"
-signing_key = "$dir/sign.key"
-
-[[trust]]
-code = "$own"
-ca = "roots/$own_lc-ca.crt"
-crl = "roots/$own_lc-crl.pem"
-
-[[trust]]
-code = "$other"
-ca = "roots/$other_lc-ca.crt"
-crl = "roots/$other_lc-crl.pem"
-EOF
+        "$bin/tipcerts" issue --ca "$ca/$own_lc-ca" --principal "$principal" --out "$host/$dir" \
+            --config-out "$host/tipctl.toml" --relay "$relay_ip:4433" --server-name relay.tiprelay.test \
+            --operator "$host/roots/operator-ca.crt,$host/roots/operator-crl.pem" \
+            --trust "$other=$host/roots/$other_lc-ca.crt,$host/roots/$other_lc-crl.pem" >/dev/null
     done
 
     step "7/7" "MX sends a tip to the US across the link; the US receives, verifies and acknowledges it; MX sees the acknowledgement"

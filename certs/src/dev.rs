@@ -414,3 +414,134 @@ fn default_lang(j: Jurisdiction) -> &'static str {
         _ => "en",
     }
 }
+
+/// What `tipcerts issue --config-out` needs to write a principal's tipctl configuration.
+#[derive(Debug, Clone)]
+pub struct ClientConfigOptions {
+    /// The configuration file to write (refused if it exists).
+    pub file: PathBuf,
+    /// The principal's directory (tls.*, sign.*, ca.crt and crl.pem of its own CA).
+    pub dir: PathBuf,
+    /// The principal.
+    pub identity: PrincipalId,
+    /// The relay's UDP address (`HOST:PORT`).
+    pub relay: String,
+    /// The name in the relay's TLS certificate.
+    pub server_name: String,
+    /// The relay operator's root and CRL (hub mode); None for a federated relay, which the
+    /// principal's own jurisdiction certifies.
+    pub operator: Option<(PathBuf, PathBuf)>,
+    /// The other jurisdictions' roots and CRLs.
+    pub trust: Vec<(Jurisdiction, PathBuf, PathBuf)>,
+    /// Language of the tips written there (default by jurisdiction).
+    pub lang: Option<String>,
+}
+
+/// `to` relative to the directory `from` (both made absolute), so the principal's
+/// directory and its configuration can be delivered and moved together.
+fn relative(from: &Path, to: &Path) -> Result<String, CertsError> {
+    let abs = |p: &Path| std::path::absolute(p).map_err(|e| CertsError::Io { path: p.to_path_buf(), source: e });
+    let (from, to) = (abs(from)?, abs(to)?);
+    let a: Vec<_> = from.components().collect();
+    let b: Vec<_> = to.components().collect();
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..a.len() {
+        out.push("..");
+    }
+    for c in &b[common..] {
+        out.push(c);
+    }
+    Ok(out.display().to_string())
+}
+
+impl ClientConfigOptions {
+    /// Checks what can be checked before the principal is issued: the file is new, the
+    /// identity has a jurisdiction, the other jurisdictions' and the operator's files
+    /// exist, and the principal's own jurisdiction is not among them.
+    pub fn check(&self) -> Result<(), CertsError> {
+        if self.file.exists() {
+            return Err(CertsError::Exists(self.file.clone()));
+        }
+        let own = self.identity.jurisdiction().ok_or_else(|| {
+            CertsError::Invalid(Msg::new("certs-config-out-no-jurisdiction").text("identity", &self.identity))
+        })?;
+        let mut files = Vec::new();
+        for (j, ca, crl) in &self.trust {
+            if *j == own {
+                return Err(CertsError::Invalid(Msg::new("certs-config-out-own-trust").text("jurisdiction", j)));
+            }
+            files.extend([ca, crl]);
+        }
+        if let Some((ca, crl)) = &self.operator {
+            files.extend([ca, crl]);
+        }
+        match files.into_iter().find(|f| !f.is_file()) {
+            Some(f) => Err(CertsError::Invalid(Msg::new("certs-config-out-missing").text("file", f.display()))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Writes a principal's tipctl configuration (public mode 0644: it holds paths, no secret)
+/// beside the directory `tipcerts issue` made, every path relative to the file.
+pub fn write_client_config(o: &ClientConfigOptions) -> Result<(), CertsError> {
+    o.check()?;
+    let base = o.file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let rel = |p: &Path| relative(base, p);
+    let own = o.identity.jurisdiction().ok_or_else(|| {
+        CertsError::Invalid(Msg::new("certs-config-out-no-jurisdiction").text("identity", &o.identity))
+    })?;
+    let mut trust = vec![JurisdictionRef {
+        code: own.to_string(),
+        ca: rel(&o.dir.join("ca.crt"))?,
+        crl: rel(&o.dir.join("crl.pem"))?,
+    }];
+    for (j, ca, crl) in &o.trust {
+        if *j == own {
+            return Err(CertsError::Invalid(Msg::new("certs-config-out-own-trust").text("jurisdiction", j)));
+        }
+        for f in [ca, crl] {
+            if !f.is_file() {
+                return Err(CertsError::Invalid(Msg::new("certs-config-out-missing").text("file", f.display())));
+            }
+        }
+        trust.push(JurisdictionRef { code: j.to_string(), ca: rel(ca)?, crl: rel(crl)? });
+    }
+    let (operator_ca, operator_crl) = match &o.operator {
+        Some((ca, crl)) => {
+            for f in [ca, crl] {
+                if !f.is_file() {
+                    return Err(CertsError::Invalid(Msg::new("certs-config-out-missing").text("file", f.display())));
+                }
+            }
+            (Some(rel(ca)?), Some(rel(crl)?))
+        }
+        None => (None, None),
+    };
+    let cfg = ClientConfigFile {
+        principal: o.identity.to_string(),
+        lang: o.lang.clone().unwrap_or_else(|| default_lang(own).to_owned()),
+        store: rel(&o.dir.join("tipctl.redb"))?,
+        relay: ClientRelaySection {
+            address: o.relay.clone(),
+            server_name: o.server_name.clone(),
+            operator_ca,
+            operator_crl,
+        },
+        keys: KeysSection {
+            tls_cert: rel(&o.dir.join("tls.crt"))?,
+            tls_key: rel(&o.dir.join("tls.key"))?,
+            signing_cert: rel(&o.dir.join("sign.crt"))?,
+            signing_key: rel(&o.dir.join("sign.key"))?,
+        },
+        trust,
+        audit: AuditSection { witness: true },
+    };
+    let header = format!(
+        "# tipctl configuration for {} (written by `tipcerts issue --config-out`).\n\
+         # Paths are relative to this file: deliver it with the principal's directory.",
+        o.identity
+    );
+    write_toml(&o.file, &header, &cfg)
+}

@@ -70,6 +70,26 @@ enum Cmd {
         /// Validity in days (capped at the CA's own expiry).
         #[arg(long, default_value_t = DEFAULT_LEAF_DAYS)]
         days: i64,
+        /// Also write the principal's tipctl configuration to FILE (paths relative to it;
+        /// needs --relay and --server-name, and --trust for each other jurisdiction).
+        #[arg(long, value_name = "FILE", requires_all = ["relay", "server_name"])]
+        config_out: Option<PathBuf>,
+        /// With --config-out: the relay's UDP address, HOST:PORT.
+        #[arg(long, value_name = "HOST:PORT", requires = "config_out")]
+        relay: Option<String>,
+        /// With --config-out: the DNS name in the relay's TLS certificate.
+        #[arg(long, value_name = "NAME", requires = "config_out")]
+        server_name: Option<String>,
+        /// With --config-out: the relay operator's root and CRL, CA.crt,CRL.pem (a relay
+        /// shared by the jurisdictions; leave it out for a jurisdiction's own relay).
+        #[arg(long, value_name = "CA,CRL", requires = "config_out")]
+        operator: Option<String>,
+        /// With --config-out: another jurisdiction's root and CRL, J=CA.crt,CRL.pem (repeatable).
+        #[arg(long, value_name = "J=CA,CRL", requires = "config_out")]
+        trust: Vec<String>,
+        /// With --config-out: language of the tips this principal writes (default by jurisdiction).
+        #[arg(long, requires = "config_out")]
+        lang: Option<String>,
     },
     /// Issue the relay's TLS server certificate and receipt signing certificate (operator CA only).
     #[command(after_help = "Examples:\n  \
@@ -439,21 +459,65 @@ fn run(cli: Cli) -> Result<()> {
                 ],
             );
         }
-        Cmd::Issue { ca, principal, out, days } => {
+        Cmd::Issue { ca, principal, out, days, config_out, relay, server_name, operator, trust, lang } => {
             let id: PrincipalId = principal.parse()?;
+            // The configuration's inputs are checked before anything is issued.
+            let config = match &config_out {
+                Some(file) => {
+                    let pair = |v: &str, flag: &str| -> Result<(PathBuf, PathBuf)> {
+                        let (a, b) = v.split_once(',').ok_or_else(|| {
+                            anyhow::anyhow!(t!("certs-config-out-pair", "flag" => flag, "value" => v))
+                        })?;
+                        Ok((PathBuf::from(a.trim()), PathBuf::from(b.trim())))
+                    };
+                    let mut others = Vec::new();
+                    for t in &trust {
+                        let (j, files) = t.split_once('=').ok_or_else(|| {
+                            anyhow::anyhow!(t!("certs-config-out-pair", "flag" => "--trust", "value" => t.as_str()))
+                        })?;
+                        let (c, r) = pair(files, "--trust")?;
+                        others.push((j.trim().to_ascii_uppercase().parse::<Jurisdiction>()?, c, r));
+                    }
+                    Some(tiprelay_certs::dev::ClientConfigOptions {
+                        file: file.clone(),
+                        dir: out.clone(),
+                        identity: id.clone(),
+                        relay: relay.clone().unwrap_or_default(),
+                        server_name: server_name.clone().unwrap_or_default(),
+                        operator: operator.as_deref().map(|o| pair(o, "--operator")).transpose()?,
+                        trust: others,
+                        lang: lang.clone(),
+                    })
+                }
+                None => None,
+            };
+            if let Some(o) = &config {
+                o.check()?;
+            }
+            let ca_dir = ca.clone();
             let mut ca = Ca::load(&ca)?;
             let dir = ca
                 .issue_principal(&id, &out, days)
                 .with_context(|| t!("certs-issuing", "identity" => id.to_string()))?;
+            if let Some(o) = &config {
+                // The principal's own CA's CRL travels with it, as its root does.
+                std::fs::copy(ca_dir.join("crl.pem"), dir.join("crl.pem"))
+                    .with_context(|| t!("certs-write-failed", "path" => dir.join("crl.pem").display().to_string()))?;
+                tiprelay_certs::dev::write_client_config(o)?;
+            }
             say(
                 json,
-                serde_json::json!({"issued": id.to_string(), "dir": dir.display().to_string(), "days": days}),
+                serde_json::json!({"issued": id.to_string(), "dir": dir.display().to_string(), "days": days,
+                                   "config": config.as_ref().map(|o| o.file.display().to_string())}),
                 &[
                     t!("certs-issued", "identity" => id.to_string(), "dir" => dir.display().to_string()),
                     sub(t!("certs-issued-tls")),
                     sub(t!("certs-issued-sign")),
                 ],
             );
+            if let (Some(o), false) = (&config, json) {
+                println!("{}", t!("certs-config-written", "file" => o.file.display().to_string()));
+            }
         }
         Cmd::IssueRelay { ca, name, dns, ip, out, days } => {
             let mut ca = Ca::load(&ca)?;

@@ -481,3 +481,93 @@ fn an_encrypted_ca_key_issues_only_with_its_passphrase() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(dir.path().join("ana/sign.crt").exists());
 }
+
+/// `tipcerts issue --config-out`: the principal's tipctl configuration, every path relative
+/// to it and naming a file that exists; its inputs checked before anything is issued.
+#[test]
+fn issue_writes_the_principals_tipctl_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |p: &str| dir.path().join(p).to_str().unwrap().to_owned();
+    ok(&["init-ca", "--jurisdiction", "MX", "--out", &d("mx-ca")]);
+    ok(&["init-ca", "--jurisdiction", "US", "--out", &d("us-ca")]);
+    ok(&["init-ca", "--relay-operator", "--out", &d("operator-ca")]);
+    let base = [
+        "issue",
+        "--ca",
+        &d("mx-ca"),
+        "--principal",
+        "tiprelay://MX/analyst/ana",
+        "--relay",
+        "192.0.2.10:4433",
+        "--server-name",
+        "relay.example.org",
+    ];
+    let args = |out: &str, cfg: &str, extra: &[String]| {
+        let mut v: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+        v.extend(["--out".into(), d(out), "--config-out".into(), d(cfg)]);
+        v.extend(extra.iter().cloned());
+        v
+    };
+    let run = |v: Vec<String>| tipcerts(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    let operator = format!("{},{}", d("operator-ca/ca.crt"), d("operator-ca/crl.pem"));
+    let us = format!("US={},{}", d("us-ca/ca.crt"), d("us-ca/crl.pem"));
+    // Refused before anything is issued: its own jurisdiction as --trust, a missing file,
+    // a value without its comma, --relay without --config-out.
+    for (extra, expect) in [
+        (vec!["--trust".into(), format!("MX={},{}", d("mx-ca/ca.crt"), d("mx-ca/crl.pem"))], "own jurisdiction"),
+        (vec!["--trust".into(), format!("US={},{}", d("nope.crt"), d("us-ca/crl.pem"))], "does not exist"),
+        (vec!["--operator".into(), d("operator-ca/ca.crt")], "separated by a comma"),
+    ] {
+        let o = run(args("ana-x", "x.toml", &extra));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(expect), "{extra:?}: {err}");
+        assert!(!dir.path().join("ana-x").exists() && !dir.path().join("x.toml").exists(), "{extra:?}");
+    }
+    let err = fails(&[
+        "issue",
+        "--ca",
+        &d("mx-ca"),
+        "--principal",
+        "tiprelay://MX/analyst/b",
+        "--out",
+        &d("b"),
+        "--relay",
+        "x:1",
+    ]);
+    assert!(err.contains("--config-out"), "{err}");
+    // The configuration, beside the principal's directory.
+    let o = run(args("ws/ana", "ws/tipctl.toml", &["--operator".into(), operator, "--trust".into(), us]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(d("ws/tipctl.toml")).unwrap();
+    let cfg: toml::Value = toml::from_str(&text).unwrap();
+    assert_eq!(cfg["principal"].as_str(), Some("tiprelay://MX/analyst/ana"));
+    assert_eq!(cfg["lang"].as_str(), Some("es"));
+    assert_eq!(cfg["relay"]["address"].as_str(), Some("192.0.2.10:4433"));
+    assert_eq!(cfg["relay"]["server_name"].as_str(), Some("relay.example.org"));
+    assert_eq!(cfg["keys"]["signing_key"].as_str(), Some("ana/sign.key"));
+    let ws = dir.path().join("ws");
+    let files = [
+        cfg["keys"]["tls_cert"].as_str().unwrap(),
+        cfg["keys"]["tls_key"].as_str().unwrap(),
+        cfg["keys"]["signing_cert"].as_str().unwrap(),
+        cfg["keys"]["signing_key"].as_str().unwrap(),
+        cfg["relay"]["operator_ca"].as_str().unwrap(),
+        cfg["relay"]["operator_crl"].as_str().unwrap(),
+    ];
+    for f in files {
+        assert!(!Path::new(f).is_absolute() && ws.join(f).is_file(), "{f} in {text}");
+    }
+    let trust = cfg["trust"].as_array().unwrap();
+    assert_eq!(trust.len(), 2);
+    assert_eq!(trust[0]["code"].as_str(), Some("MX"));
+    assert_eq!(trust[0]["crl"].as_str(), Some("ana/crl.pem"));
+    for t in trust {
+        for k in ["ca", "crl"] {
+            assert!(ws.join(t[k].as_str().unwrap()).is_file(), "{t:?}");
+        }
+    }
+    // Never over an existing file.
+    let o = run(args("ws/ana2", "ws/tipctl.toml", &[]));
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("already exists"));
+    assert!(!dir.path().join("ws/ana2").exists());
+}

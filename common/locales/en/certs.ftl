@@ -115,3 +115,8 @@ certs-not-a-key = { $path } holds no PKCS#8 PRIVATE KEY block
 certs-encrypt-failed = cannot encrypt { $path }: { $why }
 certs-encrypted = encrypted { $file } (0600; it needs its passphrase from now on)
 certs-already-encrypted = { $file } was already encrypted; left as it is
+certs-config-out-no-jurisdiction = { $identity } belongs to no jurisdiction: --config-out is for analysts and feeds
+certs-config-out-own-trust = --trust { $jurisdiction }: the principal's own jurisdiction's root comes from its CA; give --trust for the other jurisdictions only
+certs-config-out-missing = { $file } does not exist or is not a file
+certs-config-out-pair = { $flag } { $value }: expected two files separated by a comma, CA.crt,CRL.pem (for --trust: J=CA.crt,CRL.pem)
+certs-config-written = tipctl configuration written to { $file } (deliver it with the principal's directory; paths are relative to it)

@@ -115,3 +115,8 @@ certs-not-a-key = { $path } no contiene ningún bloque PKCS#8 PRIVATE KEY
 certs-encrypt-failed = no se puede cifrar { $path }: { $why }
 certs-encrypted = cifrada { $file } (0600; desde ahora necesita su frase de paso)
 certs-already-encrypted = { $file } ya estaba cifrada; se deja como está
+certs-config-out-no-jurisdiction = { $identity } no pertenece a ninguna jurisdicción: --config-out es para analistas y alimentaciones
+certs-config-out-own-trust = --trust { $jurisdiction }: la raíz de la propia jurisdicción del principal sale de su CA; dé --trust solo para las demás jurisdicciones
+certs-config-out-missing = { $file } no existe o no es un archivo
+certs-config-out-pair = { $flag } { $value }: se esperaban dos archivos separados por una coma, CA.crt,CRL.pem (para --trust: J=CA.crt,CRL.pem)
+certs-config-written = configuración de tipctl escrita en { $file } (entréguela con el directorio del principal; las rutas son relativas a ella)

@@ -441,3 +441,9 @@ help-tipcerts-keys-encrypt--files = Archivos de clave (PEM); los ya cifrados se 
 help-tipcerts-keys-encrypt--passphrase_file = Archivo con la frase de paso (una línea, al menos 12 caracteres); sin él, la frase de paso se pide dos veces en la terminal.
 help-tipcerts-keys-encrypt-after = Ejemplo: tipcerts keys encrypt --passphrase-file /run/credentials/pass /secure/mx-ca/ca.key
     Después, `openssl pkey -in ARCHIVO -passin file:ARCHIVO_FRASE -noout` la lee.
+help-tipcerts-issue--config_out = Escribir también la configuración de tipctl del principal en ARCHIVO (rutas relativas a él; requiere --relay y --server-name, y --trust para cada otra jurisdicción)
+help-tipcerts-issue--relay = Con --config-out: la dirección UDP del relé, HOST:PUERTO
+help-tipcerts-issue--server_name = Con --config-out: el nombre DNS del certificado TLS del relé
+help-tipcerts-issue--operator = Con --config-out: la raíz y la CRL del operador del relé, CA.crt,CRL.pem (un relé compartido por las jurisdicciones; omítalo para el relé propio de una jurisdicción)
+help-tipcerts-issue--trust = Con --config-out: la raíz y la CRL de otra jurisdicción, J=CA.crt,CRL.pem (repetible)
+help-tipcerts-issue--lang = Con --config-out: idioma de los avisos que escribe este principal (por omisión, el de su jurisdicción)
