@@ -528,22 +528,11 @@ impl Ca {
     /// rewrites `crl.pem`. Revoking twice is harmless. Returns the identity revoked.
     pub fn revoke(&mut self, cert_file: &Path) -> Result<String, CertsError> {
         let der = read_cert(cert_file)?;
-        let bad = |why: Msg| CertsError::BadCertificate { path: cert_file.to_path_buf(), why };
-        let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(|_| bad(Msg::new("certs-not-x509")))?;
-        let (_, root) = x509_parser::parse_x509_certificate(&self.cert_der)
-            .map_err(|_| bad(Msg::new("certs-ca-cert-unreadable")))?;
-        if cert.issuer().as_raw() != root.subject().as_raw() || cert.verify_signature(Some(root.public_key())).is_err()
-        {
-            return Err(bad(Msg::new("certs-not-issued-here")
-                .text("ca", self.authority)
-                .text("dir", self.dir.display())));
-        }
-        let serial = hex(cert.raw_serial());
-        let identity = tiprelay_proto::summarize_certificate(&der)
-            .ok()
-            .and_then(|s| s.identity)
-            .map(|i| i.to_string())
-            .unwrap_or_else(|| cert.subject().to_string());
+        let serial = self.issued_here(cert_file, &der)?;
+        let identity = match tiprelay_proto::summarize_certificate(&der) {
+            Ok(s) => s.identity.map_or(s.subject, |i| i.to_string()),
+            Err(_) => String::new(),
+        };
         if !self.state.revoked.iter().any(|r| r.serial == serial) {
             self.state.revoked.push(RevokedRecord {
                 serial,

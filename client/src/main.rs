@@ -339,13 +339,7 @@ fn draft_from_args(a: &SendArgs) -> Result<Draft> {
 fn open(cli: &Cli) -> Result<Client> {
     let path = cli.config.clone().with_context(|| t!("no-config"))?;
     let cfg = ClientConfig::load(&path)?;
-    // The interface language: ui_lang, else the environment's, else the tips' language.
-    let ui = cfg.ui_lang.or_else(tiprelay_client::i18n::env_locale).unwrap_or(if cfg.lang.as_str() == "es" {
-        tiprelay_client::i18n::Locale::Es
-    } else {
-        tiprelay_client::i18n::Locale::En
-    });
-    tiprelay_client::i18n::set_locale(ui);
+    set_ui_locale(&cfg);
     let c = Client::open(cfg)?;
     for (authority, next) in c.trust().stale_crls(tiprelay_client::client::now()) {
         eprintln!(
@@ -357,17 +351,19 @@ fn open(cli: &Cli) -> Result<Client> {
     Ok(c)
 }
 
+/// The interface language: ui_lang, else the environment's, else the tips' language.
+fn set_ui_locale(cfg: &ClientConfig) {
+    use tiprelay_client::i18n::{env_locale, set_locale, Locale};
+    let fallback = if cfg.lang.as_str() == "es" { Locale::Es } else { Locale::En };
+    set_locale(cfg.ui_lang.or_else(env_locale).unwrap_or(fallback));
+}
+
 /// `tipctl backup`: the store is opened read-only (never as a [`Client`], which would
 /// need it writable), so this works beside a running `tipctl watch`.
 fn backup(cli: &Cli, out: &std::path::Path, force: bool, json: bool) -> Result<()> {
     let path = cli.config.clone().with_context(|| t!("no-config"))?;
     let cfg = ClientConfig::load(&path)?;
-    let ui = cfg.ui_lang.or_else(tiprelay_client::i18n::env_locale).unwrap_or(if cfg.lang.as_str() == "es" {
-        tiprelay_client::i18n::Locale::Es
-    } else {
-        tiprelay_client::i18n::Locale::En
-    });
-    tiprelay_client::i18n::set_locale(ui);
+    set_ui_locale(&cfg);
     let r = tiprelay_client::store::backup_to(&cfg.store, out, force)?;
     if json {
         println!(

@@ -68,7 +68,7 @@ async fn sender(client: Client, to: &'static str, n: usize, deadline: Instant) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_minus_nine_loses_no_receipted_tip_and_delivers_none_twice() {
     let dir = tempfile::tempdir().unwrap();
-    kill_minus_nine(dir.path(), 1250, |_| {}).await;
+    kill_minus_nine(dir.path(), 500, |_| {}).await;
 }
 
 /// The same on PostgreSQL: a throwaway cluster, the relay's `[store]` pointing at it.
@@ -77,7 +77,7 @@ async fn kill_minus_nine_on_postgres_loses_no_receipted_tip_and_delivers_none_tw
     let dir = tempfile::tempdir().unwrap();
     let cluster = tiprelay_pgtest::Cluster::start(dir.path());
     let url = cluster.params("relay");
-    kill_minus_nine(dir.path(), 500, move |t| {
+    kill_minus_nine(dir.path(), 250, move |t| {
         *t = t.replace("store = \"relay/relay.redb\"\n", "");
         t.push_str(&format!("\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\n"));
     })

@@ -197,8 +197,8 @@ async fn a_relay_certificate_of_the_wrong_jurisdiction_cannot_peer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_us_relay_killed_five_times_and_cut_for_20_s_loses_nothing_across_the_link() {
-    const PER_SENDER: usize = 625;
+async fn the_us_relay_killed_five_times_and_cut_for_12_s_loses_nothing_across_the_link() {
+    const PER_SENDER: usize = 250;
     let dir = tempfile::tempdir().unwrap();
     let (amx, aus) = (free_udp_port(), free_udp_port());
     let [rmx, rus] = make_federated_pki(dir.path(), amx, aus);
@@ -220,10 +220,10 @@ async fn the_us_relay_killed_five_times_and_cut_for_20_s_loses_nothing_across_th
     let q = queued.clone();
     let rmx2 = rmx.clone();
     let disrupt = async move {
-        // The link cut: the US relay frozen (silent) for 20 s while MX keeps accepting.
+        // The link cut: the US relay frozen (silent) for 12 s while MX keeps accepting.
         tokio::time::sleep(Duration::from_millis(300)).await;
         us.stop();
-        tokio::time::sleep(Duration::from_secs(15)).await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
         // Queued at home meanwhile, with its age, as `tiprelay peers` reports it.
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_tiprelay"))
             .args(["peers", "--json", "--config"])
@@ -233,8 +233,8 @@ async fn the_us_relay_killed_five_times_and_cut_for_20_s_loses_nothing_across_th
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         q.store(v["tips_queued"].as_u64().unwrap(), std::sync::atomic::Ordering::Relaxed);
-        assert!(v["oldest_queued_seconds"].as_u64().unwrap() >= 10, "{v}");
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(v["oldest_queued_seconds"].as_u64().unwrap() >= 8, "{v}");
+        tokio::time::sleep(Duration::from_secs(2)).await;
         us.cont();
         // Then five kill -9s of the US relay at pseudo-random points.
         let mut seed = ms_now();
@@ -254,7 +254,7 @@ async fn the_us_relay_killed_five_times_and_cut_for_20_s_loses_nothing_across_th
     })
     .await;
     eprintln!(
-        "federated exchange of {} tips under a 20 s cut and five kills: {:?}; {} tips were queued at MX during the cut",
+        "federated exchange of {} tips under a 12 s cut and five kills: {:?}; {} tips were queued at MX during the cut",
         senders.len() * PER_SENDER,
         started.elapsed(),
         queued.load(std::sync::atomic::Ordering::Relaxed)

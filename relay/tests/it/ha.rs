@@ -126,7 +126,7 @@ async fn two_relays_on_one_database_survive_ten_kills_of_the_serving_one() {
             assert!(relays[j].pid() != 0);
         }
     };
-    exchange_under(dir.path(), 1250, &rts[0], kills).await;
+    exchange_under(dir.path(), 500, &rts[0], kills).await;
     eprintln!("takeover after kill -9 (lease held by the other relay): {took_over:?}");
     let last = lease::current_holder(&target).unwrap();
     assert!(last.epoch >= first_epoch + KILLS as i64, "every kill handed the lease over: {last:?}");
