@@ -9,11 +9,11 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, ServerName};
 use tiprelay_proto::{Authority, CertUsage, ErrorCode, Timestamp, TrustStore};
 
-fn tipcerts(args: &[&str]) -> Output {
+pub(crate) fn tipcerts(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tipcerts")).args(args).output().unwrap()
 }
 
-fn ok(args: &[&str]) -> String {
+pub(crate) fn ok(args: &[&str]) -> String {
     let o = tipcerts(args);
     assert!(o.status.success(), "tipcerts {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout).unwrap()
@@ -36,7 +36,7 @@ fn tipcerts_es(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn cert(p: &Path) -> Vec<u8> {
+pub(crate) fn cert(p: &Path) -> Vec<u8> {
     CertificateDer::from_pem_file(p).unwrap().to_vec()
 }
 
@@ -44,12 +44,12 @@ fn crl(p: &Path) -> Vec<u8> {
     CertificateRevocationListDer::from_pem_file(p).unwrap().to_vec()
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
     Timestamp::from_unix_ms(ms as u64).unwrap()
 }
 
-fn s(p: &Path) -> &str {
+pub(crate) fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 

@@ -4,21 +4,14 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer};
-use tiprelay_proto::{summarize_certificate, Authority, CertSummary, CertUsage, Timestamp, TrustStore};
+use tiprelay_proto::{summarize_certificate, Authority, CertSummary, CertUsage, TrustStore};
 
-fn tipcerts(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tipcerts")).args(args).output().unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = tipcerts(args);
-    assert!(o.status.success(), "tipcerts {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
-}
+// The CLI helpers the other `tipcerts` tests use; `fails` here also wants exit code 1.
+use crate::cli::{cert as der, now, ok, s, tipcerts};
 
 fn fails(args: &[&str]) -> String {
     let o = tipcerts(args);
@@ -27,21 +20,8 @@ fn fails(args: &[&str]) -> String {
     String::from_utf8(o.stderr).unwrap()
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn der(p: &Path) -> Vec<u8> {
-    CertificateDer::from_pem_file(p).unwrap().to_vec()
-}
-
 fn summary(p: &Path) -> CertSummary {
     summarize_certificate(&der(p)).unwrap()
-}
-
-fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
-    Timestamp::from_unix_ms(ms as u64).unwrap()
 }
 
 fn openssl_verify(ca: &Path, cert: &Path, purpose: Option<&str>) {
