@@ -43,6 +43,14 @@ pub struct CaState {
     /// Every revocation, oldest first.
     #[serde(default)]
     pub revoked: Vec<RevokedRecord>,
+    /// The root's generation: 1 for an authority's first root, one more for each rollover
+    /// root (`init-ca --successor-of`). Absent in CAs made before rollovers: 1.
+    #[serde(default = "first_generation")]
+    pub generation: u32,
+}
+
+fn first_generation() -> u32 {
+    1
 }
 
 /// One issued certificate.
@@ -180,15 +188,27 @@ fn now_utc() -> OffsetDateTime {
 }
 
 impl Ca {
-    /// Creates a new CA directory at `out` for `authority` (fails if `out` exists).
-    pub fn init(out: &Path, authority: Authority, days: i64) -> Result<PathBuf, CertsError> {
+    /// Creates a new CA directory at `out` for `authority` (fails if `out` exists), of root
+    /// `generation` (1, or the next one for a rollover root: see [`Ca::successor`]).
+    pub fn init(out: &Path, authority: Authority, days: i64, generation: u32) -> Result<PathBuf, CertsError> {
         let staging = Staging::new(out, false)?;
-        Self::init_into(staging.path(), authority, days)?;
+        Self::init_into_generation(staging.path(), authority, days, generation)?;
         staging.commit()
     }
 
-    /// Writes a new CA into an existing empty directory.
+    /// The authority and generation of a rollover root that succeeds the CA in `old`: the
+    /// same authority, the next generation (so its name differs from the old root's).
+    pub fn successor(old: &Path) -> Result<(Authority, u32), CertsError> {
+        let ca = Self::load(old)?;
+        Ok((ca.authority, ca.state.generation.max(1).saturating_add(1)))
+    }
+
+    /// Writes a new CA (root generation 1) into an existing empty directory.
     pub(crate) fn init_into(dir: &Path, authority: Authority, days: i64) -> Result<Ca, CertsError> {
+        Self::init_into_generation(dir, authority, days, 1)
+    }
+
+    fn init_into_generation(dir: &Path, authority: Authority, days: i64, generation: u32) -> Result<Ca, CertsError> {
         if days <= 0 {
             return Err(CertsError::Invalid(Msg::new("certs-days-positive")));
         }
@@ -199,7 +219,7 @@ impl Ca {
             not_after: now + Duration::days(days),
             serial: profile::random_serial(),
         };
-        let cert = profile::make_root(authority, &key, &v)?;
+        let cert = profile::make_root(authority, generation, &key, &v)?;
         fsutil::write_new(&dir.join("ca.key"), crate::keys::pkcs8_v1_pem(&key)?.as_bytes(), SECRET_MODE)?;
         fsutil::write_new(&dir.join("ca.crt"), cert.pem().as_bytes(), PUBLIC_MODE)?;
         let cert_der = cert.der().to_vec();
@@ -208,7 +228,13 @@ impl Ca {
             authority,
             key,
             cert_der,
-            state: CaState { authority: authority.to_string(), crl_number: 0, issued: vec![], revoked: vec![] },
+            state: CaState {
+                authority: authority.to_string(),
+                crl_number: 0,
+                issued: vec![],
+                revoked: vec![],
+                generation,
+            },
         };
         ca.write_crl(&dir.join("crl.pem"), DEFAULT_CRL_DAYS)?;
         Ok(ca)

@@ -80,7 +80,7 @@ impl FixturePki {
                 not_after: base + Duration::days(3650),
                 serial: SerialNumber::from(serial_from(&l)),
             };
-            let cert_der = profile::make_root(*a, &key, &v)?.der().to_vec();
+            let cert_der = profile::make_root(*a, 1, &key, &v)?.der().to_vec();
             cas.insert(*a, FixtureCa { authority: *a, key, cert_der });
         }
         Ok(Self { base, label: label.to_owned(), cas })

@@ -38,14 +38,24 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Create a root CA: a jurisdiction's (--jurisdiction MX) or the relay operator's (--relay-operator).
-    #[command(after_help = "Example: tipcerts init-ca --jurisdiction MX --out /secure/mx-ca")]
+    #[command(after_help = "Examples:\n  tipcerts init-ca --jurisdiction MX --out /secure/mx-ca\n  \
+        tipcerts init-ca --successor-of /secure/mx-ca --out /secure/mx-ca-2   (CA rollover: the same authority's \
+        next root,\n    trusted beside the old one until every certificate is reissued; see OPERATIONS.md)")]
     InitCa {
         /// Jurisdiction code (2-3 upper-case letters) whose principals this CA will certify.
-        #[arg(long, conflicts_with = "relay_operator", required_unless_present = "relay_operator")]
+        #[arg(
+            long,
+            conflicts_with_all = ["relay_operator", "successor_of"],
+            required_unless_present_any = ["relay_operator", "successor_of"]
+        )]
         jurisdiction: Option<String>,
         /// Create the relay operator's CA instead (it certifies relays only).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "successor_of")]
         relay_operator: bool,
+        /// CA rollover: create the successor of the CA in this directory (same authority, next
+        /// root generation, a name of its own), to be trusted side by side with it.
+        #[arg(long, value_name = "OLD_CA_DIR")]
+        successor_of: Option<PathBuf>,
         /// New directory for the CA (must not exist).
         #[arg(long)]
         out: PathBuf,
@@ -439,24 +449,32 @@ fn say(json: bool, v: serde_json::Value, lines: &[String]) {
 fn run(cli: Cli) -> Result<()> {
     let json = cli.json;
     match cli.cmd {
-        Cmd::InitCa { jurisdiction, relay_operator, out, days } => {
-            let authority = match (jurisdiction, relay_operator) {
-                (_, true) => Authority::Operator,
-                (Some(j), false) => Authority::Jurisdiction(j.parse::<Jurisdiction>()?),
-                (None, false) => bail!(t!("certs-init-ca-which")),
+        Cmd::InitCa { jurisdiction, relay_operator, successor_of, out, days } => {
+            let (authority, generation) = match (jurisdiction, relay_operator, &successor_of) {
+                (_, _, Some(old)) => Ca::successor(old)?,
+                (_, true, None) => (Authority::Operator, 1),
+                (Some(j), false, None) => (Authority::Jurisdiction(j.parse::<Jurisdiction>()?), 1),
+                (None, false, None) => bail!(t!("certs-init-ca-which")),
             };
-            let dir = Ca::init(&out, authority, days)
+            let dir = Ca::init(&out, authority, days, generation)
                 .with_context(|| t!("certs-creating-ca", "authority" => authority.to_string()))?;
             let d = dir.display();
+            let mut lines = vec![
+                t!("certs-created-ca", "authority" => authority.to_string(), "dir" => d.to_string()),
+                sub(t!("certs-created-ca-public", "dir" => d.to_string())),
+                sub(t!("certs-created-ca-secret", "dir" => d.to_string())),
+            ];
+            if let Some(old) = &successor_of {
+                let o = old.display().to_string();
+                lines.push(t!("certs-created-ca-rollover", "generation" => generation, "old" => o.clone(), "dir" => d.to_string()));
+            }
             say(
                 json,
                 serde_json::json!({"created": "ca", "authority": authority.to_string(), "dir": d.to_string(),
+                    "generation": generation,
+                    "successor_of": successor_of.as_ref().map(|p| p.display().to_string()),
                     "certificate": format!("{d}/ca.crt"), "crl": format!("{d}/crl.pem"), "key": format!("{d}/ca.key")}),
-                &[
-                    t!("certs-created-ca", "authority" => authority.to_string(), "dir" => d.to_string()),
-                    sub(t!("certs-created-ca-public", "dir" => d.to_string())),
-                    sub(t!("certs-created-ca-secret", "dir" => d.to_string())),
-                ],
+                &lines,
             );
         }
         Cmd::Issue { ca, principal, out, days, config_out, relay, server_name, operator, trust, lang } => {

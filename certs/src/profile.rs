@@ -63,34 +63,42 @@ fn base_params(v: &Validity, dn: DistinguishedName) -> CertificateParams {
     p
 }
 
-/// The distinguished name of an authority's root CA.
-pub fn root_dn(authority: Authority) -> DistinguishedName {
+/// The distinguished name of an authority's root CA of `generation` (1 for the first; each
+/// rollover root the next): two roots of one authority trusted side by side must have
+/// different names (PROTOCOL §6.4), so a later generation's common name ends in `(N)`.
+pub fn root_dn(authority: Authority, generation: u32) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, "tiprelay");
+    let suffix = if generation > 1 { format!(" ({generation})") } else { String::new() };
     match authority {
         Authority::Jurisdiction(j) => {
             dn.push(DnType::OrganizationalUnitName, format!("jurisdiction {j}"));
-            dn.push(DnType::CommonName, format!("tiprelay {j} root CA"));
+            dn.push(DnType::CommonName, format!("tiprelay {j} root CA{suffix}"));
         }
         Authority::Operator => {
             dn.push(DnType::OrganizationalUnitName, "relay operator");
-            dn.push(DnType::CommonName, "tiprelay relay operator root CA");
+            dn.push(DnType::CommonName, format!("tiprelay relay operator root CA{suffix}"));
         }
     }
     dn
 }
 
 /// Root CA parameters: self-signed, cA with pathLen 0, keyCertSign + cRLSign.
-pub fn root_params(authority: Authority, v: &Validity) -> CertificateParams {
-    let mut p = base_params(v, root_dn(authority));
+pub fn root_params(authority: Authority, generation: u32, v: &Validity) -> CertificateParams {
+    let mut p = base_params(v, root_dn(authority, generation));
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     p
 }
 
-/// A self-signed root CA certificate.
-pub fn make_root(authority: Authority, key: &KeyPair, v: &Validity) -> Result<Certificate, CertsError> {
-    Ok(root_params(authority, v).self_signed(key)?)
+/// A self-signed root CA certificate of `generation` (see [`root_dn`]).
+pub fn make_root(
+    authority: Authority,
+    generation: u32,
+    key: &KeyPair,
+    v: &Validity,
+) -> Result<Certificate, CertsError> {
+    Ok(root_params(authority, generation, v).self_signed(key)?)
 }
 
 fn leaf_dn(p: &PrincipalId) -> DistinguishedName {

@@ -421,24 +421,25 @@ fn random10() -> [u8; 10] {
     r
 }
 
-/// The store key of the highest CRL number accepted for `a`.
-fn crl_floor_key(a: tiprelay_proto::Authority) -> String {
-    format!("crl_floor:{a}")
-}
-
 /// Refuses a CRL older than one this client already accepted (kept in its store across
-/// runs), and raises the kept numbers to the loaded ones.
+/// runs, per root), and raises the kept numbers to the loaded ones.
 fn keep_crl_floors(store: &LocalStore, trust: &TrustStore) -> Result<(), ClientError> {
     let mut floors = std::collections::BTreeMap::new();
-    for a in trust.authorities() {
-        let f = store.meta(&crl_floor_key(a))?;
+    for (scope, _) in trust.crl_numbers() {
+        let (key, legacy) = files::crl_floor_keys(&scope);
+        let mut f = store.meta(&key)?;
+        if f == 0 {
+            if let Some(l) = legacy {
+                f = store.meta(&l)?;
+            }
+        }
         if f > 0 {
-            floors.insert(a, f);
+            floors.insert(scope, f);
         }
     }
-    for (a, n) in trust.check_crl_floors(|a| floors.get(&a).copied())? {
-        if floors.get(&a).is_none_or(|f| n > *f) {
-            store.set_meta(&crl_floor_key(a), n)?;
+    for (s, n) in trust.check_crl_floors(|s| floors.get(s).copied())? {
+        if floors.get(&s).is_none_or(|f| n > *f) {
+            store.set_meta(&files::crl_floor_keys(&s).0, n)?;
         }
     }
     Ok(())
@@ -451,19 +452,39 @@ pub struct Client {
     /// Local store.
     pub store: LocalStore,
     trust: TrustStore,
+    /// The trust files' fingerprint when `trust` was loaded ([`Client::reload_trust`]).
+    trust_seen: Vec<u8>,
     signer: Signer,
 }
 
 impl Client {
     /// Loads keys and trust and opens the local store.
     pub fn open(cfg: ClientConfig) -> Result<Self, ClientError> {
+        let trust_seen = files::trust_fingerprint(&cfg.trust);
         let mut trust = files::load_trust(&cfg.trust)?;
         trust.set_crl_grace(cfg.crl_grace);
         let signer = files::read_signer(&cfg.signing_key, &cfg.signing_cert)?;
         let mut store = LocalStore::open(&cfg.store)?;
         keep_crl_floors(&store, &trust)?;
         store.set_limit(cfg.max_store_mb.map(|mb| mb.saturating_mul(1024 * 1024)));
-        Ok(Self { cfg, store, trust, signer })
+        Ok(Self { cfg, store, trust, trust_seen, signer })
+    }
+
+    /// Reloads the roots and CRLs when their files changed since they were loaded (a
+    /// long-running `watch` takes a new CRL, or a CA rollover's new roots, as the relay
+    /// does). Returns whether they changed; on an error (unreadable files, an older CRL)
+    /// the loaded ones stay in use and the same files are not tried again.
+    pub fn reload_trust(&mut self) -> Result<bool, ClientError> {
+        let seen = files::trust_fingerprint(&self.cfg.trust);
+        if seen == self.trust_seen {
+            return Ok(false);
+        }
+        self.trust_seen = seen;
+        let mut trust = files::load_trust(&self.cfg.trust)?;
+        trust.set_crl_grace(self.cfg.crl_grace);
+        keep_crl_floors(&self.store, &trust)?;
+        self.trust = trust;
+        Ok(true)
     }
 
     /// The trust store (roots and CRLs).

@@ -153,11 +153,14 @@ impl RelayConn {
                 cfg.trust.iter().find(|t| t.authority == tiprelay_proto::Authority::Jurisdiction(cfg.jurisdiction))
             })
             .ok_or_else(|| setup(crate::t!("tipctl-no-relay-root")))?;
+        // Every root of the file (two during a CA rollover) and every CRL.
         let mut roots = rustls::RootCertStore::empty();
-        roots.add(files::read_cert(&op.ca).map_err(setup)?).map_err(setup)?;
-        let crl = files::read_crl(&op.crl).map_err(setup)?;
+        for root in files::read_certs(&op.ca).map_err(setup)? {
+            roots.add(root).map_err(setup)?;
+        }
+        let crls = files::read_crls(&op.crl).map_err(setup)?;
         let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .with_crls([crl])
+            .with_crls(crls)
             .allow_unknown_revocation_status()
             .build()
             .map_err(setup)?;

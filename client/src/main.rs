@@ -606,8 +606,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Cmd::Watch { json } => {
-            let c = open(&cli)?;
-            watch(&c, *json).await?;
+            let mut c = open(&cli)?;
+            watch(&mut c, *json).await?;
         }
         Cmd::Outbox { json } => {
             let c = open(&cli)?;
@@ -832,7 +832,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn watch(c: &Client, json: bool) -> Result<()> {
+/// How long `watch` waits for the relay's next event before it looks again by itself.
+const WATCH_IDLE_RECHECK: Duration = Duration::from_secs(30);
+/// The same after a delivery failed verification (trust files may be about to change).
+const WATCH_FAILED_RECHECK: Duration = Duration::from_secs(5);
+
+async fn watch(c: &mut Client, json: bool) -> Result<()> {
     let mut backoff = Duration::from_millis(500);
     loop {
         let session = async {
@@ -842,6 +847,16 @@ async fn watch(c: &Client, json: bool) -> Result<()> {
                 eprintln!("tipctl: {}", t!("watching", "principal" => c.cfg.principal.to_string()));
             }
             loop {
+                // New CRLs, or a CA rollover's roots, are taken while watching.
+                match c.reload_trust() {
+                    Ok(true) => eprintln!("tipctl: {}", t!("watch-trust-reloaded")),
+                    Ok(false) => {}
+                    Err(e) => eprintln!(
+                        "tipctl: {}: {}",
+                        t!("warning"),
+                        t!("watch-trust-unusable", "reason" => render_error(&anyhow::Error::from(e)))
+                    ),
+                }
                 let report = c.fetch_inbox(&conn).await?;
                 for f in &report.failed {
                     eprintln!("tipctl: {}: {}", t!("warning"), t!("delivery-failed", "reason" => f.to_string()));
@@ -880,7 +895,11 @@ async fn watch(c: &Client, json: bool) -> Result<()> {
                     }
                 }
                 warn_gaps(c)?;
-                if tiprelay_client::conn::next_event(&mut events).await.is_none() {
+                // Woken by the relay's next event; also after a while with none, to take
+                // changed trust files and retry deliveries that failed verification
+                // (sooner when some did).
+                let idle = if report.failed.is_empty() { WATCH_IDLE_RECHECK } else { WATCH_FAILED_RECHECK };
+                if let Ok(None) = tokio::time::timeout(idle, tiprelay_client::conn::next_event(&mut events)).await {
                     anyhow::bail!("{}", t!("tipctl-subscription-closed"));
                 }
             }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use tiprelay_proto::{CertRole, Timestamp};
 
-use crate::files::{read_cert, FileError};
+use crate::files::{read_certs, FileError};
 use crate::localize::Msg;
 
 /// Warn this many days before a certificate's notAfter.
@@ -49,14 +49,17 @@ pub struct NamedCert {
     /// Its role in the configuration: `tls`, `signing`, `root:MX`, `root:OPERATOR`, …
     /// (also the `certificate` label of the relay's expiry metric).
     pub name: String,
-    /// The PEM (or DER) file; the first certificate in it is checked.
+    /// The PEM (or DER) file.
     pub path: PathBuf,
+    /// Which certificate of a PEM file (0: the first; a roots file holds two during a CA
+    /// rollover).
+    pub nth: usize,
 }
 
 impl NamedCert {
-    /// A certificate named `name` in `path`.
+    /// The first certificate, named `name`, in `path`.
     pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
-        Self { name: name.into(), path: path.into() }
+        Self { name: name.into(), path: path.into(), nth: 0 }
     }
 }
 
@@ -181,17 +184,34 @@ pub fn check(certs: &[NamedCert], now: Timestamp, warn_ms: u64) -> Vec<Result<Ce
         .iter()
         .map(|c| {
             let bytes = std::fs::read(&c.path).map_err(|source| FileError::Io { path: c.path.clone(), source })?;
-            let der = if bytes.starts_with(b"-----") { read_cert(&c.path)?.to_vec() } else { bytes };
+            let der = if bytes.starts_with(b"-----") {
+                read_certs(&c.path)?
+                    .into_iter()
+                    .nth(c.nth)
+                    .ok_or_else(|| FileError::Content { path: c.path.clone(), why: "no CERTIFICATE block".into() })?
+                    .to_vec()
+            } else {
+                bytes
+            };
             check_der(&c.name, &c.path, &der, now, warn_ms)
         })
         .collect()
 }
 
 /// The certificates a configuration names: `tls`, `signing`, then `root:<authority>` for
-/// each trusted root (jurisdictions, the relay operator, a federated peer's).
+/// each trusted root (jurisdictions, the relay operator, a federated peer's); a roots file
+/// with two roots (a CA rollover) gives `root:<authority>` and `root:<authority>#2`.
 pub fn configured(tls_cert: &Path, signing_cert: &Path, trust: &[crate::files::TrustFiles]) -> Vec<NamedCert> {
     let mut v = vec![NamedCert::new("tls", tls_cert), NamedCert::new("signing", signing_cert)];
-    v.extend(trust.iter().map(|t| NamedCert::new(format!("root:{}", t.authority), &t.ca)));
+    for t in trust {
+        // An unreadable file is one entry, whose check reports the error.
+        let count = read_certs(&t.ca).map_or(1, |c| c.len().max(1));
+        for nth in 0..count {
+            let name =
+                if nth == 0 { format!("root:{}", t.authority) } else { format!("root:{}#{}", t.authority, nth + 1) };
+            v.push(NamedCert { name, path: t.ca.clone(), nth });
+        }
+    }
     v
 }
 

@@ -205,10 +205,21 @@ pub fn encrypt_key_pem(pkcs8_der: &[u8], passphrase: &[u8]) -> Result<zeroize::Z
     Ok(zeroize::Zeroizing::new(pem))
 }
 
-/// A CRL from a PEM file.
+/// A CRL from a PEM file (the first, when it holds several).
 pub fn read_crl(path: &Path) -> Result<CertificateRevocationListDer<'static>, FileError> {
+    read_crls(path)?.into_iter().next().ok_or_else(|| content(path, "no X509 CRL block"))
+}
+
+/// Every CRL of a PEM file, in order (during a CA rollover it holds one per root).
+pub fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, FileError> {
     let bytes = read(path)?;
-    CertificateRevocationListDer::from_pem_slice(&bytes).map_err(|_| content(path, "no X509 CRL block"))
+    let crls: Vec<_> = CertificateRevocationListDer::pem_slice_iter(&bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| content(path, format!("bad PEM: {e}")))?;
+    if crls.is_empty() {
+        return Err(content(path, "no X509 CRL block"));
+    }
+    Ok(crls)
 }
 
 /// A message signer from a signing key and certificate file.
@@ -218,41 +229,58 @@ pub fn read_signer(key: &Path, cert: &Path) -> Result<Signer, FileError> {
     Signer::new(k.secret_der(), c.to_vec()).map_err(|e| content(cert, e.to_string()))
 }
 
-/// One authority's trust material.
+/// One authority's trust material. Each file may hold several PEM blocks: during a CA
+/// rollover the `ca` file holds the old and the new root, and the `crl` file the CRL of
+/// each (PROTOCOL §6.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustFiles {
     /// The authority.
     pub authority: Authority,
-    /// Root certificate (PEM).
+    /// Root certificate(s) (PEM).
     pub ca: PathBuf,
-    /// CRL (PEM).
+    /// CRL(s) (PEM), one per root.
     pub crl: PathBuf,
 }
 
-/// The roots and CRLs of `entries` as audit-bundle anchors (for offline verification).
+/// The roots and CRLs of `entries` as audit-bundle anchors (for offline verification): one
+/// anchor per root, with its CRL.
 pub fn anchors(entries: &[TrustFiles]) -> Result<Vec<tiprelay_proto::audit::Anchor>, FileError> {
-    entries
-        .iter()
-        .map(|t| {
-            Ok(tiprelay_proto::audit::Anchor {
-                authority: t.authority,
-                root: read_cert(&t.ca)?.to_vec(),
-                crl: Some(read_crl(&t.crl)?.to_vec()),
-            })
-        })
-        .collect()
+    Ok(load_trust(entries)?
+        .anchors()
+        .into_iter()
+        .map(|(authority, root, crl)| tiprelay_proto::audit::Anchor { authority, root, crl })
+        .collect())
 }
 
 /// Builds a trust store from files; every root needs its CRL.
 pub fn load_trust(entries: &[TrustFiles]) -> Result<TrustStore, FileError> {
     let mut t = TrustStore::new();
     for e in entries {
-        let root = read_cert(&e.ca)?;
-        t.add_root(e.authority, &root).map_err(|err| content(&e.ca, err.to_string()))?;
-        let crl = read_crl(&e.crl)?;
-        t.set_crl(e.authority, &crl).map_err(|err| content(&e.crl, err.to_string()))?;
+        for root in read_certs(&e.ca)? {
+            t.add_root(e.authority, &root).map_err(|err| content(&e.ca, err.to_string()))?;
+        }
+        for crl in read_crls(&e.crl)? {
+            t.set_crl(e.authority, &crl).map_err(|err| content(&e.crl, err.to_string()))?;
+        }
+        if let Some(root) = t.roots_without_crl(e.authority).into_iter().next() {
+            return Err(content(&e.crl, format!("{NO_CRL_OF_ROOT}{root}")));
+        }
     }
     Ok(t)
+}
+
+/// The beginning of the error for a root whose CRL is missing (the root's name follows).
+pub const NO_CRL_OF_ROOT: &str = "it holds no revocation list of the root CA ";
+
+/// The store keys under which a party keeps the highest CRL number it accepted for one
+/// root's CRLs: the key, and for an authority's sole root the key used before an authority
+/// could have two (read when the first is absent, so an upgrade keeps its floor).
+pub fn crl_floor_keys(scope: &tiprelay_proto::CrlScope) -> (String, Option<String>) {
+    let hex = scope.root.to_hex();
+    (
+        format!("crl_floor:{}:{}", scope.authority, hex.get(..16).unwrap_or(&hex)),
+        scope.sole.then(|| format!("crl_floor:{}", scope.authority)),
+    )
 }
 
 /// A fingerprint of the trust files' contents, to notice when any of them changes.

@@ -180,6 +180,11 @@ const FRAGMENTS: &[(&str, &str)] = &[
     ("it is not a CA certificate (basicConstraints cA is not set)", "err-why-root-not-ca"),
     ("its key is not Ed25519", "err-why-root-key-not-ed25519"),
     ("it is not self-signed", "err-why-root-not-self-signed"),
+    (
+        "another root of this authority has the same subject name; a rollover root needs a name of its own",
+        "err-why-root-same-subject",
+    ),
+    ("the authority already has the most roots allowed at once (4)", "err-why-too-many-roots"),
     ("trailing bytes after the CRL", "err-why-trailing-crl"),
     // FileError::Content `why` (common/src/files.rs)
     ("no CERTIFICATE block", "err-why-no-certificate-block"),
@@ -188,7 +193,11 @@ const FRAGMENTS: &[(&str, &str)] = &[
 ];
 
 /// Fixed English beginnings followed by free text, and their messages (`$detail`).
-const PREFIXES: &[(&str, &str)] = &[("not a DER CRL: ", "err-why-not-der-crl"), ("bad PEM: ", "err-why-bad-pem")];
+const PREFIXES: &[(&str, &str)] = &[
+    ("not a DER CRL: ", "err-why-not-der-crl"),
+    ("bad PEM: ", "err-why-bad-pem"),
+    (crate::files::NO_CRL_OF_ROOT, "err-why-no-crl-of-root"),
+];
 
 /// A fixed English fragment in `l`; free text as it is.
 fn fragment(l: Locale, en: &str) -> String {

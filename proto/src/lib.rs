@@ -37,8 +37,8 @@ pub use messages::{
     Subject,
 };
 pub use pki::{
-    summarize_certificate, CertRole, CertSummary, CertSummaryError, CertUsage, CrlInfo, TrustError, TrustStore,
-    VerifiedCert,
+    summarize_certificate, CertRole, CertSummary, CertSummaryError, CertUsage, CrlInfo, CrlScope, TrustError,
+    TrustStore, VerifiedCert,
 };
 pub use time::Timestamp;
 pub use tip::{is_hidden_char, Category, InfoCredibility, Lang, Location, SourceReliability, Tip, Tlp, Urgency};

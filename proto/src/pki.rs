@@ -187,6 +187,8 @@ struct Profiled {
     not_after: Timestamp,
     /// The serial number's DER content octets, as a CRL lists them.
     serial: Vec<u8>,
+    /// The issuer name (raw DER), to pick the root among an authority's roots.
+    issuer: Vec<u8>,
 }
 
 /// Checks the tiprelay end-entity profile for `usage` and returns the identity and key.
@@ -252,6 +254,7 @@ fn check_profile(der: &[u8], usage: CertUsage) -> Result<Profiled, ProtoError> {
         not_before: Timestamp::from_unix_seconds(validity.not_before.timestamp()),
         not_after: Timestamp::from_unix_seconds(validity.not_after.timestamp()),
         serial: cert.raw_serial().to_vec(),
+        issuer: cert.issuer().as_raw().to_vec(),
     })
 }
 
@@ -267,6 +270,9 @@ struct CachedCert {
     /// When the certificate was revoked, for one that verified only as of a receipt's
     /// proven time before that (never served to a verification without one).
     revoked_at: Option<Timestamp>,
+    /// Which of its authority's roots issued it (the index is stable until the roots
+    /// change, and every change empties the cache).
+    root: usize,
 }
 
 type CacheKey = (Digest, Authority, u8);
@@ -338,14 +344,44 @@ pub enum TrustError {
     },
 }
 
+/// Most roots one authority may have at once: the one in use and its successor during a
+/// rollover (PROTOCOL §6.4), with room for a rollover that overlaps another.
+pub const MAX_ROOTS_PER_AUTHORITY: usize = 4;
+
+/// One root CA certificate of an authority and its revocation list.
 #[derive(Clone)]
-struct AuthorityTrust {
+struct RootTrust {
     root_der: CertificateDer<'static>,
     anchor: TrustAnchor<'static>,
+    /// The subject name (raw DER): the issuer name of what it certifies, and of its CRL.
+    subject: Vec<u8>,
+    fingerprint: Digest,
     crl: Option<(Arc<webpki::CertRevocationList<'static>>, CrlInfo)>,
+    /// The loaded CRL as it came (DER), for [`TrustStore::anchors`].
+    crl_der: Option<Arc<[u8]>>,
     /// The loaded CRL's entries: serial (DER content octets) → when the certificate stopped
     /// vouching for signatures ([`revocation_time`]).
     revoked: Arc<HashMap<Vec<u8>, Timestamp>>,
+}
+
+/// An authority's roots: one, or two side by side during a CA rollover, each with its own
+/// subject name and its own CRL.
+#[derive(Clone, Default)]
+struct AuthorityTrust {
+    roots: Vec<RootTrust>,
+}
+
+/// Which root's CRL a CRL number belongs to: CRL numbers are monotonic per CA, so an
+/// authority with two roots has two sequences.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CrlScope {
+    /// The authority.
+    pub authority: Authority,
+    /// SHA-256 of the root certificate that signs the CRL.
+    pub root: Digest,
+    /// Whether it is the authority's only root (a CRL number kept from before roots were
+    /// told apart belongs to it).
+    pub sole: bool,
 }
 
 /// When a CRL entry says its certificate stopped vouching for signatures: its
@@ -397,7 +433,11 @@ impl TrustStore {
         Self::default()
     }
 
-    /// Trusts `root_der` as the root CA of `authority` (replacing any earlier root).
+    /// Trusts `root_der` as a root CA of `authority`, beside any it already has (a CA
+    /// rollover trusts the old and the new root side by side, PROTOCOL §6.4). Adding a root
+    /// already trusted changes nothing. Two roots of one authority must have different
+    /// subject names (what a certificate or a CRL names as its issuer picks the root), and
+    /// an authority has at most [`MAX_ROOTS_PER_AUTHORITY`].
     pub fn add_root(&mut self, authority: Authority, root_der: &[u8]) -> Result<(), TrustError> {
         let bad = |reason: &str| TrustError::BadRoot { authority, reason: reason.to_owned() };
         let (rest, cert) = X509Certificate::from_der(root_der).map_err(|_| bad("not a DER X.509 certificate"))?;
@@ -413,27 +453,50 @@ impl TrustStore {
         if cert.verify_signature(None).is_err() {
             return Err(bad("it is not self-signed"));
         }
+        let subject = cert.subject().as_raw().to_vec();
+        let fingerprint = Digest::of(root_der);
+        let roots = &Arc::make_mut(&mut self.authorities).entry(authority).or_default().roots;
+        if roots.iter().any(|r| r.fingerprint == fingerprint) {
+            return Ok(());
+        }
+        if roots.iter().any(|r| r.subject == subject) {
+            return Err(bad(
+                "another root of this authority has the same subject name; a rollover root needs a name of its own",
+            ));
+        }
+        if roots.len() >= MAX_ROOTS_PER_AUTHORITY {
+            return Err(bad("the authority already has the most roots allowed at once (4)"));
+        }
         let root_der = CertificateDer::from(root_der.to_vec());
         let anchor = webpki::anchor_from_trusted_cert(&root_der).map_err(|e| bad(&format!("{e:?}")))?.to_owned();
-        Arc::make_mut(&mut self.authorities)
-            .insert(authority, AuthorityTrust { root_der, anchor, crl: None, revoked: Arc::default() });
+        let entry =
+            RootTrust { root_der, anchor, subject, fingerprint, crl: None, crl_der: None, revoked: Arc::default() };
+        if let Some(t) = Arc::make_mut(&mut self.authorities).get_mut(&authority) {
+            t.roots.push(entry);
+        }
         self.clear_cache();
         Ok(())
     }
 
-    /// Loads the CRL of `authority`: it must be signed by that authority's root, and not be
-    /// older (by CRL number) than the one loaded. Returns its facts.
+    /// Loads a CRL of `authority`: it must be signed by one of that authority's roots (the
+    /// one it names as issuer), and not be older (by CRL number) than the one loaded for
+    /// that root. Returns its facts.
     pub fn set_crl(&mut self, authority: Authority, crl_der: &[u8]) -> Result<CrlInfo, TrustError> {
-        let entry = Arc::make_mut(&mut self.authorities).get_mut(&authority).ok_or(TrustError::NoRoot(authority))?;
+        let trust = Arc::make_mut(&mut self.authorities).get_mut(&authority).ok_or(TrustError::NoRoot(authority))?;
         let bad = |reason: String| TrustError::BadCrl { authority, reason };
         let (rest, crl) =
             CertificateRevocationList::from_der(crl_der).map_err(|e| bad(format!("not a DER CRL: {e}")))?;
         if !rest.is_empty() {
             return Err(bad("trailing bytes after the CRL".into()));
         }
+        let entry = trust
+            .roots
+            .iter_mut()
+            .find(|r| r.subject == crl.issuer().as_raw())
+            .ok_or(TrustError::CrlWrongIssuer(authority))?;
         let (_, root) =
             X509Certificate::from_der(&entry.root_der).map_err(|_| TrustError::CrlWrongIssuer(authority))?;
-        if crl.issuer().as_raw() != root.subject().as_raw() || crl.verify_signature(root.public_key()).is_err() {
+        if crl.verify_signature(root.public_key()).is_err() {
             return Err(TrustError::CrlWrongIssuer(authority));
         }
         let number = crl.crl_number().and_then(|n| u64::try_from(n).ok());
@@ -464,8 +527,51 @@ impl TrustStore {
         let owned = OwnedCertRevocationList::from_der(crl_der).map_err(|e| bad(format!("{e:?}")))?;
         entry.crl = Some((Arc::new(webpki::CertRevocationList::from(owned)), info.clone()));
         entry.revoked = Arc::new(revoked);
+        entry.crl_der = Some(Arc::from(crl_der));
         self.clear_cache();
         Ok(info)
+    }
+
+    /// The common names (or, lacking one, the whole subjects) of the roots of `authority`
+    /// that have no CRL loaded: a certificate they issued cannot be checked for revocation,
+    /// so loaders refuse such a configuration.
+    pub fn roots_without_crl(&self, authority: Authority) -> Vec<String> {
+        let Some(t) = self.authorities.get(&authority) else { return Vec::new() };
+        t.roots
+            .iter()
+            .filter(|r| r.crl.is_none())
+            .map(|r| {
+                X509Certificate::from_der(&r.root_der).map_or_else(
+                    |_| r.fingerprint.to_hex(),
+                    |(_, c)| {
+                        c.subject()
+                            .iter_common_name()
+                            .next()
+                            .and_then(|cn| cn.as_str().ok().map(str::to_owned))
+                            .unwrap_or_else(|| c.subject().to_string())
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Every root (DER) with its CRL (DER) if one is loaded, by authority, in the order
+    /// they were added: what an audit bundle carries as its anchors.
+    pub fn anchors(&self) -> Vec<(Authority, Vec<u8>, Option<Vec<u8>>)> {
+        self.authorities
+            .iter()
+            .flat_map(|(a, t)| {
+                t.roots.iter().map(move |r| (*a, r.root_der.to_vec(), r.crl_der.as_deref().map(<[u8]>::to_vec)))
+            })
+            .collect()
+    }
+
+    /// The root certificates (DER) of `authority`, in the order they were added.
+    pub fn roots(&self, authority: Authority) -> Vec<&[u8]> {
+        self.authorities
+            .get(&authority)
+            .map(|t| t.roots.iter().map(|r| r.root_der.as_ref()).collect())
+            .unwrap_or_default()
     }
 
     fn clear_cache(&self) {
@@ -491,23 +597,37 @@ impl TrustStore {
             .collect()
     }
 
+    /// The CRL numbers of every loaded CRL that has one, each with its scope (authority
+    /// and root).
+    pub fn crl_numbers(&self) -> Vec<(CrlScope, Option<u64>)> {
+        let mut out = Vec::new();
+        for (a, t) in self.authorities.iter() {
+            for r in &t.roots {
+                if let Some((_, info)) = &r.crl {
+                    out.push((CrlScope { authority: *a, root: r.fingerprint, sole: t.roots.len() == 1 }, info.number));
+                }
+            }
+        }
+        out
+    }
+
     /// Checks every loaded CRL against `floor`, the highest CRL number this party has
-    /// already accepted for an authority (kept in its store across restarts): a CRL with a
-    /// lower number, or with no number where one was seen, would un-revoke certificates.
-    /// Returns the CRL numbers to keep as the new floors.
+    /// already accepted for that root's CRLs (kept in its store across restarts): a CRL
+    /// with a lower number, or with no number where one was seen, would un-revoke
+    /// certificates. Returns the CRL numbers to keep as the new floors.
     pub fn check_crl_floors(
         &self,
-        floor: impl Fn(Authority) -> Option<u64>,
-    ) -> Result<Vec<(Authority, u64)>, TrustError> {
+        floor: impl Fn(&CrlScope) -> Option<u64>,
+    ) -> Result<Vec<(CrlScope, u64)>, TrustError> {
         let mut numbers = Vec::new();
-        for (a, t) in self.authorities.iter() {
-            let Some((_, info)) = &t.crl else { continue };
-            match (info.number, floor(*a)) {
+        for (scope, number) in self.crl_numbers() {
+            let authority = scope.authority;
+            match (number, floor(&scope)) {
                 (Some(n), Some(f)) if n < f => {
-                    return Err(TrustError::CrlNotNewer { authority: *a, offered: n, loaded: f })
+                    return Err(TrustError::CrlNotNewer { authority, offered: n, loaded: f })
                 }
-                (None, Some(f)) => return Err(TrustError::CrlNotNewer { authority: *a, offered: 0, loaded: f }),
-                (Some(n), _) => numbers.push((*a, n)),
+                (None, Some(f)) => return Err(TrustError::CrlNotNewer { authority, offered: 0, loaded: f }),
+                (Some(n), _) => numbers.push((scope, n)),
                 (None, None) => {}
             }
         }
@@ -537,10 +657,13 @@ impl TrustStore {
     }
 
     /// When the loaded CRL of `authority` says the certificate `der` stopped vouching for
-    /// signatures ([`revocation_time`]); None when it is not listed (or does not parse).
+    /// signatures ([`revocation_time`]); None when it is not listed (or does not parse). The
+    /// CRL is that of the root that issued it.
     pub fn revoked_at(&self, der: &[u8], authority: Authority) -> Option<Timestamp> {
         let (_, cert) = X509Certificate::from_der(der).ok()?;
-        self.authorities.get(&authority)?.revoked.get(cert.raw_serial()).copied()
+        let t = self.authorities.get(&authority)?;
+        let root = t.roots.iter().find(|r| r.subject == cert.issuer().as_raw())?;
+        root.revoked.get(cert.raw_serial()).copied()
     }
 
     /// The authorities with a root.
@@ -548,20 +671,35 @@ impl TrustStore {
         self.authorities.keys().copied()
     }
 
-    /// The loaded CRL's facts for `authority`.
-    pub fn crl_info(&self, authority: Authority) -> Option<&CrlInfo> {
-        self.authorities.get(&authority)?.crl.as_ref().map(|(_, i)| i)
+    /// The loaded CRLs' facts for `authority`, one per root that has its CRL.
+    pub fn crl_infos(&self, authority: Authority) -> Vec<&CrlInfo> {
+        self.authorities
+            .get(&authority)
+            .map(|t| t.roots.iter().filter_map(|r| r.crl.as_ref().map(|(_, i)| i)).collect())
+            .unwrap_or_default()
     }
 
-    /// Authorities whose CRL is past its nextUpdate at `now` (callers warn about these).
+    /// The CRLs past their nextUpdate at `now`, by authority (callers warn about these; an
+    /// authority with two roots may appear twice).
     pub fn stale_crls(&self, now: Timestamp) -> Vec<(Authority, Timestamp)> {
         self.authorities
             .iter()
-            .filter_map(|(a, t)| {
-                let next = t.crl.as_ref()?.1.next_update?;
-                (next < now).then_some((*a, next))
+            .flat_map(|(a, t)| t.roots.iter().map(move |r| (*a, r)))
+            .filter_map(|(a, r)| {
+                let next = r.crl.as_ref()?.1.next_update?;
+                (next < now).then_some((a, next))
             })
             .collect()
+    }
+
+    /// `Err(CrlStale)` when a grace is set and `root`'s CRL is past nextUpdate + grace.
+    fn check_crl_grace(&self, authority: Authority, root: &RootTrust, now: Timestamp) -> Result<(), ProtoError> {
+        if let (Some(grace), Some(next)) = (self.crl_grace_ms, root.crl.as_ref().and_then(|(_, i)| i.next_update)) {
+            if next.as_unix_ms().saturating_add(grace) < now.as_unix_ms() {
+                return Err(ProtoError::CrlStale { authority, next_update: next, grace_hours: grace / 3_600_000 });
+            }
+        }
+        Ok(())
     }
 
     /// Verifies an end-entity certificate (with optional intermediates) for `usage`, as an
@@ -575,11 +713,6 @@ impl TrustStore {
         usage: CertUsage,
         now: Timestamp,
     ) -> Result<VerifiedCert, ProtoError> {
-        if let (Some(grace), Some(next)) = (self.crl_grace_ms, self.crl_info(authority).and_then(|i| i.next_update)) {
-            if next.as_unix_ms().saturating_add(grace) < now.as_unix_ms() {
-                return Err(ProtoError::CrlStale { authority, next_update: next, grace_hours: grace / 3_600_000 });
-            }
-        }
         if !intermediates.is_empty() {
             // v1 issues no intermediates: every principal is certified by its root directly.
             // (Refusing them also keeps each verification one cached chain check.)
@@ -595,13 +728,16 @@ impl TrustStore {
         let key: Option<CacheKey> = Some((Digest::of(der), authority, usage as u8));
         if let (Some(k), Ok(cache)) = (&key, self.cache.lock()) {
             if let Some(hit) = cache.get(k) {
+                if let Some(root) = self.authorities.get(&authority).and_then(|t| t.roots.get(hit.root)) {
+                    self.check_crl_grace(authority, root, now)?;
+                }
                 let vouches = hit.revoked_at.is_none_or(|r| self.proven_at.is_some_and(|p| vouches_at(r, p)));
                 if hit.not_before <= now && now <= hit.not_after && vouches {
                     return Ok(hit.cert.clone());
                 }
             }
         }
-        let Profiled { identity, key: public_key, not_before, not_after, serial } = check_profile(der, usage)?;
+        let Profiled { identity, key: public_key, not_before, not_after, serial, issuer } = check_profile(der, usage)?;
         if identity.authority() != authority {
             return Err(ProtoError::WrongAuthority {
                 kind: "message",
@@ -610,7 +746,13 @@ impl TrustStore {
                 expected: authority,
             });
         }
-        let trust = self.authorities.get(&authority).ok_or(ProtoError::UnknownAuthority(authority))?;
+        let authority_trust = self.authorities.get(&authority).ok_or(ProtoError::UnknownAuthority(authority))?;
+        // The root it names as issuer: an authority's roots have distinct subject names.
+        let Some((root_index, trust)) = authority_trust.roots.iter().enumerate().find(|(_, r)| r.subject == issuer)
+        else {
+            return Err(map_webpki_error(webpki::Error::UnknownIssuer, identity, authority, now));
+        };
+        self.check_crl_grace(authority, trust, now)?;
         let Some((crl, _)) = &trust.crl else {
             return Err(ProtoError::RevocationUnknown(authority));
         };
@@ -666,7 +808,7 @@ impl TrustStore {
             if cache.len() >= CERT_CACHE_CAPACITY {
                 cache.clear();
             }
-            cache.insert(k, CachedCert { cert: cert.clone(), not_before, not_after, revoked_at });
+            cache.insert(k, CachedCert { cert: cert.clone(), not_before, not_after, revoked_at, root: root_index });
         }
         Ok(cert)
     }

@@ -643,8 +643,15 @@ impl RelayConfig {
             }
         }
         // Roots: each the CA of the authority it is configured for, as its subject names it.
-        for t in &self.trust {
-            let der = files::read_cert(&t.ca).map_err(|e| bad("ca", Msg::of_error(&e)))?;
+        // Every root of a file (two during a CA rollover).
+        let roots = self
+            .trust
+            .iter()
+            .map(|t| {
+                Ok(files::read_certs(&t.ca).map_err(|e| bad("ca", Msg::of_error(&e)))?.into_iter().map(move |d| (t, d)))
+            })
+            .collect::<Result<Vec<_>, ConfigError>>()?;
+        for (t, der) in roots.into_iter().flatten() {
             let summary = tiprelay_proto::pki::summarize_certificate(&der).map_err(|e| {
                 bad("ca", Msg::new("relay-check-root-unreadable").text("file", t.ca.display()).error("why", &e))
             })?;

@@ -297,7 +297,8 @@ impl Metrics {
     /// Records the CRLs of a trust store (nextUpdate per authority).
     pub fn crls(&self, trust: &tiprelay_proto::TrustStore) {
         for a in trust.authorities() {
-            if let Some(next) = trust.crl_info(a).and_then(|i| i.next_update) {
+            // The soonest of its roots' CRLs (two during a CA rollover).
+            if let Some(next) = trust.crl_infos(a).into_iter().filter_map(|i| i.next_update).min() {
                 let secs = i64::try_from(next.as_unix_ms() / 1000).unwrap_or(i64::MAX);
                 self.crl_next_update.get_or_create(&AuthorityLabels { authority: a.to_string() }).set(secs);
             }

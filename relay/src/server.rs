@@ -662,21 +662,24 @@ async fn retention(state: Arc<State>) {
     }
 }
 
-/// The store key of the highest CRL number accepted for an authority.
-fn crl_floor_key(a: tiprelay_proto::Authority) -> String {
-    format!("crl_floor:{a}")
-}
-
 /// Checks `trust`'s CRLs against the numbers kept in the store; returns the numbers to keep.
 fn crl_floors(store: &Store, trust: &tiprelay_proto::TrustStore) -> Result<Vec<(String, u64)>, CrlFloorError> {
     let mut floors = std::collections::BTreeMap::new();
-    for a in trust.authorities() {
-        if let Some(f) = store.meta(&crl_floor_key(a))? {
-            floors.insert(a, f);
+    for (scope, _) in trust.crl_numbers() {
+        let (key, legacy) = files::crl_floor_keys(&scope);
+        let kept = match store.meta(&key)? {
+            Some(f) => Some(f),
+            None => match legacy {
+                Some(l) => store.meta(&l)?,
+                None => None,
+            },
+        };
+        if let Some(f) = kept {
+            floors.insert(scope, f);
         }
     }
-    let numbers = trust.check_crl_floors(|a| floors.get(&a).copied())?;
-    Ok(numbers.into_iter().map(|(a, n)| (crl_floor_key(a), n)).collect())
+    let numbers = trust.check_crl_floors(|s| floors.get(s).copied())?;
+    Ok(numbers.into_iter().map(|(s, n)| (files::crl_floor_keys(&s).0, n)).collect())
 }
 
 /// Warns about CRLs past their nextUpdate, loudly about those past the grace (refused).
@@ -692,15 +695,19 @@ fn warn_stale_crls(trust: &tiprelay_proto::TrustStore) {
     }
 }
 
-/// The first authority whose CRL in `new` has a lower number than in `old`, if any.
+/// The first authority one of whose CRLs in `new` has a lower number than the same root's
+/// CRL in `old`, if any.
 fn older_crl(old: &tiprelay_proto::TrustStore, new: &tiprelay_proto::TrustStore) -> Option<tiprelay_proto::Authority> {
-    new.authorities().find(|a| {
-        match (old.crl_info(*a).and_then(|i| i.number), new.crl_info(*a).and_then(|i| i.number)) {
-            (Some(o), Some(n)) => n < o,
+    let had: std::collections::BTreeMap<_, _> =
+        old.crl_numbers().into_iter().map(|(s, n)| ((s.authority, s.root), n)).collect();
+    new.crl_numbers()
+        .into_iter()
+        .find(|(s, n)| match (had.get(&(s.authority, s.root)).copied().flatten(), n) {
+            (Some(o), Some(n)) => *n < o,
             (Some(_), None) => true,
             _ => false,
-        }
-    })
+        })
+        .map(|(s, _)| s.authority)
 }
 
 struct Peer {

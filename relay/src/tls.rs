@@ -167,22 +167,24 @@ pub enum TlsError {
 }
 
 /// Federation: the QUIC client configuration with which a relay dials its peer relay. The
-/// peer's TLS certificate must chain to the peer jurisdiction's root (`peer_root`, with its
-/// CRL) and name `server_name`; this relay presents its own TLS certificate, which the peer
+/// peer's TLS certificate must chain to one of the peer jurisdiction's roots (`peer_roots`,
+/// with their CRLs) and name `server_name`; this relay presents its own TLS certificate, which the peer
 /// verifies against this jurisdiction's root. Same TLS 1.3 profile, ALPN and transport as
 /// principals use.
 pub fn peer_client_config(
-    peer_root: CertificateDer<'static>,
-    peer_crl: rustls::pki_types::CertificateRevocationListDer<'static>,
+    peer_roots: Vec<CertificateDer<'static>>,
+    peer_crls: Vec<rustls::pki_types::CertificateRevocationListDer<'static>>,
     cert_chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
     limits: &crate::config::RelayConfig,
 ) -> Result<quinn::ClientConfig, TlsError> {
     let provider = provider();
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(peer_root)?;
+    for root in peer_roots {
+        roots.add(root)?;
+    }
     let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .with_crls([peer_crl])
+        .with_crls(peer_crls)
         .build()
         .map_err(|e| rustls::Error::General(e.to_string()))?;
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)

@@ -6,5 +6,6 @@
 mod cli;
 mod lockfloors;
 mod renew;
+mod rollover;
 mod vectors;
 mod verify;

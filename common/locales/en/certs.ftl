@@ -76,6 +76,7 @@ certs-creating-ca = creating the { $authority } CA
 certs-created-ca = created the { $authority } root CA in { $dir }
 certs-created-ca-public = public:  { $dir }/ca.crt and { $dir }/crl.pem (give these to the relay and the counterpart)
 certs-created-ca-secret = secret:  { $dir }/ca.key (mode 0600; keep it on this machine)
+certs-created-ca-rollover = rollover root, generation { $generation }: trust it beside the old root now (both roots in one file: cat { $old }/ca.crt { $dir }/ca.crt; both CRLs: cat { $old }/crl.pem { $dir }/crl.pem), then reissue every certificate with --ca { $dir }, and drop the old root when none of its certificates is in use (OPERATIONS.md, "CA rollover")
 certs-issuing = issuing { $identity }
 certs-issuing-relay = issuing the relay certificates
 certs-issued = issued { $identity } into { $dir }

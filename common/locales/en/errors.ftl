@@ -178,12 +178,15 @@ err-why-trailing-cert = trailing bytes after the certificate
 err-why-root-not-ca = it is not a CA certificate (basicConstraints cA is not set)
 err-why-root-key-not-ed25519 = its key is not Ed25519
 err-why-root-not-self-signed = it is not self-signed
+err-why-root-same-subject = another root of this authority has the same subject name; a rollover root needs a name of its own
+err-why-too-many-roots = the authority already has the most roots allowed at once (4)
 err-why-trailing-crl = trailing bytes after the CRL
 err-why-not-der-crl = not a DER CRL: { $detail }
 err-why-no-certificate-block = no CERTIFICATE block
 err-why-no-pkcs8-block = no PKCS#8 PRIVATE KEY block
 err-why-no-crl-block = no X509 CRL block
 err-why-bad-pem = bad PEM: { $detail }
+err-why-no-crl-of-root = it holds no revocation list of the root CA { $detail }
 
 ## Operating-system errors (Spanish only in use: English shows the system's own text)
 

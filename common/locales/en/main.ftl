@@ -66,6 +66,8 @@ watch-acks = { $count ->
     }
 watch-feedback = feedback on your tip { $tip }: { $outcome } by { $by }
 watch-reconnect = { $reason }; reconnecting in { $ms } ms
+watch-trust-reloaded = trust files changed: roots and CRLs reloaded
+watch-trust-unusable = the changed trust files are not used: { $reason }
 statement-default-period = tipctl: the statement covers { $period }, the last closed month (say --for to choose another)
 statement-open-period = { $period } has not ended yet: its counts can still grow and the counterpart's reconciliation would then differ; sign a closed period, or add --allow-open
 statement-empty = the statement for { $period } covers no tip: it would assert that nothing was exchanged; check the period, or confirm with --yes

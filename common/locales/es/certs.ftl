@@ -76,6 +76,7 @@ certs-creating-ca = al crear la CA de { $authority }
 certs-created-ca = se creó la CA raíz de { $authority } en { $dir }
 certs-created-ca-public = público:  { $dir }/ca.crt y { $dir }/crl.pem (entréguelos al relé y a la contraparte)
 certs-created-ca-secret = secreto:  { $dir }/ca.key (modo 0600; consérvelo en esta máquina)
+certs-created-ca-rollover = raíz de relevo, generación { $generation }: confíe en ella junto a la raíz anterior desde ahora (las dos raíces en un archivo: cat { $old }/ca.crt { $dir }/ca.crt; las dos CRL: cat { $old }/crl.pem { $dir }/crl.pem), luego vuelva a emitir cada certificado con --ca { $dir } y retire la raíz anterior cuando ninguno de sus certificados siga en uso (OPERATIONS.md, «CA rollover»)
 certs-issuing = al emitir { $identity }
 certs-issuing-relay = al emitir los certificados del relé
 certs-issued = se emitió { $identity } en { $dir }

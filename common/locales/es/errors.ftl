@@ -203,12 +203,15 @@ err-why-trailing-cert = hay bytes sobrantes después del certificado
 err-why-root-not-ca = no es un certificado de CA (basicConstraints cA no está activado)
 err-why-root-key-not-ed25519 = su clave no es Ed25519
 err-why-root-not-self-signed = no está autofirmado
+err-why-root-same-subject = otra raíz de esta autoridad tiene el mismo nombre de sujeto; una raíz de relevo necesita un nombre propio
+err-why-too-many-roots = la autoridad ya tiene el máximo de raíces permitidas a la vez (4)
 err-why-trailing-crl = hay bytes sobrantes después de la CRL
 err-why-not-der-crl = no es una CRL en DER: { $detail }
 err-why-no-certificate-block = no hay ningún bloque CERTIFICATE
 err-why-no-pkcs8-block = no hay ningún bloque PKCS#8 PRIVATE KEY
 err-why-no-crl-block = no hay ningún bloque X509 CRL
 err-why-bad-pem = PEM no válido: { $detail }
+err-why-no-crl-of-root = no contiene ninguna lista de revocación de la CA raíz { $detail }
 
 ## Errores del sistema operativo
 

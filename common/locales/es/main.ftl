@@ -66,6 +66,8 @@ watch-acks = { $count ->
     }
 watch-feedback = respuesta sobre su aviso { $tip }: { $outcome } de { $by }
 watch-reconnect = { $reason }; reconectando en { $ms } ms
+watch-trust-reloaded = los archivos de confianza cambiaron: raíces y CRL recargadas
+watch-trust-unusable = no se usan los archivos de confianza modificados: { $reason }
 statement-default-period = tipctl: la declaración cubre { $period }, el último mes cerrado (use --for para elegir otro)
 statement-open-period = { $period } aún no ha terminado: sus cifras pueden crecer y la conciliación de la contraparte no coincidiría; firme un periodo cerrado o añada --allow-open
 statement-empty = la declaración de { $period } no cubre ningún aviso: afirmaría que no hubo intercambio; revise el periodo o confirme con --yes
@@ -348,6 +350,7 @@ help-tipcerts--json = Imprimir un objeto JSON (lo creado, emitido, revocado o es
 help-tipcerts-init-ca = Crear una CA raíz: la de una jurisdicción (--jurisdiction MX) o la del operador del relé (--relay-operator)
 help-tipcerts-init-ca--jurisdiction = Código de la jurisdicción (2-3 letras mayúsculas) cuyos principales certificará esta CA
 help-tipcerts-init-ca--relay_operator = Crear en su lugar la CA del operador del relé (solo certifica relés)
+help-tipcerts-init-ca--successor_of = Relevo de CA: crear la sucesora de la CA de este directorio (la misma autoridad, la siguiente generación de raíz, un nombre propio), para confiar en ambas a la vez
 help-tipcerts-init-ca--out = Directorio nuevo para la CA (no debe existir)
 help-tipcerts-init-ca--days = Validez de la raíz en días
 help-tipcerts-issue = Emitir el certificado de cliente TLS y el certificado de firma de un principal (dos claves distintas)

@@ -212,8 +212,9 @@ async fn connect(state: &State, endpoint: &Endpoint, fed: &Federation) -> Result
         .find(|t| t.authority == Authority::Jurisdiction(fed.peer.jurisdiction))
         .ok_or_else(|| LinkError::Setup(format!("no root configured for {}", fed.peer.jurisdiction)))?;
     // Read at each dial, so a renewed root or CRL takes effect at the next connection.
-    let root = files::read_cert(&peer_files.ca).map_err(|e| setup(&e))?;
-    let crl = files::read_crl(&peer_files.crl).map_err(|e| setup(&e))?;
+    // Every root of the file (two during a CA rollover) and every CRL.
+    let root = files::read_certs(&peer_files.ca).map_err(|e| setup(&e))?;
+    let crl = files::read_crls(&peer_files.crl).map_err(|e| setup(&e))?;
     let chain = files::read_certs(&state.config.tls_cert).map_err(|e| setup(&e))?;
     let key = files::read_key(&state.config.tls_key).map_err(|e| setup(&e))?;
     let cfg = crate::tls::peer_client_config(root, crl, chain, key, &state.config).map_err(|e| setup(&e))?;

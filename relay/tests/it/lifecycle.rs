@@ -11,17 +11,17 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-fn bin(name: &str) -> PathBuf {
+pub(crate) fn bin(name: &str) -> PathBuf {
     let p = Path::new(env!("CARGO_BIN_EXE_tiprelay")).with_file_name(name);
     assert!(p.exists(), "{} is missing: `cargo build --workspace` first", p.display());
     p
 }
 
-fn s(p: &Path) -> &str {
+pub(crate) fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn tipctl(cfg: &Path, args: &[&str]) -> Output {
+pub(crate) fn tipctl(cfg: &Path, args: &[&str]) -> Output {
     Command::new(bin("tipctl"))
         .env("TIPCTL_CONFIG", cfg)
         .env("LANG", "C")
@@ -42,29 +42,29 @@ fn tipctl_es(cfg: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn ok_json(cfg: &Path, args: &[&str]) -> serde_json::Value {
+pub(crate) fn ok_json(cfg: &Path, args: &[&str]) -> serde_json::Value {
     let o = tipctl(cfg, args);
     assert!(o.status.success(), "tipctl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("tipctl {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&o.stdout)))
 }
 
-fn tipcerts(args: &[&str]) -> String {
+pub(crate) fn tipcerts(args: &[&str]) -> String {
     let o = Command::new(bin("tipcerts")).env("LANG", "C").env_remove("LC_ALL").args(args).output().unwrap();
     assert!(o.status.success(), "tipcerts {args:?}: {}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout).unwrap()
 }
 
-fn tiprelay(args: &[&str]) -> Output {
+pub(crate) fn tiprelay(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tiprelay")).env("LANG", "C").env_remove("LC_ALL").args(args).output().unwrap()
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 /// Waits (bounded, 10 s) until `cfg`'s principal reaches the relay.
-fn wait_for_relay(cfg: &Path, log: &Path) {
+pub(crate) fn wait_for_relay(cfg: &Path, log: &Path) {
     for _ in 0..200 {
         if tipctl(cfg, &["status"]).status.success() {
             return;
@@ -86,7 +86,7 @@ fn principal_config(pki: &Path, name: &str) -> PathBuf {
 }
 
 /// The first certificate of a PEM file, summarized.
-fn summary(p: &Path) -> tiprelay_proto::CertSummary {
+pub(crate) fn summary(p: &Path) -> tiprelay_proto::CertSummary {
     use rustls_pki_types::pem::PemObject;
     let der = rustls_pki_types::CertificateDer::from_pem_file(p).unwrap();
     tiprelay_proto::summarize_certificate(&der).unwrap()
@@ -94,14 +94,14 @@ fn summary(p: &Path) -> tiprelay_proto::CertSummary {
 
 /// Moves the renewed files of `new` over the ones in `old` (each rename atomic), as an
 /// operator installs them.
-fn install(new: &Path, old: &Path) {
+pub(crate) fn install(new: &Path, old: &Path) {
     for f in ["tls.crt", "tls.key", "sign.crt", "sign.key"] {
         std::fs::rename(new.join(f), old.join(f)).unwrap();
     }
 }
 
 /// `tipctl watch --json` as a child process, its lines on a channel.
-fn watch(cfg: &Path) -> (Child, Receiver<String>) {
+pub(crate) fn watch(cfg: &Path) -> (Child, Receiver<String>) {
     let mut child = Command::new(bin("tipctl"))
         .env("TIPCTL_CONFIG", cfg)
         .args(["watch", "--json"])
@@ -123,7 +123,7 @@ fn watch(cfg: &Path) -> (Child, Receiver<String>) {
 }
 
 /// The `tip` events `watch` prints until `ids` have all been seen (bounded: 30 s).
-fn seen_tips(rx: &Receiver<String>, ids: &[&str], seen: &mut Vec<serde_json::Value>) {
+pub(crate) fn seen_tips(rx: &Receiver<String>, ids: &[&str], seen: &mut Vec<serde_json::Value>) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !ids.iter().all(|id| seen.iter().any(|v| v["id"] == *id)) && Instant::now() < deadline {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
@@ -138,11 +138,11 @@ fn seen_tips(rx: &Receiver<String>, ids: &[&str], seen: &mut Vec<serde_json::Val
     }
 }
 
-fn send(cfg: &Path, summary: &str) -> serde_json::Value {
+pub(crate) fn send(cfg: &Path, summary: &str) -> serde_json::Value {
     ok_json(cfg, &["send", "--to", "US", "--category", "other", "--summary", summary, "--tlp", "green", "--json"])
 }
 
-fn stop(child: &mut Child) {
+pub(crate) fn stop(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
 }

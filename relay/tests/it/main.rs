@@ -21,4 +21,5 @@ mod lifecycle;
 mod metrics;
 mod rejections;
 mod revocation;
+mod rollover;
 mod stix;
