@@ -193,6 +193,16 @@ impl Client {
             let envelope = self.sign_message(&cs)?;
             match conn.request(&Request::Cosign { envelope }).await {
                 Ok(_) => witnessed = true,
+                // This principal's own certificate revoked: it cannot witness any more; that
+                // is not an inconsistency of the relay's log.
+                Err(ConnError::Refused(e))
+                    if matches!(
+                        self.refusal_error(e.clone(), String::new),
+                        ClientError::OwnCertificateRevoked { .. }
+                    ) =>
+                {
+                    return Err(self.refusal_error(e, || crate::t!("client-what-cosignature")));
+                }
                 Err(ConnError::Refused(e)) => {
                     return Err(self.alert("audit-alert-cosign-refused", args!("reason" => e.to_string())));
                 }

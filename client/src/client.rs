@@ -64,6 +64,18 @@ pub enum ClientError {
     /// A revocation list older than one this client already accepted.
     #[error("{}", human(.0))]
     Trust(#[from] tiprelay_proto::TrustError),
+    /// The relay refused what this principal signed because its own signing certificate
+    /// is revoked (a tip, an ack, feedback, a cosignature): named as such, not as a
+    /// generic refusal or an audit alarm.
+    #[error("{}", crate::t!("client-own-cert-revoked", "identity" => identity.clone(), "cert" => cert.display().to_string(), "what" => what.clone()))]
+    OwnCertificateRevoked {
+        /// This principal.
+        identity: String,
+        /// Its signing certificate file.
+        cert: std::path::PathBuf,
+        /// What the relay refused (`tip 0193…`, `cosignature`, …).
+        what: String,
+    },
     /// A worker thread of this client failed (a bug, never input).
     #[error("{}", crate::t!("tipctl-internal", "what" => *.0))]
     Internal(&'static str),
@@ -181,6 +193,22 @@ pub struct InboxSync {
     pub received: Vec<Received>,
     /// Deliveries that failed verification (left unacknowledged), with the reason.
     pub failed: Vec<String>,
+    /// Deliveries refused for good (PROTOCOL §5.3): answered with a signed refusal, which
+    /// moved this principal's cursor past them and reaches their authors.
+    pub refused: Vec<RefusedDelivery>,
+}
+
+/// A delivered tip this principal refused for good.
+#[derive(Debug, Clone)]
+pub struct RefusedDelivery {
+    /// The tip's id (from the relay's verified receipt).
+    pub tip: TipId,
+    /// Its sending jurisdiction.
+    pub from: Jurisdiction,
+    /// Its sequence number.
+    pub seq: u64,
+    /// Why.
+    pub refusal: tiprelay_proto::Refusal,
 }
 
 /// Outcome of a resend round.
@@ -201,6 +229,9 @@ pub struct Notices {
     pub feedback: Vec<Feedback>,
     /// Federation: tips of ours newly receipted by the recipient jurisdiction's relay.
     pub crossed: Vec<TipId>,
+    /// Tips of ours their recipient refused for good (a signed refusal): the tip, who
+    /// refused it, and why.
+    pub refused: Vec<(TipId, String, tiprelay_proto::Refusal)>,
 }
 
 /// A ledger statement received from the counterpart, verified.
@@ -557,6 +588,37 @@ impl Client {
         Ok((tip, rec))
     }
 
+    /// Whether this principal's own signing certificate is revoked by the CRL it holds.
+    pub fn own_certificate_revoked(&self) -> bool {
+        let Ok(der) = files::read_cert(&self.cfg.signing_cert) else { return false };
+        matches!(
+            self.trust.verify_cert(
+                &der,
+                &[],
+                self.cfg.principal.authority(),
+                tiprelay_proto::CertUsage::Signing,
+                now()
+            ),
+            Err(ProtoError::Revoked(_) | ProtoError::RevokedBefore { .. })
+        )
+    }
+
+    /// The error for a relay's refusal of something this principal signed: when it is
+    /// `revoked` (36) about this principal (its reason names it, or the local CRL lists its
+    /// signing certificate), [`ClientError::OwnCertificateRevoked`]; else the refusal.
+    pub fn refusal_error(&self, e: WireError, what: impl FnOnce() -> String) -> ClientError {
+        let ours = e.code == tiprelay_proto::ErrorCode::Revoked as u16
+            && (e.reason.contains(&self.cfg.principal.to_string()) || self.own_certificate_revoked());
+        if ours {
+            return ClientError::OwnCertificateRevoked {
+                identity: self.cfg.principal.to_string(),
+                cert: self.cfg.signing_cert.clone(),
+                what: what(),
+            };
+        }
+        ConnError::Refused(e).into()
+    }
+
     /// Submits an outbox tip and stores the verified receipt.
     pub async fn send(&self, conn: &RelayConn, id: &TipId) -> Result<SentTip, ClientError> {
         let mut rec = self.store.get_out(id.as_bytes())?.ok_or_else(|| ClientError::NotFound(id.to_string()))?;
@@ -569,7 +631,7 @@ impl Client {
                 // A definitive refusal: keep the tip for the record, but never resend it.
                 rec.rejected = Some(format!("{}: {}", e.name, e.reason));
                 self.store.put_out(id.as_bytes(), &rec)?;
-                return Err(ConnError::Refused(e).into());
+                return Err(self.refusal_error(e, || crate::t!("client-what-tip", "id" => id.to_string())));
             }
             Err(e) => return Err(e.into()),
         };
@@ -820,7 +882,7 @@ impl Client {
             Err(ConnError::Refused(e)) if is_permanent(&e) => {
                 rec.rejected = Some(format!("{}: {}", e.name, e.reason));
                 self.store.put_feedback(tip_from, tip, &rec)?;
-                return Err(ConnError::Refused(e).into());
+                return Err(self.refusal_error(e, || crate::t!("client-what-feedback", "id" => fb.id.to_string())));
             }
             Err(e) => return Err(e.into()),
         };
@@ -1124,7 +1186,8 @@ impl Client {
             let checked =
                 blocking(|| par_map(&items, vec![(); items.len()], |d, ()| self.check_delivery(&d.tip, &d.receipt)))
                     .ok_or(ClientError::Internal("the verifying thread failed"))?;
-            for c in checked {
+            let mut refusals = Vec::new();
+            for (c, d) in checked.into_iter().zip(&items) {
                 match c {
                     Ok((got, _))
                         if self
@@ -1141,31 +1204,94 @@ impl Client {
                         recs.push((got.tip.from.to_string(), *got.tip.id.as_bytes(), rec));
                         ok.push(got);
                     }
-                    Err(e) => report.failed.push(e.to_string()),
+                    Err(e) => match self.final_refusal(&d.tip, &d.receipt) {
+                        Some(r) => refusals.push(r),
+                        None => report.failed.push(e.to_string()),
+                    },
                 }
             }
-            // Only failures came back: they will keep coming; stop this round.
-            if ok.is_empty() {
+            // Only failures that may pass later came back: they will keep coming; stop
+            // this round.
+            if ok.is_empty() && refusals.is_empty() {
                 break;
             }
             let fresh = blocking(|| self.store.put_in_batch(&recs))?;
             for (g, f) in ok.iter_mut().zip(fresh) {
                 g.fresh = f;
             }
-            let acks = blocking(|| par_map(&ok, vec![(); ok.len()], |g, ()| self.ack_envelope(g)))
+            let mut acks = blocking(|| par_map(&ok, vec![(); ok.len()], |g, ()| self.ack_envelope(g)))
                 .ok_or(ClientError::Internal("the signing thread failed"))?
                 .into_iter()
                 .collect::<Result<Vec<_>, _>>()?;
-            let answers = ack_batches(conn, acks).await;
+            for (r, receipt) in &refusals {
+                acks.push(self.refusal_envelope(receipt, &r.refusal)?);
+            }
+            let mut answers = ack_batches(conn, acks).await.into_iter();
             let mut acked = Vec::with_capacity(ok.len());
-            for (g, a) in ok.iter().zip(answers) {
-                a?;
+            for g in &ok {
+                answers.next().ok_or(ClientError::Internal("an ack went unanswered"))??;
                 acked.push((g.tip.from.to_string(), *g.tip.id.as_bytes()));
             }
             blocking(|| self.store.mark_acked(&acked))?;
+            for (r, _) in refusals {
+                answers.next().ok_or(ClientError::Internal("a refusal went unanswered"))??;
+                report.refused.push(r);
+            }
             report.received.extend(ok);
         }
         Ok(report)
+    }
+
+    /// Whether a delivery that failed verification is to be refused for good (PROTOCOL
+    /// §5.3): the relay's receipt verifies and names exactly these tip bytes, this
+    /// principal's CRLs are usable, and the tip itself fails, as of the receipt's
+    /// acceptance time, with a code of [`Refusal::FINAL`] (e.g. its author's certificate
+    /// was revoked before the relay accepted it). Anything else (a receipt that does not
+    /// verify, a root or CRL this principal lacks, a clock rule) is not the tip's fault and
+    /// leaves it waiting. Returns the refusal with the verified receipt.
+    fn final_refusal(&self, tip_bytes: &[u8], receipt_bytes: &[u8]) -> Option<(RefusedDelivery, Receipt)> {
+        if !self.trust.expired_crls(now()).is_empty() {
+            return None;
+        }
+        let accepted = tiprelay_proto::parse::<Receipt>(receipt_bytes).ok()?.message.accepted;
+        if accepted > now().saturating_add_ms(tiprelay_proto::limits::MAX_CLOCK_SKEW_MS) {
+            return None;
+        }
+        let rv = verify::<Receipt>(receipt_bytes, &self.trust, accepted).ok()?;
+        self.own_relay(&rv.signer).ok()?;
+        let receipt = rv.message;
+        if receipt.subject != Subject::Tip
+            || receipt.digest != Digest::of(tip_bytes)
+            || receipt.to != self.cfg.jurisdiction
+        {
+            return None;
+        }
+        let e = self.verify_tip_as_of(tip_bytes, accepted).err()?;
+        if !tiprelay_proto::Refusal::is_final(e.code()) {
+            return None;
+        }
+        let mut reason: String = e.to_string().chars().filter(|c| !c.is_control()).collect();
+        if reason.chars().count() > tiprelay_proto::messages::MAX_REFUSAL_REASON_CHARS {
+            reason = reason.chars().take(tiprelay_proto::messages::MAX_REFUSAL_REASON_CHARS - 1).collect();
+            reason.push('…');
+        }
+        let refusal = tiprelay_proto::Refusal { code: e.code(), reason };
+        Some((RefusedDelivery { tip: receipt.tip, from: receipt.from, seq: receipt.seq, refusal }, receipt))
+    }
+
+    /// The signed refusal (a DeliveryAck with `refused`) of the tip `receipt` names.
+    fn refusal_envelope(&self, receipt: &Receipt, refusal: &tiprelay_proto::Refusal) -> Result<Vec<u8>, ClientError> {
+        let ack = DeliveryAck {
+            tip: receipt.tip,
+            from: receipt.from,
+            to: receipt.to,
+            digest: receipt.digest,
+            seq: receipt.seq,
+            by: self.cfg.principal.clone(),
+            received: now(),
+            refused: Some(refusal.clone()),
+        };
+        self.signer.sign(&ack).map_err(ClientError::Invalid)
     }
 
     /// Verifies one delivery and stores it (no network). See [`Client::fetch_inbox`].
@@ -1264,6 +1390,7 @@ impl Client {
             seq: got.receipt.seq,
             by: self.cfg.principal.clone(),
             received: now(),
+            refused: None,
         };
         self.signer.sign(&ack).map_err(ClientError::Invalid)
     }
@@ -1392,12 +1519,17 @@ impl Client {
                         self.store.set_meta(BAD_ACKS, self.store.meta(BAD_ACKS)? + 1)?;
                         continue;
                     }
+                    // The first answer of the recipient side is kept: an ack, or a signed
+                    // refusal (then the outbox shows the tip as refused, with its reason).
                     if Digest::of(&rec.envelope) == v.message.digest && rec.ack.is_none() {
                         rec.ack = Some(ack.clone());
                         rec.acked_by = Some(v.signer.to_string());
                         rec.acked_at = Some(now().as_unix_ms());
                         self.store.put_out(v.message.tip.as_bytes(), &rec)?;
-                        got.acks.push(v.message.tip);
+                        match v.message.refused {
+                            Some(r) => got.refused.push((v.message.tip, v.signer.to_string(), r)),
+                            None => got.acks.push(v.message.tip),
+                        }
                     }
                 }
             }

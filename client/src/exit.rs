@@ -34,6 +34,7 @@ pub fn of_client(e: &ClientError) -> u8 {
     match e {
         ClientError::Conn(c) => of_conn(c),
         ClientError::Untrusted { .. } | ClientError::LogInconsistent(_) | ClientError::Trust(_) => UNVERIFIED,
+        ClientError::OwnCertificateRevoked { .. } => REFUSED,
         _ => FAILED,
     }
 }

@@ -78,6 +78,12 @@ enum Cmd {
         json: bool,
     },
     /// Tips you sent, with receipt and acknowledgement status.
+    #[command(
+        after_help = "Status: pending (no receipt yet), rejected (refused by the relay), accepted (receipted),\n\
+        crossed (federation: accepted across the border), acknowledged (the recipient acked it),\n\
+        refused (the recipient refused it for good with a signed refusal: shown under the table\n\
+        with who refused it and why; `--json`: `refused` {code, reason, by})."
+    )]
     Outbox {
         /// JSON array.
         #[arg(long)]
@@ -395,6 +401,18 @@ fn backup(cli: &Cli, out: &std::path::Path, force: bool, json: bool) -> Result<(
 const SEND_FAILOVER: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Connects and pushes anything unreceipted first.
+/// Whether a send failed because the relay refused the tip for good (it is kept in the
+/// outbox as rejected, never resent).
+fn refused_for_good(e: &tiprelay_client::ClientError) -> bool {
+    match e {
+        tiprelay_client::ClientError::OwnCertificateRevoked { .. } => true,
+        tiprelay_client::ClientError::Conn(tiprelay_client::conn::ConnError::Refused(w)) => {
+            tiprelay_client::client::is_permanent(w)
+        }
+        _ => false,
+    }
+}
+
 async fn connect(c: &Client) -> Result<RelayConn> {
     let conn = RelayConn::connect(&c.cfg).await?;
     let resent = c.resend(&conn).await?;
@@ -493,7 +511,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let safe = || t!("send-safe", "id" => tip.id.to_string());
             let mut conn = RelayConn::connect(&c.cfg).await.with_context(safe)?;
             // A relay that dies mid-request: the next address answers (several relays).
-            let sent = c.send_failover(&mut conn, &tip.id, SEND_FAILOVER).await.with_context(safe)?;
+            let sent = match c.send_failover(&mut conn, &tip.id, SEND_FAILOVER).await {
+                Ok(s) => s,
+                // Refused for good: kept in the outbox as rejected, never resent.
+                Err(e) if refused_for_good(&e) => {
+                    conn.close().await;
+                    return Err(anyhow::Error::from(e).context(t!("send-refused-kept", "id" => tip.id.to_string())));
+                }
+                Err(e) => return Err(anyhow::Error::from(e).context(safe())),
+            };
             let _ = c.resend(&conn).await;
             let checked = check_log(&c, &conn).await;
             conn.close().await;
@@ -522,6 +548,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     for f in &report.failed {
                         eprintln!("tipctl: {}: {}", t!("warning"), t!("delivery-failed", "reason" => f.to_string()));
                     }
+                    print_refused_here(&report.refused, false);
                     let fresh = report.received.iter().filter(|g| g.fresh).count();
                     if fresh > 0 && !json {
                         eprintln!("tipctl: {}", t!("new-tips", "count" => fresh));
@@ -592,7 +619,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 } else {
                     let across = rec.across.as_deref().and_then(|a| parse::<Receipt>(a).ok()).map(|p| p.message.relay);
                     let delivery = match (&rec.acked_by, across) {
-                        (Some(by), _) => t!("delivery-acked", "by" => by.clone()),
+                        (Some(by), _) => match output::refusal_of(&rec) {
+                            Some(r) => t!("delivery-refused", "to" => tip.to.to_string(), "by" => by.clone(),
+                                          "code" => r.code.name(), "reason" => output::printable(&r.reason, false)),
+                            None => t!("delivery-acked", "by" => by.clone()),
+                        },
                         (None, Some(relay)) => t!("delivery-across", "relay" => relay.to_string()),
                         (None, None) if output::not_yet_across(&rec) => t!("delivery-home"),
                         (None, None) if receipt.is_some() => t!("delivery-relay"),
@@ -641,6 +672,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 println!("{}", t!("no-tips-sent"));
             } else {
                 println!("{}", output::outbox_table(&rows, &feedback));
+                // "refused by US: reason", under the table, for each tip refused for good.
+                let refused: Vec<_> = rows
+                    .iter()
+                    .filter_map(|(id, r)| {
+                        Some((TipId::from_bytes(*id).ok()?, r.acked_by.clone()?, output::refusal_of(r)?))
+                    })
+                    .collect();
+                print_refused_ours(&refused, false);
             }
         }
         Cmd::Feedback { id, outcome, note, json } => {
@@ -742,7 +781,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 "tips_sent_receipted": outbox.iter().filter(|(_, r)| r.receipt.is_some()).count(),
                 "tips_sent_refused": outbox.iter().filter(|(_, r)| r.rejected.is_some()).count(),
                 "tips_sent_unreceipted": unreceipted,
-                "tips_sent_acknowledged": outbox.iter().filter(|(_, r)| r.ack.is_some()).count(),
+                "tips_sent_acknowledged": outbox.iter().filter(|(_, r)| r.ack.is_some() && output::refusal_of(r).is_none()).count(),
+                "tips_sent_refused_by_recipient": outbox.iter().filter(|(_, r)| output::refusal_of(r).is_some()).count(),
                 "tips_sent_across": outbox.iter().filter(|(_, r)| r.across.is_some()).count(),
                 "tips_received": inbox.len(),
                 "tips_received_acknowledged": inbox.iter().filter(|r| r.2.acked).count(),
@@ -750,6 +790,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             });
             let gaps = warn_gaps(&c)?;
             let (expiring, unreadable) = expiring_certificates(&c.cfg);
+            // This principal's own signing certificate on its CRL: nothing it signs is taken.
+            let own_revoked = c.own_certificate_revoked();
             // The address that answered, or every configured one when none did.
             let every = c.cfg.relay_addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
             let mut code = exit::UNVERIFIED;
@@ -770,7 +812,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                            "oldest_not_yet_across_ms": oldest_not_across,
                            "inbox": inbox.len(), "unread": inbox.iter().filter(|r| !r.2.read).count(),
                            "gaps": gaps.iter().map(|(f, m)| json!({"from": f, "missing": m})).collect::<Vec<_>>(), "error": err,
-                           "counters": counters, "expiring": expiring.iter().map(|e| e.json()).collect::<Vec<_>>()})
+                           "counters": counters, "expiring": expiring.iter().map(|e| e.json()).collect::<Vec<_>>(),
+                           "own_certificate_revoked": own_revoked})
                 );
             } else {
                 let label = |id: &str| format!("{:<11}", format!("{}:", t!(id)));
@@ -816,7 +859,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 );
                 let locale = tiprelay_common::i18n::locale();
-                if expiring.is_empty() && unreadable.is_empty() {
+                if own_revoked {
+                    let f = c.cfg.signing_cert.display().to_string();
+                    println!("{} {}", label("expiry-status-label"), t!("status-own-revoked", "file" => f));
+                }
+                if expiring.is_empty() && unreadable.is_empty() && !own_revoked {
                     let ok = t!("expiry-status-ok", "days" => tiprelay_common::expiry::WARN_DAYS);
                     println!("{} {ok}", label("expiry-status-label"));
                 }
@@ -826,6 +873,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             if !ok {
                 return Ok(ExitCode::from(code));
+            }
+            if own_revoked {
+                return Ok(ExitCode::from(exit::REFUSED));
             }
         }
     }
@@ -864,6 +914,7 @@ async fn watch(c: &mut Client, json: bool) -> Result<()> {
                 for r in report.received.iter().filter(|r| r.fresh) {
                     print_received(r, json);
                 }
+                print_refused_here(&report.refused, json);
                 let notices = c.sync_notices(&conn).await?;
                 let n = notices.acks.len();
                 if n > 0 {
@@ -876,6 +927,7 @@ async fn watch(c: &mut Client, json: bool) -> Result<()> {
                         println!("  {}", t!("watch-acks", "count" => n));
                     }
                 }
+                print_refused_ours(&notices.refused, json);
                 for f in &notices.feedback {
                     if json {
                         println!(
@@ -922,6 +974,46 @@ async fn watch(c: &mut Client, json: bool) -> Result<()> {
             _ = tokio::time::sleep(backoff) => {}
         }
         backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// Deliveries this principal refused for good (a signed refusal went to their authors):
+/// JSON event lines on stdout (`watch --json`), else lines on stderr.
+fn print_refused_here(refused: &[tiprelay_client::client::RefusedDelivery], json: bool) {
+    for r in refused {
+        if json {
+            println!(
+                "{}",
+                json!({"event": "refused_here", "id": r.tip.to_string(), "from": r.from.to_string(), "seq": r.seq,
+                       "code": r.refusal.code.name(), "reason": r.refusal.reason})
+            );
+        } else {
+            eprintln!(
+                "tipctl: {}",
+                t!("refused-here", "id" => r.tip.to_string(), "from" => r.from.to_string(), "seq" => r.seq,
+                   "reason" => output::printable(&r.refusal.reason, false))
+            );
+        }
+    }
+}
+
+/// Tips of ours their recipient refused for good ("refused by US: reason").
+fn print_refused_ours(refused: &[(TipId, String, tiprelay_proto::Refusal)], json: bool) {
+    for (tip, by, r) in refused {
+        let to = by.parse::<tiprelay_proto::PrincipalId>().ok().and_then(|p| p.jurisdiction()).map(|j| j.to_string());
+        let to = to.unwrap_or_else(|| by.clone());
+        if json {
+            println!(
+                "{}",
+                json!({"event": "refused", "tip": tip.to_string(), "to": to, "by": by, "code": r.code.name(), "reason": r.reason})
+            );
+        } else {
+            println!(
+                "  {}",
+                t!("refused-by", "id" => tip.to_string(), "to" => to, "by" => by.clone(), "code" => r.code.name(),
+                   "reason" => output::printable(&r.reason, false))
+            );
+        }
     }
 }
 

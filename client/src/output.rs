@@ -119,18 +119,30 @@ pub fn outbox_json(r: &OutRecord) -> Option<Value> {
     o.insert("acked_by".into(), json!(r.acked_by));
     o.insert("rejected".into(), json!(r.rejected));
     o.insert("acked_at".into(), json!(r.acked_at.map(ts)));
+    o.insert(
+        "refused".into(),
+        refusal_of(r).map_or(Value::Null, |f| json!({"code": f.code.name(), "reason": f.reason, "by": r.acked_by})),
+    );
     Some(v)
 }
 
-/// `pending` (no receipt yet), `rejected` (refused for good), `accepted` (receipted),
-/// `crossed` (federation: also receipted by the counterpart's relay), `acknowledged`
-/// (counterpart acked).
+/// The recipient's signed refusal of a tip of ours (PROTOCOL §5.3), when its first
+/// answer was one.
+pub fn refusal_of(r: &OutRecord) -> Option<tiprelay_proto::Refusal> {
+    parse::<tiprelay_proto::DeliveryAck>(r.ack.as_deref()?).ok()?.message.refused
+}
+
+/// `pending` (no receipt yet), `rejected` (refused for good by the relay), `accepted`
+/// (receipted), `crossed` (federation: also receipted by the counterpart's relay),
+/// `acknowledged` (counterpart acked), `refused` (the counterpart refused it for good, with
+/// a signed refusal).
 pub fn out_status(r: &OutRecord) -> &'static str {
     match (&r.receipt, &r.ack) {
         (None, _) if r.rejected.is_some() => "rejected",
         (None, _) => "pending",
         (Some(_), None) if r.across.is_some() => "crossed",
         (Some(_), None) => "accepted",
+        (Some(_), Some(_)) if refusal_of(r).is_some() => "refused",
         (Some(_), Some(_)) => "acknowledged",
     }
 }

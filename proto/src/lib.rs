@@ -33,8 +33,8 @@ pub use error::{ErrorCode, FieldError, IdError, ProtoError};
 pub use ids::{Authority, Digest, Jurisdiction, MessageId, PrincipalId, PrincipalKind, TipId};
 pub use ledger::{RecordCursor, TipFacts};
 pub use messages::{
-    Checkpoint, Cosignature, DeliveryAck, Feedback, LedgerRow, LedgerStatement, Message, Outcome, Receipt, SignerRule,
-    Subject,
+    Checkpoint, Cosignature, DeliveryAck, Feedback, LedgerRow, LedgerStatement, Message, Outcome, Receipt, Refusal,
+    SignerRule, Subject,
 };
 pub use pki::{
     summarize_certificate, CertRole, CertSummary, CertSummaryError, CertUsage, CrlInfo, CrlScope, TrustError,

@@ -4,7 +4,7 @@
 use ciborium::Value;
 
 use crate::cbor::{self, as_array, as_uint, MapReader, MapWriter};
-use crate::error::{FieldError, ProtoError};
+use crate::error::{ErrorCode, FieldError, ProtoError};
 use crate::ids::{Authority, Digest, Jurisdiction, MessageId, PrincipalId, PrincipalKind, TipId};
 use crate::limits::*;
 use crate::time::Timestamp;
@@ -221,8 +221,56 @@ pub struct DeliveryAck {
     pub seq: u64,
     /// The acknowledging analyst, of jurisdiction `to`.
     pub by: PrincipalId,
-    /// When the recipient stored it (recipient clock).
+    /// When the recipient stored it (recipient clock); for a refusal, when it refused it.
     pub received: Timestamp,
+    /// A signed refusal (negative ack, PROTOCOL §5.3): the recipient could not accept the
+    /// tip, for a reason that retrying cannot change. It moves the recipient's cursor like
+    /// an ack and reaches the author as "refused". None: received, verified and stored.
+    pub refused: Option<Refusal>,
+}
+
+/// Most characters of a refusal's reason.
+pub const MAX_REFUSAL_REASON_CHARS: usize = 300;
+
+/// Why a recipient refused a delivered tip for good: the wire code of the verification
+/// failure, from [`Refusal::FINAL`], and a one-line reason (English).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The verification failure's code.
+    pub code: ErrorCode,
+    /// What failed (≤ [`MAX_REFUSAL_REASON_CHARS`], no control characters).
+    pub reason: String,
+}
+
+impl Refusal {
+    /// The failures a recipient refuses a tip for: those of the tip's own bytes and of its
+    /// author's certificate as of the relay's acceptance, which no later attempt can
+    /// change. Failures that depend on the recipient's own trust files or clock (an unknown
+    /// authority or root, a missing or stale CRL, a certificate outside its validity, a
+    /// time rule, a newer format) are not: fixing the recipient's side makes the tip
+    /// verify, so it stays waiting.
+    pub const FINAL: [ErrorCode; 15] = [
+        ErrorCode::MalformedEnvelope,
+        ErrorCode::MalformedCbor,
+        ErrorCode::UnsupportedAlgorithm,
+        ErrorCode::WrongKind,
+        ErrorCode::InvalidField,
+        ErrorCode::TlpMissing,
+        ErrorCode::SameJurisdiction,
+        ErrorCode::KidMismatch,
+        ErrorCode::BadCertificate,
+        ErrorCode::WrongAuthority,
+        ErrorCode::Revoked,
+        ErrorCode::WrongKeyUsage,
+        ErrorCode::SignerMismatch,
+        ErrorCode::SignerRole,
+        ErrorCode::BadSignature,
+    ];
+
+    /// Whether a verification failure with `code` is a reason to refuse a tip for good.
+    pub fn is_final(code: ErrorCode) -> bool {
+        Self::FINAL.contains(&code)
+    }
 }
 
 impl Message for DeliveryAck {
@@ -240,20 +288,33 @@ impl Message for DeliveryAck {
             .put("seq", cbor::uint(self.seq))
             .put("by", cbor::text(&self.by.to_string()))
             .put("received", cbor::time(self.received))
+            .put_opt("refused", self.refused.as_ref().map(|r| cbor::uint(u64::from(r.code as u16))))
+            .put_opt("reason", self.refused.as_ref().map(|r| cbor::text(&r.reason)))
             .into_value()
     }
     fn decode(v: Value) -> Result<Self, FieldError> {
         let mut m = MapReader::new(v, "<payload>")?;
         m.version()?;
-        let a = Self {
-            tip: m.tip_id("tip")?,
-            from: m.jurisdiction("from")?,
-            to: m.jurisdiction("to")?,
-            digest: m.digest("digest")?,
-            seq: m.uint("seq")?,
-            by: m.principal("by")?,
-            received: m.time("received")?,
+        let tip = m.tip_id("tip")?;
+        let from = m.jurisdiction("from")?;
+        let to = m.jurisdiction("to")?;
+        let digest = m.digest("digest")?;
+        let seq = m.uint("seq")?;
+        let by = m.principal("by")?;
+        let received = m.time("received")?;
+        let refused = match (m.opt_uint("refused")?, m.opt_text("reason")?) {
+            (None, None) => None,
+            (Some(code), Some(reason)) => {
+                let code = u16::try_from(code)
+                    .ok()
+                    .and_then(|c| Refusal::FINAL.into_iter().find(|f| *f as u16 == c))
+                    .ok_or(FieldError::OutOfRange("refused"))?;
+                Some(Refusal { code, reason })
+            }
+            (Some(_), None) => return Err(FieldError::Missing("reason")),
+            (None, Some(_)) => return Err(FieldError::Missing("refused")),
         };
+        let a = Self { tip, from, to, digest, seq, by, received, refused };
         m.finish()?;
         a.validate()?;
         Ok(a)
@@ -264,6 +325,15 @@ impl Message for DeliveryAck {
         }
         if self.seq == 0 {
             return Err(FieldError::OutOfRange("seq"));
+        }
+        if let Some(r) = &self.refused {
+            if !Refusal::is_final(r.code) {
+                return Err(FieldError::OutOfRange("refused"));
+            }
+            if r.reason.trim().is_empty() {
+                return Err(FieldError::Missing("reason"));
+            }
+            check_line("reason", &r.reason, MAX_REFUSAL_REASON_CHARS)?;
         }
         Ok(())
     }

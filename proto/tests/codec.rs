@@ -339,7 +339,7 @@ proptest! {
     #[test]
     fn ack_and_feedback_round_trip((from, to) in pair(), tip in tip_id(), fid in tip_id(), seq in 1u64.., at in 0u64..=Timestamp::MAX_MS, o in proptest::sample::select(Outcome::ALL), note in proptest::option::of(line(100)), d in any::<[u8; 32]>()) {
         let by = PrincipalId::new(Authority::Jurisdiction(to), PrincipalKind::Analyst, "x").unwrap();
-        let a = DeliveryAck { tip, from, to, digest: Digest(d), seq, by: by.clone(), received: ts(at) };
+        let a = DeliveryAck { tip, from, to, digest: Digest(d), seq, by: by.clone(), received: ts(at), refused: None };
         prop_assert_eq!(decode_payload::<DeliveryAck>(&encode_payload(&a)).unwrap(), a);
         let f = Feedback { id: fid, tip, from, to, by, outcome: o, note, created: ts(at) };
         prop_assert_eq!(decode_payload::<Feedback>(&encode_payload(&f)).unwrap(), f);
@@ -419,4 +419,59 @@ proptest! {
 fn oversized_envelopes_are_refused_before_parsing() {
     let big = vec![0u8; limits::MAX_ENVELOPE_BYTES + 1];
     assert_eq!(parse::<Tip>(&big).unwrap_err().code(), ErrorCode::Oversized);
+}
+
+/// A signed refusal (PROTOCOL §5.3): a DeliveryAck with `refused` (a final code) and
+/// `reason`, both or neither; anything else is refused with its own field error.
+#[test]
+fn a_refusal_round_trips_and_its_rules_hold() {
+    let (from, to): (Jurisdiction, Jurisdiction) = ("MX".parse().unwrap(), "US".parse().unwrap());
+    let by = PrincipalId::new(Authority::Jurisdiction(to), PrincipalKind::Analyst, "sam").unwrap();
+    let tip = TipId::new_v7(ts(1_800_000_000_000), [1; 10]);
+    let ack = |refused: Option<Refusal>| DeliveryAck {
+        tip,
+        from,
+        to,
+        digest: Digest([5; 32]),
+        seq: 7,
+        by: by.clone(),
+        received: ts(1_800_000_000_000),
+        refused,
+    };
+    let r = Refusal { code: ErrorCode::Revoked, reason: "revoked before the relay accepted the tip".into() };
+    let a = ack(Some(r.clone()));
+    let bytes = encode_payload(&a);
+    assert_eq!(decode_payload::<DeliveryAck>(&bytes).unwrap(), a);
+    // A positive ack has neither key (the encoding of acks before refusals existed).
+    let plain = encode_payload(&ack(None));
+    let Value::Map(m) = ciborium::de::from_reader::<Value, _>(&plain[..]).unwrap() else { unreachable!() };
+    assert!(m.iter().all(|(k, _)| !matches!(k.as_text(), Some("refused" | "reason"))));
+
+    let err = |a: &DeliveryAck| match decode_payload::<DeliveryAck>(&encode_payload(a)) {
+        Err(ProtoError::Field { source, .. }) => source,
+        other => panic!("expected a field error, got {other:?}"),
+    };
+    // Only failures of the tip itself are reasons to refuse for good.
+    for code in [ErrorCode::UntrustedChain, ErrorCode::RevocationUnknown, ErrorCode::Expired, ErrorCode::Conflict] {
+        assert!(!Refusal::is_final(code));
+        assert_eq!(err(&ack(Some(Refusal { code, ..r.clone() }))), FieldError::OutOfRange("refused"), "{code:?}");
+    }
+    assert_eq!(err(&ack(Some(Refusal { reason: " ".into(), ..r.clone() }))), FieldError::Missing("reason"));
+    assert!(matches!(
+        err(&ack(Some(Refusal { reason: "x".repeat(301), ..r.clone() }))),
+        FieldError::TextTooLong { field: "reason", .. }
+    ));
+    assert_eq!(
+        err(&ack(Some(Refusal { reason: "a\u{1b}[2Jb".into(), ..r.clone() }))),
+        FieldError::ControlCharacters("reason")
+    );
+    // One key without the other.
+    let Value::Map(mut m) = ciborium::de::from_reader::<Value, _>(&bytes[..]).unwrap() else { unreachable!() };
+    m.retain(|(k, _)| k.as_text() != Some("reason"));
+    let mut half = Vec::new();
+    ciborium::ser::into_writer(&Value::Map(m), &mut half).unwrap();
+    assert!(matches!(
+        decode_payload::<DeliveryAck>(&half),
+        Err(ProtoError::Field { source: FieldError::Missing("reason"), .. })
+    ));
 }

@@ -65,6 +65,13 @@ pub struct JurisdictionLabels {
     pub jurisdiction: String,
 }
 
+/// A wire error code.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabels {
+    /// The code's name (`revoked`, `bad_signature`, …).
+    pub code: String,
+}
+
 /// An outcome.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
@@ -116,6 +123,8 @@ pub struct Metrics {
     pub audit_events_dropped: Counter,
     /// Trust-file reloads, by outcome.
     pub trust_reloads: Family<OutcomeLabels, Counter>,
+    /// Signed refusals of delivered tips by their recipients, by code.
+    pub refusals: Family<CodeLabels, Counter>,
     /// nextUpdate of each authority's loaded CRL (Unix seconds), for CRL-age alerts.
     pub crl_next_update: Family<AuthorityLabels, Gauge>,
     /// notAfter of each certificate of the configuration (Unix seconds), for expiry alerts.
@@ -172,6 +181,7 @@ impl Metrics {
         let audit_entries = Counter::default();
         let audit_events_dropped = Counter::default();
         let trust_reloads = Family::<OutcomeLabels, Counter>::default();
+        let refusals = Family::<CodeLabels, Counter>::default();
         let crl_next_update = Family::<AuthorityLabels, Gauge>::default();
         let certificate_expiry = Family::<CertificateLabels, Gauge>::default();
         registry.register("tiprelay_requests", "Requests answered, by kind and outcome", requests.clone());
@@ -214,6 +224,11 @@ impl Metrics {
             audit_events_dropped.clone(),
         );
         registry.register("tiprelay_trust_reloads", "Root and CRL reloads, by outcome", trust_reloads.clone());
+        registry.register(
+            "tiprelay_delivery_refusals",
+            "Delivered tips refused for good by their recipients (signed refusals), by code",
+            refusals.clone(),
+        );
         registry.register(
             "tiprelay_crl_next_update_seconds",
             "nextUpdate of each authority's loaded CRL, Unix seconds",
@@ -283,6 +298,7 @@ impl Metrics {
             peer_witnessed_size,
             peer_log_alarms,
             trust_reloads,
+            refusals,
             crl_next_update,
             certificate_expiry,
             ready: AtomicBool::new(false),

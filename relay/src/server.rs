@@ -29,7 +29,7 @@ use crate::core::admission::{PendingHandshakes, Refusal};
 use crate::core::authz::{authorize, request_name};
 use crate::core::rejections::{Entry, RejectionLog};
 use crate::guard::{answer_estimate, hold, rate_of, ConnectionSlot, Held, Principals};
-use crate::metrics::{self, JurisdictionLabels, Metrics, OutcomeLabels};
+use crate::metrics::{self, CodeLabels, JurisdictionLabels, Metrics, OutcomeLabels};
 use crate::storage::{self, Event, RecordQuery, Store, StoreError, WriterThread};
 use crate::tls::{self, SharedTrust};
 
@@ -1625,7 +1625,7 @@ async fn ack_tips(state: &Arc<State>, peer: &Arc<Peer>, envelopes: Vec<Vec<u8>>)
         match c {
             Ok((ack, envelope)) => {
                 out.push(None);
-                slots.push((i, ack.tip));
+                slots.push((i, ack.tip, ack.refused.clone()));
                 writes.push((ack, envelope));
             }
             Err((tip, e)) => {
@@ -1639,10 +1639,18 @@ async fn ack_tips(state: &Arc<State>, peer: &Arc<Peer>, envelopes: Vec<Vec<u8>>)
             Ok(r) => r,
             Err(e) => slots.iter().map(|_| Err(e.clone())).collect(),
         };
-        for ((i, tip), r) in slots.into_iter().zip(results) {
+        for ((i, tip, refused), r) in slots.into_iter().zip(results) {
             let answer = match r {
                 Ok(first) => {
-                    info!(tip = %tip, first, "acknowledged");
+                    match refused {
+                        // The recipient's own words about the tip: its code and one line,
+                        // never tip content.
+                        Some(r) => {
+                            warn!(tip = %tip, first, code = r.code.name(), by = %peer.identity, reason = %r.reason, "delivery refused by its recipient (signed refusal)");
+                            state.metrics.refusals.get_or_create(&CodeLabels { code: r.code.name().into() }).inc();
+                        }
+                        None => info!(tip = %tip, first, "acknowledged"),
+                    }
                     Ok(())
                 }
                 Err(e) => {

@@ -101,7 +101,16 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
         log_index: 0,
         relay: relay.identity.clone(),
     };
-    let ack = DeliveryAck { tip: tip.id, from: mx, to: us, digest, seq: 1, by: sam.identity.clone(), received: at() };
+    let ack = DeliveryAck {
+        tip: tip.id,
+        from: mx,
+        to: us,
+        digest,
+        seq: 1,
+        by: sam.identity.clone(),
+        received: at(),
+        refused: None,
+    };
     let feedback = Feedback {
         id: TipId::new_v7(at(), [0x22; 10]),
         tip: tip.id,

@@ -125,8 +125,16 @@ fn every_message_kind_signs_and_verifies() {
         relay: relay.identity().clone(),
     };
     assert_eq!(verify::<Receipt>(&relay.sign(&r).unwrap(), &w.trust, now()).unwrap().message, r);
-    let a =
-        DeliveryAck { tip: t.id, from: mx(), to: us(), digest: d, seq: 1, by: sam.identity().clone(), received: now() };
+    let a = DeliveryAck {
+        tip: t.id,
+        from: mx(),
+        to: us(),
+        digest: d,
+        seq: 1,
+        by: sam.identity().clone(),
+        received: now(),
+        refused: None,
+    };
     assert_eq!(verify::<DeliveryAck>(&sam.sign(&a).unwrap(), &w.trust, now()).unwrap().message, a);
     let f = Feedback {
         id: TipId::new_v7(now(), [9; 10]),
@@ -315,6 +323,7 @@ fn roles_are_enforced() {
         seq: 1,
         by: feed.identity.clone(),
         received: now(),
+        refused: None,
     };
     let bytes =
         raw_envelope(&feed.seed, &feed.cert_der, DeliveryAck::CONTENT_TYPE, DeliveryAck::AAD, encode_payload(&a));

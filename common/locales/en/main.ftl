@@ -43,6 +43,7 @@ new-tips = { $count ->
 
 ## tipctl: commands
 send-safe = tip { $id } is safe in the outbox and will be sent by the next tipctl command or `tipctl resend`
+send-refused-kept = tip { $id } was refused for good: it stays in the outbox, marked rejected, and is not resent
 send-accepted = accepted: tip { $id } to { $to } — receipt seq { $seq } at { $at }, signed by { $relay }
 no-tips = no tips
 no-tips-sent = no tips sent
@@ -141,6 +142,9 @@ show-delivery = delivery
 delivery-in-acked = received here and acknowledged to the relay
 delivery-in-pending = received here; acknowledgement pending
 delivery-acked = acknowledged by { $by }
+delivery-refused = REFUSED by { $to } ({ $by }): { $reason } [{ $code }]
+refused-here = tip { $id } from { $from } (seq { $seq }) refused for good: { $reason }; its author is told (signed refusal)
+refused-by = tip { $id } REFUSED by { $to } ({ $by }): { $reason } [{ $code }]
 delivery-across = accepted across the border by { $relay }; not yet acknowledged by the counterpart
 delivery-home = accepted at home by this jurisdiction's relay; not yet across to the counterpart's relay
 delivery-relay = accepted by the relay; not yet acknowledged by the counterpart
@@ -162,6 +166,10 @@ cert-closed = the relay closed the connection: { $reason } (this client's certif
 client-unknown-recipient = { $to } is not a jurisdiction this client exchanges tips with (configured: { $known })
 client-untrusted = the relay's { $what } does not verify: { $why }
 client-audit-alert = AUDIT ALERT: { $why }
+client-own-cert-revoked = the relay refused what you signed ({ $what }): YOUR signing certificate { $cert } ({ $identity }) is REVOKED by its CA; what it signs is refused from the revocation on (what the relay accepted before stays valid). Ask your jurisdiction's CA for a new certificate (tipcerts issue) and install it
+client-what-tip = tip { $id }
+client-what-feedback = feedback { $id }
+client-what-cosignature = cosignature of the relay's log
 
 ## Certificate expiry (tipctl status, tiprelay, check-config)
 expiry-soon = certificate { $name } ({ $path }, { $identity }) expires on { $date }, in { $days ->
@@ -178,4 +186,5 @@ expiry-advice-root = ask that authority for its new root certificate and install
 expiry-unreadable = cannot check the expiry of certificate { $name }: { $error }
 expiry-status-label = certificates
 expiry-status-ok = none expires within { $days } days
+status-own-revoked = YOUR signing certificate { $file } is REVOKED (on your CRL): the relay refuses what you sign; ask your jurisdiction's CA for a new certificate
 expiry-flagged = WARNING: { $text }

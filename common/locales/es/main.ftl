@@ -43,6 +43,7 @@ new-tips = { $count ->
 
 ## tipctl: comandos
 send-safe = el aviso { $id } está a salvo en la bandeja de salida y lo enviará el próximo comando de tipctl o `tipctl resend`
+send-refused-kept = el aviso { $id } fue rechazado definitivamente: queda en la bandeja de salida, marcado como rechazado, y no se reenvía
 send-accepted = aceptado: aviso { $id } para { $to } — recibo n.º { $seq } del { $at }, firmado por { $relay }
 no-tips = no hay avisos
 no-tips-sent = no se ha enviado ningún aviso
@@ -141,6 +142,9 @@ show-delivery = entrega
 delivery-in-acked = recibido aquí y confirmado al relé
 delivery-in-pending = recibido aquí; confirmación pendiente
 delivery-acked = confirmado por { $by }
+delivery-refused = RECHAZADO por { $to } ({ $by }): { $reason } [{ $code }]
+refused-here = aviso { $id } de { $from } (sec. { $seq }) rechazado definitivamente: { $reason }; se informa a su autor (rechazo firmado)
+refused-by = aviso { $id } RECHAZADO por { $to } ({ $by }): { $reason } [{ $code }]
 delivery-across = aceptado al otro lado de la frontera por { $relay }; la contraparte aún no lo ha confirmado
 delivery-home = aceptado en casa por el relé de esta jurisdicción; aún no ha cruzado al relé de la contraparte
 delivery-relay = aceptado por el relé; la contraparte aún no lo ha confirmado
@@ -190,6 +194,10 @@ help-tipctl-watch = Permanecer conectado e imprimir cada aviso al llegar (confir
 help-tipctl-watch--json = Un objeto JSON por línea
 help-tipctl-outbox = Avisos que usted envió, con su recibo y estado de confirmación
 help-tipctl-outbox--json = Arreglo JSON
+help-tipctl-outbox-after = Estado: pending (sin recibo aún), rejected (rechazado por el relé), accepted (con recibo),
+    crossed (federación: aceptado al otro lado de la frontera), acknowledged (el destinatario lo confirmó),
+    refused (el destinatario lo rechazó definitivamente con un rechazo firmado: se muestra bajo la tabla
+    con quién lo rechazó y por qué; `--json`: `refused` {"{"}code, reason, by{"}"}).
 help-tipctl-feedback = Informar qué resultó de un aviso recibido: una respuesta firmada, transmitida a su autor
 help-tipctl-feedback-long = Informar qué resultó de un aviso recibido: una respuesta firmada, transmitida a su autor.
 
@@ -400,6 +408,10 @@ cert-closed = el relé cerró la conexión: { $reason } (el certificado de este 
 client-unknown-recipient = { $to } no es una jurisdicción con la que este cliente intercambie avisos (configuradas: { $known })
 client-untrusted = { $what } del relé no se verifica: { $why }
 client-audit-alert = ALERTA DE AUDITORÍA: { $why }
+client-own-cert-revoked = el relé rechazó lo que usted firmó ({ $what }): SU certificado de firma { $cert } ({ $identity }) está REVOCADO por su CA; lo que firma se rechaza desde la revocación (lo que el relé aceptó antes sigue siendo válido). Pida a la CA de su jurisdicción un certificado nuevo (tipcerts issue) e instálelo
+client-what-tip = aviso { $id }
+client-what-feedback = retroalimentación { $id }
+client-what-cosignature = cofirma del registro del relé
 
 ## Caducidad de certificados (tipctl status, tiprelay, check-config)
 expiry-soon = el certificado { $name } ({ $path }, { $identity }) caduca el { $date }, dentro de { $days ->
@@ -416,6 +428,7 @@ expiry-advice-root = pida a esa autoridad su nuevo certificado raíz e instálel
 expiry-unreadable = no se puede comprobar la caducidad del certificado { $name }: { $error }
 expiry-status-label = certificados
 expiry-status-ok = ninguno caduca en los próximos { $days } días
+status-own-revoked = SU certificado de firma { $file } está REVOCADO (figura en su CRL): el relé rechaza lo que usted firma; pida un certificado nuevo a la CA de su jurisdicción
 expiry-flagged = AVISO: { $text }
 
 ## tiprelay backup, tipctl backup

@@ -125,6 +125,7 @@ mod tests {
             seq,
             by: "tiprelay://US/analyst/sam".parse().unwrap(),
             received: Timestamp::from_unix_seconds(2),
+            refused: None,
         }
     }
 

@@ -192,8 +192,9 @@ fn stored(rec: &TipRecord) -> delivery::Stored<'_> {
     delivery::Stored { digest: &rec.digest, seq: rec.seq, to: &rec.to, author: &rec.author }
 }
 
-/// Records a verified ack: moves the acknowledging principal's cursor; on the tip's first
-/// ack, a notice to its author, the author's quota released and an `acked` entry. Returns
+/// Records a verified ack, or signed refusal: moves the acknowledging principal's cursor;
+/// on the tip's first ack, a notice to its author, the author's quota released and an
+/// `acked` (or `refused`) entry. Returns
 /// whether it was the first.
 pub fn ack(
     t: &mut dyn WriteTables,
@@ -232,6 +233,11 @@ pub fn ack(
         f.acked = Some(at);
         f.delivered.get_or_insert(at);
     })?;
+    // A signed refusal (PROTOCOL §5.3) is logged as `refused`, with its code.
+    let (kind, code) = match &ack.refused {
+        Some(r) => ("refused", Some(r.code.name().to_owned())),
+        None => ("acked", None),
+    };
     let event = Event {
         principal: Some(p),
         from: Some(from.into()),
@@ -239,7 +245,8 @@ pub fn ack(
         tip: Some(ack.tip.to_string()),
         digest: Some(ack.digest.to_hex()),
         seq: Some(ack.seq),
-        ..Event::new("acked", at)
+        code,
+        ..Event::new(kind, at)
     };
     append_event(t, tally, &event)?;
     Ok(true)

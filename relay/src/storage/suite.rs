@@ -93,6 +93,7 @@ impl World {
             seq,
             by: by.identity().clone(),
             received: now(),
+            refused: None,
         };
         let env = by.sign(&a).unwrap();
         (a, env)
@@ -263,6 +264,37 @@ async fn acks_move_the_cursor_in_any_order_and_must_match_the_stored_tip() {
         // The author hears of each first ack once.
         let notices = store.acks_for(&w.ana.identity().to_string(), 0, 100).unwrap();
         assert_eq!(notices.len(), 2, "{name}");
+        drop(store);
+        writer.join();
+    }
+}
+
+/// A signed refusal (PROTOCOL §5.3) is recorded like an ack: it moves the cursor, reaches
+/// the author as its first answer, and is logged as `refused` with its code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_refusal_moves_the_cursor_reaches_the_author_and_is_logged_as_refused() {
+    for (name, make) in engines() {
+        let w = world();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, writer) = w.start(make(dir.path()), 16, u64::MAX);
+        let (t, d, e) = w.tip(1, "x");
+        let seq = store.submit(t.clone(), d, e).await.unwrap().seq;
+        let (mut a, _) = w.ack(&w.sam, &t, d, seq);
+        a.refused =
+            Some(tiprelay_proto::Refusal { code: ErrorCode::Revoked, reason: "revoked before acceptance".into() });
+        let env = w.sam.sign(&a).unwrap();
+        assert!(store.ack(a, env.clone()).await.unwrap(), "{name}");
+        let sam = w.sam.identity().to_string();
+        assert_eq!(store.pending(&sam, w.us, &[w.mx], 100).unwrap(), 0, "{name}: the cursor moved");
+        let notices = store.acks_for(&w.ana.identity().to_string(), 0, 100).unwrap();
+        assert_eq!(notices.len(), 1, "{name}");
+        assert!(matches!(&notices[0].body, tiprelay_proto::wire::NoticeBody::Ack(b) if *b == env), "{name}");
+        let events = store.events().unwrap();
+        let refused: Vec<_> = events.iter().filter(|e| e.kind == "refused").collect();
+        assert_eq!(refused.len(), 1, "{name}: {events:?}");
+        assert_eq!(refused[0].code.as_deref(), Some("revoked"), "{name}");
+        assert_eq!(refused[0].tip.as_deref(), Some(t.id.to_string().as_str()), "{name}");
+        assert!(!events.iter().any(|e| e.kind == "acked"), "{name}");
         drop(store);
         writer.join();
     }

@@ -549,6 +549,7 @@ async fn an_ack_batch_answers_each_ack_on_its_own() {
             seq: r.seq,
             by: by.identity().clone(),
             received: Timestamp::from_unix_ms(ms_now()).unwrap(),
+            refused: None,
         };
         by.sign(&ack).unwrap()
     };

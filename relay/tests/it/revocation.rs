@@ -250,12 +250,15 @@ async fn tips_accepted_before_their_authors_revocation_are_delivered_verified_an
     let mx = w.client("MX", "analyst");
     let (late, _) = mx.compose(draft("US", "signed after the revocation")).unwrap();
     let c = connect(&mx).await;
+    // The author's client names the cause: its own certificate, revoked.
     match mx.send(&c, &late.id).await {
-        Err(ClientError::Conn(tiprelay_client::conn::ConnError::Refused(e))) => {
-            assert_eq!(e.code, ErrorCode::Revoked as u16, "{e}")
+        Err(e @ ClientError::OwnCertificateRevoked { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("YOUR signing certificate") && text.contains("REVOKED"), "{text}");
         }
         other => panic!("a tip signed with a revoked certificate was not refused as revoked: {other:?}"),
     }
+    assert!(mx.own_certificate_revoked());
     c.close().await;
 
     // The US analyst (whose trust now holds the new CRL) gets the earlier ones, verified.
@@ -307,6 +310,29 @@ async fn tips_accepted_before_their_authors_revocation_are_delivered_verified_an
     }
     let late_out = mx.store.get_out(late.id.as_bytes()).unwrap().unwrap();
     assert_eq!(tiprelay_client::output::out_status(&late_out), "rejected");
+
+    // tipctl, as the revoked author: `send` and `status` name the revocation (exit 4,
+    // refused), never an audit alert about the refused cosignature.
+    drop(mx);
+    let mx_cfg = w.config("MX", "analyst");
+    let o = run(
+        bin("tipctl"),
+        Some(("TIPCTL_CONFIG", mx_cfg.clone())),
+        ["send", "--to", "US", "--category", "other", "--summary", "x", "--tlp", "green"].map(String::from).to_vec(),
+    )
+    .await;
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("refused for good") && err.contains("YOUR signing certificate") && err.contains("REVOKED"),
+        "{err}"
+    );
+    assert!(!err.contains("AUDIT ALERT") && !err.contains("will be sent"), "{err}");
+    let o = run(bin("tipctl"), Some(("TIPCTL_CONFIG", mx_cfg)), vec!["status".into()]).await;
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(4), "{out}{err}");
+    assert!(out.contains("is REVOKED") && !out.contains("UNREACHABLE"), "{out}");
+    assert!(!format!("{out}{err}").contains("AUDIT ALERT"), "{out}{err}");
 
     // tipctl: nothing waits for the US analyst (the store is the binary's now).
     drop(us);
@@ -368,9 +394,7 @@ async fn feedback_accepted_before_its_authors_revocation_reaches_the_tips_author
     let cu = connect(&us).await;
     let (from, rec) = us.compose_feedback(&tip.id, tiprelay_proto::Outcome::Seizure, None).unwrap();
     match us.send_feedback(&cu, &from, tip.id.as_bytes(), rec).await {
-        Err(ClientError::Conn(tiprelay_client::conn::ConnError::Refused(e))) => {
-            assert_eq!(e.code, ErrorCode::Revoked as u16, "{e}")
-        }
+        Err(ClientError::OwnCertificateRevoked { what, .. }) => assert!(what.starts_with("feedback "), "{what}"),
         other => panic!("feedback signed with a revoked certificate was not refused as revoked: {other:?}"),
     }
     cu.close().await;
@@ -381,6 +405,87 @@ async fn feedback_accepted_before_its_authors_revocation_reaches_the_tips_author
     assert_eq!(notices.feedback.len(), 1, "{notices:?}");
     assert_eq!(notices.feedback[0].outcome, tiprelay_proto::Outcome::Arrest);
     assert_eq!(mx.store.meta(tiprelay_client::store::BAD_FEEDBACK).unwrap(), 0);
+    c.close().await;
+    w.relay.unwrap().shutdown().await.unwrap();
+}
+
+/// A tip the relay accepted although its author's certificate had already been revoked
+/// (the relay's CRL was older than the recipient's): the recipient refuses it for good with
+/// a signed refusal (PROTOCOL §5.3), which moves its cursor, so the refused tips no longer
+/// hold up its inbox; the author sees them as refused by US, with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tip_refused_by_its_recipient_reaches_its_author_as_refused_and_unblocks_the_inbox() {
+    let mut w = World::start().await;
+    // The relay and the MX analyst keep MX's CRL from before the revocation; the US
+    // analyst reads the CA's current one.
+    let ca = w.path().join("pki/MX/ca");
+    std::fs::copy(ca.join("crl.pem"), ca.join("crl-old.pem")).unwrap();
+    for (file, from, to) in [
+        ("pki/relay.toml", "\"MX/ca/crl.pem\"", "\"MX/ca/crl-old.pem\""),
+        ("pki/MX/analyst.toml", "\"ca/crl.pem\"", "\"ca/crl-old.pem\""),
+    ] {
+        let p = w.path().join(file);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains(from), "{file}");
+        std::fs::write(&p, text.replace(from, to)).unwrap();
+    }
+    w.restart().await;
+    let bea = add_principal(w.path(), "MX", "analyst", "bea");
+    revoke_signing_cert(&w, MX).await;
+
+    // Two tips of the (already revoked) analyst, then one of a colleague, all accepted.
+    let refused_ids = send_tips(&w, 2).await;
+    let bea = w.client("MX", &bea);
+    let (fine, _) = bea.compose(draft("US", "from an analyst in good standing")).unwrap();
+    let cb = connect(&bea).await;
+    bea.send(&cb, &fine.id).await.unwrap();
+    cb.close().await;
+
+    // The recipient refuses the two for good and receives the third: nothing blocks.
+    let us = w.client("US", "analyst");
+    let cu = connect(&us).await;
+    let report = us.fetch_inbox(&cu).await.unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(report.received.iter().map(|r| r.tip.id).collect::<Vec<_>>(), vec![fine.id]);
+    assert_eq!(report.refused.len(), 2, "{:?}", report.refused);
+    for r in &report.refused {
+        assert!(refused_ids.contains(r.tip.as_bytes()), "{r:?}");
+        assert_eq!(r.refusal.code, ErrorCode::Revoked, "{r:?}");
+        assert!(r.refusal.reason.contains("revoked"), "{r:?}");
+    }
+    let again = us.fetch_inbox(&cu).await.unwrap();
+    assert!(again.received.is_empty() && again.refused.is_empty() && again.failed.is_empty(), "{again:?}");
+    cu.close().await;
+    drop(us);
+    let status = tipctl_json(w.config("US", "analyst"), &["status", "--json"]).await;
+    assert_eq!(status["pending_at_relay"], 0, "{status}");
+
+    // The author learns it: "refused by US", with the code and the recipient's reason.
+    let mx = w.client("MX", "analyst");
+    let c = connect(&mx).await;
+    let notices = mx.sync_notices(&c).await.unwrap();
+    c.close().await;
+    assert!(notices.acks.is_empty(), "{notices:?}");
+    assert_eq!(notices.refused.len(), 2, "{notices:?}");
+    for (tip, by, r) in &notices.refused {
+        assert!(refused_ids.contains(tip.as_bytes()));
+        assert_eq!(by, "tiprelay://US/analyst/analyst-1");
+        assert_eq!(r.code, ErrorCode::Revoked);
+    }
+    drop(mx);
+    let outbox = tipctl_json(w.config("MX", "analyst"), &["outbox", "--json"]).await;
+    let rows = outbox.as_array().unwrap();
+    assert_eq!(rows.iter().filter(|r| r["status"] == "refused").count(), 2, "{outbox}");
+    for r in rows.iter().filter(|r| r["status"] == "refused") {
+        assert_eq!(r["refused"]["code"], "revoked", "{r}");
+        assert_eq!(r["refused"]["by"], "tiprelay://US/analyst/analyst-1", "{r}");
+    }
+    let o = run(bin("tipctl"), Some(("TIPCTL_CONFIG", w.config("MX", "analyst"))), vec!["outbox".into()]).await;
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(text.matches("REFUSED by US (tiprelay://US/analyst/analyst-1)").count(), 2, "{text}");
+    // And the colleague's tip is acknowledged as usual.
+    let c = connect(&bea).await;
+    assert_eq!(bea.sync_notices(&c).await.unwrap().acks, vec![fine.id]);
     c.close().await;
     w.relay.unwrap().shutdown().await.unwrap();
 }
