@@ -15,6 +15,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
+use tiprelay_common::pkcs11::{KeyUri, TokenKey, TokenKeyConfig};
 use tiprelay_proto::{Authority, PrincipalId, PrincipalKind};
 
 use crate::error::CertsError;
@@ -47,6 +48,100 @@ pub struct CaState {
     /// root (`init-ca --successor-of`). Absent in CAs made before rollovers: 1.
     #[serde(default = "first_generation")]
     pub generation: u32,
+    /// The root key lives in a PKCS#11 token (`init-ca --key-uri`); there is no `ca.key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<CaToken>,
+}
+
+/// Where a CA's root key is when it lives in a PKCS#11 token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaToken {
+    /// The key's PKCS#11 URI (RFC 7512): `pkcs11:token=…;object=…`.
+    pub key_uri: String,
+    /// The token's PKCS#11 library.
+    pub module: PathBuf,
+    /// The file with the token's user PIN (owner-only); none for a token without login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_file: Option<PathBuf>,
+}
+
+impl CaToken {
+    fn config(&self) -> Result<TokenKeyConfig, CertsError> {
+        let uri = KeyUri::parse(&self.key_uri).map_err(CertsError::Invalid)?;
+        Ok(TokenKeyConfig { uri, module: self.module.clone(), pin_file: self.pin_file.clone() })
+    }
+}
+
+/// The subject key of a certificate being issued: a new key pair, or a public key alone.
+enum SubjectKey {
+    New(Box<KeyPair>),
+    Public(rcgen::SubjectPublicKeyInfo),
+}
+
+impl rcgen::PublicKeyData for SubjectKey {
+    fn der_bytes(&self) -> &[u8] {
+        match self {
+            SubjectKey::New(k) => k.der_bytes(),
+            SubjectKey::Public(p) => p.der_bytes(),
+        }
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        match self {
+            SubjectKey::New(k) => k.algorithm(),
+            SubjectKey::Public(p) => p.algorithm(),
+        }
+    }
+}
+
+/// A CA's root signing key: a key file (`ca.key`), or a key in a PKCS#11 token that never
+/// leaves it (every certificate and CRL is signed by the token).
+pub enum CaKey {
+    /// From `ca.key`.
+    File(KeyPair),
+    /// In a token.
+    Token {
+        /// The open key.
+        key: TokenKey,
+        /// Its public key (raw Ed25519).
+        public: [u8; 32],
+    },
+}
+
+impl CaKey {
+    fn open_token(token: &CaToken) -> Result<Self, CertsError> {
+        let key = TokenKey::open(&token.config()?).map_err(|e| CertsError::Invalid(e.msg()))?;
+        let public = tiprelay_proto::envelope::ExternalKey::public_key(&key);
+        Ok(CaKey::Token { key, public })
+    }
+
+    /// The raw Ed25519 public key.
+    pub fn public_key_raw(&self) -> &[u8] {
+        match self {
+            CaKey::File(k) => k.public_key_raw(),
+            CaKey::Token { public, .. } => public,
+        }
+    }
+}
+
+impl rcgen::PublicKeyData for CaKey {
+    fn der_bytes(&self) -> &[u8] {
+        self.public_key_raw()
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ED25519
+    }
+}
+
+impl rcgen::SigningKey for CaKey {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        match self {
+            CaKey::File(k) => rcgen::SigningKey::sign(k, msg),
+            CaKey::Token { key, .. } => tiprelay_proto::envelope::ExternalKey::sign(key, msg)
+                .map(|s| s.to_vec())
+                .map_err(|_| rcgen::Error::RemoteKeyError),
+        }
+    }
 }
 
 fn first_generation() -> u32 {
@@ -139,7 +234,7 @@ fn dns_and_ips(cert: &x509_parser::certificate::X509Certificate<'_>) -> (Vec<Str
 pub struct Ca {
     dir: PathBuf,
     authority: Authority,
-    key: KeyPair,
+    key: CaKey,
     cert_der: Vec<u8>,
     state: CaState,
 }
@@ -189,10 +284,17 @@ fn now_utc() -> OffsetDateTime {
 
 impl Ca {
     /// Creates a new CA directory at `out` for `authority` (fails if `out` exists), of root
-    /// `generation` (1, or the next one for a rollover root: see [`Ca::successor`]).
-    pub fn init(out: &Path, authority: Authority, days: i64, generation: u32) -> Result<PathBuf, CertsError> {
+    /// `generation` (1, or the next one for a rollover root: see [`Ca::successor`]), with a
+    /// new key in `ca.key`, or with the key `token` names in a PKCS#11 token.
+    pub fn init(
+        out: &Path,
+        authority: Authority,
+        days: i64,
+        generation: u32,
+        token: Option<CaToken>,
+    ) -> Result<PathBuf, CertsError> {
         let staging = Staging::new(out, false)?;
-        Self::init_into_generation(staging.path(), authority, days, generation)?;
+        Self::init_into_generation(staging.path(), authority, days, generation, token)?;
         staging.commit()
     }
 
@@ -205,14 +307,23 @@ impl Ca {
 
     /// Writes a new CA (root generation 1) into an existing empty directory.
     pub(crate) fn init_into(dir: &Path, authority: Authority, days: i64) -> Result<Ca, CertsError> {
-        Self::init_into_generation(dir, authority, days, 1)
+        Self::init_into_generation(dir, authority, days, 1, None)
     }
 
-    fn init_into_generation(dir: &Path, authority: Authority, days: i64, generation: u32) -> Result<Ca, CertsError> {
+    fn init_into_generation(
+        dir: &Path,
+        authority: Authority,
+        days: i64,
+        generation: u32,
+        token: Option<CaToken>,
+    ) -> Result<Ca, CertsError> {
         if days <= 0 {
             return Err(CertsError::Invalid(Msg::new("certs-days-positive")));
         }
-        let key = profile::random_key()?;
+        let key = match &token {
+            Some(t) => CaKey::open_token(t)?,
+            None => CaKey::File(profile::random_key()?),
+        };
         let now = now_utc();
         let v = Validity {
             not_before: now - Duration::minutes(5),
@@ -220,7 +331,9 @@ impl Ca {
             serial: profile::random_serial(),
         };
         let cert = profile::make_root(authority, generation, &key, &v)?;
-        fsutil::write_new(&dir.join("ca.key"), crate::keys::pkcs8_v1_pem(&key)?.as_bytes(), SECRET_MODE)?;
+        if let CaKey::File(k) = &key {
+            fsutil::write_new(&dir.join("ca.key"), crate::keys::pkcs8_v1_pem(k)?.as_bytes(), SECRET_MODE)?;
+        }
         fsutil::write_new(&dir.join("ca.crt"), cert.pem().as_bytes(), PUBLIC_MODE)?;
         let cert_der = cert.der().to_vec();
         let mut ca = Ca {
@@ -234,10 +347,16 @@ impl Ca {
                 issued: vec![],
                 revoked: vec![],
                 generation,
+                token,
             },
         };
         ca.write_crl(&dir.join("crl.pem"), DEFAULT_CRL_DAYS)?;
         Ok(ca)
+    }
+
+    /// Whether the root key is in a PKCS#11 token.
+    pub fn key_in_token(&self) -> bool {
+        matches!(self.key, CaKey::Token { .. })
     }
 
     /// Loads a CA directory, checking that key, certificate and state agree.
@@ -252,7 +371,10 @@ impl Ca {
             toml::from_str(&state_text).map_err(|e| bad(Msg::new("certs-ca-toml-bad").error("error", &e)))?;
         let authority: Authority =
             state.authority.parse().map_err(|e| bad(Msg::new("certs-ca-toml-authority").error("error", &e)))?;
-        let key = read_key(&dir.join("ca.key"))?;
+        let key = match &state.token {
+            Some(t) => CaKey::open_token(t)?,
+            None => CaKey::File(read_key(&dir.join("ca.key"))?),
+        };
         let cert_der = read_cert(&dir.join("ca.crt"))?;
         let summary = tiprelay_proto::summarize_certificate(&cert_der)
             .map_err(|e| bad(Msg::new("certs-ca-crt-bad").error("error", &e)))?;
@@ -277,7 +399,7 @@ impl Ca {
         &self.state
     }
 
-    fn issuer(&self) -> Result<Issuer<'_, &KeyPair>, CertsError> {
+    fn issuer(&self) -> Result<Issuer<'_, &CaKey>, CertsError> {
         Ok(Issuer::from_ca_cert_der(&CertificateDer::from(self.cert_der.as_slice()), &self.key)?)
     }
 
@@ -300,6 +422,7 @@ impl Ca {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn issue_leaf(
         &mut self,
         dir: &Path,
@@ -308,12 +431,14 @@ impl Ca {
         days: i64,
         dns: &[String],
         ips: &[IpAddr],
+        public: Option<[u8; 32]>,
     ) -> Result<Vec<u8>, CertsError> {
         if days <= 0 {
             return Err(CertsError::Invalid(Msg::new("certs-days-positive")));
         }
         let now = now_utc();
-        self.issue_leaf_between(dir, identity, kind, now - Duration::minutes(5), now + Duration::days(days), dns, ips)
+        let (from, to) = (now - Duration::minutes(5), now + Duration::days(days));
+        self.issue_leaf_between(dir, identity, kind, from, to, dns, ips, public)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -326,11 +451,16 @@ impl Ca {
         not_after: OffsetDateTime,
         dns: &[String],
         ips: &[IpAddr],
+        public: Option<[u8; 32]>,
     ) -> Result<Vec<u8>, CertsError> {
         if not_after <= not_before {
             return Err(CertsError::Invalid(Msg::new("certs-validity-order")));
         }
-        let key = profile::random_key()?;
+        // A new key pair, or (a key that lives in a PKCS#11 token) its public key alone.
+        let key = match public {
+            Some(p) => SubjectKey::Public(profile::ed25519_spki(&p)?),
+            None => SubjectKey::New(Box::new(profile::random_key()?)),
+        };
         let ca_end =
             tiprelay_proto::summarize_certificate(&self.cert_der).map(|s| s.not_after.as_unix_ms() / 1000).unwrap_or(0);
         let mut not_after = not_after;
@@ -346,7 +476,9 @@ impl Ca {
             LeafKind::TlsServer => ("tls", "tls-server"),
             LeafKind::TlsPeerRelay => ("tls", "tls-server-and-peer-client"),
         };
-        fsutil::write_new(&dir.join(format!("{stem}.key")), crate::keys::pkcs8_v1_pem(&key)?.as_bytes(), SECRET_MODE)?;
+        if let SubjectKey::New(k) = &key {
+            fsutil::write_new(&dir.join(format!("{stem}.key")), crate::keys::pkcs8_v1_pem(k)?.as_bytes(), SECRET_MODE)?;
+        }
         fsutil::write_new(&dir.join(format!("{stem}.crt")), cert.pem().as_bytes(), PUBLIC_MODE)?;
         self.state.issued.push(IssuedRecord {
             serial: hex(v.serial.as_ref()),
@@ -380,7 +512,7 @@ impl Ca {
         self.check_may_issue(identity)?;
         let staging = Staging::new(out, false)?;
         for kind in [LeafKind::TlsClient, LeafKind::Signing] {
-            self.issue_leaf_between(staging.path(), identity, kind, not_before, not_after, &[], &[])?;
+            self.issue_leaf_between(staging.path(), identity, kind, not_before, not_after, &[], &[], None)?;
         }
         self.copy_root_into(staging.path())?;
         self.save()?;
@@ -397,8 +529,8 @@ impl Ca {
         if identity.kind() == PrincipalKind::Relay {
             return Err(CertsError::NotAuthorized(Msg::new("certs-relay-via-issue-relay")));
         }
-        self.issue_leaf(dir, identity, LeafKind::TlsClient, days, &[], &[])?;
-        self.issue_leaf(dir, identity, LeafKind::Signing, days, &[], &[])?;
+        self.issue_leaf(dir, identity, LeafKind::TlsClient, days, &[], &[], None)?;
+        self.issue_leaf(dir, identity, LeafKind::Signing, days, &[], &[], None)?;
         self.copy_root_into(dir)?;
         Ok(())
     }
@@ -424,6 +556,24 @@ impl Ca {
         Ok((staging.commit()?, id))
     }
 
+    /// Like [`Ca::issue_relay`], for a relay whose receipt and checkpoint signing key lives
+    /// in a PKCS#11 token: `sign.crt` certifies `signing_public` (its raw Ed25519 public
+    /// key, from `tipcerts keys token-public`) and no `sign.key` is written.
+    pub fn issue_relay_for_token_key(
+        &mut self,
+        name: &str,
+        dns: &[String],
+        ips: &[IpAddr],
+        signing_public: [u8; 32],
+        out: &Path,
+        days: i64,
+    ) -> Result<(PathBuf, PrincipalId), CertsError> {
+        let staging = Staging::new(out, false)?;
+        let id = self.issue_relay_with(name, dns, ips, staging.path(), days, Some(signing_public))?;
+        self.save()?;
+        Ok((staging.commit()?, id))
+    }
+
     pub(crate) fn issue_relay_into(
         &mut self,
         name: &str,
@@ -431,6 +581,18 @@ impl Ca {
         ips: &[IpAddr],
         dir: &Path,
         days: i64,
+    ) -> Result<PrincipalId, CertsError> {
+        self.issue_relay_with(name, dns, ips, dir, days, None)
+    }
+
+    fn issue_relay_with(
+        &mut self,
+        name: &str,
+        dns: &[String],
+        ips: &[IpAddr],
+        dir: &Path,
+        days: i64,
+        signing_public: Option<[u8; 32]>,
     ) -> Result<PrincipalId, CertsError> {
         if dns.is_empty() && ips.is_empty() {
             return Err(CertsError::Invalid(Msg::new("certs-relay-needs-name")));
@@ -441,8 +603,8 @@ impl Ca {
             Authority::Operator => LeafKind::TlsServer,
             Authority::Jurisdiction(_) => LeafKind::TlsPeerRelay,
         };
-        self.issue_leaf(dir, &identity, tls, days, dns, ips)?;
-        self.issue_leaf(dir, &identity, LeafKind::Signing, days, &[], &[])?;
+        self.issue_leaf(dir, &identity, tls, days, dns, ips, None)?;
+        self.issue_leaf(dir, &identity, LeafKind::Signing, days, &[], &[], signing_public)?;
         self.copy_root_into(dir)?;
         Ok(identity)
     }

@@ -60,6 +60,27 @@ pub fn convert(path: &Path) -> Result<Converted, CertsError> {
     Ok(Converted::Rewritten)
 }
 
+/// The PEM "PUBLIC KEY" (SubjectPublicKeyInfo, RFC 8410) of a raw Ed25519 public key, as
+/// `openssl pkey -pubout` writes it.
+pub fn ed25519_public_pem(public: &[u8; 32]) -> String {
+    use ed25519_dalek::pkcs8::EncodePublicKey;
+    ed25519_dalek::pkcs8::PublicKeyBytes(*public)
+        .to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .unwrap_or_default()
+}
+
+/// Reads an Ed25519 public key from a PEM "PUBLIC KEY" file (`tipcerts keys token-public`,
+/// `openssl pkey -pubout`).
+pub fn read_ed25519_public(path: &Path) -> Result<[u8; 32], CertsError> {
+    use ed25519_dalek::pkcs8::DecodePublicKey;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad(path, Msg::new("certs-public-key-unreadable").error("error", &e)))?;
+    let key = ed25519_dalek::pkcs8::PublicKeyBytes::from_public_key_pem(&text)
+        .map_err(|e| bad(path, Msg::new("certs-public-key-not-ed25519").text("error", e)))?;
+    Ok(key.to_bytes())
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;

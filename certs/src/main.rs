@@ -56,6 +56,17 @@ enum Cmd {
         /// root generation, a name of its own), to be trusted side by side with it.
         #[arg(long, value_name = "OLD_CA_DIR")]
         successor_of: Option<PathBuf>,
+        /// The root key is an Ed25519 key pair already in a PKCS#11 token (an HSM), named by
+        /// its RFC 7512 URI: the root and everything it issues are signed by the token, and
+        /// no ca.key is written.
+        #[arg(long, value_name = "PKCS11_URI", requires = "pkcs11_module")]
+        key_uri: Option<String>,
+        /// With --key-uri: the token's PKCS#11 library (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so).
+        #[arg(long, value_name = "LIBRARY", requires = "key_uri")]
+        pkcs11_module: Option<PathBuf>,
+        /// With --key-uri: the file holding the token's user PIN (owner-only, mode 0600).
+        #[arg(long, value_name = "FILE", requires = "key_uri")]
+        pkcs11_pin_file: Option<PathBuf>,
         /// New directory for the CA (must not exist).
         #[arg(long)]
         out: PathBuf,
@@ -129,6 +140,10 @@ enum Cmd {
         /// Validity in days.
         #[arg(long, default_value_t = DEFAULT_LEAF_DAYS)]
         days: i64,
+        /// The relay's signing key lives in a PKCS#11 token: certify this public key (PEM
+        /// "PUBLIC KEY", from `tipcerts keys token-public`) in sign.crt, and write no sign.key.
+        #[arg(long, value_name = "FILE")]
+        signing_public_key: Option<PathBuf>,
     },
     /// Renew a principal's or a relay's certificates before they expire: new keys, the same
     /// identity (and, for a relay, the same DNS and IP names), valid from now. The old
@@ -248,6 +263,33 @@ enum KeysCmd {
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
     },
+    /// Print (or write) the public key of an Ed25519 key pair in a PKCS#11 token, as PEM
+    /// "PUBLIC KEY": what `issue-relay --signing-public-key` certifies for a relay whose
+    /// signing key stays in the token.
+    #[command(
+        after_help = "Example: tipcerts keys token-public --key-uri 'pkcs11:token=relay;object=receipt-signing' \\\n  \
+                      --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pkcs11-pin-file /etc/tiprelay/hsm-pin --out relay-sign.pub"
+    )]
+    TokenPublic {
+        /// The key's PKCS#11 URI (RFC 7512).
+        #[arg(long, value_name = "PKCS11_URI")]
+        key_uri: String,
+        /// The token's PKCS#11 library.
+        #[arg(long, value_name = "LIBRARY")]
+        pkcs11_module: PathBuf,
+        /// The file holding the token's user PIN (owner-only).
+        #[arg(long, value_name = "FILE")]
+        pkcs11_pin_file: Option<PathBuf>,
+        /// Write the PEM here instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// `path` made absolute against the current directory (a CA records where its token's
+/// library and PIN file are, to be found from any directory later).
+fn absolute(path: &std::path::Path) -> Result<PathBuf> {
+    std::path::absolute(path).with_context(|| t!("certs-read-failed", "path" => path.display().to_string()))
 }
 
 /// The passphrase for `keys encrypt`: from the file, else asked twice at the terminal.
@@ -449,20 +491,43 @@ fn say(json: bool, v: serde_json::Value, lines: &[String]) {
 fn run(cli: Cli) -> Result<()> {
     let json = cli.json;
     match cli.cmd {
-        Cmd::InitCa { jurisdiction, relay_operator, successor_of, out, days } => {
+        Cmd::InitCa {
+            jurisdiction,
+            relay_operator,
+            successor_of,
+            key_uri,
+            pkcs11_module,
+            pkcs11_pin_file,
+            out,
+            days,
+        } => {
             let (authority, generation) = match (jurisdiction, relay_operator, &successor_of) {
                 (_, _, Some(old)) => Ca::successor(old)?,
                 (_, true, None) => (Authority::Operator, 1),
                 (Some(j), false, None) => (Authority::Jurisdiction(j.parse::<Jurisdiction>()?), 1),
                 (None, false, None) => bail!(t!("certs-init-ca-which")),
             };
-            let dir = Ca::init(&out, authority, days, generation)
+            let token = match (key_uri, pkcs11_module) {
+                (Some(uri), Some(module)) => Some(tiprelay_certs::ca::CaToken {
+                    key_uri: uri,
+                    module: absolute(&module)?,
+                    pin_file: pkcs11_pin_file.as_deref().map(absolute).transpose()?,
+                }),
+                _ => None,
+            };
+            let in_token = token.is_some();
+            let dir = Ca::init(&out, authority, days, generation, token)
                 .with_context(|| t!("certs-creating-ca", "authority" => authority.to_string()))?;
             let d = dir.display();
+            let secret = if in_token {
+                t!("certs-created-ca-token")
+            } else {
+                t!("certs-created-ca-secret", "dir" => d.to_string())
+            };
             let mut lines = vec![
                 t!("certs-created-ca", "authority" => authority.to_string(), "dir" => d.to_string()),
                 sub(t!("certs-created-ca-public", "dir" => d.to_string())),
-                sub(t!("certs-created-ca-secret", "dir" => d.to_string())),
+                sub(secret),
             ];
             if let Some(old) = &successor_of {
                 let o = old.display().to_string();
@@ -473,7 +538,9 @@ fn run(cli: Cli) -> Result<()> {
                 serde_json::json!({"created": "ca", "authority": authority.to_string(), "dir": d.to_string(),
                     "generation": generation,
                     "successor_of": successor_of.as_ref().map(|p| p.display().to_string()),
-                    "certificate": format!("{d}/ca.crt"), "crl": format!("{d}/crl.pem"), "key": format!("{d}/ca.key")}),
+                    "certificate": format!("{d}/ca.crt"), "crl": format!("{d}/crl.pem"),
+                    "key": if in_token { serde_json::Value::Null } else { format!("{d}/ca.key").into() },
+                    "key_in_token": in_token}),
                 &lines,
             );
         }
@@ -537,9 +604,16 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", t!("certs-config-written", "file" => o.file.display().to_string()));
             }
         }
-        Cmd::IssueRelay { ca, name, dns, ip, out, days } => {
+        Cmd::IssueRelay { ca, name, dns, ip, out, days, signing_public_key } => {
             let mut ca = Ca::load(&ca)?;
-            let (dir, id) = ca.issue_relay(&name, &dns, &ip, &out, days).with_context(|| t!("certs-issuing-relay"))?;
+            let (dir, id) = match &signing_public_key {
+                Some(f) => {
+                    let public = tiprelay_certs::keys::read_ed25519_public(f)?;
+                    ca.issue_relay_for_token_key(&name, &dns, &ip, public, &out, days)
+                }
+                None => ca.issue_relay(&name, &dns, &ip, &out, days),
+            }
+            .with_context(|| t!("certs-issuing-relay"))?;
             say(
                 json,
                 serde_json::json!({"issued": id.to_string(), "dir": dir.display().to_string(), "days": days}),
@@ -628,6 +702,28 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Keys { cmd: KeysCmd::Convert { files } } => keys_convert(&files, json)?,
         Cmd::Keys { cmd: KeysCmd::Encrypt { files, passphrase_file } } => {
             keys_encrypt(&files, passphrase_file.as_deref(), json)?
+        }
+        Cmd::Keys { cmd: KeysCmd::TokenPublic { key_uri, pkcs11_module, pkcs11_pin_file, out } } => {
+            let uri = tiprelay_common::pkcs11::KeyUri::parse(&key_uri).map_err(CertsError::Invalid)?;
+            let config =
+                tiprelay_common::pkcs11::TokenKeyConfig { uri, module: pkcs11_module, pin_file: pkcs11_pin_file };
+            let key = tiprelay_common::pkcs11::TokenKey::open(&config).map_err(|e| CertsError::Invalid(e.msg()))?;
+            let public = tiprelay_proto::envelope::ExternalKey::public_key(&key);
+            let pem = tiprelay_certs::keys::ed25519_public_pem(&public);
+            match &out {
+                Some(f) => {
+                    std::fs::write(f, &pem)
+                        .with_context(|| t!("certs-write-failed", "path" => f.display().to_string()))?;
+                    say(
+                        json,
+                        serde_json::json!({"public_key": f.display().to_string(), "key_uri": key_uri}),
+                        &[
+                            t!("certs-token-public-written", "file" => f.display().to_string(), "uri" => key_uri.clone()),
+                        ],
+                    );
+                }
+                None => print!("{pem}"),
+            }
         }
         Cmd::Show { file } => {
             let items = show::show(&file, now())?;

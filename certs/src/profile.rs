@@ -91,11 +91,19 @@ pub fn root_params(authority: Authority, generation: u32, v: &Validity) -> Certi
     p
 }
 
+/// The SubjectPublicKeyInfo of a raw Ed25519 public key (RFC 8410), to certify a key
+/// whose private half lives elsewhere (a PKCS#11 token).
+pub fn ed25519_spki(public: &[u8; 32]) -> Result<rcgen::SubjectPublicKeyInfo, CertsError> {
+    let mut spki = vec![0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+    spki.extend_from_slice(public);
+    Ok(rcgen::SubjectPublicKeyInfo::from_der(&spki)?)
+}
+
 /// A self-signed root CA certificate of `generation` (see [`root_dn`]).
 pub fn make_root(
     authority: Authority,
     generation: u32,
-    key: &KeyPair,
+    key: &impl rcgen::SigningKey,
     v: &Validity,
 ) -> Result<Certificate, CertsError> {
     Ok(root_params(authority, generation, v).self_signed(key)?)
@@ -130,7 +138,7 @@ pub fn make_leaf(
     identity: &PrincipalId,
     kind: LeafKind,
     key: &impl rcgen::PublicKeyData,
-    issuer: &Issuer<'_, &KeyPair>,
+    issuer: &Issuer<'_, impl rcgen::SigningKey>,
     v: &Validity,
     dns: &[String],
     ips: &[IpAddr],

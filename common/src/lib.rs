@@ -21,3 +21,4 @@ pub mod files;
 pub mod i18n;
 pub mod ledger;
 pub mod localize;
+pub mod pkcs11;

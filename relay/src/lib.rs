@@ -12,7 +12,7 @@ pub mod core;
 pub mod guard;
 pub mod localize;
 pub mod metrics;
-pub mod pkcs11;
+pub use tiprelay_common::pkcs11;
 pub mod server;
 pub mod storage;
 pub mod tls;

@@ -52,9 +52,9 @@ fn concat(to: &Path, parts: &[&Path]) {
 fn two_roots_of_one_authority_verify_side_by_side_each_with_its_own_crl() {
     let d = tempfile::tempdir().unwrap();
     let (old_dir, new_dir) = (d.path().join("mx-ca"), d.path().join("mx-ca-2"));
-    Ca::init(&old_dir, mx(), 365, 1).unwrap();
+    Ca::init(&old_dir, mx(), 365, 1, None).unwrap();
     assert_eq!(Ca::successor(&old_dir).unwrap(), (mx(), 2));
-    Ca::init(&new_dir, mx(), 365, 2).unwrap();
+    Ca::init(&new_dir, mx(), 365, 2, None).unwrap();
     let (mut old, mut new) = (Ca::load(&old_dir).unwrap(), Ca::load(&new_dir).unwrap());
     assert_eq!(new.state().generation, 2);
     let ana: PrincipalId = "tiprelay://MX/analyst/ana".parse().unwrap();
@@ -108,7 +108,7 @@ fn two_roots_of_one_authority_verify_side_by_side_each_with_its_own_crl() {
     assert!(e.contains("no revocation list of the root CA tiprelay MX root CA (2)"), "{e}");
     // A CRL of neither root is refused.
     let other = d.path().join("other-ca");
-    Ca::init(&other, mx(), 365, 3).unwrap();
+    Ca::init(&other, mx(), 365, 3, None).unwrap();
     concat(&crls, &[&old_dir.join("crl.pem"), &new_dir.join("crl.pem"), &other.join("crl.pem")]);
     assert!(files::load_trust(&files).unwrap_err().to_string().contains("not signed by the MX root CA"));
 }
@@ -117,8 +117,8 @@ fn two_roots_of_one_authority_verify_side_by_side_each_with_its_own_crl() {
 fn two_roots_with_one_name_cannot_be_trusted_side_by_side() {
     let d = tempfile::tempdir().unwrap();
     let (a, b) = (d.path().join("a"), d.path().join("b"));
-    Ca::init(&a, mx(), 365, 1).unwrap();
-    Ca::init(&b, mx(), 365, 1).unwrap();
+    Ca::init(&a, mx(), 365, 1, None).unwrap();
+    Ca::init(&b, mx(), 365, 1, None).unwrap();
     let mut t = TrustStore::new();
     let der = |p: &Path| files::read_cert(&p.join("ca.crt")).unwrap().to_vec();
     t.add_root(mx(), &der(&a)).unwrap();
@@ -129,7 +129,7 @@ fn two_roots_with_one_name_cannot_be_trusted_side_by_side() {
     // At most four roots at once.
     for g in 2..=5 {
         let dir = d.path().join(format!("g{g}"));
-        Ca::init(&dir, mx(), 365, g).unwrap();
+        Ca::init(&dir, mx(), 365, g, None).unwrap();
         let r = t.add_root(mx(), &der(&dir));
         assert_eq!(r.is_ok(), g <= 4, "generation {g}: {r:?}");
     }

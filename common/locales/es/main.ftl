@@ -359,6 +359,9 @@ help-tipcerts-init-ca = Crear una CA raíz: la de una jurisdicción (--jurisdict
 help-tipcerts-init-ca--jurisdiction = Código de la jurisdicción (2-3 letras mayúsculas) cuyos principales certificará esta CA
 help-tipcerts-init-ca--relay_operator = Crear en su lugar la CA del operador del relé (solo certifica relés)
 help-tipcerts-init-ca--successor_of = Relevo de CA: crear la sucesora de la CA de este directorio (la misma autoridad, la siguiente generación de raíz, un nombre propio), para confiar en ambas a la vez
+help-tipcerts-init-ca--key_uri = La clave raíz es un par de claves Ed25519 que ya está en un token PKCS#11 (un HSM), designado por su URI RFC 7512: la raíz y todo lo que emite los firma el token, y no se escribe ca.key
+help-tipcerts-init-ca--pkcs11_module = Con --key-uri: la biblioteca PKCS#11 del token (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)
+help-tipcerts-init-ca--pkcs11_pin_file = Con --key-uri: el archivo con el PIN de usuario del token (solo del propietario, modo 0600)
 help-tipcerts-init-ca--out = Directorio nuevo para la CA (no debe existir)
 help-tipcerts-init-ca--days = Validez de la raíz en días
 help-tipcerts-issue = Emitir el certificado de cliente TLS y el certificado de firma de un principal (dos claves distintas)
@@ -373,6 +376,7 @@ help-tipcerts-issue-relay--dns = Nombre DNS al que se conectan los clientes (rep
 help-tipcerts-issue-relay--ip = Dirección IP a la que se conectan los clientes (repetible)
 help-tipcerts-issue-relay--out = Directorio nuevo para tls.crt, tls.key, sign.crt, sign.key, ca.crt
 help-tipcerts-issue-relay--days = Validez en días
+help-tipcerts-issue-relay--signing_public_key = La clave de firma del relé está en un token PKCS#11: certificar esta clave pública (PEM «PUBLIC KEY», de `tipcerts keys token-public`) en sign.crt, sin escribir sign.key
 help-tipcerts-revoke = Revocar un certificado emitido por esta CA y reescribir el crl.pem de la CA
 help-tipcerts-revoke--ca = El directorio de la CA
 help-tipcerts-revoke--cert = El certificado a revocar (PEM o DER)
@@ -457,6 +461,13 @@ help-tipcerts-keys-encrypt--files = Archivos de clave (PEM); los ya cifrados se 
 help-tipcerts-keys-encrypt--passphrase_file = Archivo con la frase de paso (una línea, al menos 12 caracteres); sin él, la frase de paso se pide dos veces en la terminal.
 help-tipcerts-keys-encrypt-after = Ejemplo: tipcerts keys encrypt --passphrase-file /run/credentials/pass /secure/mx-ca/ca.key
     Después, `openssl pkey -in ARCHIVO -passin file:ARCHIVO_FRASE -noout` la lee.
+help-tipcerts-keys-token-public = Muestra (o escribe) la clave pública de un par de claves Ed25519 de un token PKCS#11, como PEM «PUBLIC KEY»: lo que certifica `issue-relay --signing-public-key` para un relé cuya clave de firma queda en el token
+help-tipcerts-keys-token-public--key_uri = El URI PKCS#11 de la clave (RFC 7512)
+help-tipcerts-keys-token-public--pkcs11_module = La biblioteca PKCS#11 del token
+help-tipcerts-keys-token-public--pkcs11_pin_file = El archivo con el PIN de usuario del token (solo del propietario)
+help-tipcerts-keys-token-public--out = Escribir el PEM en este archivo en lugar de mostrarlo
+help-tipcerts-keys-token-public-after = Ejemplo: tipcerts keys token-public --key-uri 'pkcs11:token=relay;object=receipt-signing' \
+      --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pkcs11-pin-file /etc/tiprelay/hsm-pin --out relay-sign.pub
 help-tipcerts-issue--config_out = Escribir también la configuración de tipctl del principal en ARCHIVO (rutas relativas a él; requiere --relay y --server-name, y --trust para cada otra jurisdicción)
 help-tipcerts-issue--relay = Con --config-out: la dirección UDP del relé, HOST:PUERTO
 help-tipcerts-issue--server_name = Con --config-out: el nombre DNS del certificado TLS del relé

@@ -1,10 +1,15 @@
-//! The relay's receipt and checkpoint signing key in a PKCS#11 token (issue 18): a real
-//! SoftHSM2 token in a temporary directory, an Ed25519 key pair generated in it with
-//! cryptoki, the relay's signing certificate issued by the dev operator CA for that public
-//! key (the private key never leaves the token; the dev PKI's `sign.key` is deleted), a
-//! relay started on it, and an MX analyst's tip whose receipt, like the audit checkpoint,
-//! verifies against that certificate. Then the refusals: a wrong PIN and a missing object
-//! each stop `tiprelay serve` with their message.
+//! Keys in a PKCS#11 token (issue 18): a real SoftHSM2 token in a temporary directory, two
+//! Ed25519 key pairs generated in it with cryptoki.
+//!
+//! The relay's receipt and checkpoint signing key: its public key read from the token by
+//! `tipcerts keys token-public`, certified by `tipcerts issue-relay --signing-public-key`
+//! (the private key never leaves the token; no `sign.key` exists), a relay started on it,
+//! and an MX analyst's tip whose receipt, like the audit checkpoint, verifies against that
+//! certificate. Then the refusals: a wrong PIN and a missing object each stop `tiprelay
+//! serve` with their message.
+//!
+//! A CA's root key: `tipcerts init-ca --key-uri` makes a root whose key stays in the token
+//! (no `ca.key`), and that CA issues, revokes and writes CRLs through the token.
 //!
 //! SoftHSM2 reads `SOFTHSM2_CONF` when a process initialises it, once: this test process
 //! sets it once, before its first PKCS#11 call ([`token`]), and every `tiprelay` it runs
@@ -31,6 +36,8 @@ use crate::common::*;
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const TOKEN: &str = "tiprelay-test";
 const OBJECT: &str = "receipt-signing";
+/// A CA's root key.
+const CA_OBJECT: &str = "ca-root";
 const USER_PIN: &str = "246810";
 const SO_PIN: &str = "13579111";
 
@@ -38,6 +45,7 @@ const SO_PIN: &str = "13579111";
 struct Hsm {
     conf: PathBuf,
     public: [u8; 32],
+    ca_public: [u8; 32],
 }
 
 fn is_root() -> bool {
@@ -103,63 +111,108 @@ fn token() -> &'static Hsm {
             .unwrap();
         let session = ctx.open_rw_session(slot).unwrap();
         session.login(UserType::User, Some(&AuthPin::from(USER_PIN.to_owned()))).unwrap();
-        // Ed25519: CKA_EC_PARAMS is the curve's OID 1.3.101.112 (RFC 8410).
-        let ed25519_oid = vec![0x06, 0x03, 0x2b, 0x65, 0x70];
-        let label = OBJECT.as_bytes().to_vec();
-        let (public, _private) = session
-            .generate_key_pair(
-                &Mechanism::EccEdwardsKeyPairGen,
-                &[
-                    Attribute::Token(true),
-                    Attribute::EcParams(ed25519_oid),
-                    Attribute::Verify(true),
-                    Attribute::Label(label.clone()),
-                    Attribute::Id(vec![0x01]),
-                ],
-                &[
-                    Attribute::Token(true),
-                    Attribute::Private(true),
-                    Attribute::Sensitive(true),
-                    Attribute::Extractable(false),
-                    Attribute::Sign(true),
-                    Attribute::Label(label),
-                    Attribute::Id(vec![0x01]),
-                ],
-            )
-            .unwrap();
-        let point = session.get_attributes(public, &[AttributeType::EcPoint]).unwrap();
-        let [Attribute::EcPoint(p)] = point.as_slice() else { panic!("no CKA_EC_POINT: {point:?}") };
-        // A DER OCTET STRING of the 32 bytes.
-        assert_eq!(p.len(), 34, "{p:02x?}");
-        let public: [u8; 32] = p[2..].try_into().unwrap();
+        let mut publics = Vec::new();
+        for (label, id) in [(OBJECT, 0x01), (CA_OBJECT, 0x02)] {
+            // Ed25519: CKA_EC_PARAMS is the curve's OID 1.3.101.112 (RFC 8410).
+            let ed25519_oid = vec![0x06, 0x03, 0x2b, 0x65, 0x70];
+            let label = label.as_bytes().to_vec();
+            let (public, _private) = session
+                .generate_key_pair(
+                    &Mechanism::EccEdwardsKeyPairGen,
+                    &[
+                        Attribute::Token(true),
+                        Attribute::EcParams(ed25519_oid),
+                        Attribute::Verify(true),
+                        Attribute::Label(label.clone()),
+                        Attribute::Id(vec![id]),
+                    ],
+                    &[
+                        Attribute::Token(true),
+                        Attribute::Private(true),
+                        Attribute::Sensitive(true),
+                        Attribute::Extractable(false),
+                        Attribute::Sign(true),
+                        Attribute::Label(label),
+                        Attribute::Id(vec![id]),
+                    ],
+                )
+                .unwrap();
+            let point = session.get_attributes(public, &[AttributeType::EcPoint]).unwrap();
+            let [Attribute::EcPoint(p)] = point.as_slice() else { panic!("no CKA_EC_POINT: {point:?}") };
+            // A DER OCTET STRING of the 32 bytes.
+            assert_eq!(p.len(), 34, "{p:02x?}");
+            publics.push(<[u8; 32]>::try_from(&p[2..]).unwrap());
+        }
         drop(session);
-        Hsm { conf, public }
+        Hsm { conf, public: publics[0], ca_public: publics[1] }
     })
 }
 
-/// Issues `tiprelay://OPERATOR/relay/…`'s signing certificate for `public` with the dev
-/// operator CA of `pki` (as `tipcerts issue-relay` would, but for a public key alone), over
-/// `relay/sign.crt`; returns its DER.
-fn certify_token_key(pki: &Path, public: [u8; 32]) -> Vec<u8> {
-    use tiprelay_certs::profile::{make_leaf, random_serial, LeafKind, Validity};
-    let old = tiprelay_common::files::read_cert(&pki.join("relay/sign.crt")).unwrap();
-    let identity = tiprelay_proto::summarize_certificate(&old).unwrap().identity.unwrap();
-    let ca_key = rcgen::KeyPair::from_pem(&std::fs::read_to_string(pki.join("operator-ca/ca.key")).unwrap()).unwrap();
-    let ca_cert = tiprelay_common::files::read_cert(&pki.join("operator-ca/ca.crt")).unwrap();
-    let issuer = rcgen::Issuer::from_ca_cert_der(&ca_cert, &ca_key).unwrap();
-    // SubjectPublicKeyInfo of an Ed25519 key (RFC 8410).
-    let mut spki = vec![0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
-    spki.extend(public);
-    let key = rcgen::SubjectPublicKeyInfo::from_der(&spki).unwrap();
-    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
-    let v = Validity {
-        not_before: now - time::Duration::minutes(5),
-        not_after: now + time::Duration::days(30),
-        serial: random_serial(),
-    };
-    let cert = make_leaf(&identity, LeafKind::Signing, &key, &issuer, &v, &[], &[]).unwrap();
-    std::fs::write(pki.join("relay/sign.crt"), cert.pem()).unwrap();
-    cert.der().to_vec()
+/// Runs `tipcerts` with the process's SoftHSM2 configuration; its stdout.
+fn tipcerts(hsm: &Hsm, args: &[&str]) -> String {
+    let tipcerts = Path::new(env!("CARGO_BIN_EXE_tiprelay")).with_file_name("tipcerts");
+    let o = Command::new(tipcerts).args(args).env("SOFTHSM2_CONF", &hsm.conf).env("LANG", "C").output().unwrap();
+    assert!(o.status.success(), "tipcerts {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// The user PIN in an owner-only file of `dir`.
+fn pin_file(dir: &Path, name: &str, pin: &str) -> PathBuf {
+    let f = dir.join(name);
+    tiprelay_common::files::write_private(&f, format!("{pin}\n").as_bytes()).unwrap();
+    f
+}
+
+/// Certifies the token's relay signing key as the operator would: `tipcerts keys
+/// token-public` reads its public key from the token, `tipcerts issue-relay
+/// --signing-public-key` certifies it with the dev operator CA of `pki` (no `sign.key` is
+/// written); the new `sign.crt` replaces `relay/sign.crt`. Returns its DER.
+fn certify_token_key(hsm: &Hsm, pki: &Path) -> Vec<u8> {
+    let pin = pin_file(pki, "certify-pin", USER_PIN);
+    let public = pki.join("relay-sign.pub");
+    tipcerts(
+        hsm,
+        &[
+            "keys",
+            "token-public",
+            "--key-uri",
+            &format!("pkcs11:token={TOKEN};object={OBJECT}"),
+            "--pkcs11-module",
+            MODULE,
+            "--pkcs11-pin-file",
+            pin.to_str().unwrap(),
+            "--out",
+            public.to_str().unwrap(),
+        ],
+    );
+    let out = pki.join("relay-token");
+    let ca = pki.join("operator-ca");
+    let (ca, public, out_s) = (ca.to_str().unwrap(), public.to_str().unwrap(), out.to_str().unwrap());
+    tipcerts(
+        hsm,
+        &[
+            "issue-relay",
+            "--ca",
+            ca,
+            "--name",
+            "dev-relay",
+            "--dns",
+            "localhost",
+            "--ip",
+            "127.0.0.1",
+            "--signing-public-key",
+            public,
+            "--out",
+            out_s,
+        ],
+    );
+    assert!(!out.join("sign.key").exists(), "no signing key file for a token key");
+    assert!(out.join("tls.key").exists());
+    std::fs::copy(out.join("sign.crt"), pki.join("relay/sign.crt")).unwrap();
+    let der = tiprelay_common::files::read_cert(&pki.join("relay/sign.crt")).unwrap().to_vec();
+    let summary = tiprelay_proto::summarize_certificate(&der).unwrap();
+    assert_eq!(summary.ed25519_public_key, Some(hsm.public));
+    der
 }
 
 /// A dev PKI in `dir` for a relay on `addr` whose signing key is the token's `object`,
@@ -180,7 +233,7 @@ fn token_pki(dir: &Path, addr: std::net::SocketAddr, object: &str, pin: &str) ->
     });
     let pki = dir.join("pki");
     std::fs::remove_file(pki.join("relay/sign.key")).unwrap();
-    let cert = certify_token_key(&pki, hsm.public);
+    let cert = certify_token_key(hsm, &pki);
     (rt, cert)
 }
 
@@ -298,4 +351,76 @@ fn a_missing_module_and_a_pin_in_the_uri_are_refused() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("relay.signing_key") && err.contains("a PIN does not belong in the configuration"), "{err}");
+}
+
+/// A jurisdiction's CA whose root key stays in the token: `init-ca --key-uri` writes no
+/// `ca.key`; the root certifies the token's key; the CA issues a principal, revokes one of
+/// its certificates and writes the CRL, all signed by the token; OpenSSL and the trust store
+/// verify the result.
+#[test]
+fn a_ca_whose_root_key_is_in_the_token_issues_revokes_and_signs_its_crl() {
+    let hsm = token();
+    let dir = tempfile::tempdir().unwrap();
+    let pin = pin_file(dir.path(), "pin", USER_PIN);
+    let ca = dir.path().join("mx-ca");
+    let ca_s = ca.to_str().unwrap();
+    let out = tipcerts(
+        hsm,
+        &[
+            "init-ca",
+            "--jurisdiction",
+            "MX",
+            "--key-uri",
+            &format!("pkcs11:token={TOKEN};object={CA_OBJECT}"),
+            "--pkcs11-module",
+            MODULE,
+            "--pkcs11-pin-file",
+            pin.to_str().unwrap(),
+            "--out",
+            ca_s,
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["key_in_token"], true, "{v}");
+    assert!(v["key"].is_null(), "{v}");
+    assert!(!ca.join("ca.key").exists(), "the root key never leaves the token");
+    let root = tiprelay_common::files::read_cert(&ca.join("ca.crt")).unwrap().to_vec();
+    let summary = tiprelay_proto::summarize_certificate(&root).unwrap();
+    assert_eq!(summary.ed25519_public_key, Some(hsm.ca_public));
+
+    // Issue, revoke, CRL: each signed by the token (the CA directory is loaded again each time).
+    let ana = dir.path().join("ana");
+    tipcerts(hsm, &["issue", "--ca", ca_s, "--principal", "tiprelay://MX/analyst/ana", "--out", ana.to_str().unwrap()]);
+    tipcerts(hsm, &["revoke", "--ca", ca_s, "--cert", ana.join("tls.crt").to_str().unwrap()]);
+    for f in ["sign.crt", "tls.crt"] {
+        let o = Command::new("openssl")
+            .args(["verify", "-CAfile"])
+            .arg(ca.join("ca.crt"))
+            .arg(ana.join(f))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "openssl verify {f}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = Command::new("openssl")
+        .args(["crl", "-noout", "-CAfile"])
+        .arg(ca.join("ca.crt"))
+        .arg("-in")
+        .arg(ca.join("crl.pem"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "openssl crl: {}", String::from_utf8_lossy(&o.stderr));
+    let trust = tiprelay_common::files::load_trust(&[tiprelay_common::files::TrustFiles {
+        authority: tiprelay_proto::Authority::Jurisdiction("MX".parse().unwrap()),
+        ca: ca.join("ca.crt"),
+        crl: ca.join("crl.pem"),
+    }])
+    .unwrap();
+    let mx = tiprelay_proto::Authority::Jurisdiction("MX".parse().unwrap());
+    let now = ms_now_ts();
+    let sign = tiprelay_common::files::read_cert(&ana.join("sign.crt")).unwrap();
+    trust.verify_cert(&sign, &[], mx, tiprelay_proto::CertUsage::Signing, now).unwrap();
+    let tls = tiprelay_common::files::read_cert(&ana.join("tls.crt")).unwrap();
+    let e = trust.verify_cert(&tls, &[], mx, tiprelay_proto::CertUsage::TlsClient, now).unwrap_err();
+    assert_eq!(e.code(), tiprelay_proto::ErrorCode::Revoked, "{e}");
 }

@@ -1,23 +1,27 @@
-//! The relay's receipt and checkpoint signing key in a PKCS#11 token (an HSM, or SoftHSM2),
-//! through the `cryptoki` crate.
+//! Ed25519 signing keys in a PKCS#11 token (an HSM, or SoftHSM2), through the `cryptoki`
+//! crate: the relay's receipt and checkpoint signing key, and a CA's root key for
+//! `tipcerts` (`init-ca --key-uri`).
 //!
-//! `[relay] signing_key` names the key with a PKCS#11 URI (RFC 7512), e.g.
-//! `pkcs11:token=tiprelay;object=receipt-signing`; `pkcs11_module` is the token's PKCS#11
-//! library and `pkcs11_pin_file` the file holding the user PIN (owner-only, like a key
-//! file; a systemd credential fits). The PIN is never in the configuration, a URI or a log.
+//! A key is named with a PKCS#11 URI (RFC 7512), e.g.
+//! `pkcs11:token=tiprelay;object=receipt-signing`, beside the token's PKCS#11 library and
+//! the file holding the user PIN (owner-only, like a key file; a systemd credential fits).
+//! For the relay these are `[relay] signing_key`, `pkcs11_module` and `pkcs11_pin_file`.
+//! The PIN is never in a configuration, a URI or a log.
 //!
-//! At start the relay opens one session on the token, logs in, finds the Ed25519 private
-//! key and its public key object, and has [`tiprelay_proto::Signer::from_external`] check
-//! that public key against `signing_cert` and that the private key's signature verifies
-//! with it. Every receipt and checkpoint is then signed by the token with CKM_EDDSA (pure
-//! Ed25519); the private key never leaves it. A session the token dropped (restarted HSM,
-//! pulled token) is reopened once per signature before the signature fails.
+//! Opening a key opens one session on the token, logs in, finds the Ed25519 private key
+//! and its public key object; [`tiprelay_proto::Signer::from_external`] checks that public
+//! key against the certificate and that the private key's signature verifies with it. Every
+//! signature is then made by the token with CKM_EDDSA (pure Ed25519); the private key never
+//! leaves it. A session the token dropped (restarted HSM, pulled token) is reopened once per
+//! signature before the signature fails.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::i18n::Locale;
+use crate::localize::{Localize, Msg};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
@@ -26,8 +30,6 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
-use tiprelay_common::i18n::Locale;
-use tiprelay_common::localize::{Localize, Msg};
 use tiprelay_proto::envelope::{ExternalKey, ExternalKeyError};
 use tiprelay_proto::Signer;
 
@@ -434,7 +436,7 @@ pub fn module(path: &Path) -> Result<Pkcs11, Pkcs11Error> {
 /// Reads the PIN file: owner-only (as a key file), one line, not empty.
 fn read_pin(path: &Path) -> Result<AuthPin, Pkcs11Error> {
     let bad = |why: Msg| Pkcs11Error::PinFile { path: path.to_path_buf(), why };
-    tiprelay_common::files::check_key_file(path).map_err(|e| bad(Msg::of_error(&e)))?;
+    crate::files::check_key_file(path).map_err(|e| bad(Msg::of_error(&e)))?;
     let text = std::fs::read_to_string(path)
         .map_err(|e| bad(Msg::new("relay-cfg-cannot-read").text("path", path.display()).text("error", e)))?;
     let pin = text.trim_end_matches(['\n', '\r']);
