@@ -80,7 +80,6 @@ pub fn read_ed25519_public(path: &Path) -> Result<[u8; 32], CertsError> {
     Ok(key.to_bytes())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
