@@ -550,10 +550,7 @@ impl Ca {
         out: &Path,
         days: i64,
     ) -> Result<(PathBuf, PrincipalId), CertsError> {
-        let staging = Staging::new(out, false)?;
-        let id = self.issue_relay_into(name, dns, ips, staging.path(), days)?;
-        self.save()?;
-        Ok((staging.commit()?, id))
+        self.issue_relay_out(name, dns, ips, out, days, None)
     }
 
     /// Like [`Ca::issue_relay`], for a relay whose receipt and checkpoint signing key lives
@@ -568,8 +565,21 @@ impl Ca {
         out: &Path,
         days: i64,
     ) -> Result<(PathBuf, PrincipalId), CertsError> {
+        self.issue_relay_out(name, dns, ips, out, days, Some(signing_public))
+    }
+
+    /// Issues a relay's certificates into the new directory `out` and records them.
+    fn issue_relay_out(
+        &mut self,
+        name: &str,
+        dns: &[String],
+        ips: &[IpAddr],
+        out: &Path,
+        days: i64,
+        signing_public: Option<[u8; 32]>,
+    ) -> Result<(PathBuf, PrincipalId), CertsError> {
         let staging = Staging::new(out, false)?;
-        let id = self.issue_relay_with(name, dns, ips, staging.path(), days, Some(signing_public))?;
+        let id = self.issue_relay_with(name, dns, ips, staging.path(), days, signing_public)?;
         self.save()?;
         Ok((staging.commit()?, id))
     }

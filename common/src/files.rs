@@ -74,16 +74,20 @@ fn read(path: &Path) -> Result<Vec<u8>, FileError> {
     std::fs::read(path).map_err(|source| FileError::Io { path: path.to_path_buf(), source })
 }
 
-/// The certificates in a PEM file, in order.
+/// The certificates in a PEM file, in order (a roots file holds two during a CA rollover).
 pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, FileError> {
+    read_pem_blocks(path, "no CERTIFICATE block")
+}
+
+/// Every PEM block of one kind in a file, in order; `none` when it has none.
+fn read_pem_blocks<T: PemObject>(path: &Path, none: &'static str) -> Result<Vec<T>, FileError> {
     let bytes = read(path)?;
-    let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
-        .collect::<Result<_, _>>()
-        .map_err(|e| content(path, format!("bad PEM: {e}")))?;
-    if certs.is_empty() {
-        return Err(content(path, "no CERTIFICATE block"));
+    let blocks: Vec<T> =
+        T::pem_slice_iter(&bytes).collect::<Result<_, _>>().map_err(|e| content(path, format!("bad PEM: {e}")))?;
+    if blocks.is_empty() {
+        return Err(content(path, none));
     }
-    Ok(certs)
+    Ok(blocks)
 }
 
 /// The first certificate of a PEM file.
@@ -212,14 +216,7 @@ pub fn read_crl(path: &Path) -> Result<CertificateRevocationListDer<'static>, Fi
 
 /// Every CRL of a PEM file, in order (during a CA rollover it holds one per root).
 pub fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, FileError> {
-    let bytes = read(path)?;
-    let crls: Vec<_> = CertificateRevocationListDer::pem_slice_iter(&bytes)
-        .collect::<Result<_, _>>()
-        .map_err(|e| content(path, format!("bad PEM: {e}")))?;
-    if crls.is_empty() {
-        return Err(content(path, "no X509 CRL block"));
-    }
-    Ok(crls)
+    read_pem_blocks(path, "no X509 CRL block")
 }
 
 /// A message signer from a signing key and certificate file.

@@ -15,26 +15,7 @@ fn mx() -> Authority {
 
 fn signed_by(dir: &Path) -> Vec<u8> {
     let signer = files::read_signer(&dir.join("sign.key"), &dir.join("sign.crt")).unwrap();
-    let now = now();
-    let tip = Tip {
-        id: TipId::new_v7(now, [3; 10]),
-        from: "MX".parse().unwrap(),
-        to: "US".parse().unwrap(),
-        author: signer.identity().clone(),
-        created: now,
-        category: Category::TunnelLocated,
-        urgency: Urgency::Immediate,
-        summary: "Tunnel entrance located".into(),
-        details: None,
-        lang: "en".parse().unwrap(),
-        location: None,
-        observed_at: None,
-        valid_until: None,
-        source_reliability: None,
-        info_credibility: None,
-        tlp: Tlp::Amber,
-        refs: vec![],
-    };
+    let tip = crate::verify::tip_by(&signer.identity().to_string(), "MX".parse().unwrap(), "US".parse().unwrap());
     signer.sign(&tip).unwrap()
 }
 

@@ -41,7 +41,7 @@ fn world() -> World {
     World { pki, trust, ana }
 }
 
-fn tip_by(author: &str, from: Jurisdiction, to: Jurisdiction) -> Tip {
+pub(crate) fn tip_by(author: &str, from: Jurisdiction, to: Jurisdiction) -> Tip {
     Tip {
         id: TipId::new_v7(now(), [7; 10]),
         from,
