@@ -455,22 +455,10 @@ fn random10() -> [u8; 10] {
 /// Refuses a CRL older than one this client already accepted (kept in its store across
 /// runs, per root), and raises the kept numbers to the loaded ones.
 fn keep_crl_floors(store: &LocalStore, trust: &TrustStore) -> Result<(), ClientError> {
-    let mut floors = std::collections::BTreeMap::new();
-    for (scope, _) in trust.crl_numbers() {
-        let (key, legacy) = files::crl_floor_keys(&scope);
-        let mut f = store.meta(&key)?;
-        if f == 0 {
-            if let Some(l) = legacy {
-                f = store.meta(&l)?;
-            }
-        }
-        if f > 0 {
-            floors.insert(scope, f);
-        }
-    }
-    for (s, n) in trust.check_crl_floors(|s| floors.get(s).copied())? {
-        if floors.get(&s).is_none_or(|f| n > *f) {
-            store.set_meta(&files::crl_floor_keys(&s).0, n)?;
+    let meta = |k: &str| store.meta(k).map(|v| (v > 0).then_some(v));
+    for (key, n) in files::crl_floors(trust, meta)?? {
+        if store.meta(&key)? < n {
+            store.set_meta(&key, n)?;
         }
     }
     Ok(())
@@ -604,11 +592,12 @@ impl Client {
     }
 
     /// The error for a relay's refusal of something this principal signed: when it is
-    /// `revoked` (36) about this principal (its reason names it, or the local CRL lists its
-    /// signing certificate), [`ClientError::OwnCertificateRevoked`]; else the refusal.
+    /// `revoked` (36) and this principal's own CRL lists its signing certificate,
+    /// [`ClientError::OwnCertificateRevoked`]; else the refusal.
     pub fn refusal_error(&self, e: WireError, what: impl FnOnce() -> String) -> ClientError {
-        let ours = e.code == tiprelay_proto::ErrorCode::Revoked as u16
-            && (e.reason.contains(&self.cfg.principal.to_string()) || self.own_certificate_revoked());
+        // Judged by this principal's own CRL only: the relay's text is the relay's word, and
+        // a relay that claimed it could hide a refused cosignature (an audit alert).
+        let ours = e.code == tiprelay_proto::ErrorCode::Revoked as u16 && self.own_certificate_revoked();
         if ours {
             return ClientError::OwnCertificateRevoked {
                 identity: self.cfg.principal.to_string(),
@@ -1223,8 +1212,16 @@ impl Client {
                 .ok_or(ClientError::Internal("the signing thread failed"))?
                 .into_iter()
                 .collect::<Result<Vec<_>, _>>()?;
-            for (r, receipt) in &refusals {
-                acks.push(self.refusal_envelope(receipt, &r.refusal)?);
+            // A refusal that cannot be signed stays a failure to report (the tip waits).
+            let mut signed = Vec::with_capacity(refusals.len());
+            for (r, receipt) in refusals {
+                match self.refusal_envelope(&receipt, &r.refusal) {
+                    Ok(env) => {
+                        acks.push(env);
+                        signed.push(r);
+                    }
+                    Err(e) => report.failed.push(e.to_string()),
+                }
             }
             let mut answers = ack_batches(conn, acks).await.into_iter();
             let mut acked = Vec::with_capacity(ok.len());
@@ -1233,9 +1230,15 @@ impl Client {
                 acked.push((g.tip.from.to_string(), *g.tip.id.as_bytes()));
             }
             blocking(|| self.store.mark_acked(&acked))?;
-            for (r, _) in refusals {
-                answers.next().ok_or(ClientError::Internal("a refusal went unanswered"))??;
-                report.refused.push(r);
+            for r in signed {
+                match answers.next().ok_or(ClientError::Internal("a refusal went unanswered"))? {
+                    Ok(()) => report.refused.push(r),
+                    // The relay did not take it (one older than refusals): the tip waits.
+                    Err(ConnError::Refused(e)) => report.failed.push(crate::t!(
+                        "tipctl-refusal-refused", "id" => r.tip.to_string(), "reason" => e.to_string()
+                    )),
+                    Err(e) => return Err(e.into()),
+                }
             }
             report.received.extend(ok);
         }
@@ -1259,6 +1262,11 @@ impl Client {
         }
         let rv = verify::<Receipt>(receipt_bytes, &self.trust, accepted).ok()?;
         self.own_relay(&rv.signer).ok()?;
+        // A receipt of a jurisdiction's own relay (federation): its `accepted` is when the tip
+        // crossed, not when it was first accepted, so it cannot prove a revocation came first.
+        if rv.signer.jurisdiction().is_some() {
+            return None;
+        }
         let receipt = rv.message;
         if receipt.subject != Subject::Tip
             || receipt.digest != Digest::of(tip_bytes)
@@ -1270,7 +1278,7 @@ impl Client {
         if !tiprelay_proto::Refusal::is_final(e.code()) {
             return None;
         }
-        let mut reason: String = e.to_string().chars().filter(|c| !c.is_control()).collect();
+        let mut reason: String = e.to_string().chars().filter(|c| !tiprelay_proto::is_hidden_char(*c)).collect();
         if reason.chars().count() > tiprelay_proto::messages::MAX_REFUSAL_REASON_CHARS {
             reason = reason.chars().take(tiprelay_proto::messages::MAX_REFUSAL_REASON_CHARS - 1).collect();
             reason.push('…');

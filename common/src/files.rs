@@ -271,13 +271,49 @@ pub const NO_CRL_OF_ROOT: &str = "it holds no revocation list of the root CA ";
 
 /// The store keys under which a party keeps the highest CRL number it accepted for one
 /// root's CRLs: the key, and for an authority's sole root the key used before an authority
-/// could have two (read when the first is absent, so an upgrade keeps its floor).
+/// could have two (read while [`crl_floor_migrated_key`] is absent, so an upgrade keeps its
+/// floor; never again after, so a later change of root does not inherit it).
 pub fn crl_floor_keys(scope: &tiprelay_proto::CrlScope) -> (String, Option<String>) {
     let hex = scope.root.to_hex();
     (
         format!("crl_floor:{}:{}", scope.authority, hex.get(..16).unwrap_or(&hex)),
         scope.sole.then(|| format!("crl_floor:{}", scope.authority)),
     )
+}
+
+/// Set (to 1) once an authority's floors are kept per root.
+pub fn crl_floor_migrated_key(authority: Authority) -> String {
+    format!("crl_floor_per_root:{authority}")
+}
+
+/// Checks `trust`'s CRLs against the CRL numbers a party kept (`meta` reads its store: a key's
+/// number, None when absent). `Ok(Err(_))`: a CRL older than one already accepted. `Ok(Ok(w))`:
+/// the entries to keep, each to be raised to its number (never lowered): every loaded CRL's
+/// number under its root's key, and the per-root marker of each authority.
+pub fn crl_floors<E>(
+    trust: &TrustStore,
+    meta: impl Fn(&str) -> Result<Option<u64>, E>,
+) -> Result<Result<Vec<(String, u64)>, tiprelay_proto::TrustError>, E> {
+    let mut floors = std::collections::BTreeMap::new();
+    for (scope, _) in trust.crl_numbers() {
+        let (key, legacy) = crl_floor_keys(&scope);
+        let kept = match (meta(&key)?, legacy) {
+            (Some(f), _) => Some(f),
+            (None, Some(l)) if meta(&crl_floor_migrated_key(scope.authority))?.is_none() => meta(&l)?,
+            (None, _) => None,
+        };
+        if let Some(f) = kept {
+            floors.insert(scope, f);
+        }
+    }
+    let numbers = match trust.check_crl_floors(|s| floors.get(s).copied()) {
+        Ok(n) => n,
+        Err(e) => return Ok(Err(e)),
+    };
+    let authorities: std::collections::BTreeSet<Authority> = numbers.iter().map(|(s, _)| s.authority).collect();
+    let mut writes: Vec<(String, u64)> = numbers.iter().map(|(s, n)| (crl_floor_keys(s).0, *n)).collect();
+    writes.extend(authorities.into_iter().map(|a| (crl_floor_migrated_key(a), 1)));
+    Ok(Ok(writes))
 }
 
 /// A fingerprint of the trust files' contents, to notice when any of them changes.

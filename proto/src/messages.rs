@@ -243,29 +243,15 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    /// The failures a recipient refuses a tip for: those of the tip's own bytes and of its
-    /// author's certificate as of the relay's acceptance, which no later attempt can
-    /// change. Failures that depend on the recipient's own trust files or clock (an unknown
-    /// authority or root, a missing or stale CRL, a certificate outside its validity, a
-    /// time rule, a newer format) are not: fixing the recipient's side makes the tip
-    /// verify, so it stays waiting.
-    pub const FINAL: [ErrorCode; 15] = [
-        ErrorCode::MalformedEnvelope,
-        ErrorCode::MalformedCbor,
-        ErrorCode::UnsupportedAlgorithm,
-        ErrorCode::WrongKind,
-        ErrorCode::InvalidField,
-        ErrorCode::TlpMissing,
-        ErrorCode::SameJurisdiction,
-        ErrorCode::KidMismatch,
-        ErrorCode::BadCertificate,
-        ErrorCode::WrongAuthority,
-        ErrorCode::Revoked,
-        ErrorCode::WrongKeyUsage,
-        ErrorCode::SignerMismatch,
-        ErrorCode::SignerRole,
-        ErrorCode::BadSignature,
-    ];
+    /// The failures a recipient refuses a tip for: only its author's certificate revoked
+    /// at or before the relay accepted the tip (the relay's CRL was older than the
+    /// recipient's), which no later attempt can change. Everything else the relay checked
+    /// itself when it accepted the tip, with the same rules: a recipient that fails there
+    /// differs from the relay in its trust files, clock or version (an unknown root, a
+    /// stale CRL, a newer format), and fixing its side makes the tip verify, so the tip
+    /// stays waiting. Keeping the set this small also keeps what one recipient analyst can
+    /// claim about a tip to what a CRL can show.
+    pub const FINAL: [ErrorCode; 1] = [ErrorCode::Revoked];
 
     /// Whether a verification failure with `code` is a reason to refuse a tip for good.
     pub fn is_final(code: ErrorCode) -> bool {

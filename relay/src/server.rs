@@ -664,22 +664,7 @@ async fn retention(state: Arc<State>) {
 
 /// Checks `trust`'s CRLs against the numbers kept in the store; returns the numbers to keep.
 fn crl_floors(store: &Store, trust: &tiprelay_proto::TrustStore) -> Result<Vec<(String, u64)>, CrlFloorError> {
-    let mut floors = std::collections::BTreeMap::new();
-    for (scope, _) in trust.crl_numbers() {
-        let (key, legacy) = files::crl_floor_keys(&scope);
-        let kept = match store.meta(&key)? {
-            Some(f) => Some(f),
-            None => match legacy {
-                Some(l) => store.meta(&l)?,
-                None => None,
-            },
-        };
-        if let Some(f) = kept {
-            floors.insert(scope, f);
-        }
-    }
-    let numbers = trust.check_crl_floors(|s| floors.get(s).copied())?;
-    Ok(numbers.into_iter().map(|(s, n)| (files::crl_floor_keys(&s).0, n)).collect())
+    Ok(files::crl_floors(trust, |k| store.meta(k))??)
 }
 
 /// Warns about CRLs past their nextUpdate, loudly about those past the grace (refused).
@@ -1625,7 +1610,7 @@ async fn ack_tips(state: &Arc<State>, peer: &Arc<Peer>, envelopes: Vec<Vec<u8>>)
         match c {
             Ok((ack, envelope)) => {
                 out.push(None);
-                slots.push((i, ack.tip, ack.refused.clone()));
+                slots.push((i, ack.tip, ack.refused.clone(), ack.by.to_string()));
                 writes.push((ack, envelope));
             }
             Err((tip, e)) => {
@@ -1639,14 +1624,14 @@ async fn ack_tips(state: &Arc<State>, peer: &Arc<Peer>, envelopes: Vec<Vec<u8>>)
             Ok(r) => r,
             Err(e) => slots.iter().map(|_| Err(e.clone())).collect(),
         };
-        for ((i, tip, refused), r) in slots.into_iter().zip(results) {
+        for ((i, tip, refused, by), r) in slots.into_iter().zip(results) {
             let answer = match r {
                 Ok(first) => {
                     match refused {
                         // The recipient's own words about the tip: its code and one line,
                         // never tip content.
                         Some(r) => {
-                            warn!(tip = %tip, first, code = r.code.name(), by = %peer.identity, reason = %r.reason, "delivery refused by its recipient (signed refusal)");
+                            warn!(tip = %tip, first, code = r.code.name(), by = %by, reason = %r.reason, "delivery refused by its recipient (signed refusal)");
                             state.metrics.refusals.get_or_create(&CodeLabels { code: r.code.name().into() }).inc();
                         }
                         None => info!(tip = %tip, first, "acknowledged"),

@@ -115,3 +115,55 @@ fn two_roots_with_one_name_cannot_be_trusted_side_by_side() {
         assert_eq!(r.is_ok(), g <= 4, "generation {g}: {r:?}");
     }
 }
+
+/// CRL floors per root, and the migration from the per-authority floor of before: the old
+/// floor guards the sole root until the per-root keys are written, and never again after,
+/// so a later change of root (whose CRL numbers start again at 1) is not refused.
+#[test]
+fn crl_floors_move_to_per_root_keys_once_and_a_new_root_does_not_inherit_the_old_floor() {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    let d = tempfile::tempdir().unwrap();
+    let (a_dir, b_dir) = (d.path().join("a"), d.path().join("b"));
+    Ca::init(&a_dir, mx(), 365, 1, None).unwrap();
+    Ca::init(&b_dir, mx(), 365, 2, None).unwrap();
+    let mut a = Ca::load(&a_dir).unwrap();
+    for _ in 0..4 {
+        a.write_crl(&a_dir.join("crl.pem"), 7).unwrap(); // A's CRL is now number 5
+    }
+    let files_of = |dir: &Path| [TrustFiles { authority: mx(), ca: dir.join("ca.crt"), crl: dir.join("crl.pem") }];
+    let store: RefCell<BTreeMap<String, u64>> = RefCell::new(BTreeMap::new());
+    let check = |t: &TrustStore| {
+        let s = store.borrow().clone();
+        let r = files::crl_floors(t, |k| Ok::<_, ()>(s.get(k).copied())).unwrap();
+        if let Ok(w) = &r {
+            let mut st = store.borrow_mut();
+            for (k, n) in w {
+                let e = st.entry(k.clone()).or_insert(0);
+                *e = (*e).max(*n);
+            }
+        }
+        r
+    };
+    // Before the upgrade: one per-authority floor, 6 (newer than A's 5: refused).
+    store.borrow_mut().insert("crl_floor:MX".into(), 6);
+    let ta = files::load_trust(&files_of(&a_dir)).unwrap();
+    assert!(matches!(check(&ta), Err(TrustError::CrlNotNewer { offered: 5, loaded: 6, .. })));
+    // At 5 it is taken, and the floor moves to A's own key, with the marker.
+    store.borrow_mut().insert("crl_floor:MX".into(), 5);
+    check(&ta).unwrap();
+    let keys: Vec<String> = store.borrow().keys().cloned().collect();
+    assert!(keys.iter().any(|k| k.starts_with("crl_floor:MX:")), "{keys:?}");
+    assert!(keys.contains(&files::crl_floor_migrated_key(mx())), "{keys:?}");
+    // A newer CRL of A (6) is taken; then A's older one (5) is refused, from A's own key.
+    let newer = d.path().join("newer");
+    std::fs::create_dir(&newer).unwrap();
+    std::fs::copy(a_dir.join("ca.crt"), newer.join("ca.crt")).unwrap();
+    a.write_crl(&newer.join("crl.pem"), 7).unwrap(); // number 6
+    let t6 = files::load_trust(&files_of(&newer)).unwrap();
+    check(&t6).unwrap();
+    assert!(matches!(check(&ta), Err(TrustError::CrlNotNewer { offered: 5, loaded: 6, .. })));
+    // B alone (a direct change of root, its CRL number 1): not held to A's floor.
+    let tb = files::load_trust(&files_of(&b_dir)).unwrap();
+    check(&tb).unwrap();
+}

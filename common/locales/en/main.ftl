@@ -167,6 +167,7 @@ client-unknown-recipient = { $to } is not a jurisdiction this client exchanges t
 client-untrusted = the relay's { $what } does not verify: { $why }
 client-audit-alert = AUDIT ALERT: { $why }
 client-own-cert-revoked = the relay refused what you signed ({ $what }): YOUR signing certificate { $cert } ({ $identity }) is REVOKED by its CA; what it signs is refused from the revocation on (what the relay accepted before stays valid). Ask your jurisdiction's CA for a new certificate (tipcerts issue) and install it
+tipctl-refusal-refused = the relay did not take this client's refusal of tip { $id } ({ $reason }); the tip stays waiting
 client-what-tip = tip { $id }
 client-what-feedback = feedback { $id }
 client-what-cosignature = cosignature of the relay's log

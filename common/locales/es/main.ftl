@@ -413,6 +413,7 @@ client-unknown-recipient = { $to } no es una jurisdicción con la que este clien
 client-untrusted = { $what } del relé no se verifica: { $why }
 client-audit-alert = ALERTA DE AUDITORÍA: { $why }
 client-own-cert-revoked = el relé rechazó lo que usted firmó ({ $what }): SU certificado de firma { $cert } ({ $identity }) está REVOCADO por su CA; lo que firma se rechaza desde la revocación (lo que el relé aceptó antes sigue siendo válido). Pida a la CA de su jurisdicción un certificado nuevo (tipcerts issue) e instálelo
+tipctl-refusal-refused = el relé no aceptó el rechazo del aviso { $id } por este cliente ({ $reason }); el aviso sigue en espera
 client-what-tip = aviso { $id }
 client-what-feedback = retroalimentación { $id }
 client-what-cosignature = cofirma del registro del relé
