@@ -150,10 +150,7 @@ fn token() -> &'static Hsm {
 
 /// Runs `tipcerts` with the process's SoftHSM2 configuration; its stdout.
 fn tipcerts(hsm: &Hsm, args: &[&str]) -> String {
-    let tipcerts = Path::new(env!("CARGO_BIN_EXE_tiprelay")).with_file_name("tipcerts");
-    let o = Command::new(tipcerts).args(args).env("SOFTHSM2_CONF", &hsm.conf).env("LANG", "C").output().unwrap();
-    assert!(o.status.success(), "tipcerts {args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
+    crate::lifecycle::tipcerts_with(&[("SOFTHSM2_CONF", &hsm.conf)], args)
 }
 
 /// The user PIN in an owner-only file of `dir`.

@@ -50,7 +50,16 @@ pub(crate) fn ok_json(cfg: &Path, args: &[&str]) -> serde_json::Value {
 }
 
 pub(crate) fn tipcerts(args: &[&str]) -> String {
-    let o = Command::new(bin("tipcerts")).env("LANG", "C").env_remove("LC_ALL").args(args).output().unwrap();
+    tipcerts_with(&[], args)
+}
+
+/// `tipcerts` with extra environment variables (e.g. `SOFTHSM2_CONF`); its stdout.
+pub(crate) fn tipcerts_with(env: &[(&str, &Path)], args: &[&str]) -> String {
+    let mut c = Command::new(bin("tipcerts"));
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.env("LANG", "C").env_remove("LC_ALL").args(args).output().unwrap();
     assert!(o.status.success(), "tipcerts {args:?}: {}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout).unwrap()
 }
@@ -98,6 +107,29 @@ pub(crate) fn install(new: &Path, old: &Path) {
     for f in ["tls.crt", "tls.key", "sign.crt", "sign.key"] {
         std::fs::rename(new.join(f), old.join(f)).unwrap();
     }
+}
+
+/// A relay process on `rt` (the dev PKI in `dir/pki`, logging to `dir/relay.log`), the
+/// MX and US analysts' configurations, and the US analyst's `watch` connected to it.
+pub(crate) struct Watched {
+    pub relay: RelayProcess,
+    pub log: PathBuf,
+    pub mx: PathBuf,
+    pub us: PathBuf,
+    pub watcher: Child,
+    pub rx: Receiver<String>,
+}
+
+/// Starts the relay of `rt`, waits until the MX analyst reaches it, and starts the US
+/// analyst's `watch`.
+pub(crate) fn relay_and_watch(dir: &Path, rt: &Path) -> Watched {
+    let pki = dir.join("pki");
+    let log = dir.join("relay.log");
+    let relay = RelayProcess::spawn(rt, &log);
+    let (mx, us) = (pki.join("MX/analyst.toml"), pki.join("US/analyst.toml"));
+    wait_for_relay(&mx, &log);
+    let (watcher, rx) = watch(&us);
+    Watched { relay, log, mx, us, watcher, rx }
 }
 
 /// `tipctl watch --json` as a child process, its lines on a channel.
@@ -293,11 +325,7 @@ fn renewing_a_principal_while_connected_keeps_old_and_new_tips_verifying() {
     let addr = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let rt = make_pki(dir.path(), addr, |_| {});
     let pki = dir.path().join("pki");
-    let log = dir.path().join("relay.log");
-    let mut relay = RelayProcess::spawn(&rt, &log);
-    let (mx, us) = (pki.join("MX/analyst.toml"), pki.join("US/analyst.toml"));
-    wait_for_relay(&mx, &log);
-    let (mut watcher, rx) = watch(&us);
+    let Watched { mut relay, log: _, mx, us, mut watcher, rx } = relay_and_watch(dir.path(), &rt);
     let mut seen = Vec::new();
 
     let a = send(&mx, "signed with the old key");
@@ -376,11 +404,7 @@ fn renewing_the_relay_with_clients_connected_loses_nothing() {
     let addr = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let rt = make_pki(dir.path(), addr, |_| {});
     let pki = dir.path().join("pki");
-    let log = dir.path().join("relay.log");
-    let mut relay = RelayProcess::spawn(&rt, &log);
-    let (mx, us) = (pki.join("MX/analyst.toml"), pki.join("US/analyst.toml"));
-    wait_for_relay(&mx, &log);
-    let (mut watcher, rx) = watch(&us);
+    let Watched { mut relay, log, mx, us, mut watcher, rx } = relay_and_watch(dir.path(), &rt);
     let mut seen = Vec::new();
     let a = send(&mx, "receipted by the relay's old key");
     let a_id = a["id"].as_str().unwrap().to_owned();

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use crate::lifecycle::{
-    install, ok_json, s, seen_tips, send, stop, summary, text, tipcerts, tiprelay, wait_for_relay, watch,
+    install, ok_json, relay_and_watch, s, seen_tips, send, stop, summary, text, tipcerts, tiprelay, wait_for_relay,
+    Watched,
 };
 
 /// Writes `parts` (PEM files) concatenated into `to`, atomically, as an operator installs
@@ -79,11 +80,7 @@ fn a_ca_rollover_with_clients_connected_loses_nothing() {
         assert_eq!(t.matches("../trust/").count(), 6, "{t}");
         std::fs::write(&cfg, t).unwrap();
     }
-    let log = dir.path().join("relay.log");
-    let mut relay = RelayProcess::spawn(&rt, &log);
-    let (mx, us) = (pki.join("MX/analyst.toml"), pki.join("US/analyst.toml"));
-    wait_for_relay(&mx, &log);
-    let (mut watcher, rx) = watch(&us);
+    let Watched { mut relay, log, mx, us, mut watcher, rx } = relay_and_watch(dir.path(), &rt);
     let mut seen = Vec::new();
     let a = send(&mx, "signed under the first MX root");
     let a_id = a["id"].as_str().unwrap().to_owned();
